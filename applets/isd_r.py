@@ -1,0 +1,72 @@
+"""ISD-R, the eUICC's root security domain: GSMA SGP.22 v2.5 §2.2.1 / SGP.02 v4.2 §2.2.1.
+
+This module holds the GlobalPlatform side common to both: the FCI (GP Card Spec v2.3.1 §11.9.3.1,
+with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3)
+and GET STATUS (GP §11.4).  ES10 (STORE DATA) and ES5 arrive with their own issues.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from euicc import tlv
+from euicc.apdu import SW, Command, SwError
+from euicc.applet import Applet
+from euicc.gp import card_data
+from euicc.gp.get_status import get_status
+from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
+                               PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
+                               PRIV_TRUSTED_PATH)
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+SVN = bytes((2, 5, 0))          # SGP.22 version supported by this eUICC
+
+
+class IsdR(Applet):
+    """ISD-R: A0000005591010FFFFFFFF8900000100 (SGP.02 Annex H)."""
+
+    AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
+    KIND = KIND_ISD
+    LIFECYCLE = LCS_CARD_SECURED
+    PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
+                  | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
+    INSTALL_BY_DEFAULT = True
+    INS = frozenset({0xCA, 0xF2})
+
+    def select(self, ctx: Context, cmd: Command) -> bytes:
+        """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template with the SVN ('82')."""
+        prop = card_data.card_recognition_data() + tlv.tlv(0x9F65, b"\xff")
+        return tlv.tlv(0x6F, tlv.tlv(0x84, self.aid) + tlv.tlv(0xA5, prop)
+                       + tlv.tlv(0xE0, tlv.tlv(0x82, SVN)))
+
+    def process(self, ctx: Context, cmd: Command) -> bytes:
+        if cmd.ins == 0xCA:
+            return self.get_data(ctx, cmd)
+        data, sw = get_status_command(ctx, cmd)
+        if sw != SW.OK:
+            raise SwError(sw, data)
+        return data
+
+    def get_data(self, ctx: Context, cmd: Command) -> bytes:
+        """GET DATA (GP §11.3): '66' card data, '5A' EID, '42' IIN, '45' CIN, 'E0' key info."""
+        if cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        tag = cmd.p1p2
+        if tag == 0x0066:
+            return card_data.card_data()
+        if tag == 0x005A:
+            return tlv.tlv(0x5A, ctx.services.eid)
+        if tag == 0x0042:
+            return tlv.tlv(0x42, ctx.store.get("card/iin", b""))
+        if tag == 0x0045:
+            return tlv.tlv(0x45, ctx.store.get("card/cin", ctx.services.eid))
+        if tag == 0x00E0:
+            return tlv.tlv(0xE0, ctx.store.get("isdr/key-info", b""))
+        raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
+
+
+def get_status_command(ctx: Context, cmd: Command) -> tuple[bytes, int]:
+    if not cmd.proprietary:
+        raise SwError(SW.CLA_NOT_SUPPORTED)
+    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state)

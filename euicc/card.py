@@ -1,0 +1,115 @@
+"""The card: ATR, power and reset, and the one door in, ``Card.transmit`` (ISO/IEC 7816-3 §6, 7816-4).
+
+    card = Card.open(Path("card.state"))
+    card.transmit(bytes.fromhex("00A40004023F00"))   # any bytes in, a response with a valid SW out
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+from applets import catalog
+from euicc import provisioning
+from euicc.apdu import SW, sw_bytes
+from euicc.fs.filesystem import FileSystem
+from euicc.fs.model import FileDescriptor
+from euicc.fs.pin import PinState
+from euicc.gp.registry import RegistryEntry
+from euicc.nvm import Codec, PowerCut, Store
+from euicc.session import CardServices, CardSession
+
+log = logging.getLogger(__name__)
+
+PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry)
+
+
+def _with_tck(atr_without_tck: bytes) -> bytes:
+    """Append TCK, the XOR of T0..the last historical byte (ISO 7816-3 §8.2.5)."""
+    return atr_without_tck + bytes((reduce(lambda a, b: a ^ b, atr_without_tck[1:], 0),))
+
+
+# TS=3B, T0=97 (TA1, TD1; 7 historical bytes), TA1=96, TD1=80 (T=0), TD2=81 (T=1), TD3=1F (T=15),
+# TA4=C7 (clock stop no preference; classes A, B, C).  Historical bytes (ISO 7816-4 §8.1.1):
+# 80 category; 31 E0 card service data (selection by full/partial DF name, EF.DIR);
+# 73 FE 21 5F card capabilities (selection methods; data coding; extended Lc/Le, channel
+# assignment by card and by terminal, 8 or more logical channels).
+DEFAULT_ATR = _with_tck(bytes.fromhex("3B979680811FC7" "8031E073FE215F"))
+
+
+@dataclass(frozen=True)
+class CardConfig:
+    """Settings of a card that are not part of its persistent state."""
+
+    atr: bytes | None = None     # None: DEFAULT_ATR
+    t0: bool = True              # T=0 response delivery (61xx / 6Cxx); False: direct (T=1 only)
+    channels: int = 20           # logical channels including the basic one (TS 102 221: up to 20)
+
+
+class Card:
+    """A UICC/eUICC: persistent state in a `Store`, volatile state in a `CardSession`."""
+
+    def __init__(self, store: Store, config: CardConfig = CardConfig()) -> None:
+        if not 1 <= config.channels <= 20:
+            raise ValueError("a UICC has 1 to 20 logical channels")
+        self.store = store
+        self.config = config
+        self.services = CardServices(store, catalog())
+        if not provisioning.is_provisioned(store):
+            provisioning.provision(store, self.services.catalog)
+        self.session: CardSession | None = None
+        self.power_on()
+
+    @classmethod
+    def open(cls, state_path: Path | None, config: CardConfig = CardConfig()) -> Card:
+        """Open (or on first use create) the card whose state is `state_path` (None: in memory)."""
+        return cls(Store(Path(state_path) if state_path else None, Codec(PERSISTENT_TYPES)), config)
+
+    @property
+    def atr(self) -> bytes:
+        return self.config.atr or DEFAULT_ATR
+
+    def power_on(self) -> bytes:
+        """Cold reset: all volatile state is new (ISO 7816-3 §6.2.2)."""
+        self.session = CardSession(self.services, self.config)
+        return self.atr
+
+    def reset(self) -> bytes:
+        """Warm reset: for this card the same as a cold one."""
+        return self.power_on()
+
+    def power_off(self) -> None:
+        self.session = None
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """Process one command APDU; always returns data (maybe none) and a status word."""
+        if self.session is None:
+            self.power_on()
+        try:
+            return self.session.process(bytes(apdu))
+        except PowerCut:
+            self.session = None
+            raise
+        except Exception:
+            log.exception("internal error on %s", bytes(apdu).hex().upper())
+            return sw_bytes(SW.TECHNICAL_PROBLEM)
+
+    def close(self) -> None:
+        """Flush and release the state file (all commits are already durable)."""
+        self.session = None
+        self.store.close()
+
+    def describe(self) -> dict:
+        """A summary for `euicc-emu info`: EID, ICCIDs, applets, profiles."""
+        fs = FileSystem(self.store, self.services.active_fsid)
+        raw = fs.data("3F00/2FE2")
+        iccid = "".join(f"{b & 0xF:X}{b >> 4:X}" for b in raw).rstrip("F") if raw else ""
+        return {
+            "eid": self.services.eid.hex().upper(),
+            "iccids": [iccid] if iccid else [],
+            "applets": [{"aid": e.aid.hex().upper(), "kind": e.kind,
+                         "lifecycle": f"{e.lifecycle:02X}", "privileges": f"{e.privileges:06X}"}
+                        for e in self.services.registry.entries()],
+            "profiles": [],
+        }

@@ -1,0 +1,351 @@
+"""The card session: one power cycle of the card, and the command dispatcher.
+
+Everything volatile lives here and dies with a reset (ISO 7816-3 §6.2.2): open logical channels
+and their selections, verified PINs, the terminal's capabilities, applet instances.  Commands that
+concern the card as a whole (SELECT, MANAGE CHANNEL, GET RESPONSE, STATUS, TERMINAL CAPABILITY,
+TERMINAL PROFILE) are handled here; the rest go to the selected applet or the file system.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from euicc import tlv
+from euicc.apdu import SW, Command, SwError, sw_bytes
+from euicc.channels import Channel
+from euicc.fs.commands import FS_COMMANDS
+from euicc.fs.filesystem import Cursor, FileSystem
+from euicc.fs.model import ADF, LCSI_ACTIVATED, fcp
+from euicc.fs.pin import PinService
+from euicc.gp.registry import Registry, RegistryEntry
+
+if TYPE_CHECKING:
+    from euicc.applet import Applet
+    from euicc.card import CardConfig
+    from euicc.nvm import Store
+
+log = logging.getLogger(__name__)
+
+ACTIVE_FS_KEY = "card/active-fs"
+
+
+class CardServices:
+    """The card's persistent services, shared by every session of one open state file."""
+
+    def __init__(self, store: Store, catalog: dict[str, type[Applet]]) -> None:
+        self.store = store
+        self.registry = Registry(store)
+        self.catalog = catalog
+
+    @property
+    def eid(self) -> bytes:
+        return self.store.get("card/eid", b"")
+
+    @property
+    def active_fsid(self) -> str:
+        return self.store.get(ACTIVE_FS_KEY, "")
+
+
+class Context:
+    """What an applet or file command sees of the card while it processes one command."""
+
+    __slots__ = ("session", "channel")
+
+    def __init__(self, session: CardSession, channel: Channel) -> None:
+        self.session = session
+        self.channel = channel
+
+    @property
+    def store(self) -> Store:
+        return self.session.services.store
+
+    @property
+    def services(self) -> CardServices:
+        return self.session.services
+
+    @property
+    def registry(self) -> Registry:
+        return self.session.services.registry
+
+    @property
+    def fs(self) -> FileSystem:
+        return self.session.fs
+
+    @property
+    def pins(self) -> PinService:
+        return self.session.pins
+
+
+class CardSession:
+    """Volatile state of one power cycle, and the dispatcher of every command."""
+
+    def __init__(self, services: CardServices, config: CardConfig) -> None:
+        self.services = services
+        self.config = config
+        self.channels: dict[int, Channel] = {0: Channel(0)}
+        self.verified: set[tuple[str, int]] = set()
+        self.terminal_capability = b""
+        self.terminal_profile = b""
+        self._applets: dict[bytes, Applet] = {}
+        self._fsid = ""
+        self.fs: FileSystem
+        self.pins: PinService
+        self._bind_fs()
+
+    def _bind_fs(self) -> None:
+        fsid = self.services.active_fsid
+        if fsid != self._fsid or not hasattr(self, "fs"):
+            self._fsid = fsid
+            self.fs = FileSystem(self.services.store, fsid)
+            self.pins = PinService(self.services.store, fsid, self.verified)
+
+    # -- the entry point ---------------------------------------------------------------------
+    def process(self, apdu: bytes) -> bytes:
+        try:
+            cmd = Command.parse(apdu)
+        except SwError as e:
+            return sw_bytes(e.sw)
+        ch = self.channels.get(cmd.channel)
+        if ch is None or cmd.channel >= self.config.channels:
+            return sw_bytes(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
+        if cmd.ins == 0xC0:
+            try:
+                return ch.get_response(cmd, self.config.t0)
+            except SwError as e:
+                return sw_bytes(e.sw)
+        ch.clear()
+        store = self.services.store
+        try:
+            with store.transaction():
+                data = self._dispatch(ch, cmd)
+            sw = SW.OK
+        except SwError as e:
+            sw = e.sw
+            data = e.data if (sw >> 8) in (0x62, 0x63) else b""
+        except Exception:  # a defect: never let it reach the terminal as a traceback
+            log.exception("internal error processing %s", apdu.hex().upper())
+            data, sw = b"", SW.TECHNICAL_PROBLEM
+        if self._fsid != self.services.active_fsid:
+            self._bind_fs()
+        return ch.deliver(cmd, data, sw, self.config.t0)
+
+    def _dispatch(self, ch: Channel, cmd: Command) -> bytes:
+        ins = cmd.ins
+        if ins == 0xA4:
+            return self._select(ch, cmd)
+        if ins == 0x70:
+            return self._manage_channel(ch, cmd)
+        if ins == 0xF2 and cmd.p1 <= 0x02:
+            return self._status(ch, cmd)
+        if ins == 0xAA:
+            return self._terminal_capability(cmd)
+        if ins == 0x10:
+            return self._terminal_profile(cmd)
+        applet = ch.applet
+        if applet is not None and ins in applet.INS:
+            if cmd.secure_messaging and not applet.HANDLES_SECURE_MESSAGING:
+                raise SwError(SW.SM_NOT_SUPPORTED)
+            return applet.process(Context(self, ch), cmd)
+        if cmd.secure_messaging:
+            raise SwError(SW.SM_NOT_SUPPORTED)
+        if cmd.chaining:
+            raise SwError(SW.COMMAND_CHAINING_NOT_SUPPORTED)
+        entry = FS_COMMANDS.get(ins)
+        if entry is None:
+            raise SwError(SW.INCORRECT_P1P2 if ins == 0xF2 else SW.INS_NOT_SUPPORTED)
+        handler, cls = entry
+        if cmd.proprietary != (cls == "P"):
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        return handler(Context(self, ch), cmd)
+
+    # -- applets ------------------------------------------------------------------------------
+    def applet(self, entry: RegistryEntry) -> Applet:
+        inst = self._applets.get(entry.aid)
+        if inst is None or inst.entry != entry:
+            cls = self.services.catalog.get(entry.applet)
+            if cls is None:
+                raise SwError(SW.FILE_NOT_FOUND)
+            inst = self._applets[entry.aid] = cls(entry)
+        return inst
+
+    # -- SELECT (TS 102 221 §11.1.1, ISO 7816-4 §11.2.2, GP Card Spec §11.9) ------------------
+    def _select(self, ch: Channel, cmd: Command) -> bytes:
+        if cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.p1 == 0x04:
+            return self._select_aid(ch, cmd)
+        if cmd.p2 not in (0x00, 0x04, 0x0C):
+            raise SwError(SW.INCORRECT_P1P2)
+        fs, cur, data = self.fs, ch.cursor, cmd.data
+        if cmd.p1 == 0x00:
+            if len(data) not in (0, 2):
+                raise SwError(SW.WRONG_LENGTH)
+            path = fs.select_fid(cur, int.from_bytes(data, "big") if data else 0x3F00)
+        elif cmd.p1 == 0x01:
+            if len(data) != 2:
+                raise SwError(SW.WRONG_LENGTH)
+            path = fs.select_child_df(cur, int.from_bytes(data, "big"))
+        elif cmd.p1 == 0x03:
+            if data:
+                raise SwError(SW.WRONG_LENGTH)
+            path = fs.select_parent(cur)
+        elif cmd.p1 in (0x08, 0x09):
+            if not data or len(data) % 2:
+                raise SwError(SW.WRONG_LENGTH)
+            fids = [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+            path = fs.select_path(cur, fids, cmd.p1 == 0x08)
+        else:
+            raise SwError(SW.INCORRECT_P1P2)
+        desc = fs.node(path)
+        if desc is None:
+            raise SwError(SW.FILE_NOT_FOUND)
+        ch.applet, ch.applet_state = None, {}
+        cur.select(path, desc)
+        if desc.lcsi != LCSI_ACTIVATED:
+            raise SwError(SW.SELECTED_FILE_INVALIDATED)
+        return self._file_info(desc, cmd.p2)
+
+    def _file_info(self, desc, p2: int) -> bytes:
+        if p2 & 0x0C == 0x0C:
+            return b""
+        template = fcp(desc, self.pins.enabled_map(desc.pins))
+        return template if p2 & 0x0C == 0x04 else tlv.tlv(0x6F, tlv.unwrap(template, 0x62))
+
+    def _select_aid(self, ch: Channel, cmd: Command) -> bytes:
+        p2 = cmd.p2
+        if p2 & 0xB0 or p2 & 0x0C == 0x08:  # b8, b6, b5 RFU; b4-b3 '10' (FMD) unsupported
+            raise SwError(SW.INCORRECT_P1P2)
+        aid = cmd.data
+        if not 1 <= len(aid) <= 16:
+            raise SwError(SW.WRONG_LENGTH)
+        candidates: list[RegistryEntry | bytes] = list(self.services.registry.find_selectable(aid))
+        candidates += [a for a in self.fs.adfs() if a.startswith(aid)]
+        if not candidates:
+            raise SwError(SW.FILE_NOT_FOUND)
+        target = self._occurrence(ch, candidates, p2 & 0x03)
+        if p2 & 0x40:  # termination of the application session (TS 102 221 §11.1.1.2)
+            if isinstance(target, bytes):
+                if ch.cursor.adf == self._adf_path(target):
+                    ch.cursor = Cursor()
+            elif ch.applet is not None and ch.applet.aid == target.aid:
+                ch.applet, ch.applet_state = None, {}
+            return b""
+        if isinstance(target, bytes):
+            path = self._adf_path(target)
+            desc = self.fs.node(path)
+            if desc is None:
+                raise SwError(SW.FILE_NOT_FOUND)
+            ch.applet, ch.applet_state = None, {}
+            ch.cursor.select(path, desc)
+            if desc.lcsi != LCSI_ACTIVATED:
+                raise SwError(SW.SELECTED_FILE_INVALIDATED)
+            return self._file_info(desc, p2 & 0x0C)
+        applet = self.applet(target)
+        ch.applet, ch.applet_state = applet, {}
+        fci = applet.select(Context(self, ch), cmd)
+        return b"" if p2 & 0x0C == 0x0C else fci
+
+    @staticmethod
+    def _adf_path(aid: bytes) -> str:
+        return "ADF:" + aid.hex().upper()
+
+    def _occurrence(self, ch: Channel, candidates: list, mode: int):
+        """First '00', last '01', next '02' or previous '03' occurrence (ISO 7816-4 Table 39)."""
+        if mode == 0x00:
+            return candidates[0]
+        if mode == 0x01:
+            return candidates[-1]
+        current = None
+        for i, c in enumerate(candidates):
+            if isinstance(c, bytes):
+                if ch.applet is None and ch.cursor.adf == self._adf_path(c):
+                    current = i
+            elif ch.applet is not None and ch.applet.aid == c.aid:
+                current = i
+        if current is None:
+            return candidates[0] if mode == 0x02 else candidates[-1]
+        nxt = current + (1 if mode == 0x02 else -1)
+        if not 0 <= nxt < len(candidates):
+            raise SwError(SW.FILE_NOT_FOUND)
+        return candidates[nxt]
+
+    # -- MANAGE CHANNEL (TS 102 221 §11.1.17, ISO 7816-4 §11.1.2) -----------------------------
+    def _manage_channel(self, ch: Channel, cmd: Command) -> bytes:
+        if cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        limit = self.config.channels
+        if cmd.p1 == 0x00:
+            if cmd.p2 == 0:
+                free = [n for n in range(1, limit) if n not in self.channels]
+                if not free:
+                    raise SwError(SW.FUNCTION_NOT_SUPPORTED)
+                number = free[0]
+            elif cmd.p2 >= limit or cmd.p2 > 19:
+                raise SwError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
+            elif cmd.p2 in self.channels:
+                raise SwError(SW.INCORRECT_P1P2)
+            else:
+                number = cmd.p2
+            new = Channel(number)
+            if ch.number != 0:  # opened from a non-basic channel: inherit its selection
+                src = ch.cursor
+                new.cursor = Cursor(src.df, src.ef, src.adf, src.record)
+                new.applet = ch.applet
+            self.channels[number] = new
+            return bytes((number,)) if cmd.p2 == 0 else b""
+        if cmd.p1 == 0x80:
+            number = cmd.p2 or ch.number
+            if number == 0:
+                raise SwError(SW.INCORRECT_P1P2)
+            if number not in self.channels:
+                raise SwError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
+            del self.channels[number]
+            return b""
+        raise SwError(SW.INCORRECT_P1P2)
+
+    # -- STATUS (TS 102 221 §11.1.2) -----------------------------------------------------------
+    def _status(self, ch: Channel, cmd: Command) -> bytes:
+        if not cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        if cmd.p2 == 0x0C:
+            return b""
+        if cmd.p2 == 0x00:
+            desc = self.fs.node(ch.cursor.df)
+            if desc is None:
+                raise SwError(SW.FILE_NOT_FOUND)
+            return fcp(desc, self.pins.enabled_map(desc.pins))
+        if cmd.p2 == 0x01:
+            if ch.applet is not None:
+                return tlv.tlv(0x84, ch.applet.aid)
+            adf = self.fs.node(ch.cursor.adf) if ch.cursor.adf else None
+            return tlv.tlv(0x84, adf.aid) if adf is not None and adf.kind == ADF else b""
+        raise SwError(SW.INCORRECT_P1P2)
+
+    # -- terminal information (TS 102 221 §11.1.19 TERMINAL CAPABILITY, §11.2.1 TERMINAL PROFILE)
+    def _terminal_capability(self, cmd: Command) -> bytes:
+        if not cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.p1 or cmd.p2:
+            raise SwError(SW.INCORRECT_P1P2)
+        if not cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        try:
+            tlv.parse(cmd.data)
+        except tlv.TlvError:
+            raise SwError(SW.INCORRECT_DATA) from None
+        self.terminal_capability = cmd.data
+        return b""
+
+    def _terminal_profile(self, cmd: Command) -> bytes:
+        if not cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.p1 or cmd.p2:
+            raise SwError(SW.INCORRECT_P1P2)
+        if not cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        self.terminal_profile = cmd.data
+        return b""

@@ -1,0 +1,20 @@
+"""Fixtures for the SGP.22 certificate tests (tests/pki)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pki.pki_helpers import CURVE_TAGS, SGP26, Sgp26
+
+
+@pytest.fixture(scope="session")
+def sgp26() -> Path:
+    if not SGP26.is_dir():
+        pytest.skip(f"SGP.26 reference material not found at {SGP26}")
+    return SGP26
+
+
+@pytest.fixture(params=CURVE_TAGS)
+def ref(request: pytest.FixtureRequest, sgp26: Path) -> Sgp26:
+    return Sgp26(sgp26, request.param)
