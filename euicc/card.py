@@ -13,16 +13,16 @@ from pathlib import Path
 from applets import catalog
 from euicc import provisioning
 from euicc.apdu import SW, sw_bytes
-from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp.registry import RegistryEntry
 from euicc.nvm import Codec, PowerCut, Store
+from euicc.profiles.model import STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardServices, CardSession
 
 log = logging.getLogger(__name__)
 
-PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry)
+PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord)
 
 
 def _with_tck(atr_without_tck: bytes) -> bytes:
@@ -102,14 +102,15 @@ class Card:
 
     def describe(self) -> dict:
         """A summary for `euicc-emu info`: EID, ICCIDs, applets, profiles."""
-        fs = FileSystem(self.store, self.services.active_fsid)
-        raw = fs.data("3F00/2FE2")
-        iccid = "".join(f"{b & 0xF:X}{b >> 4:X}" for b in raw).rstrip("F") if raw else ""
+        records = self.services.profiles.records()
         return {
             "eid": self.services.eid.hex().upper(),
-            "iccids": [iccid] if iccid else [],
+            "iccids": [iccid_digits(r.iccid) for r in records],
             "applets": [{"aid": e.aid.hex().upper(), "kind": e.kind,
                          "lifecycle": f"{e.lifecycle:02X}", "privileges": f"{e.privileges:06X}"}
                         for e in self.services.registry.entries()],
-            "profiles": [],
+            "profiles": [{"isdp_aid": r.isdp_aid.hex().upper(), "iccid": iccid_digits(r.iccid),
+                          "state": "enabled" if r.state == STATE_ENABLED else "disabled",
+                          "name": r.name, "provider": r.provider, "nickname": r.nickname}
+                         for r in records],
         }

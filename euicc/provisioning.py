@@ -1,7 +1,8 @@
 """First-run personalisation: what a new card holds before anyone talks to it.
 
 An EID (SGP.29) under the test EUM prefix, the GP registry with every applet of the catalog that
-installs by default, the ISD-P load file (SGP.02 Annex H) and the default file system.
+installs by default and the ISD-P load file (SGP.02 Annex H), the file system of the eUICC with no
+profile enabled, and one enabled test profile in its own ISD-P.
 """
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
 from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
 from euicc.nvm import Store
-from euicc.session import ACTIVE_FS_KEY
-
-ISD_P_ELF = bytes.fromhex("A0000005591010FFFFFFFF8900000D00")
-ISD_P_MODULE = bytes.fromhex("A0000005591010FFFFFFFF8900000E00")
-DEFAULT_FSID = "profile0"
+from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
+                                    ProfileManager, fsid_of)
+from euicc.profiles.model import CLASS_TEST, ProfileRecord, iccid_bytes
 
 
 def is_provisioned(store: Store) -> bool:
@@ -33,5 +32,13 @@ def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = 
                                            applet=name))
         registry.put(RegistryEntry(ISD_P_ELF, KIND_ELF, LCS_LOADED, modules=(ISD_P_MODULE,),
                                    selectable=False))
-        default_fs.build(FileSystem(store, DEFAULT_FSID))
-        store.put(ACTIVE_FS_KEY, DEFAULT_FSID)
+        default_fs.build_no_profile(FileSystem(store, NO_PROFILE_FSID))
+        store.put(ACTIVE_FS_KEY, NO_PROFILE_FSID)
+        profiles = ProfileManager(store)
+        aid = profiles.create_isdp()
+        sub = default_fs.Subscription()
+        default_fs.build(FileSystem(store, fsid_of(aid)), sub)
+        profiles.add_profile(ProfileRecord(
+            isdp_aid=aid, iccid=iccid_bytes(default_fs.luhn(sub.iccid)), fsid=fsid_of(aid),
+            name="euicc-emu test profile", provider="euicc-emu", profile_class=CLASS_TEST))
+        profiles.enable(aid)

@@ -18,6 +18,7 @@ from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, LCSI_ACTIVATED, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import Registry, RegistryEntry
+from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
 
 if TYPE_CHECKING:
     from euicc.applet import Applet
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTIVE_FS_KEY = "card/active-fs"
-
 
 class CardServices:
     """The card's persistent services, shared by every session of one open state file."""
@@ -35,6 +34,7 @@ class CardServices:
     def __init__(self, store: Store, catalog: dict[str, type[Applet]]) -> None:
         self.store = store
         self.registry = Registry(store)
+        self.profiles = ProfileManager(store)
         self.catalog = catalog
 
     @property

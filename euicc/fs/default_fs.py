@@ -80,8 +80,18 @@ def _dir_record(aid: bytes, label: str) -> bytes:
     return tlv.tlv(0x61, tlv.tlv(0x4F, aid) + tlv.tlv(0x50, label.encode()))
 
 
+def build_no_profile(fs: FileSystem) -> None:
+    """The MF a terminal sees while no profile is enabled: EF.DIR lists ISD-R and ECASD."""
+    mf = fs.create(None, FileDescriptor(0x3F00, MF, arr=(0x2F06, 1), size=0x400))
+    fs.create(mf, FileDescriptor(0x2F06, EF, LINEAR, ARR_RECORD_LENGTH, ARR_RECORD_LENGTH,
+                                 sfi=6, arr=(0x2F06, 1)), ARR_RECORDS[:1])
+    fs.create(mf, FileDescriptor(0x2F00, EF, LINEAR, 2 * 40, 40, sfi=30, arr=(0x2F06, 1)),
+              [_dir_record(ISD_R_AID, "ISD-R"), _dir_record(ECASD_AID, "ECASD")])
+    fs.create(mf, FileDescriptor(0x2F05, EF, TRANSPARENT, 10, sfi=5, arr=(0x2F06, 1)), b"en")
+
+
 def build(fs: FileSystem, sub: Subscription = Subscription()) -> None:
-    """Create the default file system in `fs` (inside the caller's transaction)."""
+    """Create the default profile's file system in `fs` (inside the caller's transaction)."""
     mf = fs.create(None, FileDescriptor(0x3F00, MF, arr=(0x2F06, 1), size=0x4000,
                                         pins=(PIN1, ADM1)))
     fs.create(mf, FileDescriptor(0x2F06, EF, LINEAR, ARR_RECORD_LENGTH * len(ARR_RECORDS),

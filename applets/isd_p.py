@@ -1,0 +1,19 @@
+"""ISD-P, the security domain of one profile: SGP.22 v2.5 §2.2.3 / SGP.02 v4.2 §2.2.2.
+
+Instances are created per profile by the ISD-R (their AIDs follow SGP.02 Annex H); the terminal
+cannot select them.  ES8 (SGP.02) commands reach an ISD-P through the ISD-R.
+"""
+from __future__ import annotations
+
+from euicc.applet import Applet
+from euicc.gp.registry import KIND_SD, LCS_SELECTABLE
+from euicc.profiles.manager import ISD_P_MODULE, ISDP_PRIVILEGES
+
+
+class IsdP(Applet):
+    """The ISD-P executable module (A0000005591010FFFFFFFF8900000E00); one instance per profile."""
+
+    AID = ISD_P_MODULE
+    KIND = KIND_SD
+    LIFECYCLE = LCS_SELECTABLE
+    PRIVILEGES = ISDP_PRIVILEGES

@@ -1,0 +1,33 @@
+"""Shared fixtures for the OTA tests: the published SCP80 vectors and a dict key store."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from euicc.crypto.scp80 import KeyUsage
+
+VECTORS = Path("/work/shared/reference/vectors/test_vectors.json")
+
+
+@pytest.fixture(scope="session")
+def scp80_vectors() -> dict:
+    if not VECTORS.exists():
+        pytest.skip("/work/shared/reference is absent: SCP80 known-answer vectors unavailable")
+    return json.loads(VECTORS.read_text())["scp80_ts102225_sms"]
+
+
+class DictKeys:
+    """KeyProvider over {(kvn, KeyUsage): key}."""
+
+    def __init__(self, kvn: int, kic: bytes, kid: bytes) -> None:
+        self._keys = {(kvn, KeyUsage.KIC): kic, (kvn, KeyUsage.KID): kid}
+
+    def key(self, kvn: int, usage: KeyUsage) -> bytes | None:
+        return self._keys.get((kvn, usage))
+
+
+@pytest.fixture
+def dict_keys():
+    return DictKeys
