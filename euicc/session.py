@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError, sw_bytes
+from euicc.cat.envelope import EnvelopeHandler, envelope
+from euicc.cat.proactive import ProactiveSession
 from euicc.channels import Channel
 from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_CAT_INS = frozenset({0x10, 0x12, 0x14, 0xC2})
+
 
 class CardServices:
     """The card's persistent services, shared by every session of one open state file."""
@@ -36,6 +40,7 @@ class CardServices:
         self.registry = Registry(store)
         self.profiles = ProfileManager(store)
         self.catalog = catalog
+        self.envelope_handlers: dict[int, EnvelopeHandler] = {}
 
     @property
     def eid(self) -> bytes:
@@ -85,7 +90,7 @@ class CardSession:
         self.channels: dict[int, Channel] = {0: Channel(0)}
         self.verified: set[tuple[str, int]] = set()
         self.terminal_capability = b""
-        self.terminal_profile = b""
+        self.cat = ProactiveSession()
         self._applets: dict[bytes, Applet] = {}
         self._fsid = ""
         self.fs: FileSystem
@@ -93,11 +98,12 @@ class CardSession:
         self._bind_fs()
 
     def _bind_fs(self) -> None:
-        fsid = self.services.active_fsid
-        if fsid != self._fsid or not hasattr(self, "fs"):
-            self._fsid = fsid
-            self.fs = FileSystem(self.services.store, fsid)
-            self.pins = PinService(self.services.store, fsid, self.verified)
+        """Present the active file system; after a profile switch every channel starts at the MF."""
+        self._fsid = self.services.active_fsid
+        self.fs = FileSystem(self.services.store, self._fsid)
+        self.pins = PinService(self.services.store, self._fsid, self.verified)
+        for ch in self.channels.values():
+            ch.cursor = Cursor()
 
     # -- the entry point ---------------------------------------------------------------------
     def process(self, apdu: bytes) -> bytes:
@@ -127,7 +133,7 @@ class CardSession:
             data, sw = b"", SW.TECHNICAL_PROBLEM
         if self._fsid != self.services.active_fsid:
             self._bind_fs()
-        return ch.deliver(cmd, data, sw, self.config.t0)
+        return ch.deliver(cmd, data, self.cat.status(sw), self.config.t0)
 
     def _dispatch(self, ch: Channel, cmd: Command) -> bytes:
         ins = cmd.ins
@@ -139,8 +145,8 @@ class CardSession:
             return self._status(ch, cmd)
         if ins == 0xAA:
             return self._terminal_capability(cmd)
-        if ins == 0x10:
-            return self._terminal_profile(cmd)
+        if ins in _CAT_INS:
+            return self._cat(ch, cmd)
         applet = ch.applet
         if applet is not None and ins in applet.INS:
             if cmd.secure_messaging and not applet.HANDLES_SECURE_MESSAGING:
@@ -340,12 +346,12 @@ class CardSession:
         self.terminal_capability = cmd.data
         return b""
 
-    def _terminal_profile(self, cmd: Command) -> bytes:
-        if not cmd.proprietary:
-            raise SwError(SW.CLA_NOT_SUPPORTED)
-        if cmd.p1 or cmd.p2:
-            raise SwError(SW.INCORRECT_P1P2)
-        if not cmd.data:
-            raise SwError(SW.WRONG_LENGTH)
-        self.terminal_profile = cmd.data
-        return b""
+    def _cat(self, ch: Channel, cmd: Command) -> bytes:
+        """TERMINAL PROFILE, FETCH, TERMINAL RESPONSE, ENVELOPE (TS 102 221 §11.2)."""
+        if cmd.ins == 0x10:
+            return self.cat.terminal_profile_command(cmd)
+        if cmd.ins == 0x12:
+            return self.cat.fetch(cmd)
+        if cmd.ins == 0x14:
+            return self.cat.terminal_response(cmd)
+        return envelope(Context(self, ch), cmd, self.services.envelope_handlers)

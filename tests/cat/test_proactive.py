@@ -1,0 +1,58 @@
+"""The CAT engine through Card.transmit: TS 102 221 §7.4.2, §11.2; TS 102 223 §6.4.7, §6.6."""
+from euicc.card import Card
+from euicc.cat.proactive import ProactiveCommand, refresh
+
+TERMINAL_PROFILE = bytes.fromhex("8010000003FFFFFF")
+STATUS = bytes.fromhex("80F2000C00")
+
+
+def tx(card: Card, hexstr: str) -> str:
+    return card.transmit(bytes.fromhex(hexstr.replace(" ", ""))).hex().upper()
+
+
+def test_no_proactive_command_before_terminal_profile():
+    card = Card.open(None)
+    assert not card.session.cat.submit(refresh())
+    assert tx(card, "80F2000C00") == "9000"
+
+
+def test_refresh_is_announced_fetched_and_answered():
+    card = Card.open(None)
+    assert tx(card, "8010000003FFFFFF") == "9000"
+    results = []
+    cmd = ProactiveCommand(0x01, 0x09, on_result=lambda result, whole: results.append(result))
+    assert card.session.cat.submit(cmd)
+    # D0 09 | 81 03 <number=01> <REFRESH=01> <eUICC profile state change=09> | 82 02 81 82
+    expected = "D009810301010982028182"
+    assert tx(card, "80F2000C00") == "910B"          # 9000 becomes 91XX, XX = length
+    assert tx(card, "8012000000") == "6C0B"          # T=0: wrong Le on a case-2 command
+    assert tx(card, "801200000B") == expected + "9000"
+    assert tx(card, "801200000B") == expected + "9000"   # not yet answered: same command again
+    # TERMINAL RESPONSE with other command details is refused
+    assert tx(card, "801400000C 810301020982028281830100") == "6A80"
+    assert tx(card, "801400000C 810301010982028281830100") == "9000"
+    assert results == [b"\x00"]
+    assert tx(card, "80F2000C00") == "9000"
+    assert tx(card, "8012000000") == "6985"          # nothing to fetch
+    assert tx(card, "801400000C 810301010982028281830100") == "6985"
+
+
+def test_reset_forgets_proactive_state():
+    card = Card.open(None)
+    tx(card, "8010000003FFFFFF")
+    card.session.cat.submit(refresh())
+    card.reset()
+    assert tx(card, "80F2000C00") == "9000"
+
+
+def test_envelope_routing():
+    card = Card.open(None)
+    assert tx(card, "80C2000003D60100") == "9000"    # unrequested event: acknowledged
+    assert tx(card, "80C2000003D10100") == "6A80"    # no SMS-PP handler registered
+    assert tx(card, "80C2000002D105") == "6A80"      # malformed BER-TLV
+    assert tx(card, "00C2000003D60100") == "6E00"    # interindustry class
+    seen = []
+    card.services.envelope_handlers[0xD1] = lambda ctx, tag, value: seen.append(value) or b"\xAB"
+    assert tx(card, "80C2000004D1028100") == "6101"
+    assert tx(card, "80C0000001") == "AB9000"
+    assert seen == [bytes.fromhex("8100")]
