@@ -1,8 +1,8 @@
 """ISD-R, the eUICC's root security domain: GSMA SGP.22 v2.5 §2.2.1 / SGP.02 v4.2 §2.2.1.
 
 This module holds the GlobalPlatform side common to both: the FCI (GP Card Spec v2.3.1 §11.9.3.1,
-with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3)
-and GET STATUS (GP §11.4).  ES10 (STORE DATA) and ES5 arrive with their own issues.
+with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3),
+GET STATUS (GP §11.4) and STORE DATA (GP §11.11) carrying ES10 (SGP.22 §5.7.2, euicc.rsp.es10).
 """
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
-from euicc.gp import card_data
+from euicc.gp import card_data, store_data
 from euicc.gp.get_status import get_status
+from euicc.rsp import es10
 from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
                                PRIV_TRUSTED_PATH)
@@ -32,7 +33,7 @@ class IsdR(Applet):
     PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
                   | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
     INSTALL_BY_DEFAULT = True
-    INS = frozenset({0xCA, 0xF2})
+    INS = frozenset({0xCA, 0xF2, 0xE2})
 
     def select(self, ctx: Context, cmd: Command) -> bytes:
         """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template with the SVN ('82')."""
@@ -43,6 +44,9 @@ class IsdR(Applet):
     def process(self, ctx: Context, cmd: Command) -> bytes:
         if cmd.ins == 0xCA:
             return self.get_data(ctx, cmd)
+        if cmd.ins == 0xE2:
+            data = store_data.collect(cmd, ctx.channel.applet_state)
+            return b"" if data is None else es10.dispatch(ctx, data)
         data, sw = get_status_command(ctx, cmd)
         if sw != SW.OK:
             raise SwError(sw, data)

@@ -8,7 +8,7 @@ TERMINAL PROFILE) are handled here; the rest go to the selected applet or the fi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError, sw_bytes
@@ -91,6 +91,7 @@ class CardSession:
         self.verified: set[tuple[str, int]] = set()
         self.terminal_capability = b""
         self.cat = ProactiveSession()
+        self.volatile: dict[str, Any] = {}      # card-wide volatile state of applets, by name
         self._applets: dict[bytes, Applet] = {}
         self._fsid = ""
         self.fs: FileSystem

@@ -1,0 +1,33 @@
+"""ES10a/b/c dispatch: SGP.22 v2.5 §5.7 (functions), §5.7.2 (transport over STORE DATA).
+
+The ISD-R hands every complete ES10 command (the DER of one request, or one segment of a bound
+profile package) to :func:`dispatch`, which routes it by its tag.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from euicc import tlv
+from euicc.apdu import SW, SwError
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+Es10Function = Callable[["Context", bytes], bytes]   # (ctx, whole request DER) -> response DER
+
+#: ES10 functions by the tag of their request.  Each module of ES10 functions exports a
+#: ``FUNCTIONS`` mapping and is listed here.
+FUNCTIONS: dict[int, Es10Function] = {}
+
+
+def dispatch(ctx: Context, data: bytes) -> bytes:
+    """Route one ES10 command by its tag; unknown functions are refused with '6A88'."""
+    try:
+        tag, _ = tlv.read_tag(data, 0)
+    except tlv.TlvError:
+        raise SwError(SW.INCORRECT_DATA) from None
+    function = FUNCTIONS.get(tag)
+    if function is None:
+        raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
+    return function(ctx, data)
