@@ -1,8 +1,9 @@
 """On-card applications, one class per AID.
 
 Adding an applet means adding one module here with one :class:`euicc.applet.Applet` subclass that
-sets ``AID`` (and ``INSTALL_BY_DEFAULT`` when every new card should carry it): :func:`catalog`
-finds it by walking this package.
+sets ``AID`` (and ``INSTALL_BY_DEFAULT`` when every new card should carry it) or, for a network
+access application living in an ADF, ``ADF_PREFIX``: :func:`catalog` finds it by walking this
+package.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def catalog() -> dict[str, type[Applet]]:
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Applet) and cls.__module__ == module.__name__ and cls.AID:
+            if (issubclass(cls, Applet) and cls.__module__ == module.__name__
+                    and (cls.AID or cls.ADF_PREFIX)):
                 found[info.name] = cls
     return found

@@ -126,6 +126,8 @@ class Command:
                 data, ne, ext, case = apdu[5:-1], apdu[-1] or 256, False, 4
             else:
                 raise SwError(SW.WRONG_LENGTH)
+        elif n < 7:
+            raise SwError(SW.WRONG_LENGTH)
         elif n == 7:
             data, ne, ext, case = b"", (apdu[5] << 8 | apdu[6]) or 65536, True, 2
         else:

@@ -20,6 +20,7 @@ class Applet:
     """Base class of every on-card application (see applets/)."""
 
     AID: ClassVar[bytes] = b""             # instance AID installed by default
+    ADF_PREFIX: ClassVar[bytes] = b""      # or: the application of every ADF whose AID starts so
     KIND: ClassVar[str] = "APP"             # registry kind: ISD, SD or APP
     PRIVILEGES: ClassVar[int] = 0
     LIFECYCLE: ClassVar[int] = 0x07         # SELECTABLE

@@ -13,6 +13,7 @@ from pathlib import Path
 from applets import catalog
 from euicc import provisioning
 from euicc.apdu import SW, sw_bytes
+from euicc.auth.subscription import AkaSubscription
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp.registry import RegistryEntry
@@ -22,7 +23,7 @@ from euicc.session import CardServices, CardSession
 
 log = logging.getLogger(__name__)
 
-PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord)
+PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription)
 
 
 def _with_tck(atr_without_tck: bytes) -> bytes:

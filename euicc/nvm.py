@@ -40,8 +40,12 @@ class StateFileError(Exception):
     """The state file cannot be used (not a state file, newer format, locked, corrupt)."""
 
 
-class PowerCut(Exception):
-    """Raised by a fault-injection hook: the card lost power during a write."""
+class PowerCut(BaseException):
+    """Raised by a fault-injection hook: the card lost power during a write.
+
+    A BaseException, so that no command handler's error path can mistake it for a failure it
+    could answer with a status word: the card simply stops.
+    """
 
 
 class Codec:
@@ -148,7 +152,10 @@ class Store:
             schema += 1
             db.execute("UPDATE meta SET v=? WHERE k='schema'", (str(schema),))
             db.execute("COMMIT")
-        return {k: self.codec.decode(v) for k, v in db.execute("SELECT k, v FROM kv")}
+        try:
+            return {k: self.codec.decode(v) for k, v in db.execute("SELECT k, v FROM kv")}
+        except (ValueError, TypeError) as e:
+            raise StateFileError(f"{self.path}: corrupt state record ({e})") from None
 
     def close(self) -> None:
         db = getattr(self, "_db", None)

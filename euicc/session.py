@@ -19,7 +19,7 @@ from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, LCSI_ACTIVATED, fcp
 from euicc.fs.pin import PinService
-from euicc.gp.registry import Registry, RegistryEntry
+from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
 from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
 
 if TYPE_CHECKING:
@@ -138,6 +138,12 @@ class CardSession:
 
     def _dispatch(self, ch: Channel, cmd: Command) -> bytes:
         ins = cmd.ins
+        applet = ch.applet
+        claimed = applet is not None and ins in applet.INS
+        if cmd.chaining:  # ISO 7816-4 §5.1.1.1: no command chaining on this card
+            raise SwError(SW.COMMAND_CHAINING_NOT_SUPPORTED)
+        if cmd.secure_messaging and not (claimed and applet.HANDLES_SECURE_MESSAGING):
+            raise SwError(SW.SM_NOT_SUPPORTED)
         if ins == 0xA4:
             return self._select(ch, cmd)
         if ins == 0x70:
@@ -148,15 +154,12 @@ class CardSession:
             return self._terminal_capability(cmd)
         if ins in _CAT_INS:
             return self._cat(ch, cmd)
-        applet = ch.applet
-        if applet is not None and ins in applet.INS:
-            if cmd.secure_messaging and not applet.HANDLES_SECURE_MESSAGING:
-                raise SwError(SW.SM_NOT_SUPPORTED)
+        if claimed:
             return applet.process(Context(self, ch), cmd)
-        if cmd.secure_messaging:
-            raise SwError(SW.SM_NOT_SUPPORTED)
-        if cmd.chaining:
-            raise SwError(SW.COMMAND_CHAINING_NOT_SUPPORTED)
+        if applet is None and ch.cursor.adf is not None:
+            adf_app = self._adf_application(ch.cursor.adf)
+            if adf_app is not None and ins in adf_app.INS:
+                return adf_app.process(Context(self, ch), cmd)
         entry = FS_COMMANDS.get(ins)
         if entry is None:
             raise SwError(SW.INCORRECT_P1P2 if ins == 0xF2 else SW.INS_NOT_SUPPORTED)
@@ -173,6 +176,20 @@ class CardSession:
             if cls is None:
                 raise SwError(SW.FILE_NOT_FOUND)
             inst = self._applets[entry.aid] = cls(entry)
+        return inst
+
+    def _adf_application(self, adf_path: str) -> Applet | None:
+        """The application class that serves the ADF at `adf_path` (by AID prefix), if any."""
+        aid = bytes.fromhex(adf_path[4:])
+        inst = self._applets.get(aid)
+        if inst is None:
+            cls = next((c for name, c in self.services.catalog.items()
+                        if c.ADF_PREFIX and aid.startswith(c.ADF_PREFIX)), None)
+            if cls is None:
+                return None
+            name = next(n for n, c in self.services.catalog.items() if c is cls)
+            inst = self._applets[aid] = cls(RegistryEntry(aid, KIND_APP, LCS_SELECTABLE,
+                                                           applet=name))
         return inst
 
     # -- SELECT (TS 102 221 §11.1.1, ISO 7816-4 §11.2.2, GP Card Spec §11.9) ------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from euicc import tlv
+from euicc.auth import subscription
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import ADF, CYCLIC, DF, EF, LINEAR, MF, TRANSPARENT, FileDescriptor
 from euicc.fs.pin import PinService, PinState, pad_pin
@@ -52,6 +53,9 @@ class Subscription:
     puk1: str = "11111111"
     puk2: str = "22222222"
     adm1: str = "55555555"
+    # 3GPP TS 35.208 test set 1 (Milenage)
+    k: bytes = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+    opc: bytes = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
 
 
 def luhn(digits: str) -> str:
@@ -130,6 +134,8 @@ def build(fs: FileSystem, sub: Subscription = Subscription()) -> None:
                        can_disable=False),
         ADM1: PinState(pad_pin(sub.adm1), 10, max_retries=10, can_disable=False),
     }
+    fs.store.put(subscription.key(fs.fsid, USIM_AID),
+                 subscription.AkaSubscription(subscription.MILENAGE, sub.k, sub.opc))
     service = PinService(fs.store, fs.fsid, set())
     for ref, pin in pins.items():
         service.set(ref, pin)

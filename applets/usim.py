@@ -1,0 +1,94 @@
+"""The USIM application: 3GPP TS 31.102 §7.1 AUTHENTICATE (3G/EPS and GSM security contexts).
+
+Selected as an ADF (by AID, from EF.DIR); the file commands of its ADF are the file system's, this
+class adds the commands that need the subscriber's keys.  Keys and the SQN array are the ADF's
+:class:`~euicc.auth.subscription.AkaSubscription`.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
+
+from euicc import tlv
+from euicc.apdu import SW, Command, SwError
+from euicc.applet import Applet
+from euicc.auth import subscription
+from euicc.auth.aka import AkaSuccess, MacFailure, SyncFailure, authenticate, gsm_context
+from euicc.auth.errors import AuthParameterError
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+AUTH_MAC_FAILURE = 0x9862          # TS 31.102 §7.3: authentication error, incorrect MAC
+CONTEXT_NOT_SUPPORTED = 0x9864     # authentication error, security context not supported
+PIN_APPL_1 = 0x01
+
+
+def length_values(data: bytes, count: int) -> list[bytes]:
+    """Split `count` length-prefixed values (TS 31.102 §7.1.2 command data coding)."""
+    out, i = [], 0
+    for _ in range(count):
+        if i >= len(data) or i + 1 + data[i] > len(data):
+            raise SwError(SW.WRONG_LENGTH)
+        out.append(data[i + 1:i + 1 + data[i]])
+        i += 1 + data[i]
+    if i != len(data):
+        raise SwError(SW.WRONG_LENGTH)
+    return out
+
+
+def lv(value: bytes) -> bytes:
+    return bytes((len(value),)) + value
+
+
+class Usim(Applet):
+    """The USIM ADF application (AID prefix A0000000871002, ETSI TS 101 220 Annex E)."""
+
+    AID = b""
+    ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871002")
+    INS = frozenset({0x88})
+    CONTEXTS: ClassVar[frozenset[int]] = frozenset({0x80, 0x81})
+
+    def process(self, ctx: Context, cmd: Command) -> bytes:
+        return self.authenticate(ctx, cmd)
+
+    def subscription(self, ctx: Context) -> subscription.AkaSubscription:
+        sub = ctx.store.get(subscription.key(ctx.fs.fsid, self.aid))
+        if sub is None:
+            raise SwError(CONTEXT_NOT_SUPPORTED)
+        return sub
+
+    def authenticate(self, ctx: Context, cmd: Command) -> bytes:
+        """AUTHENTICATE (TS 31.102 §7.1.2): P2 '81' 3G/EPS context, '80' GSM context."""
+        if cmd.proprietary:
+            raise SwError(SW.CLA_NOT_SUPPORTED)
+        if cmd.p1 != 0x00 or cmd.p2 not in self.CONTEXTS:
+            raise SwError(SW.INCORRECT_P1P2)
+        if not ctx.pins.is_satisfied(PIN_APPL_1):
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+        sub = self.subscription(ctx)
+        try:
+            algorithm = sub.algorithm_set()
+            if cmd.p2 == 0x80:
+                (rand,) = length_values(cmd.data, 1)
+                result = gsm_context(algorithm, rand)
+                return lv(result.sres) + lv(result.kc)
+            rand, autn = length_values(cmd.data, 2)
+            outcome = authenticate(algorithm, rand, autn, sub.sqn_state(), sub.policy())
+        except AuthParameterError:
+            raise SwError(SW.WRONG_LENGTH) from None
+        if isinstance(outcome, MacFailure):
+            raise SwError(AUTH_MAC_FAILURE)
+        if isinstance(outcome, SyncFailure):
+            return tlv.tlv(0xDC, outcome.auts)
+        assert isinstance(outcome, AkaSuccess)
+        ctx.store.put(subscription.key(ctx.fs.fsid, self.aid),
+                      replace(sub, seq_ms=outcome.state.seq_ms))
+        return self.success_response(outcome)
+
+    def success_response(self, outcome: AkaSuccess) -> bytes:
+        """'DB' RES, CK, IK and, with 128-bit keys, Kc (TS 31.102 §7.1.2.1)."""
+        body = lv(outcome.res) + lv(outcome.ck) + lv(outcome.ik)
+        if outcome.kc is not None:
+            body += lv(outcome.kc)
+        return b"\xdb" + body
