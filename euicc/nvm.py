@@ -225,6 +225,17 @@ class Store:
             pending, self._pending = self._pending, {}
             self._commit(pending)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested all-or-nothing block inside the current transaction."""
+        with self.transaction():
+            saved = dict(self._pending)
+            try:
+                yield
+            except BaseException:
+                self._pending = saved
+                raise
+
     def rollback(self) -> None:
         """Discard the pending writes of the current transaction (it stays open)."""
         self._pending.clear()
