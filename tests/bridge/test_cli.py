@@ -1,0 +1,63 @@
+"""euicc-emu argument handling, plug-in discovery and `info` formatting."""
+from pathlib import Path
+
+import pytest
+
+from tools import cli
+from tools.cli_info import format_description
+from tools.cli_run import card_plan
+
+
+def test_default_state_path_follows_xdg():
+    assert cli.default_state_path({"XDG_DATA_HOME": "/x/data", "HOME": "/home/u"}) == Path("/x/data/euicc-emu/card.state")
+    assert cli.default_state_path({"HOME": "/home/u"}) == Path("/home/u/.local/share/euicc-emu/card.state")
+    # XDG Base Directory spec: a relative value is invalid and must be ignored
+    assert cli.default_state_path({"XDG_DATA_HOME": "rel", "HOME": "/h"}) == Path("/h/.local/share/euicc-emu/card.state")
+
+
+def test_subcommands_discovered():
+    names = cli.subcommand_modules()
+    assert "tools.cli_run" in names and "tools.cli_info" in names
+    parser = cli.build_parser()
+    args = parser.parse_args(["run", "--state", "/tmp/s", "--slot", "1", "--cards", "2", "--atr", "3B 00",
+                              "--vpcd-host", "10.0.0.1", "--vpcd-port", "4000", "--t1-direct", "--trace",
+                              "--log-level", "debug"])
+    assert (args.state, args.slot, args.cards, args.atr) == (Path("/tmp/s"), 1, 2, b"\x3b\x00")
+    assert (args.vpcd_host, args.vpcd_port, args.t1_direct, args.trace, args.log_level) == \
+        ("10.0.0.1", 4000, True, "-", "DEBUG")
+    defaults = parser.parse_args(["run"])
+    assert (defaults.state, defaults.slot, defaults.cards, defaults.vpcd_port, defaults.trace, defaults.log_level) == \
+        (None, 0, 1, 35963, None, "INFO")
+    assert parser.parse_args(["run", "--trace", "t.log"]).trace == "t.log"
+
+
+@pytest.mark.parametrize("argv", [["run", "--atr", "zz"], ["run", "--atr", "3B"], ["run", "--cards", "0"],
+                                  ["run", "--slot", "-1"], ["nope"], []])
+def test_bad_arguments_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.build_parser().parse_args(argv)
+    assert exc.value.code == 2
+
+
+def test_card_plan():
+    assert card_plan(Path("/s/card.state"), 1, 1) == [(1, Path("/s/card.state"))]
+    assert card_plan(Path("/s/card.state"), 0, 3) == [
+        (0, Path("/s/card.state.0")), (1, Path("/s/card.state.1")), (2, Path("/s/card.state.2"))]
+
+
+def test_info_on_missing_state_fails_clearly(tmp_path, capsys):
+    assert cli.main(["info", "--state", str(tmp_path / "none.state")]) == 1
+    assert "no card state at" in capsys.readouterr().err
+
+
+def test_format_description():
+    text = format_description({
+        "eid": "89049032123451234512345678901235", "iccids": ["8944476500001224158"],
+        "applets": [{"aid": "A0000005591010FFFFFFFF8900000100", "kind": "ISD-R", "lifecycle": "PERSONALIZED",
+                     "privileges": ["SD", "CM"]}],
+        "profiles": [],
+    })
+    assert text.splitlines()[0] == "EID:      89049032123451234512345678901235"
+    assert "ICCIDs:   8944476500001224158" in text
+    assert "A0000005591010FFFFFFFF8900000100" in text and "SD,CM" in text
+    assert text.endswith("Profiles: (none)")

@@ -1,0 +1,56 @@
+"""``euicc-emu info``: EID, ICCIDs, applets and profiles of a state file (``Card.describe()``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tools.cli import add_state_argument, state_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("info", help="print EID, ICCIDs, applets and profiles of a state file")
+    add_state_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print card.describe() as JSON")
+    parser.set_defaults(func=info)
+
+
+def info(args: argparse.Namespace) -> int:
+    path = state_path(args)
+    if not path.exists():
+        print(f"euicc-emu: no card state at {path} (`euicc-emu run` creates one)", file=sys.stderr)
+        return 1
+    try:
+        from euicc.card import Card
+    except ImportError as exc:
+        print(f"euicc-emu: the card OS is not available: {exc}", file=sys.stderr)
+        return 1
+    card = Card.open(path)
+    try:
+        description = card.describe()
+    finally:
+        card.close()
+    print(json.dumps(description, indent=2, default=str) if args.json else format_description(description))
+    return 0
+
+
+def format_description(desc: dict) -> str:
+    """Human-readable rendering of ``Card.describe()``."""
+    lines = [f"EID:      {desc.get('eid', '?')}"]
+    iccids = desc.get("iccids") or []
+    lines.append("ICCIDs:   " + (", ".join(map(str, iccids)) if iccids else "(none)"))
+    lines.append("Applets:")
+    for applet in desc.get("applets") or []:
+        privileges = applet.get("privileges", "")
+        if isinstance(privileges, (list, tuple)):
+            privileges = ",".join(map(str, privileges))
+        lines.append(f"  {applet.get('aid', '?'):<34} {str(applet.get('kind', '')):<8} "
+                     f"{str(applet.get('lifecycle', '')):<12} {privileges}")
+    profiles = desc.get("profiles") or []
+    lines.append("Profiles:" + ("" if profiles else " (none)"))
+    for profile in profiles:
+        if isinstance(profile, dict):
+            lines.append("  " + "  ".join(f"{k}={v}" for k, v in profile.items()))
+        else:
+            lines.append(f"  {profile}")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""``euicc-emu run``: start one or more cards on vpcd slots until SIGINT/SIGTERM.
+
+With ``--cards N`` the cards sit on slots ``SLOT .. SLOT+N-1`` with state files
+``PATH.0 .. PATH.{N-1}``; with one card the state file is ``PATH`` itself.  On shutdown every
+connection is stopped first, then each card is closed (its state flushed).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
+from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
+
+from tools.cli import add_state_argument, state_path
+
+log = logging.getLogger("euicc-emu")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="present the card(s) to PC/SC through vpcd")
+    add_state_argument(parser)
+    parser.add_argument("--vpcd-host", default=DEFAULT_HOST, help="vpcd host (default %(default)s)")
+    parser.add_argument("--vpcd-port", type=int, default=DEFAULT_PORT, help="vpcd base port, slot 0 (default %(default)s)")
+    parser.add_argument("--slot", type=_non_negative, default=0, help="vpcd slot of the first card (port = base + slot)")
+    parser.add_argument("--cards", type=_positive, default=1, help="number of cards on consecutive slots")
+    parser.add_argument("--listen", action="store_true", help="vpcd reversed mode: wait for vpcd to connect to us")
+    parser.add_argument("--atr", type=_hex_bytes, default=None, help="ATR to present (hex); default: the card's")
+    parser.add_argument("--t1-direct", action="store_true",
+                        help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx)")
+    parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
+                        help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
+    parser.set_defaults(func=run)
+
+
+def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
+    """(slot, state file) of each card."""
+    if cards == 1:
+        return [(slot, path)]
+    return [(slot + i, path.with_name(f"{path.name}.{i}")) for i in range(cards)]
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from euicc.card import Card, CardConfig
+    except ImportError as exc:
+        print(f"euicc-emu: the card OS is not available: {exc}", file=sys.stderr)
+        return 1
+    config = CardConfig(atr=args.atr, t0=not args.t1_direct)
+    with contextlib.ExitStack() as stack:
+        trace = _open_trace(args.trace, stack)
+        connections = []
+        for slot, path in card_plan(state_path(args), args.slot, args.cards):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            card = Card.open(path, config)
+            stack.callback(_close_card, card, path)
+            log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
+            endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
+            connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+        signum = BridgeRunner(connections).serve_until_signalled()
+        log.info("stopped%s; closing card state", f" by signal {signum}" if signum else "")
+    return 0
+
+
+def _close_card(card: object, path: Path) -> None:
+    card.close()  # type: ignore[attr-defined]
+    log.info("state flushed to %s", path)
+
+
+def _eid(card: object) -> str:
+    describe = getattr(card, "describe", None)
+    return str(describe().get("eid", "?")) if callable(describe) else "?"
+
+
+def _open_trace(target: str | None, stack: contextlib.ExitStack) -> ApduTrace | None:
+    if target is None:
+        return None
+    if target == "-":
+        return ApduTrace(sys.stdout)
+    stream: TextIO = stack.enter_context(open(target, "a", encoding="utf-8"))
+    return ApduTrace(stream)
+
+
+def _hex_bytes(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text.replace(" ", "").replace(":", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hex: {text!r}") from None
+    if not 2 <= len(value) <= 33:  # ISO 7816-3 §8.2: TS, T0 ... at most 32 bytes after TS
+        raise argparse.ArgumentTypeError(f"an ATR has 2..33 bytes, got {len(value)}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
