@@ -141,7 +141,7 @@ def parse_certificate(der: bytes) -> x509.Certificate:
     """Parse a DER X.509 certificate; malformed input -> invalidCertificate."""
     try:
         return x509.load_der_x509_certificate(bytes(der))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise CertificateRejected(CertResult.INVALID_CERTIFICATE, f"not a DER certificate: {exc}") from None
 
 

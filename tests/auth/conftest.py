@@ -7,8 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.reference import REFERENCE
 
-VECTORS = Path("/work/shared/reference/vectors/test_vectors.json")
+VECTORS = REFERENCE / "vectors" / "test_vectors.json"
 OSMO_AUC_GEN = "/usr/bin/osmo-auc-gen"
 
 

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-REFERENCE = Path(
-    os.environ.get("EUICC_REFERENCE_DIR", Path(__file__).resolve().parents[3] / "shared" / "reference")
-)
+from tests.reference import REFERENCE
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from euicc.crypto.scp80 import KeyUsage
+from tests.reference import REFERENCE
 
-VECTORS = Path("/work/shared/reference/vectors/test_vectors.json")
+VECTORS = REFERENCE / "vectors" / "test_vectors.json"
 
 
 @pytest.fixture(scope="session")

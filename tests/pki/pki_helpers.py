@@ -7,8 +7,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from tests.reference import REFERENCE
 
-SGP26 = Path("/work/shared/reference/sgp26")
+SGP26 = REFERENCE / "sgp26"
 CURVE_TAGS = ("NIST", "BRP")
 # Published values (reference README "Key facts", SPEC_NOTES §1.1).
 CI_PKID = {"NIST": bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE = Path("/work/shared/reference")
+from tests.reference import REFERENCE
 
 
 def reference_dir() -> Path:

@@ -3,15 +3,15 @@ published osmo-auc-gen examples and the resynchronisation vector in the shared t
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from euicc.auth import subscription
 from euicc.card import Card
 from euicc.fs.default_fs import USIM_AID
+from tests.reference import REFERENCE
 
-VECTORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "vectors" / "test_vectors.json"
+VECTORS = REFERENCE / "vectors" / "test_vectors.json"
 
 
 @pytest.fixture(scope="module")
