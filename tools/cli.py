@@ -7,7 +7,8 @@ Subcommands are plug-ins, so each engineer adds theirs in their own module:
 
 defining ``register(subparsers)``, which adds one or more ``argparse`` sub-parsers and sets
 ``func`` (called with the parsed ``argparse.Namespace``, returns the exit status) via
-``set_defaults``.  Shared helpers for plug-ins: :func:`default_state_path`,
+``set_defaults``.  A ``tools/<package>/cli.py`` with only ``main(argv)`` is mounted as
+``euicc-emu <COMMAND or package> ...`` and receives the rest of the command line.  Shared helpers for plug-ins: :func:`default_state_path`,
 :func:`add_state_argument`.
 """
 from __future__ import annotations
@@ -69,6 +70,15 @@ def _load(name: str) -> ModuleType | None:
         return None
 
 
+def _mount_main(sub: argparse._SubParsersAction, name: str, module: ModuleType) -> None:
+    """Mount a tool's own ``main(argv)`` as a subcommand that takes the rest of the line."""
+    command = getattr(module, "COMMAND", name.split(".")[1].replace("_", "-"))
+    doc = (module.__doc__ or "").strip().splitlines()
+    parser = sub.add_parser(command, help=doc[0] if doc else None, add_help=False)
+    parser.add_argument("argv", nargs=argparse.REMAINDER)
+    parser.set_defaults(func=lambda args: module.main(args.argv))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="euicc-emu", description="A software eUICC presented to PC/SC through vpcd.")
     parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="logging threshold")
@@ -78,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
+        elif callable(getattr(module, "main", None)):
+            _mount_main(sub, name, module)
     for subparser in sub.choices.values():  # accept `euicc-emu <cmd> --log-level X` too
         subparser.add_argument("--log-level", default=argparse.SUPPRESS, type=str.upper, choices=LOG_LEVELS,
                                help="logging threshold (default INFO)")

@@ -18,6 +18,8 @@ from .coding import luhn_check_digit
 from .default_profile import default_test_profile
 from .dump import dump_upp
 
+COMMAND = "profile"   # mounted as `euicc-emu profile ...`
+
 
 def _hex(text: str) -> bytes:
     try:
