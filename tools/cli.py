@@ -70,26 +70,28 @@ def _load(name: str) -> ModuleType | None:
         return None
 
 
-def _mount_main(sub: argparse._SubParsersAction, name: str, module: ModuleType) -> None:
+def _mount_main(sub: argparse._SubParsersAction, name: str, module: ModuleType) -> str:
     """Mount a tool's own ``main(argv)`` as a subcommand that takes the rest of the line."""
     command = getattr(module, "COMMAND", name.split(".")[1].replace("_", "-"))
     doc = (module.__doc__ or "").strip().splitlines()
     parser = sub.add_parser(command, help=doc[0] if doc else None, add_help=False)
     parser.add_argument("argv", nargs=argparse.REMAINDER)
     parser.set_defaults(func=lambda args: module.main(args.argv))
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="euicc-emu", description="A software eUICC presented to PC/SC through vpcd.")
     parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="logging threshold")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.mounted = {}  # type: ignore[attr-defined]  # command -> main(argv) of mounted tools
     for name in subcommand_modules():
         module = _load(name)
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
         elif callable(getattr(module, "main", None)):
-            _mount_main(sub, name, module)
+            parser.mounted[_mount_main(sub, name, module)] = module.main  # type: ignore[attr-defined]
     for subparser in sub.choices.values():  # accept `euicc-emu <cmd> --log-level X` too
         subparser.add_argument("--log-level", default=argparse.SUPPRESS, type=str.upper, choices=LOG_LEVELS,
                                help="logging threshold (default INFO)")
@@ -98,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    tool_main = parser.mounted.get(argv[0]) if argv else None  # type: ignore[attr-defined]
+    if tool_main is not None:  # a tool with its own argument parser gets the rest of the line
+        logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return int(tool_main(argv[1:]) or 0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args) or 0)
