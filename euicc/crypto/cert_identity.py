@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc.crypto.certificates import (
+    MALFORMED,
     CertificateRejected,
     CertificateRules,
     CertificateVerifier,
@@ -71,7 +72,7 @@ def _read_private_key(data: bytes) -> ec.EllipticCurvePrivateKey:
             key = serialization.load_pem_private_key(data, password=None)
         else:
             key = serialization.load_der_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
+    except MALFORMED as exc:
         raise IdentityError(f"not a private key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name not in CURVES:
         raise IdentityError("private key is not on a supported EC curve")

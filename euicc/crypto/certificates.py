@@ -137,11 +137,15 @@ class CertificateRules:
     v3_error_codes: bool = False
 
 
+#: What the X.509 parser raises on malformed input (some are not ValueErrors).
+MALFORMED = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension)
+
+
 def parse_certificate(der: bytes) -> x509.Certificate:
     """Parse a DER X.509 certificate; malformed input -> invalidCertificate."""
     try:
         return x509.load_der_x509_certificate(bytes(der))
-    except (ValueError, TypeError, x509.InvalidVersion) as exc:
+    except MALFORMED as exc:
         raise CertificateRejected(CertResult.INVALID_CERTIFICATE, f"not a DER certificate: {exc}") from None
 
 
@@ -163,7 +167,7 @@ def _extension(cert: x509.Certificate, ext_type: type) -> x509.Extension | None:
         return cert.extensions.get_extension_for_class(ext_type)
     except x509.ExtensionNotFound:
         return None
-    except (ValueError, TypeError) as exc:  # malformed or duplicate extensions
+    except MALFORMED as exc:  # malformed or duplicate extensions
         raise CertificateRejected(CertResult.INVALID_CERTIFICATE, f"bad extensions: {exc}") from None
 
 
@@ -361,7 +365,7 @@ class CertificateVerifier:
         """
         try:
             return self._verify_chain(leaf_der, tuple(roles), ci_pkid, intermediates)
-        except (ValueError, TypeError) as exc:  # lazily parsed fields of a malformed certificate
+        except MALFORMED as exc:  # lazily parsed fields of a malformed certificate
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, f"malformed certificate: {exc}") from None
 
     def _verify_chain(
@@ -402,7 +406,7 @@ class CertificateVerifier:
         """Verify eUICC -> EUM -> CI and the EID against the EUM name constraints; return EID."""
         try:
             return self._verify_euicc_chain(euicc_der, eum_der)
-        except (ValueError, TypeError) as exc:
+        except MALFORMED as exc:
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, f"malformed certificate: {exc}") from None
 
     def _verify_euicc_chain(self, euicc_der: bytes, eum_der: bytes) -> tuple[VerifiedCertificate, str]:

@@ -1,0 +1,201 @@
+"""The harness registry: one :class:`Harness` per parser or door of the card.
+
+A harness is a name, a target factory (returns the callable that takes one fuzz input) and a
+seed function (returns valid traffic: real commands, published vectors).  Seeds are built from
+/work/shared/reference where they need it, by ``python -m tools.fuzz seeds``, and committed
+under tools/fuzz/corpus/<name>/; nothing here reads /work/shared at fuzz time.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.fuzz import card_targets as card
+from tools.fuzz import codec_targets as codec
+from tools.ota import packet as host
+from tools.ota import transport
+
+REFERENCE = Path("/work/shared/reference")
+Target = Callable[[bytes], None]
+
+
+@dataclass(frozen=True)
+class Harness:
+    name: str
+    target: Callable[[], Target]
+    seeds: Callable[[], list[bytes]]
+    summary: str
+
+
+def _h(hexes: str) -> list[bytes]:
+    return [bytes.fromhex(x) for x in hexes.split()]
+
+
+# Real traffic of a terminal talking to the default card (TS 102 221 §11, GP §11, ISO 7816-4).
+APDUS = _h(
+    "00A40004023F00 00A4000C023F00 00A40804047FF06F07 00A408040400000000"  # MF; path to EF.IMSI
+    " 00A4040410A0000000871002FFFFFFFF8907090000 00A4040C07A0000000871002"   # USIM by (partial) AID
+    " 00A4040010A0000005591010FFFFFFFF8900000100 00A4040010A0000005591010FFFFFFFF8900000200"
+    " 00A40004022FE2 00B000000A 00B0820004 00A40004022F00 00B2010428 00B2020428 00B201F428"
+    " 00A40004027F10 00A40004026F3A 00DC01041EFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+    " 00A40004026F44 00DC00031E0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E"
+    " 00A20104020102 00A2010606040001020304"
+    " 0020000108393939393939FFFF 00200081 0020008108393939393939FFFF"
+    " 002400810839393939FFFFFFFF3838383838FFFFFF 00260001083030303030FFFFFF"
+    " 00280001083030303030FFFFFF 002C0081 002C0081103232323232323232393939393939FFFF"
+    " 00D6000002656E 8032000003000001 0004000000 0044000000"
+    " 0070000000 0070800100 0070000100 80F2000000 80F2010000 80F20000 80F20C00"
+    " 00C0000000 80AA000005A903830102 8010000007FFFFFFFF7F0000"
+    " 80F24002024F00 80F28002024F0000 80F22002024F00 80F21000024F00 80CA005A00 80CA006600"
+    " 00A40004027FFF 00A4030000 00A40904026F07 00A4010C027F10"
+    " 00A4000008023F00000000000000 00B0000000000A 00A4000400000002 0000000000 FFFFFFFF")
+ISD_R_AID = "A0000005591010FFFFFFFF8900000100"
+SESSIONS = [
+    _h("00A4040410A0000000871002FFFFFFFF8907090000 00C0000000 00A40004026F07 00B0000009"),
+    _h("0070000001 01A4040010" + ISD_R_AID + " 01C0000000 81CA005A00 01C0000000 0070800100"),
+    _h("0020008108393939393939FFFF 00A40804047FF06F3B 00DC01041E" + "31" * 30 + " 00B201041E"),
+    _h("00A40804047FF06F39 8032000003000001 00C0000000 00B2010403"),
+    [bytes.fromhex("00A40004022F05"), card.RESET, bytes.fromhex("00B000000A")],
+    _h("0070000000 0070000000 4070000000 00A40004022FE2 01B000000A 0070800100 01B000000A"),
+    _h("00200001083131313131FFFFFF 00200001083131313131FFFFFF 00200001083131313131FFFFFF "
+       "002C0001083131313131313131"),
+    _h("80F24002024F00 80F24003024F00 80F24003024F00"),
+]
+
+
+def _card_seeds() -> list[bytes]:
+    return APDUS
+
+
+def _session_seeds() -> list[bytes]:
+    return [card.join_chunks(s) for s in SESSIONS]
+
+
+def _remote_apdu_seeds() -> list[bytes]:
+    scripts = [SESSIONS[0][0:1] + [bytes.fromhex("00B0000009")],
+               _h("00A40004023F00 00A40004022FE2 00B000000A"),
+               _h("0020000108393939393939FFFF 00A40804047FF06F3B 00DC01041E" + "31" * 30)]
+    out = [transport.compact_script(s) for s in scripts]
+    out += [transport.expanded_script(s, indefinite=i % 2 == 1) for i, s in enumerate(scripts)]
+    return out + [bytes.fromhex("AA0C220700A40004023F00810101")]
+
+
+def _vpcd_seeds() -> list[bytes]:
+    frames = [b"\x04", b"\x01", *APDUS[:6], b"\x02", APDUS[9], b"\x00", APDUS[0]]
+    stream = b"".join(len(f).to_bytes(2, "big") + f for f in frames)
+    return [bytes((n,)) + stream for n in (255, 7, 1)]
+
+
+def _apdu_seeds() -> list[bytes]:
+    return APDUS + _h("00B00000000100 00D60000000003010203 00D6000000000301020300 0010000000FFFF"
+                      " 00C0000000 00A4040000")
+
+
+def _tlv_seeds() -> list[bytes]:
+    from euicc.card import Card
+    c = Card.open(None)
+    out = []
+    for apdu in _h("00A40004023F00 00A4040410A0000000871002FFFFFFFF8907090000 00A40004022F00"
+                   " 00A4040010" + ISD_R_AID + " 80F24002024F00"):
+        r = c.transmit(apdu)
+        if r[-2] == 0x61:
+            r = c.transmit(bytes.fromhex("00C00000") + r[-1:])
+        out.append(r[:-2])
+    return out + _envelope_seeds()[:2] + _h("A4068301019501 08 9F7001 8403010203 BF3E00")
+
+
+def _vectors() -> dict:
+    return json.loads((REFERENCE / "vectors" / "test_vectors.json").read_text())
+
+
+def _scp80_seeds() -> list[bytes]:
+    packets = [bytes.fromhex(c["command_packet"]) for c in _vectors()["scp80_ts102225_sms"]["commands"]]
+    ks = codec.SCP80_KEYSETS[2]
+    for spi in ("1639", "1E39", "0A01", "1239", "0000"):
+        packets.append(host.build_command_packet(ks, bytes.fromhex(spi), b"\xb0\x00\x10",
+                                                 bytes.fromhex("00A40004023F00"), counter=6))
+    return packets
+
+
+def _scp80_wrapped_seeds() -> list[bytes]:
+    return [bytes.fromhex(h) for h in ("163900" "00A40004023F00", "0A0101" "00B0000009",
+                                       "061900" "AA0C220700A40004023F00", "000000", "123501" "00")]
+
+
+def _envelope_seeds() -> list[bytes]:
+    out = []
+    for packet in _scp80_seeds()[:4]:
+        for tpdu in transport.sms_deliver_tpdus(packet):
+            out.append(transport.envelope_apdu(tpdu)[5:])
+    return out
+
+
+def _sms_concat_seeds() -> list[bytes]:
+    long_packet = host.build_command_packet(codec.SCP80_KEYSETS[2], bytes.fromhex("1639"),
+                                            b"\xb0\x00\x10", bytes(range(256)) * 2, counter=6)
+    tpdus = transport.sms_deliver_tpdus(long_packet, reference=7)
+    return [card.join_chunks(tpdus), card.join_chunks(tpdus[::-1]),
+            card.join_chunks(transport.sms_deliver_tpdus(_scp80_seeds()[0]))]
+
+
+def _certificate_seeds() -> list[bytes]:
+    sgp26 = REFERENCE / "sgp26"
+    out = []
+    for f in sorted((sgp26 / "DPauth").glob("CERT_*.der")):
+        out.append(b"\x00" + f.read_bytes())
+    for f in sorted((sgp26 / "DPpb").glob("CERT_*.der")):
+        out.append(b"\x01" + f.read_bytes())
+    for curve in ("NIST", "BRP"):
+        chunks = [(sgp26 / "eUICC" / f"CERT_EUICC_ECDSA_{curve}.der").read_bytes(),
+                  (sgp26 / "EUM" / f"CERT_EUM_ECDSA_{curve}.der").read_bytes()]
+        out.append(b"\x02" + card.join_chunks(chunks))
+    return out
+
+
+def certificate_data() -> dict[str, bytes]:
+    """Files the certificate harness needs at run time (the SGP.26 test CIs), by name."""
+    ci = REFERENCE / "sgp26" / "CertificateIssuer"
+    return {f"ci/{p.name}": p.read_bytes() for p in sorted(ci.glob("CERT_CI_ECDSA_*.der"))}
+
+
+def _saip_seeds() -> list[bytes]:
+    from euicc.profiles import saip_codec
+    upp = (REFERENCE / "profiles" / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_NoBERTLV.der").read_bytes()
+    pieces, offset, index = [], 0, 0
+    while offset < len(upp):
+        _, end = saip_codec.decode_element(upp, offset, index)
+        pieces.append(upp[offset:end])
+        offset, index = end, index + 1
+    small = sorted(set(pieces), key=len)[:12]
+    return small + [pieces[0] + pieces[-1]]
+
+
+def _bsp_seeds() -> list[bytes]:
+    blocks = [bytes.fromhex(b["tlv"]) for b in _vectors()["sgp22_bsp_scp03t"]["session_blocks"]["blocks_in_order"]]
+    return [card.join_chunks(blocks), card.join_chunks(blocks[:1]), card.join_chunks(blocks[:2])]
+
+
+HARNESSES: dict[str, Harness] = {h.name: h for h in (
+    Harness("card_apdu", card.TransmitTarget, _card_seeds, "Card.transmit, one APDU per input (T=0)"),
+    Harness("card_apdu_t1", lambda: card.TransmitTarget(t0=False), _card_seeds,
+            "Card.transmit, direct response delivery (T=1)"),
+    Harness("card_session", card.SequenceTarget, _session_seeds, "Card.transmit, APDU sequences"),
+    Harness("remote_apdu", card.RemoteApduTarget, _remote_apdu_seeds,
+            "TS 102 226 §5 scripts parsed and run on the card"),
+    Harness("vpcd", card.VpcdTarget, _vpcd_seeds, "vpcd frame stream -> VpcdSession -> Card"),
+    Harness("apdu", lambda: codec.apdu_target, _apdu_seeds, "Command.parse (ISO 7816-4 §5.1)"),
+    Harness("tlv", lambda: codec.tlv_target, _tlv_seeds, "BER-TLV codecs"),
+    Harness("scp80", codec.Scp80Target, _scp80_seeds, "SCP80 command packets (TS 102 225 §5)"),
+    Harness("scp80_wrapped", codec.Scp80WrappedTarget, _scp80_wrapped_seeds,
+            "host-built SCP80 packets must be accepted"),
+    Harness("envelope", lambda: codec.envelope_target, _envelope_seeds,
+            "SMS-PP download ENVELOPE -> SMS-DELIVER -> SCP80"),
+    Harness("sms_concat", lambda: codec.sms_concat_target, _sms_concat_seeds,
+            "concatenated SMS reassembly (TS 23.040)"),
+    Harness("certificates", codec.CertificateTarget, _certificate_seeds,
+            "SGP.22 certificate chain verification"),
+    Harness("saip", lambda: codec.saip_target, _saip_seeds, "SAIP UPP decoding"),
+    Harness("bsp", lambda: codec.bsp_target, _bsp_seeds, "SGP.22 BSP (SCP03t) blocks"),
+)}
