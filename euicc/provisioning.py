@@ -1,6 +1,7 @@
 """First-run personalisation: what a new card holds before anyone talks to it.
 
-An EID (SGP.29) under the test EUM prefix, the GP registry with every applet of the catalog that
+An EID (SGP.29) under the test EUM prefix with the eUICC's RSP identity issued for it
+(euicc.rsp.identity: a fresh key and CERT.EUICC.ECDSA under the shipped test EUM), the GP registry with every applet of the catalog that
 installs by default and the ISD-P load file (SGP.02 Annex H), the file system of the eUICC with no
 profile enabled, and one enabled test profile in its own ISD-P.
 """
@@ -15,6 +16,7 @@ from euicc.nvm import Store
 from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
                                     ProfileManager, fsid_of)
 from euicc.profiles.model import CLASS_TEST, ProfileRecord, iccid_bytes
+from euicc.rsp import identity
 
 
 def is_provisioned(store: Store) -> bool:
@@ -24,7 +26,9 @@ def is_provisioned(store: Store) -> bool:
 def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = None) -> None:
     """Create a new card's persistent state in one transaction."""
     with store.transaction():
-        store.put("card/eid", eid_mod.to_bytes(eid or eid_mod.generate()))
+        eid = eid or eid_mod.generate()
+        store.put("card/eid", eid_mod.to_bytes(eid))
+        identity.create_default(store, eid)
         registry = Registry(store)
         for name, cls in catalog.items():
             if cls.INSTALL_BY_DEFAULT:

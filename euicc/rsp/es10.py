@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
+from euicc.rsp import bpp, es10a, es10b, es10c, notifications, rat
 
 if TYPE_CHECKING:
     from euicc.session import Context
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
 Es10Function = Callable[["Context", bytes], bytes]   # (ctx, whole request DER) -> response DER
 
 #: ES10 functions by the tag of their request.  Each module of ES10 functions exports a
-#: ``FUNCTIONS`` mapping and is listed here.
-FUNCTIONS: dict[int, Es10Function] = {}
+#: ``FUNCTIONS`` mapping and is listed here.  Tags not listed (e.g. SGP.32 GetCerts 'BF56', which
+#: pySim probes first) are refused with '6A88', so pySim classifies the card as SGP.22.
+FUNCTIONS: dict[int, Es10Function] = {
+    **es10a.FUNCTIONS, **es10b.FUNCTIONS, **es10c.FUNCTIONS, **notifications.FUNCTIONS,
+    **rat.FUNCTIONS, **bpp.FUNCTIONS,
+}
 
 
 def dispatch(ctx: Context, data: bytes) -> bytes:

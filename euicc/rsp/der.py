@@ -1,0 +1,81 @@
+"""DER codec of the ES10 messages: GSMA SGP.22 v2.5 §5.7 with the ``RSPDefinitions`` ASN.1 module.
+
+Requests are decoded with asn1tools (constraints checked); a request that does not decode, or
+carries bytes after its end, is refused with '6A80' (SGP.22 §5.7.2: the ISD-R returns an ISO
+status word when the command data cannot be parsed).  Signature inputs are the bytes as
+received, taken with :func:`children` rather than re-encoded.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import asn1tools
+
+from euicc import tlv
+from euicc.apdu import SW, SwError
+from euicc.asn1 import rsp
+
+# What the third-party decoder can raise on hostile input besides its own error type.
+_DECODE_ERRORS = (asn1tools.Error, ValueError, TypeError, KeyError, IndexError, OverflowError,
+                  RecursionError)
+
+
+def decode(type_name: str, data: bytes) -> Any:
+    """Decode one complete ``type_name`` value; malformed input -> SwError('6A80')."""
+    try:
+        value, length = rsp().decode_with_length(type_name, bytes(data), check_constraints=True)
+    except _DECODE_ERRORS:
+        raise SwError(SW.INCORRECT_DATA) from None
+    if length != len(data):
+        raise SwError(SW.INCORRECT_DATA)
+    return value
+
+
+def encode(type_name: str, value: Any) -> bytes:
+    """Encode a value the card built itself (a failure here is a defect, not bad input)."""
+    return rsp().encode(type_name, value, check_constraints=True)
+
+
+def children(data: bytes) -> list[bytes]:
+    """The complete TLVs (tag, length and value) inside the single TLV ``data``."""
+    try:
+        _, i = tlv.read_tag(data, 0)
+        length, i = tlv.read_length(data, i)
+        if i + length != len(data):
+            raise SwError(SW.INCORRECT_DATA)
+        out = []
+        while i < len(data):
+            start = i
+            _, i = tlv.read_tag(data, i)
+            length, i = tlv.read_length(data, i)
+            i += length
+            if i > len(data):
+                raise SwError(SW.INCORRECT_DATA)
+            out.append(bytes(data[start:i]))
+        return out
+    except tlv.TlvError:
+        raise SwError(SW.INCORRECT_DATA) from None
+
+
+def bits_to_int(bits: tuple[bytes, int]) -> int:
+    """First octet of an asn1tools BIT STRING value (bit 0 = 0x80), for flag sets of <= 8 bits."""
+    data, _ = bits
+    return data[0] if data else 0
+
+
+def int_to_bits(value: int, length: int) -> tuple[bytes, int]:
+    """Inverse of :func:`bits_to_int`, with ``length`` named bits (DER drops trailing zeros)."""
+    used = length
+    while used and not value & (0x80 >> (used - 1)):
+        used -= 1
+    return (bytes((value,)) if used else b"", used)
+
+
+def decode_stored(type_name: str, data: bytes) -> Any:
+    """Decode DER the card wrote itself (its own store): no input checks needed."""
+    return rsp().decode(type_name, bytes(data))
+
+
+def decode_certificate(certificate: bytes) -> Any:
+    """A DER certificate as an asn1tools ``Certificate`` value (re-encodes byte-identically)."""
+    return decode_stored("Certificate", certificate)

@@ -1,0 +1,196 @@
+"""ES10b (LPA -> ISD-R, download and session): SGP.22 v2.5 §5.7.7 GetEUICCChallenge, §5.7.8
+GetEUICCInfo, §5.7.13 AuthenticateServer, §5.7.14 CancelSession, §5.7.17 PrepareDownload and
+LoadCRL.  LoadBoundProfilePackage is :mod:`euicc.rsp.bpp`, the notification functions are
+:mod:`euicc.rsp.notifications`, GetRAT is :mod:`euicc.rsp.rat`.
+
+Function errors are results inside a '9000' response (the Error CHOICE of each response), the
+session state is volatile (:mod:`euicc.rsp.rsp_session`).  serverAddress is copied into
+euiccSigned1; comparing it with the address the LPA used is the LPA's check (§3.1.2).
+"""
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from euicc.apdu import SW, SwError
+from euicc.crypto import cert_server
+from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
+from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
+from euicc.crypto.ecka import Curve, EckaKeyPair
+from euicc.rsp import crl, der, euicc_info, identity, rsp_session
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+OTK_KEY = "rsp-otk"        # volatile: otSK.EUICC.ECKA kept for a download retry (bppEuiccOtpk)
+CHALLENGE_LENGTH = 16
+CURVE_OF = {"secp256r1": Curve.NIST_P256, "brainpoolP256r1": Curve.BRAINPOOL_P256R1}
+NO_SESSION_CONTEXT = 4
+EUICC_CHALLENGE_MISMATCH = 6
+INVALID_TRANSACTION_ID = 5
+UNDEFINED_ERROR = 127
+
+
+def card_identity(ctx: Context) -> EuiccIdentity:
+    """The eUICC's identity; a card without one refuses RSP with '6985'."""
+    try:
+        return identity.load(ctx.store)
+    except IdentityError:
+        raise SwError(SW.CONDITIONS_NOT_SATISFIED) from None
+
+
+def get_euicc_challenge(ctx: Context, data: bytes) -> bytes:
+    """BF2E (§5.7.7): a fresh 16-byte challenge; it starts a new RSP session."""
+    der.decode("GetEuiccChallengeRequest", data)
+    challenge = secrets.token_bytes(CHALLENGE_LENGTH)
+    rsp_session.start(ctx, challenge)
+    return der.encode("GetEuiccChallengeResponse", {"euiccChallenge": challenge})
+
+
+def get_euicc_info1(ctx: Context, data: bytes) -> bytes:
+    """BF20 (§5.7.8)."""
+    der.decode("GetEuiccInfo1Request", data)
+    return euicc_info.euicc_info1(card_identity(ctx))
+
+
+def get_euicc_info2(ctx: Context, data: bytes) -> bytes:
+    """BF22 (§5.7.8)."""
+    der.decode("GetEuiccInfo2Request", data)
+    return euicc_info.euicc_info2(card_identity(ctx))
+
+
+def _revocation_check(ctx: Context, verified: VerifiedCertificate) -> None:
+    if crl.is_revoked(ctx.store, verified.ci_pkid, verified.certificate.serial_number):
+        raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "certificate revoked by a loaded CRL")
+
+
+def authenticate_server(ctx: Context, data: bytes) -> bytes:
+    """BF38 (§5.7.13): verify CERT.XXauth and serverSignature1, match euiccChallenge, then
+    return euiccSigned1 signed with SK.EUICC.ECDSA of the requested CI, with CERT.EUICC/EUM."""
+    request = der.decode("AuthenticateServerRequest", data)
+    raw = der.children(data)
+    signed1 = request["serverSigned1"]
+    ident = card_identity(ctx)
+    session = rsp_session.current(ctx)
+
+    def error(code: int) -> bytes:
+        rsp_session.end(ctx)
+        return der.encode("AuthenticateServerResponse", ("authenticateResponseError", {
+            "transactionId": signed1["transactionId"], "authenticateErrorCode": int(code)}))
+
+    pkid = request["euiccCiPKIdToBeUsed"]
+    try:
+        server = cert_server.check_authenticate_server(
+            ident.verifier(), raw[3], pkid, raw[0], request["serverSignature1"],
+            ident.ci_pkids_for_signing)
+        _revocation_check(ctx, server)
+        credential = ident.credential(pkid)
+    except CertificateRejected as exc:
+        return error(exc.result)
+    if session is None or session.transaction_id is not None:
+        return error(NO_SESSION_CONTEXT)
+    if signed1["euiccChallenge"] != session.euicc_challenge:
+        return error(EUICC_CHALLENGE_MISMATCH)
+    euicc_signed1 = {
+        "transactionId": signed1["transactionId"],
+        "serverAddress": signed1["serverAddress"],
+        "serverChallenge": signed1["serverChallenge"],
+        "euiccInfo2": euicc_info.euicc_info2_value(ident),
+        "ctxParams1": request["ctxParams1"],
+    }
+    signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1))
+    session.transaction_id = signed1["transactionId"]
+    session.server_address = signed1["serverAddress"]
+    session.ci_pkid = bytes(pkid)
+    session.dp_auth = server
+    session.euicc_signature1 = signature
+    return der.encode("AuthenticateServerResponse", ("authenticateResponseOk", {
+        "euiccSigned1": euicc_signed1, "euiccSignature1": signature,
+        "euiccCertificate": der.decode_certificate(credential.cert_euicc),
+        "eumCertificate": der.decode_certificate(credential.cert_eum)}))
+
+
+def prepare_download(ctx: Context, data: bytes) -> bytes:
+    """BF21 (§5.7.17): verify CERT.DPpb and smdpSignature2, check the session and hashCc rule,
+    generate (or, with bppEuiccOtpk, re-use) otPK/otSK.EUICC.ECKA, sign euiccSigned2."""
+    request = der.decode("PrepareDownloadRequest", data)
+    raw = der.children(data)
+    signed2 = request["smdpSigned2"]
+    session = rsp_session.current(ctx)
+
+    def error(code: int) -> bytes:
+        return der.encode("PrepareDownloadResponse", ("downloadResponseError", {
+            "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}))
+
+    if session is None or session.dp_auth is None or session.otk is not None:
+        return error(DownloadErrorCode.NO_SESSION_CONTEXT)
+    ident = card_identity(ctx)
+    try:
+        dp_pb = cert_server.check_prepare_download(
+            ident.verifier(), session.dp_auth, raw[-1], raw[0], request["smdpSignature2"],
+            session.euicc_signature1)
+        _revocation_check(ctx, dp_pb)
+    except CertificateRejected as exc:
+        return error(exc.download_error)
+    if signed2["transactionId"] != session.transaction_id:
+        return error(DownloadErrorCode.INVALID_TRANSACTION_ID)
+    hash_cc = request.get("hashCc")
+    if signed2["ccRequiredFlag"] and hash_cc is None:
+        return error(DownloadErrorCode.UNDEFINED_ERROR)     # [R] no code of its own in v2.5
+    credential = ident.credential(session.ci_pkid)
+    otk = _one_time_key(ctx, CURVE_OF[credential.curve], signed2.get("bppEuiccOtpk"))
+    euicc_signed2 = {"transactionId": signed2["transactionId"], "euiccOtpk": otk.public_point}
+    if hash_cc is not None:
+        euicc_signed2["hashCc"] = hash_cc
+    signature2_tlv = raw[1]
+    signature = credential.sign(der.encode("EUICCSigned2", euicc_signed2) + signature2_tlv)
+    session.dp_pb = dp_pb
+    session.otk = otk
+    return der.encode("PrepareDownloadResponse", ("downloadResponseOk", {
+        "euiccSigned2": euicc_signed2, "euiccSignature2": signature}))
+
+
+def _one_time_key(ctx: Context, curve: Curve, previous: bytes | None) -> EckaKeyPair:
+    """§3.1.3.2 / §5.7.17: re-use the kept one-time key when the SM-DP+ names it, else a new one."""
+    kept: EckaKeyPair | None = ctx.session.volatile.get(OTK_KEY)
+    if previous is not None and kept is not None and kept.curve is curve and kept.public_point == previous:
+        return kept
+    otk = EckaKeyPair.generate(curve)
+    ctx.session.volatile[OTK_KEY] = otk
+    return otk
+
+
+def forget_one_time_key(ctx: Context) -> None:
+    """After a successful installation the one-time key is never used again (§3.1.3.3)."""
+    ctx.session.volatile.pop(OTK_KEY, None)
+
+
+def cancel_session(ctx: Context, data: bytes) -> bytes:
+    """BF41 (§5.7.14): sign euiccCancelSessionSigned and end the session; a transactionId other
+    than the session's gives invalidTransactionId (5)."""
+    request = der.decode("CancelSessionRequest", data)
+    session = rsp_session.current(ctx)
+    if session is None or session.dp_auth is None or request["transactionId"] != session.transaction_id:
+        return der.encode("CancelSessionResponse", ("cancelSessionResponseError", INVALID_TRANSACTION_ID))
+    credential = card_identity(ctx).credential(session.ci_pkid)
+    signed = {"transactionId": request["transactionId"], "smdpOid": session.smdp_oid,
+              "reason": request["reason"]}
+    signature = credential.sign(der.encode("EuiccCancelSessionSigned", signed))
+    rsp_session.end(ctx)
+    return der.encode("CancelSessionResponse", ("cancelSessionResponseOk", {
+        "euiccCancelSessionSigned": signed, "euiccCancelSessionSignature": signature}))
+
+
+def load_crl(ctx: Context, data: bytes) -> bytes:
+    """BF35 LoadCRL (SGP.22 v2.5 §5.7.x, removed in v3): see :mod:`euicc.rsp.crl`."""
+    der.decode("LoadCRLRequest", data)
+    # crl is [0] IMPLICIT under AUTOMATIC TAGS: 'A0' on the wire, the CertificateList is '30'
+    result = crl.load(ctx.store, card_identity(ctx), b"\x30" + der.children(data)[0][1:])
+    if result:
+        return der.encode("LoadCRLResponse", ("loadCRLResponseError", result))
+    return der.encode("LoadCRLResponse", ("loadCRLResponseOk", {}))
+
+
+FUNCTIONS = {0xBF2E: get_euicc_challenge, 0xBF20: get_euicc_info1, 0xBF22: get_euicc_info2,
+             0xBF38: authenticate_server, 0xBF21: prepare_download, 0xBF41: cancel_session,
+             0xBF35: load_crl}

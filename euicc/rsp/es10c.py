@@ -1,0 +1,232 @@
+"""ES10c (LPA -> ISD-R, local profile management): SGP.22 v2.5 §5.7.15 GetProfilesInfo,
+§5.7.16 EnableProfile, §5.7.17 DisableProfile, §5.7.18 DeleteProfile, §5.7.19 eUICCMemoryReset,
+§5.7.20 GetEID, §5.7.21 SetNickname; profile state rules of §3.2 and PPRs of §2.9.
+
+One profile is enabled at a time; enabling another disables the enabled one.  PPR1 (disabling
+not allowed) and PPR2 (deletion not allowed) bind operational profiles only (§2.9.1).  With
+refreshFlag the eUICC queues a CAT REFRESH 'eUICC Profile State Change' (ETSI TS 102 223
+§6.4.7); while a proactive session is ongoing it answers catBusy (5) instead.  Enable, disable
+and delete create the notifications the profile's notificationConfigurationInfo asks for (§3.5).
+
+Memory reset (§5.7.19): "field-loaded" test profiles are those installed by a BPP (they carry
+StoreMetadata); a test profile provisioned at manufacture is kept.  Existing notifications are
+kept and no new ones are made [R].
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from euicc import tlv
+from euicc.apdu import SW, SwError
+from euicc.cat.proactive import refresh
+from euicc.profiles.manager import ProfileManager
+from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
+                                  STATE_ENABLED, ProfileError, ProfileRecord)
+from euicc.rsp import bpp, der, es10a, es10b, notifications
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+OK, NOT_FOUND, WRONG_STATE, DISALLOWED_BY_POLICY, CAT_BUSY = 0, 1, 2, 3, 5
+INCORRECT_INPUT_VALUES = 1
+NOTHING_TO_DELETE = 1
+# eUICCMemoryReset resetOptions bits (first octet)
+DELETE_OPERATIONAL, DELETE_FIELD_LOADED_TEST, RESET_DEFAULT_SMDP_ADDRESS = 0x80, 0x40, 0x20
+
+
+# -- GetProfilesInfo ------------------------------------------------------------------------------
+def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
+    """ProfileInfo (E3) of one record."""
+    value: dict = {"iccid": rec.iccid, "isdpAid": rec.isdp_aid, "profileState": rec.state,
+                   "serviceProviderName": rec.provider, "profileName": rec.name,
+                   "profileClass": rec.profile_class}
+    if rec.nickname:
+        value["profileNickname"] = rec.nickname
+    if rec.icon_type is not None:
+        value["iconType"], value["icon"] = rec.icon_type, rec.icon
+    if rec.notifications:
+        value["notificationConfigurationInfo"] = [
+            {"profileManagementOperation": der.int_to_bits(events, 4), "notificationAddress": address}
+            for events, address in rec.notifications]
+    if rec.metadata:
+        owner = der.decode_stored("StoreMetadataRequest", rec.metadata).get("profileOwner")
+        if owner is not None:
+            value["profileOwner"] = owner
+    dp = ctx.store.get(bpp.DP_PROPRIETARY_KEY.format(aid=rec.isdp_aid.hex().upper()))
+    if dp:
+        value["dpProprietaryData"] = der.decode_stored("ConfigureISDPRequest", tlv.tlv(0xBF24, dp))[
+            "dpProprietaryData"]
+    if rec.ppr:
+        value["profilePolicyRules"] = der.int_to_bits(rec.ppr, 4)
+    return value
+
+
+def _tags(tag_list: bytes) -> set[int]:
+    tags, i = set(), 0
+    while i < len(tag_list):
+        tag, i = tlv.read_tag(tag_list, i)
+        tags.add(tag)
+    return tags
+
+
+def get_profiles_info(ctx: Context, data: bytes) -> bytes:
+    """BF2D (§5.7.15): every profile or those matching searchCriteria, with the tags of tagList."""
+    request = der.decode("ProfileInfoListRequest", data)
+    records = ProfileManager(ctx.store).records()
+    criteria = request.get("searchCriteria")
+    if criteria is not None:
+        kind, wanted = criteria
+        attr = {"isdpAid": "isdp_aid", "iccid": "iccid", "profileClass": "profile_class"}[kind]
+        records = [r for r in records if getattr(r, attr) == wanted]
+    try:
+        tags = _tags(request["tagList"]) if "tagList" in request else None
+    except tlv.TlvError:
+        return der.encode("ProfileInfoListResponse", ("profileInfoListError", INCORRECT_INPUT_VALUES))
+    infos = []
+    for rec in records:
+        e3 = der.encode("ProfileInfo", profile_info(ctx, rec))
+        if tags is not None:
+            kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
+            e3 = tlv.tlv(0xE3, b"".join(kept))
+        infos.append(e3)
+    # profileInfoListOk: SEQUENCE OF ProfileInfo, automatic tag [0] -> 'A0'
+    return tlv.tlv(0xBF2D, tlv.tlv(0xA0, b"".join(infos)))
+
+
+# -- Enable / Disable / Delete --------------------------------------------------------------------
+def _find(ctx: Context, identifier: tuple[str, bytes]) -> ProfileRecord | None:
+    kind, value = identifier
+    profiles = ProfileManager(ctx.store)
+    try:
+        return profiles.get(value) if kind == "isdpAid" else profiles.by_iccid(value)
+    except ProfileError:
+        return None
+
+
+def _protected(rec: ProfileRecord, ppr: int) -> bool:
+    return rec.profile_class == CLASS_OPERATIONAL and bool(rec.ppr & ppr)
+
+
+def _cat_busy(ctx: Context) -> bool:
+    """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3)."""
+    cat = ctx.session.cat
+    return cat.pending_length() > 0 or getattr(cat, "_outstanding", None) is not None
+
+
+def _refresh(ctx: Context, flag: bool) -> None:
+    if flag:
+        ctx.session.cat.submit(refresh())
+
+
+def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
+    notifications.for_profile(ctx.store, es10b.card_identity(ctx), event, rec.notifications, rec.iccid)
+
+
+def enable_profile(ctx: Context, data: bytes) -> bytes:
+    """BF31 (§5.7.16 / §3.2.1)."""
+    request = der.decode("EnableProfileRequest", data)
+    target = _find(ctx, request["profileIdentifier"])
+    profiles = ProfileManager(ctx.store)
+    current = profiles.enabled()
+    if target is None:
+        result = NOT_FOUND
+    elif target.state != STATE_DISABLED:
+        result = WRONG_STATE
+    elif current is not None and _protected(current, PPR1):
+        result = DISALLOWED_BY_POLICY
+    elif request["refreshFlag"] and _cat_busy(ctx):
+        result = CAT_BUSY
+    else:
+        previous = profiles.enable(target.isdp_aid)
+        if previous is not None:
+            _notify(ctx, previous, notifications.DISABLE)
+        _notify(ctx, target, notifications.ENABLE)
+        _refresh(ctx, request["refreshFlag"])
+        result = OK
+    return der.encode("EnableProfileResponse", {"enableResult": result})
+
+
+def disable_profile(ctx: Context, data: bytes) -> bytes:
+    """BF32 (§5.7.17 / §3.2.2)."""
+    request = der.decode("DisableProfileRequest", data)
+    target = _find(ctx, request["profileIdentifier"])
+    if target is None:
+        result = NOT_FOUND
+    elif target.state != STATE_ENABLED:
+        result = WRONG_STATE
+    elif _protected(target, PPR1):
+        result = DISALLOWED_BY_POLICY
+    elif request["refreshFlag"] and _cat_busy(ctx):
+        result = CAT_BUSY
+    else:
+        ProfileManager(ctx.store).disable(target.isdp_aid)
+        _notify(ctx, target, notifications.DISABLE)
+        _refresh(ctx, request["refreshFlag"])
+        result = OK
+    return der.encode("DisableProfileResponse", {"disableResult": result})
+
+
+def delete_profile(ctx: Context, data: bytes) -> bytes:
+    """BF33 (§5.7.18 / §3.2.3): only a disabled profile, not under PPR2."""
+    target = _find(ctx, der.decode("DeleteProfileRequest", data))
+    if target is None:
+        result = NOT_FOUND
+    elif target.state != STATE_DISABLED:
+        result = WRONG_STATE
+    elif _protected(target, PPR2):
+        result = DISALLOWED_BY_POLICY
+    else:
+        ProfileManager(ctx.store).delete(target.isdp_aid)
+        _notify(ctx, target, notifications.DELETE)
+        result = OK
+    return der.encode("DeleteProfileResponse", {"deleteResult": result})
+
+
+def euicc_memory_reset(ctx: Context, data: bytes) -> bytes:
+    """BF34 (§5.7.19): delete operational / field-loaded test profiles, reset the default
+    SM-DP+ address; nothingToDelete (1) when no option found anything to do."""
+    options = der.bits_to_int(der.decode("EuiccMemoryResetRequest", data)["resetOptions"])
+    profiles = ProfileManager(ctx.store)
+    done, refreshed = False, False
+    for rec in profiles.records():
+        operational = rec.profile_class == CLASS_OPERATIONAL and options & DELETE_OPERATIONAL
+        field_test = rec.profile_class == CLASS_TEST and rec.metadata and options & DELETE_FIELD_LOADED_TEST
+        if not (operational or field_test):
+            continue
+        if rec.state == STATE_ENABLED:
+            profiles.disable(rec.isdp_aid)
+            refreshed = True
+        profiles.delete(rec.isdp_aid)
+        done = True
+    if options & RESET_DEFAULT_SMDP_ADDRESS and es10a.DEFAULT_DP_KEY in ctx.store:
+        ctx.store.delete(es10a.DEFAULT_DP_KEY)
+        done = True
+    if refreshed and not _cat_busy(ctx):
+        ctx.session.cat.submit(refresh())
+    return der.encode("EuiccMemoryResetResponse", {"resetResult": OK if done else NOTHING_TO_DELETE})
+
+
+# -- GetEID, SetNickname --------------------------------------------------------------------------
+def get_eid(ctx: Context, data: bytes) -> bytes:
+    """BF3E (§5.7.20): tagList must be '5A'."""
+    if der.decode("GetEuiccDataRequest", data)["tagList"] != b"\x5a":
+        raise SwError(SW.INCORRECT_DATA)
+    return der.encode("GetEuiccDataResponse", {"eidValue": ctx.services.eid})
+
+
+def set_nickname(ctx: Context, data: bytes) -> bytes:
+    """BF29 (§5.7.21)."""
+    request = der.decode("SetNicknameRequest", data)
+    profiles = ProfileManager(ctx.store)
+    try:
+        rec = profiles.by_iccid(request["iccid"])
+    except ProfileError:
+        return der.encode("SetNicknameResponse", {"setNicknameResult": NOT_FOUND})
+    profiles.update(replace(rec, nickname=request["profileNickname"]))
+    return der.encode("SetNicknameResponse", {"setNicknameResult": OK})
+
+
+FUNCTIONS = {0xBF2D: get_profiles_info, 0xBF31: enable_profile, 0xBF32: disable_profile,
+             0xBF33: delete_profile, 0xBF34: euicc_memory_reset, 0xBF3E: get_eid,
+             0xBF29: set_nickname}

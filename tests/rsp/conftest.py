@@ -1,0 +1,30 @@
+"""Fixtures for the ES10 tests: a card carrying the SGP.26 test eUICC identity, and its LPA."""
+from __future__ import annotations
+
+import pytest
+
+from euicc.card import Card
+from euicc.rsp.identity import import_identity
+from tests.rsp.helpers import SGP26, TS48, Lpa
+
+
+@pytest.fixture(scope="session")
+def sgp26():
+    if not SGP26.is_dir() or not TS48.is_file():
+        pytest.skip(f"reference material not found under {SGP26.parent} (SGP.26 PKI, TS.48 profiles)")
+    return SGP26
+
+
+@pytest.fixture
+def card(sgp26):
+    c = Card.open(None)
+    import_identity(c.store, sgp26)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def lpa(card) -> Lpa:
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    return lpa
