@@ -5,9 +5,16 @@ cannot select them.  ES8 (SGP.02) commands reach an ISD-P through the ISD-R.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from euicc.apdu import Command
 from euicc.applet import Applet
+from euicc.m2m import es8
 from euicc.gp.registry import KIND_SD, LCS_SELECTABLE
 from euicc.profiles.manager import ISD_P_MODULE, ISDP_PRIVILEGES
+
+if TYPE_CHECKING:
+    from euicc.session import Context
 
 
 class IsdP(Applet):
@@ -17,3 +24,9 @@ class IsdP(Applet):
     KIND = KIND_SD
     LIFECYCLE = LCS_SELECTABLE
     PRIVILEGES = ISDP_PRIVILEGES
+    INS = frozenset({0x50, 0x82, 0xE2, 0xD8})
+    HANDLES_SECURE_MESSAGING = True
+
+    def process(self, ctx: Context, cmd: Command) -> bytes:
+        """ES8 commands of the SM-DP in an SCP03 session (SGP.02 v4.2 §4.1.3.4)."""
+        return es8.process_isdp(ctx, cmd, self.aid)

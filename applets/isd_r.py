@@ -13,7 +13,9 @@ from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
 from euicc.gp import card_data, store_data
 from euicc.gp.get_status import get_status
-from euicc.rsp import es10
+from euicc.m2m import es5
+from euicc.m2m.runtime import volatile
+from euicc.rsp import es10, euicc_info
 from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
                                PRIV_TRUSTED_PATH)
@@ -21,7 +23,6 @@ from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAG
 if TYPE_CHECKING:
     from euicc.session import Context
 
-SVN = bytes((2, 5, 0))          # SGP.22 version supported by this eUICC
 
 
 class IsdR(Applet):
@@ -33,21 +34,26 @@ class IsdR(Applet):
     PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
                   | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
     INSTALL_BY_DEFAULT = True
-    INS = frozenset({0xCA, 0xF2, 0xE2})
+    INS = frozenset({0xCA, 0xF2, 0xE2}) | es5.ES5_INS
 
     def select(self, ctx: Context, cmd: Command) -> bytes:
         """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template with the SVN ('82')."""
         prop = card_data.card_recognition_data() + tlv.tlv(0x9F65, b"\xff")
         return tlv.tlv(0x6F, tlv.tlv(0x84, self.aid) + tlv.tlv(0xA5, prop)
-                       + tlv.tlv(0xE0, tlv.tlv(0x82, SVN)))
+                       + tlv.tlv(0xE0, tlv.tlv(0x82, euicc_info.SVN)))
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
+        if es5.is_es5(cmd):   # SGP.02 ES5, from the ISD-R's OTA channel only
+            return es5.process(ctx, cmd, self.aid)
         if cmd.ins == 0xCA:
             return self.get_data(ctx, cmd)
         if cmd.ins == 0xE2:
             data = store_data.collect(cmd, ctx.channel.applet_state)
             return b"" if data is None else es10.dispatch(ctx, data)
         data, sw = get_status_command(ctx, cmd)
+        state = volatile(ctx)
+        if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
+            data = es5.isdp_attributes(ctx, data)
         if sw != SW.OK:
             raise SwError(sw, data)
         return data

@@ -11,6 +11,7 @@ class Isim(Usim):
     """The ISIM ADF application (AID prefix A0000000871004)."""
 
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871004")
+    INS = frozenset({0x88})
     CONTEXTS: ClassVar[frozenset[int]] = frozenset({0x81})
 
     def success_response(self, outcome: AkaSuccess) -> bytes:

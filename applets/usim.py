@@ -1,4 +1,5 @@
-"""The USIM application: 3GPP TS 31.102 §7.1 AUTHENTICATE (3G/EPS and GSM security contexts).
+"""The USIM application: 3GPP TS 31.102 §7.1 AUTHENTICATE (3G/EPS and GSM security contexts) and
+§7.5 GET IDENTITY (SUCI computed by the USIM, TS 33.501 Annex C; see euicc.profiles.suci_source).
 
 Selected as an ADF (by AID, from EF.DIR); the file commands of its ADF are the file system's, this
 class adds the commands that need the subscriber's keys.  Keys and the SQN array are the ADF's
@@ -15,6 +16,8 @@ from euicc.applet import Applet
 from euicc.auth import subscription
 from euicc.auth.aka import AkaSuccess, MacFailure, SyncFailure, authenticate, gsm_context
 from euicc.auth.errors import AuthParameterError
+from euicc.auth.suci import SuciError
+from euicc.profiles import suci_source
 
 if TYPE_CHECKING:
     from euicc.session import Context
@@ -46,11 +49,35 @@ class Usim(Applet):
 
     AID = b""
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871002")
-    INS = frozenset({0x88})
+    INS = frozenset({0x88, 0x78})
     CONTEXTS: ClassVar[frozenset[int]] = frozenset({0x80, 0x81})
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
+        if cmd.ins == 0x78:
+            return self.get_identity(ctx, cmd)
         return self.authenticate(ctx, cmd)
+
+    def get_identity(self, ctx: Context, cmd: Command) -> bytes:
+        """GET IDENTITY (TS 31.102 §7.5) in the SUCI context: 'A1' SUCI TLV data object.
+
+        [U] P2 '01' = SUCI context; CLA '0X' and '8X' are both accepted (the class was not
+        verified).  Refused with '6985' unless EF.UST has services n°124 and n°125 (SUCI
+        calculation by the USIM).
+        """
+        if cmd.p1 != 0x00 or cmd.p2 != suci_source.SUCI_CONTEXT:
+            raise SwError(SW.INCORRECT_P1P2)
+        if cmd.data:
+            raise SwError(SW.WRONG_LENGTH)
+        if not ctx.pins.is_satisfied(PIN_APPL_1):
+            raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+        adf = ctx.channel.cursor.adf
+        if adf is None:
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+        try:
+            suci = suci_source.compute(ctx.fs, adf)
+        except (suci_source.SuciUnavailable, SuciError):
+            raise SwError(SW.CONDITIONS_NOT_SATISFIED) from None
+        return tlv.tlv(0xA1, suci)
 
     def subscription(self, ctx: Context) -> subscription.AkaSubscription:
         sub = ctx.store.get(subscription.key(ctx.fs.fsid, self.aid))

@@ -143,5 +143,16 @@ class Command:
         return cls(cla, ins, p1, p2, bytes(data), ne, ext, case, channel, sm, chaining)
 
 
+def check_header(cmd: Command, *, data: bool | None, proprietary: bool = True) -> None:
+    """The class ('6E00'), P1-P2 '0000' ('6A86') and presence of command data ('6700') that the
+    commands of TS 102 221 §11.1.19 and §11.2 (TERMINAL CAPABILITY, CAT) require."""
+    if cmd.proprietary != proprietary:
+        raise SwError(SW.CLA_NOT_SUPPORTED)
+    if cmd.p1 or cmd.p2:
+        raise SwError(SW.INCORRECT_P1P2)
+    if data is not None and bool(cmd.data) != data:
+        raise SwError(SW.WRONG_LENGTH)
+
+
 def sw_bytes(sw: int) -> bytes:
     return bytes((sw >> 8, sw & 0xFF))

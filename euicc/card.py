@@ -17,13 +17,15 @@ from euicc.auth.subscription import AkaSubscription
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp.registry import RegistryEntry
+from euicc import m2m
 from euicc.nvm import Codec, PowerCut, Store
 from euicc.profiles.model import STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardServices, CardSession
 
 log = logging.getLogger(__name__)
 
-PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription)
+PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription,
+                    *m2m.PERSISTENT_TYPES)
 
 
 def _with_tck(atr_without_tck: bytes) -> bytes:
@@ -51,21 +53,30 @@ class CardConfig:
 class Card:
     """A UICC/eUICC: persistent state in a `Store`, volatile state in a `CardSession`."""
 
-    def __init__(self, store: Store, config: CardConfig = CardConfig()) -> None:
+    def __init__(self, store: Store, config: CardConfig = CardConfig(),
+                 first_profile: str | None = None) -> None:
         if not 1 <= config.channels <= 20:
             raise ValueError("a UICC has 1 to 20 logical channels")
         self.store = store
         self.config = config
         self.services = CardServices(store, catalog())
         if not provisioning.is_provisioned(store):
-            provisioning.provision(store, self.services.catalog)
+            provisioning.provision(store, self.services.catalog,
+                                   first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE)
         self.session: CardSession | None = None
         self.power_on()
 
     @classmethod
-    def open(cls, state_path: Path | None, config: CardConfig = CardConfig()) -> Card:
-        """Open (or on first use create) the card whose state is `state_path` (None: in memory)."""
-        return cls(Store(Path(state_path) if state_path else None, Codec(PERSISTENT_TYPES)), config)
+    def open(cls, state_path: Path | None, config: CardConfig = CardConfig(),
+             first_profile: str | None = None) -> Card:
+        """Open (or on first use create, with `first_profile` of euicc.provisioning.FIRST_PROFILES
+        enabled) the card whose state is `state_path` (None: in memory)."""
+        store = Store(Path(state_path) if state_path else None, Codec(PERSISTENT_TYPES))
+        try:
+            return cls(store, config, first_profile)
+        except BaseException:
+            store.close()
+            raise
 
     @property
     def atr(self) -> bytes:

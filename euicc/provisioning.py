@@ -1,11 +1,16 @@
 """First-run personalisation: what a new card holds before anyone talks to it.
 
 An EID (SGP.29) under the test EUM prefix with the eUICC's RSP identity issued for it
-(euicc.rsp.identity: a fresh key and CERT.EUICC.ECDSA under the shipped test EUM), the GP registry with every applet of the catalog that
-installs by default and the ISD-P load file (SGP.02 Annex H), the file system of the eUICC with no
-profile enabled, and one enabled test profile in its own ISD-P.
+(euicc.rsp.identity: a fresh key and CERT.EUICC.ECDSA under the shipped test EUM) and its SGP.02
+credentials (euicc.m2m.personalization: ECASD key and certificate, ISD-R OTA key set), the GP
+registry with every applet of the catalog that installs by default and the ISD-P load file
+(SGP.02 Annex H), the file system of the eUICC with no profile enabled, and one enabled test
+profile in its own ISD-P.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
 
 from euicc import eid as eid_mod
 from euicc.applet import Applet
@@ -15,20 +20,55 @@ from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
 from euicc.nvm import Store
 from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
                                     ProfileManager, fsid_of)
+from euicc.m2m import personalization
+from euicc.profiles.installer import install_profile
 from euicc.profiles.model import CLASS_TEST, ProfileRecord, iccid_bytes
 from euicc.rsp import identity
+
+
+DEFAULT_PROFILE = "data/default_test_profile.der"
+
+
+def default_test_profile() -> bytes:
+    """The UPP every new card carries, enabled: made by ``euicc-emu profile default`` (test PLMN
+    001/01, IMSI 001010000000001, 3GPP TS 35.208 test set 1 Milenage K/OPc, TS.48 PINs)."""
+    return resources.files("euicc.profiles").joinpath(DEFAULT_PROFILE).read_bytes()
 
 
 def is_provisioned(store: Store) -> bool:
     return "card/eid" in store
 
 
-def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = None) -> None:
+def _saip_test_profile(store: Store, fsid: str) -> tuple[bytes, str]:
+    installed = install_profile(store, fsid, default_test_profile())
+    return installed.iccid, installed.profile_type
+
+
+def _minimal_profile(store: Store, fsid: str) -> tuple[bytes, str]:
+    sub = default_fs.Subscription()
+    default_fs.build(FileSystem(store, fsid), sub)
+    return iccid_bytes(default_fs.luhn(sub.iccid)), "euicc-emu minimal test profile"
+
+
+#: The profile a new card carries, enabled: the SAIP test profile (default), or a small
+#: hand-built UICC file system (euicc.fs.default_fs) whose every file the unit tests know.
+FIRST_PROFILES: dict[str, Callable[[Store, str], tuple[bytes, str]]] = {
+    "test": _saip_test_profile,
+    "minimal": _minimal_profile,
+}
+DEFAULT_FIRST_PROFILE = "test"
+
+
+def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = None,
+              first_profile: str = "test") -> None:
     """Create a new card's persistent state in one transaction."""
+    if first_profile not in FIRST_PROFILES:
+        raise ValueError(f"unknown first profile {first_profile!r}")
     with store.transaction():
         eid = eid or eid_mod.generate()
         store.put("card/eid", eid_mod.to_bytes(eid))
         identity.create_default(store, eid)
+        personalization.ensure_personalized(store)
         registry = Registry(store)
         for name, cls in catalog.items():
             if cls.INSTALL_BY_DEFAULT:
@@ -40,9 +80,7 @@ def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = 
         store.put(ACTIVE_FS_KEY, NO_PROFILE_FSID)
         profiles = ProfileManager(store)
         aid = profiles.create_isdp()
-        sub = default_fs.Subscription()
-        default_fs.build(FileSystem(store, fsid_of(aid)), sub)
-        profiles.add_profile(ProfileRecord(
-            isdp_aid=aid, iccid=iccid_bytes(default_fs.luhn(sub.iccid)), fsid=fsid_of(aid),
-            name="euicc-emu test profile", provider="euicc-emu", profile_class=CLASS_TEST))
+        iccid, name = FIRST_PROFILES[first_profile](store, fsid_of(aid))
+        profiles.add_profile(ProfileRecord(isdp_aid=aid, iccid=iccid, fsid=fsid_of(aid), name=name,
+                                           provider="euicc-emu", profile_class=CLASS_TEST))
         profiles.enable(aid)

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from euicc import tlv
-from euicc.apdu import SW, Command, SwError, sw_bytes
+from euicc.apdu import SW, Command, SwError, check_header, sw_bytes
 from euicc.cat.envelope import EnvelopeHandler, envelope
 from euicc.cat.proactive import ProactiveSession
 from euicc.channels import Channel
@@ -19,6 +19,7 @@ from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, LCSI_ACTIVATED, fcp
 from euicc.fs.pin import PinService
+from euicc.m2m import runtime as m2m_runtime
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
 from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
 
@@ -41,6 +42,7 @@ class CardServices:
         self.profiles = ProfileManager(store)
         self.catalog = catalog
         self.envelope_handlers: dict[int, EnvelopeHandler] = {}
+        m2m_runtime.install(self)   # 'D1' SMS-PP download (OTA), 'D6' event download (SGP.02)
 
     @property
     def eid(self) -> bytes:
@@ -370,12 +372,7 @@ class CardSession:
 
     # -- terminal information (TS 102 221 §11.1.19 TERMINAL CAPABILITY, §11.2.1 TERMINAL PROFILE)
     def _terminal_capability(self, cmd: Command) -> bytes:
-        if not cmd.proprietary:
-            raise SwError(SW.CLA_NOT_SUPPORTED)
-        if cmd.p1 or cmd.p2:
-            raise SwError(SW.INCORRECT_P1P2)
-        if not cmd.data:
-            raise SwError(SW.WRONG_LENGTH)
+        check_header(cmd, data=True)
         try:
             tlv.parse(cmd.data)
         except tlv.TlvError:

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--atr", type=_hex_bytes, default=None, help="ATR to present (hex); default: the card's")
     parser.add_argument("--t1-direct", action="store_true",
                         help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx)")
+    parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
+                        help="profile a NEW card carries: the SAIP test profile (default) or a "
+                             "small hand-built UICC file system")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
     parser.set_defaults(func=run)
@@ -45,18 +48,19 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from euicc.card import Card, CardConfig
-    except ImportError as exc:
-        print(f"euicc-emu: the card OS is not available: {exc}", file=sys.stderr)
-        return 1
+    from euicc.card import Card, CardConfig
+    from euicc.nvm import StateFileError
     config = CardConfig(atr=args.atr, t0=not args.t1_direct)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
             path.parent.mkdir(parents=True, exist_ok=True)
-            card = Card.open(path, config)
+            try:
+                card = Card.open(path, config, first_profile=args.first_profile)
+            except StateFileError as exc:
+                print(f"euicc-emu: {exc}", file=sys.stderr)
+                return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)

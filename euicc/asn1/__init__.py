@@ -7,6 +7,9 @@ The module texts ship inside this package (the product never reads ``/work/share
 * ``PE_Definitions-3.3.1.asn`` (TCA "eUICC Profile Package: Interoperable Format Technical
   Specification" v3.3.1, ``PEDefinitions``), in pySim's edited form.
 
+One correction to pySim's text: ``DeviceInfo.tac`` is ``Octet4`` as SGP.22 defines it (the TAC
+is 8 digits), not ``Octet8``.
+
 Each set is compiled once per process with asn1tools' DER codec (``functools.cache``).
 
 The ``PE-AKAParameter.sqnInit`` fix-up: the TCA text declares

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from euicc import tlv
-from euicc.apdu import SW, Command, SwError
+from euicc.apdu import SW, Command, SwError, check_header
 
 if TYPE_CHECKING:
     from euicc.session import Context
@@ -23,12 +23,7 @@ EnvelopeHandler = Callable[["Context", int, bytes], bytes]   # (ctx, tag, value)
 
 def envelope(ctx: Context, cmd: Command, handlers: Mapping[int, EnvelopeHandler]) -> bytes:
     """Process ENVELOPE; the response data (e.g. a Proof of Receipt) comes from the handler."""
-    if not cmd.proprietary:
-        raise SwError(SW.CLA_NOT_SUPPORTED)
-    if cmd.p1 or cmd.p2:
-        raise SwError(SW.INCORRECT_P1P2)
-    if not cmd.data:
-        raise SwError(SW.WRONG_LENGTH)
+    check_header(cmd, data=True)
     try:
         tag, value = tlv.iter_tlv(cmd.data).__next__()
         tlv.unwrap(cmd.data, tag)

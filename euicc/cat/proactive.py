@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from euicc import tlv
-from euicc.apdu import SW, Command, SwError
+from euicc.apdu import SW, Command, SwError, check_header
 
 # TS 102 223 §9.4 type of command
 REFRESH = 0x01
@@ -64,10 +64,24 @@ class ProactiveSession:
     def enabled(self) -> bool:
         return bool(self.terminal_profile)
 
+    @property
+    def busy(self) -> bool:
+        """A proactive session is ongoing: a command waits to be fetched or answered."""
+        return self._outstanding is not None or bool(self._queue)
+
     def submit(self, command: ProactiveCommand) -> bool:
-        """Queue `command`; False when the terminal has not declared CAT or the queue is full."""
+        """Queue `command`; False when the terminal has not declared CAT or the queue is full.
+
+        A REFRESH ends the card session for the terminal (TS 102 223 §6.4.7), so whatever is
+        queued after it is sent before it: a PoR by SMS, say, is not lost to the reset.
+        """
         if not self.enabled or len(self._queue) >= MAX_QUEUE:
             return False
+        if command.type != REFRESH:
+            for i, queued in enumerate(self._queue):
+                if queued.type == REFRESH:
+                    self._queue.insert(i, command)
+                    return True
         self._queue.append(command)
         return True
 
@@ -87,13 +101,13 @@ class ProactiveSession:
     # -- commands ------------------------------------------------------------------------------
     def terminal_profile_command(self, cmd: Command) -> bytes:
         """TERMINAL PROFILE (TS 102 221 §11.2.1)."""
-        _check(cmd, data=True)
+        check_header(cmd, data=True)
         self.terminal_profile = cmd.data
         return b""
 
     def fetch(self, cmd: Command) -> bytes:
         """FETCH (TS 102 221 §11.2.3); fetching again returns the same command until answered."""
-        _check(cmd, data=False)
+        check_header(cmd, data=False)
         if self._outstanding is None:
             if not self._queue:
                 raise SwError(SW.CONDITIONS_NOT_SATISFIED)
@@ -105,7 +119,7 @@ class ProactiveSession:
 
     def terminal_response(self, cmd: Command) -> bytes:
         """TERMINAL RESPONSE (TS 102 221 §11.2.4): must answer the command last fetched."""
-        _check(cmd, data=True)
+        check_header(cmd, data=True)
         if self._outstanding is None:
             raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         try:
@@ -123,13 +137,3 @@ class ProactiveSession:
             command.on_result(result, cmd.data)
         return b""
 
-
-def _check(cmd: Command, *, data: bool) -> None:
-    if not cmd.proprietary:
-        raise SwError(SW.CLA_NOT_SUPPORTED)
-    if cmd.p1 or cmd.p2:
-        raise SwError(SW.INCORRECT_P1P2)
-    if data and not cmd.data:
-        raise SwError(SW.WRONG_LENGTH)
-    if not data and cmd.data:
-        raise SwError(SW.WRONG_LENGTH)

@@ -255,40 +255,16 @@ def activate_file(ctx: Context, cmd: Command) -> bytes:
     return _life_cycle(ctx, cmd, access.ACTIVATE, LCSI_ACTIVATED)
 
 
-def _pin_command(ctx: Context, cmd: Command, allowed_p1: tuple[int, ...]):
-    if cmd.p1 not in allowed_p1 or not key_reference_valid(cmd.p2):
-        raise SwError(SW.INCORRECT_P1P2)
-    return ctx.pins, cmd.p2
-
-
-def verify_pin(ctx: Context, cmd: Command) -> bytes:
-    pins, ref = _pin_command(ctx, cmd, (0x00,))
-    pins.verify(ref, cmd.data)
-    return b""
-
-
-def change_pin(ctx: Context, cmd: Command) -> bytes:
-    pins, ref = _pin_command(ctx, cmd, (0x00,))
-    pins.change(ref, cmd.data)
-    return b""
-
-
-def disable_pin(ctx: Context, cmd: Command) -> bytes:
-    pins, ref = _pin_command(ctx, cmd, (0x00,))
-    pins.disable(ref, cmd.data)
-    return b""
-
-
-def enable_pin(ctx: Context, cmd: Command) -> bytes:
-    pins, ref = _pin_command(ctx, cmd, (0x00,))
-    pins.enable(ref, cmd.data)
-    return b""
-
-
-def unblock_pin(ctx: Context, cmd: Command) -> bytes:
-    pins, ref = _pin_command(ctx, cmd, (0x00,))
-    pins.unblock(ref, cmd.data)
-    return b""
+def _pin_command(operation: str) -> Callable[["Context", Command], bytes]:
+    """VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN (§11.1.9-§11.1.13): P1 '00', P2 the key
+    reference of Table 9.3; the work is the PinService method `operation`."""
+    def handler(ctx: Context, cmd: Command) -> bytes:
+        if cmd.p1 != 0x00 or not key_reference_valid(cmd.p2):
+            raise SwError(SW.INCORRECT_P1P2)
+        getattr(ctx.pins, operation)(cmd.p2, cmd.data)
+        return b""
+    handler.__name__ = f"{operation}_pin"
+    return handler
 
 
 Handler = Callable[["Context", Command], bytes]
@@ -303,9 +279,9 @@ FS_COMMANDS: dict[int, tuple[Handler, str]] = {
     0x32: (increase, "P"),
     0x04: (deactivate_file, "I"),
     0x44: (activate_file, "I"),
-    0x20: (verify_pin, "I"),
-    0x24: (change_pin, "I"),
-    0x26: (disable_pin, "I"),
-    0x28: (enable_pin, "I"),
-    0x2C: (unblock_pin, "I"),
+    0x20: (_pin_command("verify"), "I"),
+    0x24: (_pin_command("change"), "I"),
+    0x26: (_pin_command("disable"), "I"),
+    0x28: (_pin_command("enable"), "I"),
+    0x2C: (_pin_command("unblock"), "I"),
 }

@@ -28,7 +28,7 @@ from euicc.nvm import Store
 from euicc.profiles.manager import ProfileManager, fsid_of
 from euicc.profiles.model import CLASS_OPERATIONAL, ProfileError, ProfileErrorCode, ProfileRecord
 from euicc.rsp import der, es10b, notifications, rat, rsp_session
-from euicc.rsp.install import InstallError, install_profile
+from euicc.profiles.installer import InstallError, install_profile
 
 if TYPE_CHECKING:
     from euicc.session import Context

@@ -111,7 +111,7 @@ def _protected(rec: ProfileRecord, ppr: int) -> bool:
 def _cat_busy(ctx: Context) -> bool:
     """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3)."""
     cat = ctx.session.cat
-    return cat.pending_length() > 0 or getattr(cat, "_outstanding", None) is not None
+    return cat.busy
 
 
 def _refresh(ctx: Context, flag: bool) -> None:

@@ -56,3 +56,15 @@ def test_envelope_routing():
     assert tx(card, "80C2000004D1028100") == "6101"
     assert tx(card, "80C0000001") == "AB9000"
     assert seen == [bytes.fromhex("8100")]
+
+
+def test_refresh_stays_behind_commands_queued_after_it():
+    """TS 102 223 §6.4.7: a REFRESH resets the session; an SMS queued later must go first."""
+    card = Card.open(None)
+    tx(card, "8010000003FFFFFF")
+    cat = card.session.cat
+    assert cat.submit(refresh())
+    assert cat.submit(ProactiveCommand(0x13, 0x00, 0x83, b""))       # SEND SHORT MESSAGE
+    assert tx(card, "801200000B").startswith("D009810301130082028183")
+    assert tx(card, "801400000C 810301130082028281830100") == "910B"
+    assert tx(card, "801200000B").startswith("D009810302010982028182")

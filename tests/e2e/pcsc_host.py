@@ -90,10 +90,11 @@ def card_present(slot: int) -> bool:
 class CardProcess:
     """``euicc-emu run`` as a subprocess on one vpcd slot."""
 
-    def __init__(self, state: Path, slot: int, log: Path, extra: list[str] | None = None) -> None:
+    def __init__(self, state: Path, slot: int, log: Path, extra: list[str] | None = None,
+                 first_profile: str = "minimal") -> None:
         self.state, self.slot, self.log = state, slot, log
         cmd = [sys.executable, "-m", "tools.cli", "run", "--state", str(state), "--slot", str(slot),
-               "--log-level", "DEBUG", *(extra or [])]
+               "--log-level", "DEBUG", "--first-profile", first_profile, *(extra or [])]
         self._log_file = open(log, "ab")
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self._log_file, stderr=subprocess.STDOUT)
 

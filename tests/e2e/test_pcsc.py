@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import SLOT
+from tests.pcsc_fixtures import SLOT
 from tests.e2e.pcsc_host import REPO, T0Link, reader_name
 
 pytestmark = pytest.mark.pcsc
@@ -82,16 +82,6 @@ def find_writable_ef(link: T0Link) -> tuple[int, int]:
 def select_mf_ef(link: T0Link, fid: int) -> None:
     assert link.send(bytes.fromhex("00A4000C023F00"))[1] == SW_OK
     assert link.send(b"\x00\xA4\x00\x0C\x02" + fid.to_bytes(2, "big"))[1] == SW_OK
-
-
-def close_quietly(link: T0Link) -> None:
-    """Disconnect a handle whose card has gone away (pcscd may report it removed)."""
-    from smartcard.Exceptions import CardConnectionException
-
-    try:
-        link.close()
-    except CardConnectionException:
-        pass
 
 
 def info_json(state) -> dict:
@@ -179,7 +169,7 @@ def test_sigterm_under_load_leaves_consistent_state(start_card):
     assert card.stop() == 0, card.log_text()
     stop.set()
     thread.join(10)
-    close_quietly(link)  # else its later garbage collection (SCARD_UNPOWER_CARD) resets the next card
+    link.close()  # else its later garbage collection (SCARD_UNPOWER_CARD) resets the next card
     assert len(acked) > 10, "too few writes went through before SIGTERM"
     assert info_json(card.state)["eid"]  # the state file opens cleanly
     start_card(card.state)

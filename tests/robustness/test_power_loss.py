@@ -44,7 +44,9 @@ def _apdu(card: Card, hexstr: str) -> bytes:
 
 def _profiles(card: Card):
     records = {r.name: r.isdp_aid for r in card.services.profiles.records()}
-    return records["euicc-emu test profile"], records["second"]
+    second = records.pop("second")
+    (first,) = records.values()     # the card's own (first) profile
+    return first, second
 
 
 def _in_transaction(op: Callable[[Card], None]) -> Callable[[Card], None]:

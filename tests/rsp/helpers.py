@@ -160,7 +160,7 @@ class Smdp:
             signature = bytes([signature[0] ^ 1]) + signature[1:]
         ctx = ("ctxParamsForCommonAuthentication", {
             "matchingId": "MATCHING-ID-1",
-            "deviceInfo": {"tac": bytes(8)[:8], "deviceCapabilities": {}}})
+            "deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}})
         return rsp().encode("AuthenticateServerRequest", {
             "serverSigned1": signed1, "serverSignature1": signature,
             "euiccCiPKIdToBeUsed": ci_pkid if ci_pkid is not None else self.ci_pkid,

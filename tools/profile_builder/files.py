@@ -118,9 +118,9 @@ OPT_USIM_FILES = {
 }
 
 ISIM_FILES = {
-    "ef-impi": EfSpec("6F02", "4121", "6F0601", size="20"),
+    "ef-impi": EfSpec("6F02", "4121", "6F0601", size="40"),
     "ef-impu": EfSpec("6F04", "42210040", "6F0601", size="C0"),
-    "ef-domain": EfSpec("6F03", "4121", "6F0601", size="20"),
+    "ef-domain": EfSpec("6F03", "4121", "6F0601", size="40"),
     "ef-ist": EfSpec("6F07", "4121", "6F0601", size="07"),
     "ef-ad": EfSpec("6FAD", "4121", "6F0603"),
     "ef-arr": EfSpec("6F06", "42210023", "6F0603", size="8C"),

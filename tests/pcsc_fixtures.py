@@ -1,4 +1,7 @@
-"""Fixtures of the PC/SC end-to-end tests: pcscd (started when needed) and card processes."""
+"""Fixtures of the PC/SC end-to-end tests: pcscd (started when needed) and card processes.
+
+A pytest plugin of the whole suite (tests/conftest.py), so that the session-wide slot lock and
+pcscd exist once however many test folders use them."""
 from __future__ import annotations
 
 import os
@@ -49,8 +52,10 @@ def start_card(pcscd, tmp_path: Path):
     """Factory: start `euicc-emu run` on the test slot and wait until pcscd sees the card."""
     procs: list[CardProcess] = []
 
-    def start(state: Path | None = None, extra: list[str] | None = None) -> CardProcess:
-        proc = CardProcess(state or tmp_path / "card.state", pcscd, tmp_path / f"card{len(procs)}.log", extra)
+    def start(state: Path | None = None, extra: list[str] | None = None,
+              first_profile: str = "minimal") -> CardProcess:
+        proc = CardProcess(state or tmp_path / "card.state", pcscd, tmp_path / f"card{len(procs)}.log", extra,
+                           first_profile)
         procs.append(proc)
         proc.wait_ready()
         return proc

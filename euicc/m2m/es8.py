@@ -1,0 +1,204 @@
+"""ES8 (SM-DP -> ISD-P, through the ISD-R) of SGP.02 v4.2 §4.1.3, card side.
+
+- EstablishISDPKeySet (§4.1.3.1): after INSTALL [for personalization] of the ISD-P at the ISD-R,
+  key establishment with CERT.DP.ECDSA (role 'C8 01 01'); the SCP03 key set (KVN '30'-'3F', key
+  IDs 01..03 = ENC/MAC/DEK) goes to the ISD-P, which becomes PERSONALIZED (GP '0F').
+- DownloadAndInstallation (§4.1.3.3): SCP03t TLVs ('84'/'85'/'86', :mod:`euicc.m2m.scp03t`)
+  addressed to the ISD-P; the deciphered '86' data accumulate into the SAIP profile package,
+  installed when its 'end' element arrives (``euicc.profiles.installer`` when present, else the
+  package is stored and the profile record created from the ProfileHeader).
+- UpdateConnectivityParameters (§4.1.3.4): STORE DATA DGI '3A07' inside an SCP03 session in APDU
+  mode with the ISD-P; PUT KEY (GP §11.8) of the delete-token key (KVN ``token_kvn``).
+The SM-SR relaying these cannot read them: the keys come from the SM-DP's key agreement.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from Crypto.Cipher import AES
+
+from euicc import tlv
+from euicc.apdu import SW, Command, SwError
+from euicc.crypto.scp03 import Scp03KeySet, Scp03Session, Scp03Settings, key_check_value
+from euicc.gp.registry import LCS_PERSONALIZED, LCS_SELECTABLE
+from euicc.m2m import key_establishment
+from euicc.m2m.dgi import parse_dgis
+from euicc.m2m.keystore import Scp03Store
+from euicc.m2m.records import Scp03Keys, isdp_key
+from euicc.m2m.runtime import M2mVolatile, volatile
+from euicc.m2m.scp03t import DATA_ERROR, DATA_FAILED, Scp03tSession
+from euicc.m2m.settings import DGI_CERTIFICATE, DGI_CONNECTIVITY, ROLE_SM_DP
+from euicc.profiles import saip_codec
+from euicc.profiles.manager import fsid_of
+from euicc.profiles.model import ProfileError, ProfileRecord
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+SCP03_KVNS = range(0x30, 0x40)
+SCP03T_TAGS = frozenset({0x84, 0x85, 0x86})
+
+
+# -- EstablishISDPKeySet (through the ISD-R) ----------------------------------------------------
+def establish_isdp_key_set(ctx: Context, state: M2mVolatile, dgis: list[tuple[int, bytes]]) -> bytes:
+    target = state.personalization_target
+    if dgis[0][0] == DGI_CERTIFICATE:
+        if len(dgis) != 1:
+            raise SwError(SW.INCORRECT_DATA)
+        state.agreement, response = key_establishment.receive_certificate(
+            ctx.store, state.runtime, target, dgis[0][1], ROLE_SM_DP)
+        return response
+    agreement, state.agreement = state.agreement, None
+    if agreement is None or agreement.target != target:
+        raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+    state.personalization_target = None
+    result = key_establishment.agree(ctx.store, state.runtime, agreement, dgis)
+    request = result.request
+    keys = Scp03Store(ctx.store, target)
+    if request.kvn not in SCP03_KVNS or request.first_key_id != 0x01 or request.kvn in keys.all():
+        raise SwError(SW.INCORRECT_DATA)
+    keys.put(Scp03Keys(request.kvn, *result.keys))
+    entry = ctx.registry.get(target)
+    if entry is not None and entry.lifecycle == LCS_SELECTABLE:
+        ctx.registry.put(replace(entry, lifecycle=LCS_PERSONALIZED))
+    return result.response
+
+
+# -- SCP03t profile download --------------------------------------------------------------------
+def scp03t_item(ctx: Context, aid: bytes, tag: int, value: bytes) -> bytes:
+    """Process one SCP03t command TLV for ISD-P `aid`; returns the response TLV."""
+    state = volatile(ctx)
+    sessions = state.sessions
+    key = "scp03t/" + aid.hex()
+    if tag == 0x84:
+        session = sessions[key] = Scp03tSession(Scp03Store(ctx.store, aid), aid)
+        sessions["upp/" + aid.hex()] = b""
+        return session.initialize_update(value)
+    session = sessions.get(key)
+    if session is None:
+        return DATA_ERROR if tag == 0x86 else bytes.fromhex("9F450102")
+    if tag == 0x85:
+        return session.external_authenticate(value)
+    plain = session.unwrap(value)
+    if plain is None:
+        return DATA_FAILED
+    package = sessions.get("upp/" + aid.hex(), b"") + plain
+    sessions["upp/" + aid.hex()] = package
+    if _complete(package):
+        sessions.pop("upp/" + aid.hex(), None)
+        if not install(ctx, aid, package):
+            return DATA_ERROR
+    return b"\x86\x00"
+
+
+def _complete(package: bytes) -> bool:
+    """Whether the package so far ends with the SAIP 'end' element (TCA SAIP v3.3.1 §8)."""
+    offset, index = 0, 0
+    try:
+        while offset < len(package):
+            element, offset = saip_codec.decode_element(package, offset, index)
+            index += 1
+            if element.name == saip_codec.END_ELEMENT:
+                return offset == len(package)
+    except saip_codec.SaipError:
+        return False
+    return False
+
+
+def install(ctx: Context, aid: bytes, package: bytes) -> bool:
+    """Hand the profile package to the installer (or store it); False when it is refused."""
+    try:
+        elements = saip_codec.decode_upp(package)
+    except saip_codec.SaipError:
+        return False
+    header = next((e.value for e in elements if e.name == "header"), None)
+    if header is None or "iccid" not in header:
+        return False
+    fsid = fsid_of(aid)
+    try:
+        installer = importlib.import_module("euicc.profiles.installer")
+    except ImportError:
+        installer = None
+    refusals: tuple[type[Exception], ...] = (ProfileError,)
+    if installer is not None:
+        refusals += (installer.InstallError,)
+    try:
+        if installer is not None:
+            installer.install_profile(ctx.store, fsid, package)
+        else:
+            ctx.store.put(isdp_key(aid, "package"), package)
+        pol = header.get("pol", b"\x00")
+        ctx.services.profiles.add_profile(ProfileRecord(
+            isdp_aid=aid, iccid=bytes(header["iccid"]), fsid=fsid, pol1=pol[0] if pol else 0))
+    except refusals:
+        return False
+    return True
+
+
+# -- APDU-mode SCP03 with the ISD-P (UpdateConnectivityParameters, PUT KEY) ----------------------
+def _session(ctx: Context, aid: bytes) -> Scp03Session:
+    state = volatile(ctx)
+    if state is None or state.origin is None or state.origin.target != aid:
+        raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+    key = "scp03/" + aid.hex()
+    session = state.sessions.get(key)
+    if session is None:
+        sets = {k.kvn: Scp03KeySet(k.kvn, k.enc, k.mac, k.dek, k.sequence_counter)
+                for k in Scp03Store(ctx.store, aid).all().values()}
+        session = state.sessions[key] = Scp03Session(sets, aid, Scp03Settings(), state.runtime.random)
+    return session
+
+
+def process_isdp(ctx: Context, cmd: Command, aid: bytes) -> bytes:
+    """ISD-P commands: INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, then protected STORE DATA / PUT KEY."""
+    session = _session(ctx, aid)
+    if cmd.ins == 0x50:
+        response = session.initialize_update(cmd)
+        used = session.key_set
+        if used is not None:
+            store = Scp03Store(ctx.store, aid)
+            stored = store.all()[used.kvn]
+            store.put(replace(stored, sequence_counter=used.sequence_counter))
+        return response
+    if cmd.ins == 0x82:
+        return session.external_authenticate(cmd)
+    if session.security_level == 0:
+        raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
+    plain = session.unwrap(cmd)
+    if plain.ins == 0xE2:
+        return session.wrap(_store_data(ctx, plain, aid))
+    if plain.ins == 0xD8:
+        return session.wrap(_put_token_key(ctx, plain, aid, session))
+    raise SwError(SW.INS_NOT_SUPPORTED)
+
+
+def _store_data(ctx: Context, cmd: Command, aid: bytes) -> bytes:
+    """DGI '3A07' connectivity parameters ('A0' {'06' SMS-C address} ...), stored as received."""
+    dgis = parse_dgis(cmd.data)
+    if len(dgis) != 1 or dgis[0][0] != DGI_CONNECTIVITY:
+        raise SwError(SW.INCORRECT_DATA)
+    try:
+        tlv.parse(dgis[0][1])
+    except tlv.TlvError:
+        raise SwError(SW.INCORRECT_DATA) from None
+    ctx.store.put(isdp_key(aid, "connectivity"), dgis[0][1])
+    return b""
+
+
+def _put_token_key(ctx: Context, cmd: Command, aid: bytes, session: Scp03Session) -> bytes:
+    """PUT KEY (GP §11.8.2.3): KVN || '88' L (key length || key enciphered with DEK, AES-CBC zero
+    ICV) || '03' KCV; only the delete-token key (KVN ``token_kvn``) is accepted."""
+    runtime = volatile(ctx).runtime
+    data = cmd.data
+    if len(data) != 1 + 1 + 1 + 1 + 16 + 1 + 3 or data[0] != runtime.settings.token_kvn:
+        raise SwError(SW.INCORRECT_DATA)
+    if data[1] != 0x88 or data[2] != 0x11 or data[3] != 0x10 or data[20] != 0x03:
+        raise SwError(SW.INCORRECT_DATA)
+    dek = session.key_set.dek
+    key = AES.new(dek, AES.MODE_CBC, iv=bytes(16)).decrypt(data[4:20])
+    if key_check_value(key) != data[21:24]:
+        raise SwError(0x9485)
+    ctx.store.put(isdp_key(aid, "token-key"), key)
+    return bytes((data[0],)) + key_check_value(key)

@@ -1,0 +1,38 @@
+"""The Fall-Back mechanism of SGP.02 v4.2 §3.18 (and the network attachment that starts the
+notification sending, §3.15), driven by the terminal's location status (ETSI TS 102 223 §7.5.4
+EVENT DOWNLOAD - Location status; §8.27: '00' normal service, '01' limited, '02' no service).
+
+After ``fallback_no_service_events`` consecutive 'no service' events while an operational profile
+is enabled, the eUICC enables the profile with the Fall-Back Attribute (POL1 ignored).  'Normal
+service' marks the network attachment: the eUICC declaration is queued the first time, and due
+notifications are sent.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from euicc.m2m.notifications import NotificationQueue
+from euicc.m2m.platform_management import PlatformManagement
+from euicc.m2m.runtime import M2mRuntime
+
+if TYPE_CHECKING:
+    from euicc.session import Context
+
+NORMAL_SERVICE, LIMITED_SERVICE, NO_SERVICE = 0x00, 0x01, 0x02
+
+
+def on_location_status(ctx: Context, runtime: M2mRuntime, status: int) -> None:
+    state = runtime.volatile(ctx.session)
+    platform = PlatformManagement(ctx, runtime)
+    if status == NORMAL_SERVICE:
+        state.attached, state.no_service_events = True, 0
+        NotificationQueue(ctx, runtime).declare_if_first()
+    elif status == NO_SERVICE:
+        state.attached = False
+        state.no_service_events += 1
+        if state.no_service_events >= runtime.settings.fallback_no_service_events:
+            state.no_service_events = 0
+            platform.activate_fallback()
+    else:
+        state.attached = False
+    platform.tick(state.attached)

@@ -1,0 +1,58 @@
+"""Card-originated SMS for the SM-SR: a secured Command Packet (ETSI TS 102 225 §5.1.1, SMS form
+of 3GPP TS 31.115 §4.2) in an SMS-SUBMIT (3GPP TS 23.040 §9.2.2.2), sent with the proactive
+command SEND SHORT MESSAGE (ETSI TS 102 223 §6.4.10).
+
+SGP.02 notifications (SPEC_NOTES §2.8) use the ISD-R TAR, the ISD-R's SCP80 keys and no counter.
+Only AES (KIc/KID algorithm '2') is supported for card-originated packets; the keys come from the
+caller.
+"""
+from __future__ import annotations
+
+from Crypto.Cipher import AES
+from Crypto.Hash import CMAC
+
+from euicc import tlv
+from euicc.cat.proactive import DEV_NETWORK, SEND_SHORT_MESSAGE, ProactiveCommand, ResultCallback
+from euicc.ota.sms import (IEI_COMMAND_PACKET, Address, InformationElement, build_sms_submit,
+                           segment_user_data)
+
+CC_LENGTH = 8
+
+
+def command_packet(spi: bytes, kic: int, kid: int, tar: bytes, data: bytes,
+                   kic_key: bytes | None, kid_key: bytes | None, counter: int = 0) -> bytes:
+    """CPL CHL SPI KIc KID TAR | CNTR PCNTR [CC] data [padding], TS 102 225 §5.1.1.
+
+    SPI b2-b1 '10' adds an AES CMAC of 8 bytes over CPL..TAR || CNTR || PCNTR || data || padding
+    (§5.1.3.1); SPI b3 ciphers from CNTR on with AES-CBC, zero ICV (§5.1.2).
+    """
+    cc = spi[0] & 0x03 == 0x02 and kid_key is not None
+    ciphered = bool(spi[0] & 0x04) and kic_key is not None
+    spi = bytes((spi[0] & ~0x07 | (0x02 if cc else 0) | (0x04 if ciphered else 0), spi[1]))
+    check_length = CC_LENGTH if cc else 0
+    padding = -(6 + check_length + len(data)) % 16 if ciphered else 0
+    chl = 13 + check_length
+    cpl = 1 + chl + len(data) + padding
+    header = cpl.to_bytes(2, "big") + bytes((chl,)) + spi + bytes((kic, kid)) + tar
+    fields = counter.to_bytes(5, "big") + bytes((padding,))
+    body = data + bytes(padding)
+    check = CMAC.new(kid_key, msg=header + fields + body, ciphermod=AES).digest()[:CC_LENGTH] if cc else b""
+    secured = fields + check + body
+    if ciphered:
+        secured = AES.new(kic_key, AES.MODE_CBC, iv=bytes(16)).encrypt(secured)
+    return header + secured
+
+
+def send_short_messages(destination: Address, header: tuple[InformationElement, ...], payload: bytes,
+                        reference: int, on_result: ResultCallback | None = None) -> list[ProactiveCommand]:
+    """SEND SHORT MESSAGE commands (TS 102 223 §6.6.9: '8B' SMS TPDU, to the network) for one
+    message, concatenated when longer than one SMS (TS 23.040 §9.2.3.24.1)."""
+    commands = []
+    for number, (ies, chunk) in enumerate(segment_user_data(header, payload, reference)):
+        tpdu = build_sms_submit(destination, chunk, ies, message_reference=(reference + number) & 0xFF)
+        commands.append(ProactiveCommand(SEND_SHORT_MESSAGE, 0x00, DEV_NETWORK, tlv.tlv(0x8B, tpdu),
+                                         on_result))
+    return commands
+
+
+COMMAND_PACKET_HEADER = (InformationElement(IEI_COMMAND_PACKET),)

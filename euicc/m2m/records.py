@@ -1,0 +1,73 @@
+"""Persistent records of the SGP.02 card side and where they live in the store.
+
+Per-ISD-P data lives under ``isdp/<AID hex>/`` so that deleting the ISD-P
+(:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class OtaKeySet:
+    """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK and its 5-byte counter."""
+
+    kvn: int
+    kic: bytes
+    kid: bytes
+    dek: bytes = b""
+    counter: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Scp03Keys:
+    """One SCP03 key set of an ISD-P (GP Amd D §6.1), as ES8 key establishment creates it."""
+
+    kvn: int
+    enc: bytes
+    mac: bytes
+    dek: bytes
+    sequence_counter: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotification:
+    """A notification to the SM-SR waiting for ES5.HandleNotificationConfirmation (SGP.02 §3.15).
+
+    ``rollback_to`` is the ISD-P AID enabled before a profile switch (empty: no rollback);
+    ``created`` / ``last_sent`` are clock milliseconds; ``sends`` counts SEND SHORT MESSAGEs.
+    """
+
+    seq: int
+    kind: int
+    isdp_aid: bytes
+    created: int
+    sends: int = 0
+    last_sent: int = -1
+    rollback_to: bytes = b""
+    delete_on_confirm: bytes = b""   # ISD-P whose POL1 asks deletion when disabled
+
+
+@dataclass(frozen=True, slots=True)
+class SmsrAddress:
+    """The SM-SR SMS address of ES5.UpdateSMSRAddressingParameters (TS 23.040 §9.1.2.5)."""
+
+    toa: int
+    digits: str
+
+
+PERSISTENT_TYPES = (OtaKeySet, Scp03Keys, PendingNotification, SmsrAddress)
+
+ISDR_SCP80 = "m2m/isdr/scp80/"
+ECASD_KEY = "m2m/ecasd/ecka"           # (curve OID, private scalar)
+ECASD_CERT = "m2m/ecasd/cert"          # CERT.ECASD.ECKA, GP format '7F21'
+CI_KEY = "m2m/ci"                      # (curve OID, uncompressed point) of PK.CI.ECDSA
+SMSR_ADDRESS = "m2m/smsr-address"
+NOTIFICATIONS = "m2m/notifications"
+NOTIFICATION_SEQ = "m2m/notification-seq"
+DECLARED = "m2m/declared"              # the eUICC declaration (type 01) was confirmed
+FALLBACK_RETURN = "m2m/fallback/return-to"
+
+
+def isdp_key(aid: bytes, item: str) -> str:
+    return f"isdp/{aid.hex().upper()}/{item}"

@@ -1,0 +1,93 @@
+"""The SGP.02 card side's runtime: settings, clock and randomness (injectable for tests), and
+the volatile state of one card session (SGP.02 §2.4: an OTA session with the ISD-R).
+
+Nothing here is persistent: a reset forgets the OTA origin, a pending key agreement, SCP03
+sessions and the network attachment state (TS 102 223 §6.3).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from euicc.m2m.settings import M2mSettings
+from euicc.ota.sms import Address, Reassembler
+
+if TYPE_CHECKING:
+    from euicc.session import CardServices, CardSession, Context
+
+VOLATILE_KEY = "m2m"
+
+
+@dataclass(frozen=True)
+class OtaOrigin:
+    """Where the remote APDUs being executed came from (TS 102 226 §5, TS 102 225 §5.1).
+
+    ``owner`` is the key-set owner that secured the packet ('isdr' or an ISD-P AID hex), ``kvn``
+    the key set (0: unsecured), ``target`` the AID the TAR selected (b'' for RFM).
+    """
+
+    tar: bytes
+    owner: str
+    kvn: int
+    target: bytes
+    originator: Address | None = None
+
+
+@dataclass
+class KeyAgreement:
+    """GP Amd E scenario #3 between its two STORE DATA commands (SGP.02 §4.1.3.1 / §5.6.1)."""
+
+    target: bytes          # ISD-R or ISD-P AID
+    role: int
+    curve_oid: str
+    peer_point: bytes      # PK.SR.ECDSA / PK.DP.ECDSA from the verified certificate
+    challenge: bytes       # the random challenge RC
+
+
+@dataclass
+class M2mVolatile:
+    """Per-session state of the SGP.02 card side."""
+
+    runtime: "M2mRuntime"
+    origin: OtaOrigin | None = None
+    personalization_target: bytes | None = None     # INSTALL [for personalization] (GP §11.5)
+    agreement: KeyAgreement | None = None
+    attached: bool = False                         # location status 'normal service' seen
+    no_service_events: int = 0
+    reassembler: Reassembler = field(default_factory=Reassembler)
+    sessions: dict[str, Any] = field(default_factory=dict)   # SCP03 / SCP03t per ISD-P
+
+
+@dataclass(frozen=True)
+class M2mRuntime:
+    """Settings plus the clock (seconds) and random source the card side uses."""
+
+    settings: M2mSettings = field(default_factory=M2mSettings)
+    clock: Callable[[], float] = time.time
+    random: Callable[[int], bytes] = os.urandom
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def volatile(self, session: CardSession) -> M2mVolatile:
+        state = session.volatile.get(VOLATILE_KEY)
+        if state is None or state.runtime is not self:
+            state = session.volatile[VOLATILE_KEY] = M2mVolatile(self)
+        return state
+
+
+def volatile(ctx: Context) -> M2mVolatile | None:
+    """The session's SGP.02 state, if an OTA or event envelope created it."""
+    return ctx.session.volatile.get(VOLATILE_KEY)
+
+
+def install(services: CardServices, runtime: M2mRuntime | None = None) -> M2mRuntime:
+    """Register the SMS-PP download ('D1') and event download ('D6') handlers (TS 102 223 §7)."""
+    from euicc.m2m.events import EventDownload
+    from euicc.ota.dispatcher import OtaDispatcher
+    runtime = runtime or M2mRuntime()
+    services.envelope_handlers[0xD1] = OtaDispatcher(runtime)
+    services.envelope_handlers[0xD6] = EventDownload(runtime)
+    return runtime

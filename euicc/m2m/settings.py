@@ -1,0 +1,81 @@
+"""Settings of the SGP.02 v4.2 card side: every coding that public sources leave open
+(SPEC_NOTES §8) is a field here with its documented default, so that one object decides.
+
+Values marked [U] are not in any public source; [R] are readings of the spec's intent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from euicc.crypto.scp80 import Scp80Settings
+
+ISDR_TAR = bytes.fromhex("000001")          # SGP.02 Annex H
+SW_POL1 = 0x69E1                             # "POL1 of the profile prevents this action"
+
+# SGP.02 v4.2 §4.1.1 STORE DATA DGIs (SPEC_NOTES §2.3)
+DGI_CERTIFICATE = 0x3A01
+DGI_KEY_AGREEMENT = 0x3A02
+DGI_ENABLE = 0x3A03
+DGI_DISABLE = 0x3A04
+DGI_FALLBACK = 0x3A05
+DGI_CONNECTIVITY = 0x3A07
+DGI_CONFIRMATION = 0x3A08
+
+# SGP.02 notification types (SPEC_NOTES §2.8)
+NOTIF_DECLARATION = 0x01
+NOTIF_PROFILE_CHANGE = 0x02
+NOTIF_ROLLBACK = 0x03
+NOTIF_FALLBACK = 0x05
+
+# GP Amd E certificate roles (tag 73 / C8)
+ROLE_SM_DP, ROLE_SM_SR = 0x01, 0x02
+
+
+@dataclass(frozen=True)
+class Pol1Coding:
+    """Bit coding of the POL1 byte [U: SPEC_NOTES §8.1, setting ``pol1_bitmap``]."""
+
+    disable_not_allowed: int = 0x01
+    delete_not_allowed: int = 0x02
+    delete_when_disabled: int = 0x04
+
+
+@dataclass(frozen=True)
+class M2mSettings:
+    """Emulator choices for SGP.02 (see SPEC_NOTES §2 and §8 for each default's source).
+
+    - ``dgi_emergency``: DGI of ES5.SetEmergencyProfileAttribute [U; default '3A09'].
+    - ``refresh_qualifier``: REFRESH after a profile switch (TS 102 223 §6.4.7; '04' UICC reset).
+    - ``notification_aid_tag``: '2F' (NJIWA-B) or '4F' (WHTY quirk) [U: §8.4].
+    - ``notification_retry_interval`` / ``notification_max_sends``: repetition of the SEND SHORT
+      MESSAGE until ES5.HandleNotificationConfirmation [U: §8.9].
+    - ``validity_period``: seconds after which an unconfirmed profile switch is rolled back
+      (type '03' notification) [U: §8.9].
+    - ``notification_spi`` / ``notification_kic`` / ``notification_kid`` algorithm nibbles: the
+      SCP80 Command Packet of a notification (no counter, SPEC_NOTES §2.8) [R].
+    - ``fallback_no_service_events``: consecutive location status 'no service' events that
+      trigger the Fall-Back mechanism [R: "implementation specific", §2.7].
+    - ``isdp_tars_use_isdr_keys``: ISD-P TARs are secured with the ISD-R key sets [U: §8.7].
+    - ``rfm_tars``: TARs of the enabled profile's remote file management (TS 101 220 Annex D).
+    - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).
+    - ``token_kvn``: KVN of an ISD-P's delete-token key (Master Delete) [C WHTY: '70'].
+    - ``scenario_04_supported``: GP Amd E scenario bit '04' (HostID/SDIN in shared info) [U].
+    """
+
+    pol1: Pol1Coding = field(default_factory=Pol1Coding)
+    dgi_emergency: int = 0x3A09
+    refresh_qualifier: int = 0x04
+    notification_aid_tag: int = 0x2F
+    notification_retry_interval: float = 60.0
+    notification_max_sends: int = 3
+    validity_period: float = 180.0
+    notification_spi: bytes = bytes.fromhex("0600")
+    notification_kic_algorithm: int = 0x2   # AES (TS 102 225 §5.1.2)
+    notification_kid_algorithm: int = 0x2   # AES CMAC
+    fallback_no_service_events: int = 1
+    isdp_tars_use_isdr_keys: bool = True
+    rfm_tars: frozenset[bytes] = frozenset({bytes.fromhex("B00000"), bytes.fromhex("B00010")})
+    max_reserved_nvm: int = 0x100000
+    token_kvn: int = 0x70
+    scenario_04_supported: bool = False
+    scp80: Scp80Settings = field(default_factory=Scp80Settings)

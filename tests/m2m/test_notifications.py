@@ -1,0 +1,96 @@
+"""Notifications (SGP.02 v4.2 §3.15), their confirmation (§4.1.1.12), rollback when no confirmation
+arrives within the validity period, and the Fall-Back mechanism (§3.18)."""
+from __future__ import annotations
+
+from Crypto.Cipher import AES
+from Crypto.Hash import CMAC
+
+from tests.m2m import host
+from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile, set_attributes
+from tools.ota import transport
+
+NORMAL, NO_SERVICE = 0x00, 0x02
+
+
+def notifications(terminal) -> list[dict[int, bytes]]:
+    """Decode the SEND SHORT MESSAGEs: SMS-SUBMIT -> Command Packet (AES, CC) -> 'E1'."""
+    out = []
+    for command in terminal.take(0x13):
+        submit = transport.parse_sms_submit(dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B])
+        assert submit.destination == SMSR_DIGITS and submit.pid == 0x7F and submit.udh == b"\x70\x00"
+        packet = submit.payload
+        header, secured = packet[:10], AES.new(KIC, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
+        assert header[7:10] == host.ISDR_TAR and header[3] & 0x07 == 0x06
+        cntr, pad, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
+        assert CMAC.new(KID, msg=header + cntr + bytes([pad]) + data, ciphermod=AES).digest()[:8] == cc
+        (tag, body), = host.parse_tlvs(data[:len(data) - pad])
+        assert tag == 0xE1
+        out.append(dict(host.parse_tlvs(body)))
+    return out
+
+
+def confirm(smsr, seq: int) -> tuple[bytes, int]:
+    return smsr.one(bytes.fromhex("80E2890007 3A0804 4E02".replace(" ", "")) + seq.to_bytes(2, "big") + b"\x00")
+
+
+def test_declaration_on_first_attachment_until_confirmed(smsr, card, terminal, clock):
+    assert terminal.location_status(NORMAL) == 0x9000
+    (first,) = notifications(terminal)
+    assert first[0x4D] == b"\x01" and first[0x4C] == card.services.eid
+    seq = int.from_bytes(first[0x4E], "big")
+    clock.now += 61
+    terminal.location_status(NORMAL)
+    assert [n[0x4E] for n in notifications(terminal)] == [first[0x4E]]       # repeated
+    assert confirm(smsr, seq) == (b"\x80\x00", 0x9000)
+    clock.now += 61
+    terminal.location_status(NORMAL)
+    assert notifications(terminal) == []
+    assert confirm(smsr, seq)[1] == 0x6A88
+
+
+def test_profile_change_notification_and_auto_delete_on_confirmation(smsr, card, terminal, first_isdp, clock):
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011")
+    set_attributes(card, first_isdp, pol1=0x04)                  # delete when disabled
+    smsr.one(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second))))
+    terminal.location_status(NORMAL)
+    (note,) = notifications(terminal)
+    assert note[0x4D] == b"\x02" and note[0x2F] == second
+    deleted, sw = confirm(smsr, int.from_bytes(note[0x4E], "big"))
+    assert sw == 0x9000 and deleted == host.ber(0x80, host.ber(0x4F, first_isdp))
+    assert card.services.registry.get(first_isdp) is None
+
+
+def test_unconfirmed_enable_is_rolled_back(smsr, card, terminal, first_isdp, clock):
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011")
+    smsr.one(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second))))
+    terminal.location_status(NORMAL)
+    assert [n[0x4D] for n in notifications(terminal)] == [b"\x02"]
+    clock.now += 181
+    terminal.location_status(NORMAL)
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
+    assert [(n[0x4D], n[0x2F]) for n in notifications(terminal)] == [(b"\x03", first_isdp)]
+    assert terminal.take(0x01)                                   # REFRESH for the rollback
+
+
+def test_fallback_on_loss_of_network(card, terminal, first_isdp):
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011", fallback=True)
+    set_attributes(card, first_isdp, pol1=0x01)                  # POL1 does not apply to fall-back
+    terminal.location_status(NO_SERVICE)
+    assert card.services.profiles.enabled().isdp_aid == second
+    terminal.location_status(NORMAL)
+    assert [n[0x4D] for n in notifications(terminal)] == [b"\x05"]
+
+
+def test_no_fallback_while_emergency_profile_enabled(card, terminal, first_isdp):
+    add_profile(card, 0x20, "8988100000000000011", fallback=True)
+    set_attributes(card, first_isdp, emergency=True)
+    terminal.location_status(NO_SERVICE)
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
+
+
+def test_malformed_event_download_is_6a80(terminal):
+    _, sw = terminal.send(bytes.fromhex("80C2000005D603990103"))
+    assert sw == 0x6A80

@@ -1,0 +1,21 @@
+"""The out-of-the-box card (issue: the default card carries one enabled test profile made by the
+profile builder) — in process; tests/e2e/test_default_profile.py does the same through PC/SC."""
+from euicc.card import Card
+from euicc.provisioning import default_test_profile
+from tools.profile_builder.default_profile import default_test_profile as build_default
+
+
+def test_shipped_package_is_what_the_builder_makes():
+    assert default_test_profile() == build_default()
+
+
+def test_new_card_carries_the_enabled_test_profile():
+    card = Card.open(None, first_profile="test")
+    info = card.describe()
+    assert [p["state"] for p in info["profiles"]] == ["enabled"]
+    assert info["iccids"] == ["89001000000000000010"]
+    tx = lambda h: card.transmit(bytes.fromhex(h)).hex().upper()  # noqa: E731
+    assert tx("00A4040C07A0000000871002") == "9000"
+    assert tx("00A4000C026F07") == "9000"
+    # EF.IMSI (TS 31.102 §4.2.2) of IMSI 001010000000001: length 08, '9' parity nibble
+    assert tx("00B0000009") == "080910100000000010" + "9000"

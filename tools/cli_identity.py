@@ -1,0 +1,29 @@
+"""``euicc-emu identity import DIR``: give a card the eUICC identity of an SGP.26-layout folder
+(``eUICC/``, ``EUM/``, ``CertificateIssuer/``; e.g. the GSMA SGP.26 test eUICC)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from euicc.card import Card
+from euicc.rsp.identity import import_identity
+from tools.cli import add_state_argument, state_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("identity", help="manage the card's eUICC identity")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    imp = verbs.add_parser("import", help="import certificates and keys from an SGP.26-layout folder")
+    imp.add_argument("directory", type=Path)
+    add_state_argument(imp)
+    imp.set_defaults(func=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    card = Card.open(state_path(args))
+    try:
+        eid = import_identity(card.store, args.directory)
+    finally:
+        card.close()
+    print(f"identity imported: EID {eid}")
+    return 0

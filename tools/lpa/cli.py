@@ -1,0 +1,167 @@
+"""``euicc-emu lpa ...``: the LPA command line (SGP.22 v2.5 §3 procedures).
+
+    euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$MATCHING-ID' --http
+    euicc-emu lpa profile list | enable ICCID | disable ICCID | delete ICCID | nickname ICCID NAME
+    euicc-emu lpa notification list | process | remove SEQ
+    euicc-emu lpa chip info
+
+The card: a PC/SC reader (``--reader``, name or index, default "Virtual PCD 00 00") or an
+in-process card on a state file (``--card-state PATH``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import ssl
+import sys
+from pathlib import Path
+
+from tools.lpa import activation_code
+from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
+from tools.lpa.es10 import Es10Client, Es10Error
+from tools.lpa.lpa import DownloadError, Lpa, iccid_bytes, iccid_digits
+from tools.lpa.transport import DEFAULT_READER, CardError, Es10Transport, PcscTransmit
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reader", default=DEFAULT_READER, help="PC/SC reader name or index")
+    parser.add_argument("--card-state", type=Path, help="use an in-process card on this state file instead")
+    parser.add_argument("--block-size", type=int, default=120, help="STORE DATA block size (1..255)")
+    parser.add_argument("--http", action="store_true", help="plain HTTP to the SM-DP+ (tests only)")
+    parser.add_argument("--tls-ca", type=Path, help="trust this CA certificate (PEM/DER) for the SM-DP+ TLS")
+    parser.add_argument("--tls-no-hostname-check", action="store_true", help="accept a TLS name mismatch")
+    sub = parser.add_subparsers(dest="lpa_command", required=True, metavar="COMMAND")
+    dl = sub.add_parser("download", help="download and install a profile (§3.1.3)")
+    dl.add_argument("--activation-code", required=True)
+    dl.add_argument("--confirmation-code")
+    dl.add_argument("--no-notify", action="store_true", help="keep the installation notification on the card")
+    prof = sub.add_parser("profile", help="profile list|enable|disable|delete|nickname")
+    prof.add_argument("action", choices=("list", "enable", "disable", "delete", "nickname"))
+    prof.add_argument("iccid", nargs="?")
+    prof.add_argument("nickname", nargs="?")
+    notif = sub.add_parser("notification", help="notification list|process|remove")
+    notif.add_argument("action", choices=("list", "process", "remove"))
+    notif.add_argument("seq", nargs="?", type=int)
+    chip = sub.add_parser("chip", help="chip info")
+    chip.add_argument("action", choices=("info",))
+    parser.set_defaults(func=run)
+
+
+def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if args.tls_ca is None and not args.tls_no_hostname_check:
+        return None
+    ctx = ssl.create_default_context()
+    if args.tls_ca is not None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        raw = args.tls_ca.read_bytes()
+        cert = x509.load_pem_x509_certificate(raw) if raw.lstrip().startswith(b"-----") else x509.load_der_x509_certificate(raw)
+        ctx.load_verify_locations(cadata=cert.public_bytes(serialization.Encoding.PEM).decode())
+    if args.tls_no_hostname_check:
+        ctx.check_hostname = False
+    return ctx
+
+
+def _transmit(args: argparse.Namespace):
+    if args.card_state is not None:
+        from euicc.card import Card   # transport only: the one card import the LPA may use
+        card = Card.open(args.card_state)
+        return card.transmit, card.close
+    pcsc = PcscTransmit(args.reader)
+    return pcsc, pcsc.close
+
+
+def _json(value) -> str:
+    def default(o):
+        if isinstance(o, (bytes, bytearray)):
+            return o.hex().upper()
+        if isinstance(o, tuple):
+            return list(o)
+        return str(o)
+    return json.dumps(value, indent=2, default=default)
+
+
+def _profile_list(es10: Es10Client) -> list[dict]:
+    out = []
+    for info in es10.get_profiles_info():
+        out.append({"iccid": iccid_digits(info["iccid"]) if "iccid" in info else None,
+                    "isdpAid": info.get("isdpAid", b"").hex().upper(),
+                    "state": {0: "disabled", 1: "enabled"}.get(info.get("profileState"), "?"),
+                    "nickname": info.get("profileNickname"), "serviceProviderName": info.get("serviceProviderName"),
+                    "profileName": info.get("profileName"), "profileClass": info.get("profileClass")})
+    return out
+
+
+def execute(args: argparse.Namespace, lpa: Lpa) -> int:
+    es10 = lpa.es10
+    if args.lpa_command == "download":
+        result = lpa.download(activation_code.parse(args.activation_code), args.confirmation_code)
+        print(_json({"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
+                     "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}))
+        return 0
+    if args.lpa_command == "profile":
+        if args.action == "list":
+            print(_json(_profile_list(es10)))
+            return 0
+        if not args.iccid:
+            print(f"lpa profile {args.action}: ICCID required", file=sys.stderr)
+            return 2
+        ident = ("iccid", iccid_bytes(args.iccid))
+        code = {"enable": lambda: es10.enable_profile(ident), "disable": lambda: es10.disable_profile(ident),
+                "delete": lambda: es10.delete_profile(ident),
+                "nickname": lambda: es10.set_nickname(ident[1], args.nickname or "")}[args.action]()
+        print(_json({"result": code}))
+        return 0 if code == 0 else 1
+    if args.lpa_command == "notification":
+        if args.action == "list":
+            print(_json(es10.list_notifications()))
+        elif args.action == "process":
+            print(_json([{"seqNumber": s, "delivered": d} for s, d in lpa.process_notifications()]))
+        else:
+            if args.seq is None:
+                print("lpa notification remove: SEQ required", file=sys.stderr)
+                return 2
+            status = es10.remove_notification(args.seq)
+            print(_json({"deleteNotificationStatus": status}))
+            return 0 if status == 0 else 1
+        return 0
+    print(_json(lpa.chip_info()))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        transmit, close = _transmit(args)
+    except Exception as exc:  # pyscard raises its own types (CardConnectionException, ...) besides OSError
+        print(f"lpa: no card: {exc}", file=sys.stderr)
+        return 2
+    ctx = _ssl_context(args)
+    transport = Es10Transport(transmit, block_size=args.block_size)
+    lpa = Lpa(Es10Client(transport), es9=lambda addr: Es9PlusClient(addr, not args.http, ctx),
+              send_notifications=not getattr(args, "no_notify", False))
+    try:
+        transport.open()
+        return execute(args, lpa)
+    except (activation_code.ActivationCodeError, ValueError) as exc:
+        print(f"lpa: {exc}", file=sys.stderr)
+        return 2
+    except (DownloadError, Es9FunctionError, Es9TransportError, Es10Error, CardError) as exc:
+        print(f"lpa: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        try:
+            transport.close()
+        except CardError:
+            pass
+        close()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """``euicc-emu lpa ...`` (tools.cli plug-in)."""
+    add_arguments(subparsers.add_parser("lpa", help="Local Profile Assistant (SGP.22 ES9+/ES10)"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="euicc-emu lpa", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

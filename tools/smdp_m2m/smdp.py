@@ -1,0 +1,110 @@
+"""A test SM-DP (GSMA SGP.02 v4.2 §3.1-§3.3, ES3 to the SM-SR, ES8 to the ISD-P through it).
+
+- ES8.EstablishISDPKeySet (SGP.02 §4.1.3.1): INSTALL [for personalization] of the ISD-P and the
+  GP Amd E scenario #3 key agreement with the eUICC's ECASD (certificate from the SM-SR's audit),
+  giving the ISD-P's SCP03 key set (KVN '30', key IDs 01/02/03 = ENC/MAC/DEK);
+- ES8.DownloadAndInstallation (SGP.02 §4.1.3.3): an SCP03t session with the ISD-P carrying the
+  Unprotected Profile Package (SAIP profile elements) in '86' TLVs, relayed by the SM-SR in
+  scripts addressed to the ISD-P's TAR and joined by TS 102 226 script chaining;
+- ES8.UpdateConnectivityParameters (SGP.02 §4.1.3.4): DGI '3A07' in an SCP03 APDU-mode session.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from euicc import tlv
+from tools.scp.scp03_host import HostKeySet, Scp03Host
+from tools.smdp_m2m.scp03t import Scp03tHost, segment_upp
+from tools.smsr import es5
+from tools.smsr.gp_certificate import parse_certificate
+from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment
+from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CHAIN_NEXT, CommandFailed, SmSr, c_apdu
+
+
+@dataclass
+class DownloadResult:
+    """What the ISD-P answered to the profile segments (decrypted '86' answers, non-empty ones)."""
+
+    segments: int
+    answers: list[bytes] = field(default_factory=list)
+
+
+class SmDp:
+    """One SM-DP with its signing key and GP-format certificate (role 'C8 01 01')."""
+
+    def __init__(self, signing_key: ec.EllipticCurvePrivateKey, certificate: bytes, smsr: SmSr) -> None:
+        self.signing_key, self.certificate, self.smsr = signing_key, certificate, smsr
+        self.keys: dict[bytes, HostKeySet] = {}
+
+    @property
+    def s(self):
+        return self.smsr.s
+
+    def ecasd_public_key(self, ecasd_certificate: bytes, issuer: ec.EllipticCurvePublicKey | None = None) -> ec.EllipticCurvePublicKey:
+        """PK.ECASD.ECKA from CERT.ECASD.ECKA, verified with the EUM's key when given."""
+        cert = parse_certificate(ecasd_certificate)
+        if issuer is not None:
+            cert.verify(issuer)
+        return cert.public_key()
+
+    def establish_isdp_keyset(self, isdp_aid: bytes, ecasd_public: ec.EllipticCurvePublicKey,
+                              ephemeral: ec.EllipticCurvePrivateKey | None = None) -> EstablishedKeys:
+        """ES8.EstablishISDPKeySet through the SM-SR (scripts to the ISD-R, SPEC_NOTES §2.4 step 1)."""
+        ke = KeyEstablishment(self.signing_key, self.certificate, ecasd_public, self.s.isdp_scp03_kvn, self.s,
+                              ephemeral=ephemeral)
+        keys = self.smsr.establish_keyset(ke, self.s.isd_r_tar, [ke.install_for_personalization(isdp_aid)],
+                                          "EstablishISDPKeySet")
+        enc, mac, dek = keys.keys if len(keys.keys) == 3 else keys.keys * 3
+        self.keys[isdp_aid] = HostKeySet(keys.kvn, enc, mac, dek)
+        self.smsr.eis.profile(isdp_aid).state = "PERSONALIZED"
+        return keys
+
+    def open_scp03t(self, isdp_aid: bytes) -> Scp03tHost:
+        """INITIALIZE UPDATE and EXTERNAL AUTHENTICATE TLVs, each in its own chained script."""
+        session = Scp03tHost(self.keys[isdp_aid], isdp_aid, self.s.scp03t_key_id, self.s.scp03t_security_level)
+        chain = CHAIN_FIRST if self.s.script_chaining else None
+        session.process_initialize_update(self.smsr.send_data(isdp_aid, [session.initialize_update()], chain).items)
+        chain = CHAIN_NEXT if self.s.script_chaining else None
+        session.process_external_authenticate(self.smsr.send_data(isdp_aid, [session.external_authenticate()], chain).items)
+        return session
+
+    def download_profile(self, isdp_aid: bytes, upp: bytes) -> DownloadResult:
+        """ES8.DownloadAndInstallation of an Unprotected Profile Package (SAIP DER)."""
+        session = self.open_scp03t(isdp_aid)
+        segments = segment_upp(upp, self.s.profile_segment_size)
+        result = DownloadResult(len(segments))
+        for number, segment in enumerate(segments, 1):
+            chain = (CHAIN_LAST if number == len(segments) else CHAIN_NEXT) if self.s.script_chaining else None
+            answer = session.unwrap(self.smsr.send_data(isdp_aid, [session.wrap(segment)], chain).items)
+            if answer:
+                result.answers.append(answer)
+        self.smsr.eis.profile(isdp_aid).state = "DISABLED"
+        self.smsr.eis.profile(isdp_aid).smdp = "SM-DP"
+        return result
+
+    def update_connectivity_parameters(self, isdp_aid: bytes, parameters: bytes) -> None:
+        """ES8.UpdateConnectivityParameters: SCP03 (APDU mode, SL '33') session
+        on the ISD-P carrying STORE DATA DGI '3A07' ``parameters`` (e.g. 'A0' {'06' SMS-C})."""
+        host = Scp03Host(self.keys[isdp_aid], 0x33)
+        chain = (CHAIN_FIRST, CHAIN_LAST) if self.s.script_chaining else (None, None)
+        answer = self.smsr.send_data(isdp_aid, [c_apdu(host.initialize_update(0x00))], chain[0]).rapdus
+        if not answer or answer[-1][-2:] != b"\x90\x00":
+            raise CommandFailed("INITIALIZE UPDATE", int.from_bytes(answer[-1][-2:], "big") if answer else 0x6F00, answer)
+        host.process_initialize_update(answer[-1][:-2], isdp_aid)
+        store = es5.store_data(es5.P1_LAST_DGI, 0x00, es5.dgi(es5.DGI_ADDRESSING, parameters), self.s)
+        answers = self.smsr.send_data(isdp_aid, [c_apdu(host.external_authenticate()), c_apdu(host.wrap(store))],
+                                      chain[1]).rapdus
+        for answer, what in zip(answers, ("EXTERNAL AUTHENTICATE", "STORE DATA 3A07")):
+            if answer[-2:] != b"\x90\x00":
+                raise CommandFailed(what, int.from_bytes(answer[-2:], "big"), answers)
+        if len(answers) < 2:
+            raise CommandFailed("UpdateConnectivityParameters", 0x6F00, answers)
+
+
+def sms_connectivity_parameters(smsc: str, ton_npi: int = 0x91) -> bytes:
+    """'A0' {'06' TON/NPI || BCD SMS-C address} (SGP.02 §4.1.3.4, WHTY vector form)."""
+    digits = smsc + ("F" if len(smsc) % 2 else "")
+    bcd = bytes(int(digits[i + 1] + digits[i], 16) for i in range(0, len(digits), 2))
+    return tlv.tlv(0xA0, tlv.tlv(0x06, bytes([ton_npi]) + bcd))

@@ -1,0 +1,4 @@
+"""``python -m tools.smdpp``."""
+from tools.smdpp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""``python -m tools.smdpp serve ...`` (also ``euicc-emu smdpp serve ...``): run the test SM-DP+.
+
+    python -m tools.smdpp serve --port 8443 --certs DIR --upp profile.der --matching-id ABC-123
+
+``--certs`` is a folder in the GSMA SGP.26 layout (the published test certificates, or one
+written by ``euicc-emu pki``).  Plain HTTP by default (fine on 127.0.0.1 for tests); ``--tls``
+serves HTTPS with CERT.DP.TLS from the same folder, as SGP.22 §2.6.6 requires.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from tools.smdpp.certificates import load_folder
+from tools.smdpp.es9plus import SmDpPlus
+from tools.smdpp.http_binding import Es9PlusServer
+from tools.smdpp.orders import UppError, load_upp, order_from_upp
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="smdpp_command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve ES9+ (SGP.22 §6.5) for one or more download orders")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--address", help="SM-DP+ address as in the activation code (default HOST:PORT)")
+    serve.add_argument("--certs", type=Path, required=True, help="SGP.26-layout folder (CI, DPauth, DPpb, DPtls)")
+    serve.add_argument("--curves", default="NIST,BRP", help="credential sets to load (NIST,BRP)")
+    serve.add_argument("--dp", default="DP", choices=("DP", "DP2"), help="SGP.26 SM-DP+ identity (DP or DP2)")
+    serve.add_argument("--upp", type=Path, required=True, action="append", help="UPP file (repeat for more orders)")
+    serve.add_argument("--matching-id", required=True, action="append", help="matching ID (one per --upp)")
+    serve.add_argument("--confirmation-code", help="require this confirmation code")
+    serve.add_argument("--eid", help="bind the order(s) to this EID")
+    serve.add_argument("--ppk", action="store_true", help="protect profile elements with ReplaceSessionKeys")
+    serve.add_argument("--notification-address", help="ask for enable/disable/delete notifications here")
+    serve.add_argument("--service-provider-name", default="Test SM-DP+")
+    serve.add_argument("--profile-name")
+    serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.upp) != len(args.matching_id):
+        print("smdpp: give one --matching-id per --upp")
+        return 2
+    creds = load_folder(args.certs, tuple(args.curves.split(",")), args.dp)
+    address = args.address or f"{args.host}:{args.port}"
+    smdp = SmDpPlus(address, creds)
+    try:
+        for upp_path, matching_id in zip(args.upp, args.matching_id):
+            smdp.add_order(order_from_upp(
+                matching_id, load_upp(upp_path), service_provider_name=args.service_provider_name,
+                profile_name=args.profile_name, notification_address=args.notification_address or address,
+                confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk))
+    except (UppError, OSError) as exc:
+        print(f"smdpp: {exc}")
+        return 2
+    tls = None
+    if args.tls:
+        tls = next((c.tls for c in creds.sets.values() if c.tls is not None), None)
+        if tls is None:
+            print("smdpp: --tls needs DPtls/CERT_S_SM_DP_VARO_TLS_*.der and its key in --certs")
+            return 2
+    server = Es9PlusServer(smdp, args.host, args.port, tls)
+    logging.getLogger(__name__).info("SM-DP+ %s serving %s on %s:%d", address, ", ".join(args.matching_id),
+                                     args.host, server.port)
+    print(f"SM-DP+ {address} listening on {'https' if tls else 'http'}://{args.host}:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """``euicc-emu smdpp ...`` (tools.cli plug-in)."""
+    add_arguments(subparsers.add_parser("smdpp", help="test SM-DP+ (SGP.22 ES9+ over HTTP)"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.smdpp", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="INFO", type=str.upper)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)

@@ -1,0 +1,59 @@
+"""``euicc-emu terminal``: act as the modem for a card on PC/SC (TS 102 223 terminal side).
+
+    terminal [--reader N|NAME] start                  reset + TERMINAL PROFILE, serve proactive commands
+    terminal [--reader N|NAME] location normal|limited|none
+    terminal [--reader N|NAME] apdu HEX...            send APDUs, serving '91xx' in between
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tools.terminal import cat
+from tools.terminal.link import CardLink, LinkError, PcscLink
+from tools.terminal.terminal import Terminal
+
+COMMAND = "terminal"
+STATUSES = {"normal": cat.NORMAL_SERVICE, "limited": cat.LIMITED_SERVICE, "none": cat.NO_SERVICE}
+
+
+def add_reader_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reader", default="0", help="PC/SC reader index or (part of its) name (default 0)")
+
+
+def open_link(reader: str) -> CardLink:
+    return PcscLink(int(reader) if reader.isdigit() else reader)
+
+
+def print_sms(tpdu: bytes, address: bytes) -> bool:
+    print(f"SEND SHORT MESSAGE to {address.hex() or '-'}: {tpdu.hex()}")
+    return True
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="euicc-emu terminal", description=__doc__.splitlines()[0])
+    add_reader_argument(parser)
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("start")
+    sub.add_parser("location").add_argument("status", choices=sorted(STATUSES))
+    sub.add_parser("apdu").add_argument("apdus", nargs="+")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        terminal = Terminal(open_link(args.reader), print_sms)
+        print(f"ATR {terminal.start().hex()}")
+        if args.action == "location":
+            print(f"SW {terminal.location_status(STATUSES[args.status], force=True):04X}")
+        elif args.action == "apdu":
+            for apdu in args.apdus:
+                data, sw = terminal.send(bytes.fromhex(apdu))
+                print(f"{data.hex()} {sw:04X}")
+        for command in terminal.record.proactive:
+            print(f"proactive {command.type:02X}/{command.qualifier:02X}: {command.raw.hex()}")
+    except (LinkError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
