@@ -13,16 +13,21 @@ from pathlib import Path
 from applets import catalog
 from euicc import provisioning
 from euicc.apdu import SW, sw_bytes
+from euicc.auth import subscription
 from euicc.auth.subscription import AkaSubscription
+from euicc.fs.filesystem import FileSystem
+from euicc.fs.model import adf_path
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
 from euicc.nvm import Codec, PowerCut, Store
-from euicc.profiles.model import STATE_ENABLED, ProfileRecord, iccid_digits
+from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardServices, CardSession
 
 log = logging.getLogger(__name__)
+
+USIM_AID_PREFIX = bytes.fromhex("A0000000871002")   # ETSI TS 101 220 Annex E: 3GPP USIM
 
 PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription,
                     *m2m.PERSISTENT_TYPES)
@@ -112,6 +117,22 @@ class Card:
         self.session = None
         self.store.close()
 
+    def _usim_summary(self, record: ProfileRecord) -> dict:
+        """IMSI of the profile's USIM (TS 31.102 §4.2.2) and, for a test profile
+        (SGP.22 profileClass test), its published test keys."""
+        fs = FileSystem(self.store, record.fsid)
+        aid = next((a for a in fs.adfs() if a.startswith(USIM_AID_PREFIX)), None)
+        if aid is None:
+            return {}
+        raw = fs.data(f"{adf_path(aid)}/6F07")
+        out = {"usim_aid": aid.hex().upper()}
+        if isinstance(raw, bytes) and raw and 2 <= raw[0] <= 8:
+            out["imsi"] = iccid_digits(raw[1:1 + raw[0]])[1:]
+        sub = self.store.get(subscription.key(record.fsid, aid))
+        if sub is not None and record.profile_class == CLASS_TEST:
+            out["aka"] = {"algorithm": sub.algorithm, "k": sub.k.hex(), "opc": sub.opc.hex()}
+        return out
+
     def describe(self) -> dict:
         """A summary for `euicc-emu info`: EID, ICCIDs, applets, profiles."""
         records = self.services.profiles.records()
@@ -123,6 +144,7 @@ class Card:
                         for e in self.services.registry.entries()],
             "profiles": [{"isdp_aid": r.isdp_aid.hex().upper(), "iccid": iccid_digits(r.iccid),
                           "state": "enabled" if r.state == STATE_ENABLED else "disabled",
-                          "name": r.name, "provider": r.provider, "nickname": r.nickname}
+                          "name": r.name, "provider": r.provider, "nickname": r.nickname,
+                          **self._usim_summary(r)}
                          for r in records],
         }

@@ -20,12 +20,13 @@ def info(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"euicc-emu: no card state at {path} (`euicc-emu run` creates one)", file=sys.stderr)
         return 1
+    from euicc.card import Card
+    from euicc.nvm import StateFileError
     try:
-        from euicc.card import Card
-    except ImportError as exc:
-        print(f"euicc-emu: the card OS is not available: {exc}", file=sys.stderr)
+        card = Card.open(path)
+    except StateFileError as exc:
+        print(f"euicc-emu: {exc}", file=sys.stderr)
         return 1
-    card = Card.open(path)
     try:
         description = card.describe()
     finally:

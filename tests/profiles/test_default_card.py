@@ -19,3 +19,13 @@ def test_new_card_carries_the_enabled_test_profile():
     assert tx("00A4000C026F07") == "9000"
     # EF.IMSI (TS 31.102 §4.2.2) of IMSI 001010000000001: length 08, '9' parity nibble
     assert tx("00B0000009") == "080910100000000010" + "9000"
+
+
+def test_info_shows_the_test_subscription():
+    """`euicc-emu info` prints the test profile's IMSI and its published Milenage keys."""
+    card = Card.open(None, first_profile="test")
+    (profile,) = card.describe()["profiles"]
+    assert profile["imsi"] == "001010000000001"
+    assert profile["aka"] == {"algorithm": "milenage",
+                              "k": "465b5ce8b199b49faa5f0a2ee238a6bc",      # TS 35.208 set 1
+                              "opc": "cd63cb71954a9f4e48a5994e37a02baf"}

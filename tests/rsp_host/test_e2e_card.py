@@ -95,6 +95,30 @@ def test_pcsc_cli_download_and_delete(start_card, card_smdp, upp, tmp_path):
     assert main(["profile", "delete", TS48_ICCID]) == 0
 
 
+@pytest.mark.pcsc
+def test_pcsc_sgp26_identity_download(start_card, smdp, upp, tmp_path):
+    """The GSMA SGP.26 test eUICC identity imported with `euicc-emu identity import`, the SGP.26
+    SM-DP+ certificates and a TS.48 package: download, enable, disable, delete through PC/SC."""
+    from euicc.card import Card
+    from tests.e2e.pcsc_host import reader_name
+    from tests.rsp_host.conftest import PCSC_SLOT
+    from tools.lpa import cli
+    state = tmp_path / "sgp26.state"
+    Card.open(state).close()
+    assert subprocess.run([sys.executable, "-m", "tools.cli", "identity", "import", str(SGP26),
+                           "--state", str(state)], check=False).returncode == 0
+    start_card(state=state)
+
+    def main(argv):
+        return cli.main(["--reader", reader_name(PCSC_SLOT), *argv])
+    smdp.add_order(order_from_upp("PCSC-SGP26", upp))
+    assert main(["--http", "download", "--activation-code", f"LPA:1${smdp.address}$PCSC-SGP26"]) == 0
+    assert smdp.orders["PCSC-SGP26"].state == INSTALLED
+    assert main(["profile", "enable", TS48_ICCID]) == 0
+    assert main(["profile", "disable", TS48_ICCID]) == 0
+    assert main(["profile", "delete", TS48_ICCID]) == 0
+
+
 def test_smdpp_command_line_serves(reference, tmp_path):
     """`python -m tools.smdpp serve` starts and answers ES9+ (a real subprocess)."""
     import socket
