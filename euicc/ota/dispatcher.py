@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError
-from euicc.crypto.scp80 import Accepted, PorStatus, Refused, Scp80, parse_command_packet
+from euicc.crypto.scp80 import Accepted, Checksum, PorStatus, Refused, Scp80, parse_command_packet
 from euicc.m2m import es8
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.mo_packet import send_short_messages
@@ -87,7 +87,9 @@ class OtaDispatcher:
         if isinstance(result, Refused):
             return False, self._refusal(result, scp80)
         route.keys.set_counter(packet.key_set, result.counter)
-        kvn = packet.key_set if packet.spi.checksum or packet.spi.ciphered else 0
+        # Only a cryptographic checksum proves the sender holds the key set (TS 102 225 §5.1.3);
+        # a redundancy check (CRC) or ciphering alone grants no rights.
+        kvn = packet.key_set if packet.spi.checksum == Checksum.CC else 0
         origin = OtaOrigin(packet.tar, route.owner, kvn, route.aid, sms.originator)
         data = self._run(ctx, route, origin, result)
         por = scp80.response_packet(result.por, PorStatus.POR_OK, data)

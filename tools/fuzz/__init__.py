@@ -10,7 +10,9 @@ Commands (``python -m tools.fuzz ...``)::
 
 Layout: ``invariants`` (valid status words, state-change and memory rules checked on every
 input), ``card_targets`` (Card.transmit, APDU sequences, remote APDU scripts, vpcd frames),
-``codec_targets`` (APDU, BER-TLV, SCP80, SMS/ENVELOPE, certificates, SAIP, BSP), ``harnesses``
+``codec_targets`` (APDU, BER-TLV, SCP80, SMS/ENVELOPE, certificates, SAIP, BSP), ``rsp_targets``
+(ES10 over STORE DATA on a logical channel), ``rsp_host`` (in-process LPA + SM-DP+ rig: ES10
+seeds, power-cut and state-machine tests), ``harnesses``
 (the registry and seed builders), ``seeds`` (corpus writer), ``runner`` (atheris subprocesses),
 ``atheris_main`` (the subprocess entry), ``report``.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
+from tools.fuzz import rsp_targets
 from tools.ota import packet as host
 from tools.ota import transport
 
@@ -177,6 +178,36 @@ def _bsp_seeds() -> list[bytes]:
     return [card.join_chunks(blocks), card.join_chunks(blocks[:1]), card.join_chunks(blocks[:2])]
 
 
+def _es10_seeds() -> list[bytes]:
+    """Real ES10 traffic (SGP.22 §3.1.3 download, §5.7 ES10a/b/c) of the host LPA + SM-DP+ rig
+    against a default card: each request alone, and whole sessions in three block sizes."""
+    from euicc.card import Card
+    from tools.fuzz.rsp_host import RspRig, StoreDataRecorder
+    target = Card.open(None)
+    recorder = StoreDataRecorder(target.transmit)
+    rig = RspRig(recorder, notify=True)
+    result = rig.download()
+    es10, ident = rig.es10, ("iccid", result.iccid)
+    es10.get_euicc_info2()
+    es10.get_profiles_info()
+    es10.list_notifications()
+    es10.retrieve_notifications()
+    es10.set_nickname(result.iccid, "robust")
+    es10.enable_profile(ident)
+    es10.disable_profile(ident)
+    es10.delete_profile(ident)
+    es10.remove_notification(1)
+    es10.get_eid()
+    es10.get_configured_addresses()
+    target.close()
+    requests = recorder.requests
+    session = [b"\x00" + r for r in requests]
+    out = [card.join_chunks([b"\x00" + r]) for r in requests]
+    out += [card.join_chunks(session), card.join_chunks([b"\xff" + r for r in requests]),
+            card.join_chunks([b"\x11" + r for r in requests[:8]])]
+    return out
+
+
 HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("card_apdu", card.TransmitTarget, _card_seeds, "Card.transmit, one APDU per input (T=0)"),
     Harness("card_apdu_t1", lambda: card.TransmitTarget(t0=False), _card_seeds,
@@ -198,4 +229,6 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 certificate chain verification"),
     Harness("saip", lambda: codec.saip_target, _saip_seeds, "SAIP UPP decoding"),
     Harness("bsp", lambda: codec.bsp_target, _bsp_seeds, "SGP.22 BSP (SCP03t) blocks"),
+    Harness("es10", rsp_targets.Es10Target, _es10_seeds,
+            "SGP.22 ES10 requests over STORE DATA to the ISD-R on a logical channel"),
 )}
