@@ -2,7 +2,8 @@
 
 '19' event list (one event), '02' device identities, and for the location status event ('03',
 §7.5.4) the '1B' location status.  Every other event (or none) is acknowledged; malformed BER-TLV,
-a list of several events or a location status event without its status is '6A80'.  Each event also runs the notification / rollback timer (:meth:`PlatformManagement.tick`).
+a list of several events or a location status event without its status is '6A80'.  Each event
+also runs the return-from-Fall-Back, notification and rollback timers (:mod:`euicc.m2m.fallback`).
 """
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
-from euicc.m2m.fallback import on_location_status
-from euicc.m2m.platform_management import PlatformManagement
+from euicc.m2m.fallback import on_event, on_location_status
 from euicc.m2m.runtime import M2mRuntime
 
 if TYPE_CHECKING:
@@ -41,6 +41,5 @@ class EventDownload:
                 raise SwError(SW.INCORRECT_DATA)
             on_location_status(ctx, self.runtime, status[0])
         else:
-            state = self.runtime.volatile(ctx.session)
-            PlatformManagement(ctx, self.runtime).tick(state.attached)
+            on_event(ctx, self.runtime)
         return b""

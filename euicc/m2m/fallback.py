@@ -6,6 +6,13 @@ After ``fallback_no_service_events`` consecutive 'no service' events while an op
 is enabled, the eUICC enables the profile with the Fall-Back Attribute (POL1 ignored).  'Normal
 service' marks the network attachment: the eUICC declaration is queued the first time, and due
 notifications are sent.
+
+Return from Fall-Back (SGP.02 v4.2; the device-side trigger is not public, SPEC_NOTES §2.7 [R]):
+the SM-SR ends the Fall-Back state with ES5.EnableProfile at any time; the eUICC itself returns to
+the profile the mechanism disabled at the first EVENT DOWNLOAD once ``fallback_return_after``
+seconds have passed since the activation (or since the last try), i.e. the terminal's next report
+after that time is the recovery signal.  If the profile still has no network, the next 'no
+service' events (or the missing confirmation) bring the Fall-Back profile back.
 """
 from __future__ import annotations
 
@@ -19,6 +26,23 @@ if TYPE_CHECKING:
     from euicc.session import Context
 
 NORMAL_SERVICE, LIMITED_SERVICE, NO_SERVICE = 0x00, 0x01, 0x02
+
+
+def on_event(ctx: Context, runtime: M2mRuntime) -> None:
+    """Any other event: the return-from-Fall-Back and notification timers."""
+    state = runtime.volatile(ctx.session)
+    platform = PlatformManagement(ctx, runtime)
+    check_return(platform, runtime)
+    platform.tick(state.attached)
+
+
+def check_return(platform: PlatformManagement, runtime: M2mRuntime) -> bool:
+    """Return from Fall-Back when ``fallback_return_after`` has elapsed (None: never by itself)."""
+    after = runtime.settings.fallback_return_after
+    saved = platform.fallback_return_target()
+    if after is None or saved is None or runtime.now_ms() - saved[1] < after * 1000:
+        return False
+    return platform.return_from_fallback()
 
 
 def on_location_status(ctx: Context, runtime: M2mRuntime, status: int) -> None:
@@ -35,4 +59,5 @@ def on_location_status(ctx: Context, runtime: M2mRuntime, status: int) -> None:
             platform.activate_fallback()
     else:
         state.attached = False
+    check_return(platform, runtime)
     platform.tick(state.attached)

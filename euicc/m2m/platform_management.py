@@ -1,6 +1,7 @@
 """Profile state changes of SGP.02 v4.2 §3.2-§3.5 / §4.1.1 (ES5 EnableProfile, DisableProfile,
 DeleteProfile, MasterDelete, SetFallBackAttribute, SetEmergencyProfileAttribute) and the
-eUICC-initiated ones (Fall-Back activation §3.18, rollback §3.2.x), with their refusals:
+eUICC-initiated ones (Fall-Back activation §3.18 and the return from it, rollback §3.2.x), with
+their refusals:
 
 - '6A88' unknown ISD-P; '6985' target not in the required state, has the Fall-Back Attribute,
   or holds no profile yet; '69E1' POL1 forbids (SPEC_NOTES §2.2).
@@ -65,6 +66,7 @@ class PlatformManagement:
         pol1 = Pol1.of(current, self.pol1)
         pol1.check_disable()
         self._switch(target)
+        self.end_fallback()
         self._notify_switch(target, current, pol1)
 
     def disable(self, aid: bytes) -> None:
@@ -77,6 +79,7 @@ class PlatformManagement:
         pol1 = Pol1.of(target, self.pol1)
         pol1.check_disable()
         self._switch(fallback)
+        self.end_fallback()
         self._notify_switch(fallback, target, pol1)
 
     def _notify_switch(self, enabled: ProfileRecord, previous: ProfileRecord | None, pol1: Pol1) -> None:
@@ -98,29 +101,50 @@ class PlatformManagement:
     def activate_fallback(self) -> bool:
         """The Fall-Back mechanism (SGP.02 §3.18): enable the Fall-Back profile, POL1 ignored, no
         rollback, notification '05'.  Not while the Emergency profile or the Fall-Back profile
-        itself is enabled."""
+        itself is enabled.  Remembers the disabled profile for :meth:`return_from_fallback`."""
         current, fallback = self.profiles.enabled(), self.fallback()
         if fallback is None or current is None or current.fallback or current.emergency:
             return False
-        self.ctx.store.put(FALLBACK_RETURN, current.isdp_aid)
+        self.ctx.store.put(FALLBACK_RETURN, (current.isdp_aid, self.runtime.now_ms()))
         self._switch(fallback)
         NotificationQueue(self.ctx, self.runtime).add(NOTIF_FALLBACK, fallback.isdp_aid)
         return True
 
-    def return_from_fallback(self) -> bool:
-        """Re-enable the profile the Fall-Back mechanism disabled (SGP.02 v4.2 §3.19)."""
-        aid = self.ctx.store.get(FALLBACK_RETURN)
+    def fallback_return_target(self) -> tuple[bytes, int] | None:
+        """(ISD-P AID, since ms) of the profile the Fall-Back mechanism disabled, while the
+        Fall-Back profile is still the enabled one; None otherwise."""
+        saved = self.ctx.store.get(FALLBACK_RETURN)
         current = self.profiles.enabled()
-        if not aid or current is None or not current.fallback:
+        if (not isinstance(saved, tuple) or len(saved) != 2 or current is None or not current.fallback
+                or not isinstance(saved[0], bytes) or not isinstance(saved[1], int)):
+            return None
+        return saved
+
+    def return_from_fallback(self) -> bool:
+        """Return from Fall-Back (SGP.02 v4.2, SPEC_NOTES §2.7): re-enable the profile the
+        Fall-Back mechanism disabled, POL1 ignored like the mechanism itself.  The switch is
+        notified ('02') and rolled back to the Fall-Back profile if the SM-SR does not confirm it
+        within ``validity_period``; the record stays (with the time of this try) until the SM-SR
+        confirms, so a failed return is tried again ``fallback_return_after`` later."""
+        saved = self.fallback_return_target()
+        if saved is None:
             return False
-        self.ctx.store.delete(FALLBACK_RETURN)
         try:
-            target = self.profiles.get(aid)
+            target = self.profiles.get(saved[0])
         except ProfileError:
+            self.ctx.store.delete(FALLBACK_RETURN)
             return False
+        fallback = self.profiles.enabled()
+        self.ctx.store.put(FALLBACK_RETURN, (target.isdp_aid, self.runtime.now_ms()))
         self._switch(target)
-        NotificationQueue(self.ctx, self.runtime).add(NOTIF_PROFILE_CHANGE, target.isdp_aid)
+        NotificationQueue(self.ctx, self.runtime).add(NOTIF_PROFILE_CHANGE, target.isdp_aid,
+                                                      rollback_to=fallback.isdp_aid)
         return True
+
+    def end_fallback(self) -> None:
+        """The SM-SR changed the enabled profile itself (ES5): no return from Fall-Back is due."""
+        if self.ctx.store.get(FALLBACK_RETURN) is not None:
+            self.ctx.store.delete(FALLBACK_RETURN)
 
     # -- deletion ----------------------------------------------------------------------------
     def delete(self, aid: bytes, master: bool = False) -> None:
@@ -166,6 +190,9 @@ class PlatformManagement:
         """ES5.HandleNotificationConfirmation (SGP.02 §4.1.1.12): forget the notification, then
         delete a profile whose POL1 asks deletion when disabled; returns the deleted AIDs."""
         item = NotificationQueue(self.ctx, self.runtime).remove(seq)
+        saved = self.ctx.store.get(FALLBACK_RETURN)
+        if item.kind == NOTIF_PROFILE_CHANGE and isinstance(saved, tuple) and saved[:1] == (item.isdp_aid,):
+            self.end_fallback()                   # the SM-SR confirmed the return from Fall-Back
         deleted = []
         aid = item.delete_on_confirm
         if aid:

@@ -66,7 +66,7 @@ SMSR_ADDRESS = "m2m/smsr-address"
 NOTIFICATIONS = "m2m/notifications"
 NOTIFICATION_SEQ = "m2m/notification-seq"
 DECLARED = "m2m/declared"              # the eUICC declaration (type 01) was confirmed
-FALLBACK_RETURN = "m2m/fallback/return-to"
+FALLBACK_RETURN = "m2m/fallback/return-to"   # (ISD-P AID, clock ms of the activation or last try)
 
 
 def isdp_key(aid: bytes, item: str) -> str:

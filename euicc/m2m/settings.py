@@ -44,7 +44,9 @@ class Pol1Coding:
 class M2mSettings:
     """Emulator choices for SGP.02 (see SPEC_NOTES §2 and §8 for each default's source).
 
-    - ``dgi_emergency``: DGI of ES5.SetEmergencyProfileAttribute [U; default '3A09'].
+    - ``dgi_emergency``: DGI of ES5.SetEmergencyProfileAttribute [U; default '3A09': no public
+      source codes it (SPEC_NOTES §8 item 2); '3A06', the gap in '3A01'-'3A08', is kept free for
+      the likelier UpdatePOL1; the host's ``tools.smsr.settings.M2mSettings.emergency_dgi`` agrees].
     - ``refresh_qualifier``: REFRESH after a profile switch (TS 102 223 §6.4.7; '04' UICC reset).
     - ``notification_aid_tag``: '2F' (NJIWA-B) or '4F' (WHTY quirk) [U: §8.4].
     - ``notification_retry_interval`` / ``notification_max_sends``: repetition of the SEND SHORT
@@ -55,6 +57,10 @@ class M2mSettings:
       SCP80 Command Packet of a notification (no counter, SPEC_NOTES §2.8) [R].
     - ``fallback_no_service_events``: consecutive location status 'no service' events that
       trigger the Fall-Back mechanism [R: "implementation specific", §2.7].
+    - ``fallback_return_after``: seconds after a Fall-Back activation (or a failed return) after
+      which the next EVENT DOWNLOAD makes the eUICC return to the profile the mechanism disabled
+      (SGP.02 v4.2 "return from Fall-Back"; the device-side trigger is not specified publicly, §2.7
+      [R]); ``None``: only the SM-SR ends the Fall-Back state (ES5.EnableProfile).
     - ``isdp_tars_use_isdr_keys``: ISD-P TARs are secured with the ISD-R key sets [U: §8.7].
     - ``rfm_tars``: TARs of the enabled profile's remote file management (TS 101 220 Annex D).
     - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).
@@ -73,6 +79,7 @@ class M2mSettings:
     notification_kic_algorithm: int = 0x2   # AES (TS 102 225 §5.1.2)
     notification_kid_algorithm: int = 0x2   # AES CMAC
     fallback_no_service_events: int = 1
+    fallback_return_after: float | None = 3600.0
     isdp_tars_use_isdr_keys: bool = True
     rfm_tars: frozenset[bytes] = frozenset({bytes.fromhex("B00000"), bytes.fromhex("B00010")})
     max_reserved_nvm: int = 0x100000

@@ -32,10 +32,17 @@ def test_create_isdp_with_quota():
 
 
 @pytest.mark.parametrize("build, dgi", [(es5.enable_profile, "3A03"), (es5.disable_profile, "3A04"),
-                                        (es5.set_fallback_attribute, "3A05")])
+                                        (es5.set_fallback_attribute, "3A05"),
+                                        (es5.set_emergency_profile_attribute, "3A09")])
 def test_profile_store_data(build, dgi):
     # SPEC_NOTES §2.3: '80 E2 88 00 Lc' DGI {'4F' AID} [Le]
     assert build(ISDP).hex().upper() == f"80E2880015{dgi}124F10{ISDP.hex().upper()}00"
+
+
+def test_emergency_dgi_agrees_with_the_card_default():
+    # SPEC_NOTES §8 item 2: no public coding; one documented default on both sides ('3A06' stays free)
+    from euicc.m2m.settings import M2mSettings as CardSettings
+    assert M2mSettings().emergency_dgi == CardSettings().dgi_emergency == 0x3A09
 
 
 def test_delete_profile():

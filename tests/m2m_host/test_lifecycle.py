@@ -1,9 +1,11 @@
 """SGP.02 life cycle end to end, in-process: test SM-SR + SM-DP + terminal against Card.transmit.
 
 CreateISDP, ES8 key establishment with the ECASD, download of a TS.48 profile over SCP03t, enable
-with the notification confirmed, fall-back after network loss, SM-SR change after which the old
-SM-SR's keys are refused.  Every expectation comes from SGP.02 (SPEC_NOTES §2); these tests fail
-(never skip) when the card side misbehaves.
+with the notification confirmed, fall-back after network loss (location status 'no service'), return
+by the SM-SR, SM-SR change after which the old SM-SR's keys are refused (tools.smsr.lifecycle runs
+the steps; :func:`check_life_cycle` holds the spec's expectations, shared with the PC/SC test).
+Every expectation comes from SGP.02 (SPEC_NOTES §2); these tests fail (never skip) when the card
+side misbehaves.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from euicc.card import Card
 from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
 from tools.smsr import es5
 from tools.smsr.handover import change_smsr
+from tools.smsr.lifecycle import LifeCycle, run_life_cycle
 from tools.smsr.smsr import CommandFailed, OtaFailure
-from tools.terminal import cat
 
 
 @pytest.fixture
@@ -42,6 +44,37 @@ def download(world) -> bytes:
     return isdp
 
 
+def check_life_cycle(record: LifeCycle) -> None:
+    """Every step of the SGP.02 life cycle against what the spec says it leaves behind."""
+    new, old = record.isdp, record.original
+    assert record.step("audit").states[old] == "ENABLED"
+    assert new not in record.step("audit").states
+    # CreateISDP (§4.1.1.1): SELECTABLE; ES8 key establishment: PERSONALIZED; download: DISABLED
+    assert record.step("CreateISDP").states[new] == "SELECTABLE"
+    assert record.step("EstablishISDPKeySet").states[new] == "PERSONALIZED"
+    assert record.step("DownloadAndInstallation").states[new] == "DISABLED"
+    assert record.step("DownloadAndInstallation").resets == 0
+    assert record.step("SetFallBackAttribute").states == record.step("DownloadAndInstallation").states
+    # EnableProfile (§4.1.1.2): REFRESH, notification '02' for the new ISD-P, confirmed (§4.1.1.12)
+    enable = record.step("EnableProfile")
+    assert enable.resets >= 1
+    assert (0x02, new) in enable.notifications
+    assert enable.states[new] == "ENABLED" and enable.states[old] == "DISABLED"
+    # Fall-Back (§3.18) after location status 'no service': REFRESH, '05' for the Fall-Back profile
+    fallback = record.step("Fall-Back")
+    assert fallback.resets >= 1
+    assert (0x05, old) in fallback.notifications
+    assert fallback.states[old] == "ENABLED" and fallback.states[new] == "DISABLED"
+    # return from Fall-Back by ES5.EnableProfile: '02' again
+    back = record.step("ReturnFromFallBack")
+    assert back.resets >= 1 and (0x02, new) in back.notifications
+    assert back.states[new] == "ENABLED" and back.states[old] == "DISABLED"
+    # SM-SR change (§3.8): the new SM-SR audits the card, the old one's key set is gone
+    assert record.step("SM-SR change").states == back.states
+    assert record.old_smsr_refused is not None
+    assert record.new_smsr is not None and record.new_smsr.keyset.kvn != 1
+
+
 def test_audit_reads_ecasd_certificate_and_isdps(world):
     entries = world.smsr.audit()
     assert world.smsr.eis.ecasd_certificate == world.pki.ecasd_cert
@@ -57,36 +90,20 @@ def test_create_isdp_is_selectable(world):
 
 
 def test_full_life_cycle(world):
-    smsr, terminal = world.smsr, world.terminal
-    original = enabled(smsr.audit())[0]
-    isdp = download(world)
-    status = {e.aid: e for e in smsr.audit()}
-    assert status[isdp].state == "DISABLED"
-
-    # enable: REFRESH (reset), then a notification after attach, confirmed by the SM-SR
-    smsr.set_fallback_attribute(original)
-    smsr.enable_profile(isdp)
-    assert terminal.record.resets >= 2
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
-    assert any(n.type == 0x02 and n.isdp_aid == isdp for n in smsr.notifications), smsr.notifications
-    smsr.confirm_all()
-    status = {e.aid: e for e in smsr.audit()}
-    assert status[isdp].state == "ENABLED" and status[original].state == "DISABLED"
-    assert status[original].fallback
-
-    # the enabled profile cannot be deleted (SGP.02: '6985')
+    record = run_life_cycle(world, TS48.read_bytes())
+    check_life_cycle(record)
+    # the enabled profile cannot be deleted ('6985'), now asked by the new SM-SR
     with pytest.raises(CommandFailed) as refused:
-        smsr.delete_profile(isdp)
+        record.new_smsr.delete_profile(record.isdp)
     assert refused.value.sw == 0x6985
 
-    # network lost: the eUICC falls back to the profile with the Fall-back Attribute
-    resets = terminal.record.resets
-    terminal.location_status(cat.NO_SERVICE, force=True)
-    assert terminal.record.resets > resets
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
-    assert any(n.type == 0x05 for n in smsr.notifications), smsr.notifications
-    smsr.confirm_all()
-    assert enabled(smsr.audit()) == [original]
+
+def test_enabled_profile_cannot_be_deleted(world):
+    isdp = download(world)
+    world.smsr.enable_profile(isdp)
+    with pytest.raises(CommandFailed) as refused:
+        world.smsr.delete_profile(isdp)
+    assert refused.value.sw == 0x6985
 
 
 def test_smsr_change_refuses_old_keys(world):
@@ -100,8 +117,9 @@ def test_smsr_change_refuses_old_keys(world):
 
 
 def test_smsr_change_with_untrusted_certificate_fails(world):
-    from tools.smsr.gp_certificate import ROLE_SM_SR, build_certificate
     from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tools.smsr.gp_certificate import ROLE_SM_SR, build_certificate
 
     rogue_ci = ec.generate_private_key(ec.SECP256R1())
     rogue = build_certificate(rogue_ci, world.pki.smsr2.public_key(), serial=b"\x09", ca_id=b"X",
@@ -111,3 +129,36 @@ def test_smsr_change_with_untrusted_certificate_fails(world):
     with pytest.raises(CommandFailed):
         change_smsr(world.smsr, world.pki.smsr2, rogue, ecasd)
     assert enabled(world.smsr.audit())  # the old SM-SR still manages the card
+
+
+def test_return_from_fallback_signalled_by_the_terminal():
+    """The card returns by itself once ``fallback_return_after`` has passed: the terminal's next
+    location status event is the signal (SPEC_NOTES §2.7 [R]); the SM-SR sees '05' then '02'."""
+    from euicc.m2m.runtime import M2mRuntime, install
+    from tools.terminal import cat
+
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    now = [1000.0]
+    pki, card = Pki.create(), Card.open(None)
+    runtime = install(card.services, M2mRuntime(clock=lambda: now[0]))
+    personalise(card.store, pki)
+    world = connect(card.transmit, card.reset, pki)
+    smsr, terminal = world.smsr, world.terminal
+    original = enabled(smsr.audit())[0]
+    isdp = download(world)
+    smsr.set_fallback_attribute(original)
+    smsr.enable_profile(isdp)
+    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    smsr.confirm_all()
+    terminal.location_status(cat.NO_SERVICE, force=True)
+    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    assert [(n.type, n.isdp_aid) for n in smsr.confirm_all()] == [(0x05, original)]
+    now[0] += runtime.settings.fallback_return_after
+    resets = terminal.record.resets
+    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    assert terminal.record.resets > resets                       # REFRESH for the return
+    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    assert [(n.type, n.isdp_aid) for n in smsr.confirm_all()] == [(0x02, isdp)]
+    assert enabled(smsr.audit()) == [isdp]
+    card.close()

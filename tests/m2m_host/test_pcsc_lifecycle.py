@@ -1,4 +1,7 @@
-"""The SGP.02 life cycle through real pcscd + ifd-vpcd + `euicc-emu run` (pyscard on the host side)."""
+"""The SGP.02 life cycle through real pcscd + ifd-vpcd + `euicc-emu run` (pyscard on the host side):
+every step of tools.smsr.lifecycle (CreateISDP, key establishment, TS.48 download, enable with the
+notification confirmed, Fall-Back after location status 'no service', return, SM-SR change with
+the first SM-SR's keys refused), checked against the same expectations as in-process."""
 from __future__ import annotations
 
 import time
@@ -7,11 +10,11 @@ import pytest
 
 from euicc.card import Card
 from tests.e2e.pcsc_host import reader_name
-from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
-from tests.m2m_host.test_lifecycle import download, enabled
-from tools.smsr.handover import change_smsr
-from tools.smsr.smsr import OtaFailure
-from tools.terminal import cat
+from tests.m2m_host.m2m_world import TS48, Pki, personalise
+from tests.m2m_host.test_lifecycle import check_life_cycle
+from tools.bench.m2m_bench import isdr_keyset
+from tools.smsr.lifecycle import connect, run_life_cycle
+from tools.smsr.smsr import CommandFailed
 from tools.terminal.link import PcscLink
 
 pytestmark = pytest.mark.pcsc
@@ -27,23 +30,12 @@ def test_life_cycle_over_pcsc(start_card, pcscd, tmp_path):
     start_card(state)
     link = PcscLink(reader_name(pcscd))
     started = time.monotonic()
-    world = connect(link.transmit, link.reset, pki)
-    smsr, terminal = world.smsr, world.terminal
-    original = enabled(smsr.audit())[0]
-    isdp = download(world)
-    smsr.set_fallback_attribute(original)
-    smsr.enable_profile(isdp)
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
-    assert any(n.type == 0x02 for n in smsr.notifications)
-    smsr.confirm_all()
-    assert enabled(smsr.audit()) == [isdp]
-    terminal.location_status(cat.NO_SERVICE, force=True)
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
-    smsr.confirm_all()
-    assert enabled(smsr.audit()) == [original]
-    new = change_smsr(smsr, pki.smsr2, pki.smsr2_cert, world.smdp.ecasd_public_key(smsr.eis.ecasd_certificate))
-    assert enabled(new.audit()) == [original]
-    with pytest.raises(OtaFailure):
-        smsr.audit()
+    try:
+        record = run_life_cycle(connect(link, isdr_keyset(), pki), TS48.read_bytes())
+        check_life_cycle(record)
+        with pytest.raises(CommandFailed) as refused:       # the enabled profile stays ('6985')
+            record.new_smsr.delete_profile(record.isdp)
+        assert refused.value.sw == 0x6985
+    finally:
+        link.close()
     print(f"SGP.02 life cycle through PC/SC: {time.monotonic() - started:.1f} s")
-    link.close()

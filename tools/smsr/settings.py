@@ -41,7 +41,9 @@ class M2mSettings:
     append_le: bool = True                               # NJIWA-B / WHTY append Le '00'
     delete_p2: int = 0x40                                # DELETE P2 used by both harnesses
     smsr_address_ton_npi: int = 0x85                     # WHTY's byte inside '3A07 A3 81' [U]
-    emergency_dgi: int = 0x3A06                          # SetEmergencyProfileAttribute DGI [U]
+    # SetEmergencyProfileAttribute DGI [U]: no public source codes it (SPEC_NOTES §8 item 2); '3A06', the gap
+    # in '3A01'-'3A08', is left for the likelier UpdatePOL1; '3A09' is the card's default too.
+    emergency_dgi: int = 0x3A09
     # -- SCP80 for ES5 over SMS (SPEC_NOTES §3.1) --
     spi: bytes = bytes.fromhex("1639")                  # counter higher, CC, ciphered; PoR CC ciphered SMS-SUBMIT [C]
     cc_length: int = 8
