@@ -16,10 +16,11 @@ import logging
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .framing import FrameError, FrameReader, encode_frame
+from .framing import Control, FrameError, FrameReader, encode_frame
 from .session import VpcdSession
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,11 @@ DEFAULT_PORT = 35963  # 0x8C7B, CHANNELID in vsmartcard's reader.conf for slot 0
 TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", 12)  # linux/tcp.h
 RECV_SIZE = 65536 + 2
 CONNECT_TIMEOUT = 2.0
+# pcscd powers a newly connected card on within a few hundred milliseconds.  When the slot still
+# belongs to a card that died without closing its link (kill -9), vpcd only polls the new one
+# for its ATR and never powers it on: no power-on or APDU this long after connecting means
+# "reconnect" (the second connection is served normally).
+GREETING_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,17 @@ class VpcdConnection:
 
         reader = FrameReader(receive)
         handle = self.session.handle
+        deadline = None if self.endpoint.listen else time.monotonic() + GREETING_TIMEOUT
         try:
             while True:
+                if deadline is not None:
+                    sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 payload = reader.read_frame()
                 if payload is None:
                     return
+                if deadline is not None and payload != bytes((Control.GET_ATR,)):
+                    deadline = None
+                    sock.settimeout(None)
                 reply = handle(payload)
                 if reply is not None:
                     sock.sendall(encode_frame(reply))

@@ -62,6 +62,9 @@ class ScriptedSocket:
     def sendall(self, data):
         self.log.append(("send", data))
 
+    def settimeout(self, value):
+        self.timeout = value
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_QUICKACK is Linux-only")
 def test_quickack_rearmed_after_every_receive():
@@ -177,3 +180,27 @@ def test_listen_mode_vpcd_connects_to_card(running):
     with client:
         client.sendall(bytes.fromhex("0007") + SELECT_MF)
         assert client.recv(4, socket.MSG_WAITALL) == bytes.fromhex("00029000")
+
+
+def test_silent_vpcd_after_connect_means_reconnect(monkeypatch):
+    """vpcd that only polls the ATR after we connect (its slot still held by a card killed with
+    -9) never powers us on: after the greeting timeout the connection is dropped to reconnect."""
+    from vpcd_bridge import connection
+
+    class SilentSocket(ScriptedSocket):
+        def recv(self, size):
+            self.log.append("recv")
+            if self.chunks:
+                return self.chunks.pop(0)
+            raise socket.timeout("timed out")
+
+    monkeypatch.setattr(connection, "GREETING_TIMEOUT", 0.01)
+    sock = SilentSocket([bytes.fromhex("000104")])          # GET ATR only
+    conn = VpcdConnection(VpcdSession(RecordingCard()), Endpoint())
+    conn.serve(sock)                                          # returns instead of blocking
+    assert ("send", b"\x00" + bytes((len(RecordingCard().atr),)) + RecordingCard().atr) in sock.log
+    assert sock.timeout is not None                           # still waiting for a greeting
+
+    greeted = SilentSocket([bytes.fromhex("000101"), bytes.fromhex("000104")])   # POWER ON first
+    conn.serve(greeted)
+    assert greeted.timeout is None                            # greeted: no timeout any more

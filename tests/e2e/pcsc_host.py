@@ -117,6 +117,9 @@ class CardProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._log_file.close()
+        deadline = time.monotonic() + 10.0   # until pcscd has seen the card go: the slot is free
+        while card_present(self.slot) and time.monotonic() < deadline:
+            time.sleep(0.1)
         if self.proc.returncode != 0:
             print(f"euicc-emu on slot {self.slot} exited with {self.proc.returncode}:\n{self.log_text()}")
         return self.proc.returncode
