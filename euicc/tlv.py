@@ -79,6 +79,21 @@ def iter_tlv(buf: bytes, *, skip_padding: bool = False) -> Iterator[tuple[int, b
         i += length
 
 
+def split(buf: bytes) -> list[tuple[int, bytes]]:
+    """(tag, the complete encoded data object) of each data object in `buf`, in order: for
+    signatures and MACs computed over the bytes as received."""
+    out, i = [], 0
+    while i < len(buf):
+        start = i
+        tag, i = read_tag(buf, i)
+        length, i = read_length(buf, i)
+        if i + length > len(buf):
+            raise TlvError("value runs past the end")
+        i += length
+        out.append((tag, bytes(buf[start:i])))
+    return out
+
+
 def parse(buf: bytes, *, skip_padding: bool = False) -> list[tuple[int, bytes]]:
     return list(iter_tlv(buf, skip_padding=skip_padding))
 

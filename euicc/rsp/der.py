@@ -39,20 +39,8 @@ def encode(type_name: str, value: Any) -> bytes:
 def children(data: bytes) -> list[bytes]:
     """The complete TLVs (tag, length and value) inside the single TLV ``data``."""
     try:
-        _, i = tlv.read_tag(data, 0)
-        length, i = tlv.read_length(data, i)
-        if i + length != len(data):
-            raise SwError(SW.INCORRECT_DATA)
-        out = []
-        while i < len(data):
-            start = i
-            _, i = tlv.read_tag(data, i)
-            length, i = tlv.read_length(data, i)
-            i += length
-            if i > len(data):
-                raise SwError(SW.INCORRECT_DATA)
-            out.append(bytes(data[start:i]))
-        return out
+        tag, _ = tlv.read_tag(data, 0)
+        return [whole for _, whole in tlv.split(tlv.unwrap(data, tag))]
     except tlv.TlvError:
         raise SwError(SW.INCORRECT_DATA) from None
 

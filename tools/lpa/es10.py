@@ -111,7 +111,7 @@ class Es10Client:
             return []
         try:
             inner = tlv.unwrap(data, 0xBF2B)
-            out = [raw for _, raw in _raw_children(tlv.unwrap(inner, 0xA0))]
+            out = [raw for _, raw in tlv.split(tlv.unwrap(inner, 0xA0))]
         except tlv.TlvError as exc:
             raise Es10Error(f"RetrieveNotificationsList: {exc}") from None
         return out
@@ -173,7 +173,7 @@ def split_bpp(bpp: bytes) -> list[bytes]:
                 parts.append(bpp[start:end])
             elif tag in (0xA1, 0xA3):
                 parts.append(bpp[start:value_start])
-                parts.extend(child for _, child in _raw_children(bpp[value_start:end]))
+                parts.extend(child for _, child in tlv.split(bpp[value_start:end]))
             else:
                 raise tlv.TlvError(f"unexpected {tag:X} in BF36")
             i = end
@@ -182,14 +182,3 @@ def split_bpp(bpp: bytes) -> list[bytes]:
     return parts
 
 
-def _raw_children(value: bytes) -> list[tuple[int, bytes]]:
-    out, i = [], 0
-    while i < len(value):
-        start = i
-        tag, i = tlv.read_tag(value, i)
-        length, i = tlv.read_length(value, i)
-        if i + length > len(value):
-            raise tlv.TlvError("segment runs past the end")
-        i += length
-        out.append((tag, value[start:i]))
-    return out

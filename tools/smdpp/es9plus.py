@@ -61,17 +61,7 @@ def _fail(code: tuple[str, str], message: str) -> Es9Error:
 def _children(data: bytes, outer: int) -> list[tuple[int, bytes]]:
     """Top-level (tag, complete TLV bytes) of the value of ``data`` (one ``outer`` object)."""
     try:
-        value = tlv.unwrap(data, outer)
-        out, i = [], 0
-        while i < len(value):
-            start = i
-            tag, i = tlv.read_tag(value, i)
-            length, i = tlv.read_length(value, i)
-            if i + length > len(value):
-                raise tlv.TlvError("value runs past the end")
-            i += length
-            out.append((tag, value[start:i]))
-        return out
+        return tlv.split(tlv.unwrap(data, outer))
     except tlv.TlvError as exc:
         raise _fail(MALFORMED, f"malformed {outer:X}: {exc}") from None
 
