@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
             connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+        gc.freeze()   # the card OS, its ASN.1 modules and state are long-lived: keep the collector off them
         signum = BridgeRunner(connections).serve_until_signalled()
         log.info("stopped%s; closing card state", f" by signal {signum}" if signum else "")
     return 0
