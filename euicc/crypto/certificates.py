@@ -138,7 +138,8 @@ class CertificateRules:
 
 
 #: What the X.509 parser raises on malformed input (some are not ValueErrors).
-MALFORMED = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension)
+MALFORMED = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension,
+             x509.UnsupportedGeneralNameType, UnsupportedAlgorithm)
 
 
 def parse_certificate(der: bytes) -> x509.Certificate:
