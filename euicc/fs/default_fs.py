@@ -1,6 +1,8 @@
-"""The file system a new card starts with, until a profile is installed (TS 102 221 §13, TS 31.102 §4).
+"""Hand-built file systems (TS 102 221 §13, TS 31.102 §4): the MF of the eUICC with no profile
+enabled, and the "minimal" first profile (``euicc-emu run --first-profile minimal``; the unit
+tests' card).  The default first profile is a SAIP package instead (euicc.provisioning).
 
-A small but complete UICC: the MF with EF.DIR, EF.ICCID, EF.PL, EF.ARR and EF.UMPC, DF.TELECOM
+The minimal profile is a small but complete UICC: the MF with EF.DIR, EF.ICCID, EF.PL, EF.ARR and EF.UMPC, DF.TELECOM
 with a linear fixed and a cyclic EF, and ADF.USIM with EF.IMSI, EF.AD, EF.UST, EF.ACM (cyclic),
 EF.SMS and EF.LOCI, guarded by PIN1, PIN2 and ADM1 through EF.ARR.
 """
