@@ -17,10 +17,10 @@ from euicc.cat.proactive import ProactiveSession
 from euicc.channels import Channel
 from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
-from euicc.fs.model import ADF, LCSI_ACTIVATED, fcp
+from euicc.fs.model import ADF, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
-from euicc.m2m import runtime as m2m_runtime
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
+from euicc.m2m import runtime as m2m_runtime
 from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class CardSession:
         self.cat = ProactiveSession()
         self.volatile: dict[str, Any] = {}      # card-wide volatile state of applets, by name
         self._applets: dict[bytes, Applet] = {}
+        self._adf_apps: dict[str, Applet | None] = {}
         self._fsid = ""
         self.fs: FileSystem
         self.pins: PinService
@@ -105,6 +106,7 @@ class CardSession:
         self._fsid = self.services.active_fsid
         self.fs = FileSystem(self.services.store, self._fsid)
         self.pins = PinService(self.services.store, self._fsid, self.verified)
+        self._adf_apps.clear()
         for ch in self.channels.values():
             ch.cursor = Cursor()
 
@@ -199,18 +201,19 @@ class CardSession:
             inst = self._applets[entry.aid] = cls(entry)
         return inst
 
-    def _adf_application(self, adf_path: str) -> Applet | None:
-        """The application class that serves the ADF at `adf_path` (by AID prefix), if any."""
-        aid = bytes.fromhex(adf_path[4:])
-        inst = self._applets.get(aid)
-        if inst is None:
-            cls = next((c for name, c in self.services.catalog.items()
-                        if c.ADF_PREFIX and aid.startswith(c.ADF_PREFIX)), None)
-            if cls is None:
-                return None
-            name = next(n for n, c in self.services.catalog.items() if c is cls)
-            inst = self._applets[aid] = cls(RegistryEntry(aid, KIND_APP, LCS_SELECTABLE,
-                                                           applet=name))
+    def _adf_application(self, path: str) -> Applet | None:
+        """The application that serves the ADF at `path` (its class found by AID prefix), if any;
+        looked up once per ADF and session (also when there is none)."""
+        if path in self._adf_apps:
+            return self._adf_apps[path]
+        desc = self.fs.node(path)
+        inst = None
+        if desc is not None:
+            for name, cls in self.services.catalog.items():
+                if cls.ADF_PREFIX and desc.aid.startswith(cls.ADF_PREFIX):
+                    inst = cls(RegistryEntry(desc.aid, KIND_APP, LCS_SELECTABLE, applet=name))
+                    break
+        self._adf_apps[path] = inst
         return inst
 
     # -- SELECT (TS 102 221 §11.1.1, ISO 7816-4 §11.2.2, GP Card Spec §11.9) ------------------
@@ -270,13 +273,13 @@ class CardSession:
         target = self._occurrence(ch, candidates, p2 & 0x03)
         if p2 & 0x40:  # termination of the application session (TS 102 221 §11.1.1.2)
             if isinstance(target, bytes):
-                if ch.cursor.adf == self._adf_path(target):
+                if ch.cursor.adf == adf_path(target):
                     ch.cursor = Cursor()
             elif ch.applet is not None and ch.applet.aid == target.aid:
                 ch.applet, ch.applet_state = None, {}
             return b""
         if isinstance(target, bytes):
-            path = self._adf_path(target)
+            path = adf_path(target)
             desc = self.fs.node(path)
             if desc is None:
                 raise SwError(SW.FILE_NOT_FOUND)
@@ -290,10 +293,6 @@ class CardSession:
         fci = applet.select(Context(self, ch), cmd)
         return b"" if p2 & 0x0C == 0x0C else fci
 
-    @staticmethod
-    def _adf_path(aid: bytes) -> str:
-        return "ADF:" + aid.hex().upper()
-
     def _occurrence(self, ch: Channel, candidates: list, mode: int):
         """First '00', last '01', next '02' or previous '03' occurrence (ISO 7816-4 Table 39)."""
         if mode == 0x00:
@@ -303,7 +302,7 @@ class CardSession:
         current = None
         for i, c in enumerate(candidates):
             if isinstance(c, bytes):
-                if ch.applet is None and ch.cursor.adf == self._adf_path(c):
+                if ch.applet is None and ch.cursor.adf == adf_path(c):
                     current = i
             elif ch.applet is not None and ch.applet.aid == c.aid:
                 current = i
