@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from euicc.crypto.kdf import x963_kdf
-from euicc.crypto.scp03 import MAC_LENGTH, PaddingError, aes_cmac, cbc_decrypt, counter_icv
+from euicc.crypto.scp03 import (
+    MAC_LENGTH,
+    PaddingError,
+    aes_cmac,
+    cbc_decrypt,
+    counter_icv,
+)
+from euicc.tlv import encode_length
 
 KEY_TYPE_AES = 0x88  # SGP.22 §2.6.4 / GP CS Table 11-16: AES
 KEY_LENGTH_AES128 = 0x10
@@ -72,14 +79,6 @@ class BlockTag(IntEnum):
     MAC_ONLY_COMMAND = 0x88  # StoreMetadata, MAC only
 
 
-def _ber_length(length: int) -> bytes:
-    """ISO/IEC 8825-1 definite length, shortest form."""
-    if length < 0x80:
-        return bytes((length,))
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
-
-
 def _read_length(data: bytes, offset: int) -> tuple[int, int]:
     """Parse a definite BER length at ``offset``; returns (length, offset of the value)."""
     if offset >= len(data):
@@ -97,9 +96,9 @@ def shared_info(key_type: int, key_length: int, host_id: bytes, eid: bytes) -> b
     """SGP.22 §2.6.4 / Annex G: SharedInfo for the X9.63 KDF."""
     return (
         bytes((key_type, key_length))
-        + _ber_length(len(host_id))
+        + encode_length(len(host_id))
         + host_id
-        + _ber_length(len(eid))
+        + encode_length(len(eid))
         + eid
     )
 
