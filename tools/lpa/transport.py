@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tools.pcsc_reader import pick_reader
+
 Transmit = Callable[[bytes], bytes]
 
 ISD_R_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
@@ -125,18 +127,7 @@ class PcscTransmit:
     """A ``transmit`` callable on a PC/SC reader through pyscard, chosen by name or index."""
 
     def __init__(self, reader: str | int = DEFAULT_READER) -> None:
-        from smartcard.System import readers
-        available = readers()
-        if isinstance(reader, int) or (isinstance(reader, str) and reader.isdigit()):
-            index = int(reader)
-            if not 0 <= index < len(available):
-                raise LookupError(f"no PC/SC reader #{index} (have {len(available)})")
-            chosen = available[index]
-        else:
-            matches = [r for r in available if str(r) == reader] or [r for r in available if reader in str(r)]
-            if not matches:
-                raise LookupError(f"no PC/SC reader named {reader!r}: {[str(r) for r in available]}")
-            chosen = matches[0]
+        chosen = pick_reader(reader)
         self.connection = chosen.createConnection()
         self.connection.connect()
 

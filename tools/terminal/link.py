@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tools.pcsc_reader import pick_reader
+
 
 class LinkError(Exception):
     """The card cannot be reached (no reader, card removed, bad reader name)."""
@@ -56,21 +58,13 @@ class PcscLink(CardLink):
 
     def __init__(self, reader: str | int = 0) -> None:
         try:
-            from smartcard.System import readers
             from smartcard.Exceptions import CardConnectionException, NoCardException
         except ImportError as exc:
             raise LinkError(f"pyscard is not installed: {exc}") from exc
-        available = readers()
-        if isinstance(reader, int) or (isinstance(reader, str) and reader.isdigit()):
-            index = int(reader)
-            if index >= len(available):
-                raise LinkError(f"no PC/SC reader #{index} (readers: {[str(r) for r in available]})")
-            chosen = available[index]
-        else:
-            matches = [r for r in available if str(r) == reader] or [r for r in available if reader in str(r)]
-            if not matches:
-                raise LinkError(f"no PC/SC reader {reader!r} (readers: {[str(r) for r in available]})")
-            chosen = matches[0]
+        try:
+            chosen = pick_reader(reader)
+        except LookupError as exc:
+            raise LinkError(str(exc)) from None
         self.reader = str(chosen)
         self._errors = (CardConnectionException, NoCardException)
         self.connection = chosen.createConnection()
