@@ -1,7 +1,8 @@
 """``euicc-emu run``: start one or more cards on vpcd slots until SIGINT/SIGTERM.
 
 With ``--cards N`` the cards sit on slots ``SLOT .. SLOT+N-1`` with state files
-``PATH.0 .. PATH.{N-1}``; with one card the state file is ``PATH`` itself.  On shutdown every
+``PATH.0 .. PATH.{N-1}``; with one card the state file is ``PATH`` itself.  Each slot is claimed
+first (:mod:`vpcd_bridge.claim`): a second card on a served slot is refused.  On shutdown every
 connection is stopped first, then each card is closed (its state flushed).
 """
 from __future__ import annotations
@@ -14,10 +15,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
-from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
-
 from tools.cli import add_state_argument, state_path
+from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
+from vpcd_bridge.claim import SlotClaim, SlotInUse
+from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
 
 log = logging.getLogger("euicc-emu")
 
@@ -56,15 +57,16 @@ def run(args: argparse.Namespace) -> int:
         trace = _open_trace(args.trace, stack)
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
+            endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                stack.enter_context(SlotClaim(endpoint))
                 card = Card.open(path, config, first_profile=args.first_profile)
-            except StateFileError as exc:
+            except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
-            endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
             connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
         gc.freeze()   # the card OS, its ASN.1 modules and state are long-lived: keep the collector off them
         signum = BridgeRunner(connections).serve_until_signalled()
