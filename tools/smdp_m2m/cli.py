@@ -1,10 +1,17 @@
-"""``euicc-emu smdp-m2m``: download a UPP into a new ISD-P of a card on PC/SC (SGP.02 ES3/ES8).
+"""``euicc-emu smdp-m2m``: a test SM-DP for a card on PC/SC, through the test SM-SR (SGP.02 ES3/ES8).
 
-    smdp-m2m --kic HEX --kid HEX [--counter N] [--reader R] --key SK_DP.pem --cert CERT_DP.hex UPP.der
+    smdp-m2m [SM-SR options] download --key SK_DP.pem --cert CERT_DP.hex [--eum-key PEM] [--isdp AID] UPP.der
+    smdp-m2m [SM-SR options] update-connectivity AID --smsc DIGITS [--ton-npi 91]
+    smdp-m2m [--eis FILE] master-delete-token AID [--control HEX] [--token-key HEX]
+    smdp-m2m [SM-SR options] --key SK_DP.pem --cert CERT_DP.hex UPP.der      (earlier form of download)
 
-Creates the ISD-P (ES3 -> ES5.CreateISDP), reads CERT.ECASD.ECKA (audit), runs
-ES8.EstablishISDPKeySet with the SM-DP's key and GP-format certificate, then
-ES8.DownloadAndInstallation of the UPP over SCP03t.
+SM-SR options are those of ``euicc-emu smsr`` (``--eis FILE``, ``--kic/--kid/--kvn/--algo/--counter``,
+``--reader``).  ``download`` creates the ISD-P (ES3 -> ES5.CreateISDP) unless ``--isdp`` names a
+SELECTABLE one, reads CERT.ECASD.ECKA (audit, checked with ``--eum-key``), runs
+ES8.EstablishISDPKeySet, ES8.DownloadAndInstallation over SCP03t, and puts a delete-token key
+(PUT KEY).  The ISD-P's SCP03 keys and token key go to the EIS file's SM-DP section, so that
+``update-connectivity`` (ES8.UpdateConnectivityParameters, SGP.02 §4.1.3.4) and
+``master-delete-token`` (the token for ES5.MasterDelete, §4.1.1.6; no card needed) work later.
 """
 from __future__ import annotations
 
@@ -12,42 +19,115 @@ import argparse
 import sys
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
 from tools.smdp_m2m.scp03t import Scp03tError
-from tools.smdp_m2m.smdp import SmDp
-from tools.smsr.cli import add_keyset_arguments, connect
-from tools.smsr.gp_certificate import CertificateError
-from tools.smsr.key_establishment import KeyEstablishmentError
-from tools.smsr.smsr import CommandFailed, OtaFailure
-from tools.terminal.link import LinkError
+from tools.smdp_m2m.smdp import SmDp, master_delete_token, sms_connectivity_parameters
+from tools.scp.scp03_host import Scp03HostError
+from tools.smsr import es5
+from tools.smsr.cli import (FAILURES, UsageError, add_keyset_arguments, connect, disconnect, load_document,
+                            save_document)
+from tools.smsr.eis_file import EisDocument, IsdpKeys, load
+from tools.smsr.pki_files import load_private_key, load_public_key
 
 COMMAND = "smdp-m2m"
+FUNCTIONS = ("download", "update-connectivity", "master-delete-token")
+SMDP_FAILURES = FAILURES + (Scp03tError, Scp03HostError, KeyError)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu smdp-m2m", description=__doc__.splitlines()[0])
-    add_keyset_arguments(parser)
+def _download_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", type=Path, required=True, help="SK.DP.ECDSA (PEM)")
     parser.add_argument("--cert", type=Path, required=True, help="CERT.DP.ECDSA, GP '7F21' format (hex text)")
+    parser.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
+    parser.add_argument("--isdp", help="an existing SELECTABLE ISD-P (hex AID) instead of a new one")
     parser.add_argument("upp", type=Path, help="Unprotected Profile Package (SAIP DER)")
+
+
+def _parser(legacy: bool = False) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="euicc-emu smdp-m2m", description=__doc__.splitlines()[0])
+    add_keyset_arguments(parser)
+    if legacy:
+        _download_arguments(parser)
+        parser.set_defaults(function="download")
+        return parser
+    sub = parser.add_subparsers(dest="function", required=True)
+    _download_arguments(sub.add_parser("download", help="ES8 key establishment and profile download"))
+    update = sub.add_parser("update-connectivity", help="ES8.UpdateConnectivityParameters (SMS-C address)")
+    update.add_argument("aid")
+    update.add_argument("--smsc", required=True, help="SMS-C address digits")
+    update.add_argument("--ton-npi", default="91", help="TON/NPI byte (hex, default 91: international, ISDN)")
+    token = sub.add_parser("master-delete-token", help="print the MasterDelete token (no card needed)")
+    token.add_argument("aid")
+    token.add_argument("--control", help="'B6' value the token covers (hex; default: the test SM-DP's)")
+    token.add_argument("--token-key", help="token key (hex; default: the one in the EIS file)")
     return parser
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Subcommand form, or the earlier ``--key --cert UPP.der`` form when no subcommand is named."""
+    return _parser(legacy=not any(a in FUNCTIONS for a in argv)).parse_args(argv)
+
+
+def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[str]:
+    smsr = smdp.smsr
+    isdp = bytes.fromhex(args.isdp) if args.isdp else smsr.create_isdp()
+    smsr.audit()
+    ecasd = smdp.ecasd_public_key(smsr.eis.ecasd_certificate, load_public_key(args.eum_key) if args.eum_key else None)
+    smdp.establish_isdp_keyset(isdp, ecasd)
+    doc.isdp_keys[isdp] = IsdpKeys(smdp.keys[isdp])
+    result = smdp.download_profile(isdp, args.upp.read_bytes())
+    doc.isdp_keys[isdp].token_key = smdp.put_token_key(isdp)
+    return [f"ISD-P {isdp.hex().upper()}: {result.segments} segments, answers {[a.hex() for a in result.answers]}",
+            "delete-token key put"]
+
+
+def _token(doc: EisDocument, args: argparse.Namespace) -> int:
+    aid = bytes.fromhex(args.aid)
+    key = bytes.fromhex(args.token_key) if args.token_key else None
+    if key is None:
+        stored = doc.isdp_keys.get(aid)
+        key = stored.token_key if stored else None
+    if key is None:
+        print(f"error: no token key for ISD-P {args.aid} (give --eis with the download's file, or --token-key)",
+              file=sys.stderr)
+        return 1
+    ident = es5.MasterDeleteData.from_control(bytes.fromhex(args.control)) if args.control else es5.TEST_DELETE_IDENT
+    print(master_delete_token(key, aid, ident).hex().upper())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.function == "master-delete-token":
+        try:
+            return _token(load(args.eis) if args.eis else EisDocument(), args)
+        except (es5.Es5FormatError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     try:
-        key = load_pem_private_key(args.key.read_bytes(), None)
-        smsr = connect(args)
-        smdp = SmDp(key, bytes.fromhex(args.cert.read_text().strip()), smsr)
-        isdp = smsr.create_isdp()
-        smsr.audit()
-        smdp.establish_isdp_keyset(isdp, smdp.ecasd_public_key(smsr.eis.ecasd_certificate))
-        result = smdp.download_profile(isdp, args.upp.read_bytes())
-    except (CommandFailed, OtaFailure, LinkError, CertificateError, KeyEstablishmentError, Scp03tError,
-            OSError, ValueError) as exc:
+        doc = load_document(args)
+    except UsageError as exc:
+        _parser().error(str(exc))
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"ISD-P {isdp.hex().upper()}: {result.segments} segments, answers {[a.hex() for a in result.answers]}")
-    print(f"next counter {smsr.eis.counters[args.kvn] + 1}")
-    return 0
+    status, smsr = 1, None
+    try:
+        key = load_private_key(args.key) if args.function == "download" else None
+        cert = bytes.fromhex(args.cert.read_text().strip()) if args.function == "download" else b""
+        smsr = connect(args, doc)
+        smdp = SmDp(key, cert, smsr)
+        smdp.keys.update({aid: k.scp03 for aid, k in doc.isdp_keys.items()})
+        if args.function == "download":
+            lines = _download(smdp, doc, args)
+        else:
+            smdp.update_connectivity_parameters(bytes.fromhex(args.aid),
+                                                sms_connectivity_parameters(args.smsc, int(args.ton_npi, 16)))
+            lines = ["ok"]
+        lines.append(f"next counter {doc.eis.counters.get(doc.active_kvn, 0) + 1}")
+        print("\n".join(lines))
+        status = 0
+    except SMDP_FAILURES as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    finally:
+        disconnect(smsr)
+        status = save_document(args, doc, status)
+    return status

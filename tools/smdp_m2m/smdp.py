@@ -6,22 +6,26 @@
 - ES8.DownloadAndInstallation (SGP.02 §4.1.3.3): an SCP03t session with the ISD-P carrying the
   Unprotected Profile Package (SAIP profile elements) in '86' TLVs, relayed by the SM-SR in
   scripts addressed to the ISD-P's TAR and joined by TS 102 226 script chaining;
-- ES8.UpdateConnectivityParameters (SGP.02 §4.1.3.4): DGI '3A07' in an SCP03 APDU-mode session.
+- ES8.UpdateConnectivityParameters (SGP.02 §4.1.3.4): DGI '3A07' in an SCP03 APDU-mode session;
+- the delete-token key (PUT KEY in the same kind of session) and the MasterDelete token (§4.1.1.6)
+  the SM-DP hands to the SM-SR.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
+from Crypto.Cipher import AES
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
-from tools.scp.scp03_host import HostKeySet, Scp03Host
+from tools.scp.scp03_host import HostKeySet, Scp03Host, kcv
 from tools.smdp_m2m.scp03t import Scp03tHost, segment_upp
 from tools.smsr import es5
 from tools.smsr.gp_certificate import parse_certificate
-from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment
+from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment, KeyEstablishmentError
+from tools.smsr.settings import DEFAULT, M2mSettings
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CHAIN_NEXT, CommandFailed, SmSr, c_apdu
-
 
 @dataclass
 class DownloadResult:
@@ -34,9 +38,10 @@ class DownloadResult:
 class SmDp:
     """One SM-DP with its signing key and GP-format certificate (role 'C8 01 01')."""
 
-    def __init__(self, signing_key: ec.EllipticCurvePrivateKey, certificate: bytes, smsr: SmSr) -> None:
+    def __init__(self, signing_key: ec.EllipticCurvePrivateKey | None, certificate: bytes, smsr: SmSr) -> None:
         self.signing_key, self.certificate, self.smsr = signing_key, certificate, smsr
         self.keys: dict[bytes, HostKeySet] = {}
+        self.token_keys: dict[bytes, bytes] = {}
 
     @property
     def s(self):
@@ -52,6 +57,8 @@ class SmDp:
     def establish_isdp_keyset(self, isdp_aid: bytes, ecasd_public: ec.EllipticCurvePublicKey,
                               ephemeral: ec.EllipticCurvePrivateKey | None = None) -> EstablishedKeys:
         """ES8.EstablishISDPKeySet through the SM-SR (scripts to the ISD-R, SPEC_NOTES §2.4 step 1)."""
+        if self.signing_key is None:
+            raise KeyEstablishmentError("the SM-DP needs its signing key for key establishment")
         ke = KeyEstablishment(self.signing_key, self.certificate, ecasd_public, self.s.isdp_scp03_kvn, self.s,
                               ephemeral=ephemeral)
         keys = self.smsr.establish_keyset(ke, self.s.isd_r_tar, [ke.install_for_personalization(isdp_aid)],
@@ -84,23 +91,61 @@ class SmDp:
         self.smsr.eis.profile(isdp_aid).smdp = "SM-DP"
         return result
 
-    def update_connectivity_parameters(self, isdp_aid: bytes, parameters: bytes) -> None:
-        """ES8.UpdateConnectivityParameters: SCP03 (APDU mode, SL '33') session
-        on the ISD-P carrying STORE DATA DGI '3A07' ``parameters`` (e.g. 'A0' {'06' SMS-C})."""
+    def scp03_apdus(self, isdp_aid: bytes, apdus: list[bytes], what: str) -> list[bytes]:
+        """An SCP03 session in APDU mode with the ISD-P (GP Amd D §7, security level '33'),
+        relayed by the SM-SR in two chained scripts to the ISD-P's TAR (SPEC_NOTES §2.3
+        UpdateConnectivityParameters): INITIALIZE UPDATE; then EXTERNAL AUTHENTICATE and the
+        wrapped ``apdus``.  Returns the unwrapped response data of ``apdus``."""
+        if isdp_aid not in self.keys:
+            raise KeyError(f"no SCP03 keys for ISD-P {isdp_aid.hex().upper()}")
         host = Scp03Host(self.keys[isdp_aid], 0x33)
         chain = (CHAIN_FIRST, CHAIN_LAST) if self.s.script_chaining else (None, None)
         answer = self.smsr.send_data(isdp_aid, [c_apdu(host.initialize_update(0x00))], chain[0]).rapdus
         if not answer or answer[-1][-2:] != b"\x90\x00":
             raise CommandFailed("INITIALIZE UPDATE", int.from_bytes(answer[-1][-2:], "big") if answer else 0x6F00, answer)
         host.process_initialize_update(answer[-1][:-2], isdp_aid)
+        items = [c_apdu(host.external_authenticate())]
+        wrapped = []
+        answers = self.smsr.send_data(isdp_aid, items + [c_apdu(host.wrap(a)) for a in apdus], chain[1]).rapdus
+        for index, answer in enumerate(answers):
+            sw = int.from_bytes(answer[-2:], "big")
+            if sw != 0x9000:
+                name = "EXTERNAL AUTHENTICATE" if index == 0 else what
+                raise CommandFailed(name, sw, answers)
+            if index:
+                wrapped.append(host.unwrap(answer[:-2], sw))
+        if len(answers) < len(apdus) + 1:
+            raise CommandFailed(what, 0x6F00, answers)
+        return wrapped
+
+    def update_connectivity_parameters(self, isdp_aid: bytes, parameters: bytes) -> None:
+        """ES8.UpdateConnectivityParameters (SGP.02 §4.1.3.4): STORE DATA DGI '3A07' ``parameters``
+        (e.g. 'A0' {'06' SMS-C}, :func:`sms_connectivity_parameters`) in an SCP03 session."""
         store = es5.store_data(es5.P1_LAST_DGI, 0x00, es5.dgi(es5.DGI_ADDRESSING, parameters), self.s)
-        answers = self.smsr.send_data(isdp_aid, [c_apdu(host.external_authenticate()), c_apdu(host.wrap(store))],
-                                      chain[1]).rapdus
-        for answer, what in zip(answers, ("EXTERNAL AUTHENTICATE", "STORE DATA 3A07")):
-            if answer[-2:] != b"\x90\x00":
-                raise CommandFailed(what, int.from_bytes(answer[-2:], "big"), answers)
-        if len(answers) < 2:
-            raise CommandFailed("UpdateConnectivityParameters", 0x6F00, answers)
+        self.scp03_apdus(isdp_aid, [store], "STORE DATA 3A07")
+
+    def put_token_key(self, isdp_aid: bytes, token_key: bytes | None = None) -> bytes:
+        """PUT KEY (GP §11.8, Amd D §7.3) of the ISD-P's delete-token key (KVN ``token_kvn`` of the
+        settings) so that a later MasterDelete token verifies (SGP.02 §4.1.1.6); returns the key."""
+        key = token_key or os.urandom(16)
+        dek = self.keys[isdp_aid].dek
+        wrapped = AES.new(dek, AES.MODE_CBC, iv=bytes(16)).encrypt(key)
+        data = bytes([self.s.token_kvn, 0x88, 0x11, 0x10]) + wrapped + b"\x03" + kcv(key)
+        answer, = self.scp03_apdus(isdp_aid, [bytes([0x80, 0xD8, 0x00, 0x01, len(data)]) + data + b"\x00"], "PUT KEY")
+        if answer != bytes([self.s.token_kvn]) + kcv(key):
+            raise CommandFailed(f"PUT KEY answered {answer.hex()}, not KVN || KCV", 0x9000, [answer])
+        self.token_keys[isdp_aid] = key
+        return key
+
+    def master_delete_token(self, isdp_aid: bytes, ident: es5.MasterDeleteData = es5.TEST_DELETE_IDENT) -> bytes:
+        """The delete token the SM-DP gives the SM-SR for ES5.MasterDelete (SGP.02 §3.9, §4.1.1.6)."""
+        return master_delete_token(self.token_keys[isdp_aid], isdp_aid, ident, self.s)
+
+
+def master_delete_token(token_key: bytes, isdp_aid: bytes, ident: es5.MasterDeleteData = es5.TEST_DELETE_IDENT,
+                        s: M2mSettings = DEFAULT) -> bytes:
+    """GP Annex C.4 delete token over the MasterDelete data (:func:`tools.smsr.es5.delete_token`)."""
+    return es5.delete_token(es5.master_delete_body(isdp_aid, ident), token_key, s)
 
 
 def sms_connectivity_parameters(smsc: str, ton_npi: int = 0x91) -> bytes:

@@ -1,45 +1,92 @@
 """``euicc-emu smsr``: a test SM-SR driving the ISD-R of a card on PC/SC over SCP80 SMS-PP (SGP.02 ES5).
 
-    smsr --kic HEX --kid HEX [--kvn 1] [--algo aes] [--counter N] [--reader R] FUNCTION [ARGS]
+    smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R] FUNCTION [ARGS]
     functions: audit | create-isdp [AID] | enable AID | disable AID | delete AID |
-               set-fallback AID | set-emergency AID | update-address MSISDN | notifications
+               set-fallback AID | set-emergency AID | update-address MSISDN | notifications |
+               change-smsr --new-key SK.pem --new-cert CERT.hex [--ci-key PEM] [--eum-key PEM] |
+               master-delete AID --token HEX [--control HEX] | pki --out DIR [--ci-key SK_CI.pem]
+
+With ``--eis FILE`` (JSON, :mod:`tools.smsr.eis_file`) the ISD-R key set, its SCP80 counter, the
+ECASD certificate and the ISD-Ps carry over from one run to the next (written back even when the
+card refused the command, since it has seen the counter); ``--kic``/``--kid`` are then optional,
+and when given they replace the file's key set.  ``pki`` needs no card.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from tools.ota.packet import AES, TDES2, TDES3, OtaKeyset
-from tools.smsr.eis import Eis
+from tools.ota.packet import OtaKeyset
+from tools.smsr import es5
+from tools.smsr.eis_file import ALGORITHMS, EisDocument, EisFileError, load, save
+from tools.smsr.gp_certificate import CertificateError, parse_certificate
+from tools.smsr.handover import change_smsr
+from tools.smsr.key_establishment import KeyEstablishmentError
+from tools.smsr.pki_files import PkiError, load_private_key, load_public_key, write_test_pki
 from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
+from tools.terminal import cat
 from tools.terminal.cli import add_reader_argument, open_link
 from tools.terminal.link import LinkError
 from tools.terminal.terminal import Terminal
 
 COMMAND = "smsr"
-ALGORITHMS = {"aes": AES, "3des2": TDES2, "3des3": TDES3}
 ONE_AID = ("enable", "disable", "delete", "set-fallback", "set-emergency")
+FAILURES = (CommandFailed, OtaFailure, LinkError, CertificateError, KeyEstablishmentError, EisFileError, PkiError,
+            es5.Es5FormatError, OSError, ValueError)
+"""What a run reports as ``error: ...`` with exit status 1."""
+
+
+class UsageError(ValueError):
+    """The command line does not say which key set to use (exit status 2)."""
 
 
 def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kic", required=True, help="ISD-R KIc (hex)")
-    parser.add_argument("--kid", required=True, help="ISD-R KID (hex)")
-    parser.add_argument("--kvn", type=int, default=1)
+    parser.add_argument("--eis", type=Path, help="EIS/keys file (JSON) kept between runs")
+    parser.add_argument("--kic", help="ISD-R KIc (hex); optional with an --eis file holding the key set")
+    parser.add_argument("--kid", help="ISD-R KID (hex)")
+    parser.add_argument("--kvn", type=int, help="key set version (default: the EIS file's, else 1)")
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="aes")
-    parser.add_argument("--counter", type=int, default=1, help="first SCP80 counter value to use")
+    parser.add_argument("--counter", type=int, help="first SCP80 counter value to use (default: from the EIS file, else 1)")
     add_reader_argument(parser)
 
 
-def connect(args: argparse.Namespace) -> SmSr:
-    """An SM-SR attached to a terminal on the chosen reader, counter primed from ``--counter``."""
-    algorithm = ALGORITHMS[args.algo]
-    keyset = OtaKeyset(args.kvn, algorithm, bytes.fromhex(args.kic), algorithm, bytes.fromhex(args.kid))
-    eis = Eis(counters={args.kvn: args.counter - 1})
-    smsr = SmSr(eis, keyset)
+def load_document(args: argparse.Namespace) -> EisDocument:
+    """The EIS file (or an empty EIS), with the key set and counter of the command line applied."""
+    doc = load(args.eis) if args.eis else EisDocument()
+    if (args.kic is None) != (args.kid is None):
+        raise UsageError("give both --kic and --kid, or neither")
+    if args.kic is not None:
+        algorithm = ALGORITHMS[args.algo]
+        doc.use_keyset(OtaKeyset(args.kvn or 1, algorithm, bytes.fromhex(args.kic), algorithm, bytes.fromhex(args.kid)))
+    elif args.kvn is not None:
+        if doc.active_keyset(args.kvn) is None:
+            raise UsageError(f"the EIS file holds no key set {args.kvn}")
+        doc.active_kvn = args.kvn
+    if doc.active_keyset() is None:
+        raise UsageError("no ISD-R key set: give --kic and --kid, or an --eis file that holds one")
+    if args.counter is not None:
+        doc.eis.counters[doc.active_kvn] = args.counter - 1
+    return doc
+
+
+def connect(args: argparse.Namespace, doc: EisDocument) -> SmSr:
+    """An SM-SR on ``doc``'s EIS, attached to a terminal on the chosen reader (reset, TERMINAL PROFILE)."""
+    smsr = SmSr(doc.eis, doc.active_keyset())
     terminal = Terminal(open_link(args.reader))
     smsr.attach(terminal)
-    terminal.start()
+    try:
+        terminal.start()
+    except BaseException:
+        terminal.link.close()
+        raise
     return smsr
+
+
+def disconnect(smsr: SmSr | None) -> None:
+    """Release the reader after a run."""
+    if smsr is not None and smsr.terminal is not None:
+        smsr.terminal.link.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,12 +98,29 @@ def _parser() -> argparse.ArgumentParser:
     for name in ONE_AID:
         sub.add_parser(name).add_argument("aid")
     sub.add_parser("update-address").add_argument("msisdn")
-    sub.add_parser("notifications")
+    sub.add_parser("notifications", help="report network attachment, confirm the notifications that arrive")
+    change = sub.add_parser("change-smsr", help="SM-SR change (SGP.02 §3.8) to the SM-SR of --new-key")
+    change.add_argument("--new-key", type=Path, required=True, help="SK.SR.ECDSA of the new SM-SR (PEM)")
+    change.add_argument("--new-cert", type=Path, required=True, help="its CERT.SR.ECDSA, GP '7F21' (hex text)")
+    change.add_argument("--ci-key", type=Path, help="CI public key (PEM/cert): check --new-cert before use")
+    change.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
+    master = sub.add_parser("master-delete", help="ES5.MasterDelete with the SM-DP's token")
+    master.add_argument("aid")
+    master.add_argument("--token", required=True, help="delete token from `smdp-m2m master-delete-token` (hex)")
+    master.add_argument("--control", help="'B6' value the token covers (hex; default: the test SM-DP's)")
+    pki = sub.add_parser("pki", help="write test PKI files and an EIS file for the default card (no card needed)")
+    pki.add_argument("--out", type=Path, required=True)
+    pki.add_argument("--ci-key", type=Path, help="CI private key (PEM; default: the package's test CI)")
     return parser
 
 
-def run(smsr: SmSr, args: argparse.Namespace) -> list[str]:
-    aid = bytes.fromhex(args.aid) if getattr(args, "aid", None) else None
+def _hex_aid(text: str | None) -> bytes | None:
+    return bytes.fromhex(text) if text else None
+
+
+def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
+    """One ES5 function on a connected SM-SR; the lines to print."""
+    aid = _hex_aid(getattr(args, "aid", None))
     if args.function == "audit":
         return [f"{e.aid.hex().upper()} {e.state} fallback={e.fallback}" for e in smsr.audit()] + \
                [f"ECASD certificate {smsr.eis.ecasd_certificate.hex()}"]
@@ -66,21 +130,78 @@ def run(smsr: SmSr, args: argparse.Namespace) -> list[str]:
         smsr.update_smsr_addressing_parameters(args.msisdn)
         return ["ok"]
     if args.function == "notifications":
-        return [f"confirmed {n.type_name} seq {n.sequence}" for n in smsr.confirm_all()]
+        smsr.terminal.location_status(cat.NORMAL_SERVICE, force=True)
+        return [f"confirmed {n.type_name} seq {n.sequence}" + (f" {n.isdp_aid.hex().upper()}" if n.isdp_aid else "")
+                for n in smsr.confirm_all()] or ["no notification"]
+    if args.function == "change-smsr":
+        return _change_smsr(smsr, doc, args)
+    if args.function == "master-delete":
+        ident = es5.MasterDeleteData.from_control(bytes.fromhex(args.control)) if args.control else es5.TEST_DELETE_IDENT
+        smsr.master_delete(aid, ident, bytes.fromhex(args.token))
+        return ["ok"]
     action = {"enable": smsr.enable_profile, "disable": smsr.disable_profile, "delete": smsr.delete_profile,
               "set-fallback": smsr.set_fallback_attribute, "set-emergency": smsr.set_emergency_profile_attribute}
     action[args.function](aid)
     return ["ok"]
 
 
+def _change_smsr(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
+    """SGP.02 §3.8: key establishment for the new SM-SR through this one, FinaliseISDRhandover."""
+    new_key, new_cert = load_private_key(args.new_key), bytes.fromhex(args.new_cert.read_text().strip())
+    if args.ci_key:
+        parse_certificate(new_cert).verify(load_public_key(args.ci_key))
+    if not smsr.eis.ecasd_certificate:
+        smsr.audit()
+    ecasd = parse_certificate(smsr.eis.ecasd_certificate)
+    if args.eum_key:
+        ecasd.verify(load_public_key(args.eum_key))
+    new = change_smsr(smsr, new_key, new_cert, ecasd.public_key())
+    doc.eis = new.eis
+    doc.use_keyset(new.keyset)
+    k = new.keyset
+    return [f"new ISD-R key set: --kvn {k.kvn} --algo aes --kic {k.kic.hex().upper()} --kid {k.kid.hex().upper()}",
+            f"old key set {smsr.keyset.kvn} deleted (FinaliseISDRhandover)"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.function == "pki":
+        try:
+            written = write_test_pki(args.out, args.ci_key)
+        except (PkiError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print("\n".join(str(p) for p in written))
+        return 0
     try:
-        smsr = connect(args)
-        lines = run(smsr, args)
-        lines.append(f"next counter {smsr.eis.counters[args.kvn] + 1}")
-    except (CommandFailed, OtaFailure, LinkError, ValueError) as exc:
+        doc = load_document(args)
+    except UsageError as exc:
+        parser.error(str(exc))
+    except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("\n".join(lines))
-    return 0
+    status, smsr = 1, None
+    try:
+        smsr = connect(args, doc)
+        lines = run(smsr, doc, args)
+        lines.append(f"next counter {doc.eis.counters.get(doc.active_kvn, 0) + 1}")
+        print("\n".join(lines))
+        status = 0
+    except FAILURES as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    finally:
+        disconnect(smsr)
+        status = save_document(args, doc, status)
+    return status
+
+
+def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:
+    """Write the EIS file back (``--eis``); a failed write turns the exit status into 1."""
+    if args.eis:
+        try:
+            save(args.eis, doc)
+        except OSError as exc:
+            print(f"error: EIS file not written: {exc}", file=sys.stderr)
+            return 1
+    return status

@@ -129,17 +129,44 @@ class MasterDeleteData:
     application_provider_id: bytes
     token_id: bytes
 
+    @classmethod
+    def from_control(cls, control: bytes) -> MasterDeleteData:
+        """Decode the value of 'B6' {'42', '45', '5F20', '93'}."""
+        try:
+            items = dict(tlv.iter_tlv(control))
+        except tlv.TlvError as exc:
+            raise Es5FormatError(f"bad delete control data: {exc}") from exc
+        if any(t not in items for t in (0x42, 0x45, 0x5F20, 0x93)):
+            raise Es5FormatError("delete control data needs '42', '45', '5F20' and '93'")
+        return cls(items[0x42], items[0x45], items[0x5F20], items[0x93])
 
-def master_delete(isdp_aid: bytes, ident: MasterDeleteData, token_key: bytes, s: M2mSettings = DEFAULT) -> bytes:
-    """MasterDelete: DELETE with a delete token (SGP.02 §4.1.1.6, GP §11.2.2.1 / Annex C.4).
 
-    Token = AES-CMAC(token key) over P1 || P2 || length of the data before the token || that data.
-    """
+TEST_DELETE_IDENT = MasterDeleteData(b"SMDP", b"\x01", b"SMDP", b"\x01")
+"""Identity data the test SM-DP and SM-SR use in a Master Delete when given none (test default)."""
+
+
+def master_delete_body(isdp_aid: bytes, ident: MasterDeleteData) -> bytes:
+    """DELETE data before the token: '4F' AID || 'B6' {'42', '45', '5F20', '93'} (GP §11.2.2.1)."""
     control = (tlv.tlv(0x42, ident.sd_provider_id) + tlv.tlv(0x45, ident.sd_image_number)
                + tlv.tlv(0x5F20, ident.application_provider_id) + tlv.tlv(0x93, ident.token_id))
-    body = tlv.tlv(0x4F, isdp_aid) + tlv.tlv(0xB6, control)
-    token = CMAC.new(token_key, msg=bytes([0x00, s.delete_p2, len(body)]) + body, ciphermod=AES).digest()
+    return tlv.tlv(0x4F, isdp_aid) + tlv.tlv(0xB6, control)
+
+
+def delete_token(body: bytes, token_key: bytes, s: M2mSettings = DEFAULT) -> bytes:
+    """Delete token (GP Annex C.4, SGP.02 §4.1.1.6): AES-CMAC(token key) over P1 || P2 || length of
+    the data before the token || that data.  Computed by the SM-DP, which holds the token key."""
+    return CMAC.new(token_key, msg=bytes([0x00, s.delete_p2, len(body)]) + body, ciphermod=AES).digest()
+
+
+def master_delete_apdu(body: bytes, token: bytes, s: M2mSettings = DEFAULT) -> bytes:
+    """MasterDelete: DELETE '80 E4 00 P2' body || '9E' token (SGP.02 §4.1.1.6), sent by the SM-SR."""
     return apdu(INS_DELETE, 0x00, s.delete_p2, body + tlv.tlv(0x9E, token), s.append_le)
+
+
+def master_delete(isdp_aid: bytes, ident: MasterDeleteData, token_key: bytes, s: M2mSettings = DEFAULT) -> bytes:
+    """MasterDelete with the token computed here from ``token_key`` (tests; see :func:`delete_token`)."""
+    body = master_delete_body(isdp_aid, ident)
+    return master_delete_apdu(body, delete_token(body, token_key, s), s)
 
 
 # -- response decoders -------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class M2mSettings:
     epk_with_b0_f0: bool = True                          # '7F49 {B0 point, F0 ref}' (NJIWA-B); False: bare point (WHTY)
     curve_reference: int = 0x00                          # NIST P-256
     isdp_scp03_kvn: int = 0x30
+    token_kvn: int = 0x70                                # ISD-P delete-token key, PUT KEY by the SM-DP [C WHTY]
     new_isdr_kvn: int = 0x02                             # SCP80 KVN established for a new SM-SR [C WHTY]
     # -- notifications (SPEC_NOTES §2.8) --
     notification_aid_tags: tuple[int, ...] = (0x2F, 0xAF, 0x4F)  # NJIWA-B / WHTY (§8 item 4)

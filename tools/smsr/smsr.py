@@ -190,9 +190,11 @@ class SmSr:
         self.execute_one(es5.delete_profile(isdp_aid, self.s), "DeleteProfile")
         self.eis.profiles.pop(isdp_aid, None)
 
-    def master_delete(self, isdp_aid: bytes, ident: es5.MasterDeleteData, token_key: bytes) -> None:
-        """ES5.MasterDelete (SGP.02 §5.4.9) with the SM-DP's delete token."""
-        self.execute_one(es5.master_delete(isdp_aid, ident, token_key, self.s), "MasterDelete")
+    def master_delete(self, isdp_aid: bytes, ident: es5.MasterDeleteData, token: bytes) -> None:
+        """ES5.MasterDelete (SGP.02 §5.4.9) with the delete token the SM-DP computed (the SM-SR
+        never holds the token key)."""
+        body = es5.master_delete_body(isdp_aid, ident)
+        self.execute_one(es5.master_delete_apdu(body, token, self.s), "MasterDelete")
         self.eis.profiles.pop(isdp_aid, None)
 
     def set_fallback_attribute(self, isdp_aid: bytes) -> None:

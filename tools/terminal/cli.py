@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    terminal = None
     try:
         terminal = Terminal(open_link(args.reader), print_sms)
         print(f"ATR {terminal.start().hex()}")
@@ -56,4 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except (LinkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if terminal is not None:
+            terminal.link.close()
     return 0

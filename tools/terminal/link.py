@@ -24,6 +24,9 @@ class CardLink:
         """Reset the card (UICC reset, TS 102 221 §6.2) and return the ATR."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release the card (a PC/SC connection); nothing to do for an in-process card."""
+
     def exchange(self, apdu: bytes) -> tuple[bytes, int]:
         rsp = self.transmit(apdu)
         data, sw = rsp[:-2], int.from_bytes(rsp[-2:], "big")
@@ -58,13 +61,16 @@ class PcscLink(CardLink):
 
     def __init__(self, reader: str | int = 0) -> None:
         try:
-            from smartcard.Exceptions import CardConnectionException, NoCardException
+            from smartcard.Exceptions import CardConnectionException, NoCardException, SmartcardException
+            from smartcard.pcsc.PCSCExceptions import BaseSCardException
         except ImportError as exc:
             raise LinkError(f"pyscard is not installed: {exc}") from exc
         try:
             chosen = pick_reader(reader)
         except LookupError as exc:
             raise LinkError(str(exc)) from None
+        except (SmartcardException, BaseSCardException) as exc:  # e.g. pcscd not running
+            raise LinkError(f"PC/SC unavailable: {exc}") from None
         self.reader = str(chosen)
         self._errors = (CardConnectionException, NoCardException)
         self.connection = chosen.createConnection()

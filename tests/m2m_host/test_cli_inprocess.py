@@ -1,0 +1,81 @@
+"""The SGP.02 command-line tools (smsr, smdp-m2m, terminal) against an in-process card with the
+default SGP.02 personalisation: the same chained command lines as the PC/SC test, with the PC/SC
+link replaced by ``Card.transmit`` (the only change), plus the CLI refusals."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tools.smsr.cli as smsr_cli
+import tools.terminal.cli as terminal_cli
+from euicc.card import Card
+from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, TS48, cli_life_cycle, invoke_cli
+from tools.terminal.link import CallableLink
+
+
+@pytest.fixture
+def card(monkeypatch):
+    card = Card.open(None)
+    link = lambda reader: CallableLink(card.transmit, card.reset)  # noqa: E731
+    monkeypatch.setattr(smsr_cli, "open_link", link)
+    monkeypatch.setattr(terminal_cli, "open_link", link)
+    yield card
+    card.close()
+
+
+@pytest.fixture
+def run(capsys):
+    return lambda argv: invoke_cli(capsys, argv)
+
+
+def test_cli_life_cycle_in_process(card, run, tmp_path):
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    cli_life_cycle(run, tmp_path / "pki", [])
+
+
+def test_readme_audit_command_line_unchanged(card, run):
+    """The README's audit line (keys on the command line, no EIS file) still works."""
+    status, out = run(["smsr", "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--algo", "aes", "audit"])
+    assert status == 0 and "ENABLED" in out and "ECASD certificate 7f21" in out
+    assert out.splitlines()[-1] == "next counter 2"
+
+
+def test_counter_is_kept_in_the_eis_file(card, run, tmp_path):
+    eis = tmp_path / "eis.json"
+    assert run(["smsr", "--eis", str(eis), "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "audit"])[0] == 0
+    assert json.loads(eis.read_text())["keysets"][0]["counter"] == 1
+    status, out = run(["smsr", "--eis", str(eis), "audit"])                    # no keys on the line
+    assert status == 0 and out.splitlines()[-1] == "next counter 3"
+    doc = json.loads(eis.read_text())
+    assert doc["ecasd_certificate"].startswith("7F21") and doc["active_kvn"] == 1
+    # a replayed counter is refused by the card (TS 102 225 §5.1.1); the file still records it
+    status, _ = run(["smsr", "--eis", str(eis), "--counter", "2", "audit"])
+    assert status == 1
+    assert json.loads(eis.read_text())["keysets"][0]["counter"] == 2
+
+
+def test_wrong_keys_and_wrong_token_are_refused(card, run, tmp_path):
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    pki = tmp_path / "pki"
+    assert run(["smsr", "pki", "--out", str(pki)])[0] == 0
+    eis = str(pki / "eis.json")
+    assert run(["smsr", "--kic", "00" * 16, "--kid", DEFAULT_KID, "audit"])[0] == 1
+    isdp = run(["smsr", "--eis", eis, "create-isdp"])[1].split()[1]
+    assert run(["smdp-m2m", "--eis", eis, "download", "--key", str(pki / "SK_DP.pem"), "--cert",
+                str(pki / "CERT_DP.hex"), "--isdp", isdp, str(TS48)])[0] == 0
+    assert run(["smsr", "--eis", eis, "master-delete", isdp, "--token", "00" * 16])[0] == 1
+    # the SM-SR change with a certificate the given CI did not sign is stopped before the card
+    other = tmp_path / "other"
+    assert run(["smsr", "pki", "--out", str(other), "--ci-key", str(pki / "SK_DP.pem")])[0] == 0
+    status, _ = run(["smsr", "--eis", eis, "change-smsr", "--new-key", str(other / "SK_SR2.pem"),
+                     "--new-cert", str(other / "CERT_SR2.hex"), "--ci-key", str(pki / "PK_CI.pem")])
+    assert status == 1
+    # without --ci-key the card itself refuses it (certificate not from its CI) and keeps key set 1
+    status, _ = run(["smsr", "--eis", eis, "change-smsr", "--new-key", str(other / "SK_SR2.pem"),
+                     "--new-cert", str(other / "CERT_SR2.hex")])
+    assert status == 1
+    assert json.loads((pki / "eis.json").read_text())["active_kvn"] == 1
+    assert run(["smsr", "--eis", eis, "audit"])[0] == 0
