@@ -79,6 +79,8 @@ def test_audit_reads_ecasd_certificate_and_isdps(world):
     entries = world.smsr.audit()
     assert world.smsr.eis.ecasd_certificate == world.pki.ecasd_cert
     assert len(enabled(entries)) == 1  # the card ships one enabled test profile
+    # the ECASD (SGP.02 Annex H: TAR '000002') is a security domain, not an ISD-P
+    assert bytes.fromhex("A0000005591010FFFFFFFF8900000200") not in {e.aid for e in entries}
 
 
 def test_create_isdp_is_selectable(world):

@@ -214,11 +214,14 @@ class SmSr:
         self.execute_one(es5.update_smsr_addressing(msisdn, self.s), "UpdateSMSRAddressingParameters")
 
     def audit(self) -> list[es5.IsdpStatus]:
-        """ES5.AuditEIS / eUICCCapabilityAudit (SGP.02 §5.4.7): ECASD certificate and ISD-P list."""
+        """ES5.AuditEIS / eUICCCapabilityAudit (SGP.02 §5.4.7): ECASD certificate and ISD-P list.
+
+        GET STATUS P1 '40' lists every application and supplementary security domain (GP Card
+        Spec §11.4.2), the ECASD among them; it is not an ISD-P, so it is left out of the list."""
         cert_data, status = self.execute([es5.get_data_ecasd_certificate(self.s), es5.get_status(None, self.s)],
                                          what="eUICCCapabilityAudit")
         self.eis.ecasd_certificate = es5.find_certificate(cert_data[:-2])
-        entries = es5.parse_get_status(status[:-2])
+        entries = [e for e in es5.parse_get_status(status[:-2]) if e.aid != self.s.ecasd_aid()]
         for entry in entries:
             info = self.eis.profile(entry.aid)
             info.state, info.fallback = entry.state, entry.fallback
