@@ -103,3 +103,12 @@ def test_long_expanded_response_uses_long_length():
                                        (0x9001, True)])
 def test_stops_script(sw, stops):
     assert stops_script(sw) is stops
+
+
+def test_expanded_response_over_255_bytes_on_the_host():
+    """'AB 82 LL LL' and '23 82 LL LL' (BER definite lengths, TS 102 226 §5.2.2), written out by hand."""
+    rapdu = bytes(range(256)) * 2 + h("9000")                       # 514 bytes
+    item = h("23820202") + rapdu
+    script = h("AB820209") + h("800101") + item                      # 3 + 518 = 521 = 0x209
+    decoded = decode_expanded_response(script)
+    assert decoded.executed == 1 and decoded.responses == [rapdu]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from euicc.tlv import read_length
+
 CMD_UDH_IE = bytes.fromhex("7000")  # IEI 70, length 0
 MAX_UD = 140
 
@@ -130,14 +132,14 @@ def decode_expanded_response(data: bytes) -> ScriptResult:
             raise ValueError("bad indefinite response template")
         body = data[2:-2]
     elif data[0] == 0xAB:
-        length, start = (data[1], 2) if data[1] < 0x80 else (data[2], 3)
+        length, start = read_length(data, 1)
         body = data[start:start + length]
     else:
         raise ValueError("not a response scripting template")
     executed, responses, bad, i = None, [], None, 0
     while i < len(body):
         tag = body[i]
-        length, start = (body[i + 1], i + 2) if body[i + 1] < 0x80 else (body[i + 2], i + 3)
+        length, start = read_length(body, i + 1)
         value = body[start:start + length]
         if tag == 0x80:
             executed = value[0]
