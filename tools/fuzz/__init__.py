@@ -11,7 +11,8 @@ Commands (``python -m tools.fuzz ...``)::
 Layout: ``invariants`` (valid status words, state-change and memory rules checked on every
 input), ``card_targets`` (Card.transmit, APDU sequences, remote APDU scripts, vpcd frames),
 ``codec_targets`` (APDU, BER-TLV, SCP80, SMS/ENVELOPE, certificates, SAIP, BSP), ``rsp_targets``
-(ES10 over STORE DATA on a logical channel), ``rsp_host`` (in-process LPA + SM-DP+ rig: ES10
+(ES10 over STORE DATA on a logical channel), ``m2m_targets`` (SGP.02 ES5 scripts behind valid SCP80
+packets, ES8 data in an SCP03t session), ``rsp_host`` (in-process LPA + SM-DP+ rig: ES10
 seeds, power-cut and state-machine tests), ``harnesses``
 (the registry and seed builders), ``seeds`` (corpus writer), ``runner`` (atheris subprocesses),
 ``atheris_main`` (the subprocess entry), ``report``.

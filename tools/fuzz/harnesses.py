@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
+from tools.fuzz import m2m_targets
 from tools.fuzz import rsp_targets
 from tools.ota import packet as host
 from tools.ota import transport
@@ -231,4 +232,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("bsp", lambda: codec.bsp_target, _bsp_seeds, "SGP.22 BSP (SCP03t) blocks"),
     Harness("es10", rsp_targets.Es10Target, _es10_seeds,
             "SGP.22 ES10 requests over STORE DATA to the ISD-R on a logical channel"),
+    Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,
+            "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
+    Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,
+            "SGP.02 ES8 profile data in an SCP03t session to an ISD-P (via SCP80)"),
 )}
