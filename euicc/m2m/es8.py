@@ -75,36 +75,43 @@ def scp03t_item(ctx: Context, aid: bytes, tag: int, value: bytes) -> bytes:
     if tag == 0x84:
         session = sessions[key] = Scp03tSession(Scp03Store(ctx.store, aid), aid)
         sessions["upp/" + aid.hex()] = b""
+        sessions.pop("upp-at/" + aid.hex(), None)
         return session.initialize_update(value)
     session = sessions.get(key)
     if session is None:
         return DATA_ERROR if tag == 0x86 else bytes.fromhex("9F450102")
     if tag == 0x85:
         return session.external_authenticate(value)
+    if not session.established:
+        return DATA_ERROR
     plain = session.unwrap(value)
     if plain is None:
         return DATA_FAILED
     package = sessions.get("upp/" + aid.hex(), b"") + plain
     sessions["upp/" + aid.hex()] = package
-    if _complete(package):
+    complete, sessions["upp-at/" + aid.hex()] = _complete(package, sessions.get("upp-at/" + aid.hex(), (0, 0)))
+    if complete:
         sessions.pop("upp/" + aid.hex(), None)
+        sessions.pop("upp-at/" + aid.hex(), None)
         if not install(ctx, aid, package):
             return DATA_ERROR
     return b"\x86\x00"
 
 
-def _complete(package: bytes) -> bool:
-    """Whether the package so far ends with the SAIP 'end' element (TCA SAIP v3.3.1 §8)."""
-    offset, index = 0, 0
+def _complete(package: bytes, at: tuple[int, int]) -> tuple[bool, tuple[int, int]]:
+    """Whether the package so far ends with the SAIP 'end' element (TCA SAIP v3.3.1 §8), and
+    where to resume: `at` is the (offset, index) of the first element not decoded yet, so each
+    element is decoded once however many '86' blocks carry the package."""
+    offset, index = at
     try:
         while offset < len(package):
-            element, offset = saip_codec.decode_element(package, offset, index)
-            index += 1
+            element, end = saip_codec.decode_element(package, offset, index)
             if element.name == saip_codec.END_ELEMENT:
-                return offset == len(package)
+                return end == len(package), (offset, index)
+            offset, index = end, index + 1
     except saip_codec.SaipError:
-        return False
-    return False
+        pass
+    return False, (offset, index)
 
 
 def install(ctx: Context, aid: bytes, package: bytes) -> bool:

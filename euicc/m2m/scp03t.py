@@ -8,7 +8,8 @@ layout SPEC_NOTES §2.5), card side.
   cryptogram) -> '85 00', or '9F45 01 01' (MAC / cryptogram failure).
 - '86' {C-ENC data || C-MAC(8)}, C-MAC = CMAC(S-MAC, MCV || '86' || L || ciphertext), ICV =
   AES(S-ENC, counter) with the counter incremented per command (GP Amd D §6.2.6) -> plain data,
-  or '9F46 01 01' (MAC / padding failure).
+  or '9F46 01 01' (MAC / padding failure); a block outside an authenticated session (none yet,
+  or closed by a failure) is out of sequence: '9F46 01 02' (SPEC_NOTES §8.6, "other error").
 The MCV chains from the '85' MAC on (SPEC_NOTES §2.5, as WHTY and pySim do).
 """
 from __future__ import annotations
@@ -79,6 +80,11 @@ class Scp03tSession:
             return AUTH_FAILED
         self._mcv, self.authenticated = mac, True
         return b"\x85\x00"
+
+    @property
+    def established(self) -> bool:
+        """EXTERNAL AUTHENTICATE succeeded and no verification failed since."""
+        return self.session is not None and self.authenticated
 
     def unwrap(self, value: bytes) -> bytes | None:
         """Decipher one '86' command; None (and the session closed) when it does not verify."""

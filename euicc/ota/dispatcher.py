@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from euicc.apdu import SW, SwError
+from euicc.apdu import SW, SwError, sw_bytes
 from euicc.crypto.scp80 import Accepted, Checksum, PorStatus, Refused, Scp80, parse_command_packet
 from euicc.m2m import es8
 from euicc.m2m.keystore import Scp80Keys
@@ -134,7 +134,7 @@ class OtaDispatcher:
                 commands = remote_apdu.parse_compact(data)
             except OtaFormatError:
                 return b""
-            responses = ctx.session.execute(route.applet, commands)
+            responses = self._execute(ctx, route, commands)
             return remote_apdu.compact_response(len(responses), responses[-1])
         extra = es8.SCP03T_TAGS if route.applet is not None and route.aid != ISDR_AID else frozenset()
         script = remote_apdu.parse_expanded(data, extra_tags=extra)
@@ -145,7 +145,7 @@ class OtaDispatcher:
             nonlocal executed
             if not pending:
                 return False
-            responses = ctx.session.execute(route.applet, list(pending))
+            responses = self._execute(ctx, route, list(pending))
             pending.clear()
             executed += len(responses)
             items.extend(tlv(remote_apdu.TAG_R_APDU, r) for r in responses)
@@ -173,6 +173,15 @@ class OtaDispatcher:
             return bytes([remote_apdu.TAG_RESPONSE_SCRIPT_INDEFINITE, 0x80]) + body + remote_apdu.END_OF_CONTENTS
         body = tlv(remote_apdu.TAG_EXECUTED, bytes([executed & 0xFF])) + body
         return bytes([remote_apdu.TAG_RESPONSE_SCRIPT]) + encode_length(len(body)) + body
+
+    def _execute(self, ctx: Context, route: Route, commands: list[bytes]) -> list[bytes]:
+        """Run remote APDUs; a security domain (ISD-R, ISD-P) accepts none from a packet without
+        cryptographic checksum: it proves no key (TS 102 225 §5.1.3, SGP.02 §2.4.1), so the
+        script stops at its first command with '6982' (TS 102 226 §5.1.1)."""
+        origin = self.runtime.volatile(ctx.session).origin
+        if route.applet is not None and (origin is None or origin.kvn == 0):
+            return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
+        return ctx.session.execute(route.applet, commands)
 
     # -- PoR by SMS-SUBMIT -------------------------------------------------------------------
     def _por_by_sms(self, ctx: Context, sms: SmsDeliver, por: bytes) -> bytes:
