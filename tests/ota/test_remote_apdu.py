@@ -112,3 +112,8 @@ def test_expanded_response_over_255_bytes_on_the_host():
     script = h("AB820209") + h("800101") + item                      # 3 + 518 = 521 = 0x209
     decoded = decode_expanded_response(script)
     assert decoded.executed == 1 and decoded.responses == [rapdu]
+
+
+def test_expanded_script_over_255_bytes_on_the_host():
+    apdu = h("80E29100FF") + bytes(255)                              # 260 bytes
+    assert expanded_script([apdu]) == h("AA820108") + h("22820104") + apdu   # 4 + 260 = 264 = 0x108

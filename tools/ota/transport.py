@@ -28,7 +28,11 @@ def encode_address(digits: str, toa: int = 0x91) -> bytes:
 
 
 def _length(n: int) -> bytes:
-    return bytes([n]) if n < 0x80 else bytes([0x81, n])
+    """BER definite length, shortest form (ISO/IEC 8825-1 §8.1.3; TS 102 226 §5.2)."""
+    if n < 0x80:
+        return bytes([n])
+    size = (n.bit_length() + 7) // 8
+    return bytes([0x80 | size]) + n.to_bytes(size, "big")
 
 
 def sms_deliver_tpdus(packet: bytes, originator: str = "12345", reference: int = 0,
