@@ -1,7 +1,9 @@
 """BER-TLV data objects (ISO/IEC 7816-4 §5.2, ITU-T X.690 §8.1): a small, bounded codec.
 
-Used for FCP/FCI templates, GP GET STATUS/GET DATA objects and command data.  Decoding never
-trusts a length: malformed input raises :class:`TlvError`, which command handlers map to 6A80.
+Used for FCP/FCI templates, GP GET STATUS/GET DATA objects, command data and the OTA transport
+(SMS-PP ENVELOPE, remote APDU scripts).  Decoding never trusts a length: malformed input raises
+:class:`TlvError`, which command handlers map to 6A80.  With ``der=True`` a length must be in its
+shortest form (X.690 §10.1), as TS 101 220 §7.1.1 requires of the OTA transport's TLVs.
 """
 from __future__ import annotations
 
@@ -47,8 +49,8 @@ def read_tag(buf: bytes, i: int) -> tuple[int, int]:
     return tag, i
 
 
-def read_length(buf: bytes, i: int) -> tuple[int, int]:
-    """Return (length, next index); only definite lengths of at most 4 bytes."""
+def read_length(buf: bytes, i: int, *, der: bool = False) -> tuple[int, int]:
+    """Return (length, next index); only definite lengths of at most 4 bytes (shortest with `der`)."""
     if i >= len(buf):
         raise TlvError("missing length")
     n = buf[i]
@@ -58,13 +60,17 @@ def read_length(buf: bytes, i: int) -> tuple[int, int]:
     k = n & 0x7F
     if k == 0 or k > 4 or i + k > len(buf):
         raise TlvError("bad length")
-    return int.from_bytes(buf[i:i + k], "big"), i + k
+    length = int.from_bytes(buf[i:i + k], "big")
+    if der and (length < 0x80 or buf[i] == 0):
+        raise TlvError("length not in its shortest form")
+    return length, i + k
 
 
-def iter_tlv(buf: bytes, *, skip_padding: bool = False) -> Iterator[tuple[int, bytes]]:
+def iter_tlv(buf: bytes, *, skip_padding: bool = False, der: bool = False) -> Iterator[tuple[int, bytes]]:
     """Yield (tag, value) of each data object in `buf`, in order.
 
-    With `skip_padding`, '00' and 'FF' bytes between objects are skipped (ISO 7816-4 §5.2).
+    With `skip_padding`, '00' and 'FF' bytes between objects are skipped (ISO 7816-4 §5.2); with
+    `der`, lengths must be in their shortest form.
     """
     i, n = 0, len(buf)
     while i < n:
@@ -72,7 +78,7 @@ def iter_tlv(buf: bytes, *, skip_padding: bool = False) -> Iterator[tuple[int, b
             i += 1
             continue
         tag, i = read_tag(buf, i)
-        length, i = read_length(buf, i)
+        length, i = read_length(buf, i, der=der)
         if i + length > n:
             raise TlvError("value runs past the end")
         yield tag, buf[i:i + length]
@@ -94,8 +100,8 @@ def split(buf: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-def parse(buf: bytes, *, skip_padding: bool = False) -> list[tuple[int, bytes]]:
-    return list(iter_tlv(buf, skip_padding=skip_padding))
+def parse(buf: bytes, *, skip_padding: bool = False, der: bool = False) -> list[tuple[int, bytes]]:
+    return list(iter_tlv(buf, skip_padding=skip_padding, der=der))
 
 
 def find(buf: bytes, tag: int) -> bytes | None:

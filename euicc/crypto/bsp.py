@@ -32,7 +32,7 @@ from euicc.crypto.scp03 import (
     cbc_decrypt,
     counter_icv,
 )
-from euicc.tlv import encode_length
+from euicc.tlv import TlvError, encode_length, read_length
 
 KEY_TYPE_AES = 0x88  # SGP.22 §2.6.4 / GP CS Table 11-16: AES
 KEY_LENGTH_AES128 = 0x10
@@ -81,15 +81,10 @@ class BlockTag(IntEnum):
 
 def _read_length(data: bytes, offset: int) -> tuple[int, int]:
     """Parse a definite BER length at ``offset``; returns (length, offset of the value)."""
-    if offset >= len(data):
-        raise BspStructureError("missing length")
-    first = data[offset]
-    if first < 0x80:
-        return first, offset + 1
-    count = first & 0x7F
-    if not 1 <= count <= 3 or offset + 1 + count > len(data):
-        raise BspStructureError("unsupported or truncated length field")
-    return int.from_bytes(data[offset + 1 : offset + 1 + count], "big"), offset + 1 + count
+    try:
+        return read_length(data, offset)
+    except TlvError as exc:
+        raise BspStructureError(f"length field: {exc}") from None
 
 
 def shared_info(key_type: int, key_length: int, host_id: bytes, eid: bytes) -> bytes:

@@ -21,7 +21,7 @@ from euicc.crypto.kdf import DerivationConstant, scp03_kdf
 from euicc.crypto.scp03 import (BLOCK, MAC_LENGTH, PaddingError, SessionKeys, aes_cmac, cbc_decrypt,
                                 counter_icv, Scp03KeySet)
 from euicc.m2m.keystore import Scp03Store
-from euicc.ota.tlv import encode_length, tlv
+from euicc.tlv import encode_length, tlv
 
 I_PARAMETER = 0x70
 AUTH_FAILED = bytes.fromhex("9F450101")

@@ -30,7 +30,7 @@ from euicc.ota.envelope import TAG_SMS_PP_DOWNLOAD, parse_sms_pp_download
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.sms import (IEI_COMMAND_PACKET, IEI_RESPONSE_PACKET, PID_SIM_DATA_DOWNLOAD,
                            InformationElement, SmsDeliver)
-from euicc.ota.tlv import encode_length, tlv
+from euicc.tlv import encode_length, tlv
 from euicc.profiles.manager import ISD_P_ELF
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from euicc import tlv
 from euicc.apdu import SW
 from euicc.ota.errors import OtaFormatError
-from euicc.ota.tlv import read_tlv, read_tlvs
 
 TAG_SMS_PP_DOWNLOAD = 0xD1  # TS 101 220 §7.2 BER-TLV tags for ENVELOPE
 TAG_DEVICE_IDENTITIES = 0x02  # TS 102 223 §8.7
@@ -36,13 +36,14 @@ def parse_sms_pp_download(data: bytes) -> SmsPpDownload:
     """Parse the ENVELOPE command data (starting with 'D1') strictly."""
     if not data:
         raise OtaFormatError("empty ENVELOPE")
-    tag, body, end = read_tlv(data, 0)
+    envelope = _simple_tlvs(data)
+    tag, body = envelope[0]
     if tag != TAG_SMS_PP_DOWNLOAD:
         raise OtaFormatError(f"ENVELOPE tag {tag:02X} is not SMS-PP download")
-    if end != len(data):
+    if len(envelope) != 1:
         raise OtaFormatError("bytes after the ENVELOPE TLV")
     seen: dict[int, bytes] = {}
-    for item_tag, value in read_tlvs(body):
+    for item_tag, value in _simple_tlvs(body):
         known = item_tag & 0x7F
         if known not in (TAG_DEVICE_IDENTITIES, TAG_ADDRESS, TAG_SMS_TPDU):
             if item_tag & 0x80:
@@ -62,6 +63,19 @@ def parse_sms_pp_download(data: bytes) -> SmsPpDownload:
     if address is not None and not address:
         raise OtaFormatError("empty address")
     return SmsPpDownload(identities[0], identities[1], address, seen[TAG_SMS_TPDU])
+
+
+def _simple_tlvs(data: bytes) -> list[tuple[int, bytes]]:
+    """TLVs with one-byte tags and shortest definite lengths (TS 101 220 §7.1.1, §7.2), covering
+    `data` exactly; the three-byte COMPREHENSION-TLV tag form ('7F') is not used by SMS-PP."""
+    try:
+        items = tlv.parse(data, der=True)
+    except tlv.TlvError as exc:
+        raise OtaFormatError(str(exc)) from None
+    for tag, _value in items:
+        if tag > 0xFF or tag in (0x00, 0xFF):
+            raise OtaFormatError(f"tag {tag:02X} not supported here")
+    return items
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from enum import IntEnum
 from typing import Callable
 
 from euicc.ota.errors import OtaFormatError
-from euicc.ota.tlv import encode_length, read_length, tlv
+from euicc.tlv import TlvError, encode_length, read_length, tlv
 
 TAG_COMMAND_SCRIPT = 0xAA
 TAG_COMMAND_SCRIPT_INDEFINITE = 0xAE
@@ -171,8 +171,8 @@ def parse_expanded(data: bytes, extra_tags: frozenset[int] = frozenset(),
 def _length(data: bytes, offset: int) -> tuple[int, int] | None:
     """A definite BER length at ``offset``, or None when absent or invalid."""
     try:
-        return read_length(data, offset)
-    except OtaFormatError:
+        return read_length(data, offset, der=True)
+    except TlvError:
         return None
 
 

@@ -126,6 +126,10 @@ def test_known_envelope_header_from_pysim_docs():
     h("D10B820283818B014082028381"),  # repeated
     h("D10A82028381900100990140"),  # comprehension-required unknown
     h("D10482028381"),  # TPDU missing
+    h("D18107820283818B0140"),  # length '81 07' not in its shortest form (TS 101 220 §7.1.1)
+    h("D109820283818B82000140"),  # "82 00 01" likewise, inside
+    h("D10982028381" "0000" "8B0140"),  # tag '00': not a TLV tag here
+    h("D10A82028381" "1F0100" "8B0140"),  # a multi-byte tag: SMS-PP uses one-byte tags
 ])
 def test_malformed_envelope(data):
     with pytest.raises(OtaFormatError) as info:

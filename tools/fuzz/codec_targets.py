@@ -17,7 +17,6 @@ from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.crypto import bsp, certificates, scp80
 from euicc.ota import envelope, sms
-from euicc.ota import tlv as ota_tlv
 from euicc.ota.errors import OtaFormatError
 from euicc.profiles import saip_codec
 from tools.fuzz.card_targets import split_chunks
@@ -67,7 +66,7 @@ def apdu_target(data: bytes) -> None:
 
 
 def tlv_target(data: bytes) -> None:
-    """euicc.tlv (ISO 7816-4 §5.2) and euicc.ota.tlv (TS 101 220 §7.1.1): TlvError / OtaFormatError."""
+    """euicc.tlv (ISO 7816-4 §5.2), lax and with DER lengths (TS 101 220 §7.1.1): TlvError only."""
     data = bytes(data)
     for padding in (False, True):
         try:
@@ -84,10 +83,10 @@ def tlv_target(data: bytes) -> None:
     except tlv.TlvError:
         pass
     try:
-        items = ota_tlv.read_tlvs(data)
-    except OtaFormatError:
+        items = tlv.parse(data, der=True)
+    except tlv.TlvError:
         return
-    if b"".join(ota_tlv.tlv(t, v) for t, v in items) != data:
+    if b"".join(tlv.tlv(t, v) for t, v in items) != data:
         raise InvariantViolation(f"{data.hex()}: shortest-form TLVs do not re-encode")
 
 
