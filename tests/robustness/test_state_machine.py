@@ -61,6 +61,28 @@ class PinModel:
     retries: int = 3
     puk_retries: int = 10
 
+    def verify(self, value: str) -> str:
+        """Status word of a check of `value` (TS 102 221 §11.1.9: 3 attempts, '63CX' left, '6983'
+        blocked); the retry counter follows."""
+        if self.retries == 0:
+            return "6983"
+        if value != self.value:
+            self.retries -= 1
+            return f"63C{self.retries:X}"
+        self.retries = 3
+        return "9000"
+
+    def unblock(self, puk: str, new: str) -> str:
+        """Status word of UNBLOCK PIN with `puk` (§11.1.13: 10 attempts); a right PUK sets `new`,
+        resets both counters and enables the PIN."""
+        if self.puk_retries == 0:
+            return "6983"
+        if puk != self.puk:
+            self.puk_retries -= 1
+            return f"63C{self.puk_retries:X}"
+        self.value, self.retries, self.puk_retries, self.enabled = new, 3, 10, True
+        return "9000"
+
 
 @dataclass
 class Model:
@@ -79,16 +101,12 @@ class Model:
         return not self.pins[cond].enabled or cond in self.verified
 
     def attempt(self, ref: int, value: str) -> str:
-        pin = self.pins[ref]
-        if pin.retries == 0:
-            return "6983"
-        if value != pin.value:
-            pin.retries -= 1
+        want = self.pins[ref].verify(value)
+        if want == "9000":
+            self.verified.add(ref)
+        elif want != "6983":
             self.verified.discard(ref)
-            return f"63C{pin.retries:X}"
-        pin.retries = 3
-        self.verified.add(ref)
-        return "9000"
+        return want
 
 
 class CardMachine(RuleBasedStateMachine):
@@ -249,15 +267,9 @@ class CardMachine(RuleBasedStateMachine):
     def unblock(self, ref: int, puk: str, new: str) -> None:
         pin = self.model.pins[ref]
         got = self.tx(f"002C00{ref:02X}10" + puk.encode().hex() + pad(new))
-        if pin.puk_retries == 0:
-            want = "6983"
-        elif puk != pin.puk:
-            pin.puk_retries -= 1
-            want = f"63C{pin.puk_retries:X}"
-        else:
-            pin.value, pin.retries, pin.puk_retries, pin.enabled = new, 3, 10, True
+        want = pin.unblock(puk, new)
+        if want == "9000":
             self.model.verified.add(ref)
-            want = "9000"
         assert got == want
 
     @precondition(lambda self: self.model.pins[PIN1].retries == 0 or self.model.pins[PIN2].retries == 0)

@@ -63,7 +63,7 @@ from tools.smsr import es5
 from tools.smsr.settings import aid_for_tar
 
 from .conftest import consistency_violations
-from .test_state_machine import pad
+from .test_state_machine import PinModel, pad
 from .test_state_machine_m2m import FIRST, POR_CC_FAILED, POR_COUNTER_LOW, POR_OK, SPI, UNKNOWN, WRONG_KID
 
 SECOND = aid_for_tar(bytes.fromhex("000020"))
@@ -87,20 +87,12 @@ def cla(ch: int, proprietary: bool = False) -> str:
 
 
 @dataclass
-class Pin:
-    value: str = "0000"
-    enabled: bool = False
-    retries: int = 3
-    puk_retries: int = 10
-
-
-@dataclass
 class Profile:
     iccid: bytes
     pl: bytes
     enabled: bool = False
     fallback: bool = False
-    pin: Pin = field(default_factory=Pin)
+    pin: PinModel = field(default_factory=lambda: PinModel("0000", False, PUK_VALUES[0], True))
 
 
 @dataclass
@@ -125,16 +117,12 @@ class Model:
     def attempt(self, value: str) -> str:
         """TS 102 221 §11.1.9 VERIFY / §11.1.12 on the enabled profile's PIN1."""
         aid = self.enabled()
-        pin = self.profiles[aid].pin
-        if pin.retries == 0:
-            return "6983"
-        if value != pin.value:
-            pin.retries -= 1
+        want = self.profiles[aid].pin.verify(value)
+        if want == "9000":
+            self.verified.add(aid)
+        elif want != "6983":
             self.verified.discard(aid)
-            return f"63C{pin.retries:X}"
-        pin.retries = 3
-        self.verified.add(aid)
-        return "9000"
+        return want
 
 
 class MixedMachine(RuleBasedStateMachine):
@@ -296,15 +284,9 @@ class MixedMachine(RuleBasedStateMachine):
         aid = self.model.enabled()
         pin = self.model.profiles[aid].pin
         got = self.tx("002C000110" + puk.encode().hex() + pad(new))
-        if pin.puk_retries == 0:
-            want = "6983"
-        elif puk != PUK_VALUES[0]:
-            pin.puk_retries -= 1
-            want = f"63C{pin.puk_retries:X}"
-        else:
-            pin.value, pin.retries, pin.puk_retries, pin.enabled = new, 3, 10, True
+        want = pin.unblock(puk, new)
+        if want == "9000":
             self.model.verified.add(aid)
-            want = "9000"
         assert got == want
 
     # -- ES10c on a logical channel -------------------------------------------------------------
