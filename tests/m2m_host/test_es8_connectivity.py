@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
-from tests.m2m_host.m2m_world import Pki, connect, personalise
 from tools.scp.scp03_host import HostKeySet, Scp03Host, Scp03HostError
 from tools.smdp_m2m.smdp import sms_connectivity_parameters
 from tools.smsr import es5
@@ -22,16 +20,12 @@ WHTY_DGI = bytes.fromhex("3A07" "0B" "A009" "0607" "913386994211F1")
 
 
 @pytest.fixture
-def world():
-    pki = Pki.create()
-    card = Card.open(None)
-    personalise(card.store, pki)
-    world = connect(card.transmit, card.reset, pki)
+def world(card_world):
+    card, world = card_world
     isdp = world.smsr.create_isdp()
     world.smsr.audit()
     world.smdp.establish_isdp_keyset(isdp, world.smdp.ecasd_public_key(world.smsr.eis.ecasd_certificate))
-    yield world, card, isdp
-    card.close()
+    return world, card, isdp
 
 
 def stored(card, isdp: bytes) -> bytes | None:

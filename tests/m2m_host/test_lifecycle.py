@@ -19,17 +19,6 @@ from tools.smsr.lifecycle import LifeCycle, run_life_cycle
 from tools.smsr.smsr import CommandFailed, OtaFailure
 
 
-@pytest.fixture
-def world():
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
-    pki = Pki.create()
-    card = Card.open(None)
-    personalise(card.store, pki)
-    yield connect(card.transmit, card.reset, pki)
-    card.close()
-
-
 def enabled(entries: list[es5.IsdpStatus]) -> list[bytes]:
     return [e.aid for e in entries if e.state == "ENABLED"]
 

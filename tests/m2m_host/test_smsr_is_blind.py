@@ -8,24 +8,11 @@ the ISD-P keys nor any part of the profile package.  The test records exactly th
 """
 from __future__ import annotations
 
-import pytest
 
-from euicc.card import Card
-from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
+from tests.m2m_host.m2m_world import TS48
 from tools.smsr.smsr import ScriptResponse
 
 WINDOW = 16   # any 16 bytes of the profile package in the SM-SR's clear view would be a leak
-
-
-@pytest.fixture
-def world():
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
-    pki = Pki.create()
-    card = Card.open(None)
-    personalise(card.store, pki)
-    yield connect(card.transmit, card.reset, pki)
-    card.close()
 
 
 def record_clear_view(smsr) -> list[bytes]:

@@ -1,0 +1,26 @@
+"""Fixtures of the in-process SGP.02 host tests: a card with an M2M identity and the test world
+(terminal, SM-SR, SM-DP) of tests/m2m_host/m2m_world.py driving it through Card.transmit."""
+from __future__ import annotations
+
+import pytest
+
+from euicc.card import Card
+from tests.m2m_host.m2m_world import TS48, Pki, World, connect, personalise
+
+
+@pytest.fixture
+def card_world():
+    """(card, world): a new in-memory card personalised with a fresh PKI, and the world on it."""
+    pki = Pki.create()
+    card = Card.open(None)
+    personalise(card.store, pki)
+    yield card, connect(card.transmit, card.reset, pki)
+    card.close()
+
+
+@pytest.fixture
+def world(card_world) -> World:
+    """The world of :func:`card_world`, for tests that download the TS.48 profile."""
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    return card_world[1]
