@@ -19,14 +19,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
 from tools.smdp_m2m.smdp import SmDp, master_delete_token, sms_connectivity_parameters
-from tools.scp.scp03_host import Scp03HostError
 from tools.smsr import es5
-from tools.smsr.cli import (FAILURES, UsageError, add_keyset_arguments, connect, disconnect, load_document,
-                            save_document)
+from tools.smsr.cli import (
+    FAILURES,
+    UsageError,
+    add_keyset_arguments,
+    load_document,
+    run_on_card,
+    save_document,
+)
 from tools.smsr.eis_file import EisDocument, IsdpKeys, load
 from tools.smsr.pki_files import load_private_key, load_public_key
+from tools.smsr.smsr import SmSr
 
 COMMAND = "smdp-m2m"
 FUNCTIONS = ("download", "update-connectivity", "master-delete-token")
@@ -109,25 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    status, smsr = 1, None
     try:
         key = load_private_key(args.key) if args.function == "download" else None
         cert = bytes.fromhex(args.cert.read_text().strip()) if args.function == "download" else b""
-        smsr = connect(args, doc)
+    except SMDP_FAILURES as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return save_document(args, doc, 1)
+
+    def work(smsr: SmSr) -> list[str]:
         smdp = SmDp(key, cert, smsr)
         smdp.keys.update({aid: k.scp03 for aid, k in doc.isdp_keys.items()})
         if args.function == "download":
-            lines = _download(smdp, doc, args)
-        else:
-            smdp.update_connectivity_parameters(bytes.fromhex(args.aid),
-                                                sms_connectivity_parameters(args.smsc, int(args.ton_npi, 16)))
-            lines = ["ok"]
-        lines.append(f"next counter {doc.eis.counters.get(doc.active_kvn, 0) + 1}")
-        print("\n".join(lines))
-        status = 0
-    except SMDP_FAILURES as exc:
-        print(f"error: {exc}", file=sys.stderr)
-    finally:
-        disconnect(smsr)
-        status = save_document(args, doc, status)
-    return status
+            return _download(smdp, doc, args)
+        smdp.update_connectivity_parameters(bytes.fromhex(args.aid),
+                                            sms_connectivity_parameters(args.smsc, int(args.ton_npi, 16)))
+        return ["ok"]
+    return run_on_card(args, doc, work, SMDP_FAILURES)

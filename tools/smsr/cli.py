@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.ota.packet import OtaKeyset
@@ -23,7 +24,12 @@ from tools.smsr.eis_file import ALGORITHMS, EisDocument, EisFileError, load, sav
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.handover import change_smsr
 from tools.smsr.key_establishment import KeyEstablishmentError
-from tools.smsr.pki_files import PkiError, load_private_key, load_public_key, write_test_pki
+from tools.smsr.pki_files import (
+    PkiError,
+    load_private_key,
+    load_public_key,
+    write_test_pki,
+)
 from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
 from tools.terminal import cat
 from tools.terminal.cli import add_reader_argument, open_link
@@ -181,14 +187,22 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
+
+
+def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr], list[str]],
+                failures: tuple[type[BaseException], ...] = FAILURES) -> int:
+    """Connect, print the lines of ``work`` and the next counter; release the reader and write the
+    EIS file back whatever happened (the card has seen the counter).  Exit status 0, or 1 on
+    one of ``failures``."""
     status, smsr = 1, None
     try:
         smsr = connect(args, doc)
-        lines = run(smsr, doc, args)
+        lines = work(smsr)
         lines.append(f"next counter {doc.eis.counters.get(doc.active_kvn, 0) + 1}")
         print("\n".join(lines))
         status = 0
-    except FAILURES as exc:
+    except failures as exc:
         print(f"error: {exc}", file=sys.stderr)
     finally:
         disconnect(smsr)
