@@ -57,6 +57,19 @@ POR_OK, POR_CC_FAILED, POR_COUNTER_LOW = 0x00, 0x01, 0x02
 WRONG_KID = ota.OtaKeyset(KEYSET.kvn, KEYSET.kic_algorithm, KEYSET.kic, KEYSET.kid_algorithm, bytes(16))
 
 
+def deliver(terminal: host.Terminal, apdus: list[bytes], counter: int, keyset: ota.OtaKeyset = KEYSET,
+            **kw) -> ota.ResponsePacket:
+    """One expanded script (TS 102 226 §5.2) in an SCP80 Command Packet to the ISD-R TAR, sent as
+    SMS-PP ENVELOPEs; the PoR from the last ENVELOPE's response, decoded with the right keys."""
+    packet = ota.build_command_packet(keyset, SPI, host.ISDR_TAR, transport.expanded_script(apdus),
+                                      counter=counter, **kw)
+    data, sw = b"", 0
+    for tpdu in transport.sms_deliver_tpdus(packet, "4477001122", counter & 0xFF):
+        data, sw = terminal.send(transport.envelope_apdu(tpdu))
+    assert sw == 0x9000 and data, f"ENVELOPE answered {data.hex()} {sw:04X}"
+    return ota.decode_response_packet(KEYSET, SPI, data)
+
+
 @dataclass
 class Isdp:
     profile: bool
@@ -122,14 +135,7 @@ class Es5Machine(RuleBasedStateMachine):
     def deliver(self, apdus: list[bytes], counter: int | None = None,
                 keyset: ota.OtaKeyset = KEYSET, **kw) -> ota.ResponsePacket:
         """One expanded script in one Command Packet to the ISD-R TAR; the decoded PoR."""
-        counter = self.model.counter + 1 if counter is None else counter
-        packet = ota.build_command_packet(keyset, SPI, host.ISDR_TAR, transport.expanded_script(apdus),
-                                          counter=counter, **kw)
-        data, sw = b"", 0
-        for tpdu in transport.sms_deliver_tpdus(packet, "4477001122", counter & 0xFF):
-            data, sw = self.terminal.send(transport.envelope_apdu(tpdu))
-        assert sw == 0x9000 and data, f"ENVELOPE answered {data.hex()} {sw:04X}"
-        return ota.decode_response_packet(KEYSET, SPI, data)
+        return deliver(self.terminal, apdus, self.model.counter + 1 if counter is None else counter, keyset, **kw)
 
     def run(self, apdu: bytes) -> tuple[bytes, int]:
         """One ES5 command in a correctly secured packet: (data, SW); the counter advances."""

@@ -47,7 +47,13 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from euicc.card import Card
 from euicc.m2m.runtime import M2mRuntime, install
@@ -57,14 +63,21 @@ from tools.fuzz.m2m_targets import KEYSET, expanded_response
 from tools.lpa.es10 import Es10Client
 from tools.lpa.transport import Es10Transport
 from tools.ota import packet as ota
-from tools.ota import transport
 from tools.smdpp.orders import iccid_ef_coding
 from tools.smsr import es5
 from tools.smsr.settings import aid_for_tar
 
 from .conftest import consistency_violations
 from .test_state_machine import PinModel, pad
-from .test_state_machine_m2m import FIRST, POR_CC_FAILED, POR_COUNTER_LOW, POR_OK, SPI, UNKNOWN, WRONG_KID
+from .test_state_machine_m2m import (
+    FIRST,
+    POR_CC_FAILED,
+    POR_COUNTER_LOW,
+    POR_OK,
+    UNKNOWN,
+    WRONG_KID,
+    deliver,
+)
 
 SECOND = aid_for_tar(bytes.fromhex("000020"))
 SECOND_ICCID = "8988100000000000011"
@@ -160,14 +173,7 @@ class MixedMachine(RuleBasedStateMachine):
     def deliver(self, apdus: list[bytes], counter: int | None = None,
                 keyset: ota.OtaKeyset = KEYSET) -> ota.ResponsePacket:
         """One expanded script in an SCP80 Command Packet to the ISD-R TAR; the decoded PoR."""
-        counter = self.model.counter + 1 if counter is None else counter
-        packet = ota.build_command_packet(keyset, SPI, host.ISDR_TAR, transport.expanded_script(apdus),
-                                          counter=counter)
-        data, sw = b"", 0
-        for tpdu in transport.sms_deliver_tpdus(packet, "4477001122", counter & 0xFF):
-            data, sw = self.terminal.send(transport.envelope_apdu(tpdu))
-        assert sw == 0x9000 and data, f"ENVELOPE answered {data.hex()} {sw:04X}"
-        return ota.decode_response_packet(KEYSET, SPI, data)
+        return deliver(self.terminal, apdus, self.model.counter + 1 if counter is None else counter, keyset)
 
     def es5(self, apdu: bytes) -> tuple[bytes, int]:
         """One ES5 command in a correct packet: (data, SW); the counter advances."""
