@@ -12,27 +12,16 @@ from euicc.profiles.manager import ISD_P_ELF
 from tests.e2e.pcsc_host import reader_name
 from tests.pcsc_fixtures import SLOT
 from euicc.provisioning import default_test_profile
-from tests.rsp_host.conftest import SHIPPED_PKI, make_lpa
+from tests.rsp_host.conftest import card_smdp, make_lpa  # noqa: F401 - card_smdp is a fixture
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import iccid_digits
 from tools.lpa.transport import PcscTransmit
-from tools.smdpp.certificates import load_folder
-from tools.smdpp.es9plus import SmDpPlus
-from tools.smdpp.http_binding import Es9PlusServer
 from tools.smdpp.orders import order_from_upp
 
 pytestmark = pytest.mark.pcsc
 
 LOAD_BPP = 0xBF36
 ICCID = "89001000000000000010"   # of the package: the card's own test profile, not on a minimal card
-
-
-@pytest.fixture
-def card_smdp():
-    server = Es9PlusServer(SmDpPlus("placeholder", load_folder(SHIPPED_PKI, ("NIST",))))
-    server.smdp.address = f"127.0.0.1:{server.port}"
-    with server:
-        yield server.smdp
 
 
 @pytest.fixture
