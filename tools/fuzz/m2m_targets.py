@@ -45,13 +45,12 @@ from tools.fuzz.invariants import (
 from tools.ota import packet as ota
 from tools.ota import transport
 from tools.smsr import es5
+from tools.smsr.pki_files import DEFAULT_CARD_KEYSET
 from tools.smsr.settings import aid_for_tar
 
 ISDR_TAR = bytes.fromhex("000001")                    # SGP.02 Annex H
 SPI = bytes.fromhex("1619")       # counter higher, CC, ciphered; PoR always, CC, ciphered, in the response
-# The default card's ISD-R key set (euicc.m2m.personalization: documented test credentials).
-KEYSET = ota.OtaKeyset(0x01, ota.AES, bytes.fromhex("000102030405060708090A0B0C0D0E0F"),
-                       ota.AES, bytes.fromhex("101112131415161718191A1B1C1D1E1F"))
+KEYSET = DEFAULT_CARD_KEYSET                          # the default card's documented ISD-R key set 01
 COUNTER_KEY = "m2m/isdr/scp80/01"
 FIRST_ISDP = aid_for_tar(bytes.fromhex("000010"))
 SECOND_ISDP = aid_for_tar(bytes.fromhex("000020"))

@@ -28,8 +28,8 @@ from tools.ota.packet import AES, OtaKeyset
 from tools.smsr import eis_file
 from tools.smsr.gp_certificate import ROLE_SM_DP, ROLE_SM_SR, build_certificate
 
-DEFAULT_CARD_KIC = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
-DEFAULT_CARD_KID = bytes.fromhex("101112131415161718191A1B1C1D1E1F")
+DEFAULT_CARD_KEYSET = OtaKeyset(1, AES, bytes.fromhex("000102030405060708090A0B0C0D0E0F"),
+                                AES, bytes.fromhex("101112131415161718191A1B1C1D1E1F"))
 """The default card's documented test ISD-R key set 01 (AES-128), euicc/m2m/personalization.py."""
 CI_FILE = Path("CertificateIssuer") / "SK_CI_ECDSA_NIST.pem"
 EUM_FILE = Path("EUM") / "CERT_EUM_ECDSA_NIST.der"
@@ -106,7 +106,7 @@ def write_test_pki(out: Path, ci_key_file: Path | None = None) -> list[Path]:
         (out / name).write_bytes(data)
         written.append(out / name)
     doc = eis_file.EisDocument()
-    doc.use_keyset(OtaKeyset(1, AES, DEFAULT_CARD_KIC, AES, DEFAULT_CARD_KID))
+    doc.use_keyset(DEFAULT_CARD_KEYSET)
     eis_file.save(out / "eis.json", doc)
     written.append(out / "eis.json")
     return written
