@@ -5,11 +5,16 @@ Subcommands are plug-ins, so each engineer adds theirs in their own module:
 * a module ``tools/cli_<name>.py``, or
 * a module ``tools/<package>/cli.py``
 
-defining ``register(subparsers)``, which adds one or more ``argparse`` sub-parsers and sets
-``func`` (called with the parsed ``argparse.Namespace``, returns the exit status) via
-``set_defaults``.  A ``tools/<package>/cli.py`` with only ``main(argv)`` is mounted as
-``euicc-emu <COMMAND or package> ...`` and receives the rest of the command line.  Shared helpers for plug-ins: :func:`default_state_path`,
-:func:`add_state_argument`.
+defining ``register(subparsers)``, which adds one or more ``argparse`` sub-parsers (with ``help``,
+a plain-text ``description`` when it says more than ``help``, and an ``epilog`` with an example) and
+sets ``func`` (called with the parsed ``argparse.Namespace``, returns the exit status) via
+``set_defaults``.  A ``tools/<package>/cli.py`` with ``main(argv)`` and ``build_parser()`` (a
+:class:`CommandParser` whose ``prog`` is ``euicc-emu COMMAND`` and whose description starts with a
+one-line summary) instead is mounted as
+``euicc-emu COMMAND ...`` (``COMMAND``: the module's ``COMMAND``, else the package name) and
+receives the rest of the command line.  Every parser of the tree accepts ``--log-level`` (see
+:class:`CommandParser`), so the option works before and after any (sub)command.  Shared helpers for
+plug-ins: :func:`default_state_path`, :func:`add_state_argument`.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import logging
 import os
 import pkgutil
 import sys
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +34,59 @@ import tools
 APP_DIR = "euicc-emu"
 STATE_FILE = "card.state"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_LOG_LEVEL = "INFO"
+DISTRIBUTION = "euicc-emu"
+EPILOG = """\
+examples:
+  euicc-emu run                 present the default card on vpcd slot 0 until Ctrl-C
+  euicc-emu info                show its EID, ICCIDs, applets and profiles
+
+Run 'euicc-emu COMMAND --help' for the options and an example of each command."""
+
+
+class _Commands(argparse._SubParsersAction):
+    """Sub-commands whose ``description`` defaults to their ``help``; ``summaries`` maps each
+    name to that one-line help."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.summaries: dict[str, str] = {}
+
+    def add_parser(self, name: str, **kwargs):  # type: ignore[override]
+        if kwargs.get("description") is None:
+            kwargs["description"] = kwargs.get("help")
+        self.summaries[name] = kwargs.get("help") or ""
+        return super().add_parser(name, **kwargs)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every ``euicc-emu`` (sub)command: help texts keep their line breaks, sub-parsers
+    are of the same class, a sub-command's ``description`` defaults to its ``help``, and each parser
+    accepts ``--log-level`` (options that belong to every command work in every position)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
+                          metavar="LEVEL", help=f"logging threshold: {', '.join(LOG_LEVELS)} (default {DEFAULT_LOG_LEVEL})")
+
+    def add_subparsers(self, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("action", _Commands)
+        return super().add_subparsers(**kwargs)
+
+
+def version() -> str:
+    """The installed distribution's version; from a source checkout that is not installed, the
+    version in its ``pyproject.toml``."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        with open(Path(tools.__file__).resolve().parent.parent / "pyproject.toml", "rb") as stream:
+            return f"{tomllib.load(stream)['project']['version']} (source checkout)"
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown (not installed)"
 
 
 def default_state_path(environ: dict[str, str] | None = None) -> Path:
@@ -71,42 +131,96 @@ def _load(name: str) -> ModuleType | None:
 
 
 def _mount_main(sub: argparse._SubParsersAction, name: str, module: ModuleType) -> str:
-    """Mount a tool's own ``main(argv)`` as a subcommand that takes the rest of the line."""
+    """List a tool with its own ``main(argv)`` as a subcommand; :func:`main` hands it the rest of
+    the line (the placeholder parser here only names it in ``euicc-emu --help``)."""
     command = getattr(module, "COMMAND", name.split(".")[1].replace("_", "-"))
-    doc = (module.__doc__ or "").strip().splitlines()
-    parser = sub.add_parser(command, help=doc[0] if doc else None, add_help=False)
+    summary = (module.build_parser().description or "").strip().split("\n", 1)[0].rstrip(".")
+    if summary[1:2].islower():  # "Act as ..." -> "act as ...", as the other commands' help
+        summary = summary[0].lower() + summary[1:]
+    parser = sub.add_parser(command, help=summary, add_help=False)
     parser.add_argument("argv", nargs=argparse.REMAINDER)
-    parser.set_defaults(func=lambda args: module.main(args.argv))
     return command
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu", description="A software eUICC presented to PC/SC through vpcd.")
-    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="logging threshold")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    parser.mounted = {}  # type: ignore[attr-defined]  # command -> main(argv) of mounted tools
+def build_parser() -> CommandParser:
+    """The ``euicc-emu`` parser; ``.commands`` is its sub-commands action, ``.mounted`` maps the
+    commands of mounted tools to their module."""
+    parser = CommandParser(
+        prog="euicc-emu", epilog=EPILOG,
+        description="A software eUICC (embedded SIM) that PC/SC programs see as a smart card in the\n"
+                    "vsmartcard virtual reader (vpcd), and test tools to drive it.")
+    parser.add_argument("--version", action="version", version=f"euicc-emu {version()}")
+    parser.set_defaults(log_level=DEFAULT_LOG_LEVEL)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    parser.commands = sub  # type: ignore[attr-defined]
+    parser.mounted = {}  # type: ignore[attr-defined]
     for name in subcommand_modules():
         module = _load(name)
         register = getattr(module, "register", None)
         if callable(register):
             register(sub)
-        elif callable(getattr(module, "main", None)):
-            parser.mounted[_mount_main(sub, name, module)] = module.main  # type: ignore[attr-defined]
-    for subparser in sub.choices.values():  # accept `euicc-emu <cmd> --log-level X` too
-        subparser.add_argument("--log-level", default=argparse.SUPPRESS, type=str.upper, choices=LOG_LEVELS,
-                               help="logging threshold (default INFO)")
+        elif callable(getattr(module, "main", None)) and callable(getattr(module, "build_parser", None)):
+            parser.mounted[_mount_main(sub, name, module)] = module  # type: ignore[attr-defined]
     return parser
 
 
+def overview(parser: CommandParser) -> str:
+    """Short usage and the command list: what ``euicc-emu`` alone prints."""
+    summaries = parser.commands.summaries  # type: ignore[attr-defined]
+    width = max(map(len, summaries))
+    lines = [parser.format_usage().rstrip(), "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, summary in summaries.items()]
+    lines += ["", "Run 'euicc-emu COMMAND --help' for the options and an example of each command."]
+    return "\n".join(lines)
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The command word after the top-level options, and the arguments that follow it."""
+    front = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    front.add_argument("--log-level")
+    front.add_argument("command", nargs="?")
+    front.add_argument("rest", nargs=argparse.REMAINDER)
+    try:
+        args, _ = front.parse_known_args(argv)
+    except argparse.ArgumentError:  # e.g. --log-level without a value: the real parser says so
+        return None, []
+    return args.command, args.rest
+
+
+def _log_level(argv: list[str]) -> str | None:
+    """The (valid) ``--log-level`` among a mounted tool's arguments; the tool's parser reports bad ones."""
+    scan = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    scan.add_argument("--log-level", type=str.upper)
+    try:
+        level = scan.parse_known_args(argv)[0].log_level
+    except argparse.ArgumentError:
+        return None
+    return level if level in LOG_LEVELS else None
+
+
+def _configure_logging(level: str) -> None:
+    """The one logging set-up of every command (``--log-level``)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``euicc-emu ARGV``; returns the exit status (2: usage error, as argparse)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    argv = sys.argv[1:] if argv is None else argv
-    tool_main = parser.mounted.get(argv[0]) if argv else None  # type: ignore[attr-defined]
-    if tool_main is not None:  # a tool with its own argument parser gets the rest of the line
-        logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        return int(tool_main(argv[1:]) or 0)
+    if not argv:
+        print(overview(parser), file=sys.stderr)
+        return 2
+    command, rest = _split_command(argv)
+    if command is not None and command not in parser.commands.choices:  # type: ignore[attr-defined]
+        print(f"euicc-emu: unknown command '{command}' (run 'euicc-emu' for the list)", file=sys.stderr)
+        return 2
+    tool = parser.mounted.get(command)  # type: ignore[attr-defined]
+    if tool is not None:  # a tool with its own argument parser gets the rest of the line
+        top = parser.parse_args(argv[:len(argv) - len(rest)])  # top-level options and the command
+        _configure_logging(_log_level(rest) or top.log_level)
+        return int(tool.main(rest) or 0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(args.log_level)
     return int(args.func(args) or 0)
 
 

@@ -11,10 +11,19 @@ from tools.cli import add_state_argument, state_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("identity", help="manage the card's eUICC identity")
-    verbs = parser.add_subparsers(dest="verb", required=True)
-    imp = verbs.add_parser("import", help="import certificates and keys from an SGP.26-layout folder")
-    imp.add_argument("directory", type=Path)
+    parser = subparsers.add_parser(
+        "identity", help="manage the card's eUICC identity",
+        description="Manage the card's eUICC identity: its EID, its eUICC certificate and key, and the\n"
+                    "EUM and CI certificates above them.",
+        epilog="example:\n"
+               "  euicc-emu identity import ./sgp26    give the card the identity in ./sgp26 (SGP.26 layout)")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="ACTION")
+    imp = verbs.add_parser(
+        "import", help="import certificates and keys from an SGP.26-layout folder",
+        description="Give the card the eUICC identity stored in a folder laid out like the GSMA SGP.26\n"
+                    "test certificates (eUICC/, EUM/, CertificateIssuer/), e.g. the SGP.26 test eUICC.\n"
+                    "The card's EID becomes the one in the eUICC certificate.")
+    imp.add_argument("directory", type=Path, help="folder in the SGP.26 layout")
     add_state_argument(imp)
     imp.set_defaults(func=run_import)
 

@@ -9,9 +9,15 @@ from tools.cli import add_state_argument, state_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("info", help="print EID, ICCIDs, applets and profiles of a state file")
+    parser = subparsers.add_parser(
+        "info", help="print EID, ICCIDs, applets and profiles of a state file",
+        description="Print what a card holds, read from its state file (the card need not be running):\n"
+                    "its EID, the ICCIDs of its profiles, its applets with their life-cycle states and\n"
+                    "privileges, and its profiles.",
+        epilog="example:\n"
+               "  euicc-emu info --json    the same information as JSON, for scripts")
     add_state_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print card.describe() as JSON")
+    parser.add_argument("--json", action="store_true", help="print the information as JSON")
     parser.set_defaults(func=info)
 
 

@@ -24,7 +24,14 @@ log = logging.getLogger("euicc-emu")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="present the card(s) to PC/SC through vpcd")
+    parser = subparsers.add_parser(
+        "run", help="present the card(s) to PC/SC through vpcd",
+        description="Start the card and present it to PC/SC programs through the vsmartcard virtual\n"
+                    "reader (vpcd) until Ctrl-C. The first run creates a new card (EID, test profile) in\n"
+                    "the state file; later runs continue with what it holds. With --cards N, N cards\n"
+                    "sit on consecutive vpcd slots, each with its own state file (PATH.0, PATH.1, ...).",
+        epilog="example:\n"
+               "  euicc-emu run --trace    card in reader 'Virtual PCD 00 00', APDUs printed on stdout")
     add_state_argument(parser)
     parser.add_argument("--vpcd-host", default=DEFAULT_HOST, help="vpcd host (default %(default)s)")
     parser.add_argument("--vpcd-port", type=int, default=DEFAULT_PORT, help="vpcd base port, slot 0 (default %(default)s)")

@@ -22,6 +22,18 @@ from tools.lpa.es10 import Es10Client, Es10Error
 from tools.lpa.lpa import DownloadError, Lpa, iccid_bytes, iccid_digits
 from tools.lpa.transport import DEFAULT_READER, CardError, Es10Transport, PcscTransmit
 
+DESCRIPTION = """\
+Act as the Local Profile Assistant of a consumer device (GSMA SGP.22): download a profile from an
+SM-DP+ onto the card; list, enable, disable, delete or rename its profiles; send or remove its
+notifications; show its EID and capabilities. The card is the one in a PC/SC reader (--reader),
+or an in-process card on a state file (--card-state)."""
+EPILOG = """\
+examples:
+  euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$MATCHING-ID' --http
+  euicc-emu lpa profile list
+  euicc-emu lpa profile enable 89001000000000000010
+  euicc-emu lpa notification process"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader", default=DEFAULT_READER, help="PC/SC reader name or index")
@@ -31,18 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-ca", type=Path, help="trust this CA certificate (PEM/DER) for the SM-DP+ TLS")
     parser.add_argument("--tls-no-hostname-check", action="store_true", help="accept a TLS name mismatch")
     sub = parser.add_subparsers(dest="lpa_command", required=True, metavar="COMMAND")
-    dl = sub.add_parser("download", help="download and install a profile (§3.1.3)")
+    dl = sub.add_parser("download", help="download a profile from an SM-DP+ and install it (SGP.22 §3.1.3)")
     dl.add_argument("--activation-code", required=True)
     dl.add_argument("--confirmation-code")
     dl.add_argument("--no-notify", action="store_true", help="keep the installation notification on the card")
-    prof = sub.add_parser("profile", help="profile list|enable|disable|delete|nickname")
+    prof = sub.add_parser("profile", help="list the profiles, or enable, disable, delete or rename one (by ICCID)")
     prof.add_argument("action", choices=("list", "enable", "disable", "delete", "nickname"))
     prof.add_argument("iccid", nargs="?")
     prof.add_argument("nickname", nargs="?")
-    notif = sub.add_parser("notification", help="notification list|process|remove")
+    notif = sub.add_parser("notification", help="list the card's notifications, send them (process) or remove one")
     notif.add_argument("action", choices=("list", "process", "remove"))
     notif.add_argument("seq", nargs="?", type=int)
-    chip = sub.add_parser("chip", help="chip info")
+    chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
     parser.set_defaults(func=run)
 
@@ -158,10 +170,12 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """``euicc-emu lpa ...`` (tools.cli plug-in)."""
-    add_arguments(subparsers.add_parser("lpa", help="Local Profile Assistant (SGP.22 ES9+/ES10)"))
+    add_arguments(subparsers.add_parser("lpa", help="Local Profile Assistant (SGP.22 ES9+/ES10)",
+                                        description=DESCRIPTION, epilog=EPILOG))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="euicc-emu lpa", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="euicc-emu lpa", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -9,8 +9,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tools.cli import CommandParser
 from tools.ota.packet import AES, DES, TDES2, TDES3, OtaKeyset, build_command_packet, decode_response_packet
 from tools.ota.transport import compact_script, envelope_apdu, expanded_script, sms_deliver_tpdus
+
+DESCRIPTION = """\
+Build secured over-the-air (SCP80) messages for a card and check its answers.
+
+The APDUs are packed into a command packet secured with SCP80 (ETSI TS 102 225) and split into the
+SMS-PP ENVELOPE APDUs that carry it to the card. 'por' decodes and checks the card's answer (the
+Proof of Receipt). Host side only: prints hex, needs no card."""
+EPILOG = """\
+example:
+  euicc-emu ota build --kic 000102030405060708090A0B0C0D0E0F \\
+      --kid 101112131415161718191A1B1C1D1E1F 80F24000024F00"""
 
 _ALGORITHMS = {"aes": (AES, AES), "3des2": (TDES2, TDES2), "3des3": (TDES3, TDES3), "des": (DES, DES)}
 
@@ -20,11 +32,13 @@ def _keyset(args: argparse.Namespace) -> OtaKeyset:
     return OtaKeyset(args.kvn, kic_algorithm, bytes.fromhex(args.kic), kid_algorithm, bytes.fromhex(args.kid))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu ota", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="euicc-emu ota", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="ACTION")
+    helps = {"build": "secure APDUs into ENVELOPE APDUs (or one command packet) for the card",
+             "por": "decode and check a Proof of Receipt (response packet, hex)"}
     for name in ("build", "por"):
-        p = sub.add_parser(name)
+        p = sub.add_parser(name, help=helps[name])
         p.add_argument("--algo", choices=sorted(_ALGORITHMS), default="aes")
         p.add_argument("--kic", required=True)
         p.add_argument("--kid", required=True)
@@ -42,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; prints hex lines on stdout, returns the process exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         keyset = _keyset(args)
         spi = bytes.fromhex(args.spi)

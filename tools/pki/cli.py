@@ -12,24 +12,39 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.pki import eid as eid_util
+from tools.cli import CommandParser
 from tools.pki.hierarchy import CURVES, make_hierarchy, write_hierarchy
 
 DEFAULT_EID_PREFIX = "89049032"
 """Same EUM prefix as the SGP.26 test EUM (country 049, issuer 032)."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pki", description="SGP.22 test PKI and EID tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    create = sub.add_parser("create", help="create CI, EUM, eUICC and SM-DP+ certificates")
+DESCRIPTION = """\
+Create a test PKI for consumer eSIM (SGP.22), compute or check EIDs.
+
+'create' makes a certificate issuer (CI), an eUICC manufacturer (EUM), an eUICC and the SM-DP+
+certificates with their keys, in the folder layout of the GSMA SGP.26 test certificates. For
+tests only: the private keys are written in the clear. 'eid' computes or checks the two check
+digits of an EID."""
+EPILOG = """\
+examples:
+  euicc-emu pki create --out ./pki
+  euicc-emu pki eid check 89049032000000000000000000000163"""
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="euicc-emu pki", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="ACTION")
+    create = sub.add_parser("create", help="create CI, EUM, eUICC and SM-DP+ certificates and keys")
     create.add_argument("--out", required=True, type=Path, help="output folder (SGP.26 layout)")
     create.add_argument("--curves", default="NIST,BRP", help="comma list of NIST, BRP")
     create.add_argument("--eid", help="32-digit EID (default: from --eid-prefix)")
     create.add_argument("--eid-prefix", default=DEFAULT_EID_PREFIX, help="EUM name-constraint EID prefix")
     create.add_argument("--dp-oid", default="2.999.10", help="SM-DP+ OID (subjectAltName registeredID)")
-    eid = sub.add_parser("eid", help="EID check digits (ISO 7064 MOD 97-10)")
+    eid = sub.add_parser("eid", help="check an EID's check digits, or complete 30 digits with them "
+                                     "(ISO 7064 MOD 97-10)")
     eid.add_argument("action", choices=("check", "complete"))
-    eid.add_argument("value")
+    eid.add_argument("value", help="32-digit EID (check) or its first 30 digits (complete)")
     return parser
 
 
@@ -59,7 +74,7 @@ def _eid(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return _create(args) if args.command == "create" else _eid(args)
     except eid_util.EidError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from euicc.profiles.saip_codec import SaipError
+from tools.cli import CommandParser
 
 from .builder import IsimParameters, KeySet, ProfileParameters, build_upp
 from .coding import luhn_check_digit
@@ -19,6 +20,17 @@ from .default_profile import default_test_profile
 from .dump import dump_upp
 
 COMMAND = "profile"   # mounted as `euicc-emu profile ...`
+DESCRIPTION = """\
+Build, read and write SIM profile packages (SAIP).
+
+The packages are in the interoperable format of the Trusted Connectivity Alliance (SAIP, the
+Unprotected Profile Package an SM-DP+ serves): build one from subscription parameters (ICCID,
+IMSI, keys, PINs), print one as JSON, or write the test profile every new card carries."""
+EPILOG = """\
+examples:
+  euicc-emu profile build --iccid 8900100000000000001 --add-luhn --imsi 001010000000002 \\
+      --k 465B5CE8B199B49FAA5F0A2EE238A6BC --opc CD63CB71954A9F4E48A5994E37A02BAF --out my.der
+  euicc-emu profile dump my.der"""
 
 
 def _hex(text: str) -> bytes:
@@ -28,10 +40,10 @@ def _hex(text: str) -> bytes:
         raise argparse.ArgumentTypeError(f"not hex: {text!r}") from exc
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="profile", description="SAIP profile package tool")
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build a UPP (DER) from parameters")
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="euicc-emu profile", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="ACTION")
+    build = sub.add_parser("build", help="build a profile package (DER) from subscription parameters")
     build.add_argument("--iccid", required=True, help="18-20 digits (see --add-luhn)")
     build.add_argument("--add-luhn", action="store_true", help="append the Luhn check digit")
     build.add_argument("--imsi", required=True)
@@ -57,9 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--impu", action="append", default=[])
     build.add_argument("--domain")
     build.add_argument("--out", required=True, type=Path)
-    dump = sub.add_parser("dump", help="print a UPP as JSON")
+    dump = sub.add_parser("dump", help="print a profile package as JSON")
     dump.add_argument("file", type=Path)
-    default = sub.add_parser("default", help="write the card's out-of-the-box profile")
+    default = sub.add_parser("default", help="write the test profile every new card carries")
     default.add_argument("--out", required=True, type=Path)
     return parser
 
@@ -91,7 +103,7 @@ def _params(args: argparse.Namespace) -> ProfileParameters:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the tool; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "build":
             args.out.write_bytes(build_upp(_params(args)))

@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tools.cli import CommandParser
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
 from tools.smdp_m2m.smdp import SmDp, master_delete_token, sms_connectivity_parameters
@@ -38,6 +39,18 @@ from tools.smsr.smsr import SmSr
 COMMAND = "smdp-m2m"
 FUNCTIONS = ("download", "update-connectivity", "master-delete-token")
 SMDP_FAILURES = FAILURES + (Scp03tError, Scp03HostError, KeyError)
+DESCRIPTION = """\
+Act as a test SM-DP (M2M eSIM, SGP.02): download profiles through the test SM-SR.
+
+The SM-DP (GSMA SGP.02) reaches the card in a PC/SC reader through the test SM-SR ('euicc-emu
+smsr', same SM-SR options). It downloads a profile package into a new ISD-P on the card, changes
+its SMS centre address, or prints the token the SM-SR needs to force-delete a profile (no card
+needed). The keys each download sets up are kept in the EIS file (--eis), so the later functions
+can use them."""
+EPILOG = """\
+examples:
+  euicc-emu smdp-m2m --eis m2m/eis.json download --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex profile.der
+  euicc-emu smdp-m2m --eis m2m/eis.json master-delete-token A0000005591010FFFFFFFF8900001000"""
 
 
 def _download_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,20 +61,23 @@ def _download_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("upp", type=Path, help="Unprotected Profile Package (SAIP DER)")
 
 
-def _parser(legacy: bool = False) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu smdp-m2m", description=__doc__.splitlines()[0])
+def build_parser(legacy: bool = False) -> CommandParser:
+    parser = CommandParser(prog="euicc-emu smdp-m2m", description=DESCRIPTION, epilog=EPILOG)
     add_keyset_arguments(parser)
     if legacy:
         _download_arguments(parser)
         parser.set_defaults(function="download")
         return parser
-    sub = parser.add_subparsers(dest="function", required=True)
-    _download_arguments(sub.add_parser("download", help="ES8 key establishment and profile download"))
-    update = sub.add_parser("update-connectivity", help="ES8.UpdateConnectivityParameters (SMS-C address)")
+    sub = parser.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    _download_arguments(sub.add_parser(
+        "download", help="create an ISD-P, set up its keys (ES8 key establishment), download a profile into it"))
+    update = sub.add_parser("update-connectivity", help="change the SMS centre address of the profile in an ISD-P "
+                                                        "(ES8.UpdateConnectivityParameters)")
     update.add_argument("aid")
     update.add_argument("--smsc", required=True, help="SMS-C address digits")
     update.add_argument("--ton-npi", default="91", help="TON/NPI byte (hex, default 91: international, ISDN)")
-    token = sub.add_parser("master-delete-token", help="print the MasterDelete token (no card needed)")
+    token = sub.add_parser("master-delete-token", help="print the token 'euicc-emu smsr master-delete' needs "
+                                                        "(no card needed)")
     token.add_argument("aid")
     token.add_argument("--control", help="'B6' value the token covers (hex; default: the test SM-DP's)")
     token.add_argument("--token-key", help="token key (hex; default: the one in the EIS file)")
@@ -70,7 +86,7 @@ def _parser(legacy: bool = False) -> argparse.ArgumentParser:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Subcommand form, or the earlier ``--key --cert UPP.der`` form when no subcommand is named."""
-    return _parser(legacy=not any(a in FUNCTIONS for a in argv)).parse_args(argv)
+    return build_parser(legacy=not any(a in FUNCTIONS for a in argv)).parse_args(argv)
 
 
 def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[str]:
@@ -112,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         doc = load_document(args)
     except UsageError as exc:
-        _parser().error(str(exc))
+        build_parser().error(str(exc))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

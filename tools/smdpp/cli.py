@@ -17,10 +17,22 @@ from tools.smdpp.es9plus import SmDpPlus
 from tools.smdpp.http_binding import Es9PlusServer
 from tools.smdpp.orders import UppError, load_upp, order_from_upp
 
+DESCRIPTION = """\
+Run a test SM-DP+ (GSMA SGP.22): the server a consumer device downloads profiles from, over the
+ES9+ interface (HTTP, or HTTPS with --tls). Each download order is a profile package (--upp) that
+a matching ID releases. The certificates come from a folder in the GSMA SGP.26 layout: the
+published test certificates, or a set written by 'euicc-emu pki create'."""
+EPILOG = """\
+example:
+  euicc-emu smdpp serve --certs ./pki --upp profile.der --matching-id ABC-123
+  (then: euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$ABC-123' --http)"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="smdpp_command", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="serve ES9+ (SGP.22 §6.5) for one or more download orders")
+    serve = sub.add_parser("serve", help="serve ES9+ (SGP.22 §6.5) for one or more download orders",
+                           description="Serve ES9+ (SGP.22 §6.5) for one or more download orders until Ctrl-C.\n"
+                                       "Plain HTTP unless --tls (fine on 127.0.0.1 for tests).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--address", help="SM-DP+ address as in the activation code (default HOST:PORT)")
@@ -76,11 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """``euicc-emu smdpp ...`` (tools.cli plug-in)."""
-    add_arguments(subparsers.add_parser("smdpp", help="test SM-DP+ (SGP.22 ES9+ over HTTP)"))
+    add_arguments(subparsers.add_parser("smdpp", help="test SM-DP+ (SGP.22 ES9+ over HTTP)",
+                                        description=DESCRIPTION, epilog=EPILOG))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.smdpp", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.smdpp", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-level", default="INFO", type=str.upper)
     add_arguments(parser)
     args = parser.parse_args(argv)

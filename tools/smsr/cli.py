@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tools.cli import CommandParser
 from tools.ota.packet import OtaKeyset
 from tools.smsr import es5
 from tools.smsr.eis_file import ALGORITHMS, EisDocument, EisFileError, load, save
@@ -41,6 +42,19 @@ ONE_AID = ("enable", "disable", "delete", "set-fallback", "set-emergency")
 FAILURES = (CommandFailed, OtaFailure, LinkError, CertificateError, KeyEstablishmentError, EisFileError, PkiError,
             es5.Es5FormatError, OSError, ValueError)
 """What a run reports as ``error: ...`` with exit status 1."""
+DESCRIPTION = """\
+Act as a test SM-SR (M2M eSIM, SGP.02): manage a card's profiles over secured SMS.
+
+The card is in a PC/SC reader; this program sends it secured SMS (SCP80 over SMS-PP, the ES5
+functions of GSMA SGP.02) and plays the modem too. With --eis FILE the card's OTA keys, message
+counter, certificate and list of profiles are kept from one run to the next (also after an error,
+since the card has seen the counter). 'pki' writes test keys and an EIS file for the default card
+and needs no card."""
+EPILOG = """\
+examples:
+  euicc-emu smsr pki --out m2m                   test PKI files and m2m/eis.json for the default card
+  euicc-emu smsr --eis m2m/eis.json audit        list the card's profiles (ISD-Ps) and their states
+  euicc-emu smsr --eis m2m/eis.json create-isdp  make an ISD-P for a new profile"""
 
 
 class UsageError(ValueError):
@@ -95,15 +109,23 @@ def disconnect(smsr: SmSr | None) -> None:
         smsr.terminal.link.close()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu smsr", description=__doc__.splitlines()[0])
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="euicc-emu smsr", description=DESCRIPTION, epilog=EPILOG)
     add_keyset_arguments(parser)
-    sub = parser.add_subparsers(dest="function", required=True)
-    sub.add_parser("audit")
-    sub.add_parser("create-isdp").add_argument("aid", nargs="?")
+    sub = parser.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    sub.add_parser("audit", help="read the card's profiles (ISD-Ps), their states and its ECASD certificate "
+                                 "(ES5.AuditEIS)")
+    sub.add_parser("create-isdp", help="create an ISD-P to hold a new profile (ES5.CreateISDP)"
+                   ).add_argument("aid", nargs="?", help="its AID (hex; default: the next free one)")
+    helps = {"enable": "enable the profile in ISD-P AID (ES5.EnableProfile)",
+             "disable": "disable it; the fall-back profile becomes enabled (ES5.DisableProfile)",
+             "delete": "delete the profile and its ISD-P (ES5.DeleteProfile)",
+             "set-fallback": "make it the fall-back profile (ES5.SetFallBackAttribute)",
+             "set-emergency": "make it the emergency profile (ES5.SetEmergencyProfileAttribute)"}
     for name in ONE_AID:
-        sub.add_parser(name).add_argument("aid")
-    sub.add_parser("update-address").add_argument("msisdn")
+        sub.add_parser(name, help=helps[name]).add_argument("aid", help="ISD-P AID (hex)")
+    sub.add_parser("update-address", help="give the card the SM-SR's SMS address "
+                                          "(ES5.UpdateSMSRAddressingParameters)").add_argument("msisdn")
     sub.add_parser("notifications", help="report network attachment, confirm the notifications that arrive")
     change = sub.add_parser("change-smsr", help="SM-SR change (SGP.02 §3.8) to the SM-SR of --new-key")
     change.add_argument("--new-key", type=Path, required=True, help="SK.SR.ECDSA of the new SM-SR (PEM)")
@@ -170,7 +192,7 @@ def _change_smsr(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.function == "pki":
         try:

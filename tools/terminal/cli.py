@@ -9,12 +9,24 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tools.cli import CommandParser
 from tools.terminal import cat
 from tools.terminal.link import CardLink, LinkError, PcscLink
 from tools.terminal.terminal import Terminal
 
 COMMAND = "terminal"
 STATUSES = {"normal": cat.NORMAL_SERVICE, "limited": cat.LIMITED_SERVICE, "none": cat.NO_SERVICE}
+DESCRIPTION = """\
+Act as the phone or modem in front of a card in a PC/SC reader (SIM Toolkit).
+
+This is the terminal side of ETSI TS 102 223: reset the card, send TERMINAL PROFILE, and serve the
+proactive commands the card asks for; report a network location status; or send APDUs, serving the
+card's proactive commands in between."""
+EPILOG = """\
+examples:
+  euicc-emu terminal start
+  euicc-emu terminal --reader 1 location normal
+  euicc-emu terminal apdu 00A40004023F00"""
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -30,18 +42,20 @@ def print_sms(tpdu: bytes, address: bytes) -> bool:
     return True
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="euicc-emu terminal", description=__doc__.splitlines()[0])
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog="euicc-emu terminal", description=DESCRIPTION, epilog=EPILOG)
     add_reader_argument(parser)
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("start")
-    sub.add_parser("location").add_argument("status", choices=sorted(STATUSES))
-    sub.add_parser("apdu").add_argument("apdus", nargs="+")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("start", help="reset the card, send TERMINAL PROFILE, serve its proactive commands")
+    sub.add_parser("location", help="send a location status event (normal service, limited or none)"
+                   ).add_argument("status", choices=sorted(STATUSES))
+    sub.add_parser("apdu", help="send APDUs (hex), serving proactive commands ('91xx') in between"
+                   ).add_argument("apdus", nargs="+", metavar="APDU")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     terminal = None
     try:
         terminal = Terminal(open_link(args.reader), print_sms)
