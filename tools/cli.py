@@ -68,7 +68,8 @@ class CommandParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
         self.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
-                          metavar="LEVEL", help=f"logging threshold: {', '.join(LOG_LEVELS)} (default {DEFAULT_LOG_LEVEL})")
+                          metavar="LEVEL",
+                          help=f"logging threshold: {', '.join(LOG_LEVELS)} (default {DEFAULT_LOG_LEVEL})")
 
     def add_subparsers(self, **kwargs):  # type: ignore[override]
         kwargs.setdefault("action", _Commands)

@@ -74,6 +74,7 @@ def test_help_usage_and_plain_description(path, capsys):
     description = (parser.description or "").strip()
     assert description, f"{' '.join(path)}: no description"
     assert description.splitlines()[0] in out
+    assert all(name in out for name in _children(parser)), f"{' '.join(path)} --help does not list its sub-commands"
     assert not REST.search(out), f"{' '.join(path)}: markup or internal name in help: {REST.search(out)[0]!r}"
 
 

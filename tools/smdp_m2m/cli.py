@@ -85,8 +85,10 @@ def build_parser(legacy: bool = False) -> CommandParser:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """Subcommand form, or the earlier ``--key --cert UPP.der`` form when no subcommand is named."""
-    return build_parser(legacy=not any(a in FUNCTIONS for a in argv)).parse_args(argv)
+    """Subcommand form, or the earlier ``--key --cert UPP.der`` form when no subcommand is named
+    (``--help`` alone shows the subcommand form)."""
+    legacy = not any(a in FUNCTIONS or a in ("-h", "--help") for a in argv)
+    return build_parser(legacy=legacy).parse_args(argv)
 
 
 def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[str]:
