@@ -21,7 +21,7 @@ from Crypto.Cipher import AES
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
-from euicc.crypto.scp03 import Scp03KeySet, Scp03Session, Scp03Settings, key_check_value
+from euicc.crypto.scp03 import Scp03Session, Scp03Settings, key_check_value
 from euicc.gp.registry import LCS_PERSONALIZED, LCS_SELECTABLE
 from euicc.m2m import key_establishment
 from euicc.m2m.dgi import parse_dgis
@@ -152,9 +152,8 @@ def _session(ctx: Context, aid: bytes) -> Scp03Session:
     key = "scp03/" + aid.hex()
     session = state.sessions.get(key)
     if session is None:
-        sets = {k.kvn: Scp03KeySet(k.kvn, k.enc, k.mac, k.dek, k.sequence_counter)
-                for k in Scp03Store(ctx.store, aid).all().values()}
-        session = state.sessions[key] = Scp03Session(sets, aid, Scp03Settings(), state.runtime.random)
+        session = state.sessions[key] = Scp03Session(Scp03Store(ctx.store, aid).key_sets(), aid,
+                                                     Scp03Settings(), state.runtime.random)
     return session
 
 
@@ -163,11 +162,8 @@ def process_isdp(ctx: Context, cmd: Command, aid: bytes) -> bytes:
     session = _session(ctx, aid)
     if cmd.ins == 0x50:
         response = session.initialize_update(cmd)
-        used = session.key_set
-        if used is not None:
-            store = Scp03Store(ctx.store, aid)
-            stored = store.all()[used.kvn]
-            store.put(replace(stored, sequence_counter=used.sequence_counter))
+        if session.key_set is not None:
+            Scp03Store(ctx.store, aid).save_counter(session.key_set)
         return response
     if cmd.ins == 0x82:
         return session.external_authenticate(cmd)
