@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from euicc.crypto.kdf import AES_KEY_LENGTHS
 from euicc.crypto.scp03 import IParameter, Scp03KeySet, Scp03Settings, key_check_value
 from euicc.nvm import Store
 
@@ -23,11 +24,18 @@ ISDR_I_PARAMETER = "isdr/scp03-i"
 I_PARAMETER_S8 = (IParameter.PSEUDO_RANDOM_CHALLENGE | IParameter.R_MAC_SUPPORT
                   | IParameter.R_ENCRYPTION_SUPPORT)
 I_PARAMETER_S16 = I_PARAMETER_S8 | IParameter.S16_MODE
+#: INITIALIZE UPDATE key diversification data (Amd D §7.1.2): GP leaves it to the issuer; ten
+#: '00' bytes as a sysmoEUICC1 ISD-R answers (pySim's SCP03 traces, tests/gp/test_isd_r_traces.py)
+KEY_DIVERSIFICATION_DATA = bytes(10)
 
 
 @dataclass(frozen=True, slots=True)
 class Scp03Keys:
-    """One SCP03 key set (GP Amd D §6.1) and its sequence counter (Amd D §6.2.2.1)."""
+    """One SCP03 key set (GP Amd D §6.1) and its sequence counter (Amd D §6.2.2.1).
+
+    A key deleted on its own (DELETE 'D0' 'D2', GP CS §11.2.2.3.2) is ``b""``: the set is then
+    incomplete and no secure channel opens with it until PUT KEY adds the key again.
+    """
 
     kvn: int
     enc: bytes
@@ -35,19 +43,34 @@ class Scp03Keys:
     dek: bytes
     sequence_counter: int = 0
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.kvn <= 0xFF or len({len(k) for k in self.keys() if k}) > 1:
+            raise ValueError("an SCP03 key set holds AES keys of one length")
+        if any(k and len(k) not in AES_KEY_LENGTHS for k in self.keys()):
+            raise ValueError("an SCP03 key is an AES-128/192/256 key")
+
+    def keys(self) -> tuple[bytes, bytes, bytes]:
+        """Key-ENC, Key-MAC, Key-DEK: key IDs 01, 02, 03."""
+        return self.enc, self.mac, self.dek
+
+    @property
+    def complete(self) -> bool:
+        return all(self.keys())
+
     def key_set(self) -> Scp03KeySet:
-        """The card-side session's view of this key set (validates lengths and KVN)."""
+        """The card-side session's view of this (complete) key set."""
         return Scp03KeySet(self.kvn, self.enc, self.mac, self.dek, self.sequence_counter)
 
     def key_information(self) -> bytes:
         """'C0' Key Information Data of each key (GP CS §11.3.3.1 Table 11-27): KID, KVN, type, length."""
         return b"".join(bytes((0xC0, 4, kid, self.kvn, AES_KEY_TYPE, len(key)))
-                        for kid, key in ((KEY_ID_ENC, self.enc), (KEY_ID_MAC, self.mac), (KEY_ID_DEK, self.dek)))
+                        for kid, key in enumerate(self.keys(), KEY_ID_ENC) if key)
 
     def describe(self) -> dict:
+        """For ``euicc-emu info`` / ``keys list``: these are test keys, shown in clear."""
         return {"kvn": f"{self.kvn:02X}", "enc": self.enc.hex().upper(), "mac": self.mac.hex().upper(),
-                "dek": self.dek.hex().upper(), "kcv": [key_check_value(k).hex().upper()
-                                                       for k in (self.enc, self.mac, self.dek)],
+                "dek": self.dek.hex().upper(),
+                "kcv": [key_check_value(k).hex().upper() if k else "" for k in self.keys()],
                 "sequence_counter": self.sequence_counter}
 
 
@@ -69,14 +92,14 @@ class Scp03Store:
         return self.store.get(f"{self.prefix}{kvn:02X}")
 
     def put(self, keys: Scp03Keys) -> None:
-        keys.key_set()   # refuse a record the secure channel could not use
         self.store.put(f"{self.prefix}{keys.kvn:02X}", keys)
 
     def delete(self, kvn: int) -> None:
         self.store.delete(f"{self.prefix}{kvn:02X}")
 
     def key_sets(self) -> dict[int, Scp03KeySet]:
-        return {kvn: keys.key_set() for kvn, keys in self.all().items()}
+        """The complete key sets, for a secure channel session."""
+        return {kvn: keys.key_set() for kvn, keys in self.all().items() if keys.complete}
 
     def save_counter(self, key_set: Scp03KeySet) -> None:
         """Persist the sequence counter after an INITIALIZE UPDATE (Amd D §6.2.2.1)."""
@@ -95,10 +118,9 @@ def isd_r(store: Store) -> Scp03Store:
 
 
 def isd_r_settings(store: Store) -> Scp03Settings:
-    """The ISD-R's SCP03 parameters: its "i" parameter and key diversification data (the last
-    ten bytes of the EID, a setting: GP leaves the content to the issuer)."""
+    """The ISD-R's SCP03 parameters: its "i" parameter and :data:`KEY_DIVERSIFICATION_DATA`."""
     return Scp03Settings(i_parameter=store.get(ISDR_I_PARAMETER, I_PARAMETER_S8),
-                         key_diversification_data=store.get("card/eid", bytes(10))[-10:].rjust(10, b"\0"))
+                         key_diversification_data=KEY_DIVERSIFICATION_DATA)
 
 
 def set_isd_r_mode(store: Store, s16: bool) -> None:

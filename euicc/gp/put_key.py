@@ -8,9 +8,9 @@ b8 set when several keys follow.  Data: the new KVN, then per key '88' L <key co
 or one length byte then the ciphertext of the zero-padded key (Table 11-70, what
 GlobalPlatformPro and the ES8 PUT KEY send).  Response: new KVN || KCV of each key (§11.8.3.1).
 
-DELETE: 'D2' KVN (and 'D0' key ID) name the keys.  An SCP03 key set is only usable
-whole, so only whole key sets are deleted (a 'D0' key identifier is refused with '6A80'),
-and the last key set of the Security Domain is kept ('6985', :data:`KEEP_LAST_KEY_SET`).
+DELETE: 'D2' KVN and/or 'D0' key ID name the keys (one key, as pySim's ``delete_key`` sends, or a
+whole key set); a key set missing a key opens no secure channel until PUT KEY adds it again, and
+the Security Domain keeps at least one complete key set ('6985', :data:`KEEP_LAST_KEY_SET`).
 
 Both need an authenticated secure channel with command decryption (checked by the caller).
 """
@@ -27,7 +27,7 @@ from euicc.gp.key_store import (AES_KEY_TYPE, KEY_ID_DEK, KEY_ID_ENC, SCP03_KVNS
 
 SW_ALGORITHM_NOT_SUPPORTED = 0x9484    # GP CS §11.8.3.2
 SW_INVALID_KCV = 0x9485                # GP CS §11.8.3.2
-KEEP_LAST_KEY_SET = True               # setting: a Security Domain never deletes its last key set
+KEEP_LAST_KEY_SET = True               # setting: a Security Domain keeps one complete key set
 
 
 def _read_key(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
@@ -60,9 +60,15 @@ def _read_key(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
 
 
 def put_key(keys: Scp03Store, dek: bytes, cmd: Command) -> bytes:
-    """GP CS §11.8: add (P1 '00') or replace (P1 = KVN) keys of an SCP03 key set."""
+    """GP CS §11.8: add (P1 '00') or replace (P1 = KVN) keys of an SCP03 key set.
+
+    Adding a key whose ID the key set already holds, replacing a key by one of another length
+    (GP CS §11.8.2.3.3), or a new KVN outside '30'-'3F' or already used, is '6A80'; replacing
+    in a key set that does not exist is '6A88'.  A replaced key set keeps its sequence counter
+    (so that pseudo-random card challenges never repeat under one Key-ENC); a new one starts at 0.
+    """
     old_kvn, first_id, several = cmd.p1 & 0x7F, cmd.p2 & 0x7F, bool(cmd.p2 & 0x80)
-    if cmd.p1 & 0x80 or not KEY_ID_ENC <= first_id <= KEY_ID_DEK:
+    if not KEY_ID_ENC <= first_id <= KEY_ID_DEK:
         raise SwError(SW.INCORRECT_P1P2)
     data = cmd.data
     if not data:
@@ -72,49 +78,67 @@ def put_key(keys: Scp03Store, dek: bytes, cmd: Command) -> bytes:
         key, at = _read_key(dek, data, at)
         new.append(key)
     count = len(new)
-    if count == 0 or (count > 1) != several or first_id + count - 1 > KEY_ID_DEK:
+    if count == 0 or (count > 1) != several or first_id + count - 1 > KEY_ID_DEK or new_kvn not in SCP03_KVNS:
         raise SwError(SW.INCORRECT_DATA)
     stored = keys.all()
-    if new_kvn not in SCP03_KVNS:
-        raise SwError(SW.INCORRECT_DATA)
+    slots = range(first_id - 1, first_id - 1 + count)
     if old_kvn == 0:
-        if new_kvn in stored or count != 3:
+        base = stored.get(new_kvn) or Scp03Keys(new_kvn, b"", b"", b"")
+        if any(base.keys()[i] for i in slots):
             raise SwError(SW.INCORRECT_DATA)
-        current = [b"", b"", b""]
     else:
         if old_kvn not in stored:
             raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
+        base = stored[old_kvn]
         if new_kvn != old_kvn and new_kvn in stored:
             raise SwError(SW.INCORRECT_DATA)
-        old = stored[old_kvn]
-        current = [old.enc, old.mac, old.dek]
-    current[first_id - 1:first_id - 1 + count] = new
-    if len({len(k) for k in current}) != 1:
-        raise SwError(SW.INCORRECT_DATA)      # Amd D §6.1: one AES length per key set
+        if any(len(base.keys()[i]) != len(k) for i, k in zip(slots, new)):
+            raise SwError(SW.INCORRECT_DATA)
+    merged = list(base.keys())
+    merged[first_id - 1:first_id - 1 + count] = new
+    try:
+        result = Scp03Keys(new_kvn, *merged, sequence_counter=base.sequence_counter)
+    except ValueError:
+        raise SwError(SW.INCORRECT_DATA) from None   # Amd D §6.1: one AES length per key set
     if old_kvn:
         keys.delete(old_kvn)
-    # Amd D §6.2.2.1: a new or replaced key set starts its sequence counter again
-    keys.put(Scp03Keys(new_kvn, *current))
+    keys.put(result)
     return bytes((new_kvn,)) + b"".join(key_check_value(k) for k in new)
 
 
 def delete_key(keys: Scp03Store, cmd: Command) -> bytes:
-    """GP CS §11.2.2.3.2: DELETE 'D2' KVN of a whole key set; response '00'."""
+    """GP CS §11.2.2.3.2: DELETE the keys named by 'D0' key ID and/or 'D2' KVN; response '00'.
+
+    The Security Domain keeps at least one complete key set (:data:`KEEP_LAST_KEY_SET`, '6985').
+    """
     if cmd.p1 != 0x00 or cmd.p2 & 0x7F:
         raise SwError(SW.INCORRECT_P1P2)
     try:
-        items = dict(tlv.parse(cmd.data))
+        items = tlv.parse(cmd.data)
     except tlv.TlvError:
         raise SwError(SW.INCORRECT_DATA) from None
-    kvn = items.get(0xD2)
-    if set(items) - {0xD0, 0xD2} or kvn is None or len(kvn) != 1 or 0xD0 in items:
+    named = dict(items)
+    kid, kvn = named.get(0xD0), named.get(0xD2)
+    if (len(named) != len(items) or set(named) - {0xD0, 0xD2} or not named
+            or any(v is not None and len(v) != 1 for v in (kid, kvn))):
         raise SwError(SW.INCORRECT_DATA)
-    stored = keys.all()
-    if kvn[0] not in stored:
+    before = keys.all()
+    after = {}
+    for number, key_set in before.items():
+        if kvn is not None and number != kvn[0]:
+            continue
+        remaining = tuple(b"" if kid is None or kid[0] == i else k for i, k in enumerate(key_set.keys(), 1))
+        if remaining != key_set.keys():
+            after[number] = Scp03Keys(number, *remaining, sequence_counter=key_set.sequence_counter)
+    if not after:
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
-    if KEEP_LAST_KEY_SET and len(stored) == 1:
+    if KEEP_LAST_KEY_SET and not any(k.complete for k in ({**before, **after}).values()):
         raise SwError(SW.CONDITIONS_NOT_SATISFIED)
-    keys.delete(kvn[0])
+    for number, key_set in after.items():
+        if any(key_set.keys()):
+            keys.put(key_set)
+        else:
+            keys.delete(number)
     return b"\x00"
 
 

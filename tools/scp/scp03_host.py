@@ -180,20 +180,27 @@ class Scp03Host:
 AES_KEY_TYPE = 0x88
 
 
-def encipher_key(dek: bytes, key: bytes) -> bytes:
-    """Key component block of an AES key (GP CS §11.8.2.3 Table 11-70, Amd D §7.x): the clear
-    length (1 byte) then the key, zero-padded to the block size, AES-CBC with Key-DEK, ICV zero."""
+def encipher_key(dek: bytes, key: bytes, length_byte: bool = True) -> bytes:
+    """Key component block of an AES key enciphered with Key-DEK (AES-CBC, ICV zero), GP CS
+    §11.8.2.3: with ``length_byte`` the clear length then the zero-padded key (Table 11-70, as
+    GlobalPlatformPro sends every AES key); without, the bare ciphertext of a key that fills
+    whole blocks (Table 11-71, as pySim sends AES-128/256 keys)."""
     padded = key + bytes(-len(key) % 16)
-    return bytes([len(key)]) + AES.new(dek, AES.MODE_CBC, iv=bytes(16)).encrypt(padded)
+    if not length_byte and padded != key:
+        raise ValueError("a key that does not fill whole blocks needs its length byte")
+    return bytes([len(key)] if length_byte else []) + AES.new(dek, AES.MODE_CBC, iv=bytes(16)).encrypt(padded)
 
 
-def put_key_apdu(dek: bytes, p1_kvn: int, new: HostKeySet) -> bytes:
+def key_data_field(dek: bytes, key: bytes, length_byte: bool = True) -> bytes:
+    """One key data field of PUT KEY (GP CS §11.8.2.3): '88' L <key component block> '03' KCV."""
+    block = encipher_key(dek, key, length_byte)
+    return bytes([AES_KEY_TYPE, len(block)]) + block + b"\x03" + kcv(key)
+
+
+def put_key_apdu(dek: bytes, p1_kvn: int, new: HostKeySet, length_byte: bool = True) -> bytes:
     """Plain ``80 D8 P1 81 Lc <new KVN> {'88' L block '03' KCV} x 3 00``: P1 = the key set to
     replace ('00': add a new one), P2 = '81' (key ID 1, several keys), ENC / MAC / DEK in order."""
-    data = bytes([new.kvn])
-    for key in (new.enc, new.mac, new.dek):
-        block = encipher_key(dek, key)
-        data += bytes([AES_KEY_TYPE, len(block)]) + block + b"\x03" + kcv(key)
+    data = bytes([new.kvn]) + b"".join(key_data_field(dek, k, length_byte) for k in (new.enc, new.mac, new.dek))
     return bytes([0x80, 0xD8, p1_kvn, 0x81, len(data)]) + data + b"\x00"
 
 
@@ -202,6 +209,7 @@ def put_key_response(new: HostKeySet) -> bytes:
     return bytes([new.kvn]) + kcv(new.enc) + kcv(new.mac) + kcv(new.dek)
 
 
-def delete_key_apdu(kvn: int) -> bytes:
-    """Plain DELETE of a whole key set: ``80 E4 00 00 03 D2 01 KVN 00`` (GP CS §11.2.2.3.2)."""
-    return bytes([0x80, 0xE4, 0x00, 0x00, 0x03, 0xD2, 0x01, kvn, 0x00])
+def delete_key_apdu(kvn: int | None, key_id: int | None = None) -> bytes:
+    """Plain DELETE of keys (GP CS §11.2.2.3.2): ``80 E4 00 00 Lc ['D0' 01 KID] ['D2' 01 KVN] 00``."""
+    data = (b"" if key_id is None else bytes([0xD0, 1, key_id])) + (b"" if kvn is None else bytes([0xD2, 1, kvn]))
+    return bytes([0x80, 0xE4, 0x00, 0x00, len(data)]) + data + b"\x00"
