@@ -132,3 +132,10 @@ def provision_isd_r(store: Store) -> None:
     keys = isd_r(store)
     if not keys.all():
         keys.put(DEFAULT_ISDR_KEY_SET)
+
+
+def describe_isd_r(store: Store) -> dict:
+    """The ISD-R's SCP03 configuration and test keys, for ``euicc-emu info`` / ``keys list``."""
+    i_parameter = isd_r_settings(store).i_parameter
+    return {"i": f"{i_parameter:02X}", "mode": "S16" if i_parameter & IParameter.S16_MODE else "S8",
+            "key_sets": [keys.describe() for _, keys in sorted(isd_r(store).all().items())]}
