@@ -30,7 +30,7 @@ SW_INVALID_KCV = 0x9485                # GP CS §11.8.3.2
 KEEP_LAST_KEY_SET = True               # setting: a Security Domain keeps one complete key set
 
 
-def _read_key(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
+def read_key_data(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
     """One key data field at ``at`` (GP CS §11.8.2.3 Table 11-69); returns (clear key, next offset)."""
     if at + 2 > len(data):
         raise SwError(SW.INCORRECT_DATA)
@@ -75,7 +75,7 @@ def put_key(keys: Scp03Store, dek: bytes, cmd: Command) -> bytes:
         raise SwError(SW.WRONG_LENGTH)
     new_kvn, at, new = data[0], 1, []
     while at < len(data):
-        key, at = _read_key(dek, data, at)
+        key, at = read_key_data(dek, data, at)
         new.append(key)
     count = len(new)
     if count == 0 or (count > 1) != several or first_id + count - 1 > KEY_ID_DEK or new_kvn not in SCP03_KVNS:
