@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from euicc.card import Card, CardConfig
 from euicc.gp import key_store
@@ -301,3 +303,30 @@ def test_replaced_keys_survive_a_restart(tmp_path):
     term.send(SELECT_ISD_R)
     assert term.send(Scp03Host(DEFAULT_KEYS, 0x33).initialize_update()).sw == 0x6A88
     card.close()
+
+
+# -- arbitrary key management data -------------------------------------------------------------
+
+KEY_MANAGEMENT_SWS = {0x9000, 0x6700, 0x6985, 0x6A80, 0x6A86, 0x6A88, 0x9484, 0x9485}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ins=st.sampled_from((0xD8, 0xE4)), p1=st.integers(0, 0xFF), p2=st.integers(0, 0xFF),
+       data=st.binary(min_size=0, max_size=120))
+def test_arbitrary_key_management_data(ins, p1, p2, data):
+    """Any PUT KEY / DELETE body in a level-03 session: a GP status word, never 6F00, and the
+    key information changes only with 9000."""
+    card = new_card()
+    try:
+        term = Terminal(card.transmit)
+        host = term.open_scp03(level=0x03)
+        before = term.secure(host, KEY_INFO).data
+        if ins == 0xE4 and data[:1] not in (b"\xD0", b"\xD2"):
+            data = b"\xD2" + data                  # a key DELETE, not ES5's
+        apdu = bytes([0x80, ins, p1, p2]) + (bytes([len(data)]) + data if data else b"")
+        r = term.secure(host, apdu)
+        assert r.sw in KEY_MANAGEMENT_SWS
+        if r.sw != 0x9000:
+            assert term.secure(host, KEY_INFO).data == before
+    finally:
+        card.close()
