@@ -14,7 +14,7 @@ from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
 from euicc.gp import card_data, key_store, store_data
-from euicc.gp.get_status import get_status
+from euicc.gp.get_status import MAX_RESPONSE, get_status
 from euicc.gp.secure_channel import SCP03_INS, SecureChannel
 from euicc.m2m import es5
 from euicc.m2m.runtime import volatile
@@ -49,9 +49,10 @@ class IsdR(Applet):
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
         """Every command through the SCP03 secure channel of this logical channel (if one is open)."""
-        return SecureChannel.isd_r(ctx, self.aid).process(cmd, lambda plain: self._process(ctx, plain))
+        channel = SecureChannel.isd_r(ctx, self.aid)
+        return channel.process(cmd, lambda plain: self._process(ctx, plain, channel.response_overhead))
 
-    def _process(self, ctx: Context, cmd: Command) -> bytes:
+    def _process(self, ctx: Context, cmd: Command, overhead: int) -> bytes:
         if es5.is_es5(cmd):   # SGP.02 ES5, from the ISD-R's OTA channel only
             return es5.process(ctx, cmd, self.aid)
         if cmd.ins == 0xCA:
@@ -59,7 +60,7 @@ class IsdR(Applet):
         if cmd.ins == 0xE2:
             data = store_data.collect(cmd, ctx.channel.applet_state)
             return b"" if data is None else es10.dispatch(ctx, data)
-        data, sw = get_status_command(ctx, cmd)
+        data, sw = get_status_command(ctx, cmd, MAX_RESPONSE - overhead)
         state = volatile(ctx)
         if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
             data = es5.isdp_attributes(ctx, data)
@@ -85,7 +86,7 @@ class IsdR(Applet):
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
 
 
-def get_status_command(ctx: Context, cmd: Command) -> tuple[bytes, int]:
+def get_status_command(ctx: Context, cmd: Command, max_response: int = MAX_RESPONSE) -> tuple[bytes, int]:
     if not cmd.proprietary:
         raise SwError(SW.CLA_NOT_SUPPORTED)
-    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state)
+    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state, max_response)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, Command, SwError
-from euicc.crypto.scp03 import Scp03Session, Scp03Settings, SecurityLevel, SessionState
+from euicc.crypto.scp03 import BLOCK, Scp03Session, Scp03Settings, SecurityLevel, SessionState
 from euicc.gp import put_key
 from euicc.gp.key_store import Scp03Store, isd_r, isd_r_settings
 
@@ -48,6 +48,17 @@ class SecureChannel:
     @property
     def session(self) -> Scp03Session | None:
         return self.ctx.channel.applet_state.get(_STATE_KEY)
+
+    @property
+    def response_overhead(self) -> int:
+        """Bytes that R-ENC padding and the R-MAC may add to a response body (Amd D §6.2.5,
+        §6.2.7), for commands that size their answers to a short response."""
+        session = self.session
+        if session is None or session.state is not SessionState.AUTHENTICATED:
+            return 0
+        level = session.security_level
+        return ((BLOCK if level & SecurityLevel.R_ENCRYPTION else 0)
+                + (self.settings.s_mode if level & SecurityLevel.R_MAC else 0))
 
     def process(self, cmd: Command, handler: Handler) -> bytes:
         """Run ``cmd``: the SCP03 commands here, every other one through ``handler`` once unwrapped."""

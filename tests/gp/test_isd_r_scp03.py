@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from euicc.card import Card, CardConfig
 from euicc.gp import key_store
+from euicc.gp.registry import Registry, RegistryEntry
 from tests.gp.helpers import DEFAULT_KEYS, ISD_R_AID, SELECT_ISD_R, Terminal, new_card
 from tools.scp.scp03_host import (DD_HOST_CRYPTOGRAM, DD_S_MAC, HostKeySet, Scp03Host, Scp03HostError,
                                   cmac, delete_key_apdu, derive, key_data_field, kcv, put_key_apdu,
@@ -65,6 +66,23 @@ def test_channel_at_each_level(card, term, level, s_mode):
     for tag in ("0042", "0045", "005A"):
         r = term.secure(host, f"80CA{tag}00")
         assert r.sw == 0x9000 and r.data[:1] == bytes.fromhex(tag[2:])
+
+
+def test_get_status_more_data_is_r_maced(card, term):
+    """A '6310' GET STATUS response (GP CS §11.4.3) carries data: it gets R-MAC / R-ENC too
+    (Amd D §6.2.5: warnings '62xx' / '63xx' are protected), and 'next occurrence' continues."""
+    with card.store.transaction():
+        registry = Registry(card.store)
+        for i in range(20):
+            registry.put(RegistryEntry(bytes.fromhex("A0000009990000") + bytes((i, 1)), "APP", 0x07))
+    host = term.open_scp03(level=0x33)
+    r = term.secure(host, "80F24002024F0000")
+    rounds = 0
+    while r.sw == 0x6310:
+        assert r.data[:1] == b"\xE3"
+        r = term.secure(host, "80F24003024F0000")
+        rounds += 1
+    assert r.sw == 0x9000 and rounds >= 1
 
 
 def test_s16_card_refuses_s8_host(card, term):
