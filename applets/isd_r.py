@@ -2,7 +2,9 @@
 
 This module holds the GlobalPlatform side common to both: the FCI (GP Card Spec v2.3.1 §11.9.3.1,
 with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3),
-GET STATUS (GP §11.4) and STORE DATA (GP §11.11) carrying ES10 (SGP.22 §5.7.2, euicc.rsp.es10).
+GET STATUS (GP §11.4) and STORE DATA (GP §11.11) carrying ES10 (SGP.22 §5.7.2, euicc.rsp.es10),
+all of them also inside an SCP03 secure channel with PUT KEY / DELETE of its key sets
+(GP Amd D, euicc.gp.secure_channel).
 """
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
-from euicc.gp import card_data, store_data
-from euicc.gp.get_status import get_status
+from euicc.gp import card_data, key_store, store_data
+from euicc.gp.get_status import MAX_RESPONSE, get_status
+from euicc.gp.secure_channel import SCP03_INS, SecureChannel
 from euicc.m2m import es5
 from euicc.m2m.runtime import volatile
 from euicc.rsp import es10, euicc_info
@@ -34,15 +37,22 @@ class IsdR(Applet):
     PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
                   | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
     INSTALL_BY_DEFAULT = True
-    INS = frozenset({0xCA, 0xF2, 0xE2}) | es5.ES5_INS
+    INS = frozenset({0xCA, 0xF2, 0xE2}) | es5.ES5_INS | SCP03_INS
+    HANDLES_SECURE_MESSAGING = True
 
     def select(self, ctx: Context, cmd: Command) -> bytes:
         """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template with the SVN ('82')."""
-        prop = card_data.card_recognition_data() + tlv.tlv(0x9F65, b"\xff")
+        scp_i = key_store.isd_r_settings(ctx.store).i_parameter
+        prop = card_data.card_recognition_data(scp_i=scp_i) + tlv.tlv(0x9F65, b"\xff")
         return tlv.tlv(0x6F, tlv.tlv(0x84, self.aid) + tlv.tlv(0xA5, prop)
                        + tlv.tlv(0xE0, tlv.tlv(0x82, euicc_info.SVN)))
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
+        """Every command through the SCP03 secure channel of this logical channel (if one is open)."""
+        channel = SecureChannel.isd_r(ctx, self.aid)
+        return channel.process(cmd, lambda plain: self._process(ctx, plain, channel.response_overhead))
+
+    def _process(self, ctx: Context, cmd: Command, overhead: int) -> bytes:
         if es5.is_es5(cmd):   # SGP.02 ES5, from the ISD-R's OTA channel only
             return es5.process(ctx, cmd, self.aid)
         if cmd.ins == 0xCA:
@@ -50,7 +60,7 @@ class IsdR(Applet):
         if cmd.ins == 0xE2:
             data = store_data.collect(cmd, ctx.channel.applet_state)
             return b"" if data is None else es10.dispatch(ctx, data)
-        data, sw = get_status_command(ctx, cmd)
+        data, sw = get_status_command(ctx, cmd, MAX_RESPONSE - overhead)
         state = volatile(ctx)
         if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
             data = es5.isdp_attributes(ctx, data)
@@ -64,7 +74,7 @@ class IsdR(Applet):
             raise SwError(SW.WRONG_LENGTH)
         tag = cmd.p1p2
         if tag == 0x0066:
-            return card_data.card_data()
+            return card_data.card_data(scp_i=key_store.isd_r_settings(ctx.store).i_parameter)
         if tag == 0x005A:
             return tlv.tlv(0x5A, ctx.services.eid)
         if tag == 0x0042:
@@ -72,11 +82,11 @@ class IsdR(Applet):
         if tag == 0x0045:
             return tlv.tlv(0x45, ctx.store.get("card/cin", ctx.services.eid))
         if tag == 0x00E0:
-            return tlv.tlv(0xE0, ctx.store.get("isdr/key-info", b""))
+            return tlv.tlv(0xE0, key_store.isd_r(ctx.store).key_information())
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
 
 
-def get_status_command(ctx: Context, cmd: Command) -> tuple[bytes, int]:
+def get_status_command(ctx: Context, cmd: Command, max_response: int = MAX_RESPONSE) -> tuple[bytes, int]:
     if not cmd.proprietary:
         raise SwError(SW.CLA_NOT_SUPPORTED)
-    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state)
+    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state, max_response)

@@ -19,6 +19,7 @@ from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
+from euicc.gp import key_store
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
 from euicc.nvm import Codec, PowerCut, Store
@@ -134,7 +135,7 @@ class Card:
         return out
 
     def describe(self) -> dict:
-        """A summary for `euicc-emu info`: EID, ICCIDs, applets, profiles."""
+        """A summary for `euicc-emu info`: EID, ICCIDs, applets, profiles, ISD-R SCP03 test keys."""
         records = self.services.profiles.records()
         return {
             "eid": self.services.eid.hex().upper(),
@@ -147,4 +148,5 @@ class Card:
                           "name": r.name, "provider": r.provider, "nickname": r.nickname,
                           **self._usim_summary(r)}
                          for r in records],
+            "isd_r_scp03": key_store.describe_isd_r(self.store),
         }

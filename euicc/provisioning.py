@@ -16,6 +16,7 @@ from euicc import eid as eid_mod
 from euicc.applet import Applet
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
+from euicc.gp import key_store
 from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
 from euicc.nvm import Store
 from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
@@ -69,6 +70,7 @@ def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = 
         store.put("card/eid", eid_mod.to_bytes(eid))
         identity.create_default(store, eid)
         personalization.ensure_personalized(store)
+        key_store.provision_isd_r(store)
         registry = Registry(store)
         for name, cls in catalog.items():
             if cls.INSTALL_BY_DEFAULT:

@@ -60,4 +60,16 @@ def format_description(desc: dict) -> str:
             lines.append("  " + "  ".join(f"{k}={v}" for k, v in profile.items()))
         else:
             lines.append(f"  {profile}")
+    scp03 = desc.get("isd_r_scp03")
+    if scp03:
+        lines.extend(format_scp03(scp03))
     return "\n".join(lines)
+
+
+def format_scp03(scp03: dict) -> list[str]:
+    """The ISD-R's SCP03 key sets (test keys, shown in clear) of ``Card.describe()``."""
+    lines = [f"ISD-R SCP03 (i={scp03['i']}, {scp03['mode']}):" + ("" if scp03["key_sets"] else " (no key set)")]
+    for k in scp03["key_sets"]:
+        lines.append(f"  KVN {k['kvn']}  ENC {k['enc'] or '-'}  MAC {k['mac'] or '-'}  DEK {k['dek'] or '-'}"
+                     f"  KCV {'/'.join(c or '-' for c in k['kcv'])}  counter {k['sequence_counter']}")
+    return lines

@@ -17,7 +17,9 @@ Choices a reviewer should know (documented settings, not guesses hidden in code)
   malformed secure-messaging data after a good C-MAC (ciphertext not block aligned, bad
   padding) answers ``6988`` (ISO 7816-4 "incorrect SM data objects") and terminates too;
 * the MAC is computed over the CLA byte as received (logical-channel bits included);
-* KVN ``00`` in INITIALIZE UPDATE selects the lowest-numbered key set supplied.
+* KVN ``00`` in INITIALIZE UPDATE selects the lowest-numbered key set supplied;
+* the "i" parameter's b1 selects S16 mode (Amd D v1.2 §5.1 Table 5-1, §6.2.2): 16-byte host and
+  card challenges, cryptograms, C-MACs and R-MACs instead of 8 (S8 mode).
 """
 from __future__ import annotations
 
@@ -113,6 +115,7 @@ VALID_SECURITY_LEVELS = frozenset({0x00, 0x01, 0x03, 0x11, 0x13, 0x33})
 class IParameter(IntFlag):
     """Amd D §5.1 Table 5-1: the SCP03 "i" parameter."""
 
+    S16_MODE = 0x01
     PSEUDO_RANDOM_CHALLENGE = 0x10
     R_MAC_SUPPORT = 0x20
     R_ENCRYPTION_SUPPORT = 0x40
@@ -155,6 +158,11 @@ class Scp03Settings:
     i_parameter: int = 0x70
     key_diversification_data: bytes = bytes(10)
     minimum_security_level: int = SecurityLevel.NONE
+
+    @property
+    def s_mode(self) -> int:
+        """Length in bytes of challenges, cryptograms and MACs: 8 (S8) or 16 (S16 mode)."""
+        return 16 if self.i_parameter & IParameter.S16_MODE else 8
 
 
 @dataclass(frozen=True)
@@ -258,12 +266,13 @@ class Scp03Session:
         """Amd D §7.1: P1 = KVN, P2 = '00', data = host challenge (8); returns the response data.
 
         Response: key diversification data (10) || key information (KVN, '03', i) ||
-        card challenge (8) || card cryptogram (8) || [sequence counter (3)].
+        card challenge (s) || card cryptogram (s) || [sequence counter (3)], s = 8 or 16 (S16).
         """
         self.close()  # a new INITIALIZE UPDATE always aborts the current session
+        s_mode = self._settings.s_mode
         if cmd.p2 != 0x00:
             raise SwError(SW.INCORRECT_P1P2)
-        if len(cmd.data) != 8:
+        if len(cmd.data) != s_mode:
             raise SwError(SW.WRONG_LENGTH)
         key_set = self._select_key_set(cmd.p1)
         i_param = self._settings.i_parameter
@@ -272,13 +281,13 @@ class Scp03Session:
         if i_param & IParameter.PSEUDO_RANDOM_CHALLENGE:
             counter_field = key_set.next_sequence_counter().to_bytes(3, "big")
             card_challenge = scp03_kdf(
-                key_set.enc, DerivationConstant.CARD_CHALLENGE, counter_field + self._sd_aid, 64
+                key_set.enc, DerivationConstant.CARD_CHALLENGE, counter_field + self._sd_aid, 8 * s_mode
             )
         else:
-            card_challenge = self._random(8)
+            card_challenge = self._random(s_mode)
         keys = SessionKeys.derive(key_set, host_challenge, card_challenge)
         cryptogram = scp03_kdf(
-            keys.s_mac, DerivationConstant.CARD_CRYPTOGRAM, host_challenge + card_challenge, 64
+            keys.s_mac, DerivationConstant.CARD_CRYPTOGRAM, host_challenge + card_challenge, 8 * s_mode
         )
         self.state, self.key_set, self._keys = SessionState.INITIALIZED, key_set, keys
         self._host_challenge, self._card_challenge = host_challenge, card_challenge
@@ -305,7 +314,7 @@ class Scp03Session:
             raise self._fail(SW.SECURITY_STATUS_NOT_SATISFIED)
 
     def external_authenticate(self, cmd: Command) -> bytes:
-        """Amd D §7.2: P1 = security level, data = host cryptogram (8) || C-MAC (8).
+        """Amd D §7.2: P1 = security level, data = host cryptogram (s) || C-MAC (s), s = 8 or 16.
 
         Order: session state (6985), C-MAC (6982), host cryptogram (6300), then the requested
         security level (6A86 for a level this card or key set cannot give, 6982 below the
@@ -317,16 +326,17 @@ class Scp03Session:
             raise self._fail(SW.INCORRECT_P1P2)
         if not cmd.secure_messaging:
             raise self._fail(SW.SECURITY_STATUS_NOT_SATISFIED)
-        if len(cmd.data) != 16:
+        s_mode = self._settings.s_mode
+        if len(cmd.data) != 2 * s_mode:
             raise self._fail(SW.WRONG_LENGTH)
         self._verify_cmac(cmd)
         expected = scp03_kdf(
             self._session_keys().s_mac,
             DerivationConstant.HOST_CRYPTOGRAM,
             self._host_challenge + self._card_challenge,
-            64,
+            8 * s_mode,
         )
-        if not hmac.compare_digest(expected, cmd.data[:8]):
+        if not hmac.compare_digest(expected, cmd.data[:s_mode]):
             raise self._fail(SW_HOST_CRYPTOGRAM_FAILED)
         self._check_security_level(cmd.p1)
         self.security_level = SecurityLevel(cmd.p1)
@@ -337,13 +347,14 @@ class Scp03Session:
     # Command and response protection -------------------------------------------------------
 
     def _verify_cmac(self, cmd: Command) -> bytes:
-        """Amd D §6.2.4: check the trailing 8-byte C-MAC, update the MAC chaining value."""
-        if len(cmd.data) < MAC_LENGTH:
+        """Amd D §6.2.4: check the trailing C-MAC (8 bytes, 16 in S16), update the MAC chaining value."""
+        mac_length = self._settings.s_mode
+        if len(cmd.data) < mac_length:
             raise self._fail(SW.SECURITY_STATUS_NOT_SATISFIED)
-        body, mac = cmd.data[:-MAC_LENGTH], cmd.data[-MAC_LENGTH:]
+        body, mac = cmd.data[:-mac_length], cmd.data[-mac_length:]
         header = bytes((cmd.cla, cmd.ins, cmd.p1, cmd.p2)) + _lc_field(len(cmd.data), cmd.extended)
         full = aes_cmac(self._session_keys().s_mac, self._mcv + header + body)
-        if not hmac.compare_digest(full[:MAC_LENGTH], mac):
+        if not hmac.compare_digest(full[:mac_length], mac):
             raise self._fail(SW.SECURITY_STATUS_NOT_SATISFIED)
         self._mcv = full
         return body
@@ -391,7 +402,7 @@ class Scp03Session:
 
         Returns the body to send before ``sw``: R-ENC (ICV from the command's counter with
         byte 0 = '80') when the level asks for it and there is data, then R-MAC =
-        CMAC(S-RMAC, C-MAC chaining value || body || SW)[:8].  Error status words, and
+        CMAC(S-RMAC, C-MAC chaining value || body || SW)[:8] ([:16] in S16).  Error status words, and
         levels without R-MAC, leave the body unchanged.
         """
         chain, self._rmac_chain = self._rmac_chain, None
@@ -401,4 +412,4 @@ class Scp03Session:
         if data and self.security_level & SecurityLevel.R_ENCRYPTION:
             data = cbc_encrypt(keys.s_enc, counter_icv(keys.s_enc, self._counter, True), data)
         sw_field = bytes((sw >> 8, sw & 0xFF))
-        return data + aes_cmac(keys.s_rmac, chain + data + sw_field)[:MAC_LENGTH]
+        return data + aes_cmac(keys.s_rmac, chain + data + sw_field)[: self._settings.s_mode]

@@ -45,8 +45,10 @@ def encode_entry(p1: int, e: RegistryEntry, tlv_format: bool) -> bytes:
     return tlv.tlv(0xE3, body)
 
 
-def get_status(cmd: Command, entries: list[RegistryEntry], state: dict) -> tuple[bytes, int]:
-    """Process GET STATUS; `state` is the applet's channel state (for 'next occurrence')."""
+def get_status(cmd: Command, entries: list[RegistryEntry], state: dict,
+               max_response: int = MAX_RESPONSE) -> tuple[bytes, int]:
+    """Process GET STATUS; `state` is the applet's channel state (for 'next occurrence');
+    `max_response` bytes of entries per response (less inside a secure channel that adds R-MAC)."""
     if cmd.p2 & 0xFC:
         raise SwError(SW.INCORRECT_P1P2)
     tlv_format, next_occurrence = bool(cmd.p2 & 0x02), bool(cmd.p2 & 0x01)
@@ -68,7 +70,7 @@ def get_status(cmd: Command, entries: list[RegistryEntry], state: dict) -> tuple
     out = b""
     while remaining:
         item = encode_entry(cmd.p1, remaining[0], tlv_format)
-        if out and len(out) + len(item) > MAX_RESPONSE:
+        if out and len(out) + len(item) > max_response:
             break
         out += item
         remaining = remaining[1:]

@@ -17,11 +17,10 @@ import importlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from Crypto.Cipher import AES
-
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
-from euicc.crypto.scp03 import Scp03KeySet, Scp03Session, Scp03Settings, key_check_value
+from euicc.crypto.scp03 import Scp03Session, Scp03Settings, key_check_value
+from euicc.gp.put_key import read_key_data
 from euicc.gp.registry import LCS_PERSONALIZED, LCS_SELECTABLE
 from euicc.m2m import key_establishment
 from euicc.m2m.dgi import parse_dgis
@@ -152,9 +151,8 @@ def _session(ctx: Context, aid: bytes) -> Scp03Session:
     key = "scp03/" + aid.hex()
     session = state.sessions.get(key)
     if session is None:
-        sets = {k.kvn: Scp03KeySet(k.kvn, k.enc, k.mac, k.dek, k.sequence_counter)
-                for k in Scp03Store(ctx.store, aid).all().values()}
-        session = state.sessions[key] = Scp03Session(sets, aid, Scp03Settings(), state.runtime.random)
+        session = state.sessions[key] = Scp03Session(Scp03Store(ctx.store, aid).key_sets(), aid,
+                                                     Scp03Settings(), state.runtime.random)
     return session
 
 
@@ -163,11 +161,8 @@ def process_isdp(ctx: Context, cmd: Command, aid: bytes) -> bytes:
     session = _session(ctx, aid)
     if cmd.ins == 0x50:
         response = session.initialize_update(cmd)
-        used = session.key_set
-        if used is not None:
-            store = Scp03Store(ctx.store, aid)
-            stored = store.all()[used.kvn]
-            store.put(replace(stored, sequence_counter=used.sequence_counter))
+        if session.key_set is not None:
+            Scp03Store(ctx.store, aid).save_counter(session.key_set)
         return response
     if cmd.ins == 0x82:
         return session.external_authenticate(cmd)
@@ -195,17 +190,14 @@ def _store_data(ctx: Context, cmd: Command, aid: bytes) -> bytes:
 
 
 def _put_token_key(ctx: Context, cmd: Command, aid: bytes, session: Scp03Session) -> bytes:
-    """PUT KEY (GP §11.8.2.3): KVN || '88' L (key length || key enciphered with DEK, AES-CBC zero
-    ICV) || '03' KCV; only the delete-token key (KVN ``token_kvn``) is accepted."""
+    """PUT KEY (GP §11.8.2.3): KVN || one AES-128 key data field ('88' L block '03' KCV,
+    :func:`euicc.gp.put_key.read_key_data`); only the delete-token key (KVN ``token_kvn``)."""
     runtime = volatile(ctx).runtime
     data = cmd.data
-    if len(data) != 1 + 1 + 1 + 1 + 16 + 1 + 3 or data[0] != runtime.settings.token_kvn:
+    if not data or data[0] != runtime.settings.token_kvn or session.key_set is None:
         raise SwError(SW.INCORRECT_DATA)
-    if data[1] != 0x88 or data[2] != 0x11 or data[3] != 0x10 or data[20] != 0x03:
+    key, end = read_key_data(session.key_set.dek, data, 1)
+    if end != len(data) or len(key) != 16:
         raise SwError(SW.INCORRECT_DATA)
-    dek = session.key_set.dek
-    key = AES.new(dek, AES.MODE_CBC, iv=bytes(16)).decrypt(data[4:20])
-    if key_check_value(key) != data[21:24]:
-        raise SwError(0x9485)
     ctx.store.put(isdp_key(aid, "token-key"), key)
     return bytes((data[0],)) + key_check_value(key)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from euicc.crypto.scp80 import CounterState, KeyUsage
-from euicc.m2m.records import ISDR_SCP80, OtaKeySet, Scp03Keys, isdp_key
+from euicc.gp import key_store
+from euicc.m2m.records import ISDR_SCP80, OtaKeySet, isdp_key
 from euicc.nvm import Store
 
 
@@ -57,15 +58,8 @@ class Scp80Keys:
             self.put(replace(keyset, counter=counter.value))
 
 
-class Scp03Store:
+class Scp03Store(key_store.Scp03Store):
     """SCP03 key sets of one ISD-P (KVN '30'-'3F', SGP.02 §2.2.2)."""
 
     def __init__(self, store: Store, aid: bytes) -> None:
-        self.store = store
-        self.prefix = isdp_key(aid, "scp03/")
-
-    def all(self) -> dict[int, Scp03Keys]:
-        return {v.kvn: v for v in (self.store.get(k) for k in self.store.keys(self.prefix)) if v}
-
-    def put(self, keys: Scp03Keys) -> None:
-        self.store.put(f"{self.prefix}{keys.kvn:02X}", keys)
+        super().__init__(store, isdp_key(aid, "scp03/"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
+
 
 @dataclass(frozen=True, slots=True)
 class OtaKeySet:
@@ -17,17 +19,6 @@ class OtaKeySet:
     kid: bytes
     dek: bytes = b""
     counter: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Scp03Keys:
-    """One SCP03 key set of an ISD-P (GP Amd D §6.1), as ES8 key establishment creates it."""
-
-    kvn: int
-    enc: bytes
-    mac: bytes
-    dek: bytes
-    sequence_counter: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,10 @@ _EXACT = frozenset({
     0x9850, 0x9862, 0x9863, 0x9864,
 })
 _SW1_ANY = frozenset({0x61, 0x6C, 0x91, 0x92})     # SW2 is a length or a count
-EXTRA_VALID_SW: frozenset[int] = frozenset()        # status words of later command sets
+EXTRA_VALID_SW: frozenset[int] = frozenset({        # status words of later command sets
+    0x6988,          # SCP03: incorrect secure messaging data objects (ISO 7816-4 §5.6, GP Amd D)
+    0x9484, 0x9485,  # PUT KEY: algorithm not supported, invalid key check value (GP CS §11.8.3.2)
+})
 DATA_SW1 = frozenset({0x90, 0x61, 0x62, 0x63, 0x91})
 SUCCESS_SW1 = frozenset({0x90, 0x61, 0x91})          # the command was executed
 MAX_RESPONSE = 256 + 2                               # short Le maximum and SW1 SW2

@@ -1,8 +1,11 @@
 """Off-card entity for GlobalPlatform SCP03 (host side, independent of the card code).
 
-GP Card Specification v2.3 Amendment D v1.1.2: INITIALIZE UPDATE / EXTERNAL AUTHENTICATE
+GP Card Specification v2.3 Amendment D v1.1.2 / v1.2: INITIALIZE UPDATE / EXTERNAL AUTHENTICATE
 (§7.1, §7.2), session keys and cryptograms (§6.2.1, §6.2.2), command wrapping (C-MAC §6.2.4,
-C-ENC §6.2.6) and response unwrapping (R-MAC §6.2.5, R-ENC §6.2.7).
+C-ENC §6.2.6) and response unwrapping (R-MAC §6.2.5, R-ENC §6.2.7), in S8 or S16 mode (v1.2
+§5.1: 16-byte challenges, cryptograms and MACs).  Key management commands of GP Card
+Specification v2.3 (PUT KEY §11.8 with DEK-enciphered AES keys, DELETE KEY §11.2) are built by
+:func:`put_key_apdu` / :func:`delete_key_apdu`.
 
 Written from the specification for tests and tools; it never imports ``euicc``.  Primitives
 come from pycryptodome (the card uses pyca/cryptography); the SP 800-108 data derivation is
@@ -74,10 +77,14 @@ def parse_short_apdu(apdu: bytes) -> tuple[bytes, bytes, int | None]:
 class Scp03Host:
     """The off-card entity of one SCP03 session (GP Amd D §5.2)."""
 
-    def __init__(self, keys: HostKeySet, security_level: int, host_challenge: bytes | None = None):
+    def __init__(self, keys: HostKeySet, security_level: int, host_challenge: bytes | None = None,
+                 s_mode: int = 8):
+        if s_mode not in (8, 16):
+            raise ValueError("SCP03 runs in S8 or S16 mode")
         self.keys = keys
         self.security_level = security_level
-        self.host_challenge = host_challenge if host_challenge is not None else os.urandom(8)
+        self.s_mode = s_mode
+        self.host_challenge = host_challenge if host_challenge is not None else os.urandom(s_mode)
         self.card_challenge = b""
         self.sequence_counter: int | None = None
         self.i_parameter = 0
@@ -86,9 +93,9 @@ class Scp03Host:
         self._counter = 0
 
     def initialize_update(self, p1_kvn: int | None = None) -> bytes:
-        """``80 50 KVN 00 08 <host challenge> 00`` (Amd D §7.1.1)."""
+        """``80 50 KVN 00 Lc <host challenge> 00`` (Amd D §7.1.1), Lc 08 (S8) or 10 (S16)."""
         kvn = self.keys.kvn if p1_kvn is None else p1_kvn
-        return bytes([0x80, 0x50, kvn, 0x00, 0x08]) + self.host_challenge + b"\x00"
+        return bytes([0x80, 0x50, kvn, 0x00, len(self.host_challenge)]) + self.host_challenge + b"\x00"
 
     def process_initialize_update(self, rsp: bytes, sd_aid: bytes | None = None) -> None:
         """Check the INITIALIZE UPDATE response (Amd D §7.1.2) and derive the session keys.
@@ -96,38 +103,43 @@ class Scp03Host:
         With ``sd_aid`` and a pseudo-random challenge (i bit '10'), the card challenge is also
         recomputed from the sequence counter (Amd D §6.2.2.1).
         """
-        if len(rsp) not in (29, 32) or rsp[11] != 0x03:
+        s = self.s_mode
+        end = 13 + 2 * s
+        if len(rsp) not in (end, end + 3) or rsp[11] != 0x03:
             raise Scp03HostError("not an SCP03 INITIALIZE UPDATE response")
         if rsp[10] != self.keys.kvn:
             raise Scp03HostError("card answered with another key version")
         self.i_parameter = rsp[12]
-        self.card_challenge, card_cryptogram = rsp[13:21], rsp[21:29]
-        self.sequence_counter = int.from_bytes(rsp[29:32], "big") if len(rsp) == 32 else None
+        if bool(self.i_parameter & 0x01) != (s == 16):
+            raise Scp03HostError("card's i parameter does not match the host's S8/S16 mode")
+        self.card_challenge, card_cryptogram = rsp[13:13 + s], rsp[13 + s:end]
+        counter = rsp[end:end + 3]
+        self.sequence_counter = int.from_bytes(counter, "big") if counter else None
         context = self.host_challenge + self.card_challenge
         bits = 8 * len(self.keys.enc)
         self._s_enc = derive(self.keys.enc, DD_S_ENC, context, bits)
         self._s_mac = derive(self.keys.mac, DD_S_MAC, context, bits)
         self._s_rmac = derive(self.keys.mac, DD_S_RMAC, context, bits)
-        if not hmac.compare_digest(derive(self._s_mac, DD_CARD_CRYPTOGRAM, context, 64), card_cryptogram):
+        if not hmac.compare_digest(derive(self._s_mac, DD_CARD_CRYPTOGRAM, context, 8 * s), card_cryptogram):
             raise Scp03HostError("card cryptogram does not verify")
         if sd_aid is not None and self.i_parameter & 0x10:
-            expected = derive(self.keys.enc, DD_CARD_CHALLENGE, rsp[29:32] + sd_aid, 64)
+            expected = derive(self.keys.enc, DD_CARD_CHALLENGE, counter + sd_aid, 8 * s)
             if expected != self.card_challenge:
                 raise Scp03HostError("pseudo-random card challenge does not verify")
 
     def external_authenticate(self) -> bytes:
-        """``84 82 SL 00 10 <host cryptogram> <C-MAC>`` (Amd D §7.2.1)."""
+        """``84 82 SL 00 Lc <host cryptogram> <C-MAC>`` (Amd D §7.2.1)."""
         context = self.host_challenge + self.card_challenge
-        cryptogram = derive(self._s_mac, DD_HOST_CRYPTOGRAM, context, 64)
+        cryptogram = derive(self._s_mac, DD_HOST_CRYPTOGRAM, context, 8 * self.s_mode)
         return self._mac_command(bytes([0x84, 0x82, self.security_level, 0x00]), cryptogram, None)
 
     def _mac_command(self, header: bytes, data: bytes, le: int | None) -> bytes:
-        lc = len(data) + 8
+        lc = len(data) + self.s_mode
         if lc > 255:
             raise ValueError("wrapped command too long for a short APDU")
         self._chain = cmac(self._s_mac, self._chain + header + bytes([lc]) + data)
         tail = b"" if le is None else bytes([le])
-        return header + bytes([lc]) + data + self._chain[:8] + tail
+        return header + bytes([lc]) + data + self._chain[: self.s_mode] + tail
 
     def wrap(self, apdu: bytes) -> bytes:
         """Protect a short command APDU at the session's security level (Amd D §6.2.4, §6.2.6)."""
@@ -146,10 +158,11 @@ class Scp03Host:
         success = sw == 0x9000 or (sw >> 8) in (0x62, 0x63)
         if not self.security_level & SL_R_MAC or not success:
             return body
-        if len(body) < 8:
+        s = self.s_mode
+        if len(body) < s:
             raise Scp03HostError("response without R-MAC")
-        data, mac = body[:-8], body[-8:]
-        expected = cmac(self._s_rmac, self._chain + data + sw.to_bytes(2, "big"))[:8]
+        data, mac = body[:-s], body[-s:]
+        expected = cmac(self._s_rmac, self._chain + data + sw.to_bytes(2, "big"))[:s]
         if not hmac.compare_digest(expected, mac):
             raise Scp03HostError("R-MAC does not verify")
         if data and self.security_level & SL_R_ENC:
@@ -160,3 +173,43 @@ class Scp03Host:
             except ValueError as exc:
                 raise Scp03HostError("bad R-ENC data") from exc
         return data
+
+
+# --- key management (GP Card Specification v2.3 §11.8 PUT KEY, §11.2 DELETE) -------------------
+
+AES_KEY_TYPE = 0x88
+
+
+def encipher_key(dek: bytes, key: bytes, length_byte: bool = True) -> bytes:
+    """Key component block of an AES key enciphered with Key-DEK (AES-CBC, ICV zero), GP CS
+    §11.8.2.3: with ``length_byte`` the clear length then the zero-padded key (Table 11-70, as
+    GlobalPlatformPro sends every AES key); without, the bare ciphertext of a key that fills
+    whole blocks (Table 11-71, as pySim sends AES-128/256 keys)."""
+    padded = key + bytes(-len(key) % 16)
+    if not length_byte and padded != key:
+        raise ValueError("a key that does not fill whole blocks needs its length byte")
+    return bytes([len(key)] if length_byte else []) + AES.new(dek, AES.MODE_CBC, iv=bytes(16)).encrypt(padded)
+
+
+def key_data_field(dek: bytes, key: bytes, length_byte: bool = True) -> bytes:
+    """One key data field of PUT KEY (GP CS §11.8.2.3): '88' L <key component block> '03' KCV."""
+    block = encipher_key(dek, key, length_byte)
+    return bytes([AES_KEY_TYPE, len(block)]) + block + b"\x03" + kcv(key)
+
+
+def put_key_apdu(dek: bytes, p1_kvn: int, new: HostKeySet, length_byte: bool = True) -> bytes:
+    """Plain ``80 D8 P1 81 Lc <new KVN> {'88' L block '03' KCV} x 3 00``: P1 = the key set to
+    replace ('00': add a new one), P2 = '81' (key ID 1, several keys), ENC / MAC / DEK in order."""
+    data = bytes([new.kvn]) + b"".join(key_data_field(dek, k, length_byte) for k in (new.enc, new.mac, new.dek))
+    return bytes([0x80, 0xD8, p1_kvn, 0x81, len(data)]) + data + b"\x00"
+
+
+def put_key_response(new: HostKeySet) -> bytes:
+    """The expected PUT KEY response (GP CS §11.8.3.1): new KVN then the KCV of each key."""
+    return bytes([new.kvn]) + kcv(new.enc) + kcv(new.mac) + kcv(new.dek)
+
+
+def delete_key_apdu(kvn: int | None, key_id: int | None = None) -> bytes:
+    """Plain DELETE of keys (GP CS §11.2.2.3.2): ``80 E4 00 00 Lc ['D0' 01 KID] ['D2' 01 KVN] 00``."""
+    data = (b"" if key_id is None else bytes([0xD0, 1, key_id])) + (b"" if kvn is None else bytes([0xD2, 1, kvn]))
+    return bytes([0x80, 0xE4, 0x00, 0x00, len(data)]) + data + b"\x00"
