@@ -50,7 +50,15 @@ def _kvn(text: str) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("keys", help="list or replace the ISD-R's SCP03 key sets of a state file")
+    parser = subparsers.add_parser(
+        "keys", help="list or replace the ISD-R's SCP03 key sets of a state file",
+        description="List, add, replace or delete the GlobalPlatform SCP03 key sets of the card's ISD-R,\n"
+                    "read from and written to its state file (edit them while the card is not running).\n"
+                    "They are test keys and are shown in clear.",
+        epilog="examples:\n"
+               "  euicc-emu keys list\n"
+               "  euicc-emu keys set --kvn 31 --random --length 32\n"
+               "  euicc-emu keys import --csv keys.csv    rows eid,kvn,enc,mac,dek")
     sub = parser.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     listing = sub.add_parser("list", help="print the ISD-R's SCP03 key sets (test keys, in clear)")
     listing.add_argument("--json", action="store_true")
