@@ -64,8 +64,9 @@ def card_config(args: argparse.Namespace) -> CardConfig:
     from euicc.card import CardConfig
     if args.atr is not None:
         return CardConfig(atr=args.atr, t0=not args.t1_direct)
-    interface = INTERFACES[args.protocols or DEFAULT_INTERFACE]
-    if args.t1_direct and (args.protocols or DEFAULT_INTERFACE) == "t0":
+    name = args.protocols or DEFAULT_INTERFACE
+    interface = INTERFACES[name]
+    if args.t1_direct and name == "t0":
         raise ValueError("--t1-direct needs an ATR that offers T=1: a T=0 card delivers data with "
                          "61xx/6Cxx (use --protocols t1 or --protocols t0-t1 --t1-direct)")
     return CardConfig(atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)

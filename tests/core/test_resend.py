@@ -13,11 +13,12 @@ from typing import Callable
 
 import pytest
 
-from euicc.card import Card, CardConfig
+from euicc.card import Card
 from euicc.cat.proactive import refresh
 from euicc.apdu import Command
 from euicc.channels import Channel
 from tests.core.helpers import ISD_R_AID, USIM_AID, Response, Terminal, h, store_snapshot
+from tests.usim.test_authenticate import examples, personalise  # noqa: F401 (a fixture)
 
 SELECT_ISD_R = "00 A4 04 00 10" + ISD_R_AID.hex() + "00"
 PRELOADED_ISDP = "A0000005591010FFFFFFFF8900001000"          # the default card's enabled profile
@@ -273,3 +274,22 @@ def test_case4_with_any_le_gets_61xx_and_runs_once(case):
     finally:
         a.close()
         b.close()
+
+
+def test_authenticate_with_a_wrong_le_gets_61xx_and_runs_once(examples):
+    # USIM AUTHENTICATE (TS 31.102 §7.1.2), case 4: '61xx' whatever Le, the RES of the osmo-auc-gen
+    # example; the same challenge again is then a replay (synchronisation failure 'DC')
+    case = next(c for c in examples["cases"] if int(c["SQN"], 16))
+    card = Card.open(None)
+    try:
+        personalise(card, case["K"], case["OPc"], ind_bits=0)
+        term = Terminal(card)
+        term.ok("00 A4 04 0C 07 A0000000871002")
+        challenge = b"\x10" + h(case["RAND"]) + b"\x10" + h(case["AUTN"])
+        first = term.raw(bytes((0x00, 0x88, 0x00, 0x81, len(challenge))) + challenge + b"\x01")
+        assert first.data == b"" and first.sw >> 8 == 0x61
+        got = chained(term, first, 0x00)
+        assert got.sw == 0x9000 and got.data[:10] == h("DB08" + case["RES"])
+        assert term.send(bytes((0x00, 0x88, 0x00, 0x81, len(challenge))) + challenge).data[:2] == h("DC0E")
+    finally:
+        card.close()
