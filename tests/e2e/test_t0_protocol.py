@@ -63,6 +63,9 @@ def test_default_card_offers_t0_only_and_answers_t0_tpdus(start_card):
     conn = connect()   # pyscard's default mask (T=0 | T=1): pcsc-lite can only pick T=0
     try:
         assert protocol_name(conn) == "T0"
+        # T=0 TPDUs sent as T=0 (SCARD_PCI_T0), as pySim-shell does: no protocol mismatch
+        data, sw1, sw2 = conn.transmit(list(bytes.fromhex("00A40004023F00")), CardConnection.T0_protocol)
+        assert data == [] and sw1 == 0x61
     finally:
         conn.disconnect()
 
@@ -84,6 +87,28 @@ def test_named_protocol_options(start_card, name, atr, negotiated, direct):
             assert sw == 0x9000 and data[:1] == b"\x62"
         else:
             assert data == b"" and sw >> 8 == 0x61
+    finally:
+        conn.disconnect()
+
+
+def test_t0_t1_card_refuses_t0_tpdus_on_a_t1_connection(start_card):
+    # the reported failure of the former default ATR: pcsc-lite picks T=1, and a client sending
+    # its commands as T=0 gets SCARD_E_PROTO_MISMATCH ('8010000F')
+    from smartcard.CardConnection import CardConnection
+    from smartcard.Exceptions import CardConnectionException
+
+    start_card(extra=["--protocols", "t0-t1"])
+    conn = connect()
+    try:
+        assert protocol_name(conn) == "T1"
+        with pytest.raises(CardConnectionException, match="(?i)protocol|8010000F"):
+            conn.transmit(list(bytes.fromhex("00A40004023F00")), CardConnection.T0_protocol)
+    finally:
+        conn.disconnect()
+    conn = connect(CardConnection.T0_protocol)   # asking for T=0 alone still works
+    try:
+        assert protocol_name(conn) == "T0"
+        assert transmit(conn, bytes.fromhex("00A40004023F00"))[1] >> 8 == 0x61
     finally:
         conn.disconnect()
 
