@@ -8,7 +8,10 @@ the command.  Either way, responses longer than 256 bytes are chained with ``61x
 
 A command answered ``6Cxx`` has already run (its effects are committed), so its answer is kept
 (:class:`Resend`): the terminal's re-send of the same header with P3 = 'xx' (ISO 7816-3 §10.3.3,
-TS 102 221 §7.3.1.1.4) gets that answer without running the command a second time.
+TS 102 221 §7.3.1.1.4) gets that answer without running the command a second time.  The answer is
+kept per channel: a re-send with yet another wrong P3 gets ``6Cxx`` again, any other command on
+the channel (GET RESPONSE, a case-3/4 or extended command with that header) drops it, commands on
+other channels leave it.
 """
 from __future__ import annotations
 
