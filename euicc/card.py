@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import reduce
 from pathlib import Path
 
 from applets import catalog
 from euicc import provisioning
 from euicc.apdu import SW, sw_bytes
+from euicc.atr import DEFAULT_ATR
 from euicc.auth import subscription
 from euicc.auth.subscription import AkaSubscription
 from euicc.fs.filesystem import FileSystem
@@ -34,24 +34,11 @@ PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaS
                     *m2m.PERSISTENT_TYPES)
 
 
-def _with_tck(atr_without_tck: bytes) -> bytes:
-    """Append TCK, the XOR of T0..the last historical byte (ISO 7816-3 §8.2.5)."""
-    return atr_without_tck + bytes((reduce(lambda a, b: a ^ b, atr_without_tck[1:], 0),))
-
-
-# TS=3B, T0=97 (TA1, TD1; 7 historical bytes), TA1=96, TD1=80 (T=0), TD2=81 (T=1), TD3=1F (T=15),
-# TA4=C7 (clock stop no preference; classes A, B, C).  Historical bytes (ISO 7816-4 §8.1.1):
-# 80 category; 31 E0 card service data (selection by full/partial DF name, EF.DIR);
-# 73 FE 21 5F card capabilities (selection methods; data coding; extended Lc/Le, channel
-# assignment by card and by terminal, 8 or more logical channels).
-DEFAULT_ATR = _with_tck(bytes.fromhex("3B979680811FC7" "8031E073FE215F"))
-
-
 @dataclass(frozen=True)
 class CardConfig:
     """Settings of a card that are not part of its persistent state."""
 
-    atr: bytes | None = None     # None: DEFAULT_ATR
+    atr: bytes | None = None     # None: DEFAULT_ATR (T=0 only); see euicc.atr.INTERFACES
     t0: bool = True              # T=0 response delivery (61xx / 6Cxx); False: direct (T=1 only)
     channels: int = 20           # logical channels including the basic one (TS 102 221: up to 20)
 

@@ -5,11 +5,18 @@ data reaches the terminal the way a T=0 card delivers it (TS 102 221 §7.3.1.1.4
 case-2 commands get the data when Le is right and ``6Cxx`` otherwise; commands of the other cases
 get ``61xx`` and the data through GET RESPONSE.  In direct mode (T=1 only use) the data comes with
 the command.  Either way, responses longer than 256 bytes are chained with ``61xx``.
+
+A command answered ``6Cxx`` has already run (its effects are committed), so its answer is kept
+(:class:`Resend`): the terminal's re-send of the same header with P3 = 'xx' (ISO 7816-3 §10.3.3,
+TS 102 221 §7.3.1.1.4) gets that answer without running the command a second time.  The answer is
+kept per channel: a re-send with yet another wrong P3 gets ``6Cxx`` again, any other command on
+the channel (GET RESPONSE, a case-3/4 or extended command with that header) drops it, commands on
+other channels leave it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from euicc.apdu import SW, Command, SwError, sw_bytes
 from euicc.fs.filesystem import Cursor
@@ -18,6 +25,23 @@ if TYPE_CHECKING:
     from euicc.applet import Applet
 
 MAX_SHORT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Resend:
+    """The answer of a short case-2 command refused with ``6Cxx``, kept for its re-send.
+
+    The re-send is the same CLA INS P1 P2 with no command data (ISO 7816-3 §10.3.3); `sw` is the
+    status before the proactive '91xx' indication, which is decided when the answer is sent.
+    """
+
+    header: bytes       # CLA INS P1 P2 of the command that ran
+    data: bytes
+    sw: int
+
+    def announced(self) -> int:
+        """Le that the ``6Cxx`` asked for: the data length, at most 256 ('6C00', then 61xx)."""
+        return min(len(self.data), MAX_SHORT)
 
 
 @dataclass(slots=True)
@@ -30,19 +54,34 @@ class Channel:
     applet_state: dict[str, Any] = field(default_factory=dict)
     pending: bytes = b""                    # response data not yet fetched by GET RESPONSE
     pending_sw: int = SW.OK
+    resend: Resend | None = None            # the answer kept after 6Cxx for the re-send
 
-    def deliver(self, cmd: Command, data: bytes, sw: int, t0: bool) -> bytes:
-        """Turn a command's (data, SW) into the response APDU, buffering what must wait."""
+    def kept_answer(self, cmd: Command) -> Resend | None:
+        """The kept answer when `cmd` is the re-send of the command refused with ``6Cxx``: same
+        header, short case 2 (whatever its P3: a wrong one gets ``6Cxx`` again, not a second run).
+        """
+        kept = self.resend
+        if kept is None or cmd.case != 2 or cmd.extended:
+            return None
+        return kept if bytes((cmd.cla, cmd.ins, cmd.p1, cmd.p2)) == kept.header else None
+
+    def deliver(self, cmd: Command, data: bytes, sw: int, t0: bool,
+                status: Callable[[int], int]) -> bytes:
+        """Turn a command's (data, SW) into the response APDU, buffering what must wait.
+
+        `status` gives the SW sent (the proactive '91xx' indication, TS 102 221 §10.2.1).
+        """
         n = len(data)
         if not n:
-            return sw_bytes(sw)
+            return sw_bytes(status(sw))
+        if t0 and cmd.case == 2 and not cmd.extended:
+            kept = Resend(bytes((cmd.cla, cmd.ins, cmd.p1, cmd.p2)), data, sw)
+            if cmd.ne != kept.announced():
+                self.resend = kept
+                return sw_bytes(0x6C00 | (kept.announced() & 0xFF))
+            return self._chunk(data, MAX_SHORT, status(sw))
+        sw = status(sw)
         if t0:
-            if cmd.case == 2 and not cmd.extended:
-                if n <= MAX_SHORT and n != cmd.ne:
-                    return sw_bytes(0x6C00 | (n & 0xFF))
-                if n > MAX_SHORT and cmd.ne != MAX_SHORT:
-                    return sw_bytes(0x6C00)
-                return self._chunk(data, MAX_SHORT, sw)
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6100 | (min(n, MAX_SHORT) & 0xFF))
         limit = min(cmd.ne or MAX_SHORT, MAX_SHORT)
@@ -50,6 +89,7 @@ class Channel:
 
     def get_response(self, cmd: Command, t0: bool) -> bytes:
         """GET RESPONSE (TS 102 221 §11.1.16 / ISO 7816-4 §7.6.1)."""
+        self.resend = None
         if cmd.p1 or cmd.p2:
             raise SwError(SW.INCORRECT_P1P2)
         if not self.pending:
@@ -71,4 +111,5 @@ class Channel:
         return data[:limit] + sw_bytes(0x6100 | (min(len(rest), MAX_SHORT) & 0xFF))
 
     def clear(self) -> None:
-        self.pending = b""
+        """Any command but GET RESPONSE drops the data it was waiting for, and the kept answer."""
+        self.pending, self.resend = b"", None

@@ -124,7 +124,10 @@ class CardSession:
                 return ch.get_response(cmd, self.config.t0)
             except SwError as e:
                 return sw_bytes(e.sw)
+        kept = ch.kept_answer(cmd)   # the re-send after 6Cxx: the answer, not a second run
         ch.clear()
+        if kept is not None:
+            return ch.deliver(cmd, kept.data, kept.sw, self.config.t0, self.cat.status)
         store = self.services.store
         try:
             with store.transaction():
@@ -138,7 +141,7 @@ class CardSession:
             data, sw = b"", SW.TECHNICAL_PROBLEM
         if self._fsid != self.services.active_fsid:
             self._bind_fs()
-        return ch.deliver(cmd, data, self.cat.status(sw), self.config.t0)
+        return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status)
 
     def execute(self, applet: Applet | None, apdus: list[bytes]) -> list[bytes]:
         """Run remote APDUs (ETSI TS 102 226 §5) on a private channel with `applet` selected

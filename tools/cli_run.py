@@ -13,12 +13,16 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from tools.cli import add_state_argument, state_path
 from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
 from vpcd_bridge.claim import SlotClaim, SlotInUse
 from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from euicc.card import CardConfig
 
 log = logging.getLogger("euicc-emu")
 
@@ -38,9 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--slot", type=_non_negative, default=0, help="vpcd slot of the first card (port = base + slot)")
     parser.add_argument("--cards", type=_positive, default=1, help="number of cards on consecutive slots")
     parser.add_argument("--listen", action="store_true", help="vpcd reversed mode: wait for vpcd to connect to us")
-    parser.add_argument("--atr", type=_hex_bytes, default=None, help="ATR to present (hex); default: the card's")
+    protocols = parser.add_mutually_exclusive_group()
+    protocols.add_argument("--protocols", choices=tuple(INTERFACES), default=None,
+                           help="the built-in ATR by the protocols it offers: "
+                                + "; ".join(f"{name}: {i.use}" for name, i in INTERFACES.items()))
+    protocols.add_argument("--atr", type=_hex_bytes, default=None,
+                           help="present this ATR (hex) instead, with T=0 delivery unless --t1-direct")
     parser.add_argument("--t1-direct", action="store_true",
-                        help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx)")
+                        help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx); "
+                             "with --atr or --protocols t0-t1 (--protocols t1 implies it)")
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
@@ -56,10 +66,27 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
     return [(slot + i, path.with_name(f"{path.name}.{i}")) for i in range(cards)]
 
 
+def card_config(args: argparse.Namespace) -> CardConfig:
+    """The ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr)."""
+    from euicc.card import CardConfig
+    if args.atr is not None:
+        return CardConfig(atr=args.atr, t0=not args.t1_direct)
+    name = args.protocols or DEFAULT_INTERFACE
+    interface = INTERFACES[name]
+    if args.t1_direct and name == "t0":
+        raise ValueError("--t1-direct needs an ATR that offers T=1: a T=0 card delivers data with "
+                         "61xx/6Cxx (use --protocols t1 or --protocols t0-t1 --t1-direct)")
+    return CardConfig(atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
+
+
 def run(args: argparse.Namespace) -> int:
-    from euicc.card import Card, CardConfig
+    from euicc.card import Card
     from euicc.nvm import StateFileError
-    config = CardConfig(atr=args.atr, t0=not args.t1_direct)
+    try:
+        config = card_config(args)
+    except ValueError as exc:
+        print(f"euicc-emu: {exc}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []

@@ -5,7 +5,7 @@ import pytest
 
 from tools import cli
 from tools.cli_info import format_description
-from tools.cli_run import card_plan
+from tools.cli_run import card_config, card_plan
 
 
 def test_default_state_path_follows_xdg():
@@ -36,6 +36,38 @@ def test_subcommands_discovered():
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.build_parser().parse_args(argv)
+    assert exc.value.code == 2
+
+
+T0_ONLY = bytes.fromhex("3B9796801FC78031E073FE215FFB")
+T0_T1 = bytes.fromhex("3B979680811FC78031E073FE215F7A")
+T1_ONLY = bytes.fromhex("3B9796811FC78031E073FE215FFA")
+
+
+@pytest.mark.parametrize("extra,atr,t0", [
+    ([], T0_ONLY, True),
+    (["--protocols", "t0"], T0_ONLY, True),
+    (["--protocols", "t0-t1"], T0_T1, True),
+    (["--protocols", "t0-t1", "--t1-direct"], T0_T1, False),
+    (["--protocols", "t1"], T1_ONLY, False),          # a T=1-only card delivers directly
+    (["--atr", "3B0214 50"], bytes.fromhex("3B021450"), True),
+    (["--atr", "3B021450", "--t1-direct"], bytes.fromhex("3B021450"), False),
+])
+def test_card_config_from_protocol_options(extra, atr, t0):
+    config = card_config(cli.build_parser().parse_args(["run", *extra]))
+    assert (config.atr, config.t0) == (atr, t0)
+
+
+def test_t1_direct_refused_for_a_t0_only_card(tmp_path, capsys):
+    # a T=0-only ATR with direct delivery would answer case 4 in a way no T=0 link carries
+    assert cli.main(["run", "--state", str(tmp_path / "s"), "--t1-direct"]) == 2
+    assert "--t1-direct needs an ATR that offers T=1" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_protocols_and_atr_exclusive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.build_parser().parse_args(["run", "--protocols", "t1", "--atr", "3B00"])
     assert exc.value.code == 2
 
 

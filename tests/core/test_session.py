@@ -8,6 +8,7 @@ from functools import reduce
 
 import pytest
 
+from euicc.atr import INTERFACES
 from euicc.card import Card, CardConfig
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import EF, TRANSPARENT, FileDescriptor
@@ -55,13 +56,46 @@ def compact_tlv(buf: bytes) -> dict[int, bytes]:
     return out
 
 
-def test_atr_offers_t0_and_t1_with_correct_tck(card):
-    atr = parse_atr(card.atr)
-    assert 0 in atr["protocols"] and 1 in atr["protocols"]
-    assert atr["tck"] is not None and atr["xor"] == 0  # ISO 7816-3 §8.2.5: T0..TCK XOR to zero
+# The built-in ATRs, bytes written out (TCK computed by hand: XOR of T0..the last historical byte).
+ATR_T0 = h("3B 97 96 80 1F C7 80 31 E0 73 FE 21 5F FB")
+ATR_T0_T1 = h("3B 97 96 80 81 1F C7 80 31 E0 73 FE 21 5F 7A")
+ATR_T1 = h("3B 97 96 81 1F C7 80 31 E0 73 FE 21 5F FA")
+
+
+def test_default_atr_offers_t0_only(card):
+    # sysmoEUICC1-like: pcsc-lite must not negotiate T=1 for a T=0-only client (pySim-shell, lpac)
+    assert card.atr == ATR_T0
+    assert parse_atr(card.atr)["protocols"] == [0, 15]
+
+
+@pytest.mark.parametrize("name,atr,protocols", [
+    ("t0", ATR_T0, [0, 15]), ("t0-t1", ATR_T0_T1, [0, 1, 15]), ("t1", ATR_T1, [1, 15])])
+def test_built_in_atrs_and_their_tck(name, atr, protocols):
+    assert INTERFACES[name].atr == atr
+    parsed = parse_atr(atr)   # asserts TCK present exactly when a protocol other than T=0 is indicated
+    assert parsed["protocols"] == protocols
+    # ISO 7816-3 §8.2.5: T=15 counts as "other than T=0", so even the T=0-only ATR carries TCK
+    assert parsed["tck"] is not None and parsed["xor"] == 0
     # T=15 global interface byte: class indicator with at least one of classes A, B, C (§6.2.1)
-    i = atr["protocols"].index(15) + 2
-    assert atr["iface"][f"TA{i}"] & 0x07
+    i = parsed["protocols"].index(15) + 2
+    assert parsed["iface"][f"TA{i}"] & 0x07
+
+
+def test_atr_without_t15_has_no_tck():
+    # the test's parser itself: T=0 only, no TDi at all -> no TCK (ISO 7816-3 §8.2.5)
+    assert parse_atr(h("3B 02 14 50"))["tck"] is None
+
+
+@pytest.mark.parametrize("name,t0_delivery", [("t0", True), ("t0-t1", True), ("t1", False)])
+def test_delivery_follows_the_offered_protocols(name, t0_delivery):
+    # a T=1-only card answers with the data (ISO 7816-3 §11); T=0 needs 61xx/GET RESPONSE (§10.3.3)
+    c = Card.open(None, CardConfig(atr=INTERFACES[name].atr, t0=INTERFACES[name].t0_delivery))
+    try:
+        r = Terminal(c).raw("00 A4 00 04 02 3F00 00")
+        assert (r.sw >> 8 == 0x61) == t0_delivery and (r.sw == 0x9000) == (not t0_delivery)
+        assert c.atr == INTERFACES[name].atr
+    finally:
+        c.close()
 
 
 def test_atr_card_capabilities_match_behaviour(term, card):

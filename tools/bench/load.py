@@ -95,7 +95,8 @@ def fcp(data: bytes) -> dict[int, bytes]:
 
 
 class ScardLink:
-    """One PC/SC client: its own context and shared-mode T=0 handle on one reader."""
+    """One PC/SC client: its own context and shared-mode handle on one reader, with the protocol
+    pcsc-lite negotiates from the card's ATR (T=0 for the default card, T=1 for a T=1-only one)."""
 
     def __init__(self, slot: int) -> None:
         from smartcard import scard
@@ -104,11 +105,12 @@ class ScardLink:
         self.name = reader_name(slot)
         rc, self.context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         self._check(rc, "SCardEstablishContext")
-        rc, self.card, _ = scard.SCardConnect(self.context, self.name, scard.SCARD_SHARE_SHARED,
-                                                     scard.SCARD_PROTOCOL_T0)
+        rc, self.card, protocol = scard.SCardConnect(self.context, self.name, scard.SCARD_SHARE_SHARED,
+                                                     scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
         if rc != scard.SCARD_S_SUCCESS:
             scard.SCardReleaseContext(self.context)
         self._check(rc, f"SCardConnect {self.name}")
+        self.pci = scard.SCARD_PCI_T0 if protocol == scard.SCARD_PROTOCOL_T0 else scard.SCARD_PCI_T1
         self.apdus = 0
 
     def _check(self, rc: int, what: str) -> None:
@@ -116,7 +118,7 @@ class ScardLink:
             raise CheckFailed(f"{what}: {self.s.SCardGetErrorMessage(rc)} ({rc & 0xFFFFFFFF:08X})")
 
     def raw(self, apdu: bytes) -> tuple[bytes, int]:
-        rc, response = self.s.SCardTransmit(self.card, self.s.SCARD_PCI_T0, list(apdu))
+        rc, response = self.s.SCardTransmit(self.card, self.pci, list(apdu))
         self._check(rc, f"SCardTransmit {apdu.hex()}")
         self.apdus += 1
         if len(response) < 2:
