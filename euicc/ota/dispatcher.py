@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError, sw_bytes
-from euicc.crypto.scp80 import Accepted, Checksum, PorStatus, Refused, Scp80, parse_command_packet
+from euicc.crypto.scp80 import (Accepted, Checksum, MinimumSecurityLevel, PorStatus, Refused, Scp80,
+                                parse_command_packet)
 from euicc.m2m import es8
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.mo_packet import send_short_messages
@@ -42,12 +43,14 @@ ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 
 @dataclass(frozen=True)
 class Route:
-    """Where a TAR leads: the applet (None: file system), its AID and the key sets securing it."""
+    """Where a TAR leads: the applet (None: file system), its AID, the key sets securing it and
+    its Minimum Security Level (TS 102 226 §8.2.1.3.2.2)."""
 
     applet: Applet | None
     aid: bytes
     keys: Scp80Keys
     owner: str
+    minimum: MinimumSecurityLevel = MinimumSecurityLevel()
 
 
 class OtaDispatcher:
@@ -82,7 +85,7 @@ class OtaDispatcher:
         if route is None:
             return False, self._refusal(Scp80(Scp80Keys.isdr(ctx.store), settings).refuse(
                 packet, PorStatus.TAR_UNKNOWN, "TAR unknown"))
-        scp80 = Scp80(route.keys, settings)
+        scp80 = Scp80(route.keys, settings, route.minimum)
         result = scp80.unwrap(packet, route.keys.counter(packet.key_set))
         if isinstance(result, Refused):
             return False, self._refusal(result, scp80)
@@ -104,14 +107,16 @@ class OtaDispatcher:
     # -- routing -----------------------------------------------------------------------------
     def route(self, ctx: Context, tar: bytes) -> Route | None:
         store, registry, settings = ctx.store, ctx.registry, self.runtime.settings
+        minimum = settings.isdr_minimum_security_level
         if tar == ISDR_TAR:
             entry = registry.get(ISDR_AID)
-            return Route(ctx.session.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr") if entry else None
+            return Route(ctx.session.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr", minimum) \
+                if entry else None
         for entry in registry.entries():
             if entry.elf == ISD_P_ELF and entry.aid[12:15] == tar:
                 keys = Scp80Keys.isdr(store) if settings.isdp_tars_use_isdr_keys else Scp80Keys.isdp(store, entry.aid)
                 return Route(ctx.session.applet(entry), entry.aid, keys, "isdr" if settings.isdp_tars_use_isdr_keys
-                             else entry.aid.hex().upper())
+                             else entry.aid.hex().upper(), minimum)
         enabled = ctx.services.profiles.enabled()
         if tar in settings.rfm_tars and enabled is not None:
             return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper())
@@ -197,4 +202,7 @@ class _NoKeys:
     """Key provider of a refusal before any key set was identified (the PoR goes unsecured)."""
 
     def key(self, kvn, usage):  # noqa: ANN001, ANN201 - KeyProvider protocol
+        return None
+
+    def key_type(self, kvn):  # noqa: ANN001, ANN201 - KeyProvider protocol
         return None

@@ -48,7 +48,7 @@ def test_unknown_tar_gives_por_09(smsr):
 
 def test_bad_checksum_gives_por_01(smsr, terminal):
     wrong = host.OtaServer(terminal, ota.OtaKeyset(0x01, ota.AES, KIC, ota.AES, bytes(16)))
-    data, _ = wrong.deliver(wrong.packet(transport.expanded_script([GET_EID]), spi=bytes.fromhex("1219")))
+    data, _ = wrong.deliver(wrong.packet(transport.expanded_script([GET_EID]), spi=bytes.fromhex("1619")))
     assert smsr.por(data).status == 0x01
 
 
@@ -98,11 +98,13 @@ def test_es5_is_refused_outside_the_ota_channel(terminal, first_isdp):
 
 
 def test_es5_is_refused_without_security(smsr, card, first_isdp):
+    """SPI '0001' is below the ISD-R's Minimum Security Level (TS 102 226 §8.2.1.3.2.2, SGP.02
+    §2.4): PoR '0A' (TS 102 225 §5.2), unsecured, and nothing runs (was '6982' inside the PoR)."""
     script = transport.expanded_script([host.store_data(host.dgi(0x3A05, host.ber(0x4F, first_isdp)))])
     data, _ = smsr.deliver(smsr.packet(script, spi=bytes.fromhex("0001")))
     por = smsr.por(data, spi=bytes.fromhex("0001"))
-    assert por.checksum_valid is None
-    assert transport.decode_expanded_response(por.data).responses == [b"\x69\x82"]
+    assert (por.status, por.checksum_valid, por.data) == (0x0A, None, b"")
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
 
 
 def test_malformed_envelope_is_6a80(terminal):
