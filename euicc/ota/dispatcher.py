@@ -7,8 +7,10 @@ compact or expanded; SCP03t TLVs for an ISD-P, SGP.02 §4.1.3.3) run with
 with SEND SHORT MESSAGE when SPI byte 2 b6 asks (TS 31.115 §4.2).
 
 TAR routing (SGP.02 Annex H, TS 101 220 Annex D): '000001' ISD-R; the TAR inside an ISD-P's AID
-(secured with the ISD-R key sets by default, ``isdp_tars_use_isdr_keys``); ``rfm_tars`` -> remote
-file management of the enabled profile (its own key sets); anything else -> PoR '09'.
+(secured with the ISD-R key sets by default, ``isdp_tars_use_isdr_keys``); the enabled profile's
+own RFM instances and MNO-SD RAM TARs with the profile's key sets (:mod:`euicc.ota.profile_ota`);
+``rfm_tars`` -> remote file management of the enabled profile with SGP.02-installed key sets;
+anything else -> PoR '09'.
 The counter is persisted once the packet passed every check, whatever the commands then do.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ from euicc.m2m.platform_management import PlatformManagement
 from euicc.m2m.runtime import M2mRuntime, OtaOrigin
 from euicc.m2m.settings import ISDR_TAR
 from euicc.ota import remote_apdu
+from euicc.ota.profile_ota import ProfileKeys, RfmInstance, profile_route
 from euicc.ota.envelope import TAG_SMS_PP_DOWNLOAD, parse_sms_pp_download
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.sms import (IEI_COMMAND_PACKET, IEI_RESPONSE_PACKET, PID_SIM_DATA_DOWNLOAD,
@@ -48,9 +51,11 @@ class Route:
 
     applet: Applet | None
     aid: bytes
-    keys: Scp80Keys
+    keys: Scp80Keys | ProfileKeys
     owner: str
     minimum: MinimumSecurityLevel = MinimumSecurityLevel()
+    rfm: RfmInstance | None = None      # remote file management of the enabled profile
+    scp03t: bool = False                # an ISD-P: SCP03t TLVs admitted in its scripts
 
 
 class OtaDispatcher:
@@ -116,7 +121,10 @@ class OtaDispatcher:
             if entry.elf == ISD_P_ELF and entry.aid[12:15] == tar:
                 keys = Scp80Keys.isdr(store) if settings.isdp_tars_use_isdr_keys else Scp80Keys.isdp(store, entry.aid)
                 return Route(ctx.session.applet(entry), entry.aid, keys, "isdr" if settings.isdp_tars_use_isdr_keys
-                             else entry.aid.hex().upper(), minimum)
+                             else entry.aid.hex().upper(), minimum, scp03t=True)
+        own = profile_route(ctx, tar)
+        if own is not None:
+            return Route(own.ram, own.aid, own.keys, own.owner, own.minimum, rfm=own.rfm)
         enabled = ctx.services.profiles.enabled()
         if tar in settings.rfm_tars and enabled is not None:
             return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper())
@@ -141,7 +149,7 @@ class OtaDispatcher:
                 return b""
             responses = self._execute(ctx, route, commands)
             return remote_apdu.compact_response(len(responses), responses[-1])
-        extra = es8.SCP03T_TAGS if route.applet is not None and route.aid != ISDR_AID else frozenset()
+        extra = es8.SCP03T_TAGS if route.scp03t else frozenset()
         script = remote_apdu.parse_expanded(data, extra_tags=extra)
         items, pending, executed = [], [], 0
         stopped = False
@@ -183,6 +191,8 @@ class OtaDispatcher:
         """Run remote APDUs; a security domain (ISD-R, ISD-P) accepts none from a packet without
         cryptographic checksum: it proves no key (TS 102 225 §5.1.3, SGP.02 §2.4.1), so the
         script stops at its first command with '6982' (TS 102 226 §5.1.1)."""
+        if route.rfm is not None:
+            return route.rfm.execute(ctx, commands)
         origin = self.runtime.volatile(ctx.session).origin
         if route.applet is not None and (origin is None or origin.kvn == 0):
             return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
