@@ -57,6 +57,12 @@ class AccessDomain:
 
     coding: bytes
 
+    @property
+    def any_access(self) -> bool:
+        """False for 'FF' (no access to the file system) and for RFU parameters."""
+        return self.coding[:1] == bytes([ACCESS_FULL]) or \
+            (self.coding[:1] == bytes([ACCESS_UICC_MECHANISM]) and len(self.coding) == 4)
+
     def grants(self, key_reference: int) -> bool:
         """Whether an access condition on ``key_reference`` counts as satisfied."""
         if self.coding[:1] == bytes([ACCESS_FULL]):
@@ -124,7 +130,10 @@ class RfmInstance:
     default_adf: bytes | None
 
     def execute(self, ctx: Context, commands: list[bytes]) -> list[bytes]:
-        """Run the script from the MF, or from the instance's ADF, under the access domain."""
+        """Run the script from the MF, or from the instance's ADF, under the access domain; with
+        no access at all the first command is refused '6982' and the script ends (§5.1.1)."""
+        if not self.domain.any_access:
+            return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
         pins = AccessDomainPins(ctx.store, self.fsid, self.domain)
         if self.default_adf is None:
             return ctx.session.execute(None, commands, pins)

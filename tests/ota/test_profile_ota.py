@@ -118,3 +118,34 @@ def test_profile_counter_is_checked(enabled, package):
     packet = server.packet(transport.expanded_script([bytes.fromhex("80CA00E000")]), tar=package.ram_tars[0])
     assert server.por(server.deliver(packet)[0]).status == 0x00
     assert server.por(server.deliver(packet)[0]).status == 0x02
+
+
+def set_access_domain(card, tar: bytes, domain: bytes) -> None:
+    """Test set-up: give the RFM instance of ``tar`` another ADF access domain (the TS.48 package
+    only has '00', full access)."""
+    from types import MappingProxyType
+    for key in card.store.keys("fs/"):
+        if "/rfm/" in key and tar in card.store.get(key)["tarList"]:
+            record = dict(card.store.get(key))
+            record["adfRFMAccess"] = MappingProxyType({**record["adfRFMAccess"], "adfAccessDomain": domain})
+            with card.store.transaction():
+                card.store.put(key, record)
+            return
+    raise AssertionError("no RFM instance with that TAR")
+
+
+@pytest.mark.parametrize("domain, read_sw, update_sw", [
+    ("FF", 0x6982, 0x6982),               # no access to the file system (TS 102 226 §8.2.1.3.2.4)
+    ("02000000", 0x9000, 0x6982),         # UICC access mechanism, no key granted: ALW only
+    ("02000100", 0x9000, 0x9000),         # ... ADM1 ('0A') granted [U bit layout, ACCESS_KEY_BITS]
+])
+def test_rfm_obeys_the_access_domain(enabled, package, domain, read_sw, update_sw):
+    """RFM READ/UPDATE BINARY obey the instance's access domain, not the terminal's PIN state:
+    EF.SPN is read ALW / update ADM1 in TS.48."""
+    card, terminal = enabled
+    tar = package.rfm_tar(USIM_AID)
+    set_access_domain(card, tar, bytes.fromhex(domain))
+    server = mno(terminal, package)
+    select = bytes.fromhex("00A4000C026F46")
+    assert server.run([select, bytes([0x00, 0xB0, 0x00, 0x00, 0x0B])], tar=tar)[-1][1] == read_sw
+    assert server.run([select, bytes([0x00, 0xD6, 0x00, 0x00, len(NEW_SPN)]) + NEW_SPN], tar=tar)[-1][1] == update_sw
