@@ -149,3 +149,21 @@ def test_rfm_obeys_the_access_domain(enabled, package, domain, read_sw, update_s
     select = bytes.fromhex("00A4000C026F46")
     assert server.run([select, bytes([0x00, 0xB0, 0x00, 0x00, 0x0B])], tar=tar)[-1][1] == read_sw
     assert server.run([select, bytes([0x00, 0xD6, 0x00, 0x00, len(NEW_SPN)]) + NEW_SPN], tar=tar)[-1][1] == update_sw
+
+
+@pytest.mark.parametrize("field, expected", [
+    # the TS.48 v7 MNO-SD's field: MSL '01 02' (Minimum SPI1: CC), TARs 'B20100' and '000000'
+    ("010000000002010206B2010000000000", ("0102", ["B20100", "000000"])),
+    ("0100000100", None),                         # menu entry count beyond the data
+    ("010000000002010205B201000000", None),       # TAR length not a multiple of 3
+    ("", None),
+])
+def test_toolkit_parameters(field, expected):
+    """UICC toolkit application specific parameters, TS 102 226 §8.2.1.3.2.1; bad codings give
+    no route instead of an exception."""
+    from euicc.ota.profile_ota import toolkit_parameters
+    parsed = toolkit_parameters(bytes.fromhex(field))
+    if expected is None:
+        assert parsed is None
+        return
+    assert (parsed[0].coding.hex().upper(), [t.hex().upper() for t in parsed[1]]) == expected

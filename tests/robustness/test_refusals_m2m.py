@@ -231,6 +231,21 @@ def test_refusals_scp80_unchecked_counter_never_lowers_it(smsr, card, settings):
     assert card.store.get("m2m/isdr/scp80/01").counter == 0x1000
 
 
+@pytest.mark.parametrize("settings", [M2mSettings(isdr_minimum_security_level=MinimumSecurityLevel())])
+def test_refusals_unauthenticated_packet_gets_nothing_from_the_isd_r(smsr, card, first_isdp, settings):  # noqa: F811
+    """Defence in depth behind the minimum security level (here switched off, an empty MSL): a
+    packet without cryptographic checksum proves no key (TS 102 225 §5.1.3), so the ISD-R refuses
+    every command of it ('6982'), ES5 and ES10 (GetProfilesInfo / DisableProfile) alike."""
+    before = unchanged(card)
+    es10 = host.ber(0xBF32, host.ber(0xA0, host.ber(0x4F, first_isdp)) + host.ber(0x81, b"\x00"))
+    for script in ([bytes([0x80, 0xE2, 0x91, 0x00, len(es10)]) + es10], [GET_EID, disable(first_isdp)]):
+        por = por_of(smsr, script, spi=bytes.fromhex("0001"))
+        assert por.status == 0x00
+        assert transport.decode_expanded_response(por.data).responses == [b"\x69\x82"]
+    assert unchanged(card) == before
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
+
+
 # -- certificates ------------------------------------------------------------------------------
 def second_store_data(signer, pki, kvn: int, rc: bytes) -> bytes:  # noqa: F811
     offcard = host.OffCardKeyAgreement(signer, host.point(pki.ecasd), kvn)
