@@ -63,7 +63,8 @@ class M2mSettings:
       [R]); ``None``: only the SM-SR ends the Fall-Back state (ES5.EnableProfile).
     - ``isdr_minimum_security_level``: Minimum Security Level (TS 102 226 §8.2.1.3.2.2 coding) of
       the ISD-R and ISD-P TARs: SGP.02 §2.4 secures ES5/ES8 packets with a cryptographic checksum,
-      ciphering and a counter that must be higher, so MSL '01 16' (Minimum SPI1 '16').
+      ciphering and a counter that must be higher, so MSL '01 16' (Minimum SPI1 '16').  It also
+      guards ``rfm_tars`` (secured with SGP.02-installed ISD-P key sets) [R].
     - ``isdp_tars_use_isdr_keys``: ISD-P TARs are secured with the ISD-R key sets [U: §8.7].
     - ``rfm_tars``: TARs of the enabled profile's remote file management (TS 101 220 Annex D).
     - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).

@@ -127,7 +127,7 @@ class OtaDispatcher:
             return Route(own.ram, own.aid, own.keys, own.owner, own.minimum, rfm=own.rfm)
         enabled = ctx.services.profiles.enabled()
         if tar in settings.rfm_tars and enabled is not None:
-            return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper())
+            return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper(), minimum)
         return None
 
     # -- remote APDUs ------------------------------------------------------------------------

@@ -120,3 +120,16 @@ def test_rfm_tar_reaches_the_enabled_profile_file_system(card, terminal, first_i
     mno = host.OtaServer(terminal, ota.OtaKeyset(0x03, ota.AES, KID, ota.AES, KIC))
     (data, sw), = mno.run([bytes.fromhex("00A40004022FE2")], tar=bytes.fromhex("B00000"))
     assert sw == 0x9000 and data[:1] == b"\x62"
+
+
+def test_rfm_tar_below_the_minimum_security_level(card, terminal, first_isdp):
+    """The SGP.02 ``rfm_tars`` route has the ISD-R's minimum security level (CC, ciphering,
+    counter higher): a CC-only packet gets PoR '0A' (TS 102 226 §8.2.1.3.2.2)."""
+    from euicc.m2m.records import OtaKeySet
+    with card.store.transaction():
+        card.store.put(f"isdp/{first_isdp.hex().upper()}/scp80/03", OtaKeySet(0x03, KID, KIC))
+    mno = host.OtaServer(terminal, ota.OtaKeyset(0x03, ota.AES, KID, ota.AES, KIC))
+    spi = bytes.fromhex("0209")
+    data, _ = mno.deliver(mno.packet(transport.expanded_script([bytes.fromhex("00A40004022FE2")]),
+                                     tar=bytes.fromhex("B00000"), spi=spi))
+    assert mno.por(data, spi=spi).status == 0x0A
