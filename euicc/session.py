@@ -143,23 +143,35 @@ class CardSession:
             self._bind_fs()
         return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status)
 
-    def execute(self, applet: Applet | None, apdus: list[bytes]) -> list[bytes]:
+    def execute(self, applet: Applet | None, apdus: list[bytes], pins: PinService | None = None) -> list[bytes]:
         """Run remote APDUs (ETSI TS 102 226 §5) on a private channel with `applet` selected
         (None: the file system, from the MF).  Each response comes back whole, data and SW, in the
         transaction of the caller; the first APDU that fails ends the script (TS 102 226 §5.1.1).
+        A GET RESPONSE returns the previous command's data again (TS 102 226 §5.1.1: how a script
+        ends to get the last response data).  ``pins`` replaces the terminal's PIN state for the
+        access conditions (the RFM access domain, TS 102 226 §8.2.1.3.2.4).
         """
         ch = Channel(0, applet=applet)
-        out = []
-        for apdu in apdus:
-            try:
-                cmd = Command.parse(apdu)
-                with self.services.store.savepoint():
-                    data, sw = self._dispatch(ch, cmd), int(SW.OK)
-            except SwError as e:
-                data, sw = (e.data if (e.sw >> 8) in (0x62, 0x63) else b""), e.sw
-            out.append(data + sw_bytes(sw))
-            if (sw >> 8) not in (0x90, 0x91, 0x61, 0x62, 0x63):
-                break
+        out: list[bytes] = []
+        terminal_pins, self.pins = self.pins, pins or self.pins
+        try:
+            for apdu in apdus:
+                try:
+                    cmd = Command.parse(apdu)
+                    if cmd.ins == 0xC0 and not cmd.proprietary:
+                        out.append(ch.get_response(cmd, t0=False))
+                        continue
+                    ch.clear()
+                    with self.services.store.savepoint():
+                        data, sw = self._dispatch(ch, cmd), int(SW.OK)
+                except SwError as e:
+                    data, sw = (e.data if (e.sw >> 8) in (0x62, 0x63) else b""), e.sw
+                ch.pending, ch.pending_sw = data, sw
+                out.append(data + sw_bytes(sw))
+                if (sw >> 8) not in (0x90, 0x91, 0x61, 0x62, 0x63):
+                    break
+        finally:
+            self.pins = terminal_pins
         return out
 
     def _dispatch(self, ch: Channel, cmd: Command) -> bytes:

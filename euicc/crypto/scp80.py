@@ -25,7 +25,7 @@ import hmac
 import zlib
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import Callable, Protocol
+from typing import Protocol
 
 from Crypto.Cipher import AES, DES, DES3
 from Crypto.Hash import CMAC
@@ -69,7 +69,7 @@ class CounterMode(IntEnum):
     """SPI byte 1 b5-b4, TS 102 225 §5.1.1."""
 
     NO_COUNTER = 0
-    NO_REPLAY_CHECK = 1  # counter available; the card adopts the received value
+    NO_REPLAY_CHECK = 1  # counter available, no replay check: information only, never stored
     HIGHER = 2  # process only if higher than the stored counter
     ONE_HIGHER = 3  # process only if exactly one higher
 
@@ -81,6 +81,17 @@ class PorMode(IntEnum):
     ALWAYS = 1
     ON_ERROR = 2
     RFU = 3
+
+
+class KeyType(IntEnum):
+    """GP key type of a key set (GPC Card Spec v2.3 Table 11-16): the key set's algorithm family.
+
+    A key set is made for one family (TS 102 225 §5.1.2/§5.1.3: the KIc/KID algorithm belongs to
+    the keys); a header naming the other family is refused, never run (no downgrade).
+    """
+
+    DES = 0x80   # DES / 3DES: KIc/KID codes '1', '5', '9'
+    AES = 0x88   # AES: code '2'
 
 
 class KeyUsage(Enum):
@@ -111,6 +122,8 @@ class Crc(IntEnum):
     CRC32 = 0x5
 
 
+_KEY_TYPES = {Algorithm.DES_CBC: KeyType.DES, Algorithm.TDES_2KEY: KeyType.DES,
+              Algorithm.TDES_3KEY: KeyType.DES, Algorithm.AES: KeyType.AES}
 _KEY_LENGTHS = {Algorithm.DES_CBC: (8,), Algorithm.TDES_2KEY: (16,), Algorithm.TDES_3KEY: (24,),
                 Algorithm.AES: (16, 24, 32)}
 _CRC_LENGTHS = {Crc.CRC16: 2, Crc.CRC32: 4}
@@ -170,9 +183,49 @@ class CounterState:
 
 
 class KeyProvider(Protocol):
-    """Key storage owned by the caller, keyed by (KVN, usage); None when absent."""
+    """Key storage owned by the caller, keyed by (KVN, usage); None when absent.
+
+    ``key_type`` is the GP key type of key set ``kvn`` (:class:`KeyType` values), None when absent.
+    """
 
     def key(self, kvn: int, usage: KeyUsage) -> bytes | None: ...
+
+    def key_type(self, kvn: int) -> int | None: ...
+
+
+MSL_MINIMUM_SPI1 = 0x01  # MSL parameter '01': Minimum SPI1 (TS 102 226 §8.2.1.3.2.2)
+
+
+@dataclass(frozen=True, slots=True)
+class MinimumSecurityLevel:
+    """The Minimum Security Level field of a receiving entity, TS 102 226 §8.2.1.3.2.2.
+
+    Empty: no check.  Otherwise MSL parameter || MSL data; parameter '01' (Minimum SPI1) carries
+    one byte coded as SPI byte 1 (TS 102 225 §5.1.1), and a Command Packet satisfies it when each
+    field of its SPI1 is at least the MSL's: ciphering (b3) set if required, RC/CC/DS (b2-b1:
+    none < RC < CC < DS) and counter management (b5-b4: no counter < counter available, no
+    check < higher < one higher) not lower.  Any other parameter is RFU: nothing satisfies it.
+    Checked before any other security processing; failure is PoR '0A'.
+    """
+
+    coding: bytes = b""
+
+    @classmethod
+    def spi1(cls, minimum: int) -> MinimumSecurityLevel:
+        return cls(bytes([MSL_MINIMUM_SPI1, minimum]))
+
+    def satisfied_by(self, spi: Spi) -> bool:
+        if not self.coding:
+            return True
+        if self.coding[0] != MSL_MINIMUM_SPI1 or len(self.coding) != 2:
+            return False
+        minimum = Spi(self.coding[1], 0)
+        return (spi.ciphered or not minimum.ciphered) and spi.checksum >= minimum.checksum \
+            and spi.counter_mode >= minimum.counter_mode
+
+
+# CC + ciphering + counter higher (SPI1 '16'): the SGP.02 §2.4 minimum of the ISD-R and ISD-Ps
+MSL_CC_CIPHER_COUNTER_HIGHER = MinimumSecurityLevel.spi1(0x16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +241,8 @@ class Scp80Settings:
     - ``replay_status``: status for a counter that is not higher (02 per TS 102 225; a real
       card answered 06, pySim docs/smpp-ota-tool.rst).
     - ``max_packet_length``: longer Command Packets are refused with 07 (insufficient memory).
-    - ``accept_security``: the receiving application's minimum security level check
-      (TS 102 226 §8.2.1.3.2.4); returning False refuses with 0A.
+
+    The receiving entity's minimum security level is :attr:`Scp80.minimum`, not a setting.
     """
 
     implicit_cipher: Algorithm | None = None
@@ -198,7 +251,6 @@ class Scp80Settings:
     unsecured_statuses: frozenset[int] = frozenset({0x01, 0x05, 0x06, 0x09, 0x0A})
     replay_status: PorStatus = PorStatus.CNTR_LOW
     max_packet_length: int = 4096
-    accept_security: Callable[[Spi], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,23 +375,25 @@ class _Keys:
 
 @dataclass(frozen=True)
 class Scp80:
-    """Unwraps Command Packets and builds Response Packets for one receiving entity."""
+    """Unwraps Command Packets and builds Response Packets for one receiving entity, whose
+    Minimum Security Level is ``minimum`` (TS 102 226 §8.2.1.3.2.2)."""
 
     keys: KeyProvider
     settings: Scp80Settings = field(default_factory=Scp80Settings)
+    minimum: MinimumSecurityLevel = field(default_factory=MinimumSecurityLevel)
 
     def unwrap(self, packet: CommandPacket, counter: CounterState) -> Accepted | Refused:
         """Decipher, verify RC/CC and the counter (TS 102 225 §5.1.1-§5.1.3), in that order.
 
         ``counter`` is the stored counter of the key set ``packet.key_set``; on acceptance
-        ``Accepted.counter`` is the value to persist (unchanged for "no counter").  The keys
+        ``Accepted.counter`` is the value to persist (unchanged unless the counter was checked).  The keys
         the PoR will need (SPI byte 2) must be usable too, so that an accepted command can
         always be answered as asked.
         """
         spi = packet.spi
         cc_length = packet.checksum_length if spi.checksum == Checksum.CC else 8
         por = PorRequest(spi, packet.kic, packet.kid, packet.tar, cc_length=cc_length)
-        if self.settings.accept_security is not None and not self.settings.accept_security(spi):
+        if not self.minimum.satisfied_by(spi):
             return Refused(PorStatus.INSUFFICIENT_SECURITY_LEVEL, "below the minimum security level", por)
         keys = self._keys(packet.kic, packet.kid, spi.ciphered, spi.checksum)
         if isinstance(keys, _Keys):
@@ -421,6 +475,8 @@ class Scp80:
             algorithm = _resolve(kic & 0x0F, self.settings.implicit_cipher)
             if algorithm is None:
                 return Refused(PorStatus.CIPHERING_ERROR, f"KIc algorithm {kic & 0x0F:X} not supported")
+            if not self._of_key_set(kic >> 4, algorithm):
+                return Refused(PorStatus.CIPHERING_ERROR, f"KIc algorithm {kic & 0x0F:X} is not key set {kic >> 4}'s")
             key = self._key(kic >> 4, KeyUsage.KIC, algorithm)
             if key is None:
                 return Refused(PorStatus.UNIDENTIFIED_SECURITY_ERROR, f"no usable KIc in key set {kic >> 4}")
@@ -436,11 +492,21 @@ class Scp80:
             algorithm = _resolve(kid & 0x0F, self.settings.implicit_cc)
             if algorithm is None:
                 return Refused(PorStatus.UNIDENTIFIED_SECURITY_ERROR, f"CC algorithm {kid & 0x0F:X} not supported")
+            if not self._of_key_set(kid >> 4, algorithm):
+                return Refused(PorStatus.RC_CC_DS_FAILED, f"KID algorithm {kid & 0x0F:X} is not key set {kid >> 4}'s")
             key = self._key(kid >> 4, KeyUsage.KID, algorithm)
             if key is None:
                 return Refused(PorStatus.UNIDENTIFIED_SECURITY_ERROR, f"no usable KID in key set {kid >> 4}")
             check_key = (algorithm, key)
         return _Keys(cipher_key, check_key)
+
+    def _of_key_set(self, kvn: int, algorithm: Algorithm) -> bool:
+        """Whether ``algorithm`` is of key set ``kvn``'s family (an absent key set is refused later
+        as 'no usable key').  A mismatch is a downgrade attempt: TS 102 225 §5.2 gives no status of
+        its own, so it is the status of the check that cannot pass with this key set: '05'
+        ciphering error for KIc (§5.1.2), '01' RC/CC/DS failed for KID (§5.1.3)."""
+        key_type = self.keys.key_type(kvn)
+        return key_type is None or key_type == _KEY_TYPES[algorithm]
 
     def _key(self, kvn: int, usage: KeyUsage, algorithm: Algorithm) -> bytes | None:
         key = self.keys.key(kvn, usage)
@@ -454,11 +520,16 @@ class Scp80:
         return bytes(key)
 
     def _check_counter(self, mode: CounterMode, stored: CounterState, received: int) -> CounterState | Refused:
-        """SPI b5-b4 counter handling, TS 102 225 §5.1.1 (values as ONO and pySim read them)."""
-        if mode == CounterMode.NO_COUNTER:
-            return stored
-        if mode == CounterMode.NO_REPLAY_CHECK:
-            return CounterState(received)
+        """SPI b5-b4 counter handling, TS 102 225 §5.1.1 (values as ONO and pySim read them).
+
+        Only the checked modes ('10' higher, '11' one higher) store the received counter, which
+        is then higher: the stored counter never goes down.  With '00' (no counter) and '01'
+        (counter available, no replay or sequence checking: the value is for information, e.g.
+        a time stamp) the stored counter is left as it is, so a packet with a low CNTR cannot
+        reopen older captured packets.
+        """
+        if mode in (CounterMode.NO_COUNTER, CounterMode.NO_REPLAY_CHECK):
+            return stored  # the received value is information only: it never sets the stored one
         if stored.blocked:
             return Refused(PorStatus.CNTR_BLOCKED, "counter blocked at its maximum")
         if received <= stored.value:

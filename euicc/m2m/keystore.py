@@ -48,6 +48,11 @@ class Scp80Keys:
             return None
         return (keyset.kic if usage == KeyUsage.KIC else keyset.kid) or None
 
+    def key_type(self, kvn: int) -> int | None:
+        """KeyProvider: the key set's algorithm family (TS 102 225 §5.1.2: the algorithm is the key set's)."""
+        keyset = self.get(kvn)
+        return keyset.key_type if keyset else None
+
     def counter(self, kvn: int) -> CounterState:
         keyset = self.get(kvn)
         return CounterState(keyset.counter if keyset else 0)

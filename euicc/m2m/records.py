@@ -12,13 +12,15 @@ from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 ke
 
 @dataclass(frozen=True, slots=True)
 class OtaKeySet:
-    """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK and its 5-byte counter."""
+    """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK, its 5-byte counter and its GP
+    key type (:class:`euicc.crypto.scp80.KeyType`; SGP.02 ISD-R key sets are AES, CRT '80 01 88')."""
 
     kvn: int
     kic: bytes
     kid: bytes
     dek: bytes = b""
     counter: int = 0
+    key_type: int = 0x88
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from euicc.crypto.scp80 import Scp80Settings
+from euicc.crypto.scp80 import MSL_CC_CIPHER_COUNTER_HIGHER, MinimumSecurityLevel, Scp80Settings
 
 ISDR_TAR = bytes.fromhex("000001")          # SGP.02 Annex H
 SW_POL1 = 0x69E1                             # "POL1 of the profile prevents this action"
@@ -61,6 +61,10 @@ class M2mSettings:
       which the next EVENT DOWNLOAD makes the eUICC return to the profile the mechanism disabled
       (SGP.02 v4.2 "return from Fall-Back"; the device-side trigger is not specified publicly, §2.7
       [R]); ``None``: only the SM-SR ends the Fall-Back state (ES5.EnableProfile).
+    - ``isdr_minimum_security_level``: Minimum Security Level (TS 102 226 §8.2.1.3.2.2 coding) of
+      the ISD-R and ISD-P TARs: SGP.02 §2.4 secures ES5/ES8 packets with a cryptographic checksum,
+      ciphering and a counter that must be higher, so MSL '01 16' (Minimum SPI1 '16').  It also
+      guards ``rfm_tars`` (secured with SGP.02-installed ISD-P key sets) [R].
     - ``isdp_tars_use_isdr_keys``: ISD-P TARs are secured with the ISD-R key sets [U: §8.7].
     - ``rfm_tars``: TARs of the enabled profile's remote file management (TS 101 220 Annex D).
     - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).
@@ -80,6 +84,7 @@ class M2mSettings:
     notification_kid_algorithm: int = 0x2   # AES CMAC
     fallback_no_service_events: int = 1
     fallback_return_after: float | None = 3600.0
+    isdr_minimum_security_level: MinimumSecurityLevel = MSL_CC_CIPHER_COUNTER_HIGHER
     isdp_tars_use_isdr_keys: bool = True
     rfm_tars: frozenset[bytes] = frozenset({bytes.fromhex("B00000"), bytes.fromhex("B00010")})
     max_reserved_nvm: int = 0x100000

@@ -7,8 +7,10 @@ compact or expanded; SCP03t TLVs for an ISD-P, SGP.02 §4.1.3.3) run with
 with SEND SHORT MESSAGE when SPI byte 2 b6 asks (TS 31.115 §4.2).
 
 TAR routing (SGP.02 Annex H, TS 101 220 Annex D): '000001' ISD-R; the TAR inside an ISD-P's AID
-(secured with the ISD-R key sets by default, ``isdp_tars_use_isdr_keys``); ``rfm_tars`` -> remote
-file management of the enabled profile (its own key sets); anything else -> PoR '09'.
+(secured with the ISD-R key sets by default, ``isdp_tars_use_isdr_keys``); the enabled profile's
+own RFM instances and MNO-SD RAM TARs with the profile's key sets (:mod:`euicc.ota.profile_ota`);
+``rfm_tars`` -> remote file management of the enabled profile with SGP.02-installed key sets;
+anything else -> PoR '09'.
 The counter is persisted once the packet passed every check, whatever the commands then do.
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError, sw_bytes
-from euicc.crypto.scp80 import Accepted, Checksum, PorStatus, Refused, Scp80, parse_command_packet
+from euicc.crypto.scp80 import (Accepted, Checksum, MinimumSecurityLevel, PorStatus, Refused, Scp80,
+                                parse_command_packet)
 from euicc.m2m import es8
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.mo_packet import send_short_messages
@@ -26,6 +29,7 @@ from euicc.m2m.platform_management import PlatformManagement
 from euicc.m2m.runtime import M2mRuntime, OtaOrigin
 from euicc.m2m.settings import ISDR_TAR
 from euicc.ota import remote_apdu
+from euicc.ota.profile_ota import ProfileKeys, RfmInstance, profile_route
 from euicc.ota.envelope import TAG_SMS_PP_DOWNLOAD, parse_sms_pp_download
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.sms import (IEI_COMMAND_PACKET, IEI_RESPONSE_PACKET, PID_SIM_DATA_DOWNLOAD,
@@ -42,12 +46,16 @@ ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 
 @dataclass(frozen=True)
 class Route:
-    """Where a TAR leads: the applet (None: file system), its AID and the key sets securing it."""
+    """Where a TAR leads: the applet (None: file system), its AID, the key sets securing it and
+    its Minimum Security Level (TS 102 226 §8.2.1.3.2.2)."""
 
     applet: Applet | None
     aid: bytes
-    keys: Scp80Keys
+    keys: Scp80Keys | ProfileKeys
     owner: str
+    minimum: MinimumSecurityLevel = MinimumSecurityLevel()
+    rfm: RfmInstance | None = None      # remote file management of the enabled profile
+    scp03t: bool = False                # an ISD-P: SCP03t TLVs admitted in its scripts
 
 
 class OtaDispatcher:
@@ -82,7 +90,7 @@ class OtaDispatcher:
         if route is None:
             return False, self._refusal(Scp80(Scp80Keys.isdr(ctx.store), settings).refuse(
                 packet, PorStatus.TAR_UNKNOWN, "TAR unknown"))
-        scp80 = Scp80(route.keys, settings)
+        scp80 = Scp80(route.keys, settings, route.minimum)
         result = scp80.unwrap(packet, route.keys.counter(packet.key_set))
         if isinstance(result, Refused):
             return False, self._refusal(result, scp80)
@@ -104,17 +112,22 @@ class OtaDispatcher:
     # -- routing -----------------------------------------------------------------------------
     def route(self, ctx: Context, tar: bytes) -> Route | None:
         store, registry, settings = ctx.store, ctx.registry, self.runtime.settings
+        minimum = settings.isdr_minimum_security_level
         if tar == ISDR_TAR:
             entry = registry.get(ISDR_AID)
-            return Route(ctx.session.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr") if entry else None
+            return Route(ctx.session.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr", minimum) \
+                if entry else None
         for entry in registry.entries():
             if entry.elf == ISD_P_ELF and entry.aid[12:15] == tar:
                 keys = Scp80Keys.isdr(store) if settings.isdp_tars_use_isdr_keys else Scp80Keys.isdp(store, entry.aid)
                 return Route(ctx.session.applet(entry), entry.aid, keys, "isdr" if settings.isdp_tars_use_isdr_keys
-                             else entry.aid.hex().upper())
+                             else entry.aid.hex().upper(), minimum, scp03t=True)
+        own = profile_route(ctx, tar)
+        if own is not None:
+            return Route(own.ram, own.aid, own.keys, own.owner, own.minimum, rfm=own.rfm)
         enabled = ctx.services.profiles.enabled()
         if tar in settings.rfm_tars and enabled is not None:
-            return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper())
+            return Route(None, b"", Scp80Keys.isdp(store, enabled.isdp_aid), enabled.isdp_aid.hex().upper(), minimum)
         return None
 
     # -- remote APDUs ------------------------------------------------------------------------
@@ -136,7 +149,7 @@ class OtaDispatcher:
                 return b""
             responses = self._execute(ctx, route, commands)
             return remote_apdu.compact_response(len(responses), responses[-1])
-        extra = es8.SCP03T_TAGS if route.applet is not None and route.aid != ISDR_AID else frozenset()
+        extra = es8.SCP03T_TAGS if route.scp03t else frozenset()
         script = remote_apdu.parse_expanded(data, extra_tags=extra)
         items, pending, executed = [], [], 0
         stopped = False
@@ -178,6 +191,8 @@ class OtaDispatcher:
         """Run remote APDUs; a security domain (ISD-R, ISD-P) accepts none from a packet without
         cryptographic checksum: it proves no key (TS 102 225 §5.1.3, SGP.02 §2.4.1), so the
         script stops at its first command with '6982' (TS 102 226 §5.1.1)."""
+        if route.rfm is not None:
+            return route.rfm.execute(ctx, commands)
         origin = self.runtime.volatile(ctx.session).origin
         if route.applet is not None and (origin is None or origin.kvn == 0):
             return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
@@ -197,4 +212,7 @@ class _NoKeys:
     """Key provider of a refusal before any key set was identified (the PoR goes unsecured)."""
 
     def key(self, kvn, usage):  # noqa: ANN001, ANN201 - KeyProvider protocol
+        return None
+
+    def key_type(self, kvn):  # noqa: ANN001, ANN201 - KeyProvider protocol
         return None

@@ -5,7 +5,8 @@ Everything is stored under the profile's ``fs/<fsid>/`` so that it goes with the
 PINs as :class:`~euicc.fs.pin.PinState`, NAA keys as
 :class:`~euicc.auth.subscription.AkaSubscription`, the profile's security domains as GP
 :class:`~euicc.gp.registry.RegistryEntry` under ``fs/<fsid>/registry/<AID>`` with their keys under
-``fs/<fsid>/keys/<SD AID>/<KVN><KID>``, RFM settings under ``fs/<fsid>/rfm/<AID>`` and Java Card
+``fs/<fsid>/keys/<SD AID>/<KVN><KID>`` and their UICC toolkit parameters (TARs, MSL) under
+``fs/<fsid>/sd-toolkit/<SD AID>``, RFM settings under ``fs/<fsid>/rfm/<AID>`` and Java Card
 applications, which this card cannot run, as records under ``fs/<fsid>/applications/<n>``.
 
 PIN attributes [U]: the meaning of the SAIP ``pinAttributes`` bits was not verified; this module
@@ -151,6 +152,9 @@ def install_security_domain(ctx: InstallContext, keys: KeyState, value: dict[str
         store.put(f"fs/{fsid}/keys/{aid.hex().upper()}/{kvn:02X}{kid:02X}", {
             "usage": key["keyUsageQualifier"], "access": key.get("keyAccess", b"\x00"),
             "counter": key.get("keyCounterValue", b""), "components": components})
+    toolkit = inst.get("applicationParameters", {}).get("uiccToolkitApplicationSpecificParametersField")
+    if toolkit:     # TS 102 226 §8.2.1.3.2.1: the SD's TARs and Minimum Security Level for RAM
+        store.put(f"fs/{fsid}/sd-toolkit/{aid.hex().upper()}", bytes(toolkit))
     perso = value.get("sdPersoData")
     if perso:
         store.put(f"fs/{fsid}/sd-perso/{aid.hex().upper()}", tuple(perso))

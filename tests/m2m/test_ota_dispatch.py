@@ -48,7 +48,7 @@ def test_unknown_tar_gives_por_09(smsr):
 
 def test_bad_checksum_gives_por_01(smsr, terminal):
     wrong = host.OtaServer(terminal, ota.OtaKeyset(0x01, ota.AES, KIC, ota.AES, bytes(16)))
-    data, _ = wrong.deliver(wrong.packet(transport.expanded_script([GET_EID]), spi=bytes.fromhex("1219")))
+    data, _ = wrong.deliver(wrong.packet(transport.expanded_script([GET_EID]), spi=bytes.fromhex("1619")))
     assert smsr.por(data).status == 0x01
 
 
@@ -98,11 +98,13 @@ def test_es5_is_refused_outside_the_ota_channel(terminal, first_isdp):
 
 
 def test_es5_is_refused_without_security(smsr, card, first_isdp):
+    """SPI '0001' is below the ISD-R's Minimum Security Level (TS 102 226 §8.2.1.3.2.2, SGP.02
+    §2.4): PoR '0A' (TS 102 225 §5.2), unsecured, and nothing runs (was '6982' inside the PoR)."""
     script = transport.expanded_script([host.store_data(host.dgi(0x3A05, host.ber(0x4F, first_isdp)))])
     data, _ = smsr.deliver(smsr.packet(script, spi=bytes.fromhex("0001")))
     por = smsr.por(data, spi=bytes.fromhex("0001"))
-    assert por.checksum_valid is None
-    assert transport.decode_expanded_response(por.data).responses == [b"\x69\x82"]
+    assert (por.status, por.checksum_valid, por.data) == (0x0A, None, b"")
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
 
 
 def test_malformed_envelope_is_6a80(terminal):
@@ -118,3 +120,16 @@ def test_rfm_tar_reaches_the_enabled_profile_file_system(card, terminal, first_i
     mno = host.OtaServer(terminal, ota.OtaKeyset(0x03, ota.AES, KID, ota.AES, KIC))
     (data, sw), = mno.run([bytes.fromhex("00A40004022FE2")], tar=bytes.fromhex("B00000"))
     assert sw == 0x9000 and data[:1] == b"\x62"
+
+
+def test_rfm_tar_below_the_minimum_security_level(card, terminal, first_isdp):
+    """The SGP.02 ``rfm_tars`` route has the ISD-R's minimum security level (CC, ciphering,
+    counter higher): a CC-only packet gets PoR '0A' (TS 102 226 §8.2.1.3.2.2)."""
+    from euicc.m2m.records import OtaKeySet
+    with card.store.transaction():
+        card.store.put(f"isdp/{first_isdp.hex().upper()}/scp80/03", OtaKeySet(0x03, KID, KIC))
+    mno = host.OtaServer(terminal, ota.OtaKeyset(0x03, ota.AES, KID, ota.AES, KIC))
+    spi = bytes.fromhex("0209")
+    data, _ = mno.deliver(mno.packet(transport.expanded_script([bytes.fromhex("00A40004022FE2")]),
+                                     tar=bytes.fromhex("B00000"), spi=spi))
+    assert mno.por(data, spi=spi).status == 0x0A

@@ -21,11 +21,16 @@ def scp80_vectors() -> dict:
 class DictKeys:
     """KeyProvider over {(kvn, KeyUsage): key}."""
 
-    def __init__(self, kvn: int, kic: bytes, kid: bytes) -> None:
+    def __init__(self, kvn: int, kic: bytes, kid: bytes, key_type: int | None = None) -> None:
         self._keys = {(kvn, KeyUsage.KIC): kic, (kvn, KeyUsage.KID): kid}
+        self._types = {kvn: key_type}
 
     def key(self, kvn: int, usage: KeyUsage) -> bytes | None:
         return self._keys.get((kvn, usage))
+
+    def key_type(self, kvn: int) -> int | None:
+        """GP key type of the key set; None (any algorithm) unless the test names one."""
+        return self._types.get(kvn)
 
 
 @pytest.fixture

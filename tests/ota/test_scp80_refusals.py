@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.crypto.scp80 import (COUNTER_MAX, Accepted, CounterState, PorStatus, Refused, Scp80, Scp80Settings,
-                                parse_command_packet)
+from euicc.crypto.scp80 import (COUNTER_MAX, Accepted, CounterState, KeyType, MinimumSecurityLevel, PorStatus,
+                                Refused, Scp80, Scp80Settings, parse_command_packet)
 from tools.ota import packet as host
 
 TAR = bytes.fromhex("000001")
@@ -102,12 +102,45 @@ def test_digital_signature_not_supported(dict_keys):
     assert result.status == PorStatus.UNIDENTIFIED_SECURITY_ERROR
 
 
-def test_insufficient_security_level_hook(dict_keys):
-    command = host.build_command_packet(KEYSET, bytes.fromhex("1039"), TAR, b"\xAA\x00", counter=6)
-    settings = Scp80Settings(accept_security=lambda spi: spi.ciphered)
-    card, result = _unwrap(dict_keys, command, settings=settings)
+@pytest.mark.parametrize("msl, spi1, accepted", [
+    ("", 0x00, True),            # empty MSL field: no check (TS 102 226 §8.2.1.3.2.2)
+    ("0116", 0x16, True),        # CC + ciphering + counter higher: exactly the minimum
+    ("0116", 0x1E, True),        # counter one higher is above "higher"
+    ("0116", 0x12, False),       # not ciphered
+    ("0116", 0x15, False),       # RC instead of CC
+    ("0116", 0x0E, False),       # counter available but not checked
+    ("0116", 0x06, False),       # no counter
+    ("0102", 0x02, True),        # TS.48 RFM minimumSecurityLevel '02': CC only
+    ("0102", 0x01, False),
+    ("0216", 0x16, False),       # MSL parameter '02' is RFU: nothing satisfies it
+])
+def test_minimum_security_level(dict_keys, msl, spi1, accepted):
+    """MSL 'Minimum SPI1' coding, TS 102 226 §8.2.1.3.2.2: each SPI1 field at least the MSL's;
+    below it the packet is refused with '0A' before any key is used, with an unsecured PoR."""
+    keyset = host.OtaKeyset(1, host.AES, KIC, host.CRC32, KID) if spi1 & 0x03 == 1 else KEYSET
+    spi2 = 0x35 if spi1 & 0x03 == 1 else 0x39    # PoR with the same kind of check
+    command = host.build_command_packet(keyset, bytes([spi1, spi2]), TAR, b"\xAA\x00", counter=6)
+    card = Scp80(dict_keys(1, KIC, KID), minimum=MinimumSecurityLevel(bytes.fromhex(msl)))
+    result = card.unwrap(parse_command_packet(command), CounterState(5))
+    if accepted:
+        assert isinstance(result, Accepted), result
+        return
     assert result.status == PorStatus.INSUFFICIENT_SECURITY_LEVEL
     assert card.response_packet(result.por, result.status)[5:6] == b"\x0a"  # RHL: unsecured
+
+
+@pytest.mark.parametrize("key_type, kic, kid, status", [
+    (KeyType.AES, 0x15, 0x15, PorStatus.CIPHERING_ERROR),      # 3DES header on an AES key set
+    (KeyType.AES, 0x12, 0x15, PorStatus.RC_CC_DS_FAILED),      # 3DES CC on an AES key set
+    (KeyType.DES, 0x12, 0x12, PorStatus.CIPHERING_ERROR),      # AES header on a 3DES key set
+])
+def test_algorithm_is_the_key_sets(dict_keys, key_type, kic, kid, status):
+    """The algorithm belongs to the key set (TS 102 225 §5.1.2/§5.1.3): another one is refused."""
+    keys = (KIC, KID) if key_type == KeyType.AES else (bytes(range(16)), bytes(range(1, 17)))
+    ks = host.OtaKeyset(1, kic & 0x0F, keys[0], kid & 0x0F, keys[1])
+    command = host.build_command_packet(ks, SPI_HIGHER, TAR, b"\xAA\x00", counter=6)
+    _, result = _unwrap(dict_keys, command, keys=dict_keys(1, *keys, key_type))
+    assert isinstance(result, Refused) and result.status == status
 
 
 @pytest.mark.parametrize("mutate, status", [

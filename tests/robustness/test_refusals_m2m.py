@@ -7,7 +7,8 @@ checked over the air with the exact answer the specs give and with the card's st
   block, data before authentication, replayed and reordered blocks (MAC chaining);
 - SCP80 for ES5 (ETSI TS 102 225 §5.1.1-§5.1.3, PoR status codes §5.2 Table 5): wrong KIc,
   wrong KID, lower counter, counter not exactly one higher, the minimum security level
-  (TS 102 226 §8.2.1.3.2.4, '0A'), a packet without cryptographic checksum at the ISD-R;
+  (TS 102 226 §8.2.1.3.2.2, '0A'), a 3DES header on the AES key set, replays, and a counter
+  that a packet without counter check may not lower;
 - certificates of the SM-SR change and of ES8 key establishment (SGP.02 §3.1.2 / §3.10, GP Amd E
   scenario #3): not from the CI, signature over another challenge, replayed key agreement.
 
@@ -22,7 +23,7 @@ import pytest
 from Crypto.Cipher import AES
 from Crypto.Hash import CMAC
 
-from euicc.crypto.scp80 import Scp80Settings
+from euicc.crypto.scp80 import MinimumSecurityLevel
 from euicc.m2m.settings import M2mSettings
 from tests.m2m import host
 from tests.m2m.conftest import KIC, KID, card, clock, first_isdp, pki, settings, smsr, terminal  # noqa: F401
@@ -171,25 +172,70 @@ def test_refusals_scp80_counter_not_exactly_one_higher(smsr, card):  # noqa: F81
     assert por_of(smsr, [GET_EID], spi=spi, counter=6).status == 0x00
 
 
-def minimum_security(spi) -> bool:
-    """The ISD-R's minimum security level as SGP.02 ES5 uses it (SPEC_NOTES §5: SPI '16'): CC,
-    ciphering and the counter checked higher."""
-    return spi.first & 0x03 == 0x02 and bool(spi.first & 0x04) and (spi.first >> 3) & 0x03 >= 0x02
+# The refusal table (TS 102 225 §5.1, TS 102 226 §8.2.1.3.2.2, SGP.02 §2.4): packets from the host-side
+# SCP80 (tools/ota/packet.py) to the ISD-R carrying ES5.DisableProfile of the enabled profile.  Each
+# gets its PoR status, executes nothing and leaves every store row, the counter included, unchanged.
+TDES = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
+REFUSALS = {
+    # below the ISD-R's Minimum Security Level '01 16' (CC + ciphering + counter higher): '0A'
+    "cc_not_ciphered": (ota.OtaKeyset(1, ota.AES, KIC, ota.AES, KID), "1219", 0x0A),
+    "no_counter": (ota.OtaKeyset(1, ota.AES, KIC, ota.AES, KID), "0619", 0x0A),
+    "counter_not_checked": (ota.OtaKeyset(1, ota.AES, KIC, ota.AES, KID), "0E19", 0x0A),
+    "redundancy_check_only": (ota.OtaKeyset(1, ota.AES, KIC, ota.CRC32, KID), "1515", 0x0A),
+    "nothing": (ota.OtaKeyset(1, ota.AES, KIC, ota.AES, KID), "0001", 0x0A),
+    # the algorithm belongs to the (AES) key set: a 3DES header is a downgrade, refused
+    "3des_header_on_aes_key_set": (ota.OtaKeyset(1, ota.TDES2, TDES, ota.TDES2, TDES), "1619", 0x05),
+    "3des_cc_on_aes_key_set": (ota.OtaKeyset(1, ota.AES, KIC, ota.TDES2, TDES), "1619", 0x01),
+    "wrong_kid": (ota.OtaKeyset(1, ota.AES, KIC, ota.AES, bytes(16)), "1619", 0x01),
+    "unknown_key_set": (ota.OtaKeyset(9, ota.AES, KIC, ota.AES, KID), "1619", 0x06),
+}
 
 
-@pytest.mark.parametrize("settings", [M2mSettings(scp80=Scp80Settings(accept_security=minimum_security))])
-@pytest.mark.parametrize("spi", ["1219", "0619", "0001"])
-def test_refusals_scp80_below_minimum_security_level(smsr, card, first_isdp, settings, spi):  # noqa: F811
-    before = unchanged(card)
-    por = por_of(smsr, [disable(first_isdp)], spi=bytes.fromhex(spi))
-    assert (por.status, por.checksum_valid, por.data) == (0x0A, None, b"")
-    assert unchanged(card) == before
-    assert por_of(smsr, [GET_EID]).status == 0x00             # SPI '16': at the minimum
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_refusals_scp80_table(terminal, card, first_isdp, case):  # noqa: F811
+    keyset, spi, status = REFUSALS[case]
+    server = host.OtaServer(terminal, keyset, counter=0x1000)
+    before = snapshot(card.store)
+    por = por_of(server, [disable(first_isdp)], spi=bytes.fromhex(spi))
+    assert (por.status, por.checksum_valid, por.data) == (status, None, b"")     # unsecured PoR
+    assert snapshot(card.store) == before                  # nothing ran, the counter did not move
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
 
 
-def test_refusals_unauthenticated_packet_gets_nothing_from_the_isd_r(smsr, card, first_isdp):  # noqa: F811
-    """A packet without cryptographic checksum proves no key (TS 102 225 §5.1.3): the ISD-R
-    refuses every command of it ('6982'), ES5 and ES10 (GetProfilesInfo / DisableProfile) alike."""
+def test_refusals_scp80_replayed_packets(smsr, card, first_isdp):  # noqa: F811
+    """A captured packet sent again: with a checked counter '02' (counter low); without counter
+    (SPI '0601', which the ISD-R's minimum level refuses) '0A' both times: ES5.CreateISDP never runs."""
+    from tests.m2m.test_es5 import create_isdp
+    accepted = smsr.packet(transport.expanded_script([GET_EID]), spi=host.SPI_CC_CIPHER_POR, counter=0x1000)
+    assert smsr.por(smsr.deliver(accepted)[0]).status == 0x00
+    before = snapshot(card.store)
+    assert smsr.por(smsr.deliver(accepted)[0]).status == 0x02
+    captured = smsr.packet(transport.expanded_script([create_isdp(AID)]), spi=bytes.fromhex("0601"), counter=0)
+    for _ in range(2):
+        data, _ = smsr.deliver(captured)
+        assert smsr.por(data, spi=bytes.fromhex("0601")).status == 0x0A
+    assert snapshot(card.store) == before and card.services.registry.get(AID) is None
+
+
+@pytest.mark.parametrize("settings", [M2mSettings(isdr_minimum_security_level=MinimumSecurityLevel.spi1(0x0E))])
+def test_refusals_scp80_unchecked_counter_never_lowers_it(smsr, card, settings):  # noqa: F811
+    """TS 102 225 §5.1.1: with 'counter available, no replay or sequence checking' (SPI '0E01',
+    admitted here by an ISD-R MSL lowered to '01 0E') the CNTR is information only: the stored
+    counter stays at 0x1000, and a packet captured at counter 0x800 stays refused ('02')."""
+    old = smsr.packet(transport.expanded_script([GET_EID]), counter=0x800)
+    assert smsr.one(GET_EID, counter=0x1000)[1] == 0x9000
+    data, _ = smsr.deliver(smsr.packet(transport.expanded_script([GET_EID]), spi=bytes.fromhex("0E19"), counter=5))
+    assert smsr.por(data, spi=bytes.fromhex("0E19")).status == 0x00
+    assert card.store.get("m2m/isdr/scp80/01").counter == 0x1000
+    assert smsr.por(smsr.deliver(old)[0]).status == 0x02
+    assert card.store.get("m2m/isdr/scp80/01").counter == 0x1000
+
+
+@pytest.mark.parametrize("settings", [M2mSettings(isdr_minimum_security_level=MinimumSecurityLevel())])
+def test_refusals_unauthenticated_packet_gets_nothing_from_the_isd_r(smsr, card, first_isdp, settings):  # noqa: F811
+    """Defence in depth behind the minimum security level (here switched off, an empty MSL): a
+    packet without cryptographic checksum proves no key (TS 102 225 §5.1.3), so the ISD-R refuses
+    every command of it ('6982'), ES5 and ES10 (GetProfilesInfo / DisableProfile) alike."""
     before = unchanged(card)
     es10 = host.ber(0xBF32, host.ber(0xA0, host.ber(0x4F, first_isdp)) + host.ber(0x81, b"\x00"))
     for script in ([bytes([0x80, 0xE2, 0x91, 0x00, len(es10)]) + es10], [GET_EID, disable(first_isdp)]):

@@ -7,7 +7,7 @@
   '6881'; STORE DATA where the ISD-R is not selected is an instruction the selected application
   does not know, '6D00' (TS 102 221 §10.2.1.4).
 * ES5 (SGP.02 v4.2 §2.4.1, §4.1.1.x): only through the ISD-R's secured OTA channel; from the
-  terminal '6982', over SCP80 without a cryptographic checksum '6982' inside the PoR.
+  terminal '6982', over SCP80 below the minimum security level PoR '0A'.
 """
 from __future__ import annotations
 
@@ -122,19 +122,20 @@ def _unchanged(card: Card) -> dict:
     return {k: v for k, v in snapshot(card.store).items() if "counter" not in k}
 
 
-def test_es5_over_scp80_without_any_check_is_6982(card):
-    """SPI '0001': no RC/CC/DS, no ciphering (TS 102 225 §5.1.1): no key, so no ES5 rights."""
+def test_es5_over_scp80_without_any_check_is_refused(card):
+    """SPI '0001': no RC/CC/DS, no ciphering (TS 102 225 §5.1.1): below the ISD-R's Minimum Security
+    Level (TS 102 226 §8.2.1.3.2.2): PoR '0A', nothing runs (it was '6982' in the PoR before the
+    MSL was enforced)."""
     before = _unchanged(card)
-    assert _es5_over_ota(card, "0001", ota.AES) == (0, [b"\x69\x82"])
+    assert _es5_over_ota(card, "0001", ota.AES) == (0x0A, [])
     assert _unchanged(card) == before
 
 
 def test_es5_over_scp80_with_a_redundancy_check_only_is_refused(card):
     """SPI '0101': a CRC16 redundancy check (TS 102 225 §5.1.1 b2b1 = 01, §5.1.3.2) needs no key,
-    so it proves nothing: ES5 must be refused (PoR '06' insufficient security level, or 6982)."""
+    so it proves nothing: below the minimum security level, PoR '0A'."""
     before = _unchanged(card)
-    status, responses = _es5_over_ota(card, "0101", 0x01)
-    assert status == 0x06 or responses == [b"\x69\x82"], (status, responses)
+    assert _es5_over_ota(card, "0101", 0x01) == (0x0A, [])
     assert _unchanged(card) == before
 
 

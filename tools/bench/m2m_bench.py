@@ -38,9 +38,14 @@ REPO = Path(__file__).resolve().parents[2]
 TS48_NAME = "profiles/ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
 
 
+TDES_KVN = 0x03   # the bench's 3DES key set (KVN 2 is the SM-SR change's new key set)
+
+
 def isdr_keyset(algorithm: int = AES) -> OtaKeyset:
-    """The SM-SR's copy of the ISD-R key set 1 that :func:`personalise` writes."""
-    return OtaKeyset(1, algorithm, KIC, algorithm, KID)
+    """The SM-SR's copy of the ISD-R key set 1 (AES) that :func:`personalise` writes, or of the
+    3DES key set :data:`TDES_KVN` the bench adds: the algorithm belongs to the key set
+    (TS 102 225 §5.1.2), so each algorithm has its own KVN."""
+    return OtaKeyset(1 if algorithm == AES else TDES_KVN, algorithm, KIC, algorithm, KID)
 
 
 def personalise(store, pki: Pki) -> None:
@@ -56,8 +61,13 @@ def personalise(store, pki: Pki) -> None:
 
 
 def _card() -> Card:
+    """A personalised card with, next to key set 1, a 3DES key set (GP key type '80')."""
+    from euicc.m2m.records import ISDR_SCP80, OtaKeySet
+
     card = Card.open(None)
     personalise(card.store, Pki.create())
+    with card.store.transaction():
+        card.store.put(f"{ISDR_SCP80}{TDES_KVN:02X}", OtaKeySet(TDES_KVN, KIC, KID, DEK, key_type=0x80))
     return card
 
 

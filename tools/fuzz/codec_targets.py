@@ -97,6 +97,12 @@ class _Keys:
             return None
         return ks.kic if usage == scp80.KeyUsage.KIC else ks.kid
 
+    def key_type(self, kvn: int) -> int | None:
+        ks = SCP80_KEYSETS.get(kvn)
+        if ks is None:
+            return None
+        return scp80.KeyType.AES if ks.kic_algorithm == host.AES else scp80.KeyType.DES
+
 
 class Scp80Target:
     """TS 102 225 §5: any Command Packet -> Accepted/Refused; an accepted one's PoR verifies on the host."""
