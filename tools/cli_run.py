@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -50,8 +51,12 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from euicc.asn1 import precompile
     from euicc.card import Card, CardConfig
     from euicc.nvm import StateFileError
+    started = time.perf_counter()
+    precompile()   # before any card is presented: the first ES10 command must not compile them
+    log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
     config = CardConfig(atr=args.atr, t0=not args.t1_direct)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
