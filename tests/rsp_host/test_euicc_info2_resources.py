@@ -11,11 +11,12 @@ import asn1tools
 import pytest
 
 from euicc.card import Card
+from tests.e2e.pcsc_host import reader_name
 from tests.reference import REFERENCE
 from tests.rsp_host.conftest import TS48_ICCID, make_lpa
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import iccid_bytes
-from tools.lpa.transport import cla_for
+from tools.lpa.transport import PcscTransmit, cla_for
 from tools.smdpp.orders import order_from_upp
 
 ASN1 = REFERENCE / "asn1" / "sgp22"
@@ -71,6 +72,23 @@ def info2(lpa, sgp22) -> dict:
 def test_ext_card_resource_follows_downloads(card_smdp, upp, sgp22):
     lpa = make_lpa(Card.open(None).transmit)
     lpa.es10.transport.open()
+    check_download_and_delete(lpa, card_smdp, upp, sgp22)
+
+
+@pytest.mark.pcsc
+def test_ext_card_resource_through_pcsc(start_card, pcscd, card_smdp, upp, sgp22):
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        lpa = make_lpa(transmit)
+        lpa.es10.transport.open()
+        check_download_and_delete(lpa, card_smdp, upp, sgp22)
+        lpa.es10.transport.close()
+    finally:
+        transmit.close()
+
+
+def check_download_and_delete(lpa, card_smdp, upp, sgp22) -> None:
     before = info2(lpa, sgp22)
     assert set_bits(before["uiccCapability"]) == EXPECTED_CAPABILITIES
     first = resources(before["extCardResource"])
