@@ -12,7 +12,7 @@ from euicc.card import Card
 from tests.rsp_host.conftest import make_lpa
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient
 from tools.lpa.lpa import hash_cc
-from tools.smdpp.orders import RELEASED, order_from_upp
+from tools.smdpp.orders import FAILED, RELEASED, order_from_upp
 
 END_USER_REJECTION, POSTPONED = 0, 1                    # CancelSessionReason
 MATCHING_ID_REFUSED = ("8.2.6", "3.8")                  # §5.6.3 Matching ID refused
@@ -43,14 +43,32 @@ def test_cancel_session_after_refused_authenticate_client(card_smdp):
     assert card_smdp.sessions[txid].ended
 
 
-def test_cancel_session_after_refused_get_bound_profile_package(card_smdp, upp):
-    card_smdp.add_order(order_from_upp("CC-ORDER", upp, confirmation_code="1234"))
-    lpa, client, txid, auth = authenticated(card_smdp, "CC-ORDER")
+def wrong_confirmation_code(smdp, upp, matching_id: str):
+    """An order with confirmation code 1234, prepared on the card with 9999 (SGP.22 §5.7.5)."""
+    smdp.add_order(order_from_upp(matching_id, upp, confirmation_code="1234"))
+    lpa, client, txid, auth = authenticated(smdp, matching_id)
     answer = client.authenticate_client(txid, auth)
     prepared = lpa.es10.prepare_download(client.field(answer, "smdpSigned2"), client.field(answer, "smdpSignature2"),
                                          client.field(answer, "smdpCertificate"), hash_cc("9999", txid))
+    return lpa, client, txid, prepared
+
+
+def test_cancel_session_after_refused_get_bound_profile_package(card_smdp, upp):
+    lpa, client, txid, prepared = wrong_confirmation_code(card_smdp, upp, "CC-ORDER")
     with pytest.raises(Es9FunctionError) as err:
         client.get_bound_profile_package(txid, prepared)
     assert (err.value.subject, err.value.reason) == CC_REFUSED
     client.cancel_session(txid, lpa.es10.cancel_session(txid, POSTPONED))
     assert card_smdp.sessions[txid].ended and card_smdp.orders["CC-ORDER"].state == RELEASED
+
+
+def test_postponing_does_not_revive_an_order_that_failed(card_smdp, upp):
+    """After too many wrong confirmation codes the order is terminated (§5.6.2); a later
+    CancelSession 'postponed' (§5.6.5: back to Released) must not release it again."""
+    lpa, client, txid, prepared = wrong_confirmation_code(card_smdp, upp, "CC-FAIL")
+    for _ in range(3):
+        with pytest.raises(Es9FunctionError):
+            client.get_bound_profile_package(txid, prepared)
+    assert card_smdp.orders["CC-FAIL"].state == FAILED
+    client.cancel_session(txid, lpa.es10.cancel_session(txid, POSTPONED))
+    assert card_smdp.sessions[txid].ended and card_smdp.orders["CC-FAIL"].state == FAILED

@@ -328,7 +328,7 @@ class SmDpPlus:
                     raise _fail(UNKNOWN_TRANSACTION, "transactionId differs in euiccCancelSessionSigned")
                 if canonical_oid(fields["smdpOid"]) != session.cred.smdp_oid:
                     raise _fail(INVALID_SMDP_OID, f"smdpOid {fields['smdpOid']}")
-                if session.order is not None:
+                if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
             session.ended = True
         return {}
