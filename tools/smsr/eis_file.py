@@ -218,7 +218,8 @@ class CounterLedger:
             return cls(path)
         except (OSError, json.JSONDecodeError) as exc:
             raise EisFileError(f"{path}: {exc}") from None
-        if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT or not isinstance(data.get("counters"), dict):
+        if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT \
+                or not isinstance(data.get("counters"), dict):
             raise EisFileError(f"{path}: not a counter ledger (format must be {LEDGER_FORMAT!r})")
         return cls(path, {str(k): _int(v, f"{path}: counter", 0xFFFFFFFFFF) for k, v in data["counters"].items()})
 
