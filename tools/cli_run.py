@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -80,6 +81,7 @@ def card_config(args: argparse.Namespace) -> CardConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from euicc.asn1 import precompile
     from euicc.card import Card
     from euicc.nvm import StateFileError
     try:
@@ -87,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
+    started = time.perf_counter()
+    precompile()   # before any card is presented: the first ES10 command must not compile them
+    log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []

@@ -10,7 +10,13 @@ The module texts ship inside this package (the product never reads ``/work/share
 One correction to pySim's text: ``DeviceInfo.tac`` is ``Octet4`` as SGP.22 defines it (the TAC
 is 8 digits), not ``Octet8``.
 
-Each set is compiled once per process with asn1tools' DER codec (``functools.cache``).
+Each set is compiled once per process with asn1tools' DER codec (``functools.cache``); ``euicc-emu
+run`` calls :func:`precompile` before it presents the card, so the first ES10 command does not pay
+for it.  The compilation (before the fix-ups below, which are re-applied each time) is cached in
+``$XDG_CACHE_HOME/euicc-emu/asn1/`` (default ``~/.cache``): a file is named by a SHA-256 of the
+module texts, the asn1tools and Python versions, and carries that key and a SHA-256 of its payload;
+anything that does not match, or cannot be read or unpickled, is ignored and compiled afresh.
+``EUICC_ASN1_CACHE=off`` disables the cache.
 
 The ``PE-AKAParameter.sqnInit`` fix-up: the TCA text declares
 ``sqnInit SEQUENCE (SIZE (32)) OF OCTET STRING (SIZE (6)) DEFAULT { '000000000000'H, ... }``
@@ -29,7 +35,13 @@ element consumes no bytes or runs past the contents (X.690 §8.10/§8.12 content
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import asn1tools
@@ -43,10 +55,63 @@ SAIP_MODULES = ("PE_Definitions-3.3.1.asn",)
 SQN_INIT_DEFAULT: list[bytes] = [bytes(6)] * 32
 
 
+CACHE_ENV = "EUICC_ASN1_CACHE"
+
+
+def cache_dir() -> Path | None:
+    """Where compiled modules are cached (XDG Base Directory), or None when disabled."""
+    if os.environ.get(CACHE_ENV, "").lower() == "off":
+        return None
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "euicc-emu" / "asn1"
+
+
+def cache_key(names: tuple[str, ...], texts: list[str]) -> str:
+    """SHA-256 over what the compilation depends on: module texts, asn1tools and Python versions."""
+    digest = hashlib.sha256(f"{asn1tools.__version__}|{sys.version}".encode())
+    for name, text in zip(names, texts):
+        digest.update(f"|{name}|{len(text)}|".encode() + text.encode())
+    return digest.hexdigest()
+
+
+def _cached(directory: Path, key: str) -> asn1tools.compiler.Specification | None:
+    """The cached compilation for `key`, or None (absent, foreign, damaged or unreadable)."""
+    try:
+        stored_key, stored_digest, payload = (directory / f"{key}.pickle").read_bytes().split(b"\n", 2)
+        if stored_key.decode() != key or stored_digest.decode() != hashlib.sha256(payload).hexdigest():
+            return None
+        spec = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - any unreadable cache file means: compile again
+        return None
+    return spec if isinstance(spec, asn1tools.compiler.Specification) else None
+
+
+def _store(directory: Path, key: str, spec: asn1tools.compiler.Specification) -> None:
+    """Write the cache file atomically; a cache that cannot be written is simply not kept."""
+    try:
+        payload = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(key.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+            os.replace(temporary, directory / f"{key}.pickle")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError):
+        pass
+
+
 def _compile(names: tuple[str, ...]) -> asn1tools.compiler.Specification:
     base = resources.files(__package__)
     texts = [base.joinpath(name).read_text(encoding="utf-8") for name in names]
-    spec = asn1tools.compile_string("\n".join(texts), codec="der")
+    directory, key = cache_dir(), cache_key(names, texts)
+    spec = _cached(directory, key) if directory is not None else None
+    if spec is None:
+        spec = asn1tools.compile_string("\n".join(texts), codec="der")
+        if directory is not None:
+            _store(directory, key, spec)
     seen: set[int] = set()
     for compiled in spec.types.values():
         for node in _walk(compiled.type, seen):
@@ -92,6 +157,12 @@ def saip() -> asn1tools.compiler.Specification:
     if patched == 0:  # the module text changed: fail loudly rather than mis-encode
         raise RuntimeError("PEDefinitions: sqnInit member not found for the DEFAULT fix-up")
     return spec
+
+
+def precompile() -> None:
+    """Compile (or load) both specifications now, e.g. before a card is presented to PC/SC."""
+    rsp()
+    saip()
 
 
 def _walk(node: Any, seen: set[int]) -> Iterator[Any]:

@@ -2,7 +2,8 @@
 
 P1 b8 marks the last block, P2 numbers the blocks from '00'.  Blocks are collected in the applet's
 channel state until the last one; the assembled data is bounded by `max_size` (a card's buffer):
-beyond it the sequence is refused with '6A84' and forgotten.
+beyond it the sequence is refused with '6A84' and forgotten.  A block carries data (§11.11.2: the
+data field is mandatory); one without data is refused with '6700' and the sequence forgotten.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def collect(cmd: Command, state: dict[str, Any], max_size: int = DEFAULT_MAX_SIZ
     """Add one STORE DATA block; return the whole data after the last block, else None."""
     if not cmd.proprietary:
         raise SwError(SW.CLA_NOT_SUPPORTED)
+    if not cmd.data:
+        state[_KEY] = None
+        raise SwError(SW.WRONG_LENGTH)
     last = bool(cmd.p1 & 0x80)
     buffered: tuple[int, bytes] | None = state.get(_KEY)
     if cmd.p2 == 0:

@@ -23,6 +23,7 @@ from Crypto.Hash import CMAC
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
+from euicc.gp import card_resources
 from euicc.m2m import es8, smsr_change
 from euicc.m2m.dgi import parse_dgis
 from euicc.m2m.platform_management import PlatformManagement
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from euicc.session import Context
 
 ES5_INS = frozenset({0xE6, 0xE4})
-NOTIONAL_NVM = 0x200000      # free non-volatile memory reported by 'FF21' before ISD-P quotas
 
 
 def is_es5(cmd: Command) -> bool:
@@ -235,12 +235,7 @@ def get_data(ctx: Context, cmd: Command) -> bytes:
         return tlv.tlv(0xBF30, cert)
     if cmd.data:
         raise SwError(SW.WRONG_LENGTH)
-    quotas = sum(ctx.store.get(isdp_key(e.aid, "reserved-nvm"), 0) for e in ctx.services.profiles.isdps())
-    apps = len([e for e in ctx.registry.entries() if e.kind != "ELF"])
-    def num(n: int) -> bytes:
-        return n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
-    return tlv.tlv(0xFF21, tlv.tlv(0x81, num(apps)) + tlv.tlv(0x82, num(max(0, NOTIONAL_NVM - quotas)))
-                   + tlv.tlv(0x83, num(0x8000)))
+    return tlv.tlv(card_resources.TAG_RESOURCES, card_resources.of_card(ctx).encode())
 
 
 def isdp_attributes(ctx: Context, status: bytes) -> bytes:

@@ -5,15 +5,14 @@
   IDs 01..03 = ENC/MAC/DEK) goes to the ISD-P, which becomes PERSONALIZED (GP '0F').
 - DownloadAndInstallation (§4.1.3.3): SCP03t TLVs ('84'/'85'/'86', :mod:`euicc.m2m.scp03t`)
   addressed to the ISD-P; the deciphered '86' data accumulate into the SAIP profile package,
-  installed when its 'end' element arrives (``euicc.profiles.installer`` when present, else the
-  package is stored and the profile record created from the ProfileHeader).
+  installed when its 'end' element arrives (:func:`euicc.profiles.installer.install_profile`); the
+  profile record takes the installer's ICCID, coded as in EF.ICCID like the SGP.22 path's.
 - UpdateConnectivityParameters (§4.1.3.4): STORE DATA DGI '3A07' inside an SCP03 session in APDU
   mode with the ISD-P; PUT KEY (GP §11.8) of the delete-token key (KVN ``token_kvn``).
 The SM-SR relaying these cannot read them: the keys come from the SM-DP's key agreement.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from euicc.m2m.runtime import M2mVolatile, volatile
 from euicc.m2m.scp03t import DATA_ERROR, DATA_FAILED, Scp03tSession
 from euicc.m2m.settings import DGI_CERTIFICATE, DGI_CONNECTIVITY, ROLE_SM_DP
 from euicc.profiles import saip_codec
+from euicc.profiles.installer import InstallError, install_profile
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileError, ProfileRecord
 
@@ -114,31 +114,17 @@ def _complete(package: bytes, at: tuple[int, int]) -> tuple[bool, tuple[int, int
 
 
 def install(ctx: Context, aid: bytes, package: bytes) -> bool:
-    """Hand the profile package to the installer (or store it); False when it is refused."""
+    """Install the profile package into the ISD-P's file system; False when it is refused.
+
+    The record's ICCID is the installer's (TS 102 221 §13.2 EF.ICCID coding, as SGP.22 Iccid), so
+    the duplicate-ICCID check sees the same bytes whichever path installed a profile."""
     try:
-        elements = saip_codec.decode_upp(package)
-    except saip_codec.SaipError:
-        return False
-    header = next((e.value for e in elements if e.name == "header"), None)
-    if header is None or "iccid" not in header:
-        return False
-    fsid = fsid_of(aid)
-    try:
-        installer = importlib.import_module("euicc.profiles.installer")
-    except ImportError:
-        installer = None
-    refusals: tuple[type[Exception], ...] = (ProfileError,)
-    if installer is not None:
-        refusals += (installer.InstallError,)
-    try:
-        if installer is not None:
-            installer.install_profile(ctx.store, fsid, package)
-        else:
-            ctx.store.put(isdp_key(aid, "package"), package)
-        pol = header.get("pol", b"\x00")
-        ctx.services.profiles.add_profile(ProfileRecord(
-            isdp_aid=aid, iccid=bytes(header["iccid"]), fsid=fsid, pol1=pol[0] if pol else 0))
-    except refusals:
+        with ctx.store.savepoint():   # a refused record leaves no file system behind
+            installed = install_profile(ctx.store, fsid_of(aid), package)
+            pol = installed.pol or b"\x00"
+            ctx.services.profiles.add_profile(ProfileRecord(
+                isdp_aid=aid, iccid=installed.iccid, fsid=fsid_of(aid), pol1=pol[0]))
+    except (InstallError, ProfileError):
         return False
     return True
 

@@ -17,6 +17,7 @@ from euicc.crypto import cert_server
 from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
+from euicc.gp import card_resources
 from euicc.rsp import crl, der, euicc_info, identity, rsp_session
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def get_euicc_info1(ctx: Context, data: bytes) -> bytes:
 def get_euicc_info2(ctx: Context, data: bytes) -> bytes:
     """BF22 (§5.7.8)."""
     der.decode("GetEuiccInfo2Request", data)
-    return euicc_info.euicc_info2(card_identity(ctx))
+    return euicc_info.euicc_info2(card_identity(ctx), card_resources.of_card(ctx).encode())
 
 
 def _revocation_check(ctx: Context, verified: VerifiedCertificate) -> None:
@@ -95,7 +96,7 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         "transactionId": signed1["transactionId"],
         "serverAddress": signed1["serverAddress"],
         "serverChallenge": signed1["serverChallenge"],
-        "euiccInfo2": euicc_info.euicc_info2_value(ident),
+        "euiccInfo2": euicc_info.euicc_info2_value(ident, card_resources.of_card(ctx).encode()),
         "ctxParams1": request["ctxParams1"],
     }
     signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1))

@@ -223,3 +223,24 @@ def test_get_status_next_occurrence(term, many_apps):
         assert rounds < 10
     assert r.sw == 0x9000 and rounds >= 1
     assert len(found) == len(set(found)) and many_apps <= set(found)
+
+
+# -- STORE DATA without data (GP §11.11.2: the data field is mandatory) ---------------------------
+GET_EUICC_CHALLENGE = h("BF2E00")   # SGP.22 §5.7.7 GetEuiccChallengeRequest
+
+
+@pytest.mark.parametrize("apdu", ["80E29100", "80E2910000"], ids=["case1", "case2"])
+def test_store_data_without_data_is_wrong_length(term, apdu):
+    _isd_r(term)
+    assert term.raw(apdu).sw == 0x6700
+
+
+def test_store_data_empty_block_ends_the_sequence(term):
+    """An empty block in the middle is refused with '6700'; the next block no longer continues
+    the sequence ('6A86', wrong block number), a new sequence from P2 '00' works."""
+    _isd_r(term)
+    assert term.raw(bytes((0x80, 0xE2, 0x11, 0x00, 2)) + GET_EUICC_CHALLENGE[:2]).sw == 0x9000
+    assert term.raw("80E2910100").sw == 0x6700
+    assert term.raw(bytes((0x80, 0xE2, 0x91, 0x01, 1)) + GET_EUICC_CHALLENGE[2:]).sw == 0x6A86
+    r = term.send(bytes((0x80, 0xE2, 0x91, 0x00, 3)) + GET_EUICC_CHALLENGE + b"\x00")
+    assert r.sw == 0x9000 and r.data[:3] == h("BF2E12") and r.data[3:5] == h("8010")

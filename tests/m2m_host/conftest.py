@@ -8,6 +8,13 @@ from euicc.card import Card
 from tests.m2m_host.m2m_world import TS48, Pki, World, connect, personalise
 
 
+@pytest.fixture(autouse=True)
+def counter_ledger(tmp_path, monkeypatch):
+    """Each test's own SCP80 counter ledger (tools/smsr/eis_file.py), never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    return tmp_path / "xdg-state" / "euicc-emu" / "scp80-counters.json"
+
+
 @pytest.fixture
 def card_world():
     """(card, world): a new in-memory card personalised with a fresh PKI, and the world on it."""

@@ -63,6 +63,7 @@ def test_finalise_handover_literal():
 def test_audit_apdus():
     assert es5.get_data_ecasd_certificate().hex().upper() == "80CABF30045C027F2100"
     assert es5.get_status(ISDP).hex().upper() == "80F2400212" + "4F10" + ISDP.hex().upper() + "00"
+    assert es5.get_status(next_occurrence=True).hex().upper() == "80F24003024F0000"   # GP §11.4.2.1 P2 b1
 
 
 def test_smsr_addressing_literal():

@@ -79,3 +79,19 @@ def test_wrong_keys_and_wrong_token_are_refused(card, run, tmp_path):
     assert status == 1
     assert json.loads((pki / "eis.json").read_text())["active_kvn"] == 1
     assert run(["smsr", "--eis", eis, "audit"])[0] == 0
+
+
+def test_readme_sequence_keys_on_the_line_then_eis_file(card, run, tmp_path, counter_ledger):
+    """README: `smsr pki --out m2m`, `smsr --kic .. --kid .. audit`, `smsr --eis m2m/eis.json audit`:
+    the second run starts above the first one's counter (the ledger's), and the other way round."""
+    pki = tmp_path / "m2m"
+    assert run(["smsr", "pki", "--out", str(pki)])[0] == 0
+    keys = ["--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--algo", "aes"]
+    status, out = run(["smsr", *keys, "audit"])
+    assert status == 0 and out.splitlines()[-1] == "next counter 2"
+    status, out = run(["smsr", "--eis", str(pki / "eis.json"), "audit"])
+    assert status == 0 and out.splitlines()[-1] == "next counter 3", out
+    status, out = run(["smsr", *keys, "audit"])
+    assert status == 0 and out.splitlines()[-1] == "next counter 4", out
+    ledger = counter_ledger.read_text()
+    assert json.loads(ledger)["counters"] and DEFAULT_KIC.lower() not in ledger.lower()   # no keys in it

@@ -188,3 +188,25 @@ def test_pki_with_a_bad_ci_key_fails(capsys, tmp_path):
     (tmp_path / "ci.pem").write_text("nonsense")
     status, _ = invoke_cli(capsys, ["smsr", "pki", "--out", str(tmp_path / "out"), "--ci-key", str(tmp_path / "ci.pem")])
     assert status == 1
+
+
+def test_counter_ledger_never_goes_down_and_holds_no_keys(tmp_path):
+    keyset = sample().active_keyset()
+    ledger = eis_file.CounterLedger.load(tmp_path / "ledger.json")
+    assert ledger.last(keyset) == 0                               # no file yet
+    doc = sample()
+    doc.eis.counters[1] = 7
+    ledger.record(doc.eis)
+    doc.eis.counters[1] = 3                                       # an explicit lower --counter
+    ledger.record(doc.eis)
+    again = eis_file.CounterLedger.load(tmp_path / "ledger.json")
+    assert again.last(keyset) == 7
+    assert keyset.kic.hex() not in (tmp_path / "ledger.json").read_text().lower()
+
+
+def test_smsr_with_a_broken_counter_ledger_fails_cleanly(capsys, counter_ledger):
+    counter_ledger.parent.mkdir(parents=True)
+    counter_ledger.write_text("[]")
+    status, out = invoke_cli(capsys, ["smsr", "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "audit"])
+    assert status == 1 and out == ""
+    assert counter_ledger.read_text() == "[]"                     # left as it was

@@ -104,6 +104,13 @@ def _profile_list(es10: Es10Client) -> list[dict]:
     return out
 
 
+def _notification_list(es10: Es10Client) -> list[dict]:
+    """ListNotification (SGP.22 §5.7.9) with each ``iccid`` as digits (EF.ICCID coding, TS 102 221
+    §13.2), like ``profile list``."""
+    return [{**n, "iccid": iccid_digits(n["iccid"])} if "iccid" in n else n
+            for n in es10.list_notifications()]
+
+
 def execute(args: argparse.Namespace, lpa: Lpa) -> int:
     es10 = lpa.es10
     if args.lpa_command == "download":
@@ -126,7 +133,7 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         return 0 if code == 0 else 1
     if args.lpa_command == "notification":
         if args.action == "list":
-            print(_json(es10.list_notifications()))
+            print(_json(_notification_list(es10)))
         elif args.action == "process":
             print(_json([{"seqNumber": s, "delivered": d} for s, d in lpa.process_notifications()]))
         else:

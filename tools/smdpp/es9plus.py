@@ -190,13 +190,16 @@ class SmDpPlus:
                 raise _fail(UNKNOWN_TRANSACTION, "transactionId differs in euiccSigned1")
             if fields["serverChallenge"] != session.server_challenge:
                 raise _fail(EUICC_VERIFICATION_FAILED, "serverChallenge differs")
+            # The eUICC is authenticated from here on: keep its identity even when the order is
+            # refused below, so the CancelSession that follows can be verified (§5.6.5, §3.0.1).
+            session.euicc = euicc
             matching_id = fields["ctxParams1"][1].get("matchingId", "")
             order = self.orders.get(matching_id)
             if order is None or order.state not in (RELEASED, DOWNLOADED):
                 raise _fail(MATCHING_ID_REFUSED, f"no released order for matching ID {matching_id!r}")
             if order.eid is not None and order.eid != euicc.eid:
                 raise _fail(EID_REFUSED, f"order is for EID {order.eid}")
-            session.euicc, session.order, session.euicc_signature1 = euicc, order, signature1
+            session.order, session.euicc_signature1 = order, signature1
             signed2 = rsp().encode("SmdpSigned2", {"transactionId": transaction_id,
                                                    "ccRequiredFlag": order.confirmation_code is not None})
             session.smdp_signature2 = tlv.tlv(0x5F37, signing.sign(session.cred.pb.key, signed2 + signature1))
@@ -325,7 +328,7 @@ class SmDpPlus:
                     raise _fail(UNKNOWN_TRANSACTION, "transactionId differs in euiccCancelSessionSigned")
                 if canonical_oid(fields["smdpOid"]) != session.cred.smdp_oid:
                     raise _fail(INVALID_SMDP_OID, f"smdpOid {fields['smdpOid']}")
-                if session.order is not None:
+                if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
             session.ended = True
         return {}

@@ -9,7 +9,11 @@
 With ``--eis FILE`` (JSON, :mod:`tools.smsr.eis_file`) the ISD-R key set, its SCP80 counter, the
 ECASD certificate and the ISD-Ps carry over from one run to the next (written back even when the
 card refused the command, since it has seen the counter); ``--kic``/``--kid`` are then optional,
-and when given they replace the file's key set.  ``pki`` needs no card.
+and when given they replace the file's key set.  Without ``--counter`` a run starts from one more
+than the higher of the EIS file's counter and the counter ledger's for that key set (kept under
+``$XDG_STATE_HOME/euicc-emu``, see :mod:`tools.smsr.eis_file`), so runs with keys on the command
+line and runs with an EIS file chain in any order; ``--counter N`` uses N as given.  ``pki`` needs
+no card.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from pathlib import Path
 from tools.cli import CommandParser
 from tools.ota.packet import OtaKeyset
 from tools.smsr import es5
-from tools.smsr.eis_file import ALGORITHMS, EisDocument, EisFileError, load, save
+from tools.smsr.eis_file import ALGORITHMS, CounterLedger, EisDocument, EisFileError, load, save
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.handover import change_smsr
 from tools.smsr.key_establishment import KeyEstablishmentError
@@ -87,6 +91,9 @@ def load_document(args: argparse.Namespace) -> EisDocument:
         raise UsageError("no ISD-R key set: give --kic and --kid, or an --eis file that holds one")
     if args.counter is not None:
         doc.eis.counters[doc.active_kvn] = args.counter - 1
+    else:
+        last = CounterLedger.load().last(doc.active_keyset())
+        doc.eis.counters[doc.active_kvn] = max(doc.eis.counters.get(doc.active_kvn, 0), last)
     return doc
 
 
@@ -233,7 +240,13 @@ def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr
 
 
 def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:
-    """Write the EIS file back (``--eis``); a failed write turns the exit status into 1."""
+    """Record the counters in the ledger and write the EIS file back (``--eis``); a failed write
+    turns the exit status into 1."""
+    try:
+        CounterLedger.load().record(doc.eis)
+    except (EisFileError, OSError) as exc:
+        print(f"error: SCP80 counter ledger not written: {exc}", file=sys.stderr)
+        status = 1
     if args.eis:
         try:
             save(args.eis, doc)

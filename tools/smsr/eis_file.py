@@ -8,9 +8,18 @@ and, in its own section, what the test SM-DP keeps: the ISD-P SCP03 key sets it 
 (SGP.02 §4.1.3.1) and the delete-token keys it put (§4.1.1.6), per ISD-P AID.  The SM-SR code never
 reads the SM-DP section.  Writes are atomic (temporary file in the same folder, then ``os.replace``).
 Test material: the file holds secret keys in clear.
+
+The SCP80 counter belongs to the card's key set, not to one file: every run also keeps, per key set,
+the highest counter it used in a :class:`CounterLedger` (``$XDG_STATE_HOME/euicc-emu/``, default
+``~/.local/state/euicc-emu/``), and starts from one more than the higher of the EIS file's counter
+and the ledger's.  Runs with the keys on the command line and runs with any EIS file holding the same
+key set therefore chain (the card only asks for a higher counter, TS 102 225 §5.1.1 SPI b5-b4 '10';
+a skipped value is harmless).  The ledger keys a key set by a SHA-256 of its KVN, algorithms and
+keys, never the keys themselves.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -161,11 +170,14 @@ def load(path: Path) -> EisDocument:
 
 def save(path: Path, doc: EisDocument) -> None:
     """Write ``doc`` atomically: a temporary file beside ``path`` (mode 0600), then ``os.replace``."""
-    path = Path(path)
+    _write_json(Path(path), to_json(doc))
+
+
+def _write_json(path: Path, data: Any) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(to_json(doc), out, indent=2)
+            json.dump(data, out, indent=2)
             out.write("\n")
             out.flush()
             os.fsync(out.fileno())
@@ -173,3 +185,51 @@ def save(path: Path, doc: EisDocument) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+LEDGER_FORMAT = "euicc-emu SCP80 counters 1"
+
+
+def default_ledger_path() -> Path:
+    """``$XDG_STATE_HOME/euicc-emu/scp80-counters.json`` (XDG Base Directory: default ``~/.local/state``)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "euicc-emu" / "scp80-counters.json"
+
+
+def keyset_id(keyset: OtaKeyset) -> str:
+    """A key set's name in the ledger: SHA-256 of KVN, algorithms and keys (hex)."""
+    material = bytes((keyset.kvn, keyset.kic_algorithm, keyset.kid_algorithm)) + keyset.kic + b"/" + keyset.kid
+    return hashlib.sha256(material).hexdigest()
+
+
+@dataclass
+class CounterLedger:
+    """The highest SCP80 counter used with each key set, whatever EIS file (or none) the run used."""
+
+    path: Path
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CounterLedger:
+        path = path or default_ledger_path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise EisFileError(f"{path}: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT \
+                or not isinstance(data.get("counters"), dict):
+            raise EisFileError(f"{path}: not a counter ledger (format must be {LEDGER_FORMAT!r})")
+        return cls(path, {str(k): _int(v, f"{path}: counter", 0xFFFFFFFFFF) for k, v in data["counters"].items()})
+
+    def last(self, keyset: OtaKeyset) -> int:
+        return self.counters.get(keyset_id(keyset), 0)
+
+    def record(self, eis: Eis) -> None:
+        """Keep the counter of every key set of ``eis`` (never lowering one) and write atomically."""
+        for kvn, keyset in eis.keysets.items():
+            name = keyset_id(keyset)
+            self.counters[name] = max(self.counters.get(name, 0), eis.counters.get(kvn, 0))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_json(self.path, {"format": LEDGER_FORMAT, "counters": dict(sorted(self.counters.items()))})

@@ -109,9 +109,10 @@ def get_data_extended_card_resources() -> bytes:
     return bytes.fromhex("80CAFF2100")
 
 
-def get_status(isdp_aid: bytes | None = None, s: M2mSettings = DEFAULT) -> bytes:
-    """GET STATUS '80 F2 40 02' of the ISD-Ps (all, or one by '4F') in TLV form (GP §11.4)."""
-    return apdu(INS_GET_STATUS, 0x40, 0x02, tlv.tlv(0x4F, isdp_aid or b""), True)
+def get_status(isdp_aid: bytes | None = None, s: M2mSettings = DEFAULT, next_occurrence: bool = False) -> bytes:
+    """GET STATUS '80 F2 40 02' of the ISD-Ps (all, or one by '4F') in TLV form (GP §11.4); P2 '03'
+    asks for the next occurrences after a '6310' answer (GP §11.4.2.1, P2 b1 = 1)."""
+    return apdu(INS_GET_STATUS, 0x40, 0x03 if next_occurrence else 0x02, tlv.tlv(0x4F, isdp_aid or b""), True)
 
 
 def finalise_isdr_handover(keys: list[tuple[int, int, int]], s: M2mSettings = DEFAULT) -> bytes:

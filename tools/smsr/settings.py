@@ -49,6 +49,7 @@ class M2mSettings:
     cc_length: int = 8
     isdp_over_isdr_keys: bool = True                     # ES8 via the ISD-P TAR with ISD-R keys [R] (§8 item 7)
     script_chaining: bool = True                         # TS 102 226 '83' tag across scripts of one session [C NJIWA-B]
+    audit_next_occurrences: int = 7                      # GET STATUS 'next' commands in the audit script [U]
     # -- key establishment, GP Amd E scenario #3 (SPEC_NOTES §2.4) --
     scenario_parameter: int = 0x09                       # WHTY vector [C WHTY]
     key_usage_qualifier: int = 0x10                      # three keys [C]

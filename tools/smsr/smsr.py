@@ -217,11 +217,33 @@ class SmSr:
         """ES5.AuditEIS / eUICCCapabilityAudit (SGP.02 §5.4.7): ECASD certificate and ISD-P list.
 
         GET STATUS P1 '40' lists every application and supplementary security domain (GP Card
-        Spec §11.4.2), the ECASD among them; it is not an ISD-P, so it is left out of the list."""
-        cert_data, status = self.execute([es5.get_data_ecasd_certificate(self.s), es5.get_status(None, self.s)],
-                                         what="eUICCCapabilityAudit")
-        self.eis.ecasd_certificate = es5.find_certificate(cert_data[:-2])
-        entries = [e for e in es5.parse_get_status(status[:-2]) if e.aid != self.s.ecasd_aid()]
+        Spec §11.4.2), the ECASD among them; it is not an ISD-P, so it is left out of the list.
+        What does not fit into one answer comes with '6310' and is fetched with P2 b1 = 1 (next
+        occurrence), in the same script since the card keeps that context only within one
+        (TS 102 226 §5.1.1: the commands of a script share one selection).  The script carries
+        ``audit_next_occurrences`` of them; the first one after the last page is refused by the
+        card ('6985', nothing pending), which ends the script (TS 102 226 §5.1.1)."""
+        nexts = [es5.get_status(None, self.s, next_occurrence=True)] * self.s.audit_next_occurrences
+        apdus = [es5.get_data_ecasd_certificate(self.s), es5.get_status(None, self.s), *nexts]
+        rapdus = self.send_script(self.s.isd_r_tar, [c_apdu(a) for a in apdus]).rapdus
+        self.eis.log(f"eUICCCapabilityAudit: {[r.hex() for r in rapdus]}")
+        status = b""
+        for number, rapdu in enumerate(rapdus):
+            sw = int.from_bytes(rapdu[-2:], "big")
+            if number == 0 and sw != 0x9000:
+                raise CommandFailed("eUICCCapabilityAudit (ECASD certificate)", sw, rapdus)
+            if number > 0:
+                status += rapdu[:-2]
+                if sw == 0x9000:
+                    break
+                if sw != 0x6310:
+                    raise CommandFailed("eUICCCapabilityAudit (GET STATUS)", sw, rapdus)
+        else:
+            last = int.from_bytes(rapdus[-1][-2:], "big") if rapdus else 0x6F00
+            raise CommandFailed(f"eUICCCapabilityAudit: more ISD-Ps than {len(apdus) - 1} GET STATUS answers",
+                                last, rapdus)
+        self.eis.ecasd_certificate = es5.find_certificate(rapdus[0][:-2])
+        entries = [e for e in es5.parse_get_status(status) if e.aid != self.s.ecasd_aid()]
         for entry in entries:
             info = self.eis.profile(entry.aid)
             info.state, info.fallback = entry.state, entry.fallback
