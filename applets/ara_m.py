@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
-from euicc.channels import MAX_SHORT
+from euicc.channels import MAX_SHORT, withheld
 from euicc.gp import access_control as ac
 from euicc.gp import store_data
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE
@@ -82,7 +82,7 @@ class AraM(Applet):
                 del state[_NEXT_KEY]
                 raise SwError(SW_RULES_UPDATED)
             block, after = rest[:MAX_SHORT], rest[MAX_SHORT:]
-            if not _withheld(ctx, cmd, len(block)):
+            if not withheld(cmd, len(block), ctx.session.config.t0):
                 if after:
                     state[_NEXT_KEY] = (after, refresh_tag)
                 else:
@@ -99,14 +99,6 @@ def _first_block(state: dict[str, Any], data: bytes, refresh_tag: bytes) -> byte
     if len(data) > MAX_SHORT:
         state[_NEXT_KEY] = (data[MAX_SHORT:], refresh_tag)
     return data[:MAX_SHORT]
-
-
-def _withheld(ctx: Context, cmd: Command, n: int) -> bool:
-    """Whether T=0 delivery answers '6Cxx' instead of `n` bytes (a short case-2 command whose Le is
-    not the length, TS 102 221 §7.3.1.1.4, as euicc.channels delivers it): the terminal then
-    re-issues the command, which must get the same block again."""
-    return (ctx.session.config.t0 and cmd.case == 2 and not cmd.extended
-            and n <= MAX_SHORT and n != cmd.ne)
 
 
 def _single(data: bytes, tag: int) -> bytes:

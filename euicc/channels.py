@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 MAX_SHORT = 256
 
 
+def withheld(cmd: Command, n: int, t0: bool) -> bool:
+    """Whether T=0 delivery answers '6Cxx' instead of `n` bytes of response data: a short case-2
+    command whose Le is not the length (TS 102 221 §7.3.1.1.4).  The terminal re-issues the command
+    with the right Le, so a command that hands out data block by block hands out the same block."""
+    if not (t0 and n and cmd.case == 2 and not cmd.extended):
+        return False
+    return n != cmd.ne if n <= MAX_SHORT else cmd.ne != MAX_SHORT
+
+
 @dataclass(slots=True)
 class Channel:
     """Volatile state of one logical channel."""
@@ -36,12 +45,10 @@ class Channel:
         n = len(data)
         if not n:
             return sw_bytes(sw)
+        if withheld(cmd, n, t0):
+            return sw_bytes(0x6C00 | (n & 0xFF) if n <= MAX_SHORT else 0x6C00)
         if t0:
             if cmd.case == 2 and not cmd.extended:
-                if n <= MAX_SHORT and n != cmd.ne:
-                    return sw_bytes(0x6C00 | (n & 0xFF))
-                if n > MAX_SHORT and cmd.ne != MAX_SHORT:
-                    return sw_bytes(0x6C00)
                 return self._chunk(data, MAX_SHORT, sw)
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6100 | (min(n, MAX_SHORT) & 0xFF))
