@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, Command, SwError
-from euicc.fs import access
+from euicc.fs import access, bertlv
 from euicc.fs.model import CYCLIC, EF, LCSI_ACTIVATED, LCSI_DEACTIVATED, LINEAR, TRANSPARENT
 from euicc.fs.pin import key_reference_valid
 
@@ -267,4 +267,6 @@ FS_COMMANDS: dict[int, tuple[Handler, str]] = {
     0x26: (_pin_command("disable"), "I"),
     0x28: (_pin_command("enable"), "I"),
     0x2C: (_pin_command("unblock"), "I"),
+    0xCB: (bertlv.retrieve_data, "P"),
+    0xDB: (bertlv.set_data, "P"),
 }

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from euicc.apdu import SW, SwError
-from euicc.fs.model import (ADF, CURRENT_ADF_FID, EF, LCSI_ACTIVATED, MF, MF_FID, FileDescriptor,
-                            adf_path, child_path, parent_path)
+from euicc.fs.model import (ADF, BERTLV, CURRENT_ADF_FID, EF, LCSI_ACTIVATED, MF, MF_FID,
+                            FileDescriptor, adf_path, child_path, parent_path)
 from euicc.nvm import Store
 
 MF_PATH = f"{MF_FID:04X}"
@@ -87,7 +87,9 @@ class FileSystem:
                 self.set_data(path, recs + (pad,) * (desc.records - len(recs)))
             else:
                 body = bytes(content) if content is not None else b""
-                self.set_data(path, (body + b"\xff" * desc.size)[:desc.size])
+                if desc.structure != BERTLV:   # a BER-TLV EF holds its data objects only
+                    body = (body + b"\xff" * desc.size)[:desc.size]
+                self.set_data(path, body)
         return path
 
     # -- selection (TS 102 221 §8.4.1, §11.1.1) -------------------------------------------------
