@@ -286,3 +286,12 @@ def test_get_next_with_direct_delivery(dterm):
     blocks = [dterm.raw(h("80CAFF40 00"))] + [dterm.raw(h("80CAFF60 00")) for _ in range(3)]
     assert [(b.data, b.sw) for b in blocks] == [
         (expected[:256], 0x9000), (expected[256:512], 0x9000), (expected[512:], 0x9000), (b"", 0x6985)]
+
+
+def test_rule_for_the_implicitly_selected_application(aram):
+    """AID-REF-DO 'C0' (empty): the application selected by default; any device application."""
+    rule = h("E2 0B E1 04 C0 00 C1 00 E3 03 D0 01 01")
+    store_ok(aram, rule)
+    assert all_rules(aram) == h("FF40 0D") + rule
+    assert store(aram, h("F1 02 C0 00")) == 0x9000
+    assert all_rules(aram) == h("FF40 00")
