@@ -63,37 +63,45 @@ class AraM(Applet):
         if tag == GET_SPECIFIC:
             return rules.response_specific(_single(cmd.data, ac.TAG_REF_DO))
         if tag == GET_CONFIG:
-            version = ac.data_objects(_single(cmd.data, ac.TAG_DEVICE_CONFIG),
-                                  frozenset({ac.TAG_INTERFACE_VERSION}))
-            if len(version.get(ac.TAG_INTERFACE_VERSION, b"")) != 3:
-                raise SwError(SW.INCORRECT_DATA)
-            return tlv.tlv(ac.TAG_RESPONSE_CONFIG, tlv.tlv(ac.TAG_ARAM_CONFIG, tlv.tlv(
-                ac.TAG_INTERFACE_VERSION, ac.ARAM_INTERFACE_VERSION)))
+            return _config(cmd.data)
         if cmd.data:
             raise SwError(SW.WRONG_LENGTH)
         if tag == GET_ALL:
-            return _first_block(state, rules.response_all(), rules.refresh_tag())
+            return _send(state, rules.response_all(), rules.refresh_tag())
         if tag == GET_NEXT:
-            pending = state.get(_NEXT_KEY)
-            if pending is None:
-                raise SwError(SW.CONDITIONS_NOT_SATISFIED)
-            rest, refresh_tag = pending
-            if refresh_tag != rules.refresh_tag():
-                del state[_NEXT_KEY]
-                raise SwError(SW_RULES_UPDATED)
-            block, after = rest[:MAX_SHORT], rest[MAX_SHORT:]
-            if not withheld(cmd, len(block), ctx.session.config.t0):
-                if after:
-                    state[_NEXT_KEY] = (after, refresh_tag)
-                else:
-                    del state[_NEXT_KEY]
-            return block
+            return _next_block(ctx, cmd, rules)
         if tag == GET_REFRESH_TAG:
             return tlv.tlv(ac.TAG_RESPONSE_REFRESH, rules.refresh_tag())
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
 
 
-def _first_block(state: dict[str, Any], data: bytes, refresh_tag: bytes) -> bytes:
+def _config(data: bytes) -> bytes:
+    """GET DATA [Config]: the device's Device-Config-DO 'E4' {Device-Interface-Version-DO 'E6'}
+    in, Response-ARAM-Config-DO 'DF21' {ARAM-Config-DO 'E5' {'E6' this ARA-M's version}} out."""
+    version = ac.data_objects(_single(data, ac.TAG_DEVICE_CONFIG), frozenset({ac.TAG_INTERFACE_VERSION}))
+    if len(version.get(ac.TAG_INTERFACE_VERSION, b"")) != 3:
+        raise SwError(SW.INCORRECT_DATA)
+    return tlv.tlv(ac.TAG_RESPONSE_CONFIG, tlv.tlv(ac.TAG_ARAM_CONFIG, tlv.tlv(
+        ac.TAG_INTERFACE_VERSION, ac.ARAM_INTERFACE_VERSION)))
+
+
+def _next_block(ctx: Context, cmd: Command, rules: ac.AccessRules) -> bytes:
+    """GET DATA [Next]: the next part of the rules read by GET DATA [All], unless they changed
+    since.  A block that T=0 withholds ('6Cxx') is sent again when the command is re-issued."""
+    state = ctx.channel.applet_state
+    pending = state.get(_NEXT_KEY)
+    if pending is None:
+        raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+    rest, refresh_tag = pending
+    if refresh_tag != rules.refresh_tag():
+        del state[_NEXT_KEY]
+        raise SwError(SW_RULES_UPDATED)
+    if withheld(cmd, min(len(rest), MAX_SHORT), ctx.session.config.t0):
+        return rest[:MAX_SHORT]
+    return _send(state, rest, refresh_tag)
+
+
+def _send(state: dict[str, Any], data: bytes, refresh_tag: bytes) -> bytes:
     """At most one short response's worth of `data`; the rest waits for GET DATA [Next]."""
     state.pop(_NEXT_KEY, None)
     if len(data) > MAX_SHORT:

@@ -108,22 +108,7 @@ def retrieve_data(ctx: Context, cmd: Command) -> bytes:
     if cmd.p2 & 0xE0 == P2_FIRST:
         state.pop(_KEY, None)
         path, _ = _target(ctx, cmd, access.READ)
-        if not cmd.data:
-            raise SwError(SW.WRONG_LENGTH)
-        try:
-            tag, end = tlv.read_tag(cmd.data, 0)
-        except tlv.TlvError:
-            raise SwError(SW.INCORRECT_DATA) from None
-        if end != len(cmd.data):
-            raise SwError(SW.INCORRECT_DATA)
-        objs = objects(ctx.fs.data(path))
-        if tag == TAG_LIST:
-            obj = tlv.tlv(TAG_LIST, b"".join(_tag_bytes(t) for t in objs))
-        elif tag in objs:
-            obj = tlv.tlv(tag, objs[tag])
-        else:
-            raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
-        return _block(ctx, cmd, _Retrieval(path, obj, b""))
+        return _block(ctx, cmd, _Retrieval(path, _object(ctx, path, cmd.data), b""))
     if cmd.p2 not in (P2_NEXT, P2_AGAIN):
         raise SwError(SW.INCORRECT_P1P2)
     if cmd.data:
@@ -138,6 +123,24 @@ def retrieve_data(ctx: Context, cmd: Command) -> bytes:
     if not pending.rest:
         raise SwError(SW.CONDITIONS_NOT_SATISFIED)
     return _block(ctx, cmd, pending)
+
+
+def _object(ctx: Context, path: str, data: bytes) -> bytes:
+    """The data object (tag, length, value) whose tag is `data`, or the tag list for '5C'."""
+    if not data:
+        raise SwError(SW.WRONG_LENGTH)
+    try:
+        tag, end = tlv.read_tag(data, 0)
+    except tlv.TlvError:
+        raise SwError(SW.INCORRECT_DATA) from None
+    if end != len(data):
+        raise SwError(SW.INCORRECT_DATA)
+    objs = objects(ctx.fs.data(path))
+    if tag == TAG_LIST:
+        return tlv.tlv(TAG_LIST, b"".join(_tag_bytes(t) for t in objs))
+    if tag not in objs:
+        raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
+    return tlv.tlv(tag, objs[tag])
 
 
 def _block(ctx: Context, cmd: Command, pending: _Retrieval) -> bytes:
@@ -175,6 +178,7 @@ def set_data(ctx: Context, cmd: Command) -> bytes:
 
 
 def _first_set(ctx: Context, path: str, data: bytes) -> bytes:
+    """The first block: delete the object, or start (and maybe complete) writing it."""
     try:
         tag, i = tlv.read_tag(data, 0)
         length, j = (0, i) if i == len(data) else tlv.read_length(data, i, der=True)
