@@ -27,11 +27,13 @@ GET_REFRESH_TAG, GET_CONFIG = 0xDF20, 0xDF21
 #: GET DATA [Next] after the rules changed since GET DATA [All]: the rules must be read again
 #: ('6984', as pySim's table of SEAC v1.1 §4.1.2.2 status words reads; the spec text was not at hand).
 SW_RULES_UPDATED = SW.REFERENCE_DATA_INVALIDATED
+#: GET DATA [Next] with nothing left to send (no GET DATA [All] before it on this channel).
+SW_NOTHING_NEXT = SW.CONDITIONS_NOT_SATISFIED
 _NEXT_KEY = "aram-next"   # channel state: (data not yet sent, refresh tag it was read under)
 
 
 class AraM(Applet):
-    """ARA-M: A00000015141434C00 (SEAC v1.1 §3.1)."""
+    """ARA-M: A00000015141434C00 (SEAC v1.1; Android's UICC carrier privileges page)."""
 
     AID = bytes.fromhex("A00000015141434C00")
     KIND = KIND_APP
@@ -91,7 +93,7 @@ def _next_block(ctx: Context, cmd: Command, rules: ac.AccessRules) -> bytes:
     state = ctx.channel.applet_state
     pending = state.get(_NEXT_KEY)
     if pending is None:
-        raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+        raise SwError(SW_NOTHING_NEXT)
     rest, refresh_tag = pending
     if refresh_tag != rules.refresh_tag():
         del state[_NEXT_KEY]

@@ -11,12 +11,15 @@ PERM-AR-DO 'DB', a REF-DO without an AID-REF-DO):
                      [NFC-AR-DO 'D1' ('00' never, '01' always)] [PERM-AR-DO 'DB' (8 bytes)]
 
 The rules are one persistent tuple of :class:`AccessRule` (``aram/rules``) plus the 8-byte refresh
-tag (``aram/refresh-tag``, SEAC v1.1 §4.1.3 Table 4-4) that changes with every change of the rules.
-Malformed data raises :class:`SwError` before anything is written.
+tag (``aram/refresh-tag``, SEAC v1.1 Table 4-4) that changes with every change of the rules.
+Malformed data raises :class:`SwError` before anything is written.  Table numbers are those of
+SEAC v1.1 as pySim (pySim/ara_m.py) cites them; the GlobalPlatform text itself was not at hand, so
+the choices it would settle are named settings or noted where they are made.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from euicc import tlv
@@ -43,6 +46,10 @@ MAX_RULES_SIZE = 16384
 #: The version of GPD_SPE_013 this ARA-M implements (Device-Interface-Version-DO 'E6': major, minor,
 #: patch), returned by GET DATA [Config].
 ARAM_INTERFACE_VERSION = bytes((1, 1, 0))
+
+#: A REF-DO already present ('6A89', "conflicting access rule already exists" in pySim's table of
+#: the SEAC v1.1 STORE DATA status words): a rule is replaced by deleting it first.
+SW_CONFLICT = SW.FILE_EXISTS
 
 _HASH_LENGTHS = (0, 20, 32)   # any device app, SHA-1, SHA-256 (Android) of the certificate
 
@@ -140,7 +147,7 @@ class AccessRules:
         return tag
 
     def update_refresh_tag(self) -> None:
-        """A new refresh tag, different from the current one (SEAC v1.1 §3.3: rules changed)."""
+        """A new refresh tag, different from the current one: the rules changed."""
         old = self.store.get(REFRESH_KEY)
         new = os.urandom(8)
         while new == old:
@@ -159,11 +166,11 @@ class AccessRules:
         taken = {r.reference for r in rules}
         for rule in new:
             if rule.reference in taken:
-                raise SwError(SW.FILE_EXISTS)   # '6A89' conflicting access rule already exists
+                raise SwError(SW_CONFLICT)
             taken.add(rule.reference)
         self._replace(rules + tuple(new))
 
-    def delete(self, keep) -> None:
+    def delete(self, keep: Callable[[AccessRule], bool]) -> None:
         """Delete the rules for which `keep(rule)` is false; none of them: '6A88'."""
         rules = self.rules()
         kept = tuple(r for r in rules if keep(r))
