@@ -11,7 +11,9 @@ The EF's contents are its data objects in creation order, lengths in DER (§11.3
 size may not exceed the file's maximum size ('6A84').  Tag '5C' retrieves the list of the tags in
 the file.  The transfer in progress is channel state, tied to the current EF: a command that
 selects another EF ends it (§11.3.0).  SET DATA writes the object when its last block arrives;
-an error or an abandoned transfer leaves the file as it was.
+an error or an abandoned transfer leaves the file as it was (Annex L.1.2 shows a card that removes
+the object instead; this card keeps its rule that a failed command changes nothing).  A first
+block of the tag with length '00' deletes the object like the tag alone.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 P2_FIRST, P2_NEXT, P2_AGAIN = 0x80, 0x00, 0x40
 TAG_LIST = 0x5C
 SW_MORE_DATA_AVAILABLE, SW_MORE_DATA_EXPECTED = 0x62F1, 0x63F1
+#: A next block (or the previous one again) with no transfer in progress on the current EF: not
+#: given by §11.3; "conditions of use not satisfied".
+SW_NO_TRANSFER = SW.CONDITIONS_NOT_SATISFIED
 _KEY = "bertlv"   # channel state: the transfer in progress
 
 
@@ -91,7 +96,7 @@ def _pending(ctx: Context, kind: type):
     """The transfer a next block continues: of `kind`, on the current EF; else '6985'."""
     state = ctx.channel.applet_state.get(_KEY)
     if not isinstance(state, kind) or state.path != ctx.channel.cursor.ef:
-        raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+        raise SwError(SW_NO_TRANSFER)
     return state
 
 
@@ -116,12 +121,12 @@ def retrieve_data(ctx: Context, cmd: Command) -> bytes:
     pending = _pending(ctx, _Retrieval)
     if cmd.p2 == P2_AGAIN:
         if not pending.last:
-            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW_NO_TRANSFER)
         if pending.rest:
             raise SwError(_more(ctx, SW_MORE_DATA_AVAILABLE), pending.last)
         return pending.last
     if not pending.rest:
-        raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+        raise SwError(SW_NO_TRANSFER)
     return _block(ctx, cmd, pending)
 
 
@@ -172,7 +177,7 @@ def set_data(ctx: Context, cmd: Command) -> bytes:
     value = pending.value
     if cmd.p2 == P2_AGAIN:   # the data replaces the previous block's
         if not pending.last:
-            raise SwError(SW.CONDITIONS_NOT_SATISFIED)
+            raise SwError(SW_NO_TRANSFER)
         value = value[:len(value) - pending.last]
     return _continue(ctx, replace(pending, value=value + cmd.data, last=len(cmd.data)))
 
