@@ -20,6 +20,7 @@ from euicc.fs.model import adf_path
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp import key_store
+from euicc.gp.access_control import AccessRule
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
 from euicc.nvm import Codec, PowerCut, Store
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")   # ETSI TS 101 220 Annex E: 3GPP USIM
 
 PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription,
-                    *m2m.PERSISTENT_TYPES)
+                    AccessRule, *m2m.PERSISTENT_TYPES)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from euicc.cat.proactive import ProactiveSession
 from euicc.channels import Channel
 from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
-from euicc.fs.model import ADF, LCSI_ACTIVATED, adf_path, fcp
+from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
 from euicc.m2m import runtime as m2m_runtime
@@ -266,12 +266,13 @@ class CardSession:
         cur.select(path, desc)
         if desc.lcsi != LCSI_ACTIVATED:
             raise SwError(SW.SELECTED_FILE_INVALIDATED)
-        return self._file_info(desc, cmd.p2)
+        return self._file_info(desc, cmd.p2, path)
 
-    def _file_info(self, desc, p2: int) -> bytes:
+    def _file_info(self, desc, p2: int, path: str) -> bytes:
         if p2 & 0x0C == 0x0C:
             return b""
-        template = fcp(desc, self.pins.enabled_map(desc.pins))
+        used = len(self.fs.data(path)) if desc.structure == BERTLV else 0
+        template = fcp(desc, self.pins.enabled_map(desc.pins), used)
         return template if p2 & 0x0C == 0x04 else tlv.tlv(0x6F, tlv.unwrap(template, 0x62))
 
     def _select_aid(self, ch: Channel, cmd: Command) -> bytes:
@@ -302,7 +303,7 @@ class CardSession:
             ch.cursor.select(path, desc)
             if desc.lcsi != LCSI_ACTIVATED:
                 raise SwError(SW.SELECTED_FILE_INVALIDATED)
-            return self._file_info(desc, p2 & 0x0C)
+            return self._file_info(desc, p2 & 0x0C, path)
         applet = self.applet(target)
         ch.applet, ch.applet_state = applet, {}
         fci = applet.select(Context(self, ch), cmd)

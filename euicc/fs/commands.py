@@ -10,29 +10,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, Command, SwError
-from euicc.fs import access
+from euicc.fs import access, bertlv
 from euicc.fs.model import CYCLIC, EF, LCSI_ACTIVATED, LCSI_DEACTIVATED, LINEAR, TRANSPARENT
 from euicc.fs.pin import key_reference_valid
 
 if TYPE_CHECKING:
     from euicc.session import Context
-
-
-def _current_ef(ctx: Context, sfi: int | None) -> tuple[str, object]:
-    """The target EF: the one with `sfi` in the current DF (it becomes current), else current EF."""
-    cur = ctx.channel.cursor
-    if sfi:
-        path = ctx.fs.find_ef(cur, sfi)
-        if path != cur.ef:
-            cur.ef, cur.record = path, 0
-    elif cur.ef is None:
-        raise SwError(SW.COMMAND_NOT_ALLOWED_NO_EF)
-    desc = ctx.fs.node(cur.ef) if cur.ef else None
-    if desc is None:
-        raise SwError(SW.COMMAND_NOT_ALLOWED_NO_EF)
-    if desc.lcsi != LCSI_ACTIVATED:
-        raise SwError(SW.SELECTED_FILE_INVALIDATED)
-    return cur.ef, desc
 
 
 def _binary_target(ctx: Context, cmd: Command, mode: int):
@@ -44,7 +27,7 @@ def _binary_target(ctx: Context, cmd: Command, mode: int):
             raise SwError(SW.INCORRECT_P1P2)
     else:
         sfi, offset = None, cmd.p1p2
-    path, desc = _current_ef(ctx, sfi)
+    path, desc = ctx.fs.current_ef(ctx.channel.cursor, sfi)
     if desc.structure != TRANSPARENT:
         raise SwError(SW.INCOMPATIBLE_FILE_STRUCTURE)
     access.check(ctx.fs, ctx.pins, path, desc, mode)
@@ -78,7 +61,7 @@ def _record_target(ctx: Context, cmd: Command, mode: int):
     sfi = cmd.p2 >> 3
     if sfi == 0x1F:
         raise SwError(SW.INCORRECT_P1P2)
-    path, desc = _current_ef(ctx, sfi or None)
+    path, desc = ctx.fs.current_ef(ctx.channel.cursor, sfi or None)
     if desc.structure not in (LINEAR, CYCLIC):
         raise SwError(SW.INCOMPATIBLE_FILE_STRUCTURE)
     access.check(ctx.fs, ctx.pins, path, desc, mode)
@@ -203,7 +186,7 @@ def increase(ctx: Context, cmd: Command) -> bytes:
     """INCREASE (§11.1.8) on a cyclic EF: returns the new record and the value added."""
     if cmd.p1 or cmd.p2:
         raise SwError(SW.INCORRECT_P1P2)
-    path, desc = _current_ef(ctx, None)
+    path, desc = ctx.fs.current_ef(ctx.channel.cursor, None)
     if desc.structure != CYCLIC:
         raise SwError(SW.INCOMPATIBLE_FILE_STRUCTURE)
     access.check(ctx.fs, ctx.pins, path, desc, 0, ins=access.INCREASE_INS)
@@ -284,4 +267,6 @@ FS_COMMANDS: dict[int, tuple[Handler, str]] = {
     0x26: (_pin_command("disable"), "I"),
     0x28: (_pin_command("enable"), "I"),
     0x2C: (_pin_command("unblock"), "I"),
+    0xCB: (bertlv.retrieve_data, "P"),
+    0xDB: (bertlv.set_data, "P"),
 }

@@ -4,7 +4,8 @@ tests' card).  The default first profile is a SAIP package instead (euicc.provis
 
 The minimal profile is a small but complete UICC: the MF with EF.DIR, EF.ICCID, EF.PL, EF.ARR and EF.UMPC, DF.TELECOM
 with a linear fixed and a cyclic EF, and ADF.USIM with EF.IMSI, EF.AD, EF.UST, EF.ACM (cyclic),
-EF.SMS and EF.LOCI, guarded by PIN1, PIN2 and ADM1 through EF.ARR.
+EF.SMS, EF.LOCI and the BER-TLV structured EF.IMSConfigData, guarded by PIN1, PIN2 and ADM1
+through EF.ARR.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from euicc import tlv
 from euicc.auth import subscription
 from euicc.fs.filesystem import FileSystem
-from euicc.fs.model import ADF, CYCLIC, DF, EF, LINEAR, MF, TRANSPARENT, FileDescriptor
+from euicc.fs.model import ADF, BERTLV, CYCLIC, DF, EF, LINEAR, MF, TRANSPARENT, FileDescriptor
 from euicc.fs.pin import PinService, PinState, pad_pin
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
@@ -42,6 +43,8 @@ ARR_RECORDS = (
     + tlv.tlv(0x80, b"\x7C") + _sc(ADM1),                                            # 6 read PIN1, upd PIN2
 )
 ARR_RECORD_LENGTH = 48
+# EF.IMSConfigData (TS 31.102 §4.2.102, BER-TLV structured): encoding '80' and data '81'
+IMS_CONFIG_DATA = tlv.tlv(0x80, b"\x00") + tlv.tlv(0x81, b"test")
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def build(fs: FileSystem, sub: Subscription = Subscription()) -> None:
     fs.create(usim, FileDescriptor(0x6F7E, EF, TRANSPARENT, 11, sfi=0x0B, arr=(0x6F06, 2)),
               bytes.fromhex("ffffffff00f110fffeff01"))
     fs.create(usim, FileDescriptor(0x6F3B, EF, LINEAR, 5 * 30, 30, arr=(0x6F06, 6)))
+    fs.create(usim, FileDescriptor(0x6FF8, EF, BERTLV, 600, sfi=0x10, arr=(0x6F06, 4)),
+              IMS_CONFIG_DATA)
     pins = {
         PIN1: PinState(pad_pin(sub.pin1), 3, enabled=False, puk=pad_pin(sub.puk1)),
         PIN2: PinState(pad_pin(sub.pin2), 3, enabled=True, puk=pad_pin(sub.puk2),

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from euicc.apdu import SW, SwError
-from euicc.fs.model import (ADF, CURRENT_ADF_FID, EF, MF, MF_FID, FileDescriptor, adf_path,
-                            child_path, parent_path)
+from euicc.fs.model import (ADF, BERTLV, CURRENT_ADF_FID, EF, LCSI_ACTIVATED, MF, MF_FID,
+                            FileDescriptor, adf_path, child_path, parent_path)
 from euicc.nvm import Store
 
 MF_PATH = f"{MF_FID:04X}"
@@ -87,7 +87,9 @@ class FileSystem:
                 self.set_data(path, recs + (pad,) * (desc.records - len(recs)))
             else:
                 body = bytes(content) if content is not None else b""
-                self.set_data(path, (body + b"\xff" * desc.size)[:desc.size])
+                if desc.structure != BERTLV:   # a BER-TLV EF holds its data objects only
+                    body = (body + b"\xff" * desc.size)[:desc.size]
+                self.set_data(path, body)
         return path
 
     # -- selection (TS 102 221 §8.4.1, §11.1.1) -------------------------------------------------
@@ -156,6 +158,22 @@ class FileSystem:
                 raise SwError(SW.FILE_NOT_FOUND)
             path = child_path(path, fid)
         return path
+
+    def current_ef(self, cur: Cursor, sfi: int | None) -> tuple[str, FileDescriptor]:
+        """The target EF of a command: the one with `sfi` in the current DF (it becomes the current
+        EF, TS 102 221 §8.4.1), else the current EF; '6986' without one, '6283' if not activated."""
+        if sfi:
+            path = self.find_ef(cur, sfi)
+            if path != cur.ef:
+                cur.ef, cur.record = path, 0
+        elif cur.ef is None:
+            raise SwError(SW.COMMAND_NOT_ALLOWED_NO_EF)
+        desc = self.node(cur.ef) if cur.ef else None
+        if desc is None:
+            raise SwError(SW.COMMAND_NOT_ALLOWED_NO_EF)
+        if desc.lcsi != LCSI_ACTIVATED:
+            raise SwError(SW.SELECTED_FILE_INVALIDATED)
+        return cur.ef, desc
 
     def find_ef(self, cur: Cursor, sfi: int) -> str:
         """The EF with short file identifier `sfi` in the current DF (TS 102 221 §8.3)."""

@@ -70,8 +70,9 @@ def parent_path(path: str) -> str:
     return path.rpartition("/")[0]
 
 
-def fcp(desc: FileDescriptor, pin_enabled: dict[int, bool]) -> bytes:
-    """The FCP template '62' of TS 102 221 §11.1.1.3."""
+def fcp(desc: FileDescriptor, pin_enabled: dict[int, bool], used: int = 0) -> bytes:
+    """The FCP template '62' of TS 102 221 §11.1.1.3; `used`: the bytes a BER-TLV structured EF's
+    data objects take (its file size '80', §11.1.1.4.1), whose maximum is in 'A5' (§11.1.1.4.6)."""
     share = 0x40 if desc.shareable else 0x00
     if desc.is_df:
         body = tlv(0x82, bytes((share | 0x38, 0x21)))
@@ -83,6 +84,8 @@ def fcp(desc: FileDescriptor, pin_enabled: dict[int, bool]) -> bytes:
     body += tlv(0x83, (CURRENT_ADF_FID if desc.kind == ADF else desc.fid).to_bytes(2, "big"))
     if desc.aid:
         body += tlv(0x84, desc.aid)
+    if desc.structure == BERTLV:   # file details '84': DER coding only; maximum file size '86'
+        body += tlv(0xA5, tlv(0x84, b"\x01") + tlv(0x86, desc.size.to_bytes(2, "big")))
     if desc.is_df:
         prop = tlv(0x80, b"\x71") if desc.kind == MF else b""
         body += tlv(0xA5, prop) if prop else b""
@@ -94,7 +97,8 @@ def fcp(desc: FileDescriptor, pin_enabled: dict[int, bool]) -> bytes:
             body += _pin_status_template(desc.pins, pin_enabled)
         body += tlv(0x81, desc.size.to_bytes(2, "big"))
     else:
-        body += tlv(0x80, desc.size.to_bytes(2, "big"))
+        size = used if desc.structure == BERTLV else desc.size
+        body += tlv(0x80, size.to_bytes(2, "big"))
         body += tlv(0x88, bytes((desc.sfi << 3,)) if desc.sfi else b"")
     return tlv(0x62, body)
 

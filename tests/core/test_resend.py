@@ -56,14 +56,6 @@ CASES = [
          probes=["00 B2 00 02 28", "00 B2 00 02 28"]),
     Case("read_record_previous", "00 B2 00 03 00", setup=["00 A4 00 0C 02 2F00"],
          probes=["00 B2 00 03 28", "00 B2 00 03 28"]),
-    # the last, empty block of an ES10 STORE DATA (SGP.22 §5.7.2): DisableProfile runs once and
-    # the LPA learns its result, disableResult ok (0)
-    Case("es10_last_block_disable_profile", "80 E2 91 01 00",
-         setup=[SELECT_ISD_R, "80 E2 11 00 1A" + DISABLE],
-         probes=["80 E2 91 00 03 BF2D00"], expected=h("BF32 03 80 01 00 9000")),
-    # ... GetEUICCInfo2 (SGP.22 §5.7.8), a long answer
-    Case("es10_last_block_euicc_info2", "80 E2 91 01 00",
-         setup=[SELECT_ISD_R, "80 E2 11 00 03 BF2200"], probes=["80 E2 91 00 03 BF2000"]),
     # FETCH (TS 102 221 §11.2.3) of a queued REFRESH; then TERMINAL RESPONSE closes it
     Case("fetch", "80 12 00 00 00", prepare=queue_refresh,
          probes=["80 14 00 00 0C 810301010982028281830100", "80 F2 00 0C 00"],
@@ -120,6 +112,23 @@ def test_wrong_le_then_resend_runs_the_command_once(case):
     finally:
         a.close()
         b.close()
+
+
+def test_es10_last_block_with_p3_00_is_refused_before_it_runs():
+    """The last block of an ES10 STORE DATA sent with P3 = '00' (no data, so case 2) used to run
+    the ES10 command and answer '6Cxx'.  A STORE DATA without data is now '6700' (GP Card Spec
+    §11.11.2.3: Lc is the length of a present data field) and runs nothing: the profile stays
+    enabled and the LPA sees the error instead of losing a result."""
+    card = Card.open(None)
+    try:
+        term = Terminal(card)
+        assert term.send(SELECT_ISD_R).sw == 0x9000
+        assert term.send("80 E2 11 00 1A" + DISABLE).sw == 0x9000
+        before = store_snapshot(card.store)
+        assert term.raw("80 E2 91 01 00").sw == 0x6700
+        assert changes(before, store_snapshot(card.store)) == {}
+    finally:
+        card.close()
 
 
 # -- the rules around the kept answer ----------------------------------------------------------

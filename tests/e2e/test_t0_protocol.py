@@ -144,12 +144,15 @@ def test_read_record_next_with_wrong_le_skips_no_record(t0_link):
     assert t0_link.raw(bytes((0x00, 0xB2, 0x00, 0x02, size))) == (records[1][0], 0x9000)
 
 
-def test_es10_last_block_with_p3_00_delivers_its_result(t0_link):
+def test_es10_last_block_with_p3_00_runs_nothing_and_says_so(t0_link):
     assert t0_link.send(bytes((0x00, 0xA4, 0x04, 0x00, 16)) + ISD_R)[1] == 0x9000
     # SGP.22 §5.7.17 DisableProfileRequest [50] { [0] { isdpAid '4F' }, refreshFlag [1] FALSE },
-    # in two STORE DATA blocks (§5.7.2), the last one empty and sent with P3 = '00'
+    # in two STORE DATA blocks (§5.7.2), the last one empty and sent with P3 = '00': a STORE DATA
+    # without data is '6700' (GP Card Spec §11.11) before anything runs, not a hidden result
     request = bytes.fromhex("BF3217A0124F10") + ENABLED_ISDP + bytes.fromhex("810100")
     assert t0_link.raw(bytes((0x80, 0xE2, 0x11, 0x00, len(request))) + request) == (b"", 0x9000)
-    assert t0_link.raw(bytes.fromhex("80E2910100")) == (b"", 0x6C06)
-    # the re-send gets DisableProfileResponse { disableResult ok (0) }, not '6A86'
-    assert t0_link.raw(bytes.fromhex("80E2910106")) == (bytes.fromhex("BF3203800100"), 0x9000)
+    assert t0_link.raw(bytes.fromhex("80E2910100")) == (b"", 0x6700)
+    # the profile is still enabled: the same request sent whole disables it, once, and the LPA
+    # gets DisableProfileResponse { disableResult ok (0) } through 61xx / GET RESPONSE
+    assert t0_link.raw(bytes((0x80, 0xE2, 0x91, 0x00, len(request))) + request) == (b"", 0x6106)
+    assert t0_link.raw(bytes.fromhex("80C0000006")) == (bytes.fromhex("BF3203800100"), 0x9000)

@@ -85,6 +85,7 @@ SECOND_FULL_ICCID = "89881000000000000114"          # with its Luhn check digit 
 UNKNOWN_ICCID = iccid_ef_coding("8900100000000000999")
 ISDR = "A0000005591010FFFFFFFF8900000100"
 ECASD = bytes.fromhex("A0000005591010FFFFFFFF8900000200")     # SGP.02 Annex H; GET STATUS lists it too
+ARA_M = bytes.fromhex("A00000015141434C00")                   # GPD_SPE_013 ARA-M: listed too
 # EF.PL as personalised (TS 102 221 §13.5, "en"): the SAIP test profile's 6 bytes, default_fs's 10
 INITIAL_PL = {FIRST: bytes.fromhex("656EFFFFFFFF"), SECOND: bytes.fromhex("656E") + b"\xff" * 8}
 PIN_VALUES = ["0000", "1234"]
@@ -389,7 +390,8 @@ class MixedMachine(RuleBasedStateMachine):
         """eUICCCapabilityAudit: GET STATUS of all ISD-Ps over SCP80 (GP §11.4.2, SGP.02 §4.1.1)."""
         reply, sw = self.es5(es5.get_status())
         assert sw == 0x9000
-        got = {e.aid: (e.lifecycle, e.attributes) for e in es5.parse_get_status(reply) if e.aid != ECASD}
+        got = {e.aid: (e.lifecycle, e.attributes) for e in es5.parse_get_status(reply)
+               if e.aid not in (ECASD, ARA_M)}
         assert got == {a: (LCS_ENABLED if p.enabled else LCS_DISABLED, int(p.fallback))
                        for a, p in self.model.profiles.items()}
 
