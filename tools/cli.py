@@ -107,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(tool_main(argv[1:]) or 0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    from euicc.nvm import StateFileError
+    try:
+        return int(args.func(args) or 0)
+    except StateFileError as exc:   # any subcommand given a state file that is not a usable card
+        print(f"euicc-emu: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
