@@ -29,12 +29,11 @@ import logging
 import os
 import re
 import sqlite3
-import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, UnionType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ def conforms(value: Any, hint: Any) -> bool:
     if hint is None or hint is type(None):
         return value is None
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
+    if origin in (typing.Union, UnionType):
         return any(conforms(value, a) for a in args)
     if origin is tuple:
         if not isinstance(value, tuple):
