@@ -187,6 +187,34 @@ def test_other_commands_refuse_a_bad_state_file(base_state, tmp_path, probe, com
     assert _digest(state) == before
 
 
+READ_ONLY_MOUNT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+
+
+def _on_read_only_fs(directory: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a private mount namespace where `directory` is a read-only file system."""
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", READ_ONLY_MOUNT, "sh", str(directory), "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"a read-only mount needs unshare -m and mount (root): {probe.stderr.strip()}")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(directory.parent)}
+    return subprocess.run(["unshare", "-m", "sh", "-c", READ_ONLY_MOUNT, "sh", str(directory),
+                           sys.executable, "-m", "tools.cli", *argv], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_good_file_on_a_read_only_file_system_is_refused(base_state, tmp_path, command):
+    state = tmp_path / "ro" / "card.state"
+    state.parent.mkdir()
+    shutil.copy(base_state, state)
+    before = _digest(state)
+    result = _on_read_only_fs(state.parent, COMMANDS[command](state))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [f"euicc-emu: {state}: cannot open: Read-only file system "
+                                          f"({state}.lock)"]
+    assert _digest(state) == before
+
+
 def test_info_on_a_good_file_changes_nothing(base_state, tmp_path):
     state = tmp_path / "card.state"
     shutil.copy(base_state, state)
