@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from applets import catalog
-from euicc import provisioning
+from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
 from euicc.atr import DEFAULT_ATR
 from euicc.auth import subscription
@@ -23,7 +23,7 @@ from euicc.gp import key_store
 from euicc.gp.access_control import AccessRule
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
-from euicc.nvm import Codec, PowerCut, Store
+from euicc.nvm import Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardServices, CardSession
 
@@ -53,23 +53,37 @@ class Card:
             raise ValueError("a UICC has 1 to 20 logical channels")
         self.store = store
         self.config = config
-        self.services = CardServices(store, catalog())
-        if not provisioning.is_provisioned(store):
-            provisioning.provision(store, self.services.catalog,
-                                   first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE)
         self.session: CardSession | None = None
-        self.power_on()
+        try:
+            self.services = CardServices(store, catalog())
+            if store.created:
+                provisioning.provision(store, self.services.catalog,
+                                       first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE)
+            else:  # an existing file is used as it is, never provisioned over
+                state_layout.check(store)
+                provisioning.upgrade(store, self.services.catalog)
+            self.power_on()
+        except Exception as e:
+            if store.created or isinstance(e, StateFileError):
+                raise
+            log.debug("cannot use the state in %s", store.path, exc_info=True)
+            raise StateFileError(store.path, f"unusable card state ({type(e).__name__}: {e})") from e
 
     @classmethod
     def open(cls, state_path: Path | None, config: CardConfig = CardConfig(),
-             first_profile: str | None = None) -> Card:
-        """Open (or on first use create, with `first_profile` of euicc.provisioning.FIRST_PROFILES
-        enabled) the card whose state is `state_path` (None: in memory)."""
-        store = Store(Path(state_path) if state_path else None, Codec(PERSISTENT_TYPES))
+             first_profile: str | None = None, *, create: bool = True) -> Card:
+        """Open the card whose state is `state_path` (None: in memory), or, when the file does
+        not exist and `create` is true, make a new card there with `first_profile` of
+        euicc.provisioning.FIRST_PROFILES enabled.  A file that is not a usable card raises
+        StateFileError (one line: path and reason) and is left as it was."""
+        path = Path(state_path) if state_path else None
+        store = Store(path, Codec(PERSISTENT_TYPES, state_layout.LAYOUT), create=create)
         try:
             return cls(store, config, first_profile)
         except BaseException:
             store.close()
+            if store.created and path is not None:
+                path.unlink(missing_ok=True)   # a first run that failed leaves no half-made card
             raise
 
     @property

@@ -13,20 +13,30 @@ exists during a commit and a hot journal is rolled back on the next open (kill -
 
 Values are JSON-like (None, bool, int, str, bytes, tuples, read-only mappings) and frozen
 dataclasses registered with the store; everything read back is immutable, so state can only change
-through ``put``.
+through ``put``.  A codec given a *layout* (key pattern -> type hint) also checks that every value
+written or loaded has the type its key requires, dataclass fields included.
+
+A write that fails (disk full, file made read-only, I/O error) raises :class:`NvmWriteError` after
+SQLite's rollback: the file keeps the old state and so does the in-memory copy.
 """
 from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import json
+import logging
 import os
+import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, UnionType
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 FORMAT = "euicc-emu-state"
 SCHEMA_VERSION = 1
@@ -37,7 +47,20 @@ _DELETED = object()
 
 
 class StateFileError(Exception):
-    """The state file cannot be used (not a state file, newer format, locked, corrupt)."""
+    """The state file cannot be used (not a state file, newer format, locked, corrupt).
+
+    ``str()`` is ``"<path>: <reason>"``, one line, for ``euicc-emu: <path>: <reason>``."""
+
+    def __init__(self, path: Path | None, reason: str) -> None:
+        super().__init__(f"{path if path is not None else '(in-memory state)'}: {reason}")
+        self.path, self.reason = path, reason
+
+
+class NvmWriteError(Exception):
+    """A commit failed (disk full, read-only file, I/O error); nothing of it was applied.
+
+    The card answers '6581' memory problem (TS 102 221 §10.2.1.3); ``__cause__`` is the error
+    SQLite reported."""
 
 
 class PowerCut(BaseException):
@@ -48,17 +71,113 @@ class PowerCut(BaseException):
     """
 
 
+#: A layout rule: a key pattern and the type hint its values must conform to.  In a pattern, ``*``
+#: is one path segment and a trailing ``/**`` one or more further segments.
+LayoutRule = tuple[str, Any]
+
+
+class Layout:
+    """Which keys a store may hold and the type of each one's value, by key pattern.
+
+    Rules are indexed by their first path segment (the key prefix: ``card``, ``fs``, ``gp`` ...)."""
+
+    def __init__(self, rules: Sequence[LayoutRule]) -> None:
+        self._rules: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
+        for pattern, hint in rules:
+            head = pattern.split("/", 1)[0]
+            self._rules.setdefault(head, []).append((_compile(pattern), hint))
+
+    def hint(self, key: str) -> Any:
+        """The type hint of `key`'s value; KeyError when no rule matches."""
+        for regex, hint in self._rules.get(key.split("/", 1)[0], ()):
+            if regex.fullmatch(key):
+                return hint
+        raise KeyError(key)
+
+    def dataclasses(self) -> tuple[type, ...]:
+        """Every dataclass a value of this layout may be or contain."""
+        found: dict[str, type] = {}
+        stack = [h for rules in self._rules.values() for _, h in rules]
+        while stack:
+            hint = stack.pop()
+            if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+                if hint.__name__ not in found:
+                    found[hint.__name__] = hint
+                    stack.extend(_field_hints(hint).values())
+            stack.extend(typing.get_args(hint))
+        return tuple(found.values())
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    parts = pattern.split("/")
+    tail = parts[-1] == "**"
+    body = "/".join("[^/]+" if p == "*" else re.escape(p) for p in (parts[:-1] if tail else parts))
+    return re.compile(body + ("/.+" if tail else ""))
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether a stored value has the type `hint` (a class, ``X | None``, ``tuple[X, ...]``,
+    ``tuple[X, Y]``, ``Mapping[K, V]``, ``Any``); a dataclass's fields are checked against its
+    annotations, and ``bool`` is not an ``int``."""
+    if hint is Any:
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, UnionType):
+        return any(conforms(value, a) for a in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(conforms, value, args))
+    if origin is Mapping:
+        key_hint, value_hint = args or (Any, Any)
+        return isinstance(value, Mapping) and all(conforms(k, key_hint) and conforms(v, value_hint)
+                                                  for k, v in value.items())
+    if not isinstance(hint, type):
+        raise TypeError(f"unsupported type hint {hint!r}")
+    if dataclasses.is_dataclass(hint):
+        return type(value) is hint and all(conforms(getattr(value, name), h)
+                                           for name, h in _field_hints(hint).items())
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
 class Codec:
-    """JSON encoding of state values, with bytes and registered frozen dataclasses."""
+    """JSON encoding of state values, with bytes and registered frozen dataclasses; with a
+    `layout`, every value is checked against the type its key requires (writing: ``TypeError``,
+    a defect of the caller; loading: ``ValueError``, a corrupt file)."""
 
-    def __init__(self, types: tuple[type, ...] = ()) -> None:
-        self._types = {t.__name__: t for t in types}
+    def __init__(self, types: tuple[type, ...] = (), layout: Layout | None = None) -> None:
+        self.layout = layout
+        self._types = {t.__name__: t for t in (*types, *(layout.dataclasses() if layout else ()))}
 
-    def encode(self, value: Any) -> str:
+    def encode(self, key: str, value: Any) -> str:
+        if self.layout is not None:
+            hint = self._hint(key, TypeError)
+            if not conforms(value, hint):
+                raise TypeError(f"state key {key!r} holds {_name(hint)}, not {value!r:.80}")
         return json.dumps(self._plain(value), separators=(",", ":"))
 
-    def decode(self, text: str) -> Any:
-        return self._freeze(json.loads(text))
+    def decode(self, key: str, text: str) -> Any:
+        value = self._freeze(json.loads(text))
+        if self.layout is not None and not conforms(value, hint := self._hint(key, ValueError)):
+            raise ValueError(_mismatch(value, hint))
+        return value
+
+    def _hint(self, key: str, error: type[Exception]) -> Any:
+        try:
+            return self.layout.hint(key)  # type: ignore[union-attr]
+        except KeyError:
+            raise error(f"{key!r} is not a key of the card's state layout") from None
 
     def _plain(self, v: Any) -> Any:
         if isinstance(v, (bytes, bytearray)):
@@ -82,32 +201,61 @@ class Codec:
             return tuple(self._freeze(x) for x in v)
         if isinstance(v, dict):
             if "$b" in v:
+                if len(v) != 1 or not isinstance(v["$b"], str):
+                    raise ValueError(f"malformed bytes value {v!r:.60}")
                 return bytes.fromhex(v["$b"])
             fields = {k: self._freeze(x) for k, x in v.items() if k != "$t"}
             if "$t" in v:
-                cls = self._types.get(v["$t"])
+                cls = self._types.get(v["$t"]) if isinstance(v["$t"], str) else None
                 if cls is None:
-                    raise StateFileError(f"state file holds an unknown record type {v['$t']!r}")
+                    raise ValueError(f"unknown record type {v['$t']!r}")
                 return cls(**fields)
             return MappingProxyType(fields)
         return v
 
 
+def _name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def _mismatch(value: Any, hint: Any) -> str:
+    """Why `value` does not conform to `hint`, naming the first bad field of a record."""
+    if isinstance(hint, type) and type(value) is hint:
+        for name, field_hint in _field_hints(hint).items():
+            if not conforms(field := getattr(value, name), field_hint):
+                return f"{hint.__name__}.{name} should be {_name(field_hint)}, not {field!r:.40}"
+    found = "a mapping with no record type" if isinstance(value, Mapping) else f"{value!r:.40}"
+    return f"should hold {_name(hint)}, not {found}"
+
+
 class Store:
     """The persistent key/value state of one card (see module docstring)."""
 
-    def __init__(self, path: Path | None, codec: Codec, *, lock: bool = True) -> None:
+    def __init__(self, path: Path | None, codec: Codec, *, lock: bool = True, create: bool = True) -> None:
+        """Open the state file `path` (None: in memory); ``created`` says whether this made it
+        (the path did not exist: only then may a caller give it first contents).  With
+        `create` False a missing file is refused instead."""
         self.path = path
         self.codec = codec
         self.fault_hook: Callable[[int], None] | None = None
         self.writes = 0  # physical row writes so far (the fault hook's N)
+        self.created = path is None
         self._pending: dict[str, Any] = {}
         self._depth = 0
         self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if lock:
-                self._lock_fd = _lock(path)
+            if not create and not path.exists():
+                raise StateFileError(path, "no card state here (`euicc-emu run` creates one)")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if lock:
+                    self._lock_fd = _lock(path)
+            except OSError as e:
+                self.close()
+                where = f" ({e.filename})" if e.filename else ""
+                raise StateFileError(path, f"cannot open: {e.strerror or e}{where}") from None
+            self.created = not path.exists()
         try:
             self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None,
                                        check_same_thread=False)
@@ -116,7 +264,10 @@ class Store:
             self._data = self._load()
         except sqlite3.DatabaseError as e:
             self.close()
-            raise StateFileError(f"{path}: not a readable euicc-emu state file ({e})") from None
+            if self.created and path is not None:
+                path.unlink(missing_ok=True)
+                raise StateFileError(path, f"cannot create a state file ({e})") from None
+            raise StateFileError(path, f"not a readable euicc-emu state file ({e})") from None
         except StateFileError:
             self.close()
             raise
@@ -125,6 +276,9 @@ class Store:
     def _load(self) -> dict[str, Any]:
         db = self._db
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables and not self.created:
+            raise StateFileError(self.path, "an empty file, not a euicc-emu state file (delete it "
+                                            "to create a new card)")
         if not tables:
             db.execute("BEGIN IMMEDIATE")
             db.execute("CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL)")
@@ -134,28 +288,38 @@ class Store:
             db.execute("COMMIT")
             return {}
         if not {"meta", "kv"} <= tables:
-            raise StateFileError(f"{self.path}: an SQLite file, but not a euicc-emu state file")
+            raise StateFileError(self.path, "an SQLite file, but not a euicc-emu state file")
         meta = dict(db.execute("SELECT k, v FROM meta"))
         if meta.get("format") != FORMAT:
-            raise StateFileError(f"{self.path}: not a euicc-emu state file (format {meta.get('format')!r})")
-        schema = int(meta.get("schema", "0"))
+            raise StateFileError(self.path, f"not a euicc-emu state file (format {meta.get('format')!r})")
+        schema_text = meta.get("schema")
+        if not isinstance(schema_text, str) or not schema_text.isdecimal():
+            raise StateFileError(self.path, f"corrupt header: schema {schema_text!r} is not a number")
+        schema = int(schema_text)
         if schema > SCHEMA_VERSION:
-            raise StateFileError(f"{self.path}: written by a newer euicc-emu (state schema {schema}, "
-                                 f"this version reads up to {SCHEMA_VERSION}); upgrade euicc-emu")
+            raise StateFileError(self.path, f"written by a newer euicc-emu (state schema {schema}, "
+                                            f"this version reads up to {SCHEMA_VERSION}); upgrade euicc-emu")
         while schema < SCHEMA_VERSION:
             step = MIGRATIONS.get(schema)
             if step is None:
-                raise StateFileError(f"{self.path}: state schema {schema} is too old and cannot be "
-                                     f"migrated to {SCHEMA_VERSION}; re-create the card")
+                raise StateFileError(self.path, f"state schema {schema} is too old and cannot be "
+                                                f"migrated to {SCHEMA_VERSION}; re-create the card")
             db.execute("BEGIN IMMEDIATE")
-            step(db)
-            schema += 1
-            db.execute("UPDATE meta SET v=? WHERE k='schema'", (str(schema),))
-            db.execute("COMMIT")
-        try:
-            return {k: self.codec.decode(v) for k, v in db.execute("SELECT k, v FROM kv")}
-        except (ValueError, TypeError) as e:
-            raise StateFileError(f"{self.path}: corrupt state record ({e})") from None
+            try:
+                step(db)
+                schema += 1
+                db.execute("UPDATE meta SET v=? WHERE k='schema'", (str(schema),))
+                db.execute("COMMIT")
+            except BaseException:
+                _rollback(db)
+                raise
+        data = {}
+        for k, v in db.execute("SELECT k, v FROM kv"):
+            try:
+                data[k] = self.codec.decode(k, v)
+            except (ValueError, TypeError) as e:
+                raise StateFileError(self.path, f"corrupt record {k!r}: {e}") from None
+        return data
 
     def close(self) -> None:
         db = getattr(self, "_db", None)
@@ -187,7 +351,7 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, key: str, value: Any) -> None:
-        self.codec.encode(value)  # refuse unstorable values at the point of the write
+        self.codec.encode(key, value)  # refuse unstorable values at the point of the write
         if self._depth:
             self._pending[key] = value
         else:
@@ -200,7 +364,9 @@ class Store:
             self._commit({key: _DELETED})
 
     def write_through(self, key: str, value: Any) -> None:
-        """Commit one value now, even inside a transaction (anti-tearing counters)."""
+        """Commit one value now, even inside a transaction (anti-tearing counters).  Raises
+        :class:`NvmWriteError` when it cannot be written: the caller must not go on as if it were
+        (a PIN is not compared when its decremented counter could not be stored)."""
         self._commit({key: value})
         if key in self._pending:
             self._pending[key] = value
@@ -241,12 +407,15 @@ class Store:
         self._pending.clear()
 
     def _commit(self, changes: dict[str, Any]) -> None:
+        """Write `changes` as one SQLite transaction; on failure the file and `_data` keep the
+        old values (a fault hook's PowerCut passes through, any SQLite error becomes
+        :class:`NvmWriteError`)."""
         db = self._db
         if db is None:
-            raise StateFileError("the state file is closed")
-        rows = [(k, None if v is _DELETED else self.codec.encode(v)) for k, v in changes.items()]
-        db.execute("BEGIN IMMEDIATE")
+            raise StateFileError(self.path, "the state file is closed")
+        rows = [(k, None if v is _DELETED else self.codec.encode(k, v)) for k, v in changes.items()]
         try:
+            db.execute("BEGIN IMMEDIATE")
             for k, text in rows:
                 self.writes += 1
                 if self.fault_hook is not None:
@@ -256,14 +425,29 @@ class Store:
                 else:
                     db.execute("INSERT OR REPLACE INTO kv VALUES(?,?)", (k, text))
             db.execute("COMMIT")
+        except sqlite3.Error as e:
+            _rollback(db)
+            log.error("%s: state not written (%d key(s), old state kept): %s", self.path,
+                      len(rows), e)
+            raise NvmWriteError(f"{self.path}: state not written: {e}") from e
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
         for k, v in changes.items():
             if v is _DELETED:
                 self._data.pop(k, None)
             else:
                 self._data[k] = v
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already (it does itself after some
+    errors, e.g. SQLITE_FULL and SQLITE_IOERR: a second ROLLBACK would mask the first error)."""
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error as e:
+            log.error("rollback after a failed write failed too: %s", e)
 
 
 def _lock(path: Path) -> int:
@@ -273,5 +457,5 @@ def _lock(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise StateFileError(f"{path} is in use by another running card") from None
+        raise StateFileError(path, "in use by another running card") from None
     return fd

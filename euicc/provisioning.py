@@ -6,11 +6,15 @@ credentials (euicc.m2m.personalization: ECASD key and certificate, ISD-R OTA key
 registry with every applet of the catalog that installs by default and the ISD-P load file
 (SGP.02 Annex H), the file system of the eUICC with no profile enabled, and one enabled test
 profile in its own ISD-P.
+
+A card made by an older euicc-emu is brought up to what a new card holds by :data:`UPGRADES`,
+one versioned step at a time (``card/version``, written with the first contents).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
+from types import MappingProxyType
 
 from euicc import eid as eid_mod
 from euicc.applet import Applet
@@ -18,7 +22,7 @@ from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
 from euicc.gp import key_store
 from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
-from euicc.nvm import Store
+from euicc.nvm import StateFileError, Store
 from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
                                     ProfileManager, fsid_of)
 from euicc.m2m import personalization
@@ -36,8 +40,29 @@ def default_test_profile() -> bytes:
     return resources.files("euicc.profiles").joinpath(DEFAULT_PROFILE).read_bytes()
 
 
-def is_provisioned(store: Store) -> bool:
-    return "card/eid" in store
+#: Version of what a card holds; ``card/version`` (absent: 1, cards from before versioning).
+CARD_VERSION = 2
+VERSION_KEY = "card/version"
+Catalog = dict[str, type[Applet]]
+
+
+def install_default_applets(store: Store, catalog: Catalog) -> None:
+    """Register each applet of the catalog that installs by default and is not registered yet."""
+    registry = Registry(store)
+    for name, cls in catalog.items():
+        if cls.INSTALL_BY_DEFAULT and registry.get(cls.AID) is None:
+            registry.put(RegistryEntry(cls.AID, cls.KIND, cls.LIFECYCLE, cls.PRIVILEGES, applet=name))
+
+
+def _to_version_2(store: Store, catalog: Catalog) -> None:
+    """Cards of euicc-emu 0.1.0 gain what new cards have since: the ARA-M (GPD_SPE_013) and the
+    other default applets, and the ISD-R's SCP03 test key set (GP Amd D; euicc.gp.key_store)."""
+    install_default_applets(store, catalog)
+    key_store.provision_isd_r(store)
+
+
+#: Upgrade of an existing card from version N to N+1, run in one transaction when it is opened.
+UPGRADES: Mapping[int, Callable[[Store, Catalog], None]] = MappingProxyType({1: _to_version_2})
 
 
 def _saip_test_profile(store: Store, fsid: str) -> tuple[bytes, str]:
@@ -60,7 +85,7 @@ FIRST_PROFILES: dict[str, Callable[[Store, str], tuple[bytes, str]]] = {
 DEFAULT_FIRST_PROFILE = "test"
 
 
-def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = None,
+def provision(store: Store, catalog: Catalog, eid: str | None = None,
               first_profile: str = "test") -> None:
     """Create a new card's persistent state in one transaction."""
     if first_profile not in FIRST_PROFILES:
@@ -68,14 +93,12 @@ def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = 
     with store.transaction():
         eid = eid or eid_mod.generate()
         store.put("card/eid", eid_mod.to_bytes(eid))
+        store.put(VERSION_KEY, CARD_VERSION)
         identity.create_default(store, eid)
         personalization.ensure_personalized(store)
         key_store.provision_isd_r(store)
+        install_default_applets(store, catalog)
         registry = Registry(store)
-        for name, cls in catalog.items():
-            if cls.INSTALL_BY_DEFAULT:
-                registry.put(RegistryEntry(cls.AID, cls.KIND, cls.LIFECYCLE, cls.PRIVILEGES,
-                                           applet=name))
         registry.put(RegistryEntry(ISD_P_ELF, KIND_ELF, LCS_LOADED, modules=(ISD_P_MODULE,),
                                    selectable=False))
         default_fs.build_no_profile(FileSystem(store, NO_PROFILE_FSID))
@@ -86,3 +109,17 @@ def provision(store: Store, catalog: dict[str, type[Applet]], eid: str | None = 
         profiles.add_profile(ProfileRecord(isdp_aid=aid, iccid=iccid, fsid=fsid_of(aid), name=name,
                                            provider="euicc-emu", profile_class=CLASS_TEST))
         profiles.enable(aid)
+
+
+def upgrade(store: Store, catalog: Catalog) -> None:
+    """Run the :data:`UPGRADES` an existing card needs, each in its own transaction with the
+    version it reaches; refuse a card of a newer euicc-emu."""
+    version = store.get(VERSION_KEY, 1)
+    if version > CARD_VERSION:
+        raise StateFileError(store.path, f"written by a newer euicc-emu (card version {version}, "
+                                         f"this version knows up to {CARD_VERSION}); upgrade euicc-emu")
+    while version < CARD_VERSION:
+        with store.transaction():
+            UPGRADES[version](store, catalog)
+            version += 1
+            store.put(VERSION_KEY, version)

@@ -21,6 +21,7 @@ from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
 from euicc.m2m import runtime as m2m_runtime
+from euicc.nvm import NvmWriteError
 from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class CardSession:
         except SwError as e:
             sw = e.sw
             data = e.data if (sw >> 8) in (0x62, 0x63) else b""
+        except NvmWriteError:  # logged by the store; the old state is kept (TS 102 221 §10.2.1.3)
+            data, sw = b"", SW.MEMORY_PROBLEM
         except Exception:  # a defect: never let it reach the terminal as a traceback
             log.exception("internal error processing %s", apdu.hex().upper())
             data, sw = b"", SW.TECHNICAL_PROBLEM

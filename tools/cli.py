@@ -25,6 +25,7 @@ import os
 import pkgutil
 import sys
 import tomllib
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
@@ -204,6 +205,16 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _refusing_bad_state(command: Callable[[], int | None]) -> int:
+    """Run a command; a state file that is not a usable card is one line and exit status 1."""
+    from euicc.nvm import StateFileError
+    try:
+        return int(command() or 0)
+    except StateFileError as exc:
+        print(f"euicc-emu: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``euicc-emu ARGV``; returns the exit status (2: usage error, as argparse)."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -219,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     if tool is not None:  # a tool with its own argument parser gets the rest of the line
         top = parser.parse_args(argv[:len(argv) - len(rest)])  # top-level options and the command
         _configure_logging(_log_level(rest) or top.log_level)
-        return int(tool.main(rest) or 0)
+        return _refusing_bad_state(lambda: tool.main(rest))
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
-    return int(args.func(args) or 0)
+    return _refusing_bad_state(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from tools.cli import add_state_argument, state_path
 
@@ -22,17 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def info(args: argparse.Namespace) -> int:
-    path = state_path(args)
-    if not path.exists():
-        print(f"euicc-emu: no card state at {path} (`euicc-emu run` creates one)", file=sys.stderr)
-        return 1
     from euicc.card import Card
-    from euicc.nvm import StateFileError
-    try:
-        card = Card.open(path)
-    except StateFileError as exc:
-        print(f"euicc-emu: {exc}", file=sys.stderr)
-        return 1
+    card = Card.open(state_path(args), create=False)   # never makes a card; a bad file: tools.cli.main
     try:
         description = card.describe()
     finally:

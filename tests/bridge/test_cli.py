@@ -79,7 +79,9 @@ def test_card_plan():
 
 def test_info_on_missing_state_fails_clearly(tmp_path, capsys):
     assert cli.main(["info", "--state", str(tmp_path / "none.state")]) == 1
-    assert "no card state at" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"euicc-emu: {tmp_path / 'none.state'}: no card state here "
+                                       "(`euicc-emu run` creates one)\n")
+    assert not (tmp_path / "none.state").exists()
 
 
 def test_format_description():

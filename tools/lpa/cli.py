@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         transmit, close = _transmit(args)
     except Exception as exc:  # pyscard raises its own types (CardConnectionException, ...) besides OSError
+        if args.card_state is not None:
+            raise  # a state file that is not a usable card: tools.cli prints its one line
         print(f"lpa: no card: {exc}", file=sys.stderr)
         return 2
     ctx = _ssl_context(args)

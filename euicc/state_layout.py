@@ -1,0 +1,156 @@
+"""The card's persistent state: what each store key holds, and what every card must hold.
+
+:data:`LAYOUT` is the store codec's type table (euicc.nvm.Layout): a value written or loaded under
+a key must have the type of the first rule whose pattern matches the key (``*`` one path segment,
+``/**`` the rest); a key no rule matches cannot be stored.  A new kind of persistent record needs
+a rule here.
+
+:func:`check` is what "a usable card" means for a state file that already exists (validated
+when it is opened, before anything runs on it): the records a provisioned card always holds
+(euicc.provisioning) are present, the EID has valid check digits (SGP.29 §2.2), the GP registry's
+order list and its entries agree (GP Card Spec §6.6), every profile record belongs to an ISD-P of
+the registry, at most one profile is enabled (SGP.22 §2.4.1, SGP.02 §2.2.1), and the active file
+system is the enabled profile's (or the no-profile one) and has an MF (TS 102 221 §8.1).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from euicc import eid as eid_mod
+from euicc.auth.subscription import AkaSubscription
+from euicc.fs.model import FileDescriptor
+from euicc.fs.pin import PinState
+from euicc.gp.access_control import AccessRule
+from euicc.gp.key_store import Scp03Keys
+from euicc.gp.registry import KIND_SD, Registry, RegistryEntry
+from euicc.m2m.records import OtaKeySet, PendingNotification, SmsrAddress
+from euicc.nvm import Layout, StateFileError, Store
+from euicc.profiles.manager import ACTIVE_FS_KEY, NO_PROFILE_FSID
+from euicc.profiles.model import STATE_ENABLED, ProfileRecord
+from euicc.rsp import identity
+
+Plain = Mapping[str, Any]          # a record kept as a mapping (SAIP values, credentials)
+
+LAYOUT = Layout((
+    # the card (euicc.provisioning, euicc.rsp.identity, euicc.profiles.manager)
+    ("card/eid", bytes),
+    ("card/active-fs", str),
+    ("card/version", int),
+    ("card/iin", bytes),
+    ("card/cin", bytes),
+    ("isdr/key-info", bytes),
+    # the ISD-R's SCP03 key sets and "i" parameter (euicc.gp.key_store)
+    ("isdr/scp03/*", Scp03Keys),
+    ("isdr/scp03-i", int),
+    # ARA-M access rules (euicc.gp.access_control)
+    ("aram/rules", tuple[AccessRule, ...]),
+    ("aram/refresh-tag", bytes),
+    ("ecasd/identity", Plain),
+    # GP registry (euicc.gp.registry) and profiles (euicc.profiles.manager)
+    ("gp-order", tuple[bytes, ...]),
+    ("gp/*", RegistryEntry),
+    ("profile/*", ProfileRecord),
+    # per ISD-P (euicc.rsp.bpp, euicc.m2m.es5 / es8 / keystore)
+    ("isdp/*/dp-proprietary", bytes),
+    ("isdp/*/scp03/*", Scp03Keys),
+    ("isdp/*/scp80/*", OtaKeySet),
+    ("isdp/*/package", bytes),
+    ("isdp/*/connectivity", bytes),
+    ("isdp/*/token-key", bytes),
+    ("isdp/*/reserved-nvm", int),
+    # RSP (SGP.22: euicc.rsp.rat, es10a, notifications, crl)
+    ("rsp/rat", bytes),
+    ("rsp/default-dp-address", str),
+    ("rsp/root-ds-address", str),
+    ("rsp/notification-seq", int),
+    ("rsp/notification/*", bytes),
+    ("rsp/crl/*", tuple[int, ...]),
+    # M2M (SGP.02: euicc.m2m.records)
+    ("m2m/isdr/scp80/*", OtaKeySet),
+    ("m2m/ecasd/ecka", tuple[str, bytes]),
+    ("m2m/ecasd/cert", bytes),
+    ("m2m/ci", tuple[str, bytes]),
+    ("m2m/smsr-address", SmsrAddress),
+    ("m2m/notifications", tuple[PendingNotification, ...]),
+    ("m2m/notification-seq", int),
+    ("m2m/declared", bool),
+    ("m2m/fallback/return-to", tuple[bytes, int]),
+    # file systems (euicc.fs, euicc.profiles.pe_keys, euicc.auth.subscription)
+    ("fs/*/n/**", FileDescriptor),
+    ("fs/*/d/**", bytes | tuple[bytes, ...]),
+    ("fs/*/adfs", tuple[bytes, ...]),
+    ("fs/*/pin/*", PinState),
+    ("fs/*/aka/*", AkaSubscription),
+    ("fs/*/cdma", Plain),
+    ("fs/*/registry/*", RegistryEntry),
+    ("fs/*/keys/*/*", Plain),
+    ("fs/*/sd-perso/*", tuple[bytes, ...]),
+    ("fs/*/sd-toolkit/*", bytes),
+    ("fs/*/scp80-counter/*/*", int),
+    ("fs/*/rfm/*", Plain),
+    ("fs/*/applications/*", Plain),
+))
+
+#: Records every provisioned card holds (euicc.provisioning.provision writes them).
+REQUIRED = ("card/eid", ACTIVE_FS_KEY, "ecasd/identity", "gp-order", "m2m/ecasd/ecka",
+            "m2m/ecasd/cert", "m2m/ci")
+
+
+def check(store: Store) -> None:
+    """Refuse (StateFileError) a state file that is not a usable card; see the module docstring.
+    Types were checked record by record when the file was loaded."""
+    def refuse(reason: str) -> None:
+        raise StateFileError(store.path, reason)
+
+    if not store.keys(""):
+        refuse("holds no card (no records; delete it to create a new card)")
+    missing = [k for k in REQUIRED if k not in store]
+    if missing:
+        refuse(f"not a complete card: no {', '.join(missing)} record")
+    eid = store.get("card/eid")
+    if len(eid) != 16 or not eid_mod.is_valid(eid.hex()):
+        refuse(f"card/eid {eid.hex().upper()} is not a valid EID")
+    try:
+        identity.load(store)
+    except (identity.IdentityError, ValueError, TypeError, KeyError) as e:
+        refuse(f"ecasd/identity is unusable ({e})")
+    _check_registry(store, refuse)
+    _check_profiles(store, refuse)
+
+
+def _check_registry(store: Store, refuse: Any) -> None:
+    order = store.get("gp-order")
+    listed = {aid.hex().upper() for aid in order}
+    if len(listed) != len(order):
+        refuse("gp-order lists an AID twice")
+    entries = {k[len("gp/"):]: store.get(k) for k in store.keys("gp/")}
+    if set(entries) != listed:
+        refuse(f"gp-order and the gp/ registry entries disagree "
+               f"({', '.join(sorted(set(entries) ^ listed))})")
+    for aid, entry in entries.items():
+        if entry.aid.hex().upper() != aid:
+            refuse(f"gp/{aid} holds the entry of {entry.aid.hex().upper()}")
+
+
+def _check_profiles(store: Store, refuse: Any) -> None:
+    registry = Registry(store)
+    enabled: list[ProfileRecord] = []
+    for key in store.keys("profile/"):
+        record = store.get(key)
+        aid = key[len("profile/"):]
+        if record.isdp_aid.hex().upper() != aid:
+            refuse(f"{key} holds the profile of ISD-P {record.isdp_aid.hex().upper()}")
+        entry = registry.get(record.isdp_aid)
+        if entry is None or entry.kind != KIND_SD:
+            refuse(f"{key}: its ISD-P is not in the GP registry")
+        if record.state == STATE_ENABLED:
+            enabled.append(record)
+    if len(enabled) > 1:
+        refuse(f"{len(enabled)} profiles are enabled")
+    active = store.get(ACTIVE_FS_KEY)
+    expected = enabled[0].fsid if enabled else NO_PROFILE_FSID
+    if active != expected:
+        refuse(f"{ACTIVE_FS_KEY} is {active!r}, but the enabled profile's file system is {expected!r}")
+    if f"fs/{active}/n/3F00" not in store:
+        refuse(f"the active file system {active!r} has no MF")
