@@ -19,7 +19,7 @@ from euicc.gp import store_data
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 # GET DATA P1-P2 (SEAC v1.1 §4.1.1 Table 4-1)
 GET_ALL, GET_SPECIFIC, GET_NEXT = 0xFF40, 0xFF50, 0xFF60

@@ -11,41 +11,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from euicc import tlv
+from euicc.aids import ISD_R_AID
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
-from euicc.gp import card_data, key_store, store_data
+from euicc.gp import card_data, key_store
 from euicc.gp.get_status import MAX_RESPONSE, get_status
 from euicc.gp.secure_channel import SCP03_INS, SecureChannel
-from euicc.m2m import es5
-from euicc.m2m.runtime import volatile
-from euicc.rsp import es10, euicc_info
 from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
                                PRIV_TRUSTED_PATH)
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 
 class IsdR(Applet):
     """ISD-R: A0000005591010FFFFFFFF8900000100 (SGP.02 Annex H)."""
 
-    AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
+    AID = ISD_R_AID
     KIND = KIND_ISD
     LIFECYCLE = LCS_CARD_SECURED
     PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
                   | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
     INSTALL_BY_DEFAULT = True
-    INS = frozenset({0xCA, 0xF2, 0xE2}) | es5.ES5_INS | SCP03_INS
+    INS = frozenset({0xCA, 0xF2, 0xE2, 0xE4, 0xE6}) | SCP03_INS   # E4 DELETE, E6 INSTALL: ES5
     HANDLES_SECURE_MESSAGING = True
 
     def select(self, ctx: Context, cmd: Command) -> bytes:
-        """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template with the SVN ('82')."""
+        """FCI: '84' AID, 'A5' GP proprietary data, 'E0' ISD-R template (the extensions' parts,
+        SGP.22: the SVN '82'; absent when empty)."""
         scp_i = key_store.isd_r_settings(ctx.store).i_parameter
         prop = card_data.card_recognition_data(scp_i=scp_i) + tlv.tlv(0x9F65, b"\xff")
+        template = b"".join(f.template(ctx) for f in ctx.services.isd_r_functions)
         return tlv.tlv(0x6F, tlv.tlv(0x84, self.aid) + tlv.tlv(0xA5, prop)
-                       + tlv.tlv(0xE0, tlv.tlv(0x82, euicc_info.SVN)))
+                       + (tlv.tlv(0xE0, template) if template else b""))
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
         """Every command through the SCP03 secure channel of this logical channel (if one is open)."""
@@ -53,17 +53,17 @@ class IsdR(Applet):
         return channel.process(cmd, lambda plain: self._process(ctx, plain, channel.response_overhead))
 
     def _process(self, ctx: Context, cmd: Command, overhead: int) -> bytes:
-        if es5.is_es5(cmd):   # SGP.02 ES5, from the ISD-R's OTA channel only
-            return es5.process(ctx, cmd, self.aid)
+        functions = ctx.services.isd_r_functions
+        claimant = next((f for f in functions if f.claims(ctx, cmd)), None)
+        if claimant is not None:
+            return claimant.process(ctx, cmd, self.aid)
         if cmd.ins == 0xCA:
             return self.get_data(ctx, cmd)
-        if cmd.ins == 0xE2:
-            data = store_data.collect(cmd, ctx.channel.applet_state)
-            return b"" if data is None else es10.dispatch(ctx, data)
+        if cmd.ins != 0xF2:
+            raise SwError(SW.FUNCTION_NOT_SUPPORTED)
         data, sw = get_status_command(ctx, cmd, MAX_RESPONSE - overhead)
-        state = volatile(ctx)
-        if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
-            data = es5.isdp_attributes(ctx, data)
+        for f in functions:
+            data = f.get_status(ctx, data)
         if sw != SW.OK:
             raise SwError(sw, data)
         return data

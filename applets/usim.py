@@ -20,7 +20,7 @@ from euicc.auth.suci import SuciError
 from euicc.profiles import suci_source
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 AUTH_MAC_FAILURE = 0x9862          # TS 31.102 §7.3: authentication error, incorrect MAC
 CONTEXT_NOT_SUPPORTED = 0x9864     # authentication error, security context not supported

@@ -13,7 +13,7 @@ from euicc.apdu import SW, Command, SwError
 
 if TYPE_CHECKING:
     from euicc.gp.registry import RegistryEntry
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 class Applet:

@@ -1,66 +1,67 @@
 """The card: ATR, power and reset, and the one door in, ``Card.transmit`` (ISO/IEC 7816-3 §6, 7816-4).
 
-    card = Card.open(Path("card.state"))
+    card = Card.open(Path("card.state"), applets=catalog(), extensions=[RspExtension()])
     card.transmit(bytes.fromhex("00A40004023F00"))   # any bytes in, a response with a valid SW out
+
+The kernel's card knows no SGP specification: the applets and the extensions (euicc.extension)
+it is opened with bring them.  ``euicc.composition.open_card`` opens one with the standard
+applets and extensions.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from applets import catalog
 from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
 from euicc.atr import DEFAULT_ATR
 from euicc.auth import subscription
-from euicc.auth.subscription import AkaSubscription
+from euicc.config import CardConfig
+from euicc.context import CardServices
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
-from euicc.fs.model import FileDescriptor
-from euicc.fs.pin import PinState
 from euicc.gp import key_store
-from euicc.gp.access_control import AccessRule
-from euicc.gp.registry import RegistryEntry
-from euicc import m2m
 from euicc.nvm import Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
-from euicc.session import CardServices, CardSession
+from euicc.session import CardSession
+
+if TYPE_CHECKING:
+    from euicc.channels import Application
+    from euicc.extension import Extension
 
 log = logging.getLogger(__name__)
 
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")   # ETSI TS 101 220 Annex E: 3GPP USIM
 
-PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription,
-                    AccessRule, *m2m.PERSISTENT_TYPES)
-
-
-@dataclass(frozen=True)
-class CardConfig:
-    """Settings of a card that are not part of its persistent state."""
-
-    atr: bytes | None = None     # None: DEFAULT_ATR (T=0 only); see euicc.atr.INTERFACES
-    t0: bool = True              # T=0 response delivery (61xx / 6Cxx); False: direct (T=1 only)
-    channels: int = 20           # logical channels including the basic one (TS 102 221: up to 20)
+__all__ = ["Card", "CardConfig"]
 
 
 class Card:
     """A UICC/eUICC: persistent state in a `Store`, volatile state in a `CardSession`."""
 
     def __init__(self, store: Store, config: CardConfig = CardConfig(),
-                 first_profile: str | None = None) -> None:
+                 first_profile: str | None = None, *, applets: Mapping[str, type[Application]] | None = None,
+                 extensions: Sequence[Extension] = ()) -> None:
         if not 1 <= config.channels <= 20:
             raise ValueError("a UICC has 1 to 20 logical channels")
         self.store = store
         self.config = config
+        self.extensions = tuple(extensions)
         self.session: CardSession | None = None
         try:
-            self.services = CardServices(store, catalog())
+            catalog = dict(applets or {})
+            for extension in self.extensions:
+                catalog.update(extension.applets())
+            self.services = CardServices(store, catalog)
+            for extension in self.extensions:
+                extension.install(self.services)
             if store.created:
-                provisioning.provision(store, self.services.catalog,
+                provisioning.provision(store, self.services.catalog, self.extensions,
                                        first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE)
             else:  # an existing file is used as it is, never provisioned over
-                state_layout.check(store)
+                state_layout.check(store, self.extensions)
                 provisioning.upgrade(store, self.services.catalog)
             self.power_on()
         except Exception as e:
@@ -71,15 +72,18 @@ class Card:
 
     @classmethod
     def open(cls, state_path: Path | None, config: CardConfig = CardConfig(),
-             first_profile: str | None = None, *, create: bool = True) -> Card:
-        """Open the card whose state is `state_path` (None: in memory), or, when the file does
-        not exist and `create` is true, make a new card there with `first_profile` of
-        euicc.provisioning.FIRST_PROFILES enabled.  A file that is not a usable card raises
-        StateFileError (one line: path and reason) and is left as it was."""
+             first_profile: str | None = None, *, applets: Mapping[str, type[Application]] | None = None,
+             extensions: Sequence[Extension] = (), create: bool = True) -> Card:
+        """Open the card whose state is `state_path` (None: in memory) with `applets` (a catalog
+        by name) and `extensions`, or, when the file does not exist and `create` is true, make a
+        new card there with `first_profile` of euicc.provisioning.FIRST_PROFILES enabled.  A file
+        that is not a usable card (for these extensions) raises StateFileError (one line: path
+        and reason) and is left as it was."""
         path = Path(state_path) if state_path else None
-        store = Store(path, Codec(PERSISTENT_TYPES, state_layout.LAYOUT), create=create)
+        codec = Codec(state_layout.record_types(extensions), state_layout.layout(extensions))
+        store = Store(path, codec, create=create)
         try:
-            return cls(store, config, first_profile)
+            return cls(store, config, first_profile, applets=applets, extensions=extensions)
         except BaseException:
             store.close()
             if store.created and path is not None:

@@ -16,15 +16,29 @@ other channels leave it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, ClassVar, Protocol
 
 from euicc.apdu import SW, Command, SwError, sw_bytes
 from euicc.fs.filesystem import Cursor
-
-if TYPE_CHECKING:
-    from euicc.applet import Applet
+from euicc.volatile import Lifetime, Volatile
 
 MAX_SHORT = 256
+
+
+class Application(Protocol):
+    """What the kernel needs of an on-card application (euicc.applet.Applet is the base class)."""
+
+    AID: ClassVar[bytes]
+    ADF_PREFIX: ClassVar[bytes]
+    INS: ClassVar[frozenset[int]]
+    HANDLES_SECURE_MESSAGING: ClassVar[bool]
+
+    @property
+    def aid(self) -> bytes: ...
+
+    def select(self, ctx: Any, cmd: Command) -> bytes: ...
+
+    def process(self, ctx: Any, cmd: Command) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +64,9 @@ class Channel:
 
     number: int
     cursor: Cursor = field(default_factory=Cursor)
-    applet: Applet | None = None            # selected GP applet (None: the file system)
-    applet_state: dict[str, Any] = field(default_factory=dict)
+    applet: Application | None = None       # selected GP applet (None: the file system)
+    applet_state: dict[str, Any] = field(default_factory=dict)   # the selection's state
+    volatile: Volatile = field(default_factory=lambda: Volatile(Lifetime.CHANNEL))
     pending: bytes = b""                    # response data not yet fetched by GET RESPONSE
     pending_sw: int = SW.OK
     resend: Resend | None = None            # the answer kept after 6Cxx for the re-send

@@ -1,8 +1,8 @@
 """First-run personalisation: what a new card holds before anyone talks to it.
 
-An EID (SGP.29) under the test EUM prefix with the eUICC's RSP identity issued for it
-(euicc.rsp.identity: a fresh key and CERT.EUICC.ECDSA under the shipped test EUM) and its SGP.02
-credentials (euicc.m2m.personalization: ECASD key and certificate, ISD-R OTA key set), the GP
+An EID (SGP.29) under the test EUM prefix, what each of the card's extensions provisions
+(euicc.extension: the SGP.22 extension issues the eUICC's RSP identity, the SGP.02 one its ECASD
+key, certificate and ISD-R OTA key set), the ISD-R's SCP03 test key set (GP Amd D), the GP
 registry with every applet of the catalog that installs by default and the ISD-P load file
 (SGP.02 Annex H), the file system of the eUICC with no profile enabled, and one enabled test
 profile in its own ISD-P.
@@ -12,12 +12,12 @@ one versioned step at a time (``card/version``, written with the first contents)
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from euicc import eid as eid_mod
-from euicc.applet import Applet
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
 from euicc.gp import key_store
@@ -25,10 +25,12 @@ from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
 from euicc.nvm import StateFileError, Store
 from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
                                     ProfileManager, fsid_of)
-from euicc.m2m import personalization
 from euicc.profiles.installer import install_profile
 from euicc.profiles.model import CLASS_TEST, ProfileRecord, iccid_bytes
-from euicc.rsp import identity
+
+if TYPE_CHECKING:
+    from euicc.channels import Application
+    from euicc.extension import Extension
 
 
 DEFAULT_PROFILE = "data/default_test_profile.der"
@@ -43,7 +45,7 @@ def default_test_profile() -> bytes:
 #: Version of what a card holds; ``card/version`` (absent: 1, cards from before versioning).
 CARD_VERSION = 2
 VERSION_KEY = "card/version"
-Catalog = dict[str, type[Applet]]
+Catalog = Mapping[str, "type[Application]"]
 
 
 def install_default_applets(store: Store, catalog: Catalog) -> None:
@@ -85,8 +87,8 @@ FIRST_PROFILES: dict[str, Callable[[Store, str], tuple[bytes, str]]] = {
 DEFAULT_FIRST_PROFILE = "test"
 
 
-def provision(store: Store, catalog: Catalog, eid: str | None = None,
-              first_profile: str = "test") -> None:
+def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = (),
+              eid: str | None = None, first_profile: str = "test") -> None:
     """Create a new card's persistent state in one transaction."""
     if first_profile not in FIRST_PROFILES:
         raise ValueError(f"unknown first profile {first_profile!r}")
@@ -94,8 +96,8 @@ def provision(store: Store, catalog: Catalog, eid: str | None = None,
         eid = eid or eid_mod.generate()
         store.put("card/eid", eid_mod.to_bytes(eid))
         store.put(VERSION_KEY, CARD_VERSION)
-        identity.create_default(store, eid)
-        personalization.ensure_personalized(store)
+        for extension in extensions:
+            extension.provision(store)
         key_store.provision_isd_r(store)
         install_default_applets(store, catalog)
         registry = Registry(store)

@@ -8,80 +8,28 @@ TERMINAL PROFILE) are handled here; the rest go to the selected applet or the fi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError, check_header, sw_bytes
-from euicc.cat.envelope import EnvelopeHandler, envelope
+from euicc.cat.envelope import envelope
 from euicc.cat.proactive import ProactiveSession
-from euicc.channels import Channel
+from euicc.channels import Application, Channel
+from euicc.context import CardServices, Context, Origin
 from euicc.fs.commands import FS_COMMANDS
 from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
-from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
-from euicc.m2m import runtime as m2m_runtime
+from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, RegistryEntry
 from euicc.nvm import NvmWriteError
-from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
+from euicc.volatile import Lifetime, Volatile
 
 if TYPE_CHECKING:
-    from euicc.applet import Applet
-    from euicc.card import CardConfig
-    from euicc.nvm import Store
+    from euicc.config import CardConfig
 
 log = logging.getLogger(__name__)
 
 _CAT_INS = frozenset({0x10, 0x12, 0x14, 0xC2})
-
-
-class CardServices:
-    """The card's persistent services, shared by every session of one open state file."""
-
-    def __init__(self, store: Store, catalog: dict[str, type[Applet]]) -> None:
-        self.store = store
-        self.registry = Registry(store)
-        self.profiles = ProfileManager(store)
-        self.catalog = catalog
-        self.envelope_handlers: dict[int, EnvelopeHandler] = {}
-        m2m_runtime.install(self)   # 'D1' SMS-PP download (OTA), 'D6' event download (SGP.02)
-
-    @property
-    def eid(self) -> bytes:
-        return self.store.get("card/eid", b"")
-
-    @property
-    def active_fsid(self) -> str:
-        return self.store.get(ACTIVE_FS_KEY, "")
-
-
-class Context:
-    """What an applet or file command sees of the card while it processes one command."""
-
-    __slots__ = ("session", "channel")
-
-    def __init__(self, session: CardSession, channel: Channel) -> None:
-        self.session = session
-        self.channel = channel
-
-    @property
-    def store(self) -> Store:
-        return self.session.services.store
-
-    @property
-    def services(self) -> CardServices:
-        return self.session.services
-
-    @property
-    def registry(self) -> Registry:
-        return self.session.services.registry
-
-    @property
-    def fs(self) -> FileSystem:
-        return self.session.fs
-
-    @property
-    def pins(self) -> PinService:
-        return self.session.pins
 
 
 class CardSession:
@@ -94,9 +42,9 @@ class CardSession:
         self.verified: set[tuple[str, int]] = set()
         self.terminal_capability = b""
         self.cat = ProactiveSession()
-        self.volatile: dict[str, Any] = {}      # card-wide volatile state of applets, by name
-        self._applets: dict[bytes, Applet] = {}
-        self._adf_apps: dict[str, Applet | None] = {}
+        self.volatile = Volatile(Lifetime.POWER_CYCLE)   # the extensions' records (euicc.volatile)
+        self._applets: dict[bytes, Application] = {}
+        self._adf_apps: dict[str, Application | None] = {}
         self._fsid = ""
         self.fs: FileSystem
         self.pins: PinService
@@ -132,7 +80,7 @@ class CardSession:
         store = self.services.store
         try:
             with store.transaction():
-                data = self._dispatch(ch, cmd)
+                data = self._dispatch(ch, cmd, Origin.TERMINAL)
             sw = SW.OK
         except SwError as e:
             sw = e.sw
@@ -146,9 +94,10 @@ class CardSession:
             self._bind_fs()
         return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status)
 
-    def execute(self, applet: Applet | None, apdus: list[bytes], pins: PinService | None = None) -> list[bytes]:
-        """Run remote APDUs (ETSI TS 102 226 §5) on a private channel with `applet` selected
-        (None: the file system, from the MF).  Each response comes back whole, data and SW, in the
+    def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
+                pins: PinService | None = None) -> list[bytes]:
+        """Run remote APDUs (ETSI TS 102 226 §5) from `origin` on a private channel with `applet`
+        selected (None: the file system, from the MF).  Each response comes back whole, data and SW, in the
         transaction of the caller; the first APDU that fails ends the script (TS 102 226 §5.1.1).
         A GET RESPONSE returns the previous command's data again (TS 102 226 §5.1.1: how a script
         ends to get the last response data).  ``pins`` replaces the terminal's PIN state for the
@@ -166,7 +115,7 @@ class CardSession:
                         continue
                     ch.clear()
                     with self.services.store.savepoint():
-                        data, sw = self._dispatch(ch, cmd), int(SW.OK)
+                        data, sw = self._dispatch(ch, cmd, origin), int(SW.OK)
                 except SwError as e:
                     data, sw = (e.data if (e.sw >> 8) in (0x62, 0x63) else b""), e.sw
                 ch.pending, ch.pending_sw = data, sw
@@ -177,7 +126,7 @@ class CardSession:
             self.pins = terminal_pins
         return out
 
-    def _dispatch(self, ch: Channel, cmd: Command) -> bytes:
+    def _dispatch(self, ch: Channel, cmd: Command, origin: Origin) -> bytes:
         ins = cmd.ins
         applet = ch.applet
         claimed = applet is not None and ins in applet.INS
@@ -185,8 +134,9 @@ class CardSession:
             raise SwError(SW.COMMAND_CHAINING_NOT_SUPPORTED)
         if cmd.secure_messaging and not (claimed and applet.HANDLES_SECURE_MESSAGING):
             raise SwError(SW.SM_NOT_SUPPORTED)
+        ctx = Context(self, ch, origin)
         if ins == 0xA4:
-            return self._select(ch, cmd)
+            return self._select(ctx, cmd)
         if ins == 0x70:
             return self._manage_channel(ch, cmd)
         if ins == 0xF2 and cmd.p1 <= 0x02:
@@ -194,23 +144,23 @@ class CardSession:
         if ins == 0xAA:
             return self._terminal_capability(cmd)
         if ins in _CAT_INS:
-            return self._cat(ch, cmd)
+            return self._cat(ctx, cmd)
         if claimed:
-            return applet.process(Context(self, ch), cmd)
+            return applet.process(ctx, cmd)
         if applet is None and ch.cursor.adf is not None:
             adf_app = self._adf_application(ch.cursor.adf)
             if adf_app is not None and ins in adf_app.INS:
-                return adf_app.process(Context(self, ch), cmd)
+                return adf_app.process(ctx, cmd)
         entry = FS_COMMANDS.get(ins)
         if entry is None:
             raise SwError(SW.INCORRECT_P1P2 if ins == 0xF2 else SW.INS_NOT_SUPPORTED)
         handler, cls = entry
         if cmd.proprietary != (cls == "P"):
             raise SwError(SW.CLA_NOT_SUPPORTED)
-        return handler(Context(self, ch), cmd)
+        return handler(ctx, cmd)
 
     # -- applets ------------------------------------------------------------------------------
-    def applet(self, entry: RegistryEntry) -> Applet:
+    def applet(self, entry: RegistryEntry) -> Application:
         inst = self._applets.get(entry.aid)
         if inst is None or inst.entry != entry:
             cls = self.services.catalog.get(entry.applet)
@@ -219,7 +169,7 @@ class CardSession:
             inst = self._applets[entry.aid] = cls(entry)
         return inst
 
-    def _adf_application(self, path: str) -> Applet | None:
+    def _adf_application(self, path: str) -> Application | None:
         """The application that serves the ADF at `path` (its class found by AID prefix), if any;
         looked up once per ADF and session (also when there is none)."""
         if path in self._adf_apps:
@@ -235,11 +185,12 @@ class CardSession:
         return inst
 
     # -- SELECT (TS 102 221 §11.1.1, ISO 7816-4 §11.2.2, GP Card Spec §11.9) ------------------
-    def _select(self, ch: Channel, cmd: Command) -> bytes:
+    def _select(self, ctx: Context, cmd: Command) -> bytes:
         if cmd.proprietary:
             raise SwError(SW.CLA_NOT_SUPPORTED)
+        ch = ctx.channel
         if cmd.p1 == 0x04:
-            return self._select_aid(ch, cmd)
+            return self._select_aid(ctx, cmd)
         if cmd.p2 not in (0x00, 0x04, 0x0C):
             raise SwError(SW.INCORRECT_P1P2)
         fs, cur, data = self.fs, ch.cursor, cmd.data
@@ -278,8 +229,8 @@ class CardSession:
         template = fcp(desc, self.pins.enabled_map(desc.pins), used)
         return template if p2 & 0x0C == 0x04 else tlv.tlv(0x6F, tlv.unwrap(template, 0x62))
 
-    def _select_aid(self, ch: Channel, cmd: Command) -> bytes:
-        p2 = cmd.p2
+    def _select_aid(self, ctx: Context, cmd: Command) -> bytes:
+        ch, p2 = ctx.channel, cmd.p2
         if p2 & 0xB0 or p2 & 0x0C == 0x08:  # b8, b6, b5 RFU; b4-b3 '10' (FMD) unsupported
             raise SwError(SW.INCORRECT_P1P2)
         aid = cmd.data
@@ -309,7 +260,7 @@ class CardSession:
             return self._file_info(desc, p2 & 0x0C, path)
         applet = self.applet(target)
         ch.applet, ch.applet_state = applet, {}
-        fci = applet.select(Context(self, ch), cmd)
+        fci = applet.select(ctx, cmd)
         return b"" if p2 & 0x0C == 0x0C else fci
 
     def _occurrence(self, ch: Channel, candidates: list, mode: int):
@@ -398,7 +349,7 @@ class CardSession:
         self.terminal_capability = cmd.data
         return b""
 
-    def _cat(self, ch: Channel, cmd: Command) -> bytes:
+    def _cat(self, ctx: Context, cmd: Command) -> bytes:
         """TERMINAL PROFILE, FETCH, TERMINAL RESPONSE, ENVELOPE (TS 102 221 §11.2)."""
         if cmd.ins == 0x10:
             return self.cat.terminal_profile_command(cmd)
@@ -406,4 +357,4 @@ class CardSession:
             return self.cat.fetch(cmd)
         if cmd.ins == 0x14:
             return self.cat.terminal_response(cmd)
-        return envelope(Context(self, ch), cmd, self.services.envelope_handlers)
+        return envelope(ctx, cmd, self.services.envelope_handlers)

@@ -1,21 +1,23 @@
 """The card's persistent state: what each store key holds, and what every card must hold.
 
-:data:`LAYOUT` is the store codec's type table (euicc.nvm.Layout): a value written or loaded under
+:func:`layout` is the store codec's type table (euicc.nvm.Layout): a value written or loaded under
 a key must have the type of the first rule whose pattern matches the key (``*`` one path segment,
-``/**`` the rest); a key no rule matches cannot be stored.  A new kind of persistent record needs
-a rule here.
+``/**`` the rest); a key no rule matches cannot be stored.  The kernel's rules are
+:data:`KERNEL_LAYOUT`; each extension adds the rows of its own records (``Extension.LAYOUT``,
+euicc.extension), so a card opened without an extension refuses a state file holding its records.
 
 :func:`check` is what "a usable card" means for a state file that already exists (validated
 when it is opened, before anything runs on it): the records a provisioned card always holds
-(euicc.provisioning) are present, the EID has valid check digits (SGP.29 §2.2), the GP registry's
-order list and its entries agree (GP Card Spec §6.6), every profile record belongs to an ISD-P of
-the registry, at most one profile is enabled (SGP.22 §2.4.1, SGP.02 §2.2.1), and the active file
-system is the enabled profile's (or the no-profile one) and has an MF (TS 102 221 §8.1).
+(euicc.provisioning, and each extension's ``REQUIRED``) are present, the EID has valid check
+digits (SGP.29 §2.2), the GP registry's order list and its entries agree (GP Card Spec §6.6),
+every profile record belongs to an ISD-P of the registry, at most one profile is enabled
+(SGP.22 §2.4.1, SGP.02 §2.2.1), the active file system is the enabled profile's (or the
+no-profile one) and has an MF (TS 102 221 §8.1), and each extension accepts its records.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from euicc import eid as eid_mod
 from euicc.auth.subscription import AkaSubscription
@@ -24,15 +26,20 @@ from euicc.fs.pin import PinState
 from euicc.gp.access_control import AccessRule
 from euicc.gp.key_store import Scp03Keys
 from euicc.gp.registry import KIND_SD, Registry, RegistryEntry
-from euicc.m2m.records import OtaKeySet, PendingNotification, SmsrAddress
-from euicc.nvm import Layout, StateFileError, Store
+from euicc.nvm import Layout, LayoutRule, StateFileError, Store
 from euicc.profiles.manager import ACTIVE_FS_KEY, NO_PROFILE_FSID
 from euicc.profiles.model import STATE_ENABLED, ProfileRecord
-from euicc.rsp import identity
+
+if TYPE_CHECKING:
+    from euicc.extension import Extension
 
 Plain = Mapping[str, Any]          # a record kept as a mapping (SAIP values, credentials)
 
-LAYOUT = Layout((
+#: Record types of the kernel (the store codec's registered dataclasses).
+KERNEL_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription, AccessRule,
+                Scp03Keys)
+
+KERNEL_LAYOUT: tuple[LayoutRule, ...] = (
     # the card (euicc.provisioning, euicc.rsp.identity, euicc.profiles.manager)
     ("card/eid", bytes),
     ("card/active-fs", str),
@@ -46,36 +53,10 @@ LAYOUT = Layout((
     # ARA-M access rules (euicc.gp.access_control)
     ("aram/rules", tuple[AccessRule, ...]),
     ("aram/refresh-tag", bytes),
-    ("ecasd/identity", Plain),
     # GP registry (euicc.gp.registry) and profiles (euicc.profiles.manager)
     ("gp-order", tuple[bytes, ...]),
     ("gp/*", RegistryEntry),
     ("profile/*", ProfileRecord),
-    # per ISD-P (euicc.rsp.bpp, euicc.m2m.es5 / es8 / keystore)
-    ("isdp/*/dp-proprietary", bytes),
-    ("isdp/*/scp03/*", Scp03Keys),
-    ("isdp/*/scp80/*", OtaKeySet),
-    ("isdp/*/package", bytes),
-    ("isdp/*/connectivity", bytes),
-    ("isdp/*/token-key", bytes),
-    ("isdp/*/reserved-nvm", int),
-    # RSP (SGP.22: euicc.rsp.rat, es10a, notifications, crl)
-    ("rsp/rat", bytes),
-    ("rsp/default-dp-address", str),
-    ("rsp/root-ds-address", str),
-    ("rsp/notification-seq", int),
-    ("rsp/notification/*", bytes),
-    ("rsp/crl/*", tuple[int, ...]),
-    # M2M (SGP.02: euicc.m2m.records)
-    ("m2m/isdr/scp80/*", OtaKeySet),
-    ("m2m/ecasd/ecka", tuple[str, bytes]),
-    ("m2m/ecasd/cert", bytes),
-    ("m2m/ci", tuple[str, bytes]),
-    ("m2m/smsr-address", SmsrAddress),
-    ("m2m/notifications", tuple[PendingNotification, ...]),
-    ("m2m/notification-seq", int),
-    ("m2m/declared", bool),
-    ("m2m/fallback/return-to", tuple[bytes, int]),
     # file systems (euicc.fs, euicc.profiles.pe_keys, euicc.auth.subscription)
     ("fs/*/n/**", FileDescriptor),
     ("fs/*/d/**", bytes | tuple[bytes, ...]),
@@ -90,14 +71,23 @@ LAYOUT = Layout((
     ("fs/*/scp80-counter/*/*", int),
     ("fs/*/rfm/*", Plain),
     ("fs/*/applications/*", Plain),
-))
+)
 
 #: Records every provisioned card holds (euicc.provisioning.provision writes them).
-REQUIRED = ("card/eid", ACTIVE_FS_KEY, "ecasd/identity", "gp-order", "m2m/ecasd/ecka",
-            "m2m/ecasd/cert", "m2m/ci")
+REQUIRED = ("card/eid", ACTIVE_FS_KEY, "gp-order")
 
 
-def check(store: Store) -> None:
+def record_types(extensions: Sequence[Extension]) -> tuple[type, ...]:
+    """The store codec's record types: the kernel's and each extension's."""
+    return KERNEL_TYPES + tuple(t for ext in extensions for t in ext.RECORD_TYPES)
+
+
+def layout(extensions: Sequence[Extension]) -> Layout:
+    """The card's layout: the kernel's rules, then each extension's."""
+    return Layout(KERNEL_LAYOUT + tuple(rule for ext in extensions for rule in ext.LAYOUT))
+
+
+def check(store: Store, extensions: Sequence[Extension] = ()) -> None:
     """Refuse (StateFileError) a state file that is not a usable card; see the module docstring.
     Types were checked record by record when the file was loaded."""
     def refuse(reason: str) -> None:
@@ -105,16 +95,15 @@ def check(store: Store) -> None:
 
     if not store.keys(""):
         refuse("holds no card (no records; delete it to create a new card)")
-    missing = [k for k in REQUIRED if k not in store]
+    required = REQUIRED + tuple(k for ext in extensions for k in ext.REQUIRED)
+    missing = [k for k in required if k not in store]
     if missing:
         refuse(f"not a complete card: no {', '.join(missing)} record")
     eid = store.get("card/eid")
     if len(eid) != 16 or not eid_mod.is_valid(eid.hex()):
         refuse(f"card/eid {eid.hex().upper()} is not a valid EID")
-    try:
-        identity.load(store)
-    except (identity.IdentityError, ValueError, TypeError, KeyError) as e:
-        refuse(f"ecasd/identity is unusable ({e})")
+    for ext in extensions:
+        ext.check(store, refuse)
     _check_registry(store, refuse)
     _check_profiles(store, refuse)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.rsp.identity import import_identity
 from tools.cli import add_state_argument, state_path
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    card = Card.open(state_path(args))
+    card = open_card(state_path(args))
     try:
         eid = import_identity(card.store, args.directory)
     finally:

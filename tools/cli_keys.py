@@ -88,10 +88,10 @@ def keys(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"euicc-emu: no card state at {path} (`euicc-emu run` creates one)", file=sys.stderr)
         return 1
-    from euicc.card import Card
+    from euicc.composition import open_card
     from euicc.nvm import StateFileError
     try:
-        card = Card.open(path)
+        card = open_card(path)
     except StateFileError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 1

@@ -55,9 +55,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
+    parser.add_argument("--extensions", type=_extension_names, default=None, metavar="LIST",
+                        help="the card's functions, comma-separated: rsp (SGP.22 consumer RSP), m2m "
+                             "(SGP.02 M2M); default both, or $EUICC_EXTENSIONS. A state file holding "
+                             "records of an extension left out is refused")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
     parser.set_defaults(func=run)
+
+
+def _extension_names(text: str) -> tuple[str, ...]:
+    from euicc.composition import parse_names
+    try:
+        return parse_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
@@ -82,16 +94,13 @@ def card_config(args: argparse.Namespace) -> CardConfig:
 
 def run(args: argparse.Namespace) -> int:
     from euicc.asn1 import precompile
-    from euicc.card import Card
+    from euicc.composition import open_card
     from euicc.nvm import StateFileError
     try:
         config = card_config(args)
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    precompile()   # before any card is presented: the first ES10 command must not compile them
-    log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []
@@ -100,13 +109,16 @@ def run(args: argparse.Namespace) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 stack.enter_context(SlotClaim(endpoint))
-                card = Card.open(path, config, first_profile=args.first_profile)
+                card = open_card(path, config, first_profile=args.first_profile, extensions=args.extensions)
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
             connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+        started = time.perf_counter()
+        precompile()   # before any card is presented: the first ES10 command must not compile them
+        log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
         gc.freeze()   # the card OS, its ASN.1 modules and state are long-lived: keep the collector off them
         signum = BridgeRunner(connections).serve_until_signalled()
         log.info("stopped%s; closing card state", f" by signal {signum}" if signum else "")

@@ -13,7 +13,7 @@ from euicc import tlv
 from euicc.apdu import SW, Command, SwError, check_header
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 SMS_PP_DOWNLOAD = 0xD1
 EVENT_DOWNLOAD = 0xD6

@@ -27,7 +27,7 @@ from euicc.fs import access
 from euicc.fs.model import BERTLV
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 P2_FIRST, P2_NEXT, P2_AGAIN = 0x80, 0x00, 0x40
 TAG_LIST = 0x5C
@@ -102,7 +102,7 @@ def _pending(ctx: Context, kind: type):
 
 def _more(ctx: Context, sw: int) -> int:
     """`sw` + 1 ('62F2' / '63F2') while a proactive command is pending (§10.2.1.1)."""
-    return sw + 1 if ctx.session.cat.pending_length() else sw
+    return sw + 1 if ctx.cat.pending_length() else sw
 
 
 def retrieve_data(ctx: Context, cmd: Command) -> bytes:

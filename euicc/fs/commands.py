@@ -15,7 +15,7 @@ from euicc.fs.model import CYCLIC, EF, LCSI_ACTIVATED, LCSI_DEACTIVATED, LINEAR,
 from euicc.fs.pin import key_reference_valid
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 def _binary_target(ctx: Context, cmd: Command, mode: int):

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.gp.registry import KIND_ELF, Registry
-from euicc.m2m.records import isdp_key
+from euicc.profiles.manager import isdp_key
 from euicc.nvm import Store
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 TAG_RESOURCES = 0xFF21
 TAG_APPLICATIONS, TAG_FREE_NVM, TAG_FREE_VOLATILE = 0x81, 0x82, 0x83
@@ -60,7 +60,7 @@ def _number(n: int) -> bytes:
 
 def stored_size(store: Store, prefix: str = "") -> int:
     """Bytes the store keeps for the keys under `prefix`: each key and its stored encoding."""
-    return sum(len(key.encode()) + len(store.codec.encode(store.get(key)).encode())
+    return sum(len(key.encode()) + len(store.codec.encode(key, store.get(key)).encode())
                for key in store.keys(prefix))
 
 

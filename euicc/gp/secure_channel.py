@@ -21,7 +21,7 @@ from euicc.gp import put_key
 from euicc.gp.key_store import Scp03Store, isd_r, isd_r_settings
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_PUT_KEY, INS_DELETE = 0x50, 0x82, 0xD8, 0xE4
 SCP03_INS = frozenset({INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_PUT_KEY, INS_DELETE})

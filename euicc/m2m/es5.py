@@ -23,6 +23,7 @@ from Crypto.Hash import CMAC
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
+from euicc.context import Origin
 from euicc.gp import card_resources
 from euicc.m2m import es8, smsr_change
 from euicc.m2m.dgi import parse_dgis
@@ -37,7 +38,7 @@ from euicc.profiles.manager import ISD_P_ELF, ISD_P_MODULE
 from euicc.profiles.model import ProfileError
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 ES5_INS = frozenset({0xE6, 0xE4})
 
@@ -52,10 +53,11 @@ def is_es5(cmd: Command) -> bool:
 
 
 def authorised(ctx: Context, isdr_aid: bytes) -> M2mVolatile:
-    """ES5 only reaches the ISD-R through its own secured OTA channel (SGP.02 §2.4.1)."""
+    """ES5 only reaches the ISD-R through its own secured OTA channel (SGP.02 §2.4.1): never from
+    the terminal, and only from a packet secured with a key set of the ISD-R's TAR."""
     state = volatile(ctx)
-    if (state is None or state.origin is None or state.origin.target != isdr_aid
-            or state.origin.kvn == 0 or any(ctx.channel is c for c in ctx.session.channels.values())):
+    if (ctx.origin is Origin.TERMINAL or state is None or state.origin is None
+            or state.origin.target != isdr_aid or state.origin.kvn == 0):
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     return state
 

@@ -34,7 +34,7 @@ from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileError, ProfileRecord
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 SCP03_KVNS = range(0x30, 0x40)
 SCP03T_TAGS = frozenset({0x84, 0x85, 0x86})

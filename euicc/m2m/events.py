@@ -15,7 +15,7 @@ from euicc.m2m.fallback import on_event, on_location_status
 from euicc.m2m.runtime import M2mRuntime
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 EVENT_LOCATION_STATUS = 0x03
 TAG_EVENT_LIST, TAG_LOCATION_STATUS = 0x19, 0x1B

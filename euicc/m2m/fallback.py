@@ -23,14 +23,14 @@ from euicc.m2m.platform_management import PlatformManagement
 from euicc.m2m.runtime import M2mRuntime
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 NORMAL_SERVICE, LIMITED_SERVICE, NO_SERVICE = 0x00, 0x01, 0x02
 
 
 def on_event(ctx: Context, runtime: M2mRuntime) -> None:
     """Any other event: the return-from-Fall-Back and notification timers."""
-    state = runtime.volatile(ctx.session)
+    state = runtime.volatile(ctx)
     platform = PlatformManagement(ctx, runtime)
     check_return(platform, runtime)
     platform.tick(state.attached)
@@ -46,7 +46,7 @@ def check_return(platform: PlatformManagement, runtime: M2mRuntime) -> bool:
 
 
 def on_location_status(ctx: Context, runtime: M2mRuntime, status: int) -> None:
-    state = runtime.volatile(ctx.session)
+    state = runtime.volatile(ctx)
     platform = PlatformManagement(ctx, runtime)
     if status == NORMAL_SERVICE:
         state.attached, state.no_service_events = True, 0

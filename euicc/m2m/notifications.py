@@ -22,7 +22,7 @@ from euicc.m2m.runtime import M2mRuntime
 from euicc.m2m.settings import ISDR_TAR, NOTIF_DECLARATION
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 class NotificationQueue:
@@ -98,7 +98,7 @@ class NotificationQueue:
                 keyset.kic if keyset else None, keyset.kid if keyset else None)
             commands = mo_packet.send_short_messages(address_of(address), mo_packet.COMMAND_PACKET_HEADER,
                                                      packet, item.seq)
-            if not all(self.ctx.session.cat.submit(c) for c in commands):
+            if not all(self.ctx.cat.submit(c) for c in commands):
                 break
             items[index] = replace(item, sends=item.sends + 1, last_sent=now)
             sent += 1

@@ -5,7 +5,7 @@ CERT.ECASD.ECKA, PK.CI.ECDSA, and the SM-SR's SMS address for notifications.
 :func:`personalize` stores given credentials.  :func:`ensure_personalized` gives a card that has
 none the documented test credentials: KVN 01 with :data:`TEST_KIC` / :data:`TEST_KID` /
 :data:`TEST_DEK` (AES-128), a fresh ECASD key on NIST P-256 certified ('7F21', GP Amd E) by the
-package's test EUM, and the package's SGP.26-style test CI public key (euicc/rsp/test_pki).
+package's test EUM, and the package's SGP.26-style test CI public key (euicc/test_eum).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def ensure_personalized(store: Store) -> None:
     """Give a card without SGP.02 credentials the test ones (see module docstring)."""
     if store.get(CI_KEY) is not None:
         return
-    pki = resources.files("euicc.rsp") / "test_pki"
+    pki = resources.files("euicc") / "test_eum"
     ci = x509.load_der_x509_certificate((pki / "CertificateIssuer" / "CERT_CI_ECDSA_NIST.der").read_bytes())
     eum_key = serialization.load_pem_private_key((pki / "EUM" / "SK_EUM_ECDSA_NIST.pem").read_bytes(), None)
     ecasd = EckaKeyPair.generate(Curve.NIST_P256)

@@ -25,7 +25,7 @@ from euicc.profiles.manager import ISD_P_ELF
 from euicc.profiles.model import STATE_ENABLED, ProfileError, ProfileRecord
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 class PlatformManagement:
@@ -54,7 +54,7 @@ class PlatformManagement:
     # -- switches ----------------------------------------------------------------------------
     def _switch(self, target: ProfileRecord) -> ProfileRecord | None:
         previous = self.profiles.enable(target.isdp_aid)
-        self.ctx.session.cat.submit(refresh(self.runtime.settings.refresh_qualifier))
+        self.ctx.cat.submit(refresh(self.runtime.settings.refresh_qualifier))
         return previous
 
     def enable(self, aid: bytes) -> None:

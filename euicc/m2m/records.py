@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
+from euicc.profiles.manager import isdp_key
+
+__all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotification", "SmsrAddress",
+           "isdp_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,7 @@ class SmsrAddress:
     digits: str
 
 
-PERSISTENT_TYPES = (OtaKeySet, Scp03Keys, PendingNotification, SmsrAddress)
+PERSISTENT_TYPES = (OtaKeySet, PendingNotification, SmsrAddress)
 
 ISDR_SCP80 = "m2m/isdr/scp80/"
 ECASD_KEY = "m2m/ecasd/ecka"           # (curve OID, private scalar)
@@ -61,6 +67,24 @@ NOTIFICATION_SEQ = "m2m/notification-seq"
 DECLARED = "m2m/declared"              # the eUICC declaration (type 01) was confirmed
 FALLBACK_RETURN = "m2m/fallback/return-to"   # (ISD-P AID, clock ms of the activation or last try)
 
+#: Store-key rules of the SGP.02 records (euicc.state_layout; per ISD-P: es5, es8, keystore).
+LAYOUT: tuple[tuple[str, Any], ...] = (
+    ("isdp/*/scp03/*", Scp03Keys),
+    ("isdp/*/scp80/*", OtaKeySet),
+    ("isdp/*/package", bytes),
+    ("isdp/*/connectivity", bytes),
+    ("isdp/*/token-key", bytes),
+    ("isdp/*/reserved-nvm", int),
+    ("m2m/isdr/scp80/*", OtaKeySet),
+    (ECASD_KEY, tuple[str, bytes]),
+    (ECASD_CERT, bytes),
+    (CI_KEY, tuple[str, bytes]),
+    (SMSR_ADDRESS, SmsrAddress),
+    (NOTIFICATIONS, tuple[PendingNotification, ...]),
+    (NOTIFICATION_SEQ, int),
+    (DECLARED, bool),
+    (FALLBACK_RETURN, tuple[bytes, int]),
+)
 
-def isdp_key(aid: bytes, item: str) -> str:
-    return f"isdp/{aid.hex().upper()}/{item}"
+#: Records every card with the SGP.02 extension holds (euicc.m2m.personalization).
+REQUIRED = (ECASD_KEY, ECASD_CERT, CI_KEY)

@@ -1,8 +1,10 @@
-"""The SGP.02 card side's runtime: settings, clock and randomness (injectable for tests), and
-the volatile state of one card session (SGP.02 §2.4: an OTA session with the ISD-R).
+"""The SGP.02 card side's runtime: settings, clock and randomness (injectable: a card is opened
+with ``M2mExtension(M2mRuntime(...))``), and the volatile state of one card session (SGP.02 §2.4:
+an OTA session with the ISD-R).
 
-Nothing here is persistent: a reset forgets the OTA origin, a pending key agreement, SCP03
-sessions and the network attachment state (TS 102 223 §6.3).
+Nothing here is persistent: :class:`M2mVolatile` lives for the power cycle (euicc.volatile): a reset
+forgets the OTA origin, a pending key agreement, SCP03 sessions and the network attachment state
+(TS 102 223 §6.3).
 """
 from __future__ import annotations
 
@@ -13,11 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from euicc.m2m.settings import M2mSettings
 from euicc.ota.sms import Address, Reassembler
+from euicc.volatile import Lifetime, VolatileState
 
 if TYPE_CHECKING:
-    from euicc.session import CardServices, CardSession, Context
-
-VOLATILE_KEY = "m2m"
+    from euicc.context import Context
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,10 @@ class KeyAgreement:
 
 
 @dataclass
-class M2mVolatile:
-    """Per-session state of the SGP.02 card side."""
+class M2mVolatile(VolatileState):
+    """Per-power-cycle state of the SGP.02 card side."""
+
+    LIFETIME = Lifetime.POWER_CYCLE
 
     runtime: "M2mRuntime"
     origin: OtaOrigin | None = None
@@ -71,23 +74,11 @@ class M2mRuntime:
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def volatile(self, session: CardSession) -> M2mVolatile:
-        state = session.volatile.get(VOLATILE_KEY)
-        if state is None or state.runtime is not self:
-            state = session.volatile[VOLATILE_KEY] = M2mVolatile(self)
-        return state
+    def volatile(self, ctx: Context) -> M2mVolatile:
+        """The power cycle's SGP.02 state, created on first use."""
+        return volatile(ctx) or ctx.volatile.put(M2mVolatile(self))
 
 
 def volatile(ctx: Context) -> M2mVolatile | None:
     """The session's SGP.02 state, if an OTA or event envelope created it."""
-    return ctx.session.volatile.get(VOLATILE_KEY)
-
-
-def install(services: CardServices, runtime: M2mRuntime | None = None) -> M2mRuntime:
-    """Register the SMS-PP download ('D1') and event download ('D6') handlers (TS 102 223 §7)."""
-    from euicc.m2m.events import EventDownload
-    from euicc.ota.dispatcher import OtaDispatcher
-    runtime = runtime or M2mRuntime()
-    services.envelope_handlers[0xD1] = OtaDispatcher(runtime)
-    services.envelope_handlers[0xD6] = EventDownload(runtime)
-    return runtime
+    return ctx.volatile.get(M2mVolatile)

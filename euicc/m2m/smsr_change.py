@@ -15,7 +15,7 @@ from euicc.m2m.runtime import M2mVolatile
 from euicc.m2m.settings import ROLE_SM_SR
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 SCP80_KVNS = range(0x01, 0x10)      # SGP.02 §2.2.1.1 / SPEC_NOTES §2.1
 SCP81_KVNS = range(0x40, 0x50)      # PSK-TLS key sets (SCP81 is not emulated: nothing to delete)

@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.apdu import SW, SwError, sw_bytes
+from euicc.context import Origin
 from euicc.crypto.scp80 import (Accepted, Checksum, MinimumSecurityLevel, PorStatus, Refused, Scp80,
                                 parse_command_packet)
 from euicc.m2m import es8
@@ -39,9 +41,8 @@ from euicc.profiles.manager import ISD_P_ELF
 
 if TYPE_CHECKING:
     from euicc.applet import Applet
-    from euicc.session import Context
+    from euicc.context import Context
 
-ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class OtaDispatcher:
         sms = SmsDeliver.parse(download.tpdu)
         if sms.pid != PID_SIM_DATA_DOWNLOAD:
             raise OtaFormatError("not a (U)SIM data download short message")
-        state = self.runtime.volatile(ctx.session)
+        state = self.runtime.volatile(ctx)
         message = state.reassembler.add(sms)
         if message is None:
             return b""
@@ -115,12 +116,12 @@ class OtaDispatcher:
         minimum = settings.isdr_minimum_security_level
         if tar == ISDR_TAR:
             entry = registry.get(ISDR_AID)
-            return Route(ctx.session.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr", minimum) \
+            return Route(ctx.applet(entry), ISDR_AID, Scp80Keys.isdr(store), "isdr", minimum) \
                 if entry else None
         for entry in registry.entries():
             if entry.elf == ISD_P_ELF and entry.aid[12:15] == tar:
                 keys = Scp80Keys.isdr(store) if settings.isdp_tars_use_isdr_keys else Scp80Keys.isdp(store, entry.aid)
-                return Route(ctx.session.applet(entry), entry.aid, keys, "isdr" if settings.isdp_tars_use_isdr_keys
+                return Route(ctx.applet(entry), entry.aid, keys, "isdr" if settings.isdp_tars_use_isdr_keys
                              else entry.aid.hex().upper(), minimum, scp03t=True)
         own = profile_route(ctx, tar)
         if own is not None:
@@ -132,7 +133,7 @@ class OtaDispatcher:
 
     # -- remote APDUs ------------------------------------------------------------------------
     def _run(self, ctx: Context, route: Route, origin: OtaOrigin, accepted: Accepted) -> bytes:
-        state = self.runtime.volatile(ctx.session)
+        state = self.runtime.volatile(ctx)
         state.origin = origin
         try:
             return self._script(ctx, route, accepted.secured_data)
@@ -193,17 +194,17 @@ class OtaDispatcher:
         script stops at its first command with '6982' (TS 102 226 §5.1.1)."""
         if route.rfm is not None:
             return route.rfm.execute(ctx, commands)
-        origin = self.runtime.volatile(ctx.session).origin
+        origin = self.runtime.volatile(ctx).origin
         if route.applet is not None and (origin is None or origin.kvn == 0):
             return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
-        return ctx.session.execute(route.applet, commands)
+        return ctx.execute(route.applet, commands, Origin.OTA_SMS)
 
     # -- PoR by SMS-SUBMIT -------------------------------------------------------------------
     def _por_by_sms(self, ctx: Context, sms: SmsDeliver, por: bytes) -> bytes:
         """TS 31.115 §4.2 / §6.2: the Response Packet (UDH '71') in SMS-SUBMITs to the sender."""
         header = (InformationElement(IEI_RESPONSE_PACKET),)
         for command in send_short_messages(sms.originator, header, por[3:], sms.scts[-1]):
-            if not ctx.session.cat.submit(command):
+            if not ctx.cat.submit(command):
                 raise SwError(SW.CONDITIONS_NOT_SATISFIED)
         return b""
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from euicc.apdu import SW, sw_bytes
+from euicc.context import Origin
 from euicc.crypto.scp80 import CounterState, KeyUsage, MinimumSecurityLevel
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_SD, RegistryEntry
@@ -32,7 +33,7 @@ from euicc.nvm import Store
 from euicc.ota.ram import ProfileSecurityDomain
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 KEY_ID_KIC, KEY_ID_KID = 0x01, 0x02     # TS 102 225 §5.1.2 / GP UICC Configuration
 TAR_LENGTH = 3
@@ -136,9 +137,9 @@ class RfmInstance:
             return [sw_bytes(SW.SECURITY_STATUS_NOT_SATISFIED)]
         pins = AccessDomainPins(ctx.store, self.fsid, self.domain)
         if self.default_adf is None:
-            return ctx.session.execute(None, commands, pins)
+            return ctx.execute(None, commands, Origin.OTA_SMS, pins)
         select = bytes([0x00, 0xA4, 0x04, 0x0C, len(self.default_adf)]) + self.default_adf
-        first, *rest = ctx.session.execute(None, [select, *commands], pins)
+        first, *rest = ctx.execute(None, [select, *commands], Origin.OTA_SMS, pins)
         return rest if first[-2:] == sw_bytes(SW.OK) else [first]
 
 

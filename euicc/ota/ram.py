@@ -16,7 +16,7 @@ from euicc.gp.registry import RegistryEntry
 from euicc.tlv import TlvError, iter_tlv, tlv
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 INS_GET_STATUS, INS_GET_DATA = 0xF2, 0xCA
 UNSUPPORTED = frozenset({0xE6, 0xE4, 0xE8, 0xD8, 0xF0, 0xE2})   # INSTALL DELETE LOAD PUT KEY SET STATUS STORE DATA

@@ -23,6 +23,11 @@ FIRST_TAR, LAST_TAR = 0x000010, 0x00FFFF
 ISDP_PRIVILEGES = PRIV_SECURITY_DOMAIN | PRIV_TRUSTED_PATH | PRIV_AUTHORIZED_MANAGEMENT
 
 
+def isdp_key(aid: bytes, item: str) -> str:
+    """Store key of an ISD-P's record `item`: under ``isdp/<AID hex>/``, deleted with the ISD-P."""
+    return f"isdp/{aid.hex().upper()}/{item}"
+
+
 def isdp_aid(tar: int) -> bytes:
     return _AID_PREFIX + tar.to_bytes(3, "big") + b"\x00"
 

@@ -31,7 +31,7 @@ from euicc.rsp import der, es10b, notifications, rat, rsp_session
 from euicc.profiles.installer import InstallError, install_profile
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 # BppCommandId
 INITIALISE_SECURE_CHANNEL, CONFIGURE_ISDP, STORE_METADATA, REPLACE_SESSION_KEYS, LOAD_PROFILE_ELEMENTS = 0, 1, 2, 4, 5

@@ -13,7 +13,7 @@ from euicc.apdu import SW, SwError
 from euicc.rsp import bpp, es10a, es10b, es10c, notifications, rat
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 Es10Function = Callable[["Context", bytes], bytes]   # (ctx, whole request DER) -> response DER
 

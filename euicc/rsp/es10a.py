@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from euicc.rsp import der
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 DEFAULT_DP_KEY = "rsp/default-dp-address"
 ROOT_DS_KEY = "rsp/root-ds-address"

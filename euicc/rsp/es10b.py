@@ -9,7 +9,6 @@ euiccSigned1; comparing it with the address the LPA used is the LPA's check (§3
 """
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError
@@ -19,11 +18,11 @@ from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadE
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
 from euicc.rsp import crl, der, euicc_info, identity, rsp_session
+from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
-OTK_KEY = "rsp-otk"        # volatile: otSK.EUICC.ECKA kept for a download retry (bppEuiccOtpk)
 CHALLENGE_LENGTH = 16
 CURVE_OF = {"secp256r1": Curve.NIST_P256, "brainpoolP256r1": Curve.BRAINPOOL_P256R1}
 NO_SESSION_CONTEXT = 4
@@ -43,7 +42,7 @@ def card_identity(ctx: Context) -> EuiccIdentity:
 def get_euicc_challenge(ctx: Context, data: bytes) -> bytes:
     """BF2E (§5.7.7): a fresh 16-byte challenge; it starts a new RSP session."""
     der.decode("GetEuiccChallengeRequest", data)
-    challenge = secrets.token_bytes(CHALLENGE_LENGTH)
+    challenge = ctx.runtime(RspRuntime).random(CHALLENGE_LENGTH)
     rsp_session.start(ctx, challenge)
     return der.encode("GetEuiccChallengeResponse", {"euiccChallenge": challenge})
 
@@ -153,17 +152,18 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
 
 def _one_time_key(ctx: Context, curve: Curve, previous: bytes | None) -> EckaKeyPair:
     """§3.1.3.2 / §5.7.17: re-use the kept one-time key when the SM-DP+ names it, else a new one."""
-    kept: EckaKeyPair | None = ctx.session.volatile.get(OTK_KEY)
+    record = ctx.volatile.get(OneTimeKey)
+    kept = record.key if record is not None else None
     if previous is not None and kept is not None and kept.curve is curve and kept.public_point == previous:
         return kept
-    otk = EckaKeyPair.generate(curve)
-    ctx.session.volatile[OTK_KEY] = otk
+    otk = EckaKeyPair(curve, ctx.runtime(RspRuntime).generate_key(curve.ec_curve))
+    ctx.volatile.put(OneTimeKey(otk))
     return otk
 
 
 def forget_one_time_key(ctx: Context) -> None:
     """After a successful installation the one-time key is never used again (§3.1.3.3)."""
-    ctx.session.volatile.pop(OTK_KEY, None)
+    ctx.volatile.pop(OneTimeKey)
 
 
 def cancel_session(ctx: Context, data: bytes) -> bytes:

@@ -26,7 +26,7 @@ from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STA
 from euicc.rsp import bpp, der, es10a, es10b, notifications
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 OK, NOT_FOUND, WRONG_STATE, DISALLOWED_BY_POLICY, CAT_BUSY = 0, 1, 2, 3, 5
 INCORRECT_INPUT_VALUES = 1
@@ -110,13 +110,13 @@ def _protected(rec: ProfileRecord, ppr: int) -> bool:
 
 def _cat_busy(ctx: Context) -> bool:
     """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3)."""
-    cat = ctx.session.cat
+    cat = ctx.cat
     return cat.busy
 
 
 def _refresh(ctx: Context, flag: bool) -> None:
     if flag:
-        ctx.session.cat.submit(refresh())
+        ctx.cat.submit(refresh())
 
 
 def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
@@ -203,7 +203,7 @@ def euicc_memory_reset(ctx: Context, data: bytes) -> bytes:
         ctx.store.delete(es10a.DEFAULT_DP_KEY)
         done = True
     if refreshed and not _cat_busy(ctx):
-        ctx.session.cat.submit(refresh())
+        ctx.cat.submit(refresh())
     return der.encode("EuiccMemoryResetResponse", {"resetResult": OK if done else NOTHING_TO_DELETE})
 
 

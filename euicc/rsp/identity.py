@@ -4,10 +4,12 @@ The identity (SK.EUICC.ECDSA, CERT.EUICC.ECDSA, CERT.EUM.ECDSA per supported CI,
 CI certificates) is kept in the card's persistent store under :data:`IDENTITY_KEY`; the private
 scalars never leave through an APDU (only :func:`load` reads them, to sign).
 
-First run (:func:`create_default`): the package ships a test CI + EUM hierarchy for NIST P-256
-and brainpoolP256r1 in ``euicc/rsp/test_pki`` (made with ``python -m tools.pki create``),
-including the test EUM private key, so each new card issues its own CERT.EUICC.ECDSA over a fresh
-key pair with the card's EID as subject serialNumber (inside the EUM's EID-prefix constraint).
+First run (:func:`create_default`): the package ships the manufacturing part of a test CI + EUM
+hierarchy for NIST P-256 and brainpoolP256r1 in ``euicc/test_eum`` (the CI certificates, the EUM
+certificates and private keys; the whole hierarchy is the host's ``tools/pki/test_pki``), so each
+new card issues its own CERT.EUICC.ECDSA over a fresh key pair (the runtime's ``generate_key``,
+issued at its ``clock``) with the card's EID as subject serialNumber (inside the EUM's EID-prefix
+constraint).
 :func:`import_identity` replaces it by one read from a directory in the GSMA SGP.26 layout.
 """
 from __future__ import annotations
@@ -24,10 +26,11 @@ from cryptography.x509.oid import NameOID
 from euicc.crypto.certificates import CertificateRejected, Role
 from euicc.crypto.cert_identity import EuiccCredential, EuiccIdentity, IdentityError
 from euicc.nvm import Store
+from euicc.rsp.runtime import RspRuntime
 
 IDENTITY_KEY = "ecasd/identity"
 EID_KEY = "card/eid"
-TEST_PKI = "test_pki"
+TEST_EUM = "test_eum"     # package data of euicc (see euicc/test_eum/README.md)
 CURVE_TAGS = ("NIST", "BRP")
 NO_EXPIRY = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
 """RFC 5280 §4.1.2.5 GeneralizedTime 99991231235959Z: no well-defined expiration date."""
@@ -66,19 +69,18 @@ def import_identity(store: Store, directory: Path) -> str:
 
 
 def _issue_euicc_certificate(eum_key: ec.EllipticCurvePrivateKey, eum: x509.Certificate, eid: str,
-                             key: ec.EllipticCurvePrivateKey) -> bytes:
+                             key: ec.EllipticCurvePrivateKey, issued: dt.datetime) -> bytes:
     """CERT.EUICC.ECDSA (SGP.22 §4.5.2.1.0.3): subject C and O of the EUM, serialNumber = EID;
     AKI = EUM SKI, SKI, keyUsage digitalSignature (critical), policy id-rspRole-euicc (critical)."""
     attrs = [a for a in eum.subject if a.oid in (NameOID.COUNTRY_NAME, NameOID.ORGANIZATION_NAME)]
     subject = x509.Name(attrs + [x509.NameAttribute(NameOID.SERIAL_NUMBER, eid),
                                  x509.NameAttribute(NameOID.COMMON_NAME, "euicc-emu eUICC")])
     eum_ski = eum.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
     policy = x509.CertificatePolicies([x509.PolicyInformation(Role.EUICC.oid, None)])
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(eum.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(NO_EXPIRY)
+            .not_valid_before(issued).not_valid_after(NO_EXPIRY)
             .add_extension(x509.AuthorityKeyIdentifier(eum_ski, None, None), False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
             .add_extension(usage, True).add_extension(policy, True)
@@ -86,9 +88,10 @@ def _issue_euicc_certificate(eum_key: ec.EllipticCurvePrivateKey, eum: x509.Cert
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def create_default(store: Store, eid: str) -> None:
+def create_default(store: Store, eid: str, runtime: RspRuntime = RspRuntime()) -> None:
     """First run: a fresh eUICC key pair and certificate per shipped test CI (NIST, BRP)."""
-    base = resources.files(__package__).joinpath(TEST_PKI)
+    base = resources.files("euicc").joinpath(TEST_EUM)
+    issued = dt.datetime.fromtimestamp(int(runtime.clock()), dt.timezone.utc)
     credentials, cis = [], []
     for tag in CURVE_TAGS:
         eum_der = base.joinpath("EUM", f"CERT_EUM_ECDSA_{tag}.der").read_bytes()
@@ -96,8 +99,8 @@ def create_default(store: Store, eid: str) -> None:
             base.joinpath("EUM", f"SK_EUM_ECDSA_{tag}.pem").read_bytes(), password=None)
         if not isinstance(eum_key, ec.EllipticCurvePrivateKey):
             raise IdentityError("the shipped test EUM key is not an EC key")
-        key = ec.generate_private_key(eum_key.curve)
-        cert = _issue_euicc_certificate(eum_key, x509.load_der_x509_certificate(eum_der), eid, key)
+        key = runtime.generate_key(eum_key.curve)
+        cert = _issue_euicc_certificate(eum_key, x509.load_der_x509_certificate(eum_der), eid, key, issued)
         credentials.append(EuiccCredential(key, cert, eum_der))
         cis.append(base.joinpath("CertificateIssuer", f"CERT_CI_ECDSA_{tag}.der").read_bytes())
     store_identity(store, EuiccIdentity(credentials, cis))

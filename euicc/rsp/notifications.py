@@ -15,7 +15,7 @@ from euicc.nvm import Store
 from euicc.rsp import der
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 PREFIX = "rsp/notification/"
 SEQ_KEY = "rsp/notification-seq"

@@ -15,7 +15,7 @@ from euicc.profiles.model import PPR1, PPR2
 from euicc.rsp import der
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 RAT_KEY = "rsp/rat"
 WILDCARD_NIBBLE = 0xE

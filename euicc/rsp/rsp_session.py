@@ -1,8 +1,8 @@
 """The RSP session of the eUICC: SGP.22 v2.5 §3.1.2 / §3.1.3 (Common Mutual Authentication and
 Download), the volatile state ES10b functions share.
 
-It lives in ``ctx.session.volatile`` (card-wide, dies with a reset, never persisted) and moves
-through: challenge issued (GetEUICCChallenge) -> server authenticated (AuthenticateServer) ->
+Its lifetime is the RSP session: it is a power-cycle record (``ctx.volatile``, euicc.volatile:
+dies with a reset, never persisted) that moves through: challenge issued (GetEUICCChallenge) -> server authenticated (AuthenticateServer) ->
 download prepared (PrepareDownload) -> BPP loading (LoadBoundProfilePackage).  Any new
 GetEUICCChallenge, CancelSession or the end of a BPP ends the previous session.
 """
@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from euicc.crypto.certificates import VerifiedCertificate
 from euicc.crypto.ecka import EckaKeyPair
+from euicc.volatile import Lifetime, VolatileState
 
 if TYPE_CHECKING:
-    from euicc.session import Context
-
-VOLATILE_KEY = "rsp"
+    from euicc.context import Context
 
 
 @dataclass
-class RspSession:
+class RspSession(VolatileState):
     """State of one RSP session (see the module docstring)."""
+
+    LIFETIME = Lifetime.POWER_CYCLE
 
     euicc_challenge: bytes
     transaction_id: bytes | None = None
@@ -42,14 +43,12 @@ class RspSession:
 
 
 def current(ctx: Context) -> RspSession | None:
-    return ctx.session.volatile.get(VOLATILE_KEY)
+    return ctx.volatile.get(RspSession)
 
 
 def start(ctx: Context, challenge: bytes) -> RspSession:
-    session = RspSession(challenge)
-    ctx.session.volatile[VOLATILE_KEY] = session
-    return session
+    return ctx.volatile.put(RspSession(challenge))
 
 
 def end(ctx: Context) -> None:
-    ctx.session.volatile.pop(VOLATILE_KEY, None)
+    ctx.volatile.pop(RspSession)

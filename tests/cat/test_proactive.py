@@ -1,5 +1,6 @@
 """The CAT engine through Card.transmit: TS 102 221 §7.4.2, §11.2; TS 102 223 §6.4.7, §6.6."""
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.cat.proactive import ProactiveCommand, refresh
 
 TERMINAL_PROFILE = bytes.fromhex("8010000003FFFFFF")
@@ -11,13 +12,13 @@ def tx(card: Card, hexstr: str) -> str:
 
 
 def test_no_proactive_command_before_terminal_profile():
-    card = Card.open(None)
+    card = open_card(None)
     assert not card.session.cat.submit(refresh())
     assert tx(card, "80F2000C00") == "9000"
 
 
 def test_refresh_is_announced_fetched_and_answered():
-    card = Card.open(None)
+    card = open_card(None)
     assert tx(card, "8010000003FFFFFF") == "9000"
     results = []
     cmd = ProactiveCommand(0x01, 0x09, on_result=lambda result, whole: results.append(result))
@@ -38,7 +39,7 @@ def test_refresh_is_announced_fetched_and_answered():
 
 
 def test_reset_forgets_proactive_state():
-    card = Card.open(None)
+    card = open_card(None)
     tx(card, "8010000003FFFFFF")
     card.session.cat.submit(refresh())
     card.reset()
@@ -46,7 +47,7 @@ def test_reset_forgets_proactive_state():
 
 
 def test_envelope_routing():
-    card = Card.open(None)
+    card = open_card(None)
     assert tx(card, "80C2000003D60100") == "9000"    # unrequested event: acknowledged
     assert tx(card, "80C2000003D10100") == "6A80"    # no SMS-PP handler registered
     assert tx(card, "80C2000002D105") == "6A80"      # malformed BER-TLV
@@ -60,7 +61,7 @@ def test_envelope_routing():
 
 def test_refresh_stays_behind_commands_queued_after_it():
     """TS 102 223 §6.4.7: a REFRESH resets the session; an SMS queued later must go first."""
-    card = Card.open(None)
+    card = open_card(None)
     tx(card, "8010000003FFFFFF")
     cat = card.session.cat
     assert cat.submit(refresh())

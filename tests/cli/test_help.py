@@ -15,7 +15,7 @@ from tools import cli
 ROOT = Path(__file__).resolve().parents[2]
 REST = re.compile(r"``|:(mod|func|class|meth):`|card\.describe|Card\.describe")
 """reStructuredText markup and internal names that must not reach a user's screen."""
-EXAMPLE_EID = "89049032000000000000000000000163"  # tools.pki sample eUICC (euicc/rsp/test_pki/README.md)
+EXAMPLE_EID = "89049032000000000000000000000163"  # tools.pki sample eUICC (tools/pki/test_pki/README.md)
 
 
 def _children(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card, CardConfig
+from euicc.card import CardConfig
+from euicc.composition import open_card
 from tests.core.helpers import Terminal
 
 
 @pytest.fixture
 def card():
     """A new in-memory card with T=0 response delivery (the default configuration)."""
-    c = Card.open(None)
+    c = open_card(None)
     yield c
     c.close()
 
@@ -23,7 +24,7 @@ def term(card) -> Terminal:
 @pytest.fixture
 def direct_card():
     """A new in-memory card delivering response data with the command (T=1 use)."""
-    c = Card.open(None, CardConfig(t0=False))
+    c = open_card(None, CardConfig(t0=False))
     yield c
     c.close()
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.core.helpers import h, split
 
 SELECT_MF_NO_DATA = "00 A4 00 0C 02 3F00"
@@ -194,7 +194,7 @@ def _may_change_state(sw: int) -> bool:
 @given(commands=st.lists(apdus(), min_size=1, max_size=3))
 def test_fuzz_any_bytes_valid_sw_and_state_untouched_on_error(tmp_path_factory, caplog, commands):
     path = tmp_path_factory.getbasetemp() / "fuzz.state"
-    card = Card.open(path)
+    card = open_card(path)
     try:
         for apdu in commands:
             before = path.read_bytes()
@@ -210,7 +210,7 @@ def test_fuzz_any_bytes_valid_sw_and_state_untouched_on_error(tmp_path_factory, 
                 assert path.read_bytes() == before, f"{apdu.hex()} -> {sw:04X} changed the state"
     finally:
         card.close()
-    reopened = Card.open(path)  # the state stays a readable card
+    reopened = open_card(path)  # the state stays a readable card
     try:
         assert split(reopened.transmit(h(SELECT_MF_NO_DATA))).sw == 0x9000
     finally:

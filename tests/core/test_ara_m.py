@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.core.helpers import Terminal, cla, h, single, store_snapshot
 
 ARA_M = h("A00000015141434C00")
@@ -255,13 +256,13 @@ def test_rule_memory_is_bounded(aram, monkeypatch):
 
 def test_rules_and_refresh_tag_persist_across_reopen(tmp_path):
     path = tmp_path / "card.state"
-    card = Card.open(path)
+    card = open_card(path)
     term = Terminal(card)
     term.select_aid(ARA_M)
     store_ok(term, RULE_CARRIER, RULE_ALL_APPS)
     tag = refresh_tag(term)
     card.close()
-    card = Card.open(path)
+    card = open_card(path)
     try:
         term = Terminal(card)
         term.select_aid(ARA_M)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.core.helpers import ADM1, USIM_AID, Terminal, h, pin, store_snapshot
 
 VALUE_300 = bytes(range(256)) + bytes(range(44))          # a 300-byte value: two blocks
@@ -190,14 +190,14 @@ def test_not_a_ber_tlv_ef(term):
 
 def test_objects_persist_across_reopen(tmp_path):
     path = tmp_path / "card.state"
-    card = Card.open(path)
+    card = open_card(path)
     term = Terminal(card)
     term.select_aid(USIM_AID)
     term.ok("00A4000C026FF8")
     adm(term)
     assert set_data(term, h("84 02 CAFE")) == 0x9000
     card.close()
-    card = Card.open(path)
+    card = open_card(path)
     try:
         term = Terminal(card)
         term.select_aid(USIM_AID)

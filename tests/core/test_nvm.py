@@ -17,6 +17,7 @@ import pytest
 
 from euicc.apdu import SwError
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.nvm import Codec, PowerCut, StateFileError, Store
 from tests.core.helpers import ADM1, PIN2, Terminal, h, pin, split, store_snapshot
 
@@ -116,14 +117,14 @@ def test_failing_command_changes_nothing(term, card, prepare, apdu, expected):
 
 def test_state_survives_close_and_reopen(tmp_path):
     path = tmp_path / "card.state"
-    card = Card.open(path)
+    card = open_card(path)
     t = Terminal(card)
     t.ok("00 A4 00 0C 02 2F05")
     t.ok("00 D6 00 00 04 64656672")
     assert t.verify(PIN2, "0000") == 0x63C2
     desc = card.describe()
     card.close()
-    card = Card.open(path)
+    card = open_card(path)
     t = Terminal(card)
     assert card.describe() == desc
     t.ok("00 A4 00 0C 02 2F05")
@@ -136,7 +137,7 @@ def test_state_survives_close_and_reopen(tmp_path):
 @pytest.fixture
 def base_state(tmp_path) -> Path:
     path = tmp_path / "base.state"
-    Card.open(path).close()
+    open_card(path).close()
     return path
 
 
@@ -151,7 +152,7 @@ def _cut_at_every_write(tmp_path, base: Path, prepare: list[str], apdu: str, che
         assert n < 50, "the command never completed"
         path = tmp_path / f"cut{n}.state"
         shutil.copy(base, path)
-        card = Card.open(path)
+        card = open_card(path)
         t = Terminal(card)
         for p in prepare:
             t.ok(p)
@@ -168,7 +169,7 @@ def _cut_at_every_write(tmp_path, base: Path, prepare: list[str], apdu: str, che
             resp = None
         hit = card.store.writes >= start + n
         card.close()
-        reopened = Card.open(path)
+        reopened = open_card(path)
         try:
             rt = Terminal(reopened)
             assert rt.raw("00 A4 00 0C 02 3F00").sw == 0x9000
@@ -219,7 +220,7 @@ def test_power_cut_during_change_pin(tmp_path, base_state):
 
 def test_power_cut_ends_the_command(tmp_path, base_state):
     """A cut reported by the store's fault hook is a power loss: the card does not answer."""
-    card = Card.open(base_state)
+    card = open_card(base_state)
     try:
         Terminal(card).ok("00 A4 00 0C 02 2F05")
 
@@ -238,7 +239,8 @@ CHILD = r"""
 import sys
 from pathlib import Path
 from euicc.card import Card
-card = Card.open(Path(sys.argv[1]))
+from euicc.composition import open_card
+card = open_card(Path(sys.argv[1]))
 assert card.transmit(bytes.fromhex("00A4000C022F05")) == b"\x90\x00"
 i = int(sys.argv[2])
 print("ready", flush=True)
@@ -249,7 +251,7 @@ while True:
 
 
 def _read_pl(path: Path) -> bytes:
-    card = Card.open(path)
+    card = open_card(path)
     try:
         t = Terminal(card)
         t.ok("00 A4 00 0C 02 2F05")
@@ -260,7 +262,7 @@ def _read_pl(path: Path) -> bytes:
 
 def test_sigkill_while_updating(tmp_path):
     path = tmp_path / "killed.state"
-    Card.open(path).close()
+    open_card(path).close()
     rng = random.Random(1234)
     previous = _read_pl(path)
     for rnd in range(1, 6):
@@ -285,7 +287,7 @@ def test_sigkill_while_updating(tmp_path):
 # -- files that are not (usable) state files --------------------------------------------------------
 def _new_state(tmp_path) -> Path:
     path = tmp_path / "card.state"
-    Card.open(path).close()
+    open_card(path).close()
     return path
 
 
@@ -295,7 +297,7 @@ def test_newer_schema_is_refused(tmp_path):
         db.execute("UPDATE meta SET v='99' WHERE k='schema'")
     db.close()
     with pytest.raises(StateFileError, match="newer") as e:
-        Card.open(path)
+        open_card(path)
     assert str(path) in str(e.value)
 
 
@@ -303,7 +305,7 @@ def test_non_sqlite_file_is_refused(tmp_path):
     path = tmp_path / "card.state"
     path.write_bytes(b"this is not a database, just text\n" * 200)
     with pytest.raises(StateFileError) as e:
-        Card.open(path)
+        open_card(path)
     assert str(path) in str(e.value)
     assert path.read_bytes().startswith(b"this is not a database")  # left as it was
 
@@ -315,7 +317,7 @@ def test_foreign_sqlite_file_is_refused(tmp_path):
         db.execute("INSERT INTO contacts VALUES('a', '1')")
     db.close()
     with pytest.raises(StateFileError) as e:
-        Card.open(path)
+        open_card(path)
     assert str(path) in str(e.value)
     with sqlite3.connect(path) as db:  # untouched
         assert db.execute("SELECT count(*) FROM contacts").fetchone() == (1,)
@@ -328,7 +330,7 @@ def test_sqlite_with_other_format_is_refused(tmp_path):
         db.execute("UPDATE meta SET v='something-else' WHERE k='format'")
     db.close()
     with pytest.raises(StateFileError):
-        Card.open(path)
+        open_card(path)
 
 
 def test_corrupt_row_is_refused(tmp_path):
@@ -337,28 +339,28 @@ def test_corrupt_row_is_refused(tmp_path):
         db.execute("UPDATE kv SET v='{not json' WHERE k='card/eid'")
     db.close()
     with pytest.raises(StateFileError):
-        Card.open(path)
+        open_card(path)
 
 
 def test_second_open_is_refused(tmp_path):
     path = _new_state(tmp_path)
-    first = Card.open(path)
+    first = open_card(path)
     try:
         with pytest.raises(StateFileError, match="in use"):
-            Card.open(path)
+            open_card(path)
         assert split(first.transmit(h("00 A4 00 0C 02 3F00"))).sw == 0x9000  # first unaffected
     finally:
         first.close()
-    Card.open(path).close()  # free again after close
+    open_card(path).close()  # free again after close
 
 
 def test_adm_verify_state_is_volatile(tmp_path):
     path = _new_state(tmp_path)
-    card = Card.open(path)
+    card = open_card(path)
     t = Terminal(card)
     assert t.verify(ADM1, "55555555") == 0x9000
     card.close()
-    card = Card.open(path)
+    card = open_card(path)
     t = Terminal(card)
     t.ok("00 A4 00 0C 02 2FE2")
     assert t.raw("00 D6 00 00 01 00").sw_hex == "6982"

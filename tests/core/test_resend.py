@@ -14,6 +14,7 @@ from typing import Callable
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.cat.proactive import refresh
 from euicc.apdu import Command
 from euicc.channels import Channel
@@ -67,7 +68,7 @@ CASES = [
 
 
 def fresh(case: Case) -> tuple[Card, Terminal, dict]:
-    card = Card.open(None)
+    card = open_card(None)
     if case.prepare is not None:
         case.prepare(card)
     term = Terminal(card)
@@ -119,7 +120,7 @@ def test_es10_last_block_with_p3_00_is_refused_before_it_runs():
     the ES10 command and answer '6Cxx'.  A STORE DATA without data is now '6700' (GP Card Spec
     §11.11.2.3: Lc is the length of a present data field) and runs nothing: the profile stays
     enabled and the LPA sees the error instead of losing a result."""
-    card = Card.open(None)
+    card = open_card(None)
     try:
         term = Terminal(card)
         assert term.send(SELECT_ISD_R).sw == 0x9000
@@ -289,7 +290,7 @@ def test_authenticate_with_a_wrong_le_gets_61xx_and_runs_once(examples):
     # USIM AUTHENTICATE (TS 31.102 §7.1.2), case 4: '61xx' whatever Le, the RES of the osmo-auc-gen
     # example; the same challenge again is then a replay (synchronisation failure 'DC')
     case = next(c for c in examples["cases"] if int(c["SQN"], 16))
-    card = Card.open(None)
+    card = open_card(None)
     try:
         personalise(card, case["K"], case["OPc"], ind_bits=0)
         term = Terminal(card)

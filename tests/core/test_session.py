@@ -10,6 +10,7 @@ import pytest
 
 from euicc.atr import INTERFACES
 from euicc.card import Card, CardConfig
+from euicc.composition import open_card
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import EF, TRANSPARENT, FileDescriptor
 from tests.core.helpers import PIN2, USIM_AID, Terminal, as_dict, cla, h, single
@@ -89,7 +90,7 @@ def test_atr_without_t15_has_no_tck():
 @pytest.mark.parametrize("name,t0_delivery", [("t0", True), ("t0-t1", True), ("t1", False)])
 def test_delivery_follows_the_offered_protocols(name, t0_delivery):
     # a T=1-only card answers with the data (ISO 7816-3 §11); T=0 needs 61xx/GET RESPONSE (§10.3.3)
-    c = Card.open(None, CardConfig(atr=INTERFACES[name].atr, t0=INTERFACES[name].t0_delivery))
+    c = open_card(None, CardConfig(atr=INTERFACES[name].atr, t0=INTERFACES[name].t0_delivery))
     try:
         r = Terminal(c).raw("00 A4 00 04 02 3F00 00")
         assert (r.sw >> 8 == 0x61) == t0_delivery and (r.sw == 0x9000) == (not t0_delivery)
@@ -119,7 +120,7 @@ def test_reset_and_power_on_return_the_atr(card):
 
 def test_custom_atr_is_used():
     atr = h("3B 02 14 50")
-    c = Card.open(None, CardConfig(atr=atr))
+    c = open_card(None, CardConfig(atr=atr))
     try:
         assert c.atr == atr and c.reset() == atr
     finally:
@@ -220,7 +221,7 @@ def test_no_free_channel(term):
 
 
 def test_configured_channel_count_is_enforced():
-    c = Card.open(None, CardConfig(channels=4))
+    c = open_card(None, CardConfig(channels=4))
     try:
         t = Terminal(c)
         assert t.raw("00 70 00 03").sw == 0x9000

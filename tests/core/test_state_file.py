@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 60.0     # a refused file makes `run` exit at once; a card that starts would hang
@@ -30,7 +30,7 @@ RUN_TIMEOUT = 60.0     # a refused file makes `run` exit at once; a card that st
 def base_state(tmp_path_factory) -> Path:
     """One new card (the small hand-built profile), made by the card's first run."""
     path = tmp_path_factory.mktemp("base") / "card.state"
-    Card.open(path, first_profile="minimal").close()
+    open_card(path, first_profile="minimal").close()
     return path
 
 

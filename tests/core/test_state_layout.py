@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from euicc import provisioning
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.fs.pin import PinState
 from euicc.nvm import Codec, Layout, StateFileError, Store
 
@@ -47,7 +47,7 @@ def test_values_of_the_declared_types_round_trip(tmp_path):
 
 def _card_file(tmp_path: Path) -> Path:
     path = tmp_path / "card.state"
-    Card.open(path, first_profile="minimal").close()
+    open_card(path, first_profile="minimal").close()
     return path
 
 
@@ -76,7 +76,7 @@ def test_new_card_records_its_version(tmp_path):
 def test_existing_card_is_opened_as_it_is(tmp_path):
     path = _card_file(tmp_path)
     eid = _rows(path)["card/eid"]
-    card = Card.open(path)
+    card = open_card(path)
     card.close()
     assert _rows(path)["card/eid"] == eid
 
@@ -87,7 +87,7 @@ def test_upgrade_installs_new_default_applets_once(tmp_path, monkeypatch):
     current = provisioning.CARD_VERSION
     monkeypatch.setattr(provisioning, "CARD_VERSION", current + 1)
     monkeypatch.setattr(provisioning, "UPGRADES", {current: provisioning.install_default_applets})
-    Card.open(path).close()
+    open_card(path).close()
     rows = _rows(path)
     assert rows["card/version"] == current + 1
     assert rows[f"gp/{ECASD}"]["$t"] == "RegistryEntry" and rows[f"gp/{ECASD}"]["kind"] == "SD"
@@ -97,7 +97,7 @@ def test_upgrade_installs_new_default_applets_once(tmp_path, monkeypatch):
     def never(store, catalog):  # a version-2 card does not run the step again
         raise AssertionError("upgrade ran twice")
     monkeypatch.setattr(provisioning, "UPGRADES", {current: never})
-    Card.open(path).close()
+    open_card(path).close()
 
 
 def test_failing_upgrade_leaves_the_file_as_it_was(tmp_path, monkeypatch):
@@ -112,5 +112,5 @@ def test_failing_upgrade_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(provisioning, "CARD_VERSION", current + 1)
     monkeypatch.setattr(provisioning, "UPGRADES", {current: broken})
     with pytest.raises(StateFileError, match="step failed half way"):
-        Card.open(path)
+        open_card(path)
     assert path.read_bytes() == before

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.nvm import Codec, NvmWriteError, Store
 from tests.core.helpers import PIN2, Terminal, pin, store_snapshot
 
@@ -68,7 +68,7 @@ def test_failed_write_through_keeps_the_old_value(tmp_path):
 
 @pytest.mark.parametrize("candidate", ["9999", "1234"])   # PIN2 of the default card is 9999
 def test_pin_not_compared_when_its_counter_cannot_be_written(candidate):
-    card = Card.open(None, first_profile="minimal")
+    card = open_card(None, first_profile="minimal")
     try:
         term = Terminal(card)
         before = store_snapshot(card.store)
@@ -85,8 +85,8 @@ def test_pin_not_compared_when_its_counter_cannot_be_written(candidate):
 CHILD = r"""
 import resource, sys
 from pathlib import Path
-from euicc.card import Card
-card = Card.open(Path(sys.argv[1]))
+from euicc.composition import open_card
+card = open_card(Path(sys.argv[1]))
 t = lambda hexa: card.transmit(bytes.fromhex(hexa)).hex().upper()
 assert t("00A4000C022F05") == "9000"
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -100,7 +100,7 @@ card.close()
 def test_update_binary_on_a_full_disk_answers_6581(tmp_path):
     """A real SQLite failure (no file may grow, as on a full disk), in a child process."""
     path = tmp_path / "card.state"
-    Card.open(path, first_profile="minimal").close()
+    open_card(path, first_profile="minimal").close()
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     child = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True,
                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -109,7 +109,7 @@ def test_update_binary_on_a_full_disk_answers_6581(tmp_path):
     assert child.stdout.split() == ["6581", "656E" + "FF" * 8 + "9000"]
     assert "state not written" in child.stderr and "no transaction is active" not in child.stderr
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    card = Card.open(path)
+    card = open_card(path)
     try:
         term = Terminal(card)
         term.ok("00 A4 00 0C 02 2F05")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from euicc.card import Card, CardConfig
+from euicc.card import CardConfig
+from euicc.composition import open_card
 from tests.gp.helpers import DEFAULT_KEYS, SELECT_ISD_R, Terminal
 from tools.scp.scp03_host import HostKeySet, Scp03Host
 
@@ -29,12 +30,12 @@ def emu(*argv: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def state(tmp_path) -> Path:
     path = tmp_path / "card.state"
-    Card.open(path).close()
+    open_card(path).close()
     return path
 
 
 def eid_of(state: Path) -> str:
-    card = Card.open(state)
+    card = open_card(state)
     try:
         return card.services.eid.hex().upper()
     finally:
@@ -42,7 +43,7 @@ def eid_of(state: Path) -> str:
 
 
 def authenticates(state: Path, keys: HostKeySet, s_mode: int = 8) -> bool:
-    card = Card.open(state, CardConfig(t0=False))
+    card = open_card(state, CardConfig(t0=False))
     try:
         term = Terminal(card.transmit)
         term.send(SELECT_ISD_R)

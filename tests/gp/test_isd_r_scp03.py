@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from euicc.card import Card, CardConfig
+from euicc.composition import open_card
 from euicc.gp import key_store
 from euicc.gp.registry import Registry, RegistryEntry
 from tests.gp.helpers import DEFAULT_KEYS, ISD_R_AID, SELECT_ISD_R, Terminal, new_card
@@ -306,14 +307,14 @@ def test_delete_one_key_then_put_it_back(term):
 
 def test_replaced_keys_survive_a_restart(tmp_path):
     state = tmp_path / "card.state"
-    card = Card.open(state, CardConfig(t0=False))
+    card = open_card(state, CardConfig(t0=False))
     term = Terminal(card.transmit)
     host = term.open_scp03()
     assert term.secure(host, put_key_apdu(DEFAULT_KEYS.dek, 0, AES256)).sw == 0x9000
     assert term.secure(term.open_scp03(AES256), delete_key_apdu(0x30)).sw == 0x9000
     counter = term.open_scp03(AES256).sequence_counter
     card.close()
-    card = Card.open(state, CardConfig(t0=False))
+    card = open_card(state, CardConfig(t0=False))
     term = Terminal(card.transmit)
     host = term.open_scp03(AES256)
     assert host.sequence_counter == counter + 1

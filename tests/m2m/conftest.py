@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.m2m.personalization import personalize
 from euicc.m2m.records import OtaKeySet, SmsrAddress
-from euicc.m2m.runtime import M2mRuntime, install
+from euicc.m2m.runtime import M2mRuntime
 from euicc.m2m.settings import M2mSettings
 from tests.m2m import host
 from tools.ota import packet as ota
@@ -44,8 +44,7 @@ def settings() -> M2mSettings:
 
 @pytest.fixture
 def card(pki, clock, settings):
-    card = Card.open(None)
-    install(card.services, M2mRuntime(settings=settings, clock=clock))
+    card = open_card(None, m2m=M2mRuntime(settings=settings, clock=clock))
     store = card.store
     with store.transaction():
         ecasd = EckaKeyPair.from_private_value(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.m2m_host.m2m_world import TS48, Pki, World, connect, personalise
 
 
@@ -19,7 +20,7 @@ def counter_ledger(tmp_path, monkeypatch):
 def card_world():
     """(card, world): a new in-memory card personalised with a fresh PKI, and the world on it."""
     pki = Pki.create()
-    card = Card.open(None)
+    card = open_card(None)
     personalise(card.store, pki)
     yield card, connect(card.transmit, card.reset, pki)
     card.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import Pki, personalise
 from tools.bench.m2m_bench import isdr_keyset
@@ -31,7 +32,7 @@ def test_audit_lists_every_isdp(card_world):
 @pytest.mark.pcsc
 def test_audit_lists_every_isdp_through_pcsc(start_card, pcscd, tmp_path):
     pki, state = Pki.create(), tmp_path / "audit.state"
-    card = Card.open(state)
+    card = open_card(state)
     personalise(card.store, pki)
     card.close()
     start_card(state)

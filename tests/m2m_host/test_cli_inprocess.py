@@ -10,13 +10,14 @@ import pytest
 import tools.smsr.cli as smsr_cli
 import tools.terminal.cli as terminal_cli
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, TS48, cli_life_cycle, invoke_cli
 from tools.terminal.link import CallableLink
 
 
 @pytest.fixture
 def card(monkeypatch):
-    card = Card.open(None)
+    card = open_card(None)
     link = lambda reader: CallableLink(card.transmit, card.reset)  # noqa: E731
     monkeypatch.setattr(smsr_cli, "open_link", link)
     monkeypatch.setattr(terminal_cli, "open_link", link)

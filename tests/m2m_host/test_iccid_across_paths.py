@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.e2e.pcsc_host import REPO, reader_name
 from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
 from tests.m2m_host.test_lifecycle import download
@@ -37,7 +37,7 @@ def new_card_state(path: Path) -> Pki:
     if not TS48.exists():
         pytest.fail(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     pki = Pki.create()
-    card = Card.open(path)
+    card = open_card(path)
     personalise(card.store, pki)
     card.close()
     return pki
@@ -73,7 +73,7 @@ def info_iccids(state: Path) -> list[str]:
 def test_es8_profile_then_es10_download_of_the_same_iccid_is_refused(tmp_path):
     state = tmp_path / "card.state"
     pki = new_card_state(state)
-    card = Card.open(state)
+    card = open_card(state)
     es8_then_es10(connect(card.transmit, card.reset, pki), lambda: card.transmit)
     card.close()
     assert info_iccids(state).count(TS48_ICCID) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
 from tools.smsr import es5
 from tools.smsr.handover import change_smsr
@@ -125,14 +126,14 @@ def test_smsr_change_with_untrusted_certificate_fails(world):
 def test_return_from_fallback_signalled_by_the_terminal():
     """The card returns by itself once ``fallback_return_after`` has passed: the terminal's next
     location status event is the signal (SPEC_NOTES §2.7 [R]); the SM-SR sees '05' then '02'."""
-    from euicc.m2m.runtime import M2mRuntime, install
+    from euicc.m2m.runtime import M2mRuntime
     from tools.terminal import cat
 
     if not TS48.exists():
         pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     now = [1000.0]
-    pki, card = Pki.create(), Card.open(None)
-    runtime = install(card.services, M2mRuntime(clock=lambda: now[0]))
+    runtime = M2mRuntime(clock=lambda: now[0])
+    pki, card = Pki.create(), open_card(None, m2m=runtime)
     personalise(card.store, pki)
     world = connect(card.transmit, card.reset, pki)
     smsr, terminal = world.smsr, world.terminal

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import TS48, Pki, personalise
 from tests.m2m_host.test_lifecycle import check_life_cycle
@@ -24,7 +24,7 @@ def test_life_cycle_over_pcsc(start_card, pcscd, tmp_path):
     if not TS48.exists():
         pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     pki, state = Pki.create(), tmp_path / "m2m.state"
-    card = Card.open(state)
+    card = open_card(state)
     personalise(card.store, pki)
     card.close()
     start_card(state)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.m2m import host
 from tests.ota.profile_ota_host import USIM_AID, download_and_enable, package_ota, read_ef
 from tests.rsp_host.conftest import card_smdp  # noqa: F401 - fixture
@@ -23,7 +23,7 @@ NEW_SPN = bytes.fromhex("02") + b"OTA RFM".ljust(10, b"\xff")
 
 @pytest.fixture
 def enabled(card_smdp):  # noqa: F811
-    card = Card.open(None)
+    card = open_card(None)
     download_and_enable(card.transmit, card_smdp, "OTA-1")
     terminal = host.Terminal(card)
     terminal.terminal_profile()

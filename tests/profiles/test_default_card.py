@@ -1,6 +1,6 @@
 """The out-of-the-box card (issue: the default card carries one enabled test profile made by the
 profile builder) — in process; tests/e2e/test_default_profile.py does the same through PC/SC."""
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.provisioning import default_test_profile
 from tools.profile_builder.default_profile import default_test_profile as build_default
 
@@ -10,7 +10,7 @@ def test_shipped_package_is_what_the_builder_makes():
 
 
 def test_new_card_carries_the_enabled_test_profile():
-    card = Card.open(None, first_profile="test")
+    card = open_card(None, first_profile="test")
     info = card.describe()
     assert [p["state"] for p in info["profiles"]] == ["enabled"]
     assert info["iccids"] == ["89001000000000000010"]
@@ -23,7 +23,7 @@ def test_new_card_carries_the_enabled_test_profile():
 
 def test_info_shows_the_test_subscription():
     """`euicc-emu info` prints the test profile's IMSI and its published Milenage keys."""
-    card = Card.open(None, first_profile="test")
+    card = open_card(None, first_profile="test")
     (profile,) = card.describe()["profiles"]
     assert profile["imsi"] == "001010000000001"
     assert profile["aka"] == {"algorithm": "milenage",

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.profiles.installer import InstallError, install_profile
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord
@@ -63,7 +64,7 @@ def file_content(value: dict, field: str) -> bytes:
 def test_ts48_package_installs_and_reads_back(path, reference_saip):
     data = path.read_bytes()
     pes = dict(reversed(decode_package(reference_saip, data)))   # first PE of each name
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, data))
     iccid = file_content(pes["mf"], "ef-iccid")
     assert read_ef(card, "2FE2", 10) == iccid
@@ -91,7 +92,7 @@ def test_template_defaults_fill_unlisted_files():
             value = {k: v for k, v in value.items() if k != "ef-keys"}
             value["ef-keysPS"] = [("doNotCreate", None)]
         pes.append((e.name, value))
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, encode_upp(pes)))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     assert tx(card, "00A4000C026F08")[-2:] == b"\x90\x00"
@@ -105,7 +106,7 @@ def test_ts48_ber_tlv_ef_answers_retrieve_data():
     BER-TLV structured EF (TS 102 221 §11.1.1.4.3 descriptor '39') with maximumFileSize 1024
     ('86' '0400') and no data objects: RETRIEVE DATA of the tag list '5C' is empty (§11.3.1)."""
     path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, path.read_bytes()))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     assert tx(card, "00A4000C025FC0")[-2:] == b"\x90\x00"
@@ -138,7 +139,7 @@ def _corrupt_packages() -> list[tuple[str, bytes, int]]:
 @pytest.mark.parametrize("label,upp,index", _corrupt_packages(),
                          ids=[c[0] for c in _corrupt_packages()])
 def test_refused_package_leaves_card_unchanged(label, upp, index):
-    card = Card.open(None)
+    card = open_card(None)
     before = {k: card.store.get(k) for k in card.store.keys("")}
     profiles = card.services.profiles
     with pytest.raises(InstallError) as err:
@@ -154,7 +155,7 @@ def test_refused_package_leaves_card_unchanged(label, upp, index):
 
 def test_refusal_writes_nothing_even_if_caller_commits():
     """A caller that catches the error and commits its transaction commits no profile files."""
-    card = Card.open(None)
+    card = open_card(None)
     with card.store.transaction():
         try:
             install_profile(card.store, "isdp-X", b"\x30\x03\x02\x01\x00")
@@ -169,7 +170,7 @@ def _milenage_upp(**kw) -> bytes:
 
 
 def test_enable_disable_switches_what_select_reaches():
-    card = Card.open(None)
+    card = open_card(None)
     aid = install(card, _milenage_upp(k=TS48_K, opc=bytes(16), usim_aid=bytes.fromhex(
         "A0000000871002FF33FF0189")))
     assert tx(card, "00A4040C0CA0000000871002FF33FF0189")[-2:] == b"\x6a\x82"
@@ -199,7 +200,7 @@ def _authenticate(card: Card, rand: bytes, autn: bytes) -> bytes:
 
 def test_authenticate_ts48_xor_against_osmo_auc_gen():
     path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, path.read_bytes()))
     rand = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
     # osmo-auc-gen's XOR path lowers -s by 32 (see tests/auth): -s 64 gives SQN 32 (SEQ 1)
@@ -214,7 +215,7 @@ def test_authenticate_ts48_xor_against_osmo_auc_gen():
 def test_authenticate_milenage_profile_against_osmo_auc_gen():
     k = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
     opc = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, _milenage_upp(k=k, opc=opc)))
     rand = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
     ref = _auc_gen("-3", "-a", "milenage", "-k", k.hex(), "-o", opc.hex(), "-s", "33",
@@ -271,7 +272,7 @@ def _deconceal_profile_a(output: bytes) -> bytes:
 
 
 def test_get_identity_suci_profile_a():
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, _suci_upp()))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     resp = tx(card, "8078000100")
@@ -285,7 +286,7 @@ def test_get_identity_suci_profile_a():
 
 
 def test_get_identity_refused_without_services():
-    card = Card.open(None)
+    card = open_card(None)
     enable(card, install(card, _milenage_upp(k=TS48_K, opc=bytes(16))))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     assert tx(card, "8078000100")[-2:] == b"\x69\x85"

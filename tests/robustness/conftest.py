@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
 from euicc.profiles.manager import fsid_of
@@ -42,7 +43,7 @@ def add_second_profile(card: Card) -> bytes:
 def base_state(tmp_path_factory) -> Path:
     """A closed state file: the default card plus a second, disabled profile."""
     path = tmp_path_factory.mktemp("base") / "card.state"
-    card = Card.open(path)
+    card = open_card(path)
     add_second_profile(card)
     card.close()
     return path

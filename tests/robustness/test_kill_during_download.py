@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.profiles.manager import ISD_P_ELF
 from tests.e2e.pcsc_host import reader_name
 from tests.pcsc_fixtures import SLOT
@@ -68,7 +68,7 @@ def _download_killing_at(start_card, smdp, package, state, kill_at: int) -> None
 
 
 def _check_consistent(state) -> set[str]:
-    card = Card.open(state)
+    card = open_card(state)
     try:
         records = card.services.profiles.records()
         assert sum(r.state == 1 for r in records) <= 1

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.nvm import PowerCut
 from tools.fuzz.invariants import is_counter_decrement, snapshot, state_changes
 
@@ -72,7 +73,7 @@ SCENARIOS: dict[str, tuple[list[str], Callable[[Card], object]]] = {
 
 def _run(path: Path, scenario: str, at: int) -> PowerFailure:
     setup, op = SCENARIOS[scenario]
-    card = Card.open(path)
+    card = open_card(path)
     for apdu in setup:
         assert _apdu(card, apdu)[-2] in (0x61, 0x90)
     hook = PowerFailure(card.store, at)
@@ -88,12 +89,12 @@ def _run(path: Path, scenario: str, at: int) -> PowerFailure:
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_power_cut_at_every_write(scenario, copy_state, figures):
     reference = copy_state("reference")
-    start = Card.open(reference)
+    start = open_card(reference)
     before = snapshot(start.store)
     start.close()
     counting = _run(reference, scenario, 0)
     total = counting.count
-    done = Card.open(reference)
+    done = open_card(reference)
     complete = snapshot(done.store)
     done.close()
     assert total > 0, f"{scenario} wrote nothing"
@@ -102,7 +103,7 @@ def test_power_cut_at_every_write(scenario, copy_state, figures):
         path = copy_state(f"{scenario}-{n}")
         hook = _run(path, scenario, n)
         assert hook.cut, f"{scenario}: cut at write {n} of {total} never happened"
-        card = Card.open(path)
+        card = open_card(path)
         after = snapshot(card.store)
         problems = consistency_violations(card)
         if after not in (before, complete):  # only an anti-tearing counter step may remain
@@ -117,17 +118,17 @@ def test_power_cut_at_every_write(scenario, copy_state, figures):
 def test_wrong_pin_counter_survives_every_cut(copy_state):
     """TS 102 221 §11.1.9: a wrong PIN that was answered is counted, whatever happens after."""
     path = copy_state("answered")
-    card = Card.open(path)
+    card = open_card(path)
     assert _apdu(card, "0020008108 30303030FFFFFFFF").hex() == "63c2"
     card.close()
-    card = Card.open(path)
+    card = open_card(path)
     assert _apdu(card, "00200081").hex() == "63c2"
     card.close()
 
 
 def test_power_cut_propagates_out_of_transmit(copy_state):
     """The fault hook's PowerCut must leave Card.transmit (card.py), not become a status word."""
-    card = Card.open(copy_state("propagate"))
+    card = open_card(copy_state("propagate"))
     _apdu(card, "00A40004022F05")
     PowerFailure(card.store, 1)
     with pytest.raises(PowerCut):
@@ -140,7 +141,8 @@ WRITER = r"""
 import sys
 from pathlib import Path
 from euicc.card import Card
-card = Card.open(Path(sys.argv[1]))
+from euicc.composition import open_card
+card = open_card(Path(sys.argv[1]))
 assert card.transmit(bytes.fromhex("00A4000C022F05")) == b"\x90\x00"
 i = int(sys.argv[2])
 while True:
@@ -168,7 +170,7 @@ def test_kill_9_during_writes(copy_state):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         assert acked > last, "the writer made no progress"
-        card = Card.open(path)
+        card = open_card(path)
         assert consistency_violations(card) == []
         _apdu(card, "00A40004022F05")
         value = int.from_bytes(_apdu(card, "00B000000A")[:-2], "big")

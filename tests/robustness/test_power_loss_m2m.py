@@ -37,10 +37,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.m2m.personalization import personalize
 from euicc.m2m.records import OtaKeySet, SmsrAddress
-from euicc.m2m.runtime import M2mRuntime, install
+from euicc.m2m.runtime import M2mRuntime
 from euicc.nvm import PowerCut
 from tests.m2m import host
 from tests.m2m.conftest import DEK, KIC, KID, SMSR_DIGITS, add_profile
@@ -91,8 +92,7 @@ class Rig:
     """
 
     def __init__(self, path: Path, counter: int = BASE_COUNTER) -> None:
-        self.card = Card.open(path)
-        install(self.card.services, M2mRuntime(clock=lambda: CLOCK, random=FixedRandom()))
+        self.card = open_card(path, m2m=M2mRuntime(clock=lambda: CLOCK, random=FixedRandom()))
         self.trace: list[tuple[int, dict]] | None = None
         self.terminal = host.Terminal(self)            # the terminal sends through self.transmit
         self.terminal.terminal_profile()
@@ -230,7 +230,7 @@ def bases(tmp_path_factory, secrets) -> dict[str, Path]:
     SM-SR's key set 02 from EstablishISDRKeySet."""
     folder = tmp_path_factory.mktemp("m2m-power")
     base, handover = folder / "base.state", folder / "handover.state"
-    card = Card.open(base)
+    card = open_card(base)
     pki = secrets.pki
     with card.store.transaction():
         ecasd = EckaKeyPair.from_private_value(Curve.NIST_P256,
@@ -344,7 +344,7 @@ def test_m2m_power_cut_at_every_write(scenario, bases, secrets, tmp_path, figure
         assert hook.cut, f"{scenario}: cut at write {n} of {total} never happened"
         # the APDU during which the power failed: trace[i-1] before it, trace[i] after it
         i = next(i for i, (writes, _) in enumerate(trace) if writes - start >= n)
-        card = Card.open(path)
+        card = open_card(path)
         after = snapshot(card.store)
         card.close()
         problems = [] if after in (trace[i - 1][1], trace[i][1]) else ["state is neither the one before "

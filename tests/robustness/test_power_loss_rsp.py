@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.nvm import PowerCut
 from tools.fuzz.invariants import snapshot
 from tools.fuzz.rsp_host import RIG_ICCID, RspRig, packaged_upp
@@ -53,9 +54,9 @@ def states(tmp_path_factory) -> dict[str, Path]:
     notification (every operation of it is to be notified)."""
     base = tmp_path_factory.mktemp("rsp-base")
     fresh, downloaded = base / "fresh.state", base / "downloaded.state"
-    Card.open(fresh).close()
+    open_card(fresh).close()
     shutil.copyfile(fresh, downloaded)
-    card = Card.open(downloaded)
+    card = open_card(downloaded)
     RspRig(card.transmit, notify=True).download()
     card.close()
     return {"fresh": fresh, "downloaded": downloaded}
@@ -74,7 +75,7 @@ SCENARIOS: dict[str, tuple[str, Operation]] = {
 
 def _run(path: Path, scenario: str, at: int) -> tuple[PowerFailure, object]:
     _, op = SCENARIOS[scenario]
-    card = Card.open(path)
+    card = open_card(path)
     rig = RspRig(card.transmit, notify=True)
     rig.transport.open()
     hook = PowerFailure(card.store, at)
@@ -89,7 +90,7 @@ def _run(path: Path, scenario: str, at: int) -> tuple[PowerFailure, object]:
 
 
 def _after_restart(path: Path) -> tuple[list[str], tuple, dict]:
-    card = Card.open(path)
+    card = open_card(path)
     problems = consistency_violations(card)
     seen, state = view(card), snapshot(card.store)
     card.close()
@@ -98,7 +99,7 @@ def _after_restart(path: Path) -> tuple[list[str], tuple, dict]:
 
 def _next_seq(path: Path) -> int:
     """Sequence number of the next notification: the install notification of one more copy."""
-    card = Card.open(path)
+    card = open_card(path)
     rig = RspRig(card.transmit, notify=True)
     seq = rig.download(packaged_upp("8900100000000000995")).seq_number
     card.close()

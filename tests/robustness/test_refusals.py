@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 
 
 USIM_AID = "A0000000871002FFFFFFFF8907090000"
@@ -25,7 +26,7 @@ def pin(digits: str) -> str:
 
 @pytest.fixture
 def card(tmp_path):
-    c = Card.open(tmp_path / "card.state")
+    c = open_card(tmp_path / "card.state")
     yield c
     c.close()
 
@@ -36,7 +37,7 @@ def test_pin_retry_exhaustion_blocks_the_pin(card, tmp_path):
     assert tx(card, "0020008108" + pin("9999")) == "6983"
     assert tx(card, "00200081") == "6983"
     card.close()
-    again = Card.open(tmp_path / "card.state")
+    again = open_card(tmp_path / "card.state")
     assert tx(again, "0020008108" + pin("9999")) == "6983"
     assert tx(again, "00A4040C10" + USIM_AID) == "9000"
     assert tx(again, "00A4000C026F3B") == "9000"

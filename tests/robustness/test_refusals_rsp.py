@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.gp.store_data import DEFAULT_MAX_SIZE
 from euicc.m2m.personalization import TEST_KIC, TEST_KID
 from tests.m2m import host
@@ -36,7 +37,7 @@ def extended(cla: int, p1: int, p2: int, data: bytes) -> bytes:
 
 @pytest.fixture
 def card():
-    c = Card.open(None)
+    c = open_card(None)
     assert tx(c, "0070000001") == "019000"
     assert tx(c, "01A4040010" + ISD_R)[:2] == "61"
     yield c

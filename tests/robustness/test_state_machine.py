@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from euicc.card import Card
+from euicc.composition import open_card
 
 USIM = "A0000000871002FFFFFFFF8907090000"
 ALW, PIN1, PIN2, ADM = "ALW", 0x01, 0x81, "ADM"
@@ -115,7 +116,7 @@ class CardMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="euicc-sm-"))
-        self.card = Card.open(self.dir / "card.state")
+        self.card = open_card(self.dir / "card.state")
         self.model = Model()
 
     def teardown(self) -> None:
@@ -163,7 +164,7 @@ class CardMachine(RuleBasedStateMachine):
     def reopen(self) -> None:
         """Power off, close the state file, open it again: persistent state must be intact."""
         self.card.close()
-        self.card = Card.open(self.dir / "card.state")
+        self.card = open_card(self.dir / "card.state")
         self.model.channels, self.model.verified = {0: None}, set()
 
     # -- selection and files ---------------------------------------------------------------------

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from euicc import tlv
-from euicc.card import Card
-from euicc.m2m.runtime import M2mRuntime, install
+from euicc.composition import open_card
+from euicc.m2m.runtime import M2mRuntime
 from tests.m2m import host
 from tests.m2m.conftest import add_profile, set_attributes
 from tools.fuzz.m2m_targets import KEYSET, expanded_response
@@ -124,8 +124,7 @@ class Model:
 class Es5Machine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.card = Card.open(None)
-        install(self.card.services, M2mRuntime(clock=lambda: 1000.0))   # no rollback timer fires
+        self.card = open_card(None, m2m=M2mRuntime(clock=lambda: 1000.0))   # no rollback timer fires
         self.terminal = host.Terminal(self.card)
         self.terminal.terminal_profile()
         self.model = Model()

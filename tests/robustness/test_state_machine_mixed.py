@@ -55,8 +55,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from euicc.card import Card
-from euicc.m2m.runtime import M2mRuntime, install
+from euicc.composition import open_card
+from euicc.m2m.runtime import M2mRuntime
 from tests.m2m import host
 from tests.m2m.conftest import add_profile, set_attributes
 from tools.fuzz.m2m_targets import KEYSET, expanded_response
@@ -144,8 +144,7 @@ class MixedMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.card = Card.open(None)
-        install(self.card.services, M2mRuntime(clock=lambda: 1000.0))
+        self.card = open_card(None, m2m=M2mRuntime(clock=lambda: 1000.0))
         self.terminal = host.Terminal(self.card)
         self.terminal.terminal_profile()
         self.es10 = Es10Client(Es10Transport(self.transmit, terminal_capability=False))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from euicc import provisioning
-from euicc.card import Card
+from euicc.composition import open_card
 from tools.fuzz.rsp_host import RIG_ICCID, RspRig, packaged_upp
 from tools.smdpp.orders import iccid_ef_coding
 
@@ -40,7 +40,7 @@ def base_state() -> Path:
     path = Path(tempfile.mkdtemp(prefix="euicc-sm-rsp-")) / "base.state"
     previous, provisioning.DEFAULT_FIRST_PROFILE = provisioning.DEFAULT_FIRST_PROFILE, "minimal"
     try:
-        card = Card.open(path)
+        card = open_card(path)
         rig = RspRig(card.transmit, notify=True)
         rig.download(packaged_upp(RIG_ICCID))
         rig.download(packaged_upp(SECOND_ICCID))
@@ -70,7 +70,7 @@ class Es10Machine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="euicc-sm-rsp-"))
         shutil.copyfile(base_state(), self.dir / "card.state")
-        self.card = Card.open(self.dir / "card.state")
+        self.card = open_card(self.dir / "card.state")
         self.rig = RspRig(self.card.transmit)
         self.model = Model()
 
@@ -153,7 +153,7 @@ class Es10Machine(RuleBasedStateMachine):
     def reopen(self) -> None:
         """Power off and on: every committed change stays."""
         self.card.close()
-        self.card = Card.open(self.dir / "card.state")
+        self.card = open_card(self.dir / "card.state")
         self.rig = RspRig(self.card.transmit)
 
     # -- after every step -------------------------------------------------------------------------

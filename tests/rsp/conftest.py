@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.rsp.identity import import_identity
 from tests.rsp.helpers import SGP26, TS48, Lpa
 
@@ -17,7 +17,7 @@ def sgp26():
 
 @pytest.fixture
 def card(sgp26):
-    c = Card.open(None)
+    c = open_card(None)
     import_identity(c.store, sgp26)
     yield c
     c.close()

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc.asn1 import rsp
-from euicc.card import Card
+from euicc.composition import open_card
 from euicc.rsp.identity import IdentityError, import_identity
 from tests.rsp import flow
 from tests.rsp.helpers import CI_PKID, EID1, SGP26, Lpa, Smdp, load_key, split, verify
@@ -134,10 +134,10 @@ def test_private_key_never_leaves(lpa, card):
 def test_default_identity_chains_to_shipped_ci():
     """A new card issues its own CERT.EUICC under the shipped test EUM, with its EID."""
     from importlib import resources
-    card = Card.open(None)
+    card = open_card(None)
     lpa = Lpa(card)
     lpa.select_isd_r()
-    base = resources.files("euicc.rsp").joinpath("test_pki")
+    base = resources.files("tools.pki").joinpath("test_pki")   # host copy of the test CI / EUM
     eid = lpa.call("GetEuiccDataRequest", {"tagList": b"\x5a"}, "GetEuiccDataResponse")["eidValue"]
     info1 = lpa.call("GetEuiccInfo1Request", {}, "EUICCInfo1")
     for tag in ("NIST", "BRP"):
@@ -155,7 +155,7 @@ def test_default_identity_chains_to_shipped_ci():
 
 
 def test_import_identity(sgp26, tmp_path):
-    card = Card.open(None)
+    card = open_card(None)
     assert import_identity(card.store, sgp26) == EID1
     assert card.services.eid.hex() == EID1
     with pytest.raises(IdentityError):

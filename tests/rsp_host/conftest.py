@@ -63,7 +63,7 @@ def smdp(credentials):
 
 
 #: The test CI hierarchy shipped with the card (data only): a new card's identity chains to it.
-SHIPPED_PKI = Path(__file__).resolve().parents[2] / "euicc" / "rsp" / "test_pki"
+SHIPPED_PKI = Path(__file__).resolve().parents[2] / "tools" / "pki" / "test_pki"
 
 
 @pytest.fixture

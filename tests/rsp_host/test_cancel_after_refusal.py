@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.asn1 import rsp
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.rsp_host.conftest import make_lpa
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient
 from tools.lpa.lpa import hash_cc
@@ -21,7 +21,7 @@ CC_REFUSED = ("8.2.7", "3.8")                           # §5.6.2 Confirmation C
 
 def authenticated(smdp, matching_id: str):
     """InitiateAuthentication, ES10b.AuthenticateServer and AuthenticateClient (as an LPA)."""
-    lpa = make_lpa(Card.open(None).transmit)
+    lpa = make_lpa(open_card(None).transmit)
     lpa.es10.transport.open()
     client = Es9PlusClient(smdp.address, use_tls=False)
     init = client.initiate_authentication(lpa.es10.get_euicc_challenge(), lpa.es10.get_euicc_info1(), smdp.address)

@@ -34,7 +34,8 @@ def _lifecycle(lpa, smdp, upp, matching_id: str) -> None:
 
 def test_in_process_download_enable_disable_delete(card_smdp, upp):
     from euicc.card import Card   # transport only
-    card = Card.open(None)
+    from euicc.composition import open_card
+    card = open_card(None)
     lpa = make_lpa(card.transmit)
     lpa.es10.transport.open()
     _lifecycle(lpa, card_smdp, upp, "E2E-1")
@@ -42,12 +43,12 @@ def test_in_process_download_enable_disable_delete(card_smdp, upp):
 
 def test_in_process_sgp26_identity(smdp, upp, tmp_path):
     """With the card carrying the SGP.26 test eUICC identity (EID 89049032123451234512345678901235)."""
-    from euicc.card import Card
-    card = Card.open(tmp_path / "card.state")
+    from euicc.composition import open_card
+    card = open_card(tmp_path / "card.state")
     card.close()
     assert subprocess.run([sys.executable, "-m", "tools.cli", "identity", "import", str(SGP26),
                            "--state", str(tmp_path / "card.state")], check=False).returncode == 0
-    card = Card.open(tmp_path / "card.state")
+    card = open_card(tmp_path / "card.state")
     lpa = make_lpa(card.transmit)
     lpa.es10.transport.open()
     assert lpa.es10.get_eid() == SGP26_EID, "the card does not carry the SGP.26 test identity"
@@ -56,9 +57,9 @@ def test_in_process_sgp26_identity(smdp, upp, tmp_path):
 
 def test_in_process_altered_segment(card_smdp, upp, monkeypatch):
     smdp = card_smdp
-    from euicc.card import Card
+    from euicc.composition import open_card
     from tools.lpa.lpa import DownloadError
-    card = Card.open(None)
+    card = open_card(None)
     lpa = make_lpa(card.transmit)
     smdp.add_order(order_from_upp("E2E-BAD", upp))
     original = smdp.get_bound_profile_package
@@ -99,12 +100,12 @@ def test_pcsc_cli_download_and_delete(start_card, card_smdp, upp, tmp_path):
 def test_pcsc_sgp26_identity_download(start_card, smdp, upp, tmp_path):
     """The GSMA SGP.26 test eUICC identity imported with `euicc-emu identity import`, the SGP.26
     SM-DP+ certificates and a TS.48 package: download, enable, disable, delete through PC/SC."""
-    from euicc.card import Card
+    from euicc.composition import open_card
     from tests.e2e.pcsc_host import reader_name
     from tests.rsp_host.conftest import PCSC_SLOT
     from tools.lpa import cli
     state = tmp_path / "sgp26.state"
-    Card.open(state).close()
+    open_card(state).close()
     assert subprocess.run([sys.executable, "-m", "tools.cli", "identity", "import", str(SGP26),
                            "--state", str(state)], check=False).returncode == 0
     start_card(state=state)

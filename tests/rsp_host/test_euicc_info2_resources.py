@@ -11,6 +11,7 @@ import asn1tools
 import pytest
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tests.e2e.pcsc_host import reader_name
 from tests.reference import REFERENCE
 from tests.rsp_host.conftest import TS48_ICCID, make_lpa
@@ -70,7 +71,7 @@ def info2(lpa, sgp22) -> dict:
 
 
 def test_ext_card_resource_follows_downloads(card_smdp, upp, sgp22):
-    lpa = make_lpa(Card.open(None).transmit)
+    lpa = make_lpa(open_card(None).transmit)
     lpa.es10.transport.open()
     check_download_and_delete(lpa, card_smdp, upp, sgp22)
 

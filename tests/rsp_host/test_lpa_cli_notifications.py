@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from euicc.card import Card
+from euicc.composition import open_card
 from tests.e2e.pcsc_host import reader_name
 from tests.rsp_host.conftest import TS48_ICCID
 from tools.lpa import cli
@@ -17,7 +17,7 @@ from tools.smdpp.orders import order_from_upp
 
 def test_notification_list_prints_iccid_digits(card_smdp, upp, tmp_path, capsys):
     state = tmp_path / "card.state"
-    Card.open(state).close()
+    open_card(state).close()
     check_notification_list(["--card-state", str(state), "--http"], card_smdp, upp, capsys)
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from euicc.auth import subscription
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.fs.default_fs import USIM_AID
 from tests.reference import REFERENCE
 
@@ -48,7 +49,7 @@ def authenticate(card, p2: int, data: bytes) -> str:
 def test_3g_context_known_answers(examples):
     """osmo-auc-gen examples; with no IND bits, SQN 1 and 0x17 are fresh and SQN 0 is not."""
     for case in examples["cases"]:
-        card = Card.open(None)
+        card = open_card(None)
         personalise(card, case["K"], case["OPc"], ind_bits=0)
         select_usim(card)
         rand, autn = bytes.fromhex(case["RAND"]), bytes.fromhex(case["AUTN"])
@@ -74,7 +75,7 @@ def test_resync_auts_vector(examples):
     out = subprocess.run(["osmo-auc-gen", "-3", "-a", "milenage", "-k", v["K"], "-o", v["OPc"],
                           "-r", v["RAND"], "-s", "5"], capture_output=True, text=True, check=True)
     autn = re.search(r"AUTN:\s*([0-9a-f]{32})", out.stdout).group(1)
-    card = Card.open(None)
+    card = open_card(None)
     personalise(card, v["K"], v["OPc"], ind_bits=0, seq_ms=(int(v["SQN_MS"], 16),))
     select_usim(card)
     resp = authenticate(card, 0x81, b"\x10" + bytes.fromhex(v["RAND"]) + b"\x10" + bytes.fromhex(autn))
@@ -83,7 +84,7 @@ def test_resync_auts_vector(examples):
 
 def test_mac_failure_and_errors(examples):
     case = examples["cases"][0]
-    card = Card.open(None)
+    card = open_card(None)
     personalise(card, case["K"], case["OPc"])
     select_usim(card)
     rand = bytes.fromhex(case["RAND"])
@@ -100,7 +101,7 @@ def test_mac_failure_and_errors(examples):
 
 def test_pin1_guards_authenticate(examples):
     case = examples["cases"][1]
-    card = Card.open(None)
+    card = open_card(None)
     personalise(card, case["K"], case["OPc"], ind_bits=0)
     select_usim(card)
     assert tx(card, "0028000108 30303030FFFFFFFF") == "9000"          # ENABLE PIN1 ('0000')
@@ -115,7 +116,7 @@ def test_pin1_guards_authenticate(examples):
 def test_default_card_authenticates_with_ts35208_set1():
     """The out-of-the-box profile carries TS 35.208 test set 1 (K, OPc) for Milenage."""
     from euicc.auth.milenage import Milenage  # host check with the library, not the applet
-    card = Card.open(None)
+    card = open_card(None)
     select_usim(card)
     k = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
     opc = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")

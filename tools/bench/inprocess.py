@@ -39,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
     from euicc.card import Card
+    from euicc.composition import open_card
 
     with tempfile.TemporaryDirectory() as tmp:
-        card = Card.open(Path(tmp) / "bench.state")
+        card = open_card(Path(tmp) / "bench.state")
         try:
             card.power_on()
             rates = {"SELECT": rate(card.transmit, SELECT_MF, args.seconds)}

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from euicc.card import Card
+from euicc.composition import open_card
 from tools.bench.slot_lock import SlotBusy, hold_slot
 from tools.ota.packet import AES, TDES2, OtaKeyset
 from tools.smsr import es5
@@ -64,7 +65,7 @@ def _card() -> Card:
     """A personalised card with, next to key set 1, a 3DES key set (GP key type '80')."""
     from euicc.m2m.records import ISDR_SCP80, OtaKeySet
 
-    card = Card.open(None)
+    card = open_card(None)
     personalise(card.store, Pki.create())
     with card.store.transaction():
         card.store.put(f"{ISDR_SCP80}{TDES_KVN:02X}", OtaKeySet(TDES_KVN, KIC, KID, DEK, key_type=0x80))
@@ -144,7 +145,7 @@ def life_cycle_seconds(slot: int, profile: bytes, tmp: Path) -> float:
 
     reader = f"Virtual PCD 00 {slot:02d}"
     pki, state = Pki.create(), tmp / f"m2m-{time.monotonic_ns()}.state"
-    card = Card.open(state)
+    card = open_card(state)
     personalise(card.store, pki)
     card.close()
     cmd = [sys.executable, "-m", "tools.cli", "run", "--log-level", "WARNING", "--slot", str(slot),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from euicc.auth.milenage import Milenage
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.nvm import Codec, Store
 from euicc.profiles.installer import install_profile
 from euicc.profiles.manager import fsid_of
@@ -29,12 +30,13 @@ OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
 
 
 def install_times(rounds: int) -> dict[str, float]:
-    from euicc.card import PERSISTENT_TYPES
+    from euicc import state_layout
+    from euicc.composition import make_extensions
     out = {}
     for path in sorted(PROFILES.glob("*/*.der")):
         data, times = path.read_bytes(), []
         for _ in range(rounds):
-            store = Store(None, Codec(PERSISTENT_TYPES))
+            store = Store(None, Codec(state_layout.record_types(make_extensions())))
             start = time.perf_counter()
             with store.transaction():
                 install_profile(store, "bench", data)
@@ -56,7 +58,7 @@ def install_into(card: Card, upp: bytes, enable: bool = False) -> None:
 
 def authenticate_rate(seconds: float) -> float:
     """Milenage AUTHENTICATEs per second in-process (fresh SQN each time, vectors precomputed)."""
-    card = Card.open(None)
+    card = open_card(None)
     install_into(card, build_upp(ProfileParameters(iccid="8900100000000000999",
                                                    imsi="001010000000999", k=K, opc=OPC)), True)
     card.transmit(bytes.fromhex("00A4040C07A0000000871002"))
@@ -79,7 +81,7 @@ def eight_profiles() -> tuple[int, float]:
     """(state file bytes, process max RSS MiB) for a card with 8 installed TS.48-like profiles."""
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "card.state"
-        card = Card.open(state)
+        card = open_card(state)
         packages = sorted(PROFILES.glob("pysim-unique/*.der"))[:7]
         for path in packages:
             install_into(card, path.read_bytes())

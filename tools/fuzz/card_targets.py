@@ -9,6 +9,7 @@ short run of inputs.
 from __future__ import annotations
 
 from euicc.card import Card, CardConfig
+from euicc.composition import open_card
 from euicc.ota import remote_apdu
 from euicc.ota.errors import OtaFormatError
 from tools.fuzz.invariants import InvariantViolation, LogWatch, MemoryWatch, StateWatch, check_response
@@ -44,7 +45,7 @@ class CardDriver:
         self._fresh()
 
     def _fresh(self) -> None:
-        self.card = Card.open(None, self.config)
+        self.card = open_card(None, self.config)
         self.state = StateWatch(self.card.store)
 
     def next_input(self) -> None:

@@ -97,7 +97,8 @@ def _apdu_seeds() -> list[bytes]:
 
 def _tlv_seeds() -> list[bytes]:
     from euicc.card import Card
-    c = Card.open(None)
+    from euicc.composition import open_card
+    c = open_card(None)
     out = []
     for apdu in _h("00A40004023F00 00A4040410A0000000871002FFFFFFFF8907090000 00A40004022F00"
                    " 00A4040010" + ISD_R_AID + " 80F24002024F00"):
@@ -183,8 +184,9 @@ def _es10_seeds() -> list[bytes]:
     """Real ES10 traffic (SGP.22 §3.1.3 download, §5.7 ES10a/b/c) of the host LPA + SM-DP+ rig
     against a default card: each request alone, and whole sessions in three block sizes."""
     from euicc.card import Card
+    from euicc.composition import open_card
     from tools.fuzz.rsp_host import RspRig, StoreDataRecorder
-    target = Card.open(None)
+    target = open_card(None)
     recorder = StoreDataRecorder(target.transmit)
     rig = RspRig(recorder, notify=True)
     result = rig.download()

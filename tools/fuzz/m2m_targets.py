@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from euicc import tlv
 from euicc.card import Card
+from euicc.composition import open_card
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
-from euicc.m2m.runtime import M2mRuntime, install
+from euicc.m2m.runtime import M2mRuntime
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord, iccid_bytes
 from tools.fuzz.card_targets import CardDriver, join_chunks, split_chunks
@@ -76,8 +77,7 @@ class M2mCardDriver(CardDriver):
     `fresh_every` inputs (tools.fuzz.card_targets.CardDriver)."""
 
     def _fresh(self) -> None:
-        card = Card.open(None, self.config)
-        install(card.services, M2mRuntime(clock=lambda: FIXED_NOW, random=lambda n: b"\x5a" * n))
+        card = open_card(None, self.config, m2m=M2mRuntime(clock=lambda: FIXED_NOW, random=lambda n: b"\x5a" * n))
         add_disabled_profile(card)
         self.card = card
         self.state = StateWatch(card.store)
@@ -291,8 +291,7 @@ class Es8Target:
         from tools.smsr.gp_certificate import point_of
         from tools.smsr.lifecycle import connect
         from tools.terminal.link import CallableLink
-        card = Card.open(None, self.driver.config)
-        install(card.services, M2mRuntime(clock=lambda: FIXED_NOW))
+        card = open_card(None, self.driver.config, m2m=M2mRuntime(clock=lambda: FIXED_NOW))
         ecasd = self.pki.ecasd.private_numbers().private_value.to_bytes(32, "big")
         with card.store.transaction():
             personalize(card.store, keysets=(OtaKeySet(KEYSET.kvn, KEYSET.kic, KEYSET.kid, bytes(16)),),

@@ -2,7 +2,7 @@
 (tools.smdpp) wired together in one process, without HTTP, against any ``transmit`` callable.
 
 SGP.22 v2.5 §3.1.3 (Profile Download and Installation) runs as ``Lpa.download``; the SM-DP+ holds
-the DPauth / DPpb credentials of the test CI shipped with the card (euicc/rsp/test_pki, package
+the DPauth / DPpb credentials of the test CI shipped with the card (tools/pki/test_pki, package
 data, so nothing here needs /work/shared) and a UPP: the card's own packaged test profile (with
 another ICCID) unless one is given.  Card code never imports this module.
 """
@@ -27,7 +27,7 @@ Transmit = Callable[[bytes], bytes]
 
 
 def shipped_pki() -> Path:
-    return Path(str(resources.files("euicc.rsp").joinpath("test_pki")))
+    return Path(str(resources.files("tools.pki").joinpath("test_pki")))
 
 
 def packaged_upp(iccid: str = RIG_ICCID) -> bytes:

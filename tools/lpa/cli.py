@@ -76,8 +76,8 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def _transmit(args: argparse.Namespace):
     if args.card_state is not None:
-        from euicc.card import Card   # transport only: the one card import the LPA may use
-        card = Card.open(args.card_state)
+        from euicc.composition import open_card   # transport only: the one card import the LPA may use
+        card = open_card(args.card_state)
         return card.transmit, card.close
     pcsc = PcscTransmit(args.reader)
     return pcsc, pcsc.close

@@ -1,7 +1,7 @@
 """Test PKI files for the SGP.02 command-line tools (SGP.02 v4.2 §2.3: CI, SM-SR, SM-DP, EUM).
 
 :func:`write_test_pki` writes, signed by a CI whose private key it is given (default: the package's
-test CI, ``euicc/rsp/test_pki/CertificateIssuer/SK_CI_ECDSA_NIST.pem``, which is the CI whose public
+test CI, ``tools/pki/test_pki/CertificateIssuer/SK_CI_ECDSA_NIST.pem``, which is the CI whose public
 key a new card trusts, see ``euicc/m2m/personalization.py``):
 
 - ``SK_SR2.pem`` / ``CERT_SR2.hex``: a second SM-SR (CERT.SR.ECDSA, role 'C8 01 02') for change-smsr;
@@ -40,11 +40,11 @@ class PkiError(ValueError):
 
 
 def package_test_pki() -> Path:
-    """The package's test PKI folder (located without importing card code)."""
-    spec = find_spec("euicc")
+    """The host tools' test PKI folder (tools/pki/test_pki; the card trusts its CI)."""
+    spec = find_spec("tools.pki")
     if spec is None or not spec.submodule_search_locations:
-        raise PkiError("the euicc package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "rsp" / "test_pki"
+        raise PkiError("the tools.pki package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "test_pki"
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -113,7 +113,7 @@ def write_test_pki(out: Path, ci_key_file: Path | None = None) -> list[Path]:
 
 
 def _readme(ci_key_file: Path | None) -> str:
-    ci = f"the CI key {ci_key_file}" if ci_key_file else "the package's test CI (euicc/rsp/test_pki)"
+    ci = f"the CI key {ci_key_file}" if ci_key_file else "the package's test CI (tools/pki/test_pki)"
     card = ("A card made by `euicc-emu run` with a new state file trusts this CI and holds the ISD-R key\n"
             "set of eis.json: nothing to do on the card side.\n" if ci_key_file is None else
             "A default card does NOT trust this CI: personalise the card with its public key (PK_CI.pem),\n"

@@ -14,7 +14,7 @@ from euicc.gp.registry import KIND_SD, LCS_SELECTABLE
 from euicc.profiles.manager import ISD_P_MODULE, ISDP_PRIVILEGES
 
 if TYPE_CHECKING:
-    from euicc.session import Context
+    from euicc.context import Context
 
 
 class IsdP(Applet):

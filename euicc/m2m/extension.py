@@ -1,0 +1,70 @@
+"""The SGP.02 v4.2 (M2M) extension of the card kernel (euicc.extension).
+
+It brings the SGP.02 records (euicc.m2m.records), the ISD-P applet that takes ES8, the manufacturing
+credentials of a new card (euicc.m2m.personalization), ES5 on the ISD-R (from its secured OTA
+channel only), and the envelope handlers of the OTA path: 'D1' SMS-PP data download (the OTA
+dispatcher, TS 102 226 / TS 31.115) and 'D6' event download (Fall-Back, TS 102 223 §7.5).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from euicc.apdu import Command
+from euicc.cat.envelope import EVENT_DOWNLOAD, SMS_PP_DOWNLOAD
+from euicc.extension import Extension
+from euicc.m2m import es5, personalization, records
+from euicc.m2m.events import EventDownload
+from euicc.m2m.isd_p import IsdP
+from euicc.m2m.runtime import M2mRuntime, volatile
+from euicc.ota.dispatcher import OtaDispatcher
+
+if TYPE_CHECKING:
+    from euicc.channels import Application
+    from euicc.context import CardServices, Context
+    from euicc.nvm import Store
+
+
+class Es5Functions:
+    """ES5 on the ISD-R (SGP.02 §4.1.1): INSTALL, DELETE, DGI STORE DATA, GET DATA 'BF30' / 'FF21',
+    and the ISD-P attributes of a GET STATUS from the SM-SR (eUICCCapabilityAudit, §4.1.1.5)."""
+
+    def claims(self, ctx: Context, cmd: Command) -> bool:
+        return es5.is_es5(cmd)
+
+    def process(self, ctx: Context, cmd: Command, isdr_aid: bytes) -> bytes:
+        return es5.process(ctx, cmd, isdr_aid)
+
+    def template(self, ctx: Context) -> bytes:
+        return b""
+
+    def get_status(self, ctx: Context, data: bytes) -> bytes:
+        state = volatile(ctx)
+        return data if state is None or state.origin is None else es5.isdp_attributes(ctx, data)
+
+
+class M2mExtension(Extension):
+    """SGP.02 on the card, with `runtime` (settings, clock, randomness)."""
+
+    NAME = "m2m"
+    RECORD_TYPES = records.PERSISTENT_TYPES
+    LAYOUT = records.LAYOUT
+    REQUIRED = records.REQUIRED
+
+    def __init__(self, runtime: M2mRuntime | None = None) -> None:
+        self.runtime = runtime or M2mRuntime()
+
+    def applets(self) -> Mapping[str, type[Application]]:
+        return {"isd_p": IsdP}
+
+    def install(self, services: CardServices) -> None:
+        services.add_runtime(self.runtime)
+        services.envelope_handlers[SMS_PP_DOWNLOAD] = OtaDispatcher(self.runtime)
+        services.envelope_handlers[EVENT_DOWNLOAD] = EventDownload(self.runtime)
+        services.isd_r_functions.append(Es5Functions())
+
+    def provision(self, store: Store) -> None:
+        personalization.ensure_personalized(store)
+
+    def __repr__(self) -> str:
+        return f"M2mExtension({self.runtime!r})"
