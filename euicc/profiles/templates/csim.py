@@ -8,7 +8,7 @@ authentication is not provided.
 """
 from __future__ import annotations
 
-from . import ADF_KIND, CY, LF, ROOT_CSIM, ROOT_NONE, TR, FileTemplate as F, Template
+from .base import ADF_KIND, CY, LF, ROOT_CSIM, ROOT_NONE, TR, FileTemplate as F, Template
 
 _CSIM = (
     F("adf-csim", None, ADF_KIND, arr=14),

@@ -4,7 +4,7 @@ EF.ARR '6F06' of ADF.ISIM.
 """
 from __future__ import annotations
 
-from . import ADF_KIND, BT, LF, ROOT_ISIM, ROOT_NONE, TR, FileTemplate as F, Template
+from .base import ADF_KIND, BT, LF, ROOT_ISIM, ROOT_NONE, TR, FileTemplate as F, Template
 
 _ISIM = (
     F("adf-isim", None, ADF_KIND, arr=14),

@@ -5,7 +5,7 @@ files directly under it).
 """
 from __future__ import annotations
 
-from . import (DF_KIND, LF, MF_KIND, ROOT_MF, ROOT_NONE, TR, FileTemplate as F,
+from .base import (DF_KIND, LF, MF_KIND, ROOT_MF, ROOT_NONE, TR, FileTemplate as F,
                Template)
 
 MF = Template("2.23.143.1.2.1", "mf", True, ROOT_NONE, (

@@ -6,7 +6,7 @@ range (EF.EXT1 '4F38'..'4F3F', EF.IIDF '4F40'..'4F7F', ...) take it from the pac
 """
 from __future__ import annotations
 
-from . import (BT, DF_KIND, LF, ROOT_MF, ROOT_USIM, TR, FileTemplate as F, Template)
+from .base import (BT, DF_KIND, LF, ROOT_MF, ROOT_USIM, TR, FileTemplate as F, Template)
 
 
 def phonebook(parent: str) -> tuple[F, ...]:

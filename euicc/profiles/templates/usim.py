@@ -6,7 +6,7 @@ ARR record numbers refer to EF.ARR '6F06' of ADF.USIM (SAIP §8.3.2).
 """
 from __future__ import annotations
 
-from . import (ADF_KIND, BT, CY, DF_KIND, LF, ROOT_NONE, ROOT_USIM, TR, FileTemplate as F,
+from .base import (ADF_KIND, BT, CY, DF_KIND, LF, ROOT_NONE, ROOT_USIM, TR, FileTemplate as F,
                Template)
 
 _PLMN_ACT_UNUSED = "FFFFFF0000"
