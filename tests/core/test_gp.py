@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from euicc.gp.registry import Registry, RegistryEntry
+from tests.extensions import requires
 from tests.core.helpers import (ECASD_AID, ISD_P_ELF_AID, ISD_P_MODULE_AID, ISD_R_AID, as_dict,
                                 cla, decode_oid, h, parse_tlv, single)
 
@@ -229,12 +230,14 @@ def test_get_status_next_occurrence(term, many_apps):
 GET_EUICC_CHALLENGE = h("BF2E00")   # SGP.22 §5.7.7 GetEuiccChallengeRequest
 
 
+@requires("rsp")   # ES10 over STORE DATA
 @pytest.mark.parametrize("apdu", ["80E29100", "80E2910000"], ids=["case1", "case2"])
 def test_store_data_without_data_is_wrong_length(term, apdu):
     _isd_r(term)
     assert term.raw(apdu).sw == 0x6700
 
 
+@requires("rsp")
 def test_store_data_empty_block_ends_the_sequence(term):
     """An empty block in the middle is refused with '6700'; the next block no longer continues
     the sequence ('6A86', wrong block number), a new sequence from P2 '00' works."""

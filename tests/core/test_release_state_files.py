@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from euicc.composition import open_card
+from euicc.composition import ALL, open_card
 from tests.core.helpers import Terminal
 
 DATA = Path(__file__).parent / "data"
@@ -26,7 +26,7 @@ def _release_card(tmp_path: Path) -> Path:
 
 
 def test_release_0_1_0_state_file_opens_and_keeps_its_card(tmp_path):
-    card = open_card(_release_card(tmp_path))
+    card = open_card(_release_card(tmp_path), extensions=ALL)   # the release made both
     try:
         described = card.describe()
         assert described["eid"] == EID
@@ -42,7 +42,7 @@ def test_release_0_1_0_state_file_opens_and_keeps_its_card(tmp_path):
 
 def test_release_0_1_0_state_file_gains_the_new_default_applets_and_keys(tmp_path):
     path = _release_card(tmp_path)
-    card = open_card(path)
+    card = open_card(path, extensions=ALL)
     try:
         assert ARA_M in [a["aid"] for a in card.describe()["applets"]]
         term = Terminal(card)
@@ -57,5 +57,5 @@ def test_release_0_1_0_state_file_gains_the_new_default_applets_and_keys(tmp_pat
         card.close()
     # upgraded once: opening again changes nothing
     before = path.read_bytes()
-    open_card(path).close()
+    open_card(path, extensions=ALL).close()
     assert path.read_bytes() == before

@@ -19,6 +19,7 @@ from euicc.cat.proactive import refresh
 from euicc.apdu import Command
 from euicc.channels import Channel
 from tests.core.helpers import ISD_R_AID, USIM_AID, Response, Terminal, h, store_snapshot
+from tests.extensions import need, requires
 from tests.usim.test_authenticate import examples, personalise  # noqa: F401 (a fixture)
 
 SELECT_ISD_R = "00 A4 04 00 10" + ISD_R_AID.hex() + "00"
@@ -115,6 +116,7 @@ def test_wrong_le_then_resend_runs_the_command_once(case):
         b.close()
 
 
+@requires("rsp")
 def test_es10_last_block_with_p3_00_is_refused_before_it_runs():
     """The last block of an ES10 STORE DATA sent with P3 = '00' (no data, so case 2) used to run
     the ES10 command and answer '6Cxx'.  A STORE DATA without data is now '6700' (GP Card Spec
@@ -265,6 +267,8 @@ CASE4 = [
 
 @pytest.mark.parametrize("case", CASE4, ids=lambda c: c.name)
 def test_case4_with_any_le_gets_61xx_and_runs_once(case):
+    if case.name.startswith("es10"):
+        need("rsp")
     cmd = h(case.command)
     a, ta, a0 = fresh(case)
     b, tb, b0 = fresh(case)
