@@ -28,16 +28,11 @@ PIN_APPL_1 = 0x01
 
 
 def length_values(data: bytes, count: int) -> list[bytes]:
-    """Split `count` length-prefixed values (TS 31.102 §7.1.2 command data coding)."""
-    out, i = [], 0
-    for _ in range(count):
-        if i >= len(data) or i + 1 + data[i] > len(data):
-            raise SwError(SW.WRONG_LENGTH)
-        out.append(data[i + 1:i + 1 + data[i]])
-        i += 1 + data[i]
-    if i != len(data):
-        raise SwError(SW.WRONG_LENGTH)
-    return out
+    """Split `count` length-prefixed values (TS 31.102 §7.1.2 command data coding); '6700'."""
+    try:
+        return tlv.split_lv(data, count)
+    except tlv.TlvError:
+        raise SwError(SW.WRONG_LENGTH) from None
 
 
 def lv(value: bytes) -> bytes:

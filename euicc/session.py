@@ -1,7 +1,10 @@
 """The card session: one power cycle of the card, and the command dispatcher.
 
 Everything volatile lives here and dies with a reset (ISO 7816-3 §6.2.2): open logical channels
-and their selections, verified PINs, the terminal's capabilities, applet instances.  Commands that
+and their selections, verified PINs, the terminal's capabilities, applet instances and the
+extensions' typed records (euicc.volatile).  Whoever runs a command says where it came from
+(euicc.context.Origin): :meth:`CardSession.process` the terminal, :meth:`CardSession.execute` the
+OTA script engine's origin.  Commands that
 concern the card as a whole (SELECT, MANAGE CHANNEL, GET RESPONSE, STATUS, TERMINAL CAPABILITY,
 TERMINAL PROFILE) are handled here; the rest go to the selected applet or the file system.
 """

@@ -100,6 +100,20 @@ def split(buf: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+def split_lv(buf: bytes, count: int) -> list[bytes]:
+    """Exactly `count` length-value items, each a one-byte length and its value, filling `buf`
+    (the coding of INSTALL data, GP Card Spec §11.5.2, and of AUTHENTICATE, TS 31.102 §7.1.2)."""
+    out, i = [], 0
+    for _ in range(count):
+        if i >= len(buf) or i + 1 + buf[i] > len(buf):
+            raise TlvError("truncated length-value item")
+        out.append(bytes(buf[i + 1:i + 1 + buf[i]]))
+        i += 1 + buf[i]
+    if i != len(buf):
+        raise TlvError("bytes after the last length-value item")
+    return out
+
+
 def parse(buf: bytes, *, skip_padding: bool = False, der: bool = False) -> list[tuple[int, bytes]]:
     return list(iter_tlv(buf, skip_padding=skip_padding, der=der))
 

@@ -77,15 +77,11 @@ def process(ctx: Context, cmd: Command, isdr_aid: bytes) -> bytes:
 
 # -- INSTALL ------------------------------------------------------------------------------------
 def _lv_items(data: bytes, count: int) -> list[bytes]:
-    out, i = [], 0
-    for _ in range(count):
-        if i >= len(data) or i + 1 + data[i] > len(data):
-            raise SwError(SW.INCORRECT_DATA)
-        out.append(bytes(data[i + 1:i + 1 + data[i]]))
-        i += 1 + data[i]
-    if i != len(data):
-        raise SwError(SW.INCORRECT_DATA)
-    return out
+    """The length-value fields of INSTALL data (GP §11.5.2); '6A80' when malformed."""
+    try:
+        return tlv.split_lv(data, count)
+    except tlv.TlvError:
+        raise SwError(SW.INCORRECT_DATA) from None
 
 
 def install(ctx: Context, state: M2mVolatile, cmd: Command) -> bytes:

@@ -33,3 +33,18 @@ def test_malformed_is_tlv_error_either_way(data):
     for der in (False, True):
         with pytest.raises(tlv.TlvError):
             tlv.parse(data, der=der)
+
+
+def test_split_lv_known_answers():
+    """INSTALL [for personalization] data, GP Card Spec §11.5.2.3.3: '00' '00' L AID '00' '00' '00'."""
+    aid = bytes.fromhex("A0000005591010FFFFFFFF8900001000")
+    data = b"\x00\x00\x10" + aid + b"\x00\x00\x00"
+    assert tlv.split_lv(data, 6) == [b"", b"", aid, b"", b"", b""]
+    assert tlv.split_lv(bytes.fromhex("0211220133"), 2) == [b"\x11\x22", b"\x33"]
+
+
+@pytest.mark.parametrize("data,count", [("0211", 1), ("021122", 2), ("02112233", 1), ("", 1)],
+                         ids=["truncated", "missing item", "trailing byte", "empty"])
+def test_split_lv_refuses_malformed_data(data, count):
+    with pytest.raises(tlv.TlvError):
+        tlv.split_lv(bytes.fromhex(data), count)

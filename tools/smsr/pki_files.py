@@ -17,7 +17,6 @@ Private keys written here are test material.
 """
 from __future__ import annotations
 
-from importlib.util import find_spec
 from pathlib import Path
 
 from cryptography import x509
@@ -41,10 +40,7 @@ class PkiError(ValueError):
 
 def package_test_pki() -> Path:
     """The host tools' test PKI folder (tools/pki/test_pki; the card trusts its CI)."""
-    spec = find_spec("tools.pki")
-    if spec is None or not spec.submodule_search_locations:
-        raise PkiError("the tools.pki package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "test_pki"
+    return Path(__file__).resolve().parents[1] / "pki" / "test_pki"
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
