@@ -33,8 +33,7 @@ def _lifecycle(lpa, smdp, upp, matching_id: str) -> None:
 
 
 def test_in_process_download_enable_disable_delete(card_smdp, upp):
-    from euicc.card import Card   # transport only
-    from euicc.composition import open_card
+    from euicc.composition import open_card   # transport only
     card = open_card(None)
     lpa = make_lpa(card.transmit)
     lpa.es10.transport.open()
