@@ -56,6 +56,10 @@ class StateFileError(Exception):
         self.path, self.reason = path, reason
 
 
+class UnknownKey(ValueError):
+    """A stored key that no rule of the codec's layout matches."""
+
+
 class NvmWriteError(Exception):
     """A commit failed (disk full, read-only file, I/O error); nothing of it was applied.
 
@@ -168,8 +172,9 @@ class Codec:
         return json.dumps(self._plain(value), separators=(",", ":"))
 
     def decode(self, key: str, text: str) -> Any:
+        hint = self._hint(key, UnknownKey) if self.layout is not None else None
         value = self._freeze(json.loads(text))
-        if self.layout is not None and not conforms(value, hint := self._hint(key, ValueError)):
+        if self.layout is not None and not conforms(value, hint):
             raise ValueError(_mismatch(value, hint))
         return value
 
@@ -317,6 +322,9 @@ class Store:
         for k, v in db.execute("SELECT k, v FROM kv"):
             try:
                 data[k] = self.codec.decode(k, v)
+            except UnknownKey:
+                raise StateFileError(self.path, f"holds records this card does not know ({k!r}; "
+                                                f"opened without the extension that wrote them?)") from None
             except (ValueError, TypeError) as e:
                 raise StateFileError(self.path, f"corrupt record {k!r}: {e}") from None
         return data
