@@ -13,6 +13,7 @@ from euicc.card import Card, CardConfig
 from euicc.composition import open_card
 from euicc.gp import key_store
 from euicc.gp.registry import Registry, RegistryEntry
+from tests.extensions import requires
 from tests.gp.helpers import DEFAULT_KEYS, ISD_R_AID, SELECT_ISD_R, Terminal, new_card
 from tools.scp.scp03_host import (DD_HOST_CRYPTOGRAM, DD_S_MAC, HostKeySet, Scp03Host, Scp03HostError,
                                   cmac, delete_key_apdu, derive, key_data_field, kcv, put_key_apdu,
@@ -52,6 +53,7 @@ def test_default_key_information(term):
     assert key_info(term) == bytes.fromhex("E012" "C00401308810" "C00402308810" "C00403308810")
 
 
+@requires("rsp")   # ES10 GetEID inside the channel
 @pytest.mark.parametrize("s_mode", (8, 16))
 @pytest.mark.parametrize("level", (0x01, 0x03, 0x33))
 def test_channel_at_each_level(card, term, level, s_mode):
@@ -98,6 +100,7 @@ def test_s16_card_refuses_s8_host(card, term):
         host.process_initialize_update(r.data)
 
 
+@requires("rsp")
 def test_es10_without_a_session_and_on_another_channel(term):
     """LPAs do not use SCP03: ES10 STORE DATA stays plain, also beside a session on channel 1."""
     term.send(SELECT_ISD_R)
@@ -159,6 +162,7 @@ def test_replayed_session_is_refused(term):
     assert term.send(replay).sw == 0x6982
 
 
+@requires("rsp")
 def test_replayed_command_ends_the_session(term):
     host = term.open_scp03()
     wrapped = host.wrap(bytes.fromhex(GET_STATUS_ISD))
@@ -248,7 +252,8 @@ MIXED = bytes([0x31]) + key_data_field(DEFAULT_KEYS.dek, AES256.enc) + key_data_
     (delete_key_apdu(0x30), 0x6985),                                   # the only complete key set
     (delete_key_apdu(0x3F), 0x6A88),
     (bytes.fromhex("80E4000004D202303100"), 0x6A80),                  # 'D2' of two bytes
-    (bytes.fromhex("80E40000034F0100"), 0x6982),                       # an application: ES5 only (OTA)
+    pytest.param(bytes.fromhex("80E40000034F0100"), 0x6982,            # an application: ES5 only (OTA)
+                 marks=requires("m2m")),
 ))
 def test_key_management_refusals_leave_the_keys(term, apdu, sw):
     host = term.open_scp03(level=0x03)

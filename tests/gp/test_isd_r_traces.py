@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from euicc.gp.key_store import Scp03Keys
+from tests.extensions import requires
 from tests.gp.helpers import SELECT_ISD_R, Terminal, new_card
+
+pytestmark = requires("rsp")   # the traces carry ES10 commands
 
 VECTORS = json.loads((Path(__file__).parent / "sysmo_euicc1_scp03.json").read_text())
 NAMES = [s["name"] for s in VECTORS["sessions"]]

@@ -19,6 +19,7 @@ from tests.e2e.pcsc_host import REPO, reader_name
 from tests.m2m_host.m2m_world import TS48, Pki, connect, personalise
 from tests.m2m_host.test_lifecycle import download
 from tests.rsp_host.conftest import SHIPPED_PKI, TS48_ICCID, make_lpa
+from tests.extensions import requires
 from tools.bench.m2m_bench import isdr_keyset
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import DownloadError, iccid_digits
@@ -70,6 +71,7 @@ def info_iccids(state: Path) -> list[str]:
     return json.loads(out.stdout)["iccids"]
 
 
+@requires("rsp", "m2m")
 def test_es8_profile_then_es10_download_of_the_same_iccid_is_refused(tmp_path):
     state = tmp_path / "card.state"
     pki = new_card_state(state)

@@ -12,10 +12,13 @@ from euicc.composition import open_card
 from tests.m2m import host
 from tests.ota.profile_ota_host import USIM_AID, download_and_enable, package_ota, read_ef
 from tests.rsp_host.conftest import card_smdp  # noqa: F401 - fixture
+from tests.extensions import requires
 from tools.fuzz.invariants import snapshot
 from tools.ota import packet as ota
 from tools.ota import transport
 from tools.smsr.pki_files import DEFAULT_CARD_KEYSET
+
+pytestmark = requires("rsp", "m2m")   # profiles downloaded over ES10, then OTA
 
 EF_SPN = 0x6F46                         # TS 31.102 §4.2.12, update ADM in TS.48
 NEW_SPN = bytes.fromhex("02") + b"OTA RFM".ljust(10, b"\xff")
