@@ -1,10 +1,13 @@
 """ISD-R, the eUICC's root security domain: GSMA SGP.22 v2.5 §2.2.1 / SGP.02 v4.2 §2.2.1.
 
 This module holds the GlobalPlatform side common to both: the FCI (GP Card Spec v2.3.1 §11.9.3.1,
-with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3),
-GET STATUS (GP §11.4) and STORE DATA (GP §11.11) carrying ES10 (SGP.22 §5.7.2, euicc.rsp.es10),
-all of them also inside an SCP03 secure channel with PUT KEY / DELETE of its key sets
-(GP Amd D, euicc.gp.secure_channel).
+with the 'E0' ISDRProprietaryApplicationTemplate of the SGP.22 ASN.1 module), GET DATA (GP §11.3)
+and GET STATUS (GP §11.4), all of them also inside an SCP03 secure channel with PUT KEY / DELETE
+of its key sets (GP Amd D, euicc.gp.secure_channel).  What the card's extensions add to it
+(SGP.22 ES10 over STORE DATA, SGP.02 ES5; the port is euicc.context.IsdRFunctions) comes from the
+card's services: the first extension that claims a command processes it; a STORE DATA, INSTALL
+or DELETE no extension claims is refused with '6A81' (function not supported), and the 'E0'
+template holds what the extensions put in it (absent when empty).
 """
 from __future__ import annotations
 

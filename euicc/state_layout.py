@@ -40,7 +40,7 @@ KERNEL_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubsc
                 Scp03Keys)
 
 KERNEL_LAYOUT: tuple[LayoutRule, ...] = (
-    # the card (euicc.provisioning, euicc.rsp.identity, euicc.profiles.manager)
+    # the card (euicc.provisioning, euicc.profiles.manager; an extension's identity may set card/eid)
     ("card/eid", bytes),
     ("card/active-fs", str),
     ("card/version", int),
