@@ -101,11 +101,23 @@ def default_state_path(environ: dict[str, str] | None = None) -> Path:
 
 
 def add_state_argument(parser: argparse.ArgumentParser) -> None:
-    """``--state PATH`` with the per-user default."""
+    """``--state PATH`` with the per-user default, and ``--extensions`` (the card's functions)."""
     parser.add_argument(
         "--state", type=Path, default=None, metavar="PATH",
         help=f"card state file (default: {default_state_path()})",
     )
+    parser.add_argument("--extensions", type=_extension_names, default=None, metavar="LIST",
+                        help="the card's functions, comma-separated: rsp (SGP.22 consumer RSP), m2m "
+                             "(SGP.02 M2M); default both, or $EUICC_EXTENSIONS. A state file holding "
+                             "records of an extension left out is refused")
+
+
+def _extension_names(text: str) -> tuple[str, ...]:
+    from euicc.composition import parse_names
+    try:
+        return parse_names(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def state_path(args: argparse.Namespace) -> Path:

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    card = open_card(state_path(args))
+    card = open_card(state_path(args), extensions=args.extensions)
     try:
         eid = import_identity(card.store, args.directory)
     finally:

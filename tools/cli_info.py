@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def info(args: argparse.Namespace) -> int:
     from euicc.card import Card
     from euicc.composition import open_card
-    card = open_card(state_path(args), create=False)   # never makes a card; a bad file: tools.cli.main
+    card = open_card(state_path(args), extensions=args.extensions, create=False)   # never makes a card; a bad file: tools.cli.main
     try:
         description = card.describe()
     finally:

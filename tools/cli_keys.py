@@ -91,7 +91,7 @@ def keys(args: argparse.Namespace) -> int:
     from euicc.composition import open_card
     from euicc.nvm import StateFileError
     try:
-        card = open_card(path)
+        card = open_card(path, extensions=args.extensions)
     except StateFileError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 1

@@ -55,21 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
-    parser.add_argument("--extensions", type=_extension_names, default=None, metavar="LIST",
-                        help="the card's functions, comma-separated: rsp (SGP.22 consumer RSP), m2m "
-                             "(SGP.02 M2M); default both, or $EUICC_EXTENSIONS. A state file holding "
-                             "records of an extension left out is refused")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
     parser.set_defaults(func=run)
-
-
-def _extension_names(text: str) -> tuple[str, ...]:
-    from euicc.composition import parse_names
-    try:
-        return parse_names(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
