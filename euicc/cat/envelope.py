@@ -6,19 +6,17 @@ is acknowledged and ignored, an unsupported download is refused.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError, check_header
 
 if TYPE_CHECKING:
-    from euicc.context import Context
+    from euicc.context import Context, EnvelopeHandler
 
 SMS_PP_DOWNLOAD = 0xD1
 EVENT_DOWNLOAD = 0xD6
-
-EnvelopeHandler = Callable[["Context", int, bytes], bytes]   # (ctx, tag, value) -> response data
 
 
 def envelope(ctx: Context, cmd: Command, handlers: Mapping[int, EnvelopeHandler]) -> bytes:
