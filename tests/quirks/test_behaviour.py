@@ -2,33 +2,21 @@
 ISO 7816-3 §10.3.3, ISO 7816-4 §5.3.3; GP Card Spec v2.3.1 §11.11; SGP.22 v2.5 §2.2.3, §5.7.8).
 
 APDUs are written out by hand; EUICCInfo is decoded with asn1tools compiled from the published
-SGP.22 ASN.1 module (the shared reference folder), not with the card's codec.
+SGP.22 ASN.1 module (``rsp_asn1``, tests/quirks/conftest.py), not with the card's codec.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import asn1tools
 import pytest
 
 from euicc.card import Card, CardConfig
 from tests.core.helpers import Response, Terminal, as_dict, h, single
-from tests.reference import REFERENCE
 from tools.quirks import load
 
 ISD_R = bytes.fromhex("A0000005591010FFFFFFFF8900000100")        # SGP.02 Annex H
 VENDOR_ISD_R = bytes.fromhex("A0000005591010FFFFFFFF8900050500")  # a vendor ISD-R AID (SPEC_NOTES §1.1)
 OTHER_CI = bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3")
-
-
-@pytest.fixture(scope="module")
-def rsp_asn1():
-    """SGP.22 RSPDefinitions with the RFC 5280 modules it imports, from the reference folder."""
-    folder = REFERENCE / "asn1" / "sgp22"
-    files = [folder / n for n in ("RSPDefinitions.asn", "PKIX1Explicit88.asn", "PKIX1Implicit88.asn")]
-    if not all(f.is_file() for f in files):
-        pytest.skip(f"the published SGP.22 ASN.1 is not in {folder}")
-    return asn1tools.compile_files([str(f) for f in files], "der")
 
 
 def terminal(config: CardConfig) -> Terminal:
