@@ -8,6 +8,7 @@ all of them also inside an SCP03 secure channel with PUT KEY / DELETE of its key
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from euicc import tlv
@@ -20,7 +21,7 @@ from euicc.gp.secure_channel import SCP03_FEATURE, SCP03_INS, SecureChannel
 from euicc.m2m import es5
 from euicc.m2m.runtime import volatile
 from euicc.rsp import es10
-from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
+from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, RegistryEntry, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
                                PRIV_TRUSTED_PATH)
 
@@ -101,4 +102,14 @@ class IsdR(Applet):
 def get_status_command(ctx: Context, cmd: Command, max_response: int = MAX_RESPONSE) -> tuple[bytes, int]:
     if not cmd.proprietary:
         raise SwError(SW.CLA_NOT_SUPPORTED)
-    return get_status(cmd, ctx.registry.entries(), ctx.channel.applet_state, max_response)
+    entries = presented(ctx.registry.entries(), ctx.session.config.isd_r_aid)
+    return get_status(cmd, entries, ctx.channel.applet_state, max_response)
+
+
+def presented(entries: list[RegistryEntry], isd_r_aid: bytes) -> list[RegistryEntry]:
+    """The registry as the card shows it: the ISD-R (and as the associated security domain of the
+    ISD-Ps) at the AID the card presents (``CardConfig.isd_r_aid``)."""
+    if isd_r_aid == ISD_R_AID:
+        return entries
+    return [replace(e, aid=isd_r_aid if e.aid == ISD_R_AID else e.aid,
+                    sd=isd_r_aid if e.sd == ISD_R_AID else e.sd) for e in entries]

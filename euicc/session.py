@@ -383,7 +383,8 @@ class CardSession:
             return fcp(desc, self.pins.enabled_map(desc.pins))
         if cmd.p2 == 0x01:
             if ch.applet is not None:
-                return tlv.tlv(0x84, ch.applet.aid)
+                aid = ch.applet.aid
+                return tlv.tlv(0x84, self.config.isd_r_aid if aid == ISD_R_AID else aid)
             adf = self.fs.node(ch.cursor.adf) if ch.cursor.adf else None
             return tlv.tlv(0x84, adf.aid) if adf is not None and adf.kind == ADF else b""
         raise SwError(SW.INCORRECT_P1P2)

@@ -84,6 +84,10 @@ def test_isd_r_answers_at_the_vendor_aid_only(tmp_path):
     assert sw == 0x9000 and data[:5] == h("BF3E125A10")
     term.select_aid(VENDOR_ISD_R[:7])                          # partial selection (RID + PIX start)
     assert es10(term, "BF3E035C015A")[1] == 0x9000
+    assert term.ok("80F2000100") == h("8410") + VENDOR_ISD_R   # STATUS: the selected application
+    # GET STATUS of the ISD (GP Card Spec §11.4, P1 '80', P2 '02'): its AID is the presented one
+    registry = term.ok("80F28002024F0000")
+    assert single(single(registry, 0xE3)[:18], 0x4F) == VENDOR_ISD_R and ISD_R not in registry
 
 
 def test_default_card_still_answers_at_the_standard_aid():
