@@ -18,9 +18,10 @@ What a T=0 card does with a case-2 command whose Le is wrong is the card's choic
 
 * ``6Cxx`` (default): ISO 7816-3 §10.3.3 / TS 102 221 §7.3.1.1.4, procedure byte '6C' with the
   right length and the re-send described above;
-* ``direct``: the card sends the data it has as on T=1 (ISO 7816-4 §5.3.3): with Le shorter than
-  the data, Le bytes and ``61xx`` for the rest (GET RESPONSE); with Le longer, all the data and the
-  status.  GET RESPONSE with a long Le then also answers with what is left instead of ``6Cxx``.
+* ``direct``: the card sends the data it has as on T=1: with Le shorter than the data, Le bytes
+  and ``61xx`` for the rest (GET RESPONSE, ISO 7816-4 §5.3.4 response chaining); with Le longer,
+  all the data and the status.  GET RESPONSE with a long Le then also answers with what is left
+  instead of ``6Cxx``.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a terminal sees of each quirk setting, on an in-process card (TS 102 221 §7.3.1.1.4,
-ISO 7816-3 §10.3.3, ISO 7816-4 §5.3.3; GP Card Spec v2.3.1 §11.11; SGP.22 v2.5 §2.2.3, §5.7.8).
+ISO 7816-3 §10.3.3, ISO 7816-4 §5.3.4; GP Card Spec v2.3.1 §11.11; SGP.22 v2.5 §2.2.3, §5.7.8).
 
 APDUs are written out by hand; EUICCInfo is decoded with asn1tools compiled from the published
 SGP.22 ASN.1 module (``rsp_asn1``, tests/quirks/conftest.py), not with the card's codec.
@@ -7,8 +7,6 @@ SGP.22 ASN.1 module (``rsp_asn1``, tests/quirks/conftest.py), not with the card'
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from euicc.card import Card, CardConfig
 from tests.core.helpers import Response, Terminal, as_dict, h, single

@@ -57,8 +57,10 @@ def test_sysmoeuicc1_values():
     assert config.atr == SYSMO_ATR and config.t0
     assert (config.channels, config.max_store_data_block, config.le_policy) == (8, 255, "6Cxx")
     info = config.euicc_info
-    assert (info.svn, info.profile_version, info.firmware_version) == (b"\x02\x03\x00", b"\x02\x03\x01", bytes((35, 6, 35)))
-    assert (info.pp_version, info.sas_accreditation_number, info.euicc_category) == (b"\x01\x00\x00", "SYSMOCOM-TEST-1", None)
+    assert (info.svn, info.profile_version, info.firmware_version) == (bytes((2, 3, 0)), bytes((2, 3, 1)),
+                                                                       bytes((35, 6, 35)))
+    assert (info.pp_version, info.sas_accreditation_number) == (bytes((1, 0, 0)), "SYSMOCOM-TEST-1")
+    assert info.euicc_category is None
 
 
 def test_user_file_with_every_key(tmp_path):
@@ -139,7 +141,8 @@ def test_bad_file_is_one_line_exit_1(tmp_path, capsys, text, message):
     with pytest.raises(QuirkError) as raised:
         load(str(path))
     assert message in str(raised.value)
-    for argv in (["quirks", "show", str(path)], ["run", "--quirks", str(path), "--state", str(tmp_path / "s")]):
+    run_argv = ["run", "--quirks", str(path), "--state", str(tmp_path / "s")]
+    for argv in (["quirks", "show", str(path)], run_argv):
         status, out, err = run_cli(capsys, argv)
         assert (status, out) == (1, ""), argv
         assert err.startswith(f"euicc-emu: quirks {path}: ") and err.count("\n") == 1, err

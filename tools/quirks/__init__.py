@@ -26,7 +26,7 @@ from typing import Any
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from euicc.card import FEATURES, CardConfig
 from euicc.channels import LE_POLICIES
-from euicc.rsp.euicc_info import DEFAULT_SETTINGS, EuiccInfoSettings
+from euicc.rsp.euicc_info import DEFAULT_SETTINGS
 
 PRESET_DIR = Path(__file__).resolve().parent
 SUFFIX = ".toml"
