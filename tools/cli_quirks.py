@@ -1,11 +1,10 @@
-"""``euicc-emu quirks list|show``: the vendor quirk profiles (:mod:`tools.quirks`)."""
+"""``euicc-emu quirks list|show``: the vendor quirk profiles (:mod:`tools.quirks`, imported when a
+command runs: it loads the card's modules, which other commands' start-up need not pay for)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-
-from tools.quirks import QuirkError, load, presets, settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def list_profiles(args: argparse.Namespace) -> int:
+    from tools.quirks import QuirkError, load, presets
     found = presets()
     width = max(len(name) for name in found)
     for name in found:
@@ -41,6 +41,7 @@ def list_profiles(args: argparse.Namespace) -> int:
 
 
 def show_profile(args: argparse.Namespace) -> int:
+    from tools.quirks import QuirkError, load, settings
     try:
         profile = load(args.profile)
     except QuirkError as exc:

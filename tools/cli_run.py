@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
+    if args.quirks:
+        log.info("quirks profile %s", args.quirks)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []
