@@ -52,7 +52,7 @@ class CardConfig:
     channels: int = 20           # logical channels including the basic one (TS 102 221: up to 20)
     le_policy: str = LE_6CXX     # T=0 case 2 with a wrong Le: euicc.channels.LE_POLICIES
     max_store_data_block: int | None = None   # longest STORE DATA block (bytes) the ISD-R takes
-    isd_r_aid: bytes = ISD_R_AID              # the AID the ISD-R answers at (SGP.22 §2.2.3)
+    isd_r_aid: bytes = ISD_R_AID              # the AID the ISD-R answers at (SGP.02 Annex H by default)
     euicc_info: EuiccInfoSettings = DEFAULT_SETTINGS
     disabled: frozenset[str] = frozenset()    # optional features that do not answer (FEATURES)
 

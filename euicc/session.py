@@ -299,7 +299,7 @@ class CardSession:
 
     def _registry_matches(self, aid: bytes) -> list[RegistryEntry]:
         """Selectable registry entries whose AID starts with `aid` (GP Card Spec §11.9.2.2); the
-        ISD-R answers at the AID the card presents (``CardConfig.isd_r_aid``, SGP.22 §2.2.3), not at
+        ISD-R answers at the AID the card presents (``CardConfig.isd_r_aid``; SGP.02 Annex H), not at
         the standard one when that differs."""
         registry = self.services.registry
         presented = self.config.isd_r_aid

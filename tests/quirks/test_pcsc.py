@@ -1,6 +1,6 @@
 """End-to-end: vendor quirk profiles as a PC/SC client sees them, pyscard -> pcscd -> ifd-vpcd ->
 ``euicc-emu run --quirks ...`` (ISO 7816-3 §8.2, §10.3.3; ISO 7816-4 §5.3.4, §11.1.2; GP Card Spec
-§11.11; SGP.22 v2.5 §2.2.3, §5.7.2, §5.7.8).
+§11.11; SGP.22 v2.5 §2.2.1, §5.7.2, §5.7.8).
 
 Expected bytes are written out here: the sysmoEUICC1-C2T ATR and SVN as recorded in pySim's test
 suite, EUICCInfo1 decoded with asn1tools from the published SGP.22 ASN.1 (``rsp_asn1``).
