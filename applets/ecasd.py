@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from euicc import tlv
+from euicc.aids import ECASD_AID
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
 from euicc.gp.registry import KIND_SD, LCS_PERSONALIZED, PRIV_SECURITY_DOMAIN
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 class Ecasd(Applet):
     """ECASD: A0000005591010FFFFFFFF8900000200 (SGP.02 Annex H)."""
 
-    AID = bytes.fromhex("A0000005591010FFFFFFFF8900000200")
+    AID = ECASD_AID
     KIND = KIND_SD
     LIFECYCLE = LCS_PERSONALIZED
     PRIVILEGES = PRIV_SECURITY_DOMAIN

@@ -12,24 +12,32 @@ from pathlib import Path
 from applets import catalog
 from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
+from euicc.aids import ISD_R_AID
 from euicc.atr import DEFAULT_ATR
 from euicc.auth import subscription
 from euicc.auth.subscription import AkaSubscription
+from euicc.channels import LE_6CXX, LE_POLICIES
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
 from euicc.gp import key_store
 from euicc.gp.access_control import AccessRule
+from euicc.gp.secure_channel import SCP03_FEATURE
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
 from euicc.nvm import Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
+from euicc.rsp.es10 import OPTIONAL_FUNCTIONS
+from euicc.rsp.euicc_info import DEFAULT_SETTINGS, EuiccInfoSettings
 from euicc.session import CardServices, CardSession
 
 log = logging.getLogger(__name__)
 
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")   # ETSI TS 101 220 Annex E: 3GPP USIM
+
+FEATURES = frozenset({SCP03_FEATURE, *OPTIONAL_FUNCTIONS.values()})
+"""Optional features a card may leave out: the ISD-R's SCP03 (GP Amd D) and ES10 functions."""
 
 PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaSubscription,
                     AccessRule, *m2m.PERSISTENT_TYPES)
@@ -37,11 +45,17 @@ PERSISTENT_TYPES = (FileDescriptor, PinState, RegistryEntry, ProfileRecord, AkaS
 
 @dataclass(frozen=True)
 class CardConfig:
-    """Settings of a card that are not part of its persistent state."""
+    """Settings of a card that are not part of its persistent state (a vendor quirk profile,
+    ``euicc-emu run --quirks``, sets them all; the defaults are this emulator's own card)."""
 
     atr: bytes | None = None     # None: DEFAULT_ATR (T=0 only); see euicc.atr.INTERFACES
     t0: bool = True              # T=0 response delivery (61xx / 6Cxx); False: direct (T=1 only)
     channels: int = 20           # logical channels including the basic one (TS 102 221: up to 20)
+    le_policy: str = LE_6CXX     # T=0 case 2 with a wrong Le: euicc.channels.LE_POLICIES
+    max_store_data_block: int | None = None   # longest STORE DATA block (bytes) the ISD-R takes
+    isd_r_aid: bytes = ISD_R_AID              # the AID the ISD-R answers at (SGP.02 Annex H by default)
+    euicc_info: EuiccInfoSettings = DEFAULT_SETTINGS
+    disabled: frozenset[str] = frozenset()    # optional features that do not answer (FEATURES)
 
 
 class Card:
@@ -51,6 +65,10 @@ class Card:
                  first_profile: str | None = None) -> None:
         if not 1 <= config.channels <= 20:
             raise ValueError("a UICC has 1 to 20 logical channels")
+        if config.le_policy not in LE_POLICIES:
+            raise ValueError(f"le_policy is one of {', '.join(LE_POLICIES)}")
+        if not FEATURES >= config.disabled:
+            raise ValueError(f"unknown features: {', '.join(sorted(config.disabled - FEATURES))}")
         self.store = store
         self.config = config
         self.session: CardSession | None = None

@@ -13,6 +13,7 @@ import gc
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -36,13 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the state file; later runs continue with what it holds. With --cards N, N cards\n"
                     "sit on consecutive vpcd slots, each with its own state file (PATH.0, PATH.1, ...).",
         epilog="example:\n"
-               "  euicc-emu run --trace    card in reader 'Virtual PCD 00 00', APDUs printed on stdout")
+               "  euicc-emu run --trace    card in reader 'Virtual PCD 00 00', APDUs printed on stdout\n"
+               "  euicc-emu run --quirks sysmoeuicc1    a card that looks like a sysmoEUICC1-C2T")
     add_state_argument(parser)
     parser.add_argument("--vpcd-host", default=DEFAULT_HOST, help="vpcd host (default %(default)s)")
     parser.add_argument("--vpcd-port", type=int, default=DEFAULT_PORT, help="vpcd base port, slot 0 (default %(default)s)")
     parser.add_argument("--slot", type=_non_negative, default=0, help="vpcd slot of the first card (port = base + slot)")
     parser.add_argument("--cards", type=_positive, default=1, help="number of cards on consecutive slots")
     parser.add_argument("--listen", action="store_true", help="vpcd reversed mode: wait for vpcd to connect to us")
+    parser.add_argument("--quirks", metavar="NAME|FILE", default=None,
+                        help="make the card look like a card model: a vendor quirk profile "
+                             "('euicc-emu quirks list') or a TOML file; --protocols, --atr and "
+                             "--t1-direct given too override its ATR and delivery")
     protocols = parser.add_mutually_exclusive_group()
     protocols.add_argument("--protocols", choices=tuple(INTERFACES), default=None,
                            help="the built-in ATR by the protocols it offers: "
@@ -68,30 +74,46 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 
 def card_config(args: argparse.Namespace) -> CardConfig:
-    """The ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr)."""
+    """The card's settings: those of the --quirks profile (tools.quirks; raises QuirkError), then
+    the ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr), which
+    override the profile's."""
     from euicc.card import CardConfig
+    from tools.quirks import load
+    profile = load(args.quirks) if args.quirks else None
+    base = profile.config if profile else CardConfig()
     if args.atr is not None:
-        return CardConfig(atr=args.atr, t0=not args.t1_direct)
+        return replace(base, atr=args.atr, t0=not args.t1_direct)
+    if args.protocols is None and profile is not None:
+        if args.t1_direct and profile.protocols == "t0":
+            raise ValueError(f"--t1-direct needs an ATR that offers T=1: profile {profile.name}'s "
+                             "offers T=0 only (add --protocols t1 or --protocols t0-t1)")
+        return replace(base, t0=base.t0 and not args.t1_direct)
     name = args.protocols or DEFAULT_INTERFACE
     interface = INTERFACES[name]
     if args.t1_direct and name == "t0":
         raise ValueError("--t1-direct needs an ATR that offers T=1: a T=0 card delivers data with "
                          "61xx/6Cxx (use --protocols t1 or --protocols t0-t1 --t1-direct)")
-    return CardConfig(atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
+    return replace(base, atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
 
 
 def run(args: argparse.Namespace) -> int:
     from euicc.asn1 import precompile
     from euicc.card import Card
     from euicc.nvm import StateFileError
+    from tools.quirks import QuirkError
     try:
         config = card_config(args)
+    except QuirkError as exc:
+        print(f"euicc-emu: quirks {args.quirks}: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     precompile()   # before any card is presented: the first ES10 command must not compile them
     log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
+    if args.quirks:
+        log.info("quirks profile %s", args.quirks)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
         connections = []

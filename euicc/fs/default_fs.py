@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from euicc import tlv
+from euicc.aids import ECASD_AID, ISD_R_AID
 from euicc.auth import subscription
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import ADF, BERTLV, CYCLIC, DF, EF, LINEAR, MF, TRANSPARENT, FileDescriptor
 from euicc.fs.pin import PinService, PinState, pad_pin
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
-ISD_R_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
-ECASD_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000200")
 
 PIN1, PIN2, ADM1 = 0x01, 0x81, 0x0A
 

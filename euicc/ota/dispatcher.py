@@ -31,6 +31,7 @@ from euicc.m2m.settings import ISDR_TAR
 from euicc.ota import remote_apdu
 from euicc.ota.profile_ota import ProfileKeys, RfmInstance, profile_route
 from euicc.ota.envelope import TAG_SMS_PP_DOWNLOAD, parse_sms_pp_download
+from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.sms import (IEI_COMMAND_PACKET, IEI_RESPONSE_PACKET, PID_SIM_DATA_DOWNLOAD,
                            InformationElement, SmsDeliver)
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from euicc.applet import Applet
     from euicc.session import Context
 
-ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 
 
 @dataclass(frozen=True)
