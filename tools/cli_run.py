@@ -109,9 +109,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    precompile()   # before any card is presented: the first ES10 command must not compile them
-    log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
     if args.quirks:
         log.info("quirks profile %s", args.quirks)
     with contextlib.ExitStack() as stack:
@@ -129,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
             connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+        started = time.perf_counter()
+        precompile()   # before any card is presented: the first ES10 command must not compile them
+        log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
         gc.freeze()   # the card OS, its ASN.1 modules and state are long-lived: keep the collector off them
         signum = BridgeRunner(connections).serve_until_signalled()
         log.info("stopped%s; closing card state", f" by signal {signum}" if signum else "")

@@ -60,7 +60,7 @@ def _number(n: int) -> bytes:
 
 def stored_size(store: Store, prefix: str = "") -> int:
     """Bytes the store keeps for the keys under `prefix`: each key and its stored encoding."""
-    return sum(len(key.encode()) + len(store.codec.encode(store.get(key)).encode())
+    return sum(len(key.encode()) + len(store.codec.encode(key, store.get(key)).encode())
                for key in store.keys(prefix))
 
 
