@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from applets import catalog
-from euicc import provisioning
-from euicc.card import PERSISTENT_TYPES, Card, CardConfig
+from euicc.card import Card, CardConfig
 from euicc.gp import key_store
-from euicc.nvm import Codec, Store
 from tools.scp.scp03_host import HostKeySet, Scp03Host
 
 ISD_R_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
@@ -21,8 +18,8 @@ DEFAULT_KEYS = HostKeySet(0x30, bytes(range(0x40, 0x50)), bytes(range(0x40, 0x50
 def new_card(eid: str | None = None, key_sets: tuple[key_store.Scp03Keys, ...] = ()) -> Card:
     """A new in-memory card (direct delivery, no 61xx) whose ISD-R holds ``key_sets`` when given;
     ``eid`` overrides the EID it reports (a trace's card, outside the test EUM's EID range)."""
-    store = Store(None, Codec(PERSISTENT_TYPES))
-    provisioning.provision(store, catalog(), first_profile="minimal")
+    card = Card.open(None, CardConfig(t0=False), first_profile="minimal")
+    store = card.store
     with store.transaction():
         if eid is not None:
             store.put("card/eid", bytes.fromhex(eid))
@@ -32,7 +29,8 @@ def new_card(eid: str | None = None, key_sets: tuple[key_store.Scp03Keys, ...] =
                 keys.delete(kvn)
             for k in key_sets:
                 keys.put(k)
-    return Card(store, CardConfig(t0=False))
+    card.power_on()
+    return card
 
 
 @dataclass
