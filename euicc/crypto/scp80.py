@@ -16,7 +16,7 @@ Wire layout, SMS form (TS 31.115 §4.2; the UDH IEI '70' stands in for CPI)::
 
 The RC/CC/DS is computed over CPL..TAR || CNTR || PCNTR || secured data incl. padding (the
 command UDH is not covered); the PoR checksum covers the PoR UDH '02 71 00' as well
-(both verified against real-card vectors, /work/shared/reference/vectors).
+(both verified against real-card vectors, tests/vectors: scp80_ts102225_sms).
 """
 from __future__ import annotations
 
