@@ -49,7 +49,7 @@ def open_sinks(stack: contextlib.ExitStack, trace: str | None = None, gsmtap: tu
     `trace`: ``"-"`` for stdout or a file to append to; `gsmtap`: the (host, port) to send to
     (:func:`vpcd_bridge.gsmtap.parse_target`); `pcap`: a file to (over)write.
     """
-    from .gsmtap import GsmtapSink
+    from .gsmtap import GsmtapSink  # imported here: these modules import CardEvent from this one
     from .pcap import PcapSink
     from .trace import ApduTrace
 

@@ -29,10 +29,11 @@ def receiver():
 
 
 def test_card_run_sends_gsmtap_and_writes_pcap(vpcd, receiver, tmp_path):
-    pcap = tmp_path / "card.pcap"
+    """--trace, --gsmtap and --pcap together: three sinks, the same exchanges."""
+    pcap, text = tmp_path / "card.pcap", tmp_path / "card.log"
     cmd = [sys.executable, "-m", "tools.cli", "run", "--state", str(tmp_path / "c.state"), "--first-profile",
            "minimal", "--vpcd-port", str(vpcd.port), "--log-level", "WARNING",
-           "--gsmtap", f"127.0.0.1:{receiver.getsockname()[1]}", "--pcap", str(pcap)]
+           "--gsmtap", f"127.0.0.1:{receiver.getsockname()[1]}", "--pcap", str(pcap), "--trace", str(text)]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         vpcd.server.settimeout(30)
@@ -50,6 +51,11 @@ def test_card_run_sends_gsmtap_and_writes_pcap(vpcd, receiver, tmp_path):
     assert datagrams == expected
     _header, records = read_pcap(pcap.read_bytes())
     assert [frame[42:] for _ts, frame in records] == expected
+    log = text.read_text().splitlines()
+    bodies = [line.split("] ", 1)[1].split("  ;")[0] for line in log]
+    assert bodies == ["-- power on"] + [f"{arrow} {data.hex().upper()}" for c, r in pairs
+                                        for arrow, data in ((">>", c), ("<<", r))] + ["-- link lost, power off"]
+    assert log[0].endswith(f"; ATR {atr.hex().upper()}")
 
 
 @pytest.mark.parametrize("value", ["127.0.0.1:0", "no-such-host.invalid", "[::1"])

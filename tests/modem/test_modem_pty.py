@@ -2,7 +2,7 @@
 
 Known answers: the default card's ICCID 89001000000000000010 and IMSI 001010000000001 (README,
 default test profile); EF.ICCID coding TS 102 221 §13.2; the EID's check digits (ISO 7064
-MOD 97-10: value mod 97 == 1, SGP.22 §4.3.1 / SPEC_NOTES §1.1); ES10c GetEID SGP.22 §5.7.20
+MOD 97-10: value mod 97 == 1, SPEC_NOTES §1.1); ES10c GetEID SGP.22 §5.7.20
 (``BF3E 03 5C 01 5A`` -> ``BF3E 12 5A 10 <EID>``); 27.007 §8.17, §8.18, §8.45-8.47, §9.2.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ command        27.007    what the MT does (:mod:`tools.modem.sim`)
 +CCHO          §8.45     MANAGE CHANNEL + SELECT by DF name; answers ``<sessionid>``
 +CCHC          §8.46     MANAGE CHANNEL close
 +CGLA          §8.47     the APDU on the session's channel, as it is
-+CIMI          §7.4      the IMSI of EF.IMSI
++CIMI          §5.6      the IMSI of EF.IMSI
 +CPIN          §8.3      ``+CPIN: READY|SIM PIN|SIM PUK``; ``+CPIN=<pin>[,<newpin>]``
 +CFUN          §8.2      ``0``: the SIM is powered off; ``1``-``4``: on; ``<rst>`` 1 resets it
 +CCID, +ICCID  (vendor)  not in 27.007: modules answer ``+CCID: <ICCID>`` / ``+ICCID: <ICCID>``
@@ -172,7 +172,7 @@ class SimCommands:
         return [f'+CGLA: {self._length(response)},"{self._hexstr(response)}"']
 
     def cimi(self, command: Command) -> list[str]:
-        """+CIMI (§7.4): the IMSI alone on its line."""
+        """+CIMI (§5.6): the IMSI alone on its line."""
         if command.form == "test":
             return []
         if command.form != "action":

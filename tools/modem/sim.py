@@ -10,7 +10,7 @@
   MF, every other file under ADF.USIM (or DF.GSM ``7F20`` for a card without a USIM).
 * +CCHO / +CCHC / +CGLA (§8.45-8.47) -> MANAGE CHANNEL (ISO/IEC 7816-4 §11.1.2) and SELECT by DF
   name on the channel; the CLA of a +CGLA command gets the session's channel number (§8.45 NOTE).
-* +CIMI (§7.4) -> EF.IMSI of ADF.USIM (TS 31.102 §4.2.2), +CCID -> EF.ICCID (TS 102 221 §13.2),
+* +CIMI (§5.6) -> EF.IMSI of ADF.USIM (TS 31.102 §4.2.2), +CCID -> EF.ICCID (TS 102 221 §13.2),
   +CPIN (§8.3) -> VERIFY / UNBLOCK PIN of PIN1, key reference ``01`` (TS 102 221 §11.1.9, §11.1.13,
   PIN coding §9.5.2).
 
