@@ -1,6 +1,8 @@
 """The AT interpreter without a pty: V.250 line syntax and framing, and the modem quirks, on an
 in-process card.  Expected texts are typed from V.250 §5.3-5.7 and 27.007 §8.17/§8.45/§9.2."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from euicc.card import Card, CardConfig
 from tools.modem.at import AtError, AtInterpreter, parse_extended, split_args
@@ -109,3 +111,29 @@ def test_quirk_ccho_prefix_and_no_logical_channels(card):
                                      'AT+CCHO=""', 'AT+CCHO="' + "00" * 17 + '"', "AT+CPIN=12"])
 def test_bad_parameters_are_cme_50_or_error(card, command):
     assert lines(modem(card), command)[-1] in ("+CME ERROR: 50", "ERROR")
+
+
+def test_crsm_empty_strings_are_omitted_values_and_atz_restores_defaults(card):
+    at = modem(card)
+    assert lines(at, 'AT+CRSM=176,12258,0,0,10,"",""')[0].startswith('+CRSM: 144,0,"98')
+    assert lines(at, 'AT+CRSM=176,12258,0,0,10,,"3F00"')[0].startswith('+CRSM: 144,0,"98')
+    at.feed(b"ATZ\r")
+    assert at.feed(b"AT+CCHC=99\r") == b"AT+CCHC=99\r\r\nERROR\r\n"   # echo on, +CMEE=0 again
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=80))
+def test_any_bytes_get_a_result_code_never_a_traceback(card, data):
+    at = modem(card)
+    out = at.feed(b"AT" + data.replace(b"\r", b"").replace(b"\x08", b"") + b"\r")
+    assert out.endswith((b"OK\r\n", b"ERROR\r\n")) or b"+CME ERROR: " in out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["+CSIM", "+CRSM", "+CGLA", "+CCHO", "+CCHC", "+CPIN", "+CFUN", "+CMEE", "+CIMI", "+CCID"]),
+       st.text(alphabet='0123456789ABCDEFabcdef,"xyz -?=', max_size=40))
+def test_sim_commands_with_any_arguments_never_raise(card, name, rest):
+    at = modem(card)
+    out = at.feed(f"AT{name}{rest}\r".encode())
+    assert out.endswith((b"OK\r\n", b"ERROR\r\n")) or b"+CME ERROR: " in out
+    at.feed(b"AT+CFUN=1\r")

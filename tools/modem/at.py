@@ -13,12 +13,14 @@ The 27.007 SIM commands are in :mod:`tools.modem.commands`.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.modem.sim import SimError
 
 CR, LF, BACKSPACE = 0x0D, 0x0A, 0x08
+AT_PREFIX = re.compile("[Aa][Tt]")  # V.250 §5.2.1 (upper or lower case; matched without changing the line)
 MAX_LINE = 4096  # longer lines are discarded whole (an APDU of 261 bytes is 522 hex characters)
 
 # 27.007 §9.2.1 verbose texts of the codes the modem uses
@@ -91,9 +93,9 @@ def parse_line(body: str) -> list[tuple[str, str]]:
                 j += 1
             items.append(("extended", body[i:j]))
             i = j
-        elif ch.isalpha():
+        elif ch.isascii() and ch.isalpha():
             j = i + 1
-            while j < len(body) and body[j].isdigit():
+            while j < len(body) and body[j] in "0123456789":
                 j += 1
             items.append(("basic", body[i:j].upper()))
             i = j
@@ -124,11 +126,10 @@ def parse_extended(text: str) -> Command:
 class AtInterpreter:
     """Line assembly, echo, dispatch and result codes; `handlers` maps ``+NAME`` to its handler."""
 
-    def __init__(self, handlers: dict[str, Handler], on_reset: Callable[[], None] | None = None) -> None:
+    def __init__(self, handlers: dict[str, Handler]) -> None:
         self.handlers = dict(handlers)
         self.handlers.update({"+CMEE": self._cmee, "+CGMI": self._identity(0), "+CGMM": self._identity(1),
                               "+CGMR": self._identity(2)})
-        self.on_reset = on_reset
         self.echo = True
         self.cmee = 0
         self._buffer = bytearray()
@@ -159,12 +160,12 @@ class AtInterpreter:
     # -- one line --------------------------------------------------------------------------------
     def execute(self, line: str) -> bytes:
         """Run one command line; the framed response (nothing for a line without ``AT``)."""
-        start = line.upper().find("AT")
-        if start < 0:
+        prefix = AT_PREFIX.search(line)
+        if prefix is None:
             return b""
         info: list[list[str]] = []  # the information text of each command
         try:
-            for kind, text in parse_line(line[start + 2:]):
+            for kind, text in parse_line(line[prefix.end():]):
                 info.append(self._basic(text) if kind == "basic" else self._extended(parse_extended(text)))
         except AtError:
             return self._frame(info, "ERROR")
@@ -192,10 +193,8 @@ class AtInterpreter:
             return []
         if letter == "I" and value == 0:
             return list(IDENTIFICATION)
-        if letter == "Z" and value == 0:
+        if letter == "Z" and value == 0:  # the settings of this interpreter back to their defaults
             self.echo, self.cmee = True, 0
-            if self.on_reset is not None:
-                self.on_reset()
             return []
         raise AtError(f"unsupported basic command {text}")
 

@@ -46,9 +46,11 @@ class Quirks:
 
 
 def _int(value: str | None, low: int, high: int, what: str) -> int:
-    if value is None or not value.strip().isdigit() or not low <= int(value) <= high:
+    """A decimal numeric constant (V.250 §5.4.2.1) in low..high."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise SimError(CME_INCORRECT_PARAMETERS, f"{what} must be {low}..{high}, got {value!r}")
-    return int(value)
+    return int(text)
 
 
 def _opt_int(args: tuple[str | None, ...], index: int, low: int, high: int, what: str) -> int | None:
@@ -56,13 +58,12 @@ def _opt_int(args: tuple[str | None, ...], index: int, low: int, high: int, what
 
 
 def _hex(value: str | None, what: str) -> bytes:
-    try:
-        return bytes.fromhex(value or "") if value and len(value) % 2 == 0 else _bad_hex(what, value)
-    except ValueError:
-        return _bad_hex(what, value)
-
-
-def _bad_hex(what: str, value: str | None) -> bytes:
+    """A string of hexadecimal characters, two a byte (27.007 "hexadecimal character format")."""
+    if value and len(value) % 2 == 0:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
     raise SimError(CME_INCORRECT_PARAMETERS, f"{what} is not hex: {value!r}")
 
 
@@ -138,8 +139,8 @@ class SimCommands:
         sw, data = self.sim.restricted(
             _int(args[0], 0, 255, "<command>"), _opt_int(args, 1, 0, 0xFFFF, "<fileid>"),
             _opt_int(args, 2, 0, 255, "<P1>"), _opt_int(args, 3, 0, 255, "<P2>"), _opt_int(args, 4, 0, 255, "<P3>"),
-            _hex(args[5], "<data>") if len(args) > 5 and args[5] is not None else b"",
-            _hex(args[6], "<pathid>") if len(args) > 6 and args[6] is not None else None)
+            _hex(args[5], "<data>") if len(args) > 5 and args[5] else b"",        # omitted or ""
+            _hex(args[6], "<pathid>") if len(args) > 6 and args[6] else None)
         line = f"+CRSM: {sw >> 8},{sw & 0xFF}"
         return [line + (f',"{self._hexstr(data)}"' if data else "")]
 
