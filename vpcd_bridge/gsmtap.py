@@ -34,9 +34,15 @@ meaningless APDU; an ATR display was proposed upstream in 2024 (Wireshark merge 
 not checked here).
 
 UDP port 4729 is ``GSMTAP_UDP_PORT`` (IANA-assigned).  The sender uses an unconnected,
-non-blocking socket: with no listener (Wireshark capturing on ``lo`` does not bind the port) the
-ICMP port-unreachable replies are not reported to an unconnected socket, and a full socket
-buffer drops the message instead of stalling the card.
+non-blocking socket: errors are not reported back to it, and a full socket buffer drops the
+message instead of stalling the card.  When the destination is a local address that nothing
+listens on (Wireshark capturing on ``lo`` does not bind the port), the sink binds it itself, as
+libosmocore's ``gsmtap_source_add_sink()`` does (``gsmtap_util.c``: a local receiving socket,
+``SO_REUSEADDR``): the kernel then drops the messages there instead of answering each with an
+ICMP port unreachable, which halves the cost of a message.  The sink socket is never read and
+has the smallest buffer.  A receiver started later with ``SO_REUSEADDR`` gets the messages (Linux
+gives a unicast datagram to the socket bound last); one already listening is left alone (the
+probe bind fails, so no sink is made).
 """
 from __future__ import annotations
 
@@ -139,6 +145,7 @@ class GsmtapSink(GsmtapMessageSink):
         family, _, _, _, self.address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
+        self.local_sink = _local_sink(family, self.address)
         self.dropped = 0
         self._lock = threading.Lock()  # guards `dropped` only; sendto itself is atomic per datagram
 
@@ -162,3 +169,24 @@ class GsmtapSink(GsmtapMessageSink):
         if self.dropped:
             log.info("GSMTAP to %s: %d messages dropped", self.address, self.dropped)
         self._sock.close()
+        if self.local_sink is not None:
+            self.local_sink.close()
+
+
+def _local_sink(family: int, address: tuple) -> socket.socket | None:
+    """A never-read socket bound to `address` when it is local and free (see the module docstring)."""
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(address)  # fails when someone listens there, or the address is not ours
+        except OSError:
+            return None
+    sink = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # rounded up to the kernel's minimum
+        sink.bind(address)
+    except OSError:
+        sink.close()
+        return None
+    log.info("GSMTAP: nothing listens on %s; bound a local sink there (receivers need SO_REUSEADDR)", address)
+    return sink

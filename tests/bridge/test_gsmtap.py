@@ -69,6 +69,28 @@ def test_gsmtap_sink_sends_one_datagram_per_pair_and_atr(receiver):
                    HEADER_APDU_SLOT0 + SELECT_MF + bytes.fromhex("9000")]
 
 
+def test_local_sink_only_when_nobody_listens_and_a_later_receiver_takes_over(receiver):
+    """libosmocore gsmtap_source_add_sink(): a local, free destination gets a never-read socket;
+    a receiver bound before is left alone; one bound later with SO_REUSEADDR gets the messages."""
+    with GsmtapSink("127.0.0.1", receiver.getsockname()[1]) as sink:
+        assert sink.local_sink is None              # the receiver was there first
+        sink.response(0, SELECT_MF, b"\x90\x00")
+        assert receiver.recv(65535) == HEADER_APDU_SLOT0 + SELECT_MF + b"\x90\x00"
+    port = receiver.getsockname()[1]
+    receiver.close()
+    with GsmtapSink("127.0.0.1", port) as sink:
+        assert sink.local_sink is not None
+        later = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        later.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        later.bind(("127.0.0.1", port))
+        later.settimeout(5)
+        sink.response(0, SELECT_MF, b"\x90\x00")
+        assert later.recv(65535) == HEADER_APDU_SLOT0 + SELECT_MF + b"\x90\x00"
+        later.close()
+    with GsmtapSink("192.0.2.1", port) as remote:  # not one of our addresses (RFC 5737); nothing is sent
+        assert remote.local_sink is None
+
+
 def test_gsmtap_sink_without_listener_or_oversized_never_raises(receiver, caplog):
     port = receiver.getsockname()[1]
     receiver.close()  # nobody on that port: ICMP port unreachable must not reach the card

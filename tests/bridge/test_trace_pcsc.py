@@ -17,7 +17,7 @@ pytestmark = pytest.mark.pcsc
 
 ISD_R = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 GET_EID = bytes.fromhex("80E2910006BF3E035C015A")
-# Event Download (D6): event list (19) = 04 idle screen available, device identities (02) terminal -> UICC
+# Event Download (D6): event list (99) = 04 user activity, device identities (82) terminal -> UICC
 ENVELOPE = bytes.fromhex("80C2000009D607990104820282 81".replace(" ", ""))
 FIELDS = ["gsm_sim.apdu.ins", "gsm_sim.file_id", "gsm_sim.aid", "gsm_sim.apdu.data", "gsm_sim.apdu.sw",
           "gsm_sim.cat.ber_tlv_tag", "udp.payload"]
