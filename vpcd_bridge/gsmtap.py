@@ -99,7 +99,7 @@ def parse_target(text: str) -> tuple[str, int]:
         host, _, port_text = text.partition(":")
     port = GSMTAP_UDP_PORT
     if port_text or text.endswith(":"):
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ValueError(f"bad port in {text!r}: expected 1..65535")
         port = int(port_text)
     if not host:

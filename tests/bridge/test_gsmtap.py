@@ -41,7 +41,7 @@ def test_parse_target(text, target):
     assert parse_target(text) == target
 
 
-@pytest.mark.parametrize("text", ["", ":4729", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x",
+@pytest.mark.parametrize("text", ["", ":4729", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "127.0.0.1:²",
                                   "[::1", "[::1]4729", "no-such-host.invalid"])
 def test_parse_target_rejects(text):
     with pytest.raises(ValueError):
