@@ -41,8 +41,8 @@ def test_parse_target(text, target):
     assert parse_target(text) == target
 
 
-@pytest.mark.parametrize("text", ["", ":4729", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "127.0.0.1:²",
-                                  "[::1", "[::1]4729", "no-such-host.invalid"])
+@pytest.mark.parametrize("text", ["", ":4729", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x",
+                                  "127.0.0.1:²", "[::1", "[::1]4729", "no-such-host.invalid"])
 def test_parse_target_rejects(text):
     with pytest.raises(ValueError):
         parse_target(text)
@@ -153,7 +153,8 @@ def test_pcap_is_decoded_by_wireshark_gsm_sim_without_options(tmp_path):
     rows = tshark.fields(path, ["frame.protocols", "gsm_sim.apdu.ins", "gsm_sim.file_id", "gsm_sim.apdu.data",
                                 "gsm_sim.apdu.sw"])
     assert all(r["frame.protocols"] == "eth:ethertype:ip:udp:gsmtap:gsm_sim" for r in rows)
-    assert [(r["gsm_sim.apdu.ins"], r["gsm_sim.file_id"], r["gsm_sim.apdu.data"], r["gsm_sim.apdu.sw"]) for r in rows] == [
+    decoded = [(r["gsm_sim.apdu.ins"], r["gsm_sim.file_id"], r["gsm_sim.apdu.data"], r["gsm_sim.apdu.sw"]) for r in rows]
+    assert decoded == [
         ("0xa4", "0x3f00", "", "0x6122"),
         ("0xb0", "", "98001000000000000010", "0x9000"),
         ("0xe2", "", "bf3e035c015a", "0x6112"),

@@ -20,7 +20,8 @@ def test_modem_fronts_the_card_in_a_pcsc_reader(start_card):
         assert port.ok("AT+CIMI") == ["001010000000001"]
         (line,) = port.ok("AT+CRSM=176,12258,0,0,10")
         numbers, data = hex_field(line, "+CRSM")
-        assert numbers == ["144", "0"] and data == bytes.fromhex("98000100000000000001")  # ICCID 89001000000000000010, TS 102 221 §13.2
+        # ICCID 89001000000000000010 as EF.ICCID holds it (TS 102 221 §13.2: BCD, low nibble first)
+        assert numbers == ["144", "0"] and data == bytes.fromhex("98000100000000000001")
         (session,) = port.ok('AT+CCHO="A0000005591010FFFFFFFF8900000100"')
         (line,) = port.ok(f'AT+CGLA={session},22,"80E2910006BF3E035C015A"')
         (_,), response = hex_field(line, "+CGLA")

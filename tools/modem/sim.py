@@ -129,8 +129,9 @@ class SimAccess:
             if sw != SW_OK:
                 return None
             # application template 61 { 4F AID ... } (TS 102 221 §13.1)
-            if len(data) > 4 and data[0] == 0x61 and data[2] == 0x4F and data[4:4 + data[3]].startswith(USIM_AID_PREFIX):
-                return bytes(data[4:4 + data[3]])
+            aid = data[4:4 + data[3]] if len(data) > 4 and data[0] == 0x61 and data[2] == 0x4F else b""
+            if aid.startswith(USIM_AID_PREFIX):
+                return bytes(aid)
         return None
 
     # -- raw access -----------------------------------------------------------------------------
