@@ -156,8 +156,8 @@ class SimCommands:
         return [f"+CCHO: {session}" if self.quirks.ccho_prefix else str(session)]
 
     def cchc(self, command: Command) -> list[str]:
-        """+CCHC=<sessionid> (§8.46): only the final result code (Rel-18 Table 106 also lists a bare
-        "+CCHC" response line, which older releases and the modems we know do not send)."""
+        """+CCHC=<sessionid> (§8.46): only the final result code.  Rel-18 Table 106 also lists a bare
+        "+CCHC" response line; module manuals (e.g. Telit LE910) show OK alone, which is what we send."""
         if command.form == "test":
             return []
         (session,) = self._only_set(command, (1, 1))
