@@ -15,13 +15,14 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from tools.cli import add_state_argument, state_path
-from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
+from vpcd_bridge import BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
 from vpcd_bridge.claim import SlotClaim, SlotInUse
 from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
+from vpcd_bridge.gsmtap import parse_target
 
 if TYPE_CHECKING:
     from euicc.card import CardConfig
@@ -63,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "small hand-built UICC file system")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
+    parser.add_argument("--gsmtap", type=_gsmtap_target, default=None, metavar="HOST[:PORT]",
+                        help="send every command/response pair and ATR as GSMTAP (type SIM) over UDP "
+                             "to HOST, port 4729 unless given (for Wireshark)")
+    parser.add_argument("--pcap", type=Path, default=None, metavar="FILE",
+                        help="write the same GSMTAP messages to a pcap FILE (overwritten) for Wireshark/tshark")
     parser.set_defaults(func=run)
 
 
@@ -112,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if args.quirks:
         log.info("quirks profile %s", args.quirks)
     with contextlib.ExitStack() as stack:
-        trace = _open_trace(args.trace, stack)
+        try:
+            sinks = open_sinks(stack, args.trace, args.gsmtap, args.pcap)
+        except OSError as exc:
+            print(f"euicc-emu: cannot open the trace: {exc}", file=sys.stderr)
+            return 1
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
@@ -125,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
-            connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+            connections.append(VpcdConnection(VpcdSession(card, slot, sinks), endpoint))
         started = time.perf_counter()
         precompile()   # before any card is presented: the first ES10 command must not compile them
         log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
@@ -145,13 +155,11 @@ def _eid(card: object) -> str:
     return str(describe().get("eid", "?")) if callable(describe) else "?"
 
 
-def _open_trace(target: str | None, stack: contextlib.ExitStack) -> ApduTrace | None:
-    if target is None:
-        return None
-    if target == "-":
-        return ApduTrace(sys.stdout)
-    stream: TextIO = stack.enter_context(open(target, "a", encoding="utf-8"))
-    return ApduTrace(stream)
+def _gsmtap_target(text: str) -> tuple[str, int]:
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _hex_bytes(text: str) -> bytes:

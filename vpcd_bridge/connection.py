@@ -149,7 +149,8 @@ class VpcdConnection:
             return data
 
         reader = FrameReader(receive)
-        handle = self.session.handle
+        answer = self.session.answer
+        traced = bool(self.session.sinks)
         deadline = None if self.endpoint.listen else time.monotonic() + GREETING_TIMEOUT
         try:
             while True:
@@ -161,9 +162,11 @@ class VpcdConnection:
                 if deadline is not None and payload != bytes((Control.GET_ATR,)):
                     deadline = None
                     sock.settimeout(None)
-                reply = handle(payload)
+                reply = answer(payload)
                 if reply is not None:
                     sock.sendall(encode_frame(reply))
+                if traced:  # after the answer is sent: tracing stays off the round trip
+                    self.session.report()
         except (OSError, FrameError) as exc:
             if not self._stop.is_set():
                 log.info("slot %d: vpcd link error: %s", self.endpoint.slot, exc)
