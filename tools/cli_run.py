@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tools.cli import add_state_argument, state_path
+from tools.cli_fault import InstrumentError, add_run_options, instrument_setup
 from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
 from vpcd_bridge.claim import SlotClaim, SlotInUse
 from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "small hand-built UICC file system")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
+    add_run_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -62,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
     config = CardConfig(atr=args.atr, t0=not args.t1_direct)
     with contextlib.ExitStack() as stack:
         trace = _open_trace(args.trace, stack)
+        try:
+            instrument = instrument_setup(args, trace)
+        except InstrumentError as exc:
+            print(f"euicc-emu: {exc}", file=sys.stderr)
+            return 1
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
@@ -74,7 +81,16 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
-            connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+            presented = instrument.wrap(card, slot, config.t0) if instrument else card
+            connections.append(VpcdConnection(VpcdSession(presented, slot, trace), endpoint))
+            if instrument:
+                presented.attach(connections[-1])
+        if instrument:
+            try:
+                instrument.serve(stack)
+            except InstrumentError as exc:
+                print(f"euicc-emu: {exc}", file=sys.stderr)
+                return 1
         gc.freeze()   # the card OS, its ASN.1 modules and state are long-lived: keep the collector off them
         signum = BridgeRunner(connections).serve_until_signalled()
         log.info("stopped%s; closing card state", f" by signal {signum}" if signum else "")
