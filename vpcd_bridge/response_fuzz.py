@@ -173,7 +173,7 @@ def _tlv_length(rng: random.Random, data: bytes, sw: int, tree: list[Node] | Non
     siblings, i, path = _pick(rng, tree)
     node = siblings[i]
     true = len(node.content())
-    wrong = rng.choice([n for n in {0, max(true - 1, 0), true + 1, true + rng.randint(2, 64), 0x7F} if n != true])
+    wrong = rng.choice(sorted({0, max(true - 1, 0), true + 1, true + rng.randint(2, 64), 0x7F} - {true}))
     node.length = tlv.encode_length(wrong)
     return encode_tree(tree), sw, f"{path}: length {true} -> {wrong}"
 

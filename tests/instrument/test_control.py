@@ -143,3 +143,19 @@ def test_run_refuses_a_bad_faults_file_before_starting(tmp_path, content, error)
                           text=True, timeout=60)
     assert done.returncode == 1 and error in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_fuzz_on_and_off(card):
+    ctl = Controller({0: card})
+    assert ctl.handle_line(b'{"op": "fuzz", "seed": 5, "rate": 1.0}')["fuzz"] == {"seed": 5, "rate": 1.0, "applied": 0}
+    plain = Card.open(None, first_profile="minimal")
+    try:
+        fuzzed = [card.transmit(SELECT_ISD_R) for _ in range(4)]
+        assert ctl.handle_line(b'{"op": "list"}')["fuzz"]["applied"] == 4
+        assert ctl.handle_line(b'{"op": "fuzz", "off": true}') == {"ok": True, "fuzz": None}
+        assert card.transmit(SELECT_ISD_R) == plain.transmit(SELECT_ISD_R)
+        assert fuzzed != [plain.transmit(SELECT_ISD_R)] * 4
+    finally:
+        plain.close()
+    assert "rate" in ctl.handle_line(b'{"op": "fuzz", "seed": 5, "rate": 2}')["error"]
+    assert "seed" in ctl.handle_line(b'{"op": "fuzz", "seed": -1, "rate": 0.5}')["error"]
