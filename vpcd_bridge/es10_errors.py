@@ -27,7 +27,7 @@ import asn1tools
 from euicc import tlv
 from euicc.asn1 import rsp
 
-from .faults import RuleError, _hex
+from .faults import RuleError, hex_bytes
 
 MODULE = "RSPDefinitions"
 LOAD_BPP_TAG = 0xBF36                    # BoundProfilePackage, SGP.22 §5.7.6
@@ -116,14 +116,6 @@ def error_value(type_name: str, error: str | int, transaction_id: bytes) -> Any:
     raise RuleError(f"{type_name} has no error code {error!r}")
 
 
-def _error_names(type_name: str) -> list[str]:
-    t = _types()[type_name]
-    members = t.get("members", [])
-    if t["type"] == "CHOICE":
-        members = [x for m in members[1:] for x in ([m] + _types().get(m["type"], {}).get("members", []))]
-    return sorted({name for m in members for name in (_named(m) or {})})
-
-
 def _pir(error: str | int, bpp_command: str | int, transaction_id: bytes) -> dict[str, Any]:
     """ProfileInstallationResult with ``finalResult errorResult`` (SGP.22 §2.5.6, §5.7.6)."""
     reason = _code(_types()["ErrorReason"]["named-numbers"], error)
@@ -167,7 +159,7 @@ def request_transaction_id(request: bytes) -> bytes | None:
 
 def build(request_tag: int, request: bytes, params: dict[str, Any]) -> bytes:
     """DER of the ES10 error response for a rule's ``error`` / ``bpp_command`` / ``transaction_id``."""
-    tid = _hex(params.get("transaction_id", ""), "transaction_id") or request_transaction_id(request) \
+    tid = hex_bytes(params.get("transaction_id", ""), "transaction_id") or request_transaction_id(request) \
         or DEFAULT_TRANSACTION_ID
     name = response_type(request_tag)
     if name == PIR_TYPE:
@@ -177,16 +169,15 @@ def build(request_tag: int, request: bytes, params: dict[str, Any]) -> bytes:
     return rsp().encode(name, value)
 
 
-def check_error(params: dict[str, Any]) -> None:
-    """Validate an ``es10_error`` rule's parameters before it is armed (the function is known
-    only from the command, so the code must exist in some ES10 error type)."""
+def check_error(request_tag: int, params: dict[str, Any]) -> None:
+    """Refuse an ``es10_error`` rule whose code the function's response does not have, before it
+    is armed (by building the answer once)."""
     error = params["error"]
     if not isinstance(error, (str, int)) or isinstance(error, bool):
         raise RuleError("error: a name from the ASN.1 module or an integer")
-    _hex(params.get("transaction_id", ""), "transaction_id")
-    if isinstance(error, str) and not any(error in _error_names(n) for n in _types() if n.endswith("Response")) \
-            and error not in _types()["ErrorReason"]["named-numbers"]:
-        raise RuleError(f"error: {error!r} is not an error code of any ES10 response")
     bpp = params.get("bpp_command", "initialiseSecureChannel")
-    if _code(_types()["BppCommandId"]["named-numbers"], bpp) is None:
-        raise RuleError(f"bpp_command: BppCommandId has no value {bpp!r}")
+    if not isinstance(bpp, (str, int)) or isinstance(bpp, bool):
+        raise RuleError("bpp_command: a BppCommandId name or an integer")
+    if len(hex_bytes(params.get("transaction_id", ""), "transaction_id")) > 16:
+        raise RuleError("transaction_id: TransactionId has 1..16 bytes (SGP.22 RSPDefinitions)")
+    build(request_tag, b"", params)

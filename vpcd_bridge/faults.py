@@ -51,7 +51,7 @@ class RuleError(ValueError):
     """A rule that cannot be used (unknown field, bad hex, missing parameter)."""
 
 
-def _hex(value: Any, what: str, size: int | None = None) -> bytes:
+def hex_bytes(value: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(value, str):
         raise RuleError(f"{what}: expected a hex string, got {value!r}")
     try:
@@ -88,20 +88,20 @@ class Match:
         unknown = set(obj) - set(MATCH_FIELDS)
         if unknown:
             raise RuleError(f"match: unknown field(s) {sorted(unknown)}")
-        header = {k: _hex(obj[k], f"match.{k}", 1)[0] for k in ("cla", "ins", "p1", "p2") if k in obj}
+        header = {k: hex_bytes(obj[k], f"match.{k}", 1)[0] for k in ("cla", "ins", "p1", "p2") if k in obj}
         es10 = None
         if "es10" in obj:
-            raw = _hex(obj["es10"], "match.es10")
+            raw = hex_bytes(obj["es10"], "match.es10")
             try:
                 es10, end = tlv.read_tag(raw, 0)
             except tlv.TlvError:
                 raise RuleError(f"match.es10: not a BER-TLV tag: {obj['es10']!r}") from None
             if end != len(raw):
                 raise RuleError(f"match.es10: not a single tag: {obj['es10']!r}")
-        aid = _hex(obj["aid"], "match.aid") if "aid" in obj else None
+        aid = hex_bytes(obj["aid"], "match.aid") if "aid" in obj else None
         if aid is not None and not 1 <= len(aid) <= 16:
             raise RuleError("match.aid: an AID has 1..16 bytes (ISO 7816-4 §8.2.1.2)")
-        return cls(data=_hex(obj.get("data", ""), "match.data"), es10=es10, aid=aid, **header)
+        return cls(data=hex_bytes(obj.get("data", ""), "match.data"), es10=es10, aid=aid, **header)
 
     def to_json(self) -> dict[str, str]:
         out = {k: f"{getattr(self, k):02X}" for k in ("cla", "ins", "p1", "p2") if getattr(self, k) is not None}
@@ -190,8 +190,11 @@ def parse_rule(obj: Any, rule_id: int) -> Rule:
         params[name] = obj.get(name, default)
     _check_params(action, params)
     match = Match.from_json(obj.get("match", {}))
-    if action == "es10_error" and match.es10 is None:
-        raise RuleError("es10_error: the match needs 'es10' (the tag of the ES10 command)")
+    if action == "es10_error":
+        if match.es10 is None:
+            raise RuleError("es10_error: the match needs 'es10' (the tag of the ES10 command)")
+        from .es10_errors import check_error  # asn1tools is loaded only when ES10 errors are used
+        check_error(match.es10, params)
     count = obj.get("count", 1)
     if count in (ALWAYS, "once"):
         count = None if count == ALWAYS else 1
@@ -203,11 +206,8 @@ def parse_rule(obj: Any, rule_id: int) -> Rule:
 
 def _check_params(action: str, p: dict[str, Any]) -> None:
     if action == "sw":
-        _hex(p["sw"], "sw", 2)
-        _hex(p["data"], "data")
-    elif action == "es10_error":
-        from .es10_errors import check_error  # asn1tools is loaded only when ES10 errors are used
-        check_error(p)
+        hex_bytes(p["sw"], "sw", 2)
+        hex_bytes(p["data"], "data")
     elif action == "delay":
         _int(p["ms"], "ms", 0, 600_000)
     elif action == "drop":
@@ -220,7 +220,8 @@ def _check_params(action: str, p: dict[str, Any]) -> None:
     elif action == "chain":
         _int(p["chunk"], "chunk", 1, 255)
     elif action == "proactive":
-        _hex(p["command"], "command")
+        if len(hex_bytes(p["command"], "command")) > 255:
+            raise RuleError("command: a proactive command has at most 255 bytes (91xx, TS 102 221 §10.2.1.1)")
         if p["terminal_response"] not in ("swallow", "pass"):
             raise RuleError("terminal_response: 'swallow' or 'pass'")
     elif action in ("remove", "power_cut"):

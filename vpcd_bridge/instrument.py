@@ -32,7 +32,7 @@ from euicc.channels import Channel
 from euicc.nvm import PowerCut
 
 from . import answers as wire
-from .faults import CommandView, FaultTable, Rule, _hex
+from .faults import CommandView, FaultTable, Rule, hex_bytes
 from .trace import ApduTrace
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class InstrumentedCard:
         p, action = rule.params, rule.action
         tag = f"fault {rule.id} ({action})"
         if action == "sw":
-            data, sw = _hex(p["data"], "data"), int(p["sw"], 16)
+            data, sw = hex_bytes(p["data"], "data"), int.from_bytes(hex_bytes(p["sw"], "sw", 2), "big")
             self.note(f"{tag}: forced SW {sw:04X}" + (f" with data {data.hex().upper()}" if data else ""))
             return self._deliver(cmd, ch, data, sw)
         if action == "es10_error":
@@ -317,7 +317,7 @@ class InstrumentedCard:
             self.note(f"{tag}: command does not parse, answered by the card")
             return self.card.transmit(apdu)
         if action == "proactive":
-            self._proactive = (_hex(p["command"], "command") or DEFAULT_PROACTIVE,
+            self._proactive = (hex_bytes(p["command"], "command") or DEFAULT_PROACTIVE,
                                p["terminal_response"] == "swallow")
             self.note(f"{tag}: proactive command announced on the next 9000")
             return self._normal(apdu, cmd, ch)
@@ -333,8 +333,10 @@ class InstrumentedCard:
     def _power_loss(self, rule: Rule, apdu: bytes, tag: str) -> bytes:
         absent = rule.params["absent_ms"] / 1000
         write = rule.params.get("write", 0)
-        if write:
-            store = self.card.store
+        store = getattr(self.card, "store", None)
+        if write and store is None:
+            self.note(f"{tag}: this card has no NVM store to cut a write of; power cut before the command")
+        elif write:
             start = store.writes
 
             def hook(writes: int) -> None:

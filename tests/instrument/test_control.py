@@ -122,7 +122,7 @@ def test_fault_command_line(server, card):
     listed = _fault("--control", control, "list")
     assert listed.returncode == 0 and '"fired": 2' in listed.stdout and "fuzz: null" in listed.stdout
     refused = _fault("--control", control, "add", "--es10", "BF38", "--es10-error", "noSuchError")
-    assert refused.returncode == 1 and "not an error code" in refused.stderr
+    assert refused.returncode == 1 and "has no error code" in refused.stderr
     assert _fault("--control", control, "clear").returncode == 0
     assert card.transmit(SELECT_ISD_R)[0] == 0x61
     nobody = _fault("--control", str(server.path) + ".absent", "list")
