@@ -151,3 +151,16 @@ def test_replay_of_a_trace_without_mutations_is_refused(tmp_path):
     log.write_text("[0] >> 00A40004023F00  ; SELECT (CLA 00)\n")
     with pytest.raises(ReplayError):
         read_replay(log)
+
+
+@pytest.mark.parametrize("answer", [
+    bytes.fromhex("D01B8103012180820281028D1004") + b"euicc-emu fault",    # TS 102 223 DISPLAY TEXT
+    bytes.fromhex("BF3E125A10") + bytes(16),                                # SGP.22 GetEuiccData
+    bytes.fromhex("6F108408A000000151000000A5049F6501FF"),                 # GP FCI
+])
+def test_tlv_mutators_reach_proactive_es10_and_fci_answers(answer):
+    names = applicable(answer)
+    assert {"tlv_length", "tlv_long_form", "tlv_tag", "tlv_drop", "tlv_duplicate", "tlv_value"} <= set(names)
+    for seed in range(20):
+        mutated = apply("tlv_drop", random.Random(seed), answer, 0x9000)[0]
+        assert mutated != answer and len(mutated) < len(answer)
