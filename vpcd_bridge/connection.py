@@ -143,10 +143,11 @@ class VpcdConnection:
     def eject(self, absent: float) -> None:
         """Close the link now and reconnect `absent` seconds later (any thread): to PC/SC the card
         is removed and reinserted.  ifd-vpcd reports no card while the link is down
-        (``vicc_present`` fails) and an APDU it is waiting for fails (``vicc_transmit``)."""
+        (``vicc_present`` fails) and an APDU it is waiting for fails (``vicc_transmit``).
+        Without a link (between reconnects) there is nothing to remove."""
         with self._lock:
-            self._absent = absent
             if self._sock is not None:
+                self._absent = absent
                 try:
                     self._sock.shutdown(socket.SHUT_RDWR)
                 except OSError:

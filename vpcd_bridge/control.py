@@ -16,7 +16,8 @@ request                                      reply
 ``{"op": "fuzz", "off": true}``              ``{"ok": true, "fuzz": null}``
 ===========================================  ============================================
 
-Bad input gets an error reply; nothing a client sends stops the card.  The socket is made
+Bad input gets an error reply; nothing a client sends stops the card.  Rule changes take effect at
+the next command; ``eject`` and ``fuzz`` wait for the command in progress (e.g. a delayed one).  The socket is made
 readable and writable by its owner only (it controls the card).
 """
 from __future__ import annotations
