@@ -55,6 +55,12 @@ def _wait(present: bool, timeout: float = 10.0) -> float:
     return time.monotonic() - start
 
 
+def _wait_reinserted() -> None:
+    """Until pcscd has seen the card go (the link closed) and come back (absent_ms later)."""
+    _wait(present=False)
+    _wait(present=True)
+
+
 def set_nickname(host: T0Link, name: bytes) -> int:
     data, sw = host.send(store_data(tlv(0xBF29, tlv(0x5A, ICCID) + tlv(0x90, name)))[0])
     assert sw == 0x9000
@@ -106,7 +112,7 @@ def test_drop_blocks_the_host_until_the_link_closes(rig):
         host.raw(GET_EID)
     waited = time.monotonic() - start
     assert 1.0 <= waited < 10.0
-    _wait(present=True)
+    _wait_reinserted()
     again = link()
     assert again.send(SELECT_ISD_R)[1] == 0x9000
     assert "no answer" in trace.read_text()
@@ -174,7 +180,7 @@ def test_power_cut_after_n_commands_keeps_persistent_state(rig):
         assert host.raw(SELECT_ISD_R)[1] >> 8 == 0x61
     with pytest.raises(CardConnectionException):
         set_nickname(host, b"during")
-    _wait(present=True)
+    _wait_reinserted()
     again = link()
     again.send(SELECT_ISD_R)
     data, sw = again.send(PROFILES_INFO)
