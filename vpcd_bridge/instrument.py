@@ -163,24 +163,27 @@ class InstrumentedCard:
                 return special
         seq, first, last = self._es10_block(cmd, ch)
         if seq is not None and seq.rule is not None and not first:
-            rule = seq.rule if last else None
-            if rule is None and seq.rule.forging:
-                return sw_bytes(SW_OK)    # a block of a command the card will not see
+            if not last:                  # a middle block of an ES10 command a rule waits for
+                return sw_bytes(SW_OK) if seq.rule.forging else self._normal(apdu, cmd, ch)
+            rule: Rule | None = seq.rule
         else:
-            header = (apdu[:4] + bytes(4))[:4]
-            view = CommandView(header, cmd.data if cmd else b"", seq.tag if seq else None, first,
-                               self._selected.get(ch))
-            rule = self.faults.select(view)
-            if rule is not None and seq is not None and rule.match.es10 is not None:
-                seq.rule = rule
+            rule = self._select_rule(apdu, cmd, ch, seq, first)
+            if rule is not None and seq is not None and rule.match.es10 is not None and not last:
+                seq.rule = rule           # acts on the last block
                 self.note(f"fault {rule.id} ({rule.action}) armed by ES10 {seq.tag:X}")
-                if not last:
-                    return sw_bytes(SW_OK) if rule.forging else self._normal(apdu, cmd, ch)
+                return sw_bytes(SW_OK) if rule.forging else self._normal(apdu, cmd, ch)
         if last:
             self._es10.pop(ch, None)
         response = self._apply(rule, apdu, cmd, ch, seq) if rule is not None else self._normal(apdu, cmd, ch)
         self._track_selection(cmd, ch, response)
         return response
+
+    def _select_rule(self, apdu: bytes, cmd: Command | None, ch: int, seq: _Es10Sequence | None,
+                     first: bool) -> Rule | None:
+        header = (apdu[:4] + bytes(4))[:4]
+        view = CommandView(header, cmd.data if cmd else b"", seq.tag if seq else None, first,
+                           self._selected.get(ch))
+        return self.faults.select(view)
 
     def _serve_get_response(self, cmd: Command, ch: int) -> bytes | None:
         script = self._scripted.get(ch)

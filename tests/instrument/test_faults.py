@@ -6,7 +6,7 @@ import io
 import pytest
 
 from euicc.card import Card, CardConfig
-from tests.instrument.helpers import GET_EID, SELECT_ISD_R, es10, exchange, sgp22, tlv
+from tests.instrument.helpers import GET_EID, SELECT_ISD_R, es10, exchange, sgp22, store_data, tlv
 from vpcd_bridge.faults import FaultTable, RuleError, parse_rule
 from vpcd_bridge.instrument import NO_ANSWER, InstrumentedCard
 from vpcd_bridge.trace import ApduTrace
@@ -203,3 +203,17 @@ def test_power_cut_during_a_write_leaves_persistent_state_as_before(rig, tmp_pat
 def test_bad_rules_are_refused_with_a_reason(rule, message):
     with pytest.raises(RuleError, match=message):
         parse_rule(rule, 1)
+
+
+def test_es10_rule_that_does_not_forge_lets_the_card_see_every_block(rig):
+    """A delay armed by the first block of GetEuiccData (BF3E) acts on the last one; the card
+    assembles and answers the whole command (EID in '5A', SGP.22 §5.7.20)."""
+    inst, table, _, sleeps, _ = rig
+    inst.transmit(SELECT_ISD_R)
+    table.add({"match": {"es10": "BF3E"}, "action": "delay", "ms": 100})
+    blocks = store_data(tlv(0xBF3E, tlv(0x5C, b"\x5a")), block=3)
+    assert len(blocks) == 2
+    assert inst.transmit(blocks[0]) == b"\x90\x00" and sleeps == []
+    data, sw, _ = exchange(inst.transmit, blocks[1])
+    assert sleeps == [0.1] and sw == 0x9000
+    assert data[:5] == bytes.fromhex("BF3E125A10") and len(data) == 5 + 16
