@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from tools.cli import add_state_argument, state_path
-from vpcd_bridge import BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
+from tools.cli_fault import InstrumentError, add_run_options, instrument_setup
+from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
 from vpcd_bridge.claim import SlotClaim, SlotInUse
 from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
 from vpcd_bridge.gsmtap import parse_target
@@ -69,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "to HOST, port 4729 unless given (for Wireshark)")
     parser.add_argument("--pcap", type=Path, default=None, metavar="FILE",
                         help="write the same GSMTAP messages to a pcap FILE (overwritten) for Wireshark/tshark")
+    add_run_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -123,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"euicc-emu: cannot open the trace: {exc}", file=sys.stderr)
             return 1
+        trace = next((sink for sink in sinks if isinstance(sink, ApduTrace)), None)
+        try:
+            instrument = instrument_setup(args, trace)
+        except InstrumentError as exc:
+            print(f"euicc-emu: {exc}", file=sys.stderr)
+            return 1
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
@@ -135,7 +143,16 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
-            connections.append(VpcdConnection(VpcdSession(card, slot, sinks), endpoint))
+            presented = instrument.wrap(card, slot, config.t0) if instrument else card
+            connections.append(VpcdConnection(VpcdSession(presented, slot, sinks), endpoint))
+            if instrument:
+                presented.attach(connections[-1])
+        if instrument:
+            try:
+                instrument.serve(stack)
+            except InstrumentError as exc:
+                print(f"euicc-emu: {exc}", file=sys.stderr)
+                return 1
         started = time.perf_counter()
         precompile()   # before any card is presented: the first ES10 command must not compile them
         log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)

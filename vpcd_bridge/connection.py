@@ -101,6 +101,7 @@ class VpcdConnection:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._listener: socket.socket | None = None
+        self._absent = 0.0
         self.connected = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -122,8 +123,10 @@ class VpcdConnection:
             finally:
                 self._drop(sock)
             if not self._stop.is_set():
+                with self._lock:
+                    absent, self._absent = self._absent, 0.0
                 log.info("slot %d: vpcd link lost; reconnecting", self.endpoint.slot)
-                self._stop.wait(self.backoff.next())
+                self._stop.wait(max(self.backoff.next(), absent))
         self._close_listener()
 
     def stop(self) -> None:
@@ -136,6 +139,19 @@ class VpcdConnection:
                         sock.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+
+    def eject(self, absent: float) -> None:
+        """Close the link now and reconnect `absent` seconds later (any thread): to PC/SC the card
+        is removed and reinserted.  ifd-vpcd reports no card while the link is down
+        (``vicc_present`` fails) and an APDU it is waiting for fails (``vicc_transmit``).
+        Without a link (between reconnects) there is nothing to remove."""
+        with self._lock:
+            if self._sock is not None:
+                self._absent = absent
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     # -- one connected socket --------------------------------------------------------------
     def serve(self, sock: socket.socket) -> None:

@@ -133,6 +133,10 @@ class ApduTrace:
     def event(self, slot: int, event: CardEvent, atr: bytes) -> None:
         self._write(slot, "--", event.value, f"ATR {atr.hex().upper()}")
 
+    def note(self, slot: int, text: str) -> None:
+        """A line of the test instrument (an applied fault, a response mutation): ``!! text``."""
+        self._write(slot, "!!", text, "instrument")
+
     def _write(self, slot: int, arrow: str, body: str, note: str) -> None:
         stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d} " if self._timestamps else ""
         line = f"{stamp}[{slot}] {arrow} {body}  ; {note}\n"
