@@ -104,9 +104,8 @@ def test_ts48_ber_tlv_ef_answers_retrieve_data():
     """EF.URSP ('4F0B' in DF.5GS '5FC0', TS 31.102 §4.4.11.x) of the TS.48 BER-TLV package: a
     BER-TLV structured EF (TS 102 221 §11.1.1.4.3 descriptor '39') with maximumFileSize 1024
     ('86' '0400') and no data objects: RETRIEVE DATA of the tag list '5C' is empty (§11.3.1)."""
-    path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
     card = Card.open(None)
-    enable(card, install(card, path.read_bytes()))
+    enable(card, install(card, TS48_V7.read_bytes()))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     assert tx(card, "00A4000C025FC0")[-2:] == b"\x90\x00"
     fcp = tx(card, "00A40004024F0B00")
