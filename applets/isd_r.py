@@ -17,7 +17,7 @@ from euicc.gp import card_data, key_store, store_data
 from euicc.gp.get_status import MAX_RESPONSE, get_status
 from euicc.gp.secure_channel import SCP03_INS, SecureChannel
 from euicc.m2m import es5
-from euicc.m2m.runtime import volatile
+from euicc.ota.origin import current_origin
 from euicc.rsp import es10, euicc_info
 from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
@@ -61,8 +61,7 @@ class IsdR(Applet):
             data = store_data.collect(cmd, ctx.channel.applet_state)
             return b"" if data is None else es10.dispatch(ctx, data)
         data, sw = get_status_command(ctx, cmd, MAX_RESPONSE - overhead)
-        state = volatile(ctx)
-        if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
+        if current_origin(ctx) is not None:   # SGP.02 eUICCCapabilityAudit
             data = es5.isdp_attributes(ctx, data)
         if sw != SW.OK:
             raise SwError(sw, data)
