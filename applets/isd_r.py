@@ -19,7 +19,7 @@ from euicc.gp import card_data, key_store, store_data
 from euicc.gp.get_status import MAX_RESPONSE, get_status
 from euicc.gp.secure_channel import SCP03_FEATURE, SCP03_INS, SecureChannel
 from euicc.m2m import es5
-from euicc.m2m.runtime import volatile
+from euicc.ota.origin import current_origin
 from euicc.rsp import es10
 from euicc.gp.registry import (KIND_ISD, LCS_CARD_SECURED, RegistryEntry, PRIV_AUTHORIZED_MANAGEMENT,
                                PRIV_CARD_RESET, PRIV_GLOBAL_REGISTRY, PRIV_SECURITY_DOMAIN,
@@ -74,8 +74,7 @@ class IsdR(Applet):
             data = store_data.collect(cmd, ctx.channel.applet_state)
             return b"" if data is None else es10.dispatch(ctx, data)
         data, sw = get_status_command(ctx, cmd, MAX_RESPONSE - overhead)
-        state = volatile(ctx)
-        if state is not None and state.origin is not None:   # SGP.02 eUICCCapabilityAudit
+        if current_origin(ctx) is not None:   # SGP.02 eUICCCapabilityAudit
             data = es5.isdp_attributes(ctx, data)
         if sw != SW.OK:
             raise SwError(sw, data)

@@ -18,11 +18,10 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
+from euicc.crypto.primitives import aes_cmac
 from euicc.gp import card_resources
 from euicc.m2m import es8, smsr_change
 from euicc.m2m.dgi import parse_dgis
@@ -32,6 +31,7 @@ from euicc.m2m.runtime import M2mVolatile, volatile
 from euicc.m2m.settings import (DGI_CERTIFICATE, DGI_CONFIRMATION, DGI_CONNECTIVITY, DGI_DISABLE,
                                 DGI_ENABLE, DGI_FALLBACK, DGI_KEY_AGREEMENT)
 from euicc.ota.errors import OtaFormatError
+from euicc.ota.origin import current_origin
 from euicc.ota.sms import Address
 from euicc.profiles.manager import ISD_P_ELF, ISD_P_MODULE
 from euicc.profiles.model import ProfileError
@@ -53,9 +53,9 @@ def is_es5(cmd: Command) -> bool:
 
 def authorised(ctx: Context, isdr_aid: bytes) -> M2mVolatile:
     """ES5 only reaches the ISD-R through its own secured OTA channel (SGP.02 §2.4.1)."""
-    state = volatile(ctx)
-    if (state is None or state.origin is None or state.origin.target != isdr_aid
-            or state.origin.kvn == 0 or any(ctx.channel is c for c in ctx.session.channels.values())):
+    state, origin = volatile(ctx), current_origin(ctx)
+    if (state is None or origin is None or origin.target != isdr_aid
+            or origin.kvn == 0 or any(ctx.channel is c for c in ctx.session.channels.values())):
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     return state
 
@@ -158,7 +158,7 @@ def _check_delete_token(ctx: Context, cmd: Command, aid: bytes, token: bytes) ->
     if key is None:
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     signed = cmd.data[:len(cmd.data) - len(tlv.tlv(0x9E, token))]
-    expected = CMAC.new(key, msg=bytes((cmd.p1, cmd.p2, len(signed))) + signed, ciphermod=AES).digest()
+    expected = aes_cmac(key, bytes((cmd.p1, cmd.p2, len(signed))) + signed)
     if not hmac.compare_digest(expected[:len(token)], token) or len(token) not in (8, 16):
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
 

@@ -1,8 +1,9 @@
 """The SGP.02 card side's runtime: settings, clock and randomness (injectable for tests), and
 the volatile state of one card session (SGP.02 §2.4: an OTA session with the ISD-R).
 
-Nothing here is persistent: a reset forgets the OTA origin, a pending key agreement, SCP03
-sessions and the network attachment state (TS 102 223 §6.3).
+Nothing here is persistent: a reset forgets a pending key agreement, SCP03 sessions and the
+network attachment state (TS 102 223 §6.3); the OTA origin is the remote management layer's
+(:func:`euicc.ota.origin.current_origin`).
 """
 from __future__ import annotations
 
@@ -12,27 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from euicc.m2m.settings import M2mSettings
-from euicc.ota.sms import Address, Reassembler
 
 if TYPE_CHECKING:
     from euicc.session import CardServices, CardSession, Context
 
 VOLATILE_KEY = "m2m"
-
-
-@dataclass(frozen=True)
-class OtaOrigin:
-    """Where the remote APDUs being executed came from (TS 102 226 §5, TS 102 225 §5.1).
-
-    ``owner`` is the key-set owner that secured the packet ('isdr' or an ISD-P AID hex), ``kvn``
-    the key set (0: unsecured), ``target`` the AID the TAR selected (b'' for RFM).
-    """
-
-    tar: bytes
-    owner: str
-    kvn: int
-    target: bytes
-    originator: Address | None = None
 
 
 @dataclass
@@ -51,12 +36,10 @@ class M2mVolatile:
     """Per-session state of the SGP.02 card side."""
 
     runtime: "M2mRuntime"
-    origin: OtaOrigin | None = None
     personalization_target: bytes | None = None     # INSTALL [for personalization] (GP §11.5)
     agreement: KeyAgreement | None = None
     attached: bool = False                         # location status 'normal service' seen
     no_service_events: int = 0
-    reassembler: Reassembler = field(default_factory=Reassembler)
     sessions: dict[str, Any] = field(default_factory=dict)   # SCP03 / SCP03t per ISD-P
 
 
@@ -84,10 +67,12 @@ def volatile(ctx: Context) -> M2mVolatile | None:
 
 
 def install(services: CardServices, runtime: M2mRuntime | None = None) -> M2mRuntime:
-    """Register the SMS-PP download ('D1') and event download ('D6') handlers (TS 102 223 §7)."""
+    """Register the SMS-PP download ('D1', the remote management of :mod:`euicc.m2m.ota_routes`
+    over :mod:`euicc.ota.transport_sms`) and event download ('D6') handlers (TS 102 223 §7)."""
     from euicc.m2m.events import EventDownload
-    from euicc.ota.dispatcher import OtaDispatcher
+    from euicc.m2m.ota_routes import remote_management
+    from euicc.ota.transport_sms import SmsPpDataDownload
     runtime = runtime or M2mRuntime()
-    services.envelope_handlers[0xD1] = OtaDispatcher(runtime)
+    services.envelope_handlers[0xD1] = SmsPpDataDownload(remote_management(runtime))
     services.envelope_handlers[0xD6] = EventDownload(runtime)
     return runtime
