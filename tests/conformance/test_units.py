@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.conformance import description, report_html, report_junit, runner, tlv
+from tools import ber_tlv as tlv
+from tools.conformance import description, report_html, report_junit, runner
 from tools.conformance.download import oid_body
 from tools.conformance.gp import offered_protocols
 from tools.conformance.runner import CaseResult, Exchange, Step, Verdict

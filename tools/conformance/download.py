@@ -11,7 +11,7 @@ import os
 
 from cryptography import x509
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.environment import CONFIRMATION_CODE, DOWNLOAD_ICCID
 from tools.conformance.es10b import list_notifications, operation_of
 from tools.conformance.es10c import ENABLED, NOT_FOUND, OK, delete, described_profile, disable, enable, iccid_bytes

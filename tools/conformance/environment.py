@@ -55,6 +55,13 @@ class Environment:
     description: CardDescription
     workdir: Path
     servers: dict[str, SmdpServer] = field(default_factory=dict)
+    scp80_counter: int = 0
+
+    def next_scp80_counter(self) -> int:
+        """A counter above any earlier run's (tenths of seconds since the epoch, then +1 per packet),
+        for SPI "counter must be higher" (TS 102 225 §5.1.1) on a card whose last counter is unknown."""
+        self.scp80_counter = max(self.scp80_counter + 1, int(time.time() * 10))
+        return self.scp80_counter
 
     def _cli(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "tools.cli", *args]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.mutation import es10, flip, flip_value_of, mutation, replace
 from tools.conformance.runner import case
 from tools.conformance.session import Session

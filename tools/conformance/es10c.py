@@ -6,7 +6,7 @@ SGP.22 ``RSPDefinitions`` module; the expected EID, ICCID and CI come from the c
 """
 from __future__ import annotations
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, es10, flip, flip_value_of, mutation, replace, status
 from tools.conformance.runner import case
 from tools.conformance.session import Session

@@ -7,7 +7,7 @@ is not available here), each named after the function and clause it exercises.
 """
 from __future__ import annotations
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
 from tools.conformance.runner import case
 from tools.conformance.session import SW_OK, Session, cla

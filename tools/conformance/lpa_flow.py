@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.environment import EnvironmentError_
 from tools.conformance.runner import Fail, Inconclusive
 from tools.conformance.session import Session

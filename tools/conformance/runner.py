@@ -105,7 +105,7 @@ def case(id: str, *, suite: str = "consumer", group: str, title: str, clause: st
 
 def load_cases() -> dict[str, Case]:
     """Import every case module (registration happens at import) and return the registry."""
-    from tools.conformance import download, es10b, es10c, gp, usim  # noqa: F401
+    from tools.conformance import download, es10b, es10c, gp, m2m, usim  # noqa: F401
 
     return REGISTRY
 

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 
-from tools.conformance import tlv
+from tools import ber_tlv as tlv
 from tools.conformance.es10c import iccid_bytes
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
 from tools.conformance.runner import case

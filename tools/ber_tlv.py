@@ -1,7 +1,8 @@
-"""BER-TLV reading for the runner's checks (ISO/IEC 7816-4 §5.2, ITU-T X.690 §8.1.2-§8.1.3).
+"""BER-TLV reading on the host side (ISO/IEC 7816-4 §5.2, ITU-T X.690 §8.1.2-§8.1.3).
 
-The runner must not import the card's own TLV code (it checks that card), so it reads data
-objects with this small independent reader; DER messages of SGP.22 are decoded with asn1tools.
+Host tools that check a card (the conformance runner, the OTA transport) must not use the card's
+own TLV code, so they read data objects with this small independent reader; DER messages of
+SGP.22 are decoded with asn1tools.
 """
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def read_tag(data: bytes, i: int) -> tuple[int, int]:
 
 
 def read_length(data: bytes, i: int) -> tuple[int, int]:
-    """Length at ``i`` (X.690 §8.1.3: short form, or 81/82/83 + that many octets)."""
+    """Length at ``i`` (X.690 §8.1.3: short form, or 81-84 + that many octets)."""
     if i >= len(data):
         raise TlvError("length missing")
     first = data[i]
     if first < 0x80:
         return first, i + 1
     count = first & 0x7F
-    if not 1 <= count <= 3 or i + 1 + count > len(data):
+    if not 1 <= count <= 4 or i + 1 + count > len(data):
         raise TlvError(f"bad length octet {first:02X}")
     return int.from_bytes(data[i + 1:i + 1 + count], "big"), i + 1 + count
 
