@@ -58,6 +58,16 @@ def test_cli_exit_status_reports_and_browser(start_card, pcscd, tmp_path):
     assert bad.returncode == 1
     assert bad.stdout.startswith(f"FAIL         {CASES[0]}  EID ")
 
+    # an SM-DP+ under a CI the card does not trust: the download case is INCONCLUSIVE, not FAIL
+    subprocess.run([sys.executable, "-m", "tools.cli", "pki", "create", "--out", str(tmp_path / "pki"),
+                    "--curves", "NIST"], cwd=REPO, check=True, capture_output=True, timeout=120)
+    card["eid"], card["smdp_certs"] = None, str(tmp_path / "pki")
+    (tmp_path / "untrusted.json").write_text(json.dumps(card))
+    case = "TC_eUICC_ES10b.AuthenticateServer#01"
+    untrusted = conformance(reader, "--card", str(tmp_path / "untrusted.json"), "--case", case)
+    assert untrusted.returncode == 0, untrusted.stdout + untrusted.stderr
+    assert untrusted.stdout.startswith(f"INCONCLUSIVE {case}  precondition not met: the card does not trust")
+
 
 def test_cli_usage_errors():
     done = subprocess.run([sys.executable, "-m", "tools.cli", "conformance", "--case", "TC_nope"], cwd=REPO,
