@@ -24,7 +24,6 @@ AUTH_INVALID_CERTIFICATE, AUTH_INVALID_SIGNATURE, AUTH_CHALLENGE_MISMATCH, AUTH_
 DL_INVALID_CERTIFICATE, DL_INVALID_SIGNATURE = 1, 2
 BPP_INIT, BPP_CONFIGURE, BPP_METADATA = 0, 1, 2
 REASON_SIGNATURE, REASON_SECURITY, REASON_ICCID_EXISTS = 2, 8, 9
-NEEDS = ("smdp",)
 
 
 def oid_body(dotted: str) -> bytes:
@@ -89,7 +88,7 @@ def _delete_download(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.AuthenticateServer#01", group="Download", title="nominal: signed answer, eUICC chain, echoed values",
-      clause="SGP.22 §5.7.13, §3.1.2", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.13, §3.1.2", restores="cancels the session",
       mutation=mutation("euiccSignature1 loses a bit", es10(0xBF38), flip(180)))
 def authenticate_nominal(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -102,28 +101,28 @@ def authenticate_nominal(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.AuthenticateServer#E01", group="Download", title="serverCertificate with a broken signature: invalidCertificate",
-      clause="SGP.22 §5.7.13 (authenticateErrorCode 1)", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.13 (authenticateErrorCode 1)", restores="cancels the session",
       mutation=mutation("the card answers invalidSignature", es10(0xBF38), flip(-1, 0x03)))
 def authenticate_bad_certificate(s: Session) -> None:
     auth_error(s, lambda p: p.update(serverCertificate=flip_last(p["serverCertificate"])), AUTH_INVALID_CERTIFICATE)
 
 
 @case("TC_eUICC_ES10b.AuthenticateServer#E02", group="Download", title="serverSignature1 altered: invalidSignature",
-      clause="SGP.22 §5.7.13 (authenticateErrorCode 2)", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.13 (authenticateErrorCode 2)", restores="cancels the session",
       mutation=mutation("the card answers invalidCertificate", es10(0xBF38), flip(-1, 0x03)))
 def authenticate_bad_signature(s: Session) -> None:
     auth_error(s, lambda p: p.update(serverSignature1=flip_last(p["serverSignature1"])), AUTH_INVALID_SIGNATURE)
 
 
 @case("TC_eUICC_ES10b.AuthenticateServer#E03", group="Download", title="an unknown euiccCiPKIdToBeUsed: ciPKUnknown",
-      clause="SGP.22 §5.7.13 (authenticateErrorCode 7)", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.13 (authenticateErrorCode 7)", restores="cancels the session",
       mutation=mutation("the card answers undefinedError", es10(0xBF38), flip(-1, 0x78)))
 def authenticate_unknown_ci(s: Session) -> None:
     auth_error(s, lambda p: p.update(euiccCiPKIdToBeUsed=bytes([0x04, 0x14]) + os.urandom(20)), AUTH_CI_UNKNOWN)
 
 
 @case("TC_eUICC_ES10b.AuthenticateServer#E04", group="Download", title="a newer challenge on the card: euiccChallengeMismatch",
-      clause="SGP.22 §5.7.13 (authenticateErrorCode 6), §5.7.7", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.13 (authenticateErrorCode 6), §5.7.7", restores="cancels the session",
       mutation=mutation("the card answers noSessionContext", es10(0xBF38), flip(-1, 0x02)))
 def authenticate_challenge_mismatch(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -135,7 +134,7 @@ def authenticate_challenge_mismatch(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.PrepareDownload#01", group="Download", title="nominal: euiccSigned2 with a one-time key, signed",
-      clause="SGP.22 §5.7.5", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.5", restores="cancels the session",
       mutation=mutation("euiccSignature2 loses a bit", es10(0xBF21), flip(-1)))
 def prepare_nominal(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -146,7 +145,7 @@ def prepare_nominal(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.PrepareDownload#02", group="Download", title="with confirmation code: hashCc echoed in euiccSigned2",
-      clause="SGP.22 §5.7.5 (hashCc), §3.1.3.2", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.5 (hashCc), §3.1.3.2", restores="cancels the session",
       mutation=mutation("the echoed hashCc loses a bit", es10(0xBF21), flip(100)))
 def prepare_with_cc(s: Session) -> None:
     call = SmdpCall.initiated(s, "cc")
@@ -161,7 +160,7 @@ def prepare_with_cc(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.PrepareDownload#E01", group="Download", title="CERT.DPpb with a broken signature: invalidCertificate",
-      clause="SGP.22 §5.7.5 (downloadErrorCode 1)", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.5 (downloadErrorCode 1)", restores="cancels the session",
       mutation=mutation("the card answers invalidSignature", es10(0xBF21), flip(-1, 0x03)))
 def prepare_bad_certificate(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -173,7 +172,7 @@ def prepare_bad_certificate(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.PrepareDownload#E02", group="Download", title="smdpSignature2 altered: invalidSignature",
-      clause="SGP.22 §5.7.5 (downloadErrorCode 2)", restores="cancels the session", needs=NEEDS,
+      clause="SGP.22 §5.7.5 (downloadErrorCode 2)", restores="cancels the session",
       mutation=mutation("the card answers invalidCertificate", es10(0xBF21), flip(-1, 0x03)))
 def prepare_bad_signature(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -185,7 +184,7 @@ def prepare_bad_signature(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.CancelSession#01", group="Download", title="after AuthenticateServer: signed, accepted by the SM-DP+",
-      clause="SGP.22 §5.7.14, §3.1.3 (CancelSession)", needs=NEEDS,
+      clause="SGP.22 §5.7.14, §3.1.3 (CancelSession)",
       mutation=mutation("the card answers invalidTransactionId", es10(0xBF41), replace(bytes.fromhex("BF4103020105"))))
 def cancel_nominal(s: Session) -> None:
     call = SmdpCall.initiated(s)
@@ -207,7 +206,7 @@ def cancel_nominal(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.LoadBoundProfilePackage#01", group="Download", title="a complete download: installed, disabled, notified",
-      clause="SGP.22 §5.7.6, §3.1.3, §5.5 (ES8+)", restores="deletes the profile and removes its notifications", needs=NEEDS,
+      clause="SGP.22 §5.7.6, §3.1.3, §5.5 (ES8+)", restores="deletes the profile and removes its notifications",
       mutation=mutation("the PIR signature loses a bit", es10(0x86), flip(-1)))
 def download_nominal(s: Session) -> None:
     final, before = installed(s)
@@ -221,7 +220,7 @@ def download_nominal(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10c.EnableProfile#01", group="Download", title="enable a downloaded profile by AID; re-enable the original",
-      clause="SGP.22 §5.7.16, §5.7.17", restores="re-enables the original profile and deletes the download", needs=NEEDS,
+      clause="SGP.22 §5.7.16, §5.7.17", restores="re-enables the original profile and deletes the download",
       mutation=mutation("enableResult becomes profileNotInDisabledState", es10(0xBF31), replace(bytes.fromhex("BF3103800102"))))
 def enable_downloaded(s: Session) -> None:
     original = described_profile(s)
@@ -235,7 +234,7 @@ def enable_downloaded(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10c.DeleteProfile#01", group="Download", title="delete a disabled downloaded profile; a delete notification",
-      clause="SGP.22 §5.7.18, §3.2.3", restores="removes the notifications", needs=NEEDS,
+      clause="SGP.22 §5.7.18, §3.2.3", restores="removes the notifications",
       mutation=mutation("deleteResult becomes iccidOrAidNotFound", es10(0xBF33), replace(bytes.fromhex("BF3303800101"))))
 def delete_downloaded(s: Session) -> None:
     final, before = installed(s)
@@ -247,7 +246,7 @@ def delete_downloaded(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10c.DisableProfile#02", group="Download", title="disable an enabled downloaded profile: a disable notification",
-      clause="SGP.22 §5.7.17, §3.2.2", restores="re-enables the original profile and deletes the download", needs=NEEDS,
+      clause="SGP.22 §5.7.17, §3.2.2", restores="re-enables the original profile and deletes the download",
       mutation=mutation("disableResult becomes profileNotInEnabledState", es10(0xBF32), replace(bytes.fromhex("BF3203800102"))))
 def disable_downloaded(s: Session) -> None:
     original = described_profile(s)
@@ -260,7 +259,7 @@ def disable_downloaded(s: Session) -> None:
 
 
 @case("TC_eUICC_ES10b.RemoveNotificationFromList#01", group="Download", title="remove the install notification: ok, then gone",
-      clause="SGP.22 §5.7.11", restores="deletes the profile", needs=NEEDS,
+      clause="SGP.22 §5.7.11", restores="deletes the profile",
       mutation=mutation("deleteNotificationStatus becomes nothingToDelete", es10(0xBF30), replace(bytes.fromhex("BF3003800101"))))
 def remove_notification(s: Session) -> None:
     _, before = installed(s)
@@ -295,21 +294,21 @@ def _flip_in(segments: list[bytes], first: bytes, offset: int) -> None:
 
 
 @case("TC_eUICC_ES8+.InitialiseSecureChannel#E01", group="Download", title="smdpSign altered: PIR invalidSignature at command 0",
-      clause="SGP.22 §5.5.1, §5.7.6 (errorReason 2)", needs=NEEDS,
+      clause="SGP.22 §5.5.1, §5.7.6 (errorReason 2)",
       mutation=mutation("the PIR signature loses a bit", es10(0xBF36), flip(-1)))
 def initialise_bad_signature(s: Session) -> None:
     bpp_error(s, lambda seg: _flip_in(seg, b"\xbf\x36", -1), BPP_INIT, REASON_SIGNATURE)
 
 
 @case("TC_eUICC_ES8+.ConfigureISDP#E01", group="Download", title="ConfigureISDP segment altered: PIR security error at command 1",
-      clause="SGP.22 §5.5.2, §2.6.4 (SCP03t MAC), §5.7.6 (errorReason 8)", needs=NEEDS,
+      clause="SGP.22 §5.5.2, §2.6.4 (SCP03t MAC), §5.7.6 (errorReason 8)",
       mutation=mutation("the PIR signature loses a bit", es10(0xA0), flip(-1)))
 def configure_bad_mac(s: Session) -> None:
     bpp_error(s, lambda seg: _flip_in(seg, b"\xa0", 8), BPP_CONFIGURE, REASON_SECURITY)
 
 
 @case("TC_eUICC_ES8+.StoreMetadata#E01", group="Download", title="an ICCID already on the card: installFailedDueToIccidAlreadyExistsOnEuicc",
-      clause="SGP.22 §5.5.3, §5.7.6 (errorReason 9)", needs=NEEDS,
+      clause="SGP.22 §5.5.3, §5.7.6 (errorReason 9)",
       mutation=mutation("the PIR signature loses a bit", es10(0x88), flip(-1)))
 def store_metadata_exists(s: Session) -> None:
     server = s.env.smdp("plain") if s.env else None

@@ -168,9 +168,7 @@ def cancel_no_session(s: Session) -> None:
 def authenticate_without_challenge(s: Session) -> None:
     from tools.conformance.lpa_flow import SmdpCall  # a real server message, then no challenge on the card
     call = SmdpCall.initiated(s)
-    s.transport.reset()
-    s.es10_channel = None
-    s.step("cold reset (the card forgets the challenge), then AuthenticateServer")
+    s.reset()   # the card forgets its challenge
     kind, value = call.authenticate_server(s)
     s.check(kind == "authenticateResponseError", f"AuthenticateServer without a challenge answered {kind}")
     s.check(value["authenticateErrorCode"] in (4, 6), f"error {value['authenticateErrorCode']}, expected 4 (or 6)")

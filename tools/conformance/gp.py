@@ -35,8 +35,7 @@ def parse(s: Session, data: bytes, what: str) -> list[tuple[int, bytes]]:
       clause="SGP.22 §2.2.3, TS 102 221 §6.3, ISO/IEC 7816-3 §8.2",
       mutation=mutation("SELECT ISD-R answers 6A82", command(0xA4, 0x04), status(SW_NOT_FOUND)))
 def atr_and_isdr(s: Session) -> None:
-    atr = s.transport.reset()
-    s.note(f"ATR {atr.hex().upper()}")
+    atr = s.reset()
     s.check(len(atr) >= 2 and atr[0] in (0x3B, 0x3F), f"ATR TS byte {atr[:1].hex()} is neither 3B nor 3F")
     s.check(0 in offered_protocols(atr), "the ATR does not offer T=0 (TS 102 221 §6.3: a UICC supports T=0)")
     s.step("SELECT ISD-R by AID")
@@ -142,7 +141,7 @@ def key_information(s: Session) -> None:
 def eid_by_get_data(s: Session) -> None:
     from tools.conformance.es10c import read_eid
     eid = read_eid(s)
-    s.transport.reset()
+    s.reset()
     _isdr_basic(s)
     s.step("GET DATA 5A")
     data = ok(s, "80CA005A00", "GET DATA 5A")

@@ -206,3 +206,13 @@ def disable_unknown(s: Session) -> None:
     start(s)
     rapdus = script(s, [dgi_apdu(0x3A04, isdp(bytes.fromhex("00FFFD")))])
     s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"DisableProfile of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+
+
+@case("TC_eUICC_ES5.SetFallBackAttribute#E01", suite="m2m", group="ES5", title="SetFallBackAttribute of an unknown ISD-P is refused",
+      clause="SGP.02 §5.4.8, §4.1.1.7 (DGI 3A05)",
+      mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
+def fallback_unknown(s: Session) -> None:
+    start(s)
+    rapdus = script(s, [dgi_apdu(0x3A05, isdp(bytes.fromhex("00FFFD")))])
+    s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"SetFallBackAttribute of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+    s.check(sum(lcs == LCS_ENABLED for _, lcs in get_status(s)) == 1, "the refused command changed the enabled profile")

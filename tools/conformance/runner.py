@@ -59,7 +59,6 @@ class Case:
     run: Callable
     mutation: Mutation
     restores: str = ""     # how a state-changing case restores the card ("" = reads only)
-    needs: tuple[str, ...] = ()   # environment services: "smdp"
 
 
 @dataclass
@@ -89,7 +88,7 @@ SUITES = ("consumer", "m2m")
 
 
 def case(id: str, *, suite: str = "consumer", group: str, title: str, clause: str, mutation: Mutation,
-         restores: str = "", needs: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+         restores: str = "") -> Callable[[Callable], Callable]:
     """Register the decorated function as test case ``id``."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite}")
@@ -97,7 +96,7 @@ def case(id: str, *, suite: str = "consumer", group: str, title: str, clause: st
     def register(func: Callable) -> Callable:
         if id in REGISTRY:
             raise ValueError(f"duplicate case id {id}")
-        REGISTRY[id] = Case(id, suite, group, title, clause, func, mutation, restores, needs)
+        REGISTRY[id] = Case(id, suite, group, title, clause, func, mutation, restores)
         return func
 
     return register

@@ -48,9 +48,15 @@ class Session:
 
     # -- lifecycle -------------------------------------------------------------------------
     def begin(self) -> None:
+        self.reset()
+
+    def reset(self) -> bytes:
+        """Cold reset within a case (the card forgets channels and sessions); its ATR."""
         self.step("cold reset")
         atr = self.transport.reset()
+        self.es10_channel = None
         self.note(f"ATR {atr.hex().upper()}")
+        return atr
 
     def end(self) -> None:
         """Run the restore actions the case registered (even after a FAIL), each in its own step."""
