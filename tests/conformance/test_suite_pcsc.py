@@ -25,6 +25,9 @@ CONSUMER_BUDGET = 120.0   # seconds (the issue's target for the consumer suite)
 KNOWN_FINDINGS = {
     "TC_eUICC_ES10.StoreData#E01": "STORE DATA without data answers 6A80, not 6700 (fix in progress on another branch)",
 }
+KNOWN_INCONCLUSIVE = {
+    "TC_eUICC_ES8+.StoreMetadata#E02": "the default RAT allows PPR1 and PPR2 for every operator: no PPR to refuse",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,8 @@ def m2m(card, consumer):
 
 def check_verdicts(results) -> None:
     verdicts = {r.case.id: (r.verdict, r.reason) for r in results}
-    unexpected = {i: v for i, v in verdicts.items() if v[0] != Verdict.PASS and i not in KNOWN_FINDINGS}
+    unexpected = {i: v for i, v in verdicts.items() if v[0] != Verdict.PASS and i not in KNOWN_FINDINGS
+                  and not (i in KNOWN_INCONCLUSIVE and v[0] == Verdict.INCONCLUSIVE)}
     assert not unexpected
     fixed = [i for i in KNOWN_FINDINGS if i in verdicts and verdicts[i][0] == Verdict.PASS]
     assert not fixed, f"fixed on the card: remove {fixed} from KNOWN_FINDINGS"

@@ -12,9 +12,9 @@ import os
 from cryptography import x509
 
 from tools import ber_tlv as tlv
-from tools.conformance.environment import CONFIRMATION_CODE, DOWNLOAD_ICCID
+from tools.conformance.environment import CONFIRMATION_CODE, DOWNLOAD_ICCID, PPR_ICCID, PPRS
 from tools.conformance.es10b import list_notifications, operation_of
-from tools.conformance.es10c import ENABLED, NOT_FOUND, OK, delete, described_profile, disable, enable, iccid_bytes
+from tools.conformance.es10c import DISALLOWED, ENABLED, NOT_FOUND, OK, delete, described_profile, disable, enable, iccid_bytes
 from tools.conformance.lpa_flow import POSTPONED, SmdpCall, flip_last, hash_cc
 from tools.conformance.mutation import es10, flip, mutation, replace
 from tools.conformance.runner import case
@@ -23,7 +23,8 @@ from tools.conformance.session import Session
 AUTH_INVALID_CERTIFICATE, AUTH_INVALID_SIGNATURE, AUTH_CHALLENGE_MISMATCH, AUTH_CI_UNKNOWN = 1, 2, 6, 7
 DL_INVALID_CERTIFICATE, DL_INVALID_SIGNATURE = 1, 2
 BPP_INIT, BPP_CONFIGURE, BPP_METADATA = 0, 1, 2
-REASON_SIGNATURE, REASON_SECURITY, REASON_ICCID_EXISTS = 2, 8, 9
+REASON_SIGNATURE, REASON_SECURITY, REASON_ICCID_EXISTS, REASON_DATA_MISMATCH, REASON_PPR = 2, 8, 9, 13, 15
+BPP_LOAD_ELEMENTS = 5
 
 
 def oid_body(dotted: str) -> bytes:
@@ -271,8 +272,9 @@ def remove_notification(s: Session) -> None:
     s.check(new[0] not in {m["seqNumber"] for m in list_notifications(s)}, "the notification is still listed")
 
 
-def bpp_error(s: Session, tamper, command_id: int, reason: int, matching_id: str | None = None) -> None:
-    call = SmdpCall.initiated(s, matching_id=matching_id)
+def bpp_error(s: Session, tamper, command_id: int, reason: int, matching_id: str | None = None,
+              kind: str = "plain") -> None:
+    call = SmdpCall.initiated(s, kind, matching_id=matching_id)
     call.authenticated(s)
     call.prepared(s)
     before = {p["iccid"] for p in s.profiles()}
@@ -314,3 +316,52 @@ def store_metadata_exists(s: Session) -> None:
     server = s.env.smdp("plain") if s.env else None
     s.require(bool(server and server.exists_id), "no order for the described ICCID")
     bpp_error(s, None, BPP_METADATA, REASON_ICCID_EXISTS, server.exists_id)  # type: ignore[union-attr]
+
+
+@case("TC_eUICC_ES8+.LoadProfileElements#E01", group="Download", title="metadata ICCID differs from the package's: installFailedDueToDataMismatch",
+      clause="SGP.22 §5.5.4, §5.7.6 (errorReason 13)",
+      mutation=mutation("the PIR signature loses a bit", es10(0x86), flip(-1)))
+def metadata_mismatch(s: Session) -> None:
+    bpp_error(s, None, BPP_LOAD_ELEMENTS, REASON_DATA_MISMATCH, kind="mismatch")
+
+
+def rat_allows(s: Session) -> set[str]:
+    """The PPRs some rule of the card's RAT allows for any operator (SGP.22 §2.9.2.2: mccMnc 'EEEEEE')."""
+    s.step("ES10b.GetRAT")
+    rules = s.es10("GetRatRequest", {}, "GetRatResponse")["rat"]
+    allowed: set[str] = set()
+    for rule in rules:
+        if any(op.get("mccMnc", b"").upper() == b"\xee\xee\xee" for op in rule["allowedOperators"]):
+            bits, count = rule["pprIds"]
+            allowed |= {name for n, name in ((1, "ppr1"), (2, "ppr2")) if n < count and bits[n // 8] & (0x80 >> (n % 8))}
+    return allowed
+
+
+@case("TC_eUICC_ES8+.StoreMetadata#E02", group="Download", title="a PPR the RAT does not allow: pprNotAllowed",
+      clause="SGP.22 §2.9.2.3, §5.5.3, §5.7.6 (errorReason 15)",
+      mutation=mutation("the PIR signature loses a bit", es10(0x88), flip(-1)))
+def ppr_not_allowed(s: Session) -> None:
+    refused = [p for p in PPRS if p not in rat_allows(s)]
+    s.require(bool(refused), "the card's RAT allows PPR1 and PPR2 for every operator")
+    s.note(f"the RAT does not allow {refused[0]}")
+    bpp_error(s, None, BPP_METADATA, REASON_PPR, kind=refused[0])
+
+
+@case("TC_eUICC_ES10c.DeleteProfile#E03", group="Download", title="a profile with PPR2: disallowedByPolicy, still listed",
+      clause="SGP.22 §2.9.1 (PPR2), §5.7.18 (deleteResult 3)",
+      restores=f"none: leaves the PPR2 profile {PPR_ICCID} installed and disabled (a later run reuses it)",
+      mutation=mutation("deleteResult becomes ok", es10(0xBF33), replace(bytes.fromhex("BF3303800100"))))
+def delete_ppr2(s: Session) -> None:
+    s.require("ppr2" in rat_allows(s), "the card's RAT does not allow PPR2")
+    s.step("ES10c.GetProfilesInfo")
+    present = any(p.get("iccid") == iccid_bytes(PPR_ICCID) for p in s.profiles())
+    if not present:
+        call = SmdpCall.initiated(s, "ppr2")
+        call.authenticated(s)
+        call.prepared(s)
+        kind, final = call.load(s, call.bound_profile_package(s))["finalResult"]
+        s.check(kind == "successResult", f"the PPR2 profile was not installed: {final}")
+    profile = next(p for p in s.profiles() if p.get("iccid") == iccid_bytes(PPR_ICCID))
+    s.require(profile.get("profileState") == 0, "the PPR2 profile is enabled")
+    s.check(delete(s, ("iccid", iccid_bytes(PPR_ICCID))) == DISALLOWED, "DeleteProfile of a PPR2 profile was not refused")
+    s.check(any(p.get("iccid") == iccid_bytes(PPR_ICCID) for p in s.profiles()), "the PPR2 profile is gone")

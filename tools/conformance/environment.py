@@ -21,6 +21,9 @@ DOWNLOAD_ICCID = "89019990001234567893"
 DOWNLOAD_IMSI = "001010123456789"
 TS35208_K, TS35208_OPC = "465b5ce8b199b49faa5f0a2ee238a6bc", "cd63cb71954a9f4e48a5994e37a02baf"
 CONFIRMATION_CODE = "12345678"
+MISMATCH_ICCID = "89019990001234567802"   # announced in the metadata of the "mismatch" SM-DP+
+PPRS = ("ppr1", "ppr2")                  # the rules the RAT governs (SGP.22 §2.9.1, §2.9.2.2)
+PPR_ICCID = "89019990001234567810"       # the profile the "ppr1"/"ppr2" SM-DP+ serves
 ORDERS = 300         # one matching ID per download attempt of a run (mutation checks run each case twice)
 START_TIMEOUT = 30.0
 
@@ -78,12 +81,14 @@ class Environment:
         return out
 
     def smdp(self, kind: str = "plain") -> SmdpServer:
-        """The SM-DP+ ``plain`` (no confirmation code) or ``cc`` (confirmation code required)."""
+        """The SM-DP+ ``plain`` (no confirmation code), ``cc`` (confirmation code required),
+        ``mismatch`` (metadata announcing :data:`MISMATCH_ICCID`) or ``ppr1``/``ppr2``/``ppr3``
+        (metadata with that profile policy rule)."""
         if kind in self.servers:
             return self.servers[kind]
         if self.description.smdp_certs is None:
             raise EnvironmentError_("the card description names no SM-DP+ certificate folder (smdp_certs)")
-        upp = self.upp(DOWNLOAD_ICCID, DOWNLOAD_IMSI)
+        upp = self.upp(PPR_ICCID if kind in PPRS else DOWNLOAD_ICCID, DOWNLOAD_IMSI)
         port = free_port()
         ids = [f"CONF-{kind.upper()}-{n:02d}" for n in range(ORDERS)]
         args = ["smdpp", "serve", "--port", str(port), "--certs", str(self.description.smdp_certs),
@@ -96,6 +101,12 @@ class Environment:
             args += ["--upp", str(self.upp(self.description.iccid, DOWNLOAD_IMSI)), "--matching-id", exists_id]
         if kind == "cc":
             args += ["--confirmation-code", CONFIRMATION_CODE]
+        elif kind == "mismatch":
+            args += ["--metadata-iccid", MISMATCH_ICCID]
+        elif kind in PPRS:
+            args += ["--ppr", kind, "--profile-owner", DOWNLOAD_IMSI[:5]]
+        elif kind != "plain":
+            raise EnvironmentError_(f"no SM-DP+ kind {kind!r}")
         log = open(self.workdir / f"smdpp-{kind}.log", "ab")
         process = subprocess.Popen(self._cli("--log-level", "WARNING", *args), cwd=REPO, stdout=log,
                                    stderr=subprocess.STDOUT)

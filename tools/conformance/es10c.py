@@ -11,7 +11,7 @@ from tools.conformance.mutation import command, es10, flip, flip_value_of, mutat
 from tools.conformance.runner import case
 from tools.conformance.session import Session
 
-OK, NOT_FOUND, WRONG_STATE = 0, 1, 2
+OK, NOT_FOUND, WRONG_STATE, DISALLOWED = 0, 1, 2, 3
 UNKNOWN_ICCID = bytes.fromhex("98109909002143658739")   # SGP.23-style ICCID that no card holds
 ENABLED, DISABLED = 1, 0
 NICKNAME = "conformance-rehearsal"
