@@ -11,7 +11,7 @@ import os
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import es10, flip, flip_value_of, mutation, replace
-from tools.conformance.runner import case
+from tools.conformance.runner import Fail, case
 from tools.conformance.session import Session
 
 INSTALL, ENABLE, DISABLE, DELETE = 0, 1, 2, 3   # NotificationEvent bits
@@ -54,7 +54,7 @@ def get_info2(s: Session) -> None:
     try:
         resource = dict(tlv.split(info["extCardResource"]))
     except tlv.TlvError as exc:
-        s.check(False, f"extCardResource is not TLV: {exc}")
+        raise Fail(f"extCardResource is not TLV: {exc}") from None
     s.check({0x81, 0x82, 0x83} <= set(resource), f"extCardResource lacks 81/82/83: {sorted(hex(t) for t in resource)}")
     s.summary = f"free NVM {int.from_bytes(resource[0x82], 'big')} bytes"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
-from tools.conformance.runner import case
+from tools.conformance.runner import Fail, case
 from tools.conformance.session import SW_OK, Session, cla
 from tools.scp.scp03_host import HostKeySet, Scp03Host, Scp03HostError
 
@@ -23,12 +23,11 @@ def ok(s: Session, apdu: str | bytes, what: str) -> bytes:
     return s.expect_sw(s.send(apdu), SW_OK, what=what).data
 
 
-def parse(s: Session, data: bytes, what: str) -> list[tuple[int, bytes]]:
+def parse(data: bytes, what: str) -> list[tuple[int, bytes]]:
     try:
         return tlv.split(data)
     except tlv.TlvError as exc:
-        s.check(False, f"{what} is not BER-TLV: {exc}")
-        raise AssertionError  # unreachable
+        raise Fail(f"{what} is not BER-TLV: {exc}") from None
 
 
 @case("TC_eUICC_ATR_And_ISDR_Selection#01", group="GP", title="ATR offers T=0; SELECT ISD-R on the basic channel",
@@ -61,7 +60,7 @@ def isdr_fci(s: Session) -> None:
     channel = s.open_channel()
     s.step(f"SELECT ISD-R on channel {channel}")
     fci = ok(s, bytes([cla(channel), 0xA4, 0x04, 0x00, 16]) + s.card.isd_r_aid + b"\x00", "SELECT ISD-R")
-    body = dict(parse(s, tlv.unwrap(fci, 0x6F) if fci[:1] == b"\x6f" else b"", "FCI"))
+    body = dict(parse(tlv.unwrap(fci, 0x6F) if fci[:1] == b"\x6f" else b"", "FCI"))
     s.check(fci[:1] == b"\x6f", f"FCI does not start with 6F: {fci[:4].hex().upper()}")
     s.check(body.get(0x84) == s.card.isd_r_aid, f"FCI 84 is {body.get(0x84, b'').hex().upper()}, not the ISD-R AID")
     s.step("MANAGE CHANNEL close")
@@ -128,7 +127,7 @@ def key_information(s: Session) -> None:
     _isdr_basic(s)
     s.step("GET DATA E0")
     data = ok(s, "80CA00E000", "GET DATA E0")
-    entries = [v for t, v in parse(s, tlv.unwrap(data, 0xE0) if data[:1] == b"\xe0" else b"\x00", "E0") if t == 0xC0]
+    entries = [v for t, v in parse(tlv.unwrap(data, 0xE0) if data[:1] == b"\xe0" else b"\x00", "E0") if t == 0xC0]
     mine = [e for e in entries if len(e) >= 4 and e[1] == kvn]
     s.check(sorted(e[0] for e in mine) == [1, 2, 3], f"KVN {kvn:02X} key ids {[e[0] for e in mine]}, expected 1, 2, 3")
     s.check(all(e[2] == 0x88 and e[3] == len(s.card.scp03["enc"]) for e in mine),  # type: ignore[arg-type]
@@ -203,7 +202,7 @@ def _scp03(s: Session, level: int = 0x01) -> Scp03Host:
     try:
         host.process_initialize_update(response, s.card.isd_r_aid)
     except Scp03HostError as exc:
-        s.check(False, f"INITIALIZE UPDATE: {exc}")
+        raise Fail(f"INITIALIZE UPDATE: {exc}") from None
     return host
 
 

@@ -46,7 +46,7 @@ def verify_signature(s: Session, cert_der: bytes, signed: bytes, signature: byte
     try:
         cert.public_key().verify(der, signed, ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg, arg-type]
     except InvalidSignature:
-        s.check(False, f"{what} does not verify with CERT.EUICC")
+        raise Fail(f"{what} does not verify with CERT.EUICC") from None
 
 
 def verify_chain(s: Session, euicc_der: bytes, eum_der: bytes) -> None:
@@ -55,14 +55,14 @@ def verify_chain(s: Session, euicc_der: bytes, eum_der: bytes) -> None:
     try:
         euicc.verify_directly_issued_by(eum)
     except (ValueError, TypeError, InvalidSignature) as exc:
-        s.check(False, f"CERT.EUICC is not issued by the CERT.EUM it came with: {exc}")
+        raise Fail(f"CERT.EUICC is not issued by the CERT.EUM it came with: {exc}") from None
     for path in s.card.trusted_ci:
         try:
             eum.verify_directly_issued_by(x509.load_der_x509_certificate(path.read_bytes()))
             return
         except (ValueError, TypeError, InvalidSignature):
             continue
-    s.check(False, "CERT.EUM is not issued by any described CI")
+    raise Fail("CERT.EUM is not issued by any described CI")
 
 
 @dataclass

@@ -14,7 +14,7 @@ import subprocess
 from tools import ber_tlv as tlv
 from tools.conformance.es10c import iccid_bytes
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
-from tools.conformance.runner import case
+from tools.conformance.runner import Fail, Inconclusive, case
 from tools.conformance.session import SW_OK, Session
 
 # 3GPP TS 35.208 §4.3 test set 1 (the outputs f1..f5 for RAND / SQN / AMF with the described K, OPc)
@@ -48,11 +48,10 @@ def usim_aid(s: Session) -> bytes:
         try:
             aid = tlv.find(tlv.unwrap(response.data.rstrip(b"\xff"), 0x61), 0x4F)
         except tlv.TlvError:
-            s.check(False, f"EF.DIR record {record} is not an application template")
+            raise Fail(f"EF.DIR record {record} is not an application template") from None
         if aid and aid.startswith(USIM_TEMPLATE_AID):
             return aid
-    s.require(False, "EF.DIR lists no USIM")
-    raise AssertionError
+    raise Inconclusive("EF.DIR lists no USIM")
 
 
 def select_usim(s: Session) -> None:
