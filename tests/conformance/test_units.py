@@ -64,6 +64,12 @@ def test_default_description():
     assert len(card.trusted_ci_pkids()) == 2 and all(len(k) == 20 for k in card.trusted_ci_pkids())
 
 
+def test_the_shipped_template_loads():
+    card = description.load(Path(description.__file__).parent / "cards" / "template.toml")
+    assert card.name == "my test eUICC" and card.scp80 is None and card.usim["imsi"] == "001010000000001"
+    assert all(path.is_file() for path in card.trusted_ci)
+
+
 def test_toml_description_and_errors(tmp_path):
     path = tmp_path / "card.toml"
     path.write_text('name = "lab card"\nsvn = "2.2.2"\n[scp03]\nkvn = "31"\nenc = "00112233445566778899AABBCCDDEEFF"\n')
