@@ -84,7 +84,7 @@ def test_consumer_suite_passes_on_the_project_card(consumer, capsys):
 def test_m2m_suite_passes_on_the_project_card(m2m, capsys):
     results, elapsed = m2m
     with capsys.disabled():
-        print(f"\nM2M suite: {len(results)} cases through pcscd + vpcd in {elapsed:.1f} s")
+        print(f"\nM2M suite: {len(results)} cases through pcscd + vpcd in {elapsed:.2f} s")
     check_verdicts(results)
 
 
