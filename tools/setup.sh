@@ -15,9 +15,10 @@ VENV="${EUICC_VENV:-$REPO/.venv}"
 PYTHON="${PYTHON:-python3}"
 PCSCD_SOCKET=/run/pcscd/pcscd.comm
 # Debian package names; gcc/python3-dev/pkg-config are needed when pip must build pyscard;
-# tshark decodes the card's GSMTAP/pcap traces in the tests.
+# tshark decodes the card's GSMTAP/pcap traces in the tests; chromium renders the conformance HTML
+# report in its test (tests/conformance).
 PACKAGES=(pcscd vsmartcard-vpcd pcsc-tools opensc libpcsclite-dev swig libosmocore-utils python3-venv
-          python3-dev gcc pkg-config tshark)
+          python3-dev gcc pkg-config tshark chromium)
 
 say()  { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
