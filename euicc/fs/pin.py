@@ -6,6 +6,7 @@ against tearing: pulling power after a wrong PIN never gives the attacker a free
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from euicc.apdu import SW, SwError
 from euicc.nvm import Store
@@ -23,6 +24,7 @@ def key_reference_valid(ref: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class PinState:
     """One PIN (or ADM key) with its unblocking key (TS 102 221 §9.5)."""
+    RECORD_TYPE: ClassVar[str] = "PinState"   # its stable id in the store (euicc.nvm.Codec)
 
     value: bytes
     retries: int

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
@@ -57,6 +58,7 @@ _HASH_LENGTHS = (0, 20, 32)   # any device app, SHA-1, SHA-256 (Android) of the 
 @dataclass(frozen=True, slots=True)
 class AccessRule:
     """One REF-AR-DO: the values of its REF-DO and AR-DO, as validated and stored."""
+    RECORD_TYPE: ClassVar[str] = "AccessRule"   # its stable id in the store (euicc.nvm.Codec)
 
     ref_do: bytes
     ar_do: bytes

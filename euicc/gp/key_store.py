@@ -11,6 +11,7 @@ challenge, R-MAC and R-ENC support) or '71' for S16 mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from euicc.crypto.kdf import AES_KEY_LENGTHS
 from euicc.crypto.scp03 import IParameter, Scp03KeySet, Scp03Settings, key_check_value
@@ -36,6 +37,7 @@ class Scp03Keys:
     A key deleted on its own (DELETE 'D0' 'D2', GP CS §11.2.2.3.2) is ``b""``: the set is then
     incomplete and no secure channel opens with it until PUT KEY adds the key again.
     """
+    RECORD_TYPE: ClassVar[str] = "Scp03Keys"   # its stable id in the store (euicc.nvm.Codec)
 
     kvn: int
     enc: bytes

@@ -5,6 +5,7 @@ stored under ``gp/<AID hex>``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc.nvm import Store
 
@@ -49,6 +50,7 @@ KIND_ISD, KIND_SD, KIND_APP, KIND_ELF = "ISD", "SD", "APP", "ELF"
 @dataclass(frozen=True, slots=True)
 class RegistryEntry:
     """One GP registry entry (GP Card Spec §6.6.1)."""
+    RECORD_TYPE: ClassVar[str] = "RegistryEntry"   # its stable id in the store (euicc.nvm.Codec)
 
     aid: bytes
     kind: str                   # ISD, SD, APP or ELF

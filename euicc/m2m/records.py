@@ -6,6 +6,7 @@ Per-ISD-P data lives under ``isdp/<AID hex>/`` so that deleting the ISD-P
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
 
@@ -14,6 +15,7 @@ from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 ke
 class OtaKeySet:
     """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK, its 5-byte counter and its GP
     key type (:class:`euicc.crypto.scp80.KeyType`; SGP.02 ISD-R key sets are AES, CRT '80 01 88')."""
+    RECORD_TYPE: ClassVar[str] = "OtaKeySet"   # its stable id in the store (euicc.nvm.Codec)
 
     kvn: int
     kic: bytes
@@ -30,6 +32,7 @@ class PendingNotification:
     ``rollback_to`` is the ISD-P AID enabled before a profile switch (empty: no rollback);
     ``created`` / ``last_sent`` are clock milliseconds; ``sends`` counts SEND SHORT MESSAGEs.
     """
+    RECORD_TYPE: ClassVar[str] = "PendingNotification"   # its stable id in the store (euicc.nvm.Codec)
 
     seq: int
     kind: int
@@ -44,6 +47,7 @@ class PendingNotification:
 @dataclass(frozen=True, slots=True)
 class SmsrAddress:
     """The SM-SR SMS address of ES5.UpdateSMSRAddressingParameters (TS 23.040 §9.1.2.5)."""
+    RECORD_TYPE: ClassVar[str] = "SmsrAddress"   # its stable id in the store (euicc.nvm.Codec)
 
     toa: int
     digits: str

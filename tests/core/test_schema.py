@@ -13,15 +13,24 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
+
+import pytest
 
 from applets import catalog
 from euicc import provisioning, state_layout
 from euicc.card import PERSISTENT_TYPES, Card
-from euicc.nvm import Codec, Store
+from euicc.fs.pin import PinState
+from euicc.gp.registry import RegistryEntry
+from euicc.nvm import Codec, StateFileError, Store
+from tests.core.helpers import Terminal
 
 DATA = Path(__file__).parent / "data"
 EID = "89049032883061591507939946562162"
+ISD_R = "A0000005591010FFFFFFFF8900000100"   # SGP.02 Annex H
+ARA_M = "A00000015141434C00"                  # GPD_SPE_013
 PER_CARD = ("ecasd/identity", "m2m/ecasd/ecka", "m2m/ecasd/cert")   # generated keys/certificates
 
 
@@ -57,3 +66,85 @@ def test_an_upgraded_release_card_holds_only_keys_a_new_card_holds(tmp_path):
     new_card = set(json.loads((DATA / "card-v2-rows.json").read_text()))
     assert set(_rows(path)) <= new_card
     assert {"card/version", "gp/A00000015141434C00", "isdr/scp03/30"} <= set(_rows(path))
+
+
+# -- record types: stable ids, not class names --------------------------------------------------
+RELEASE_RECORD_TYPES = {"FileDescriptor", "PinState", "RegistryEntry", "ProfileRecord",
+                        "AkaSubscription", "AccessRule", "OtaKeySet", "Scp03Keys",
+                        "PendingNotification", "SmsrAddress"}   # the class names of 0.1.0
+
+
+def _release_copy(tmp_path: Path) -> Path:
+    path = tmp_path / "card.state"
+    shutil.copyfile(DATA / "card-0.1.0-test-profile.state", path)
+    return path
+
+
+def _record_types(path: Path) -> set[str]:
+    return {json.loads(v)["$t"] for v in _rows(path).values() if v.startswith('{"$t"')}
+
+
+def test_every_persistent_record_declares_its_release_name_as_its_id():
+    declared = {cls: vars(cls)["RECORD_TYPE"] for cls in state_layout.LAYOUT.dataclasses()}
+    assert set(declared.values()) == RELEASE_RECORD_TYPES
+    assert _record_types(DATA / "card-0.1.0-test-profile.state") <= RELEASE_RECORD_TYPES
+
+
+def test_a_renamed_record_class_still_reads_and_writes_a_release_file(tmp_path):
+    path = _release_copy(tmp_path)
+    RegistryEntry.__name__ = RegistryEntry.__qualname__ = "IssuerSecurityDomainEntry"
+    try:
+        card = Card.open(path)          # upgraded: the ARA-M's registry entry is written
+        try:
+            assert Terminal(card).send("00 A4 04 00 10" + ISD_R).sw == 0x9000
+        finally:
+            card.close()
+    finally:
+        RegistryEntry.__name__ = RegistryEntry.__qualname__ = "RegistryEntry"
+    assert json.loads(_rows(path)["gp/" + ARA_M])["$t"] == "RegistryEntry"
+    assert _record_types(path) <= RELEASE_RECORD_TYPES
+
+
+def test_a_copy_of_a_record_class_under_another_name_reads_its_records(tmp_path):
+    class RenamedPinState(PinState):
+        RECORD_TYPE: ClassVar[str] = "PinState"
+
+    store = Store(_release_copy(tmp_path), Codec((RenamedPinState, *(
+        t for t in PERSISTENT_TYPES if t is not PinState))), lock=False)
+    try:
+        pins = [store.get(k) for k in store.keys("fs/") if "/pin/" in k]
+        assert pins and all(type(p) is RenamedPinState for p in pins)
+    finally:
+        store.close()
+
+
+def test_a_record_class_without_its_own_id_or_with_a_taken_id_is_refused():
+    @dataclass(frozen=True)
+    class Unnamed:
+        x: int
+
+    class Inherited(PinState):        # inherits PinState's id but does not declare one
+        pass
+
+    class Twin(PinState):
+        RECORD_TYPE: ClassVar[str] = "PinState"
+
+    for types in ((Unnamed,), (Inherited,), (PinState, Twin)):
+        with pytest.raises(TypeError):
+            Codec(types)
+
+
+def test_a_record_of_an_unknown_type_id_is_refused_in_one_line(tmp_path):
+    path = _release_copy(tmp_path)
+    key = "gp/" + ISD_R
+    db = sqlite3.connect(path)
+    with db:
+        row = json.loads(db.execute("SELECT v FROM kv WHERE k=?", (key,)).fetchone()[0])
+        db.execute("UPDATE kv SET v=? WHERE k=?", (json.dumps({**row, "$t": "SecurityDomain"}), key))
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StateFileError) as refused:
+        Card.open(path)
+    assert "\n" not in str(refused.value)
+    assert str(refused.value) == f"{path}: corrupt record {key!r}: unknown record type 'SecurityDomain'"
+    assert path.read_bytes() == before
