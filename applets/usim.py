@@ -47,6 +47,7 @@ def lv(value: bytes) -> bytes:
 class Usim(Applet):
     """The USIM ADF application (AID prefix A0000000871002, ETSI TS 101 220 Annex E)."""
 
+    APPLET_ID = "usim"
     AID = b""
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871002")
     INS = frozenset({0x88, 0x78})

@@ -18,6 +18,7 @@ ACTIVE_FS_KEY = "card/active-fs"
 NO_PROFILE_FSID = "euicc"            # the file system the terminal sees with no profile enabled
 ISD_P_ELF = bytes.fromhex("A0000005591010FFFFFFFF8900000D00")
 ISD_P_MODULE = bytes.fromhex("A0000005591010FFFFFFFF8900000E00")
+ISD_P_APPLET = "isd_p"              # applet id of the ISD-P module (applets.isd_p)
 _AID_PREFIX = bytes.fromhex("A0000005591010FFFFFFFF89")   # SGP.02 Annex H: prefix || TAR || '00'
 FIRST_TAR, LAST_TAR = 0x000010, 0x00FFFF
 ISDP_PRIVILEGES = PRIV_SECURITY_DOMAIN | PRIV_TRUSTED_PATH | PRIV_AUTHORIZED_MANAGEMENT
@@ -80,7 +81,7 @@ class ProfileManager:
         elif self.registry.get(aid) is not None:
             raise ProfileError(ProfileErrorCode.ALREADY_EXISTS)
         self.registry.put(RegistryEntry(aid, KIND_SD, LCS_SELECTABLE, ISDP_PRIVILEGES,
-                                        applet="isd_p", elf=ISD_P_ELF, selectable=False))
+                                        applet=ISD_P_APPLET, elf=ISD_P_ELF, selectable=False))
         return aid
 
     def add_profile(self, record: ProfileRecord) -> None:

@@ -19,7 +19,9 @@ from typing import ClassVar
 
 import pytest
 
-from applets import catalog
+from applets import by_applet_id, catalog
+from applets.isd_r import IsdR
+from euicc import card as card_module
 from euicc import provisioning, state_layout
 from euicc.card import PERSISTENT_TYPES, Card
 from euicc.fs.pin import PinState
@@ -148,3 +150,43 @@ def test_a_record_of_an_unknown_type_id_is_refused_in_one_line(tmp_path):
     assert "\n" not in str(refused.value)
     assert str(refused.value) == f"{path}: corrupt record {key!r}: unknown record type 'SecurityDomain'"
     assert path.read_bytes() == before
+
+
+# -- registry entries name applets by a stable applet id, not a module file name ----------------
+RELEASE_APPLET_IDS = {"ara_m", "ecasd", "isd_p", "isd_r", "isim", "usim"}   # 0.1.0 module names
+
+
+def _registry_applets(path: Path) -> set[str]:
+    return {json.loads(v)["applet"] for k, v in _rows(path).items() if k.startswith("gp/")} - {""}
+
+
+def test_the_catalog_is_keyed_by_the_applet_ids_release_files_hold():
+    assert {i: cls.APPLET_ID for i, cls in catalog().items()} == {i: i for i in RELEASE_APPLET_IDS}
+    assert _registry_applets(DATA / "card-0.1.0-test-profile.state") <= RELEASE_APPLET_IDS
+
+
+def test_applets_moved_to_other_modules_and_classes_still_serve_a_release_card(tmp_path, monkeypatch):
+    renamed = [type(f"Renamed{cls.__name__}", (cls,), {"APPLET_ID": applet_id,
+                                                       "__module__": f"applets.renamed_{applet_id}"})
+               for applet_id, cls in catalog().items()]
+    monkeypatch.setattr(card_module, "catalog", lambda: by_applet_id(renamed))
+    path = _release_copy(tmp_path)
+    card = Card.open(path)
+    try:
+        term = Terminal(card)
+        assert term.send("00 A4 04 00 10" + ISD_R).sw == 0x9000
+        assert term.send("00 A4 04 00 09" + ARA_M).sw == 0x9000
+        assert term.send("80 CA FF 40 00").sw == 0x9000    # GPD_SPE_013 GET DATA all rules
+        assert type(card.session.applet(card.services.registry.get(bytes.fromhex(ISD_R)))
+                    ).__name__ == "RenamedIsdR"
+    finally:
+        card.close()
+    assert json.loads(_rows(path)["gp/" + ARA_M])["applet"] == "ara_m"
+
+
+def test_an_applet_without_its_own_id_or_with_a_taken_id_is_refused():
+    inherited = type("Inherited", (IsdR,), {})
+    twin = type("Twin", (IsdR,), {"APPLET_ID": "isd_r"})
+    for classes in ([inherited], [IsdR, twin]):
+        with pytest.raises(TypeError):
+            by_applet_id(classes)
