@@ -53,6 +53,3 @@ class AkaSubscription:
             return XorTestAlgorithm(self.k, self.res_len or DEFAULT_RES_LEN)
         raise ValueError(f"unknown algorithm {self.algorithm!r}")
 
-
-def key(fsid: str, aid: bytes) -> str:
-    return f"fs/{fsid}/aka/{aid.hex().upper()}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from euicc.apdu import SW, SwError
+from euicc.fs import keys as fs_keys
 from euicc.nvm import Store
 
 PIN_LENGTH = 8          # TS 102 221 §9.5.1: PINs are sent padded with 'FF' to 8 bytes
@@ -50,7 +51,7 @@ class PinService:
         self.verified = verified
 
     def _key(self, ref: int) -> str:
-        return f"fs/{self.fsid}/pin/{ref:02X}"
+        return fs_keys.pin(self.fsid, ref)
 
     def get(self, ref: int) -> PinState:
         pin = self.store.get(self._key(ref))

@@ -1,7 +1,8 @@
-"""Persistent records of the SGP.02 card side and where they live in the store.
+"""Persistent records of the SGP.02 card side and where they live in the store: this package's
+key module (every ``m2m/...`` key is named here).
 
-Per-ISD-P data lives under ``isdp/<AID hex>/`` so that deleting the ISD-P
-(:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
+Per-ISD-P data lives under ``isdp/<AID hex>/`` (euicc.profiles.keys.isdp) so that deleting the
+ISD-P (:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
+from euicc.profiles.keys import isdp
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +69,5 @@ FALLBACK_RETURN = "m2m/fallback/return-to"   # (ISD-P AID, clock ms of the activ
 
 
 def isdp_key(aid: bytes, item: str) -> str:
-    return f"isdp/{aid.hex().upper()}/{item}"
+    """The SGP.02 data `item` of the ISD-P `aid` (e.g. ``scp80/``, ``token-key``)."""
+    return isdp(aid) + item

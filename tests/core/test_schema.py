@@ -9,10 +9,12 @@ certificates generated per card); ``data/card-0.1.0-test-profile.state`` is the 
 test_release_state_files.py."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -68,6 +70,33 @@ def test_an_upgraded_release_card_holds_only_keys_a_new_card_holds(tmp_path):
     new_card = set(json.loads((DATA / "card-v2-rows.json").read_text()))
     assert set(_rows(path)) <= new_card
     assert {"card/version", "gp/A00000015141434C00", "isdr/scp03/30"} <= set(_rows(path))
+
+
+KEY_MODULES = {"euicc/keys.py", "euicc/fs/keys.py", "euicc/gp/keys.py", "euicc/profiles/keys.py",
+               "euicc/rsp/keys.py", "euicc/m2m/records.py",
+               "euicc/state_layout.py"}   # the layout's patterns and messages name keys too
+KEY_HEADS = ("card/", "profile/", "fs/", "isdp/", "gp/", "gp-order", "rsp/", "m2m/", "isdr/",
+             "aram/", "ecasd/")
+
+
+def _string_heads(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            yield node.lineno, node.values[0].value
+
+
+def test_store_keys_are_built_only_in_the_key_modules():
+    root = Path(__file__).parents[2]
+    found = []
+    for path in sorted([*root.glob("euicc/**/*.py"), *root.glob("applets/*.py")]):
+        name = path.relative_to(root).as_posix()
+        if name in KEY_MODULES:
+            continue
+        found += [f"{name}:{line}: {text!r:.40}" for line, text in
+                  _string_heads(ast.parse(path.read_text(), name)) if text.startswith(KEY_HEADS)]
+    assert found == []
 
 
 # -- record types: stable ids, not class names --------------------------------------------------
