@@ -16,6 +16,7 @@ from euicc.aids import ISD_R_AID
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
 from euicc.gp import card_data, key_store, store_data
+from euicc.gp import keys as gp_keys
 from euicc.gp.get_status import MAX_RESPONSE, get_status
 from euicc.gp.secure_channel import SCP03_FEATURE, SCP03_INS, SecureChannel
 from euicc.m2m import es5
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 class IsdR(Applet):
     """ISD-R: A0000005591010FFFFFFFF8900000100 (SGP.02 Annex H)."""
 
+    APPLET_ID = "isd_r"
     AID = ISD_R_AID
     KIND = KIND_ISD
     LIFECYCLE = LCS_CARD_SECURED
@@ -90,9 +92,9 @@ class IsdR(Applet):
         if tag == 0x005A:
             return tlv.tlv(0x5A, ctx.services.eid)
         if tag == 0x0042:
-            return tlv.tlv(0x42, ctx.store.get("card/iin", b""))
+            return tlv.tlv(0x42, ctx.store.get(gp_keys.IIN, b""))
         if tag == 0x0045:
-            return tlv.tlv(0x45, ctx.store.get("card/cin", ctx.services.eid))
+            return tlv.tlv(0x45, ctx.store.get(gp_keys.CIN, ctx.services.eid))
         if tag == 0x00E0:
             return tlv.tlv(0xE0, key_store.isd_r(ctx.store).key_information())
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)

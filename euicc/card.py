@@ -14,9 +14,9 @@ from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
 from euicc.aids import ISD_R_AID
 from euicc.atr import DEFAULT_ATR
-from euicc.auth import subscription
 from euicc.auth.subscription import AkaSubscription
 from euicc.channels import LE_6CXX, LE_POLICIES
+from euicc.fs import keys as fs_keys
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.fs.model import FileDescriptor
@@ -149,7 +149,7 @@ class Card:
         out = {"usim_aid": aid.hex().upper()}
         if isinstance(raw, bytes) and raw and 2 <= raw[0] <= 8:
             out["imsi"] = iccid_digits(raw[1:1 + raw[0]])[1:]
-        sub = self.store.get(subscription.key(record.fsid, aid))
+        sub = self.store.get(fs_keys.aka(record.fsid, aid))
         if sub is not None and record.profile_class == CLASS_TEST:
             out["aka"] = {"algorithm": sub.algorithm, "k": sub.k.hex(), "opc": sub.opc.hex()}
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from euicc import keys as card_keys
 from euicc import tlv
 from euicc.aids import ISD_R_AID
 from euicc.apdu import SW, Command, SwError, check_header, sw_bytes
@@ -23,7 +24,8 @@ from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, Registry, RegistryEntry
 from euicc.m2m import runtime as m2m_runtime
 from euicc.nvm import NvmWriteError
-from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
+from euicc.profiles import keys as profile_keys
+from euicc.profiles.manager import ProfileManager
 
 if TYPE_CHECKING:
     from euicc.applet import Applet
@@ -48,11 +50,11 @@ class CardServices:
 
     @property
     def eid(self) -> bytes:
-        return self.store.get("card/eid", b"")
+        return self.store.get(card_keys.EID, b"")
 
     @property
     def active_fsid(self) -> str:
-        return self.store.get(ACTIVE_FS_KEY, "")
+        return self.store.get(profile_keys.ACTIVE_FS, "")
 
 
 class Context:

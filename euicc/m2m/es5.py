@@ -33,6 +33,7 @@ from euicc.m2m.settings import (DGI_CERTIFICATE, DGI_CONFIRMATION, DGI_CONNECTIV
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.origin import current_origin
 from euicc.ota.sms import Address
+from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import ISD_P_ELF, ISD_P_MODULE
 from euicc.profiles.model import ProfileError
 
@@ -244,7 +245,7 @@ def isdp_attributes(ctx: Context, status: bytes) -> bytes:
     try:
         for tag, value in tlv.parse(status):
             aid = tlv.find(value, 0x4F) if tag == 0xE3 else None
-            record = ctx.store.get("profile/" + aid.hex().upper()) if aid else None
+            record = ctx.store.get(profile_keys.profile(aid)) if aid else None
             if record is not None:
                 value = value + tlv.tlv(0x53, bytes((int(record.fallback) | int(record.emergency) << 1,)))
             out += tlv.tlv(tag, value)

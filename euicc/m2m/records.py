@@ -1,19 +1,23 @@
-"""Persistent records of the SGP.02 card side and where they live in the store.
+"""Persistent records of the SGP.02 card side and where they live in the store: this package's
+key module (every ``m2m/...`` key is named here).
 
-Per-ISD-P data lives under ``isdp/<AID hex>/`` so that deleting the ISD-P
-(:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
+Per-ISD-P data lives under ``isdp/<AID hex>/`` (euicc.profiles.keys.isdp) so that deleting the
+ISD-P (:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
+from euicc.profiles.keys import isdp
 
 
 @dataclass(frozen=True, slots=True)
 class OtaKeySet:
     """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK, its 5-byte counter and its GP
     key type (:class:`euicc.crypto.scp80.KeyType`; SGP.02 ISD-R key sets are AES, CRT '80 01 88')."""
+    RECORD_TYPE: ClassVar[str] = "OtaKeySet"   # its stable id in the store (euicc.nvm.Codec)
 
     kvn: int
     kic: bytes
@@ -30,6 +34,7 @@ class PendingNotification:
     ``rollback_to`` is the ISD-P AID enabled before a profile switch (empty: no rollback);
     ``created`` / ``last_sent`` are clock milliseconds; ``sends`` counts SEND SHORT MESSAGEs.
     """
+    RECORD_TYPE: ClassVar[str] = "PendingNotification"   # its stable id in the store (euicc.nvm.Codec)
 
     seq: int
     kind: int
@@ -44,6 +49,7 @@ class PendingNotification:
 @dataclass(frozen=True, slots=True)
 class SmsrAddress:
     """The SM-SR SMS address of ES5.UpdateSMSRAddressingParameters (TS 23.040 §9.1.2.5)."""
+    RECORD_TYPE: ClassVar[str] = "SmsrAddress"   # its stable id in the store (euicc.nvm.Codec)
 
     toa: int
     digits: str
@@ -63,4 +69,5 @@ FALLBACK_RETURN = "m2m/fallback/return-to"   # (ISD-P AID, clock ms of the activ
 
 
 def isdp_key(aid: bytes, item: str) -> str:
-    return f"isdp/{aid.hex().upper()}/{item}"
+    """The SGP.02 data `item` of the ISD-P `aid` (e.g. ``scp80/``, ``token-key``)."""
+    return isdp(aid) + item

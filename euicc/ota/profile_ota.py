@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from euicc.apdu import SW, sw_bytes
 from euicc.crypto.scp80 import CounterState, KeyUsage, MinimumSecurityLevel
+from euicc.fs import keys as fs_keys
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_SD, RegistryEntry
 from euicc.nvm import Store
@@ -92,8 +93,8 @@ class ProfileKeys:
 
     def __init__(self, store: Store, fsid: str, sd_aid: bytes) -> None:
         self.store = store
-        self.prefix = f"fs/{fsid}/keys/{sd_aid.hex().upper()}/"
-        self.counters = f"fs/{fsid}/scp80-counter/{sd_aid.hex().upper()}/"
+        self.prefix = fs_keys.sd_keys(fsid, sd_aid)
+        self.counters = fs_keys.scp80_counters(fsid, sd_aid)
 
     def _record(self, kvn: int, key_id: int) -> Any:
         return self.store.get(f"{self.prefix}{kvn:02X}{key_id:02X}")
@@ -154,7 +155,7 @@ class ProfileRoutes:
         store, fsid = ctx.store, enabled.fsid
         owner = f"profile:{enabled.isdp_aid.hex().upper()}"
         domains = _security_domains(store, fsid)
-        for key in store.keys(f"fs/{fsid}/rfm/"):
+        for key in store.keys(fs_keys.rfm(fsid)):
             rfm = store.get(key)
             if tar not in [bytes(t) for t in rfm.get("tarList") or ()]:
                 continue
@@ -165,7 +166,7 @@ class ProfileRoutes:
             return Route(instance.aid, ProfileKeys(store, fsid, sd_aid), owner, instance,
                          MinimumSecurityLevel.spi1(bytes(rfm["minimumSecurityLevel"])[0]))
         for entry in domains:
-            params = toolkit_parameters(store.get(f"fs/{fsid}/sd-toolkit/{entry.aid.hex().upper()}") or b"")
+            params = toolkit_parameters(store.get(fs_keys.sd_toolkit(fsid, entry.aid)) or b"")
             if params is not None and tar in params[1]:
                 return Route(entry.aid, ProfileKeys(store, fsid, entry.aid), owner,
                              SecurityDomainScripts(ProfileSecurityDomain(entry, fsid)), params[0])
@@ -174,7 +175,7 @@ class ProfileRoutes:
 
 def _security_domains(store: Store, fsid: str) -> list[RegistryEntry]:
     """The profile's security domains, the MNO-SD (associated with no other SD [R]) first."""
-    entries = [store.get(k) for k in store.keys(f"fs/{fsid}/registry/")]
+    entries = [store.get(k) for k in store.keys(fs_keys.registry(fsid))]
     domains = [e for e in entries if e is not None and e.kind == KIND_SD]
     return sorted(domains, key=lambda e: (bool(e.sd) and e.sd != e.aid, e.aid))
 

@@ -7,6 +7,7 @@ import pytest
 
 from euicc.auth import subscription
 from euicc.card import Card
+from euicc.fs import keys as fs_keys
 from euicc.fs.default_fs import USIM_AID
 from tests.vectors import cases, section
 
@@ -20,7 +21,7 @@ def tx(card, h):
 def personalise(card: Card, k: str, opc: str, **kw) -> None:
     fsid = card.services.active_fsid
     with card.store.transaction():
-        card.store.put(subscription.key(fsid, USIM_AID),
+        card.store.put(fs_keys.aka(fsid, USIM_AID),
                        subscription.AkaSubscription(subscription.MILENAGE, bytes.fromhex(k),
                                                     bytes.fromhex(opc), **kw))
 
@@ -81,9 +82,9 @@ def test_mac_failure_and_errors():
     rand = bytes.fromhex(case["RAND"])
     bad = bytearray(bytes.fromhex(case["AUTN"]))
     bad[-1] ^= 1
-    before = card.store.get(subscription.key(card.services.active_fsid, USIM_AID))
+    before = card.store.get(fs_keys.aka(card.services.active_fsid, USIM_AID))
     assert authenticate(card, 0x81, b"\x10" + rand + b"\x10" + bytes(bad)) == "9862"
-    assert card.store.get(subscription.key(card.services.active_fsid, USIM_AID)) == before
+    assert card.store.get(fs_keys.aka(card.services.active_fsid, USIM_AID)) == before
     assert authenticate(card, 0x82, b"\x10" + rand) == "6A86"          # VGCS: not supported
     assert authenticate(card, 0x81, b"\x10" + rand) == "6700"          # AUTN missing
     assert authenticate(card, 0x81, b"\x11" + rand) == "6700"          # length runs past end
