@@ -35,6 +35,7 @@ _NEXT_KEY = "aram-next"   # channel state: (data not yet sent, refresh tag it wa
 class AraM(Applet):
     """ARA-M: A00000015141434C00 (SEAC v1.1; Android's UICC carrier privileges page)."""
 
+    APPLET_ID = "ara_m"
     AID = bytes.fromhex("A00000015141434C00")
     KIND = KIND_APP
     LIFECYCLE = LCS_SELECTABLE

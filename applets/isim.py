@@ -10,6 +10,7 @@ from euicc.auth.aka import AkaSuccess
 class Isim(Usim):
     """The ISIM ADF application (AID prefix A0000000871004)."""
 
+    APPLET_ID = "isim"
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871004")
     INS = frozenset({0x88})
     CONTEXTS: ClassVar[frozenset[int]] = frozenset({0x81})

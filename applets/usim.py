@@ -17,6 +17,7 @@ from euicc.auth import subscription
 from euicc.auth.aka import AkaSuccess, MacFailure, SyncFailure, authenticate, gsm_context
 from euicc.auth.errors import AuthParameterError
 from euicc.auth.suci import SuciError
+from euicc.fs import keys as fs_keys
 from euicc.profiles import suci_source
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def lv(value: bytes) -> bytes:
 class Usim(Applet):
     """The USIM ADF application (AID prefix A0000000871002, ETSI TS 101 220 Annex E)."""
 
+    APPLET_ID = "usim"
     AID = b""
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871002")
     INS = frozenset({0x88, 0x78})
@@ -75,7 +77,7 @@ class Usim(Applet):
         return tlv.tlv(0xA1, suci)
 
     def subscription(self, ctx: Context) -> subscription.AkaSubscription:
-        sub = ctx.store.get(subscription.key(ctx.fs.fsid, self.aid))
+        sub = ctx.store.get(fs_keys.aka(ctx.fs.fsid, self.aid))
         if sub is None:
             raise SwError(CONTEXT_NOT_SUPPORTED)
         return sub
@@ -104,7 +106,7 @@ class Usim(Applet):
         if isinstance(outcome, SyncFailure):
             return tlv.tlv(0xDC, outcome.auts)
         assert isinstance(outcome, AkaSuccess)
-        ctx.store.put(subscription.key(ctx.fs.fsid, self.aid),
+        ctx.store.put(fs_keys.aka(ctx.fs.fsid, self.aid),
                       replace(sub, seq_ms=outcome.state.seq_ms))
         return self.success_response(outcome)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class Applet:
     """Base class of every on-card application (see applets/)."""
 
+    APPLET_ID: ClassVar[str] = ""           # stable catalog id, kept in registry entries: never change it
     AID: ClassVar[bytes] = b""             # instance AID installed by default
     ADF_PREFIX: ClassVar[bytes] = b""      # or: the application of every ADF whose AID starts so
     KIND: ClassVar[str] = "APP"             # registry kind: ISD, SD or APP

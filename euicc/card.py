@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING
 
 from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
+from euicc.aids import ISD_R_AID
 from euicc.atr import DEFAULT_ATR
-from euicc.auth import subscription
+from euicc.channels import LE_POLICIES
 from euicc.config import CardConfig
 from euicc.context import CardServices
+from euicc.fs import keys as fs_keys
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.gp import key_store
+from euicc.gp.secure_channel import SCP03_FEATURE
 from euicc.nvm import Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardSession
@@ -38,6 +41,12 @@ USIM_AID_PREFIX = bytes.fromhex("A0000000871002")   # ETSI TS 101 220 Annex E: 3
 __all__ = ["Card", "CardConfig"]
 
 
+def features_of(extensions: Sequence[Extension | type[Extension]]) -> frozenset[str]:
+    """Optional features a card with `extensions` may leave out (``CardConfig.disabled``): the
+    ISD-R's SCP03 (GP Amd D) and each extension's (SGP.22: its optional ES10 functions)."""
+    return frozenset({SCP03_FEATURE}).union(*(ext.FEATURES for ext in extensions))
+
+
 class Card:
     """A UICC/eUICC: persistent state in a `Store`, volatile state in a `CardSession`."""
 
@@ -46,6 +55,11 @@ class Card:
                  extensions: Sequence[Extension] = ()) -> None:
         if not 1 <= config.channels <= 20:
             raise ValueError("a UICC has 1 to 20 logical channels")
+        if config.le_policy not in LE_POLICIES:
+            raise ValueError(f"le_policy is one of {', '.join(LE_POLICIES)}")
+        features = features_of(extensions)
+        if not features >= config.disabled:
+            raise ValueError(f"unknown features: {', '.join(sorted(config.disabled - features))}")
         self.store = store
         self.config = config
         self.extensions = tuple(extensions)
@@ -135,7 +149,7 @@ class Card:
         out = {"usim_aid": aid.hex().upper()}
         if isinstance(raw, bytes) and raw and 2 <= raw[0] <= 8:
             out["imsi"] = iccid_digits(raw[1:1 + raw[0]])[1:]
-        sub = self.store.get(subscription.key(record.fsid, aid))
+        sub = self.store.get(fs_keys.aka(record.fsid, aid))
         if sub is not None and record.profile_class == CLASS_TEST:
             out["aka"] = {"algorithm": sub.algorithm, "k": sub.k.hex(), "opc": sub.opc.hex()}
         return out

@@ -12,6 +12,16 @@ TS 102 221 §7.3.1.1.4) gets that answer without running the command a second ti
 kept per channel: a re-send with yet another wrong P3 gets ``6Cxx`` again, any other command on
 the channel (GET RESPONSE, a case-3/4 or extended command with that header) drops it, commands on
 other channels leave it.
+
+What a T=0 card does with a case-2 command whose Le is wrong is the card's choice
+(``CardConfig.le_policy``, :data:`LE_POLICIES`):
+
+* ``6Cxx`` (default): ISO 7816-3 §10.3.3 / TS 102 221 §7.3.1.1.4, procedure byte '6C' with the
+  right length and the re-send described above;
+* ``direct``: the card sends the data it has as on T=1: with Le shorter than the data, Le bytes
+  and ``61xx`` for the rest (GET RESPONSE, ISO 7816-4 §5.3.4 response chaining); with Le longer,
+  all the data and the status.  GET RESPONSE with a long Le then also answers with what is left
+  instead of ``6Cxx``.
 """
 from __future__ import annotations
 
@@ -23,6 +33,9 @@ from euicc.fs.filesystem import Cursor
 from euicc.volatile import Lifetime, Volatile
 
 MAX_SHORT = 256
+LE_6CXX = "6Cxx"
+LE_DIRECT = "direct"
+LE_POLICIES = (LE_6CXX, LE_DIRECT)
 
 
 class Application(Protocol):
@@ -81,7 +94,7 @@ class Channel:
         return kept if bytes((cmd.cla, cmd.ins, cmd.p1, cmd.p2)) == kept.header else None
 
     def deliver(self, cmd: Command, data: bytes, sw: int, t0: bool,
-                status: Callable[[int], int]) -> bytes:
+                status: Callable[[int], int], le_policy: str = LE_6CXX) -> bytes:
         """Turn a command's (data, SW) into the response APDU, buffering what must wait.
 
         `status` gives the SW sent (the proactive '91xx' indication, TS 102 221 §10.2.1).
@@ -89,20 +102,21 @@ class Channel:
         n = len(data)
         if not n:
             return sw_bytes(status(sw))
-        if t0 and cmd.case == 2 and not cmd.extended:
+        short_case_2 = cmd.case == 2 and not cmd.extended
+        if t0 and short_case_2 and le_policy == LE_6CXX:
             kept = Resend(bytes((cmd.cla, cmd.ins, cmd.p1, cmd.p2)), data, sw)
             if cmd.ne != kept.announced():
                 self.resend = kept
                 return sw_bytes(0x6C00 | (kept.announced() & 0xFF))
             return self._chunk(data, MAX_SHORT, status(sw))
         sw = status(sw)
-        if t0:
+        if t0 and not short_case_2:   # (a short case 2 here: le_policy 'direct')
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6100 | (min(n, MAX_SHORT) & 0xFF))
         limit = min(cmd.ne or MAX_SHORT, MAX_SHORT)
         return self._chunk(data, limit, sw)
 
-    def get_response(self, cmd: Command, t0: bool) -> bytes:
+    def get_response(self, cmd: Command, t0: bool, le_policy: str = LE_6CXX) -> bytes:
         """GET RESPONSE (TS 102 221 §11.1.16 / ISO 7816-4 §7.6.1)."""
         self.resend = None
         if cmd.p1 or cmd.p2:
@@ -112,7 +126,7 @@ class Channel:
         data, sw = self.pending, self.pending_sw
         self.pending = b""
         ne = min(cmd.ne or MAX_SHORT, MAX_SHORT)
-        if t0 and ne > len(data):
+        if t0 and le_policy == LE_6CXX and ne > len(data):
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6C00 | (len(data) & 0xFF))
         return self._chunk(data, ne, sw)

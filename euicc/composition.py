@@ -12,11 +12,11 @@ test suite runs with one extension alone) or, when it is not set, :data:`ALL`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from applets import catalog
-from euicc.card import Card
+from euicc.card import Card, features_of
 from euicc.config import CardConfig
 from euicc.extension import Extension
 from euicc.m2m.extension import M2mExtension
@@ -26,7 +26,9 @@ from euicc.rsp.runtime import RspRuntime
 
 ENV = "EUICC_EXTENSIONS"
 ALL = ("rsp", "m2m")
-EXTENSIONS: dict[str, Callable[[], Extension]] = {"rsp": RspExtension, "m2m": M2mExtension}
+EXTENSIONS: dict[str, type[Extension]] = {"rsp": RspExtension, "m2m": M2mExtension}
+FEATURES = features_of(tuple(EXTENSIONS.values()))
+"""Every optional feature a card may leave out (``CardConfig.disabled``), whatever its extensions."""
 
 
 def parse_names(text: str) -> tuple[str, ...]:

@@ -17,12 +17,15 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from euicc.gp.registry import Registry
-from euicc.profiles.manager import ACTIVE_FS_KEY, ProfileManager
+from euicc import keys as card_keys
+from euicc.profiles import keys as profile_keys
+from euicc.profiles.manager import ProfileManager
 from euicc.volatile import Volatile
 
 if TYPE_CHECKING:
     from euicc.apdu import Command
     from euicc.cat.proactive import ProactiveSession
+    from euicc.config import CardConfig
     from euicc.channels import Application, Channel
     from euicc.fs.filesystem import FileSystem
     from euicc.fs.pin import PinService
@@ -75,11 +78,11 @@ class CardServices:
 
     @property
     def eid(self) -> bytes:
-        return self.store.get("card/eid", b"")
+        return self.store.get(card_keys.EID, b"")
 
     @property
     def active_fsid(self) -> str:
-        return self.store.get(ACTIVE_FS_KEY, "")
+        return self.store.get(profile_keys.ACTIVE_FS, "")
 
     def add_runtime(self, runtime: object) -> None:
         """An extension's settings, clock and randomness (one object per class)."""
@@ -94,6 +97,7 @@ class CommandRunner(Protocol):
     """What a context needs of the card session that runs its command (euicc.session)."""
 
     services: CardServices
+    config: CardConfig
     fs: FileSystem
     pins: PinService
     cat: ProactiveSession
@@ -122,6 +126,11 @@ class Context:
     @property
     def store(self) -> Store:
         return self._session.services.store
+
+    @property
+    def config(self) -> CardConfig:
+        """The card's settings (euicc.config)."""
+        return self._session.config
 
     @property
     def registry(self) -> Registry:

@@ -3,6 +3,8 @@ kernel when a card is opened (``Card.open(path, applets=..., extensions=[...])``
 
 An extension contributes:
 
+- the optional features a card may leave out (:attr:`Extension.FEATURES`, names for
+  ``CardConfig.disabled``);
 - its persistent record types and the store-key rules of its records (:attr:`Extension.RECORD_TYPES`,
   :attr:`Extension.LAYOUT`, rows of the card's euicc.nvm.Layout after the kernel's), the records
   every card it provisioned holds (:attr:`Extension.REQUIRED`) and a check of them
@@ -35,6 +37,7 @@ class Extension:
     RECORD_TYPES: ClassVar[tuple[type, ...]] = ()
     LAYOUT: ClassVar[tuple[LayoutRule, ...]] = ()
     REQUIRED: ClassVar[tuple[str, ...]] = ()
+    FEATURES: ClassVar[frozenset[str]] = frozenset()
 
     def applets(self) -> Mapping[str, type[Application]]:
         """Applet classes by catalog name that this extension adds."""

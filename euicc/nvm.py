@@ -100,16 +100,16 @@ class Layout:
 
     def dataclasses(self) -> tuple[type, ...]:
         """Every dataclass a value of this layout may be or contain."""
-        found: dict[str, type] = {}
+        found: dict[type, None] = {}
         stack = [h for rules in self._rules.values() for _, h in rules]
         while stack:
             hint = stack.pop()
             if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-                if hint.__name__ not in found:
-                    found[hint.__name__] = hint
+                if hint not in found:
+                    found[hint] = None
                     stack.extend(_field_hints(hint).values())
             stack.extend(typing.get_args(hint))
-        return tuple(found.values())
+        return tuple(found)
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -121,7 +121,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 @functools.cache
 def _field_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The type hints of a dataclass's fields (its ClassVars, e.g. RECORD_TYPE, left out)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def conforms(value: Any, hint: Any) -> bool:
@@ -158,11 +160,26 @@ def conforms(value: Any, hint: Any) -> bool:
 class Codec:
     """JSON encoding of state values, with bytes and registered frozen dataclasses; with a
     `layout`, every value is checked against the type its key requires (writing: ``TypeError``,
-    a defect of the caller; loading: ``ValueError``, a corrupt file)."""
+    a defect of the caller; loading: ``ValueError``, a corrupt file).
+
+    A record is stored as ``{"$t": <record type>, <field>: <value>, ...}`` where the record type
+    is the stable id its class declares as ``RECORD_TYPE: ClassVar[str]`` (by convention the
+    class name it had when first stored; it never changes, so a class may be renamed or moved).
+    A class that declares none, or two classes with one id, are refused (``TypeError``)."""
 
     def __init__(self, types: tuple[type, ...] = (), layout: Layout | None = None) -> None:
         self.layout = layout
-        self._types = {t.__name__: t for t in (*types, *(layout.dataclasses() if layout else ()))}
+        self._types: dict[str, type] = {}     # record type id -> class
+        self._ids: dict[type, str] = {}       # class -> record type id
+        for cls in (*types, *(layout.dataclasses() if layout else ())):
+            record_type = vars(cls).get("RECORD_TYPE")
+            if not isinstance(record_type, str) or not record_type:
+                raise TypeError(f"{cls.__qualname__} declares no RECORD_TYPE (its stable id in "
+                                f"the store) and cannot be stored")
+            if self._types.setdefault(record_type, cls) is not cls:
+                raise TypeError(f"{cls.__qualname__} and {self._types[record_type].__qualname__} "
+                                f"both declare the record type {record_type!r}")
+            self._ids[cls] = record_type
 
     def encode(self, key: str, value: Any) -> str:
         if self.layout is not None:
@@ -190,11 +207,11 @@ class Codec:
         if isinstance(v, (list, tuple)):
             return [self._plain(x) for x in v]
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            name = type(v).__name__
-            if name not in self._types:
-                raise TypeError(f"{name} is not registered with the store codec")
+            record_type = self._ids.get(type(v))
+            if record_type is None:
+                raise TypeError(f"{type(v).__qualname__} is not registered with the store codec")
             fields = {f.name: self._plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
-            return {"$t": name, **fields}
+            return {"$t": record_type, **fields}
         if isinstance(v, Mapping):
             return {str(k): self._plain(x) for k, x in v.items()}
         if v is None or isinstance(v, (bool, int, str)):

@@ -18,12 +18,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from euicc import eid as eid_mod
+from euicc import keys as card_keys
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
 from euicc.gp import key_store
 from euicc.gp.registry import KIND_ELF, LCS_LOADED, Registry, RegistryEntry
 from euicc.nvm import StateFileError, Store
-from euicc.profiles.manager import (ACTIVE_FS_KEY, ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
+from euicc.profiles import keys as profile_keys
+from euicc.profiles.manager import (ISD_P_ELF, ISD_P_MODULE, NO_PROFILE_FSID,
                                     ProfileManager, fsid_of)
 from euicc.profiles.installer import install_profile
 from euicc.profiles.model import CLASS_TEST, ProfileRecord, iccid_bytes
@@ -44,7 +46,6 @@ def default_test_profile() -> bytes:
 
 #: Version of what a card holds; ``card/version`` (absent: 1, cards from before versioning).
 CARD_VERSION = 2
-VERSION_KEY = "card/version"
 Catalog = Mapping[str, "type[Application]"]
 
 
@@ -94,8 +95,8 @@ def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = 
         raise ValueError(f"unknown first profile {first_profile!r}")
     with store.transaction():
         eid = eid or eid_mod.generate()
-        store.put("card/eid", eid_mod.to_bytes(eid))
-        store.put(VERSION_KEY, CARD_VERSION)
+        store.put(card_keys.EID, eid_mod.to_bytes(eid))
+        store.put(card_keys.CARD_VERSION, CARD_VERSION)
         for extension in extensions:
             extension.provision(store)
         key_store.provision_isd_r(store)
@@ -104,7 +105,7 @@ def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = 
         registry.put(RegistryEntry(ISD_P_ELF, KIND_ELF, LCS_LOADED, modules=(ISD_P_MODULE,),
                                    selectable=False))
         default_fs.build_no_profile(FileSystem(store, NO_PROFILE_FSID))
-        store.put(ACTIVE_FS_KEY, NO_PROFILE_FSID)
+        store.put(profile_keys.ACTIVE_FS, NO_PROFILE_FSID)
         profiles = ProfileManager(store)
         aid = profiles.create_isdp()
         iccid, name = FIRST_PROFILES[first_profile](store, fsid_of(aid))
@@ -116,7 +117,7 @@ def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = 
 def upgrade(store: Store, catalog: Catalog) -> None:
     """Run the :data:`UPGRADES` an existing card needs, each in its own transaction with the
     version it reaches; refuse a card of a newer euicc-emu."""
-    version = store.get(VERSION_KEY, 1)
+    version = store.get(card_keys.CARD_VERSION, 1)
     if version > CARD_VERSION:
         raise StateFileError(store.path, f"written by a newer euicc-emu (card version {version}, "
                                          f"this version knows up to {CARD_VERSION}); upgrade euicc-emu")
@@ -124,4 +125,4 @@ def upgrade(store: Store, catalog: Catalog) -> None:
         with store.transaction():
             UPGRADES[version](store, catalog)
             version += 1
-            store.put(VERSION_KEY, version)
+            store.put(card_keys.CARD_VERSION, version)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from euicc import keys as card_keys
 from euicc import tlv
+from euicc.aids import ISD_R_AID
 from euicc.apdu import SW, Command, SwError, check_header, sw_bytes
 from euicc.cat.envelope import envelope
 from euicc.cat.proactive import ProactiveSession
@@ -73,7 +75,7 @@ class CardSession:
             return sw_bytes(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
         if cmd.ins == 0xC0:
             try:
-                return ch.get_response(cmd, self.config.t0)
+                return ch.get_response(cmd, self.config.t0, self.config.le_policy)
             except SwError as e:
                 return sw_bytes(e.sw)
         kept = ch.kept_answer(cmd)   # the re-send after 6Cxx: the answer, not a second run
@@ -95,7 +97,7 @@ class CardSession:
             data, sw = b"", SW.TECHNICAL_PROBLEM
         if self._fsid != self.services.active_fsid:
             self._bind_fs()
-        return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status)
+        return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status, self.config.le_policy)
 
     def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
                 pins: PinService | None = None) -> list[bytes]:
@@ -239,7 +241,7 @@ class CardSession:
         aid = cmd.data
         if not 1 <= len(aid) <= 16:
             raise SwError(SW.WRONG_LENGTH)
-        candidates: list[RegistryEntry | bytes] = list(self.services.registry.find_selectable(aid))
+        candidates: list[RegistryEntry | bytes] = self._registry_matches(aid)
         candidates += [a for a in self.fs.adfs() if a.startswith(aid)]
         if not candidates:
             raise SwError(SW.FILE_NOT_FOUND)
@@ -265,6 +267,21 @@ class CardSession:
         ch.applet, ch.applet_state = applet, {}
         fci = applet.select(ctx, cmd)
         return b"" if p2 & 0x0C == 0x0C else fci
+
+    def _registry_matches(self, aid: bytes) -> list[RegistryEntry]:
+        """Selectable registry entries whose AID starts with `aid` (GP Card Spec §11.9.2.2); the
+        ISD-R answers at the AID the card presents (``CardConfig.isd_r_aid``; SGP.02 Annex H), not at
+        the standard one when that differs."""
+        registry = self.services.registry
+        presented = self.config.isd_r_aid
+        matches = registry.find_selectable(aid)
+        if presented == ISD_R_AID:
+            return list(matches)
+        matches = [e for e in matches if e.aid != ISD_R_AID]
+        isd_r = registry.get(ISD_R_AID)
+        if isd_r is not None and presented.startswith(aid):
+            matches.insert(0, isd_r)
+        return matches
 
     def _occurrence(self, ch: Channel, candidates: list, mode: int):
         """First '00', last '01', next '02' or previous '03' occurrence (ISO 7816-4 Table 39)."""
@@ -337,7 +354,8 @@ class CardSession:
             return fcp(desc, self.pins.enabled_map(desc.pins))
         if cmd.p2 == 0x01:
             if ch.applet is not None:
-                return tlv.tlv(0x84, ch.applet.aid)
+                aid = ch.applet.aid
+                return tlv.tlv(0x84, self.config.isd_r_aid if aid == ISD_R_AID else aid)
             adf = self.fs.node(ch.cursor.adf) if ch.cursor.adf else None
             return tlv.tlv(0x84, adf.aid) if adf is not None and adf.kind == ADF else b""
         raise SwError(SW.INCORRECT_P1P2)

@@ -5,6 +5,9 @@ a key must have the type of the first rule whose pattern matches the key (``*`` 
 ``/**`` the rest); a key no rule matches cannot be stored.  The kernel's rules are
 :data:`KERNEL_LAYOUT`; each extension adds the rows of its own records (``Extension.LAYOUT``,
 euicc.extension), so a card opened without an extension refuses a state file holding its records.
+A new kind of persistent record needs a rule, and its key a name or builder in its package's key
+module (euicc.keys, euicc.fs.keys, euicc.gp.keys, euicc.profiles.keys, euicc.rsp.keys,
+euicc.m2m.records).
 
 :func:`check` is what "a usable card" means for a state file that already exists (validated
 when it is opened, before anything runs on it): the records a provisioned card always holds
@@ -20,14 +23,19 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from euicc import eid as eid_mod
+from euicc import keys as card_keys
 from euicc.auth.subscription import AkaSubscription
+from euicc.fs import keys as fs_keys
+from euicc.fs.filesystem import MF_PATH
 from euicc.fs.model import FileDescriptor
 from euicc.fs.pin import PinState
+from euicc.gp import keys as gp_keys
 from euicc.gp.access_control import AccessRule
 from euicc.gp.key_store import Scp03Keys
 from euicc.gp.registry import KIND_SD, Registry, RegistryEntry
 from euicc.nvm import Layout, LayoutRule, StateFileError, Store
-from euicc.profiles.manager import ACTIVE_FS_KEY, NO_PROFILE_FSID
+from euicc.profiles import keys as profile_keys
+from euicc.profiles.manager import NO_PROFILE_FSID
 from euicc.profiles.model import STATE_ENABLED, ProfileRecord
 
 if TYPE_CHECKING:
@@ -74,7 +82,7 @@ KERNEL_LAYOUT: tuple[LayoutRule, ...] = (
 )
 
 #: Records every provisioned card holds (euicc.provisioning.provision writes them).
-REQUIRED = ("card/eid", ACTIVE_FS_KEY, "gp-order")
+REQUIRED = (card_keys.EID, profile_keys.ACTIVE_FS, gp_keys.REGISTRY_ORDER)
 
 
 def record_types(extensions: Sequence[Extension]) -> tuple[type, ...]:
@@ -99,7 +107,7 @@ def check(store: Store, extensions: Sequence[Extension] = ()) -> None:
     missing = [k for k in required if k not in store]
     if missing:
         refuse(f"not a complete card: no {', '.join(missing)} record")
-    eid = store.get("card/eid")
+    eid = store.get(card_keys.EID)
     if len(eid) != 16 or not eid_mod.is_valid(eid.hex()):
         refuse(f"card/eid {eid.hex().upper()} is not a valid EID")
     for ext in extensions:
@@ -109,11 +117,11 @@ def check(store: Store, extensions: Sequence[Extension] = ()) -> None:
 
 
 def _check_registry(store: Store, refuse: Any) -> None:
-    order = store.get("gp-order")
+    order = store.get(gp_keys.REGISTRY_ORDER)
     listed = {aid.hex().upper() for aid in order}
     if len(listed) != len(order):
         refuse("gp-order lists an AID twice")
-    entries = {k[len("gp/"):]: store.get(k) for k in store.keys("gp/")}
+    entries = {k[len(gp_keys.REGISTRY):]: store.get(k) for k in store.keys(gp_keys.REGISTRY)}
     if set(entries) != listed:
         refuse(f"gp-order and the gp/ registry entries disagree "
                f"({', '.join(sorted(set(entries) ^ listed))})")
@@ -125,9 +133,9 @@ def _check_registry(store: Store, refuse: Any) -> None:
 def _check_profiles(store: Store, refuse: Any) -> None:
     registry = Registry(store)
     enabled: list[ProfileRecord] = []
-    for key in store.keys("profile/"):
+    for key in store.keys(profile_keys.PROFILES):
         record = store.get(key)
-        aid = key[len("profile/"):]
+        aid = key[len(profile_keys.PROFILES):]
         if record.isdp_aid.hex().upper() != aid:
             refuse(f"{key} holds the profile of ISD-P {record.isdp_aid.hex().upper()}")
         entry = registry.get(record.isdp_aid)
@@ -137,9 +145,10 @@ def _check_profiles(store: Store, refuse: Any) -> None:
             enabled.append(record)
     if len(enabled) > 1:
         refuse(f"{len(enabled)} profiles are enabled")
-    active = store.get(ACTIVE_FS_KEY)
+    active = store.get(profile_keys.ACTIVE_FS)
     expected = enabled[0].fsid if enabled else NO_PROFILE_FSID
     if active != expected:
-        refuse(f"{ACTIVE_FS_KEY} is {active!r}, but the enabled profile's file system is {expected!r}")
-    if f"fs/{active}/n/3F00" not in store:
+        refuse(f"{profile_keys.ACTIVE_FS} is {active!r}, but the enabled profile's file system "
+               f"is {expected!r}")
+    if fs_keys.nodes(active) + MF_PATH not in store:
         refuse(f"the active file system {active!r} has no MF")

@@ -4,10 +4,16 @@ The unit tests know every file of the small hand-built profile (euicc.fs.default
 they create without saying otherwise carries that one ("minimal"); tests of the real
 out-of-the-box card ask for ``first_profile="test"`` (tests/profiles/test_default_card.py).
 Subprocesses get the same default through ``euicc-emu run --first-profile`` or their own call.
+
+The session summary counts the tests skipped because the reference data folder is absent
+(tests/reference.py), by the data they needed.
 """
+from collections import Counter
+
 import pytest
 
 from euicc import provisioning
+from tests.reference import SKIP_PREFIX
 
 pytest_plugins = ["tests.pcsc_fixtures"]
 
@@ -18,3 +24,17 @@ def minimal_first_profile():
     patch.setattr(provisioning, "DEFAULT_FIRST_PROFILE", "minimal")
     yield
     patch.undo()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """'reference data absent: N tests skipped (what: n, ...)' when any test skipped for it."""
+    missing = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _, found, rest = reason.partition(f"{SKIP_PREFIX}: ")
+        if found:
+            missing[rest.split(" (", 1)[0]] += 1
+    if missing:
+        detail = ", ".join(f"{what}: {n}" for what, n in sorted(missing.items()))
+        terminalreporter.write_line(f"{SKIP_PREFIX}: {sum(missing.values())} tests skipped ({detail})",
+                                    yellow=True)

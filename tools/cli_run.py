@@ -13,14 +13,17 @@ import gc
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from tools.cli import add_state_argument, state_path
-from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession
+from tools.cli_fault import InstrumentError, add_run_options, instrument_setup
+from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
 from vpcd_bridge.claim import SlotClaim, SlotInUse
 from vpcd_bridge.connection import DEFAULT_HOST, DEFAULT_PORT
+from vpcd_bridge.gsmtap import parse_target
 
 if TYPE_CHECKING:
     from euicc.card import CardConfig
@@ -36,13 +39,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the state file; later runs continue with what it holds. With --cards N, N cards\n"
                     "sit on consecutive vpcd slots, each with its own state file (PATH.0, PATH.1, ...).",
         epilog="example:\n"
-               "  euicc-emu run --trace    card in reader 'Virtual PCD 00 00', APDUs printed on stdout")
+               "  euicc-emu run --trace    card in reader 'Virtual PCD 00 00', APDUs printed on stdout\n"
+               "  euicc-emu run --quirks sysmoeuicc1    a card that looks like a sysmoEUICC1-C2T")
     add_state_argument(parser)
     parser.add_argument("--vpcd-host", default=DEFAULT_HOST, help="vpcd host (default %(default)s)")
     parser.add_argument("--vpcd-port", type=int, default=DEFAULT_PORT, help="vpcd base port, slot 0 (default %(default)s)")
     parser.add_argument("--slot", type=_non_negative, default=0, help="vpcd slot of the first card (port = base + slot)")
     parser.add_argument("--cards", type=_positive, default=1, help="number of cards on consecutive slots")
     parser.add_argument("--listen", action="store_true", help="vpcd reversed mode: wait for vpcd to connect to us")
+    parser.add_argument("--quirks", metavar="NAME|FILE", default=None,
+                        help="make the card look like a card model: a vendor quirk profile "
+                             "('euicc-emu quirks list') or a TOML file; --protocols, --atr and "
+                             "--t1-direct given too override its ATR and delivery")
     protocols = parser.add_mutually_exclusive_group()
     protocols.add_argument("--protocols", choices=tuple(INTERFACES), default=None,
                            help="the built-in ATR by the protocols it offers: "
@@ -57,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "small hand-built UICC file system")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
+    parser.add_argument("--gsmtap", type=_gsmtap_target, default=None, metavar="HOST[:PORT]",
+                        help="send every command/response pair and ATR as GSMTAP (type SIM) over UDP "
+                             "to HOST, port 4729 unless given (for Wireshark)")
+    parser.add_argument("--pcap", type=Path, default=None, metavar="FILE",
+                        help="write the same GSMTAP messages to a pcap FILE (overwritten) for Wireshark/tshark")
+    add_run_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,29 +82,55 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 
 def card_config(args: argparse.Namespace) -> CardConfig:
-    """The ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr)."""
+    """The card's settings: those of the --quirks profile (tools.quirks; raises QuirkError), then
+    the ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr), which
+    override the profile's."""
     from euicc.card import CardConfig
+    from tools.quirks import load
+    profile = load(args.quirks) if args.quirks else None
+    base = profile.config if profile else CardConfig()
     if args.atr is not None:
-        return CardConfig(atr=args.atr, t0=not args.t1_direct)
+        return replace(base, atr=args.atr, t0=not args.t1_direct)
+    if args.protocols is None and profile is not None:
+        if args.t1_direct and profile.protocols == "t0":
+            raise ValueError(f"--t1-direct needs an ATR that offers T=1: profile {profile.name}'s "
+                             "offers T=0 only (add --protocols t1 or --protocols t0-t1)")
+        return replace(base, t0=base.t0 and not args.t1_direct)
     name = args.protocols or DEFAULT_INTERFACE
     interface = INTERFACES[name]
     if args.t1_direct and name == "t0":
         raise ValueError("--t1-direct needs an ATR that offers T=1: a T=0 card delivers data with "
                          "61xx/6Cxx (use --protocols t1 or --protocols t0-t1 --t1-direct)")
-    return CardConfig(atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
+    return replace(base, atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
 
 
 def run(args: argparse.Namespace) -> int:
     from euicc.asn1 import precompile
     from euicc.composition import open_card
     from euicc.nvm import StateFileError
+    from tools.quirks import QuirkError
     try:
         config = card_config(args)
+    except QuirkError as exc:
+        print(f"euicc-emu: quirks {args.quirks}: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 2
+    if args.quirks:
+        log.info("quirks profile %s", args.quirks)
     with contextlib.ExitStack() as stack:
-        trace = _open_trace(args.trace, stack)
+        try:
+            sinks = open_sinks(stack, args.trace, args.gsmtap, args.pcap)
+        except OSError as exc:
+            print(f"euicc-emu: cannot open the trace: {exc}", file=sys.stderr)
+            return 1
+        trace = next((sink for sink in sinks if isinstance(sink, ApduTrace)), None)
+        try:
+            instrument = instrument_setup(args, trace)
+        except InstrumentError as exc:
+            print(f"euicc-emu: {exc}", file=sys.stderr)
+            return 1
         connections = []
         for slot, path in card_plan(state_path(args), args.slot, args.cards):
             endpoint = Endpoint(args.vpcd_host, args.vpcd_port, slot, listen=args.listen)
@@ -101,9 +141,21 @@ def run(args: argparse.Namespace) -> int:
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
+            except ValueError as exc:   # settings the card's extensions do not have (CardConfig.disabled)
+                print(f"euicc-emu: {exc}", file=sys.stderr)
+                return 2
             stack.callback(_close_card, card, path)
             log.info("slot %d: card %s (ATR %s) from %s", slot, _eid(card), card.atr.hex().upper(), path)
-            connections.append(VpcdConnection(VpcdSession(card, slot, trace), endpoint))
+            presented = instrument.wrap(card, slot, config.t0) if instrument else card
+            connections.append(VpcdConnection(VpcdSession(presented, slot, sinks), endpoint))
+            if instrument:
+                presented.attach(connections[-1])
+        if instrument:
+            try:
+                instrument.serve(stack)
+            except InstrumentError as exc:
+                print(f"euicc-emu: {exc}", file=sys.stderr)
+                return 1
         started = time.perf_counter()
         precompile()   # before any card is presented: the first ES10 command must not compile them
         log.info("ASN.1 modules ready in %.2f s", time.perf_counter() - started)
@@ -123,13 +175,11 @@ def _eid(card: object) -> str:
     return str(describe().get("eid", "?")) if callable(describe) else "?"
 
 
-def _open_trace(target: str | None, stack: contextlib.ExitStack) -> ApduTrace | None:
-    if target is None:
-        return None
-    if target == "-":
-        return ApduTrace(sys.stdout)
-    stream: TextIO = stack.enter_context(open(target, "a", encoding="utf-8"))
-    return ApduTrace(stream)
+def _gsmtap_target(text: str) -> tuple[str, int]:
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _hex_bytes(text: str) -> bytes:

@@ -14,9 +14,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${EUICC_VENV:-$REPO/.venv}"
 PYTHON="${PYTHON:-python3}"
 PCSCD_SOCKET=/run/pcscd/pcscd.comm
-# Debian package names; gcc/python3-dev/pkg-config are needed when pip must build pyscard.
+# Debian package names; gcc/python3-dev/pkg-config are needed when pip must build pyscard;
+# tshark decodes the card's GSMTAP/pcap traces in the tests; chromium renders the conformance HTML
+# report in its test (tests/conformance).
 PACKAGES=(pcscd vsmartcard-vpcd pcsc-tools opensc libpcsclite-dev swig libosmocore-utils python3-venv
-          python3-dev gcc pkg-config)
+          python3-dev gcc pkg-config tshark chromium)
 
 say()  { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die()  { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -62,6 +64,10 @@ install_packages() {
         return
     fi
     say "installing: ${missing[*]}"
+    # wireshark-common (pulled in by tshark) asks whether non-root users may capture: answer no.
+    if command -v debconf-set-selections >/dev/null 2>&1; then
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
         || die "apt-get update failed (network? apt sources?)"
     if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then

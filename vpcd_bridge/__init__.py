@@ -2,15 +2,17 @@
 
 Modules: :mod:`.framing` (wire frames), :mod:`.session` (control messages -> card calls),
 :mod:`.connection` (TCP link, reconnect, socket tuning), :mod:`.runner` (threads, signals),
-:mod:`.trace` (APDU trace).  The bridge moves bytes only; it knows nothing of the card's logic.
+:mod:`.sink` (trace sinks), :mod:`.trace` (text APDU trace), :mod:`.gsmtap` (GSMTAP sender), :mod:`.pcap`
+(pcap file).  The bridge moves bytes only; it knows nothing of the card's logic.
 """
 from .connection import Backoff, Endpoint, VpcdConnection
 from .framing import Control, FrameError, FrameReader, encode_frame
 from .runner import BridgeRunner
 from .session import CardLike, VpcdSession
+from .sink import CardEvent, TraceSink, open_sinks
 from .trace import ApduTrace
 
 __all__ = [
-    "ApduTrace", "Backoff", "BridgeRunner", "CardLike", "Control", "Endpoint", "FrameError",
-    "FrameReader", "VpcdConnection", "VpcdSession", "encode_frame",
+    "ApduTrace", "Backoff", "BridgeRunner", "CardEvent", "CardLike", "Control", "Endpoint", "FrameError",
+    "FrameReader", "TraceSink", "VpcdConnection", "VpcdSession", "encode_frame", "open_sinks",
 ]

@@ -101,6 +101,7 @@ class VpcdConnection:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._listener: socket.socket | None = None
+        self._absent = 0.0
         self.connected = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -122,8 +123,10 @@ class VpcdConnection:
             finally:
                 self._drop(sock)
             if not self._stop.is_set():
+                with self._lock:
+                    absent, self._absent = self._absent, 0.0
                 log.info("slot %d: vpcd link lost; reconnecting", self.endpoint.slot)
-                self._stop.wait(self.backoff.next())
+                self._stop.wait(max(self.backoff.next(), absent))
         self._close_listener()
 
     def stop(self) -> None:
@@ -137,6 +140,19 @@ class VpcdConnection:
                     except OSError:
                         pass
 
+    def eject(self, absent: float) -> None:
+        """Close the link now and reconnect `absent` seconds later (any thread): to PC/SC the card
+        is removed and reinserted.  ifd-vpcd reports no card while the link is down
+        (``vicc_present`` fails) and an APDU it is waiting for fails (``vicc_transmit``).
+        Without a link (between reconnects) there is nothing to remove."""
+        with self._lock:
+            if self._sock is not None:
+                self._absent = absent
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
     # -- one connected socket --------------------------------------------------------------
     def serve(self, sock: socket.socket) -> None:
         """Answer frames on `sock` until the peer closes it, it breaks, or we are stopped."""
@@ -149,7 +165,8 @@ class VpcdConnection:
             return data
 
         reader = FrameReader(receive)
-        handle = self.session.handle
+        answer = self.session.answer
+        traced = bool(self.session.sinks)
         deadline = None if self.endpoint.listen else time.monotonic() + GREETING_TIMEOUT
         try:
             while True:
@@ -161,9 +178,11 @@ class VpcdConnection:
                 if deadline is not None and payload != bytes((Control.GET_ATR,)):
                     deadline = None
                     sock.settimeout(None)
-                reply = handle(payload)
+                reply = answer(payload)
                 if reply is not None:
                     sock.sendall(encode_frame(reply))
+                if traced:  # after the answer is sent: tracing stays off the round trip
+                    self.session.report()
         except (OSError, FrameError) as exc:
             if not self._stop.is_set():
                 log.info("slot %d: vpcd link error: %s", self.endpoint.slot, exc)

@@ -18,10 +18,10 @@ anything else         ``card.transmit(apdu)``  the response APDU
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from .framing import Control
-from .trace import ApduTrace
+from .sink import CardEvent, TraceSink
 
 log = logging.getLogger(__name__)
 
@@ -44,36 +44,61 @@ class CardLike(Protocol):
 
 
 class VpcdSession:
-    """Dispatches vpcd payloads for one card on one slot."""
+    """Dispatches vpcd payloads for one card on one slot, reporting to its trace sinks
+    (:mod:`vpcd_bridge.sink`; none by default, which costs one check per APDU).
 
-    def __init__(self, card: CardLike, slot: int = 0, trace: ApduTrace | None = None) -> None:
+    A sink sees each command before the card does, and the command/response pair in
+    :meth:`report`, which the connection calls once the answer is on its way to vpcd: a trace
+    then costs the round trip (almost) nothing, its work overlapping pcscd's and the client's.
+    """
+
+    _EVENTS = {Control.POWER_ON: CardEvent.POWER_ON, Control.POWER_OFF: CardEvent.POWER_OFF,
+               Control.RESET: CardEvent.RESET}
+
+    def __init__(self, card: CardLike, slot: int = 0, sinks: Iterable[TraceSink] = ()) -> None:
         self.card = card
         self.slot = slot
-        self._trace = trace
+        self.sinks = tuple(sinks)
+        self._pending: tuple[bytes, bytes] | None = None
 
     def handle(self, payload: bytes) -> bytes | None:
+        """:meth:`answer` then :meth:`report`: one call for callers without a link to send on."""
+        reply = self.answer(payload)
+        self.report()
+        return reply
+
+    def answer(self, payload: bytes) -> bytes | None:
         """Process one payload; return the answer payload, or ``None`` for no answer."""
         if len(payload) == 1:
             return self._control(payload[0])
         if not payload:
             log.warning("slot %d: ignoring empty vpcd frame", self.slot)
             return None
-        if self._trace is not None:
-            self._trace.command(self.slot, payload)
+        sinks = self.sinks
+        if sinks:
+            for sink in sinks:
+                sink.command(self.slot, payload)
         try:
             response = self.card.transmit(payload)
         except Exception:  # the card must not raise; never let one APDU kill the link
             log.exception("slot %d: card raised on APDU %s", self.slot, payload.hex().upper())
             response = SW_TECHNICAL_PROBLEM
-        if self._trace is not None:
-            self._trace.response(self.slot, response)
+        if sinks:
+            self._pending = (payload, response)
         return response
+
+    def report(self) -> None:
+        """Give the sinks the command/response pair of the last :meth:`answer`, if not yet given."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            for sink in self.sinks:
+                sink.response(self.slot, *pending)
 
     def link_lost(self) -> None:
         """The reader link dropped: like a card pulled from its reader, remove power."""
+        self.report()  # a pair answered but never delivered is still traced
         self.card.power_off()
-        if self._trace is not None:
-            self._trace.event(self.slot, "link lost, power off", self.card.atr)
+        self._event(CardEvent.LINK_LOST)
 
     def _control(self, code: int) -> bytes | None:
         if code == Control.GET_ATR:
@@ -87,6 +112,9 @@ class VpcdSession:
         else:
             log.warning("slot %d: ignoring unknown vpcd control byte %02X", self.slot, code)
             return None
-        if self._trace is not None:
-            self._trace.event(self.slot, Control(code).name.replace("_", " ").lower(), self.card.atr)
+        self._event(self._EVENTS[Control(code)])
         return None
+
+    def _event(self, event: CardEvent) -> None:
+        for sink in self.sinks:
+            sink.event(self.slot, event, self.card.atr)

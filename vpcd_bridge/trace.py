@@ -11,6 +11,8 @@ import threading
 import time
 from typing import TextIO
 
+from .sink import CardEvent
+
 # ISO 7816-4 Table 4 and ISO 7816-9, TS 102 221 Table 10.5 (interindustry CLA 0X/4X-7X).
 INTERINDUSTRY_INS: dict[int, str] = {
     0x04: "DEACTIVATE FILE", 0x0E: "ERASE BINARY", 0x20: "VERIFY", 0x21: "VERIFY",
@@ -110,7 +112,8 @@ def describe_response(rapdu: bytes) -> str:
 
 
 class ApduTrace:
-    """Writes one line per command, response and power event to a text stream.
+    """The text trace sink (:class:`~vpcd_bridge.sink.TraceSink`): one line per command, response
+    and power event to a text stream.
 
     Thread-safe (several slots may share one trace); each line is flushed at once so a trace
     file survives a crash.
@@ -124,11 +127,15 @@ class ApduTrace:
     def command(self, slot: int, apdu: bytes) -> None:
         self._write(slot, ">>", apdu.hex().upper(), describe_command(apdu))
 
-    def response(self, slot: int, rapdu: bytes) -> None:
+    def response(self, slot: int, apdu: bytes, rapdu: bytes) -> None:
         self._write(slot, "<<", rapdu.hex().upper(), describe_response(rapdu))
 
-    def event(self, slot: int, what: str, atr: bytes) -> None:
-        self._write(slot, "--", what, f"ATR {atr.hex().upper()}")
+    def event(self, slot: int, event: CardEvent, atr: bytes) -> None:
+        self._write(slot, "--", event.value, f"ATR {atr.hex().upper()}")
+
+    def note(self, slot: int, text: str) -> None:
+        """A line of the test instrument (an applied fault, a response mutation): ``!! text``."""
+        self._write(slot, "!!", text, "instrument")
 
     def _write(self, slot: int, arrow: str, body: str, note: str) -> None:
         stamp = time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d} " if self._timestamps else ""

@@ -1,6 +1,6 @@
 """MILENAGE: 3GPP TS 35.206 §4 (functions f1, f1*, f2, f3, f4, f5, f5* and OPc).
 
-The kernel E_K is AES-128 (Rijndael, TS 35.206 §4.1 / Annex 3) from ``cryptography``.  One
+The kernel E_K is AES-128 (Rijndael, TS 35.206 §4.1 / Annex 3) from :mod:`euicc.crypto.primitives`.  One
 ECB encryptor is kept per key, so a full authentication costs six single-block encryptions
 and no key schedule.  An instance is not thread-safe (the encryptor is shared); use one per
 thread or per command.
@@ -11,9 +11,8 @@ The rotation constants r1..r5 and the addition constants c1..c5 are configurable
 """
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from euicc.auth.errors import AuthParameterError, require_length
+from euicc.crypto.primitives import aes_ecb_encryptor
 
 _MASK128 = (1 << 128) - 1
 
@@ -28,15 +27,11 @@ def _rot(x: int, r: int) -> int:
     return ((x << r) | (x >> (128 - r))) & _MASK128 if r else x
 
 
-def _ecb_encryptor(k: bytes):
-    return Cipher(algorithms.AES(k), modes.ECB()).encryptor()
-
-
 def compute_opc(k: bytes, op: bytes) -> bytes:
     """OPc = OP xor E_K(OP), TS 35.206 §4.1."""
     k = require_length("K", k, 16)
     op = require_length("OP", op, 16)
-    e = _ecb_encryptor(k).update(op)
+    e = aes_ecb_encryptor(k)(op)
     return bytes(a ^ b for a, b in zip(e, op))
 
 
@@ -57,7 +52,7 @@ class Milenage:
             raise AuthParameterError("c1..c5 must be five 128-bit values")
         self._r = tuple(rotations)
         self._c = tuple(int.from_bytes(require_length("c", c, 16), "big") for c in constants)
-        self._enc = _ecb_encryptor(k)
+        self._enc = aes_ecb_encryptor(k)
 
     @classmethod
     def from_op(cls, k: bytes, op: bytes, **kwargs) -> "Milenage":
@@ -74,7 +69,7 @@ class Milenage:
         return cls(k, opc, tuple(rotation_constants), constants)
 
     def _e(self, x: int) -> int:
-        return int.from_bytes(self._enc.update(x.to_bytes(16, "big")), "big")
+        return int.from_bytes(self._enc(x.to_bytes(16, "big")), "big")
 
     def _temp(self, rand: bytes) -> int:
         """TEMP = E_K(RAND xor OPc)."""

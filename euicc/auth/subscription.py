@@ -6,6 +6,7 @@ array is part of it, so the new array is committed with the AUTHENTICATE that ac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc.auth.aka import AkaAlgorithm
 from euicc.auth.milenage import DEFAULT_CONSTANTS, DEFAULT_ROTATIONS, Milenage
@@ -19,6 +20,7 @@ MILENAGE, TUAK, XOR_TEST = "milenage", "tuak", "xor"
 @dataclass(frozen=True, slots=True)
 class AkaSubscription:
     """Algorithm, keys, options and SQN state of one NAA."""
+    RECORD_TYPE: ClassVar[str] = "AkaSubscription"   # its stable id in the store (euicc.nvm.Codec)
 
     algorithm: str                       # milenage, tuak or xor
     k: bytes
@@ -51,6 +53,3 @@ class AkaSubscription:
             return XorTestAlgorithm(self.k, self.res_len or DEFAULT_RES_LEN)
         raise ValueError(f"unknown algorithm {self.algorithm!r}")
 
-
-def key(fsid: str, aid: bytes) -> str:
-    return f"fs/{fsid}/aka/{aid.hex().upper()}"

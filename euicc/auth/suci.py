@@ -24,8 +24,9 @@ from hashlib import sha256
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
+
+from euicc.crypto.primitives import aes_ctr
 
 ENC_KEY_LEN = 16
 ICB_LEN = 16
@@ -50,7 +51,7 @@ def _ecies(shared_secret: bytes, eph_public: bytes, plaintext: bytes) -> bytes:
     keys = X963KDF(algorithm=hashes.SHA256(), length=ENC_KEY_LEN + ICB_LEN + MAC_KEY_LEN,
                    sharedinfo=eph_public).derive(shared_secret)
     enc_key, icb, mac_key = keys[:16], keys[16:32], keys[32:]
-    ciphertext = Cipher(algorithms.AES(enc_key), modes.CTR(icb)).encryptor().update(plaintext)
+    ciphertext = aes_ctr(enc_key, icb, plaintext)
     tag = _hmac.new(mac_key, ciphertext, sha256).digest()[:MAC_TAG_LEN]
     return eph_public + ciphertext + tag
 

@@ -25,13 +25,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from euicc.crypto.kdf import x963_kdf
-from euicc.crypto.scp03 import (
-    MAC_LENGTH,
-    PaddingError,
-    aes_cmac,
-    cbc_decrypt,
-    counter_icv,
-)
+from euicc.crypto.primitives import PaddingError, aes_cmac
+from euicc.crypto.scp03 import MAC_LENGTH, cbc_decrypt, counter_icv
 from euicc.tlv import TlvError, encode_length, read_length
 
 KEY_TYPE_AES = 0x88  # SGP.22 §2.6.4 / GP CS Table 11-16: AES

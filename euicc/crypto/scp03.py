@@ -30,12 +30,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntFlag
 
-from Crypto.Util.Padding import pad, unpad
-from cryptography.hazmat.primitives.cmac import CMAC
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from euicc.apdu import SW, Command, SwError
 from euicc.crypto.kdf import AES_KEY_LENGTHS, DerivationConstant, scp03_kdf
+from euicc.crypto.primitives import (PaddingError, aes_cbc_decrypt, aes_cbc_encrypt, aes_cmac, aes_ecb_block,
+                                     pad_iso9797_m2, unpad_iso9797_m2)
 
 BLOCK = 16
 MAC_LENGTH = 8
@@ -48,19 +46,6 @@ MAX_SEQUENCE_COUNTER = 0xFFFFFF
 # --- SCP03 primitives (shared with the SGP.22 BSP, which reuses them) -----------------------
 
 
-def aes_cmac(key: bytes, data: bytes) -> bytes:
-    """AES-CMAC (NIST SP 800-38B) as Amd D §4.1.3 uses it; full 16-byte value."""
-    mac = CMAC(algorithms.AES(key))
-    mac.update(data)
-    return mac.finalize()
-
-
-def aes_ecb_block(key: bytes, block: bytes) -> bytes:
-    """One AES block encryption (used for ICVs and key check values)."""
-    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    return enc.update(block) + enc.finalize()
-
-
 def counter_icv(key: bytes, counter: int, response: bool = False) -> bytes:
     """Amd D §6.2.6 / §6.2.7: ICV = AES(S-ENC, counter as 16 bytes); responses set byte 0 to 80."""
     block = counter.to_bytes(BLOCK, "big")
@@ -71,24 +56,14 @@ def counter_icv(key: bytes, counter: int, response: bool = False) -> bytes:
 
 def cbc_encrypt(key: bytes, icv: bytes, plaintext: bytes) -> bytes:
     """AES-CBC of ``plaintext`` padded with '80 00..' (ISO/IEC 9797-1 method 2, Amd D §4.1.2)."""
-    enc = Cipher(algorithms.AES(key), modes.CBC(icv)).encryptor()
-    return enc.update(pad(plaintext, BLOCK, style="iso7816")) + enc.finalize()
-
-
-class PaddingError(ValueError):
-    """Ciphertext not a whole number of blocks, or the '80 00..' padding is missing."""
+    return aes_cbc_encrypt(key, pad_iso9797_m2(plaintext, BLOCK), icv)
 
 
 def cbc_decrypt(key: bytes, icv: bytes, ciphertext: bytes) -> bytes:
     """Inverse of :func:`cbc_encrypt`; raises :class:`PaddingError` on malformed input."""
     if not ciphertext or len(ciphertext) % BLOCK:
         raise PaddingError("ciphertext is not a non-empty multiple of the block size")
-    dec = Cipher(algorithms.AES(key), modes.CBC(icv)).decryptor()
-    padded = dec.update(ciphertext) + dec.finalize()
-    try:
-        return unpad(padded, BLOCK, style="iso7816")
-    except ValueError as exc:
-        raise PaddingError("bad ISO/IEC 9797-1 method 2 padding") from exc
+    return unpad_iso9797_m2(aes_cbc_decrypt(key, ciphertext, icv), BLOCK)
 
 
 def key_check_value(key: bytes) -> bytes:

@@ -16,7 +16,7 @@ Wire layout, SMS form (TS 31.115 §4.2; the UDH IEI '70' stands in for CPI)::
 
 The RC/CC/DS is computed over CPL..TAR || CNTR || PCNTR || secured data incl. padding (the
 command UDH is not covered); the PoR checksum covers the PoR UDH '02 71 00' as well
-(both verified against real-card vectors, /work/shared/reference/vectors).
+(both verified against real-card vectors, tests/vectors: scp80_ts102225_sms).
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Protocol
 
-from Crypto.Cipher import AES, DES, DES3
-from Crypto.Hash import CMAC
+from euicc.crypto.primitives import (aes_cbc_decrypt, aes_cbc_encrypt, aes_cmac, des_cbc_decrypt, des_cbc_encrypt,
+                                     des_key_usable)
 
 HEADER_LENGTH = 10  # CPL(2) CHL(1) SPI(2) KIc(1) KID(1) TAR(3)
 CHL_BASE = 13  # SPI KIc KID TAR CNTR PCNTR, TS 102 225 §5.1.1
@@ -512,11 +512,8 @@ class Scp80:
         key = self.keys.key(kvn, usage)
         if key is None or len(key) not in _KEY_LENGTHS[algorithm]:
             return None
-        if algorithm in (Algorithm.TDES_2KEY, Algorithm.TDES_3KEY):
-            try:  # pycryptodome refuses keys that degenerate to single DES
-                DES3.adjust_key_parity(key)
-            except ValueError:
-                return None
+        if algorithm != Algorithm.AES and not des_key_usable(key):
+            return None         # a 3DES key that degenerates to single DES
         return bytes(key)
 
     def _check_counter(self, mode: CounterMode, stored: CounterState, received: int) -> CounterState | Refused:
@@ -543,23 +540,15 @@ def _block_size(algorithm: Algorithm) -> int:
     return 16 if algorithm == Algorithm.AES else 8
 
 
-def _cipher_object(algorithm: Algorithm, key: bytes):  # type: ignore[no-untyped-def]
-    """CBC with a zero ICV (TS 102 225 §5.1.2); 3DES is outer-CBC EDE."""
-    if algorithm == Algorithm.AES:
-        return AES.new(key, AES.MODE_CBC, iv=bytes(16))
-    if algorithm == Algorithm.DES_CBC:
-        return DES.new(key, DES.MODE_CBC, iv=bytes(8))
-    return DES3.new(key, DES3.MODE_CBC, iv=bytes(8))
-
-
 def _decipher(algorithm: Algorithm, key: bytes, data: bytes) -> bytes | None:
+    """CBC with a zero ICV (TS 102 225 §5.1.2); 3DES is outer-CBC EDE."""
     if not data or len(data) % _block_size(algorithm):
         return None
-    return _cipher_object(algorithm, key).decrypt(data)
+    return aes_cbc_decrypt(key, data) if algorithm == Algorithm.AES else des_cbc_decrypt(key, data)
 
 
 def _encipher(algorithm: Algorithm, key: bytes, data: bytes) -> bytes:
-    return _cipher_object(algorithm, key).encrypt(data)
+    return aes_cbc_encrypt(key, data) if algorithm == Algorithm.AES else des_cbc_encrypt(key, data)
 
 
 def _checksum(algorithm: Algorithm | Crc, key: bytes, data: bytes, length: int) -> bytes:
@@ -573,7 +562,7 @@ def _checksum(algorithm: Algorithm | Crc, key: bytes, data: bytes, length: int) 
     if isinstance(algorithm, Crc):
         return zlib.crc32(data).to_bytes(4, "big")
     if algorithm == Algorithm.AES:
-        return CMAC.new(key, msg=data, ciphermod=AES).digest()[:length]
+        return aes_cmac(key, data)[:length]
     padded = data + bytes(-len(data) % 8)
     return _encipher(algorithm, key, padded)[-8:]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from euicc import tlv
 from euicc.aids import ECASD_AID, ISD_R_AID
 from euicc.auth import subscription
+from euicc.fs import keys as fs_keys
 from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import ADF, BERTLV, CYCLIC, DF, EF, LINEAR, MF, TRANSPARENT, FileDescriptor
 from euicc.fs.pin import PinService, PinState, pad_pin
@@ -140,7 +141,7 @@ def build(fs: FileSystem, sub: Subscription = Subscription()) -> None:
                        can_disable=False),
         ADM1: PinState(pad_pin(sub.adm1), 10, max_retries=10, can_disable=False),
     }
-    fs.store.put(subscription.key(fs.fsid, USIM_AID),
+    fs.store.put(fs_keys.aka(fs.fsid, USIM_AID),
                  subscription.AkaSubscription(subscription.MILENAGE, sub.k, sub.opc))
     service = PinService(fs.store, fs.fsid, set())
     for ref, pin in pins.items():

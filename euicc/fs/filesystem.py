@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from euicc.apdu import SW, SwError
+from euicc.fs import keys as fs_keys
 from euicc.fs.model import (ADF, BERTLV, CURRENT_ADF_FID, EF, LCSI_ACTIVATED, MF, MF_FID,
                             FileDescriptor, adf_path, child_path, parent_path)
 from euicc.nvm import Store
@@ -41,8 +42,8 @@ class FileSystem:
     def __init__(self, store: Store, fsid: str) -> None:
         self.store = store
         self.fsid = fsid
-        self._n = f"fs/{fsid}/n/"
-        self._d = f"fs/{fsid}/d/"
+        self._n = fs_keys.nodes(fsid)
+        self._d = fs_keys.contents(fsid)
 
     # -- nodes and contents --------------------------------------------------------------------
     def node(self, path: str) -> FileDescriptor | None:
@@ -59,7 +60,7 @@ class FileSystem:
 
     def adfs(self) -> tuple[bytes, ...]:
         """AIDs of the ADFs of this file system, in creation order."""
-        return self.store.get(f"fs/{self.fsid}/adfs", ())
+        return self.store.get(fs_keys.adfs(self.fsid), ())
 
     def create(self, parent: str | None, desc: FileDescriptor,
                content: bytes | Iterable[bytes] | None = None) -> str:
@@ -68,7 +69,7 @@ class FileSystem:
             path = MF_PATH
         elif desc.kind == ADF:
             path = adf_path(desc.aid)
-            self.store.put(f"fs/{self.fsid}/adfs", self.adfs() + (desc.aid,))
+            self.store.put(fs_keys.adfs(self.fsid), self.adfs() + (desc.aid,))
         else:
             assert parent is not None
             pdesc = self.node(parent)

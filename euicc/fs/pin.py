@@ -6,8 +6,10 @@ against tearing: pulling power after a wrong PIN never gives the attacker a free
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from euicc.apdu import SW, SwError
+from euicc.fs import keys as fs_keys
 from euicc.nvm import Store
 
 PIN_LENGTH = 8          # TS 102 221 §9.5.1: PINs are sent padded with 'FF' to 8 bytes
@@ -23,6 +25,7 @@ def key_reference_valid(ref: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class PinState:
     """One PIN (or ADM key) with its unblocking key (TS 102 221 §9.5)."""
+    RECORD_TYPE: ClassVar[str] = "PinState"   # its stable id in the store (euicc.nvm.Codec)
 
     value: bytes
     retries: int
@@ -48,7 +51,7 @@ class PinService:
         self.verified = verified
 
     def _key(self, ref: int) -> str:
-        return f"fs/{self.fsid}/pin/{ref:02X}"
+        return fs_keys.pin(self.fsid, ref)
 
     def get(self, ref: int) -> PinState:
         pin = self.store.get(self._key(ref))

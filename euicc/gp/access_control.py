@@ -21,9 +21,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
+from euicc.gp import keys as gp_keys
 from euicc.nvm import Store
 
 # SEAC v1.1 Tables 6-3..6-9 and Android's extensions
@@ -37,8 +39,6 @@ TAG_RESPONSE_REFRESH = 0xDF20
 TAG_RESPONSE_CONFIG = 0xDF21
 TAG_DEVICE_CONFIG, TAG_ARAM_CONFIG, TAG_INTERFACE_VERSION = 0xE4, 0xE5, 0xE6
 
-RULES_KEY = "aram/rules"
-REFRESH_KEY = "aram/refresh-tag"
 
 #: Bytes the ARA-M keeps for its rules (the encoded REF-AR-DOs); beyond: '6A84'.  Not in the spec:
 #: a card's memory budget, set here.
@@ -57,6 +57,7 @@ _HASH_LENGTHS = (0, 20, 32)   # any device app, SHA-1, SHA-256 (Android) of the 
 @dataclass(frozen=True, slots=True)
 class AccessRule:
     """One REF-AR-DO: the values of its REF-DO and AR-DO, as validated and stored."""
+    RECORD_TYPE: ClassVar[str] = "AccessRule"   # its stable id in the store (euicc.nvm.Codec)
 
     ref_do: bytes
     ar_do: bytes
@@ -136,28 +137,28 @@ class AccessRules:
         self.store = store
 
     def rules(self) -> tuple[AccessRule, ...]:
-        return self.store.get(RULES_KEY, ())
+        return self.store.get(gp_keys.ARAM_RULES, ())
 
     def refresh_tag(self) -> bytes:
         """The current refresh tag; a card without one gets its first here."""
-        tag = self.store.get(REFRESH_KEY)
+        tag = self.store.get(gp_keys.ARAM_REFRESH_TAG)
         if tag is None:
             tag = os.urandom(8)
-            self.store.put(REFRESH_KEY, tag)
+            self.store.put(gp_keys.ARAM_REFRESH_TAG, tag)
         return tag
 
     def update_refresh_tag(self) -> None:
         """A new refresh tag, different from the current one: the rules changed."""
-        old = self.store.get(REFRESH_KEY)
+        old = self.store.get(gp_keys.ARAM_REFRESH_TAG)
         new = os.urandom(8)
         while new == old:
             new = os.urandom(8)
-        self.store.put(REFRESH_KEY, new)
+        self.store.put(gp_keys.ARAM_REFRESH_TAG, new)
 
     def _replace(self, rules: tuple[AccessRule, ...]) -> None:
         if sum(len(r.encode()) for r in rules) > MAX_RULES_SIZE:
             raise SwError(SW.NOT_ENOUGH_MEMORY)
-        self.store.put(RULES_KEY, rules)
+        self.store.put(gp_keys.ARAM_RULES, rules)
         self.update_refresh_tag()
 
     def store_rules(self, new: list[AccessRule]) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.gp.registry import KIND_ELF, Registry
-from euicc.profiles.manager import isdp_key
+from euicc.profiles import keys as profile_keys
 from euicc.nvm import Store
 
 if TYPE_CHECKING:
@@ -75,5 +75,5 @@ def card_resources(store: Store, registry: Registry, reserved: int = 0,
 def of_card(ctx: Context, settings: ResourceSettings = DEFAULT_RESOURCES) -> CardResources:
     """The resources of the card behind `ctx`, with the ISD-P quotas of SGP.02 CreateISDP
     (GP Amd C 'EF' {'83' NVM quota}) as reserved memory."""
-    reserved = sum(ctx.store.get(isdp_key(e.aid, "reserved-nvm"), 0) for e in ctx.services.profiles.isdps())
+    reserved = sum(ctx.store.get(profile_keys.reserved_nvm(e.aid), 0) for e in ctx.services.profiles.isdps())
     return card_resources(ctx.store, ctx.registry, reserved, settings)

@@ -11,16 +11,16 @@ challenge, R-MAC and R-ENC support) or '71' for S16 mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from euicc.crypto.kdf import AES_KEY_LENGTHS
 from euicc.crypto.scp03 import IParameter, Scp03KeySet, Scp03Settings, key_check_value
+from euicc.gp import keys as gp_keys
 from euicc.nvm import Store
 
 KEY_ID_ENC, KEY_ID_MAC, KEY_ID_DEK = 0x01, 0x02, 0x03
 AES_KEY_TYPE = 0x88                      # GP CS §11.1.8 Table 11-16: AES
 SCP03_KVNS = range(0x30, 0x40)           # GP CS §11.1.8 Table 11-15 / Amd D §6.1: SCP03 key sets
-ISDR_PREFIX = "isdr/scp03/"
-ISDR_I_PARAMETER = "isdr/scp03-i"
 I_PARAMETER_S8 = (IParameter.PSEUDO_RANDOM_CHALLENGE | IParameter.R_MAC_SUPPORT
                   | IParameter.R_ENCRYPTION_SUPPORT)
 I_PARAMETER_S16 = I_PARAMETER_S8 | IParameter.S16_MODE
@@ -36,6 +36,7 @@ class Scp03Keys:
     A key deleted on its own (DELETE 'D0' 'D2', GP CS §11.2.2.3.2) is ``b""``: the set is then
     incomplete and no secure channel opens with it until PUT KEY adds the key again.
     """
+    RECORD_TYPE: ClassVar[str] = "Scp03Keys"   # its stable id in the store (euicc.nvm.Codec)
 
     kvn: int
     enc: bytes
@@ -114,17 +115,17 @@ class Scp03Store:
 
 
 def isd_r(store: Store) -> Scp03Store:
-    return Scp03Store(store, ISDR_PREFIX)
+    return Scp03Store(store, gp_keys.ISDR_SCP03)
 
 
 def isd_r_settings(store: Store) -> Scp03Settings:
     """The ISD-R's SCP03 parameters: its "i" parameter and :data:`KEY_DIVERSIFICATION_DATA`."""
-    return Scp03Settings(i_parameter=store.get(ISDR_I_PARAMETER, I_PARAMETER_S8),
+    return Scp03Settings(i_parameter=store.get(gp_keys.ISDR_SCP03_I, I_PARAMETER_S8),
                          key_diversification_data=KEY_DIVERSIFICATION_DATA)
 
 
 def set_isd_r_mode(store: Store, s16: bool) -> None:
-    store.put(ISDR_I_PARAMETER, int(I_PARAMETER_S16 if s16 else I_PARAMETER_S8))
+    store.put(gp_keys.ISDR_SCP03_I, int(I_PARAMETER_S16 if s16 else I_PARAMETER_S8))
 
 
 def provision_isd_r(store: Store) -> None:

@@ -16,11 +16,11 @@ Both need an authenticated secure channel with command decryption (checked by th
 """
 from __future__ import annotations
 
-from Crypto.Cipher import AES
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.crypto.kdf import AES_KEY_LENGTHS
+from euicc.crypto.primitives import aes_cbc_decrypt
 from euicc.crypto.scp03 import BLOCK, key_check_value
 from euicc.gp.key_store import (AES_KEY_TYPE, KEY_ID_DEK, KEY_ID_ENC, SCP03_KVNS, Scp03Keys,
                                 Scp03Store)
@@ -46,7 +46,7 @@ def read_key_data(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
         clear_length, block = block[0], block[1:]
     if not block or len(block) % BLOCK:
         raise SwError(SW.INCORRECT_DATA)
-    clear = AES.new(dek, AES.MODE_CBC, iv=bytes(BLOCK)).decrypt(block)
+    clear = aes_cbc_decrypt(dek, block)
     key = clear[:clear_length] if clear_length is not None else clear
     if len(key) not in AES_KEY_LENGTHS or (clear_length is not None and len(clear) - clear_length >= BLOCK):
         raise SwError(SW.INCORRECT_DATA)

@@ -5,7 +5,9 @@ stored under ``gp/<AID hex>``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from euicc.gp import keys as gp_keys
 from euicc.nvm import Store
 
 # GP Card Spec §11.1.1 life cycle coding
@@ -49,6 +51,7 @@ KIND_ISD, KIND_SD, KIND_APP, KIND_ELF = "ISD", "SD", "APP", "ELF"
 @dataclass(frozen=True, slots=True)
 class RegistryEntry:
     """One GP registry entry (GP Card Spec §6.6.1)."""
+    RECORD_TYPE: ClassVar[str] = "RegistryEntry"   # its stable id in the store (euicc.nvm.Codec)
 
     aid: bytes
     kind: str                   # ISD, SD, APP or ELF
@@ -68,21 +71,22 @@ class Registry:
         self.store = store
 
     def get(self, aid: bytes) -> RegistryEntry | None:
-        return self.store.get("gp/" + aid.hex().upper())
+        return self.store.get(gp_keys.registry_entry(aid))
 
     def put(self, entry: RegistryEntry) -> None:
-        key = "gp/" + entry.aid.hex().upper()
+        key = gp_keys.registry_entry(entry.aid)
         if key not in self.store:
-            self.store.put("gp-order", self.store.get("gp-order", ()) + (entry.aid,))
+            self.store.put(gp_keys.REGISTRY_ORDER, self.store.get(gp_keys.REGISTRY_ORDER, ()) + (entry.aid,))
         self.store.put(key, entry)
 
     def remove(self, aid: bytes) -> None:
-        self.store.delete("gp/" + aid.hex().upper())
-        self.store.put("gp-order", tuple(a for a in self.store.get("gp-order", ()) if a != aid))
+        self.store.delete(gp_keys.registry_entry(aid))
+        order = self.store.get(gp_keys.REGISTRY_ORDER, ())
+        self.store.put(gp_keys.REGISTRY_ORDER, tuple(a for a in order if a != aid))
 
     def entries(self) -> list[RegistryEntry]:
         out = []
-        for aid in self.store.get("gp-order", ()):
+        for aid in self.store.get(gp_keys.REGISTRY_ORDER, ()):
             e = self.get(aid)
             if e is not None:
                 out.append(e)

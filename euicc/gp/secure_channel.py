@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_PUT_KEY, INS_DELETE = 0x50, 0x82, 0xD8, 0xE4
 SCP03_INS = frozenset({INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_PUT_KEY, INS_DELETE})
+#: CardConfig.disabled name of the ISD-R's SCP03: off, these instructions answer '6D00'
+SCP03_FEATURE = "scp03"
 #: GP CS §7.3 / the issue's minimum: key management needs an authenticated session with C-DEC
 KEY_MANAGEMENT_LEVEL = SecurityLevel.C_MAC | SecurityLevel.C_DECRYPTION
 _STATE_KEY = "scp03"

@@ -18,12 +18,11 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.context import Origin
+from euicc.crypto.primitives import aes_cmac
 from euicc.gp import card_resources
 from euicc.m2m import es8, smsr_change
 from euicc.m2m.dgi import parse_dgis
@@ -33,7 +32,9 @@ from euicc.m2m.runtime import M2mVolatile, volatile
 from euicc.m2m.settings import (DGI_CERTIFICATE, DGI_CONFIRMATION, DGI_CONNECTIVITY, DGI_DISABLE,
                                 DGI_ENABLE, DGI_FALLBACK, DGI_KEY_AGREEMENT)
 from euicc.ota.errors import OtaFormatError
+from euicc.ota.origin import current_origin
 from euicc.ota.sms import Address
+from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import ISD_P_ELF, ISD_P_MODULE
 from euicc.profiles.model import ProfileError
 
@@ -55,9 +56,9 @@ def is_es5(cmd: Command) -> bool:
 def authorised(ctx: Context, isdr_aid: bytes) -> M2mVolatile:
     """ES5 only reaches the ISD-R through its own secured OTA channel (SGP.02 §2.4.1): never from
     the terminal, and only from a packet secured with a key set of the ISD-R's TAR."""
-    state = volatile(ctx)
-    if (ctx.origin is Origin.TERMINAL or state is None or state.origin is None
-            or state.origin.target != isdr_aid or state.origin.kvn == 0):
+    state, origin = volatile(ctx), current_origin(ctx)
+    if (ctx.origin is Origin.TERMINAL or state is None or origin is None
+            or origin.target != isdr_aid or origin.kvn == 0):
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     return state
 
@@ -108,7 +109,7 @@ def install(ctx: Context, state: M2mVolatile, cmd: Command) -> bytes:
         ctx.services.profiles.create_isdp(aid)
     except ProfileError:
         raise SwError(SW.INCORRECT_DATA) from None
-    ctx.store.put(isdp_key(aid, "reserved-nvm"), quota)
+    ctx.store.put(profile_keys.reserved_nvm(aid), quota)
     return b"\x00"
 
 
@@ -156,7 +157,7 @@ def _check_delete_token(ctx: Context, cmd: Command, aid: bytes, token: bytes) ->
     if key is None:
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     signed = cmd.data[:len(cmd.data) - len(tlv.tlv(0x9E, token))]
-    expected = CMAC.new(key, msg=bytes((cmd.p1, cmd.p2, len(signed))) + signed, ciphermod=AES).digest()
+    expected = aes_cmac(key, bytes((cmd.p1, cmd.p2, len(signed))) + signed)
     if not hmac.compare_digest(expected[:len(token)], token) or len(token) not in (8, 16):
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
 
@@ -242,7 +243,7 @@ def isdp_attributes(ctx: Context, status: bytes) -> bytes:
     try:
         for tag, value in tlv.parse(status):
             aid = tlv.find(value, 0x4F) if tag == 0xE3 else None
-            record = ctx.store.get("profile/" + aid.hex().upper()) if aid else None
+            record = ctx.store.get(profile_keys.profile(aid)) if aid else None
             if record is not None:
                 value = value + tlv.tlv(0x53, bytes((int(record.fallback) | int(record.emergency) << 1,)))
             out += tlv.tlv(tag, value)

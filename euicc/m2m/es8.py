@@ -28,6 +28,7 @@ from euicc.m2m.records import Scp03Keys, isdp_key
 from euicc.m2m.runtime import M2mVolatile, volatile
 from euicc.m2m.scp03t import DATA_ERROR, DATA_FAILED, Scp03tSession
 from euicc.m2m.settings import DGI_CERTIFICATE, DGI_CONNECTIVITY, ROLE_SM_DP
+from euicc.ota.origin import current_origin
 from euicc.profiles import saip_codec
 from euicc.profiles.installer import InstallError, install_profile
 from euicc.profiles.manager import fsid_of
@@ -131,8 +132,8 @@ def install(ctx: Context, aid: bytes, package: bytes) -> bool:
 
 # -- APDU-mode SCP03 with the ISD-P (UpdateConnectivityParameters, PUT KEY) ----------------------
 def _session(ctx: Context, aid: bytes) -> Scp03Session:
-    state = volatile(ctx)
-    if state is None or state.origin is None or state.origin.target != aid:
+    state, origin = volatile(ctx), current_origin(ctx)
+    if state is None or origin is None or origin.target != aid:
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     key = "scp03/" + aid.hex()
     session = state.sessions.get(key)

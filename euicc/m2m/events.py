@@ -22,7 +22,7 @@ TAG_EVENT_LIST, TAG_LOCATION_STATUS = 0x19, 0x1B
 
 
 class EventDownload:
-    """The 'D6' envelope handler (registered by :func:`euicc.m2m.runtime.install`)."""
+    """The 'D6' envelope handler (registered by :class:`euicc.m2m.extension.M2mExtension`)."""
 
     def __init__(self, runtime: M2mRuntime) -> None:
         self.runtime = runtime

@@ -2,8 +2,8 @@
 
 It brings the SGP.02 records (euicc.m2m.records), the ISD-P applet that takes ES8, the manufacturing
 credentials of a new card (euicc.m2m.personalization), ES5 on the ISD-R (from its secured OTA
-channel only), and the envelope handlers of the OTA path: 'D1' SMS-PP data download (the OTA
-dispatcher, TS 102 226 / TS 31.115) and 'D6' event download (Fall-Back, TS 102 223 §7.5).
+channel only), and the envelope handlers of the OTA path: 'D1' SMS-PP data download (the remote
+management layer, euicc.ota, with SGP.02's routes of euicc.m2m.ota_routes; TS 102 225 / 226, TS 31.115) and 'D6' event download (Fall-Back, TS 102 223 §7.5).
 """
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
 from euicc.m2m.events import EventDownload
 from euicc.m2m.isd_p import IsdP
-from euicc.m2m.runtime import M2mRuntime, volatile
-from euicc.ota.dispatcher import OtaDispatcher
+from euicc.m2m.ota_routes import remote_management
+from euicc.m2m.runtime import M2mRuntime
+from euicc.ota.origin import current_origin
+from euicc.ota.transport_sms import SmsPpDataDownload
 
 if TYPE_CHECKING:
     from euicc.channels import Application
@@ -39,8 +41,7 @@ class Es5Functions:
         return b""
 
     def get_status(self, ctx: Context, data: bytes) -> bytes:
-        state = volatile(ctx)
-        return data if state is None or state.origin is None else es5.isdp_attributes(ctx, data)
+        return data if current_origin(ctx) is None else es5.isdp_attributes(ctx, data)
 
 
 class M2mExtension(Extension):
@@ -59,7 +60,7 @@ class M2mExtension(Extension):
 
     def install(self, services: CardServices) -> None:
         services.add_runtime(self.runtime)
-        services.envelope_handlers[SMS_PP_DOWNLOAD] = OtaDispatcher(self.runtime)
+        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime))
         services.envelope_handlers[EVENT_DOWNLOAD] = EventDownload(self.runtime)
         services.isd_r_functions.append(Es5Functions())
 

@@ -11,7 +11,7 @@ from euicc.apdu import Command
 from euicc.applet import Applet
 from euicc.m2m import es8
 from euicc.gp.registry import KIND_SD, LCS_SELECTABLE
-from euicc.profiles.manager import ISD_P_MODULE, ISDP_PRIVILEGES
+from euicc.profiles.manager import ISD_P_APPLET, ISD_P_MODULE, ISDP_PRIVILEGES
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class IsdP(Applet):
     """The ISD-P executable module (A0000005591010FFFFFFFF8900000E00); one instance per profile."""
 
+    APPLET_ID = ISD_P_APPLET
     AID = ISD_P_MODULE
     KIND = KIND_SD
     LIFECYCLE = LCS_SELECTABLE

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
 from euicc.crypto.certificates import CertificateRejected, verify_signature
 from euicc.crypto.ecka import Curve, EckaError, EckaKeyPair, decode_public_key
 from euicc.crypto.kdf import x963_kdf
+from euicc.crypto.primitives import aes_cmac
 from euicc.m2m import gp_certificate
 from euicc.m2m.dgi import encode_dgi
 from euicc.m2m.records import CI_KEY, ECASD_KEY
@@ -142,5 +141,5 @@ def agree(store: Store, runtime: M2mRuntime, agreement: KeyAgreement,
     keys = [rest[i * request.key_length:(i + 1) * request.key_length] for i in range(count)]
     if count == 1:
         keys *= 3
-    receipt = CMAC.new(receipt_key, msg=crt + dr_tlv, ciphermod=AES).digest()
+    receipt = aes_cmac(receipt_key, crt + dr_tlv)
     return EstablishedKeys(request, (keys[0], keys[1], keys[2]), dr_tlv + tlv.tlv(0x86, receipt))

@@ -1,6 +1,5 @@
 """Card-originated SMS for the SM-SR: a secured Command Packet (ETSI TS 102 225 §5.1.1, SMS form
-of 3GPP TS 31.115 §4.2) in an SMS-SUBMIT (3GPP TS 23.040 §9.2.2.2), sent with the proactive
-command SEND SHORT MESSAGE (ETSI TS 102 223 §6.4.10).
+of 3GPP TS 31.115 §4.2), sent in SMS-SUBMITs by :func:`euicc.ota.transport_sms.send_short_messages`.
 
 SGP.02 notifications (SPEC_NOTES §2.8) use the ISD-R TAR, the ISD-R's SCP80 keys and no counter.
 Only AES (KIc/KID algorithm '2') is supported for card-originated packets; the keys come from the
@@ -8,13 +7,8 @@ caller.
 """
 from __future__ import annotations
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
-
-from euicc import tlv
-from euicc.cat.proactive import DEV_NETWORK, SEND_SHORT_MESSAGE, ProactiveCommand, ResultCallback
-from euicc.ota.sms import (IEI_COMMAND_PACKET, Address, InformationElement, build_sms_submit,
-                           segment_user_data)
+from euicc.crypto.primitives import aes_cbc_encrypt, aes_cmac
+from euicc.ota.sms import IEI_COMMAND_PACKET, InformationElement
 
 CC_LENGTH = 8
 
@@ -36,23 +30,11 @@ def command_packet(spi: bytes, kic: int, kid: int, tar: bytes, data: bytes,
     header = cpl.to_bytes(2, "big") + bytes((chl,)) + spi + bytes((kic, kid)) + tar
     fields = counter.to_bytes(5, "big") + bytes((padding,))
     body = data + bytes(padding)
-    check = CMAC.new(kid_key, msg=header + fields + body, ciphermod=AES).digest()[:CC_LENGTH] if cc else b""
+    check = aes_cmac(kid_key, header + fields + body)[:CC_LENGTH] if cc else b""
     secured = fields + check + body
     if ciphered:
-        secured = AES.new(kic_key, AES.MODE_CBC, iv=bytes(16)).encrypt(secured)
+        secured = aes_cbc_encrypt(kic_key, secured)
     return header + secured
-
-
-def send_short_messages(destination: Address, header: tuple[InformationElement, ...], payload: bytes,
-                        reference: int, on_result: ResultCallback | None = None) -> list[ProactiveCommand]:
-    """SEND SHORT MESSAGE commands (TS 102 223 §6.6.9: '8B' SMS TPDU, to the network) for one
-    message, concatenated when longer than one SMS (TS 23.040 §9.2.3.24.1)."""
-    commands = []
-    for number, (ies, chunk) in enumerate(segment_user_data(header, payload, reference)):
-        tpdu = build_sms_submit(destination, chunk, ies, message_reference=(reference + number) & 0xFF)
-        commands.append(ProactiveCommand(SEND_SHORT_MESSAGE, 0x00, DEV_NETWORK, tlv.tlv(0x8B, tpdu),
-                                         on_result))
-    return commands
 
 
 COMMAND_PACKET_HEADER = (InformationElement(IEI_COMMAND_PACKET),)

@@ -20,6 +20,8 @@ from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.records import DECLARED, NOTIFICATION_SEQ, NOTIFICATIONS, SMSR_ADDRESS, PendingNotification
 from euicc.m2m.runtime import M2mRuntime
 from euicc.m2m.settings import ISDR_TAR, NOTIF_DECLARATION
+from euicc.ota.sms import Address
+from euicc.ota.transport_sms import send_short_messages
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -96,8 +98,7 @@ class NotificationQueue:
                 settings.notification_spi, kvn << 4 | settings.notification_kic_algorithm,
                 kvn << 4 | settings.notification_kid_algorithm, ISDR_TAR, self.message(item),
                 keyset.kic if keyset else None, keyset.kid if keyset else None)
-            commands = mo_packet.send_short_messages(address_of(address), mo_packet.COMMAND_PACKET_HEADER,
-                                                     packet, item.seq)
+            commands = send_short_messages(address_of(address), mo_packet.COMMAND_PACKET_HEADER, packet, item.seq)
             if not all(self.ctx.cat.submit(c) for c in commands):
                 break
             items[index] = replace(item, sends=item.sends + 1, last_sent=now)
@@ -107,5 +108,5 @@ class NotificationQueue:
         return sent
 
 
-def address_of(record) -> "mo_packet.Address":
-    return mo_packet.Address(record.toa, record.digits)
+def address_of(record) -> Address:
+    return Address(record.toa, record.digits)

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from euicc import keys as card_keys
 from euicc import tlv
 from euicc.crypto.certificates import sign
 from euicc.crypto.ecka import Curve, EckaKeyPair, encode_public_key
@@ -53,7 +54,7 @@ def ensure_personalized(store: Store) -> None:
     ecasd = EckaKeyPair.generate(Curve.NIST_P256)
     if not isinstance(eum_key, ec.EllipticCurvePrivateKey):
         raise TypeError("the package's test EUM key is not an EC key")
-    body = (tlv.tlv(0x93, b"\x01") + tlv.tlv(0x42, b"EUM") + tlv.tlv(0x5F20, store.get("card/eid", b""))
+    body = (tlv.tlv(0x93, b"\x01") + tlv.tlv(0x42, b"EUM") + tlv.tlv(0x5F20, store.get(card_keys.EID, b""))
             + tlv.tlv(0x95, b"\x82") + tlv.tlv(0x5F24, bytes.fromhex("20991231"))
             + tlv.tlv(0x73, tlv.tlv(0xC8, b"\x03"))
             + tlv.tlv(0x7F49, tlv.tlv(0xB0, ecasd.public_point) + tlv.tlv(0xF0, b"\x00")))

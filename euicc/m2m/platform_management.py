@@ -21,6 +21,7 @@ from euicc.m2m.pol1 import Pol1
 from euicc.m2m.records import FALLBACK_RETURN
 from euicc.m2m.runtime import M2mRuntime
 from euicc.m2m.settings import NOTIF_FALLBACK, NOTIF_PROFILE_CHANGE, NOTIF_ROLLBACK
+from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import ISD_P_ELF
 from euicc.profiles.model import STATE_ENABLED, ProfileError, ProfileRecord
 
@@ -154,7 +155,7 @@ class PlatformManagement:
         entry = self.ctx.registry.get(aid)
         if entry is None or entry.elf != ISD_P_ELF:
             raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
-        record = self.ctx.store.get("profile/" + aid.hex().upper())
+        record = self.ctx.store.get(profile_keys.profile(aid))
         if record is not None:
             if record.state == STATE_ENABLED or record.fallback:
                 raise SwError(SW.CONDITIONS_NOT_SATISFIED)
@@ -196,7 +197,7 @@ class PlatformManagement:
         deleted = []
         aid = item.delete_on_confirm
         if aid:
-            record = self.ctx.store.get("profile/" + aid.hex().upper())
+            record = self.ctx.store.get(profile_keys.profile(aid))
             if record is not None and record.state != STATE_ENABLED and not record.fallback:
                 self.profiles.delete(aid)
                 deleted.append(aid)

@@ -1,16 +1,16 @@
-"""Persistent records of the SGP.02 card side and where they live in the store.
+"""Persistent records of the SGP.02 card side and where they live in the store: this package's
+key module (every ``m2m/...`` key is named here).
 
-Per-ISD-P data lives under ``isdp/<AID hex>/`` so that deleting the ISD-P
-(:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
+Per-ISD-P data lives under ``isdp/<AID hex>/`` (euicc.profiles.keys.isdp) so that deleting the
+ISD-P (:meth:`euicc.profiles.manager.ProfileManager.delete`) removes it with the profile.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from typing import Any
+from typing import Any, ClassVar
 
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
-from euicc.profiles.manager import isdp_key
+from euicc.profiles.keys import isdp
 
 __all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotification", "SmsrAddress",
            "isdp_key"]
@@ -20,6 +20,7 @@ __all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotifi
 class OtaKeySet:
     """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK, its 5-byte counter and its GP
     key type (:class:`euicc.crypto.scp80.KeyType`; SGP.02 ISD-R key sets are AES, CRT '80 01 88')."""
+    RECORD_TYPE: ClassVar[str] = "OtaKeySet"   # its stable id in the store (euicc.nvm.Codec)
 
     kvn: int
     kic: bytes
@@ -36,6 +37,7 @@ class PendingNotification:
     ``rollback_to`` is the ISD-P AID enabled before a profile switch (empty: no rollback);
     ``created`` / ``last_sent`` are clock milliseconds; ``sends`` counts SEND SHORT MESSAGEs.
     """
+    RECORD_TYPE: ClassVar[str] = "PendingNotification"   # its stable id in the store (euicc.nvm.Codec)
 
     seq: int
     kind: int
@@ -50,6 +52,7 @@ class PendingNotification:
 @dataclass(frozen=True, slots=True)
 class SmsrAddress:
     """The SM-SR SMS address of ES5.UpdateSMSRAddressingParameters (TS 23.040 §9.1.2.5)."""
+    RECORD_TYPE: ClassVar[str] = "SmsrAddress"   # its stable id in the store (euicc.nvm.Codec)
 
     toa: int
     digits: str
@@ -88,3 +91,8 @@ LAYOUT: tuple[tuple[str, Any], ...] = (
 
 #: Records every card with the SGP.02 extension holds (euicc.m2m.personalization).
 REQUIRED = (ECASD_KEY, ECASD_CERT, CI_KEY)
+
+
+def isdp_key(aid: bytes, item: str) -> str:
+    """The SGP.02 data `item` of the ISD-P `aid` (e.g. ``scp80/``, ``token-key``)."""
+    return isdp(aid) + item

@@ -3,8 +3,8 @@ with ``M2mExtension(M2mRuntime(...))``), and the volatile state of one card sess
 an OTA session with the ISD-R).
 
 Nothing here is persistent: :class:`M2mVolatile` lives for the power cycle (euicc.volatile): a reset
-forgets the OTA origin, a pending key agreement, SCP03 sessions and the network attachment state
-(TS 102 223 §6.3).
+forgets a pending key agreement, SCP03 sessions and the network attachment state (TS 102 223
+§6.3); the OTA origin is the remote management layer's (:func:`euicc.ota.origin.current_origin`).
 """
 from __future__ import annotations
 
@@ -14,26 +14,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from euicc.m2m.settings import M2mSettings
-from euicc.ota.sms import Address, Reassembler
 from euicc.volatile import Lifetime, VolatileState
 
 if TYPE_CHECKING:
     from euicc.context import Context
-
-
-@dataclass(frozen=True)
-class OtaOrigin:
-    """Where the remote APDUs being executed came from (TS 102 226 §5, TS 102 225 §5.1).
-
-    ``owner`` is the key-set owner that secured the packet ('isdr' or an ISD-P AID hex), ``kvn``
-    the key set (0: unsecured), ``target`` the AID the TAR selected (b'' for RFM).
-    """
-
-    tar: bytes
-    owner: str
-    kvn: int
-    target: bytes
-    originator: Address | None = None
 
 
 @dataclass
@@ -54,12 +38,10 @@ class M2mVolatile(VolatileState):
     LIFETIME = Lifetime.POWER_CYCLE
 
     runtime: "M2mRuntime"
-    origin: OtaOrigin | None = None
     personalization_target: bytes | None = None     # INSTALL [for personalization] (GP §11.5)
     agreement: KeyAgreement | None = None
     attached: bool = False                         # location status 'normal service' seen
     no_service_events: int = 0
-    reassembler: Reassembler = field(default_factory=Reassembler)
     sessions: dict[str, Any] = field(default_factory=dict)   # SCP03 / SCP03t per ISD-P
 
 

@@ -18,8 +18,8 @@ import hmac
 from dataclasses import replace
 
 from euicc.crypto.kdf import DerivationConstant, scp03_kdf
-from euicc.crypto.scp03 import (BLOCK, MAC_LENGTH, PaddingError, SessionKeys, aes_cmac, cbc_decrypt,
-                                counter_icv, Scp03KeySet)
+from euicc.crypto.primitives import PaddingError, aes_cmac
+from euicc.crypto.scp03 import BLOCK, MAC_LENGTH, SessionKeys, cbc_decrypt, counter_icv, Scp03KeySet
 from euicc.m2m.keystore import Scp03Store
 from euicc.tlv import encode_length, tlv
 

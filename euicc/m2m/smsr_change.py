@@ -12,6 +12,7 @@ from euicc.m2m import key_establishment
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.records import OtaKeySet
 from euicc.m2m.runtime import M2mVolatile
+from euicc.ota.origin import current_origin
 from euicc.m2m.settings import ROLE_SM_SR
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ def finalise(ctx: Context, state: M2mVolatile, data: bytes) -> bytes:
     if not items:
         raise SwError(SW.INCORRECT_DATA)
     keys = Scp80Keys.isdr(ctx.store)
-    in_use = state.origin.kvn if state.origin is not None else 0
+    origin = current_origin(ctx)
+    in_use = origin.kvn if origin is not None else 0
     for kvn, first, last in items:
         if kvn in SCP81_KVNS:
             continue

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 from euicc.apdu import SW, sw_bytes
 from euicc.context import Origin
 from euicc.crypto.scp80 import CounterState, KeyUsage, MinimumSecurityLevel
+from euicc.fs import keys as fs_keys
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_SD, RegistryEntry
 from euicc.nvm import Store
 from euicc.ota.ram import ProfileSecurityDomain
+from euicc.ota.routing import Route, SecurityDomainScripts
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -88,12 +90,12 @@ class AccessDomainPins(PinService):
 
 class ProfileKeys:
     """The SCP80 key sets of one security domain of a profile, with their counters
-    (:class:`euicc.crypto.scp80.KeyProvider`, and the counter interface of the dispatcher)."""
+    (:class:`euicc.ota.routing.CountedKeys`)."""
 
     def __init__(self, store: Store, fsid: str, sd_aid: bytes) -> None:
         self.store = store
-        self.prefix = f"fs/{fsid}/keys/{sd_aid.hex().upper()}/"
-        self.counters = f"fs/{fsid}/scp80-counter/{sd_aid.hex().upper()}/"
+        self.prefix = fs_keys.sd_keys(fsid, sd_aid)
+        self.counters = fs_keys.scp80_counters(fsid, sd_aid)
 
     def _record(self, kvn: int, key_id: int) -> Any:
         return self.store.get(f"{self.prefix}{kvn:02X}{key_id:02X}")
@@ -143,47 +145,38 @@ class RfmInstance:
         return rest if first[-2:] == sw_bytes(SW.OK) else [first]
 
 
-@dataclass(frozen=True)
-class ProfileRoute:
-    """Where a TAR of the enabled profile leads: RFM or RAM, its keys and its MSL."""
+class ProfileRoutes:
+    """Route provider (:class:`euicc.ota.routing.RouteProvider`) of the enabled profile's RFM
+    instances (TS 102 226 §7) and its security domains' RAM (§8), with the profile's key sets."""
 
-    owner: str
-    aid: bytes
-    keys: ProfileKeys
-    minimum: MinimumSecurityLevel
-    rfm: RfmInstance | None = None
-    ram: ProfileSecurityDomain | None = None
-
-
-def profile_route(ctx: Context, tar: bytes) -> ProfileRoute | None:
-    """The enabled profile's RFM instance or MNO-SD RAM for ``tar``, or None."""
-    enabled = ctx.services.profiles.enabled()
-    if enabled is None:
+    def route(self, ctx: Context, tar: bytes) -> Route | None:
+        enabled = ctx.services.profiles.enabled()
+        if enabled is None:
+            return None
+        store, fsid = ctx.store, enabled.fsid
+        owner = f"profile:{enabled.isdp_aid.hex().upper()}"
+        domains = _security_domains(store, fsid)
+        for key in store.keys(fs_keys.rfm(fsid)):
+            rfm = store.get(key)
+            if tar not in [bytes(t) for t in rfm.get("tarList") or ()]:
+                continue
+            sd_aid = bytes(rfm.get("securityDomainAID") or (domains[0].aid if domains else b""))
+            adf = rfm.get("adfRFMAccess")
+            domain = AccessDomain(bytes(adf["adfAccessDomain"] if adf else rfm["uiccAccessDomain"]))
+            instance = RfmInstance(bytes(rfm["instanceAID"]), fsid, domain, bytes(adf["adfAID"]) if adf else None)
+            return Route(instance.aid, ProfileKeys(store, fsid, sd_aid), owner, instance,
+                         MinimumSecurityLevel.spi1(bytes(rfm["minimumSecurityLevel"])[0]))
+        for entry in domains:
+            params = toolkit_parameters(store.get(fs_keys.sd_toolkit(fsid, entry.aid)) or b"")
+            if params is not None and tar in params[1]:
+                return Route(entry.aid, ProfileKeys(store, fsid, entry.aid), owner,
+                             SecurityDomainScripts(ProfileSecurityDomain(entry, fsid)), params[0])
         return None
-    store, fsid = ctx.store, enabled.fsid
-    owner = f"profile:{enabled.isdp_aid.hex().upper()}"
-    domains = _security_domains(store, fsid)
-    for key in store.keys(f"fs/{fsid}/rfm/"):
-        rfm = store.get(key)
-        if tar not in [bytes(t) for t in rfm.get("tarList") or ()]:
-            continue
-        sd_aid = bytes(rfm.get("securityDomainAID") or (domains[0].aid if domains else b""))
-        adf = rfm.get("adfRFMAccess")
-        domain = AccessDomain(bytes(adf["adfAccessDomain"] if adf else rfm["uiccAccessDomain"]))
-        instance = RfmInstance(bytes(rfm["instanceAID"]), fsid, domain, bytes(adf["adfAID"]) if adf else None)
-        return ProfileRoute(owner, instance.aid, ProfileKeys(store, fsid, sd_aid),
-                            MinimumSecurityLevel.spi1(bytes(rfm["minimumSecurityLevel"])[0]), rfm=instance)
-    for entry in domains:
-        params = toolkit_parameters(store.get(f"fs/{fsid}/sd-toolkit/{entry.aid.hex().upper()}") or b"")
-        if params is not None and tar in params[1]:
-            return ProfileRoute(owner, entry.aid, ProfileKeys(store, fsid, entry.aid), params[0],
-                                ram=ProfileSecurityDomain(entry, fsid))
-    return None
 
 
 def _security_domains(store: Store, fsid: str) -> list[RegistryEntry]:
     """The profile's security domains, the MNO-SD (associated with no other SD [R]) first."""
-    entries = [store.get(k) for k in store.keys(f"fs/{fsid}/registry/")]
+    entries = [store.get(k) for k in store.keys(fs_keys.registry(fsid))]
     domains = [e for e in entries if e is not None and e.kind == KIND_SD]
     return sorted(domains, key=lambda e: (bool(e.sd) and e.sd != e.aid, e.aid))
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
+from euicc.fs import keys as fs_keys
 from euicc.gp.registry import RegistryEntry
 from euicc.tlv import TlvError, iter_tlv, tlv
 
@@ -68,7 +69,7 @@ class ProfileSecurityDomain(Applet):
         """GET DATA (GP §11.3): the key information template ('00E0') of this SD's key sets."""
         if (cmd.p1 << 8 | cmd.p2) != TAG_KEY_INFORMATION:
             raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
-        prefix = f"fs/{self.fsid}/keys/{self.aid.hex().upper()}/"
+        prefix = fs_keys.sd_keys(self.fsid, self.aid)
         items = b""
         for key in ctx.store.keys(prefix):
             record = ctx.store.get(key)
@@ -78,10 +79,10 @@ class ProfileSecurityDomain(Applet):
         return tlv(0xE0, items)
 
     def _entries(self, ctx: Context) -> list[RegistryEntry]:
-        return [ctx.store.get(k) for k in ctx.store.keys(f"fs/{self.fsid}/registry/")]
+        return [ctx.store.get(k) for k in ctx.store.keys(fs_keys.registry(self.fsid))]
 
     def _applications(self, ctx: Context) -> list[bytes]:
-        records = [ctx.store.get(k) for k in ctx.store.keys(f"fs/{self.fsid}/applications/")]
+        records = [ctx.store.get(k) for k in ctx.store.keys(fs_keys.application(self.fsid))]
         return [bytes(aid) for r in records if r for aid in r["instances"]]
 
 

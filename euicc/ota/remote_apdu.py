@@ -180,12 +180,20 @@ def expanded_response(responses: list[bytes], indefinite: bool = False,
                       bad_format: BadFormat | None = None) -> bytes:
     """Response Scripting template (§5.2.2) with one R-APDU TLV (data || SW) per executed
     command; the definite form starts with the executed-count TLV '80'."""
-    body = b"".join(tlv(TAG_R_APDU, response) for response in responses)
+    return response_script([tlv(TAG_R_APDU, r) for r in responses], len(responses), indefinite, bad_format)
+
+
+def response_script(items: list[bytes], executed: int, indefinite: bool = False,
+                    bad_format: BadFormat | None = None) -> bytes:
+    """Response Scripting template (§5.2.2, table 5.10/5.10a) around response TLVs ``items``
+    (R-APDUs '23' or the responses of extra items): 'AB' {'80' executed (mod 256), items,
+    ['90' bad format]} or 'AF 80' {items, ['90']} '00 00'."""
+    body = b"".join(items)
     if bad_format is not None:
         body += tlv(TAG_BAD_FORMAT, bytes([bad_format]))
     if indefinite:
         return bytes([TAG_RESPONSE_SCRIPT_INDEFINITE, 0x80]) + body + END_OF_CONTENTS
-    body = tlv(TAG_EXECUTED, bytes([len(responses)])) + body
+    body = tlv(TAG_EXECUTED, bytes([executed & 0xFF])) + body
     return bytes([TAG_RESPONSE_SCRIPT]) + encode_length(len(body)) + body
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from euicc.asn1 import saip
+from euicc.fs import keys as fs_keys
 from euicc.fs.filesystem import MF_PATH, FileSystem
 from euicc.fs.model import child_path
 from euicc.nvm import Store
@@ -189,7 +190,7 @@ def _elements(upp: bytes) -> Iterator[tuple[int, str, dict[str, Any]]]:
 
 def install_profile(store: Store, fsid: str, upp: bytes) -> InstalledProfile:
     """Install `upp` as the file system, PINs and keys of ``fs/<fsid>/`` (SAIP §8)."""
-    if store.keys(f"fs/{fsid}/"):
+    if store.keys(fs_keys.root(fsid)):
         raise InstallError(BAD_VALUES, f"file system {fsid} is not empty")
     staging = _Staging(store)
     fs = FileSystem(staging, fsid)      # type: ignore[arg-type]  # Store-like overlay

@@ -7,25 +7,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from euicc.fs import keys as fs_keys
 from euicc.gp.registry import (KIND_SD, LCS_ISDP_DISABLED, LCS_ISDP_ENABLED, LCS_SELECTABLE,
                                PRIV_AUTHORIZED_MANAGEMENT, PRIV_SECURITY_DOMAIN, PRIV_TRUSTED_PATH,
                                Registry, RegistryEntry)
 from euicc.nvm import Store
+from euicc.profiles import keys as profile_keys
 from euicc.profiles.model import (STATE_DISABLED, STATE_ENABLED, ProfileError, ProfileErrorCode,
                                   ProfileRecord)
 
-ACTIVE_FS_KEY = "card/active-fs"
 NO_PROFILE_FSID = "euicc"            # the file system the terminal sees with no profile enabled
 ISD_P_ELF = bytes.fromhex("A0000005591010FFFFFFFF8900000D00")
 ISD_P_MODULE = bytes.fromhex("A0000005591010FFFFFFFF8900000E00")
+ISD_P_APPLET = "isd_p"              # applet id of the ISD-P module (applets.isd_p)
 _AID_PREFIX = bytes.fromhex("A0000005591010FFFFFFFF89")   # SGP.02 Annex H: prefix || TAR || '00'
 FIRST_TAR, LAST_TAR = 0x000010, 0x00FFFF
 ISDP_PRIVILEGES = PRIV_SECURITY_DOMAIN | PRIV_TRUSTED_PATH | PRIV_AUTHORIZED_MANAGEMENT
-
-
-def isdp_key(aid: bytes, item: str) -> str:
-    """Store key of an ISD-P's record `item`: under ``isdp/<AID hex>/``, deleted with the ISD-P."""
-    return f"isdp/{aid.hex().upper()}/{item}"
 
 
 def isdp_aid(tar: int) -> bytes:
@@ -47,13 +44,13 @@ class ProfileManager:
     def records(self) -> list[ProfileRecord]:
         out = []
         for e in self.registry.entries():
-            rec = self.store.get("profile/" + e.aid.hex().upper())
+            rec = self.store.get(profile_keys.profile(e.aid))
             if rec is not None:
                 out.append(rec)
         return out
 
     def get(self, aid: bytes) -> ProfileRecord:
-        rec = self.store.get("profile/" + aid.hex().upper())
+        rec = self.store.get(profile_keys.profile(aid))
         if rec is None:
             raise ProfileError(ProfileErrorCode.ICCID_OR_AID_NOT_FOUND)
         return rec
@@ -85,7 +82,7 @@ class ProfileManager:
         elif self.registry.get(aid) is not None:
             raise ProfileError(ProfileErrorCode.ALREADY_EXISTS)
         self.registry.put(RegistryEntry(aid, KIND_SD, LCS_SELECTABLE, ISDP_PRIVILEGES,
-                                        applet="isd_p", elf=ISD_P_ELF, selectable=False))
+                                        applet=ISD_P_APPLET, elf=ISD_P_ELF, selectable=False))
         return aid
 
     def add_profile(self, record: ProfileRecord) -> None:
@@ -102,7 +99,7 @@ class ProfileManager:
         self._put(record)
 
     def _put(self, record: ProfileRecord) -> None:
-        self.store.put("profile/" + record.isdp_aid.hex().upper(), record)
+        self.store.put(profile_keys.profile(record.isdp_aid), record)
         entry = self.registry.get(record.isdp_aid)
         lcs = LCS_ISDP_ENABLED if record.state == STATE_ENABLED else LCS_ISDP_DISABLED
         if entry is not None and entry.lifecycle != lcs:
@@ -118,7 +115,7 @@ class ProfileManager:
         if previous is not None:
             self._put(replace(previous, state=STATE_DISABLED))
         self._put(replace(target, state=STATE_ENABLED))
-        self.store.put(ACTIVE_FS_KEY, target.fsid)
+        self.store.put(profile_keys.ACTIVE_FS, target.fsid)
         return previous
 
     def disable(self, aid: bytes) -> None:
@@ -126,20 +123,20 @@ class ProfileManager:
         if target.state != STATE_ENABLED:
             raise ProfileError(ProfileErrorCode.NOT_IN_ENABLED_STATE)
         self._put(replace(target, state=STATE_DISABLED))
-        self.store.put(ACTIVE_FS_KEY, NO_PROFILE_FSID)
+        self.store.put(profile_keys.ACTIVE_FS, NO_PROFILE_FSID)
 
     def delete(self, aid: bytes) -> ProfileRecord | None:
         """Delete the ISD-P `aid` with its profile (which must not be enabled)."""
-        rec = self.store.get("profile/" + aid.hex().upper())
+        rec = self.store.get(profile_keys.profile(aid))
         if rec is not None and rec.state == STATE_ENABLED:
             raise ProfileError(ProfileErrorCode.NOT_IN_DISABLED_STATE)
         entry = self.registry.get(aid)
         if entry is None or entry.elf != ISD_P_ELF:
             raise ProfileError(ProfileErrorCode.ICCID_OR_AID_NOT_FOUND)
-        for key in self.store.keys(f"fs/{fsid_of(aid)}/"):
+        for key in self.store.keys(fs_keys.root(fsid_of(aid))):
             self.store.delete(key)
-        for key in self.store.keys(f"isdp/{aid.hex().upper()}/"):
+        for key in self.store.keys(profile_keys.isdp(aid)):
             self.store.delete(key)
-        self.store.delete("profile/" + aid.hex().upper())
+        self.store.delete(profile_keys.profile(aid))
         self.registry.remove(aid)
         return rec

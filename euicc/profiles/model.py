@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import ClassVar
 
 # SGP.22 ProfileInfo profileState
 STATE_DISABLED, STATE_ENABLED = 0, 1
@@ -44,6 +45,7 @@ class ProfileError(Exception):
 @dataclass(frozen=True, slots=True)
 class ProfileRecord:
     """One installed profile (SGP.22 ProfileInfo; SGP.02 ISD-P attributes)."""
+    RECORD_TYPE: ClassVar[str] = "ProfileRecord"   # its stable id in the store (euicc.nvm.Codec)
 
     isdp_aid: bytes
     iccid: bytes                         # 10 bytes, coded as in EF.ICCID (nibble-swapped BCD)

@@ -20,6 +20,7 @@ from typing import Any
 from euicc.auth import subscription
 from euicc.auth.errors import AuthParameterError
 from euicc.auth.subscription import MILENAGE, TUAK, XOR_TEST, AkaSubscription
+from euicc.fs import keys as fs_keys
 from euicc.fs.pin import PinService, PinState, key_reference_valid
 from euicc.gp.registry import KIND_APP, KIND_SD, RegistryEntry
 from euicc.profiles.pe_filesystem import InstallContext
@@ -91,7 +92,7 @@ def install_aka_parameter(ctx: InstallContext, value: dict[str, Any]) -> None:
     aid = ctx.fs.node(ctx.last_naa).aid
     choice, config = value["algoConfiguration"]
     if choice == "mappingParameter":
-        source = ctx.fs.store.get(subscription.key(ctx.fs.fsid, config["mappingSource"]))
+        source = ctx.fs.store.get(fs_keys.aka(ctx.fs.fsid, config["mappingSource"]))
         if source is None:
             raise PeError(BAD_VALUES, "mappingSource names no NAA with AKA parameters")
         sub = source
@@ -101,7 +102,7 @@ def install_aka_parameter(ctx: InstallContext, value: dict[str, Any]) -> None:
         sub.algorithm_set()
     except (AuthParameterError, ValueError) as exc:
         raise PeError(BAD_VALUES, f"AKA parameters: {exc}") from None
-    ctx.fs.store.put(subscription.key(ctx.fs.fsid, aid), sub)
+    ctx.fs.store.put(fs_keys.aka(ctx.fs.fsid, aid), sub)
 
 
 def _algorithm(config: dict[str, Any], value: dict[str, Any]) -> AkaSubscription:
@@ -133,7 +134,7 @@ def install_cdma_parameter(ctx: InstallContext, value: dict[str, Any]) -> None:
     if not ctx.naa.get("csim"):
         raise PeError(BAD_VALUES, "cdmaParameter without a CSIM")
     body = {k: v for k, v in value.items() if k != "cdma-header"}
-    ctx.fs.store.put(f"fs/{ctx.fs.fsid}/cdma", body)
+    ctx.fs.store.put(fs_keys.cdma(ctx.fs.fsid), body)
 
 
 def install_security_domain(ctx: InstallContext, keys: KeyState, value: dict[str, Any]) -> None:
@@ -142,22 +143,22 @@ def install_security_domain(ctx: InstallContext, keys: KeyState, value: dict[str
     aid = inst["instanceAID"]
     fsid = ctx.fs.fsid
     store = ctx.fs.store
-    if store.get(f"fs/{fsid}/registry/{aid.hex().upper()}") is not None:
+    if store.get(fs_keys.registry(fsid, aid)) is not None:
         raise PeError(BAD_VALUES, f"security domain {aid.hex()} defined twice")
-    store.put(f"fs/{fsid}/registry/{aid.hex().upper()}", _entry(inst, KIND_SD))
+    store.put(fs_keys.registry(fsid, aid), _entry(inst, KIND_SD))
     for key in value.get("keyList", ()):
         kvn, kid = key["keyVersionNumber"][0], key["keyIdentifier"][0]
         components = tuple({"type": c["keyType"], "data": c["keyData"],
                             "mac_length": c.get("macLength", 8)} for c in key["keyComponents"])
-        store.put(f"fs/{fsid}/keys/{aid.hex().upper()}/{kvn:02X}{kid:02X}", {
+        store.put(fs_keys.sd_key(fsid, aid, kvn, kid), {
             "usage": key["keyUsageQualifier"], "access": key.get("keyAccess", b"\x00"),
             "counter": key.get("keyCounterValue", b""), "components": components})
     toolkit = inst.get("applicationParameters", {}).get("uiccToolkitApplicationSpecificParametersField")
     if toolkit:     # TS 102 226 §8.2.1.3.2.1: the SD's TARs and Minimum Security Level for RAM
-        store.put(f"fs/{fsid}/sd-toolkit/{aid.hex().upper()}", bytes(toolkit))
+        store.put(fs_keys.sd_toolkit(fsid, aid), bytes(toolkit))
     perso = value.get("sdPersoData")
     if perso:
-        store.put(f"fs/{fsid}/sd-perso/{aid.hex().upper()}", tuple(perso))
+        store.put(fs_keys.sd_perso(fsid, aid), tuple(perso))
     keys.security_domains.append(aid)
 
 
@@ -175,7 +176,7 @@ def install_rfm(ctx: InstallContext, value: dict[str, Any]) -> None:
     """PE-RFM (SAIP §8.8): the RFM instance's TARs, security level and access domains."""
     aid = value["instanceAID"]
     body = {k: v for k, v in value.items() if k != "rfm-header"}
-    ctx.fs.store.put(f"fs/{ctx.fs.fsid}/rfm/{aid.hex().upper()}", body)
+    ctx.fs.store.put(fs_keys.rfm(ctx.fs.fsid, aid), body)
 
 
 def install_application(ctx: InstallContext, keys: KeyState, value: dict[str, Any]) -> None:
@@ -189,6 +190,6 @@ def install_application(ctx: InstallContext, keys: KeyState, value: dict[str, An
         "executable": False,
     }
     index = len(keys.applications)
-    ctx.fs.store.put(f"fs/{ctx.fs.fsid}/applications/{index}", record)
+    ctx.fs.store.put(fs_keys.application(ctx.fs.fsid, index), record)
     keys.applications.extend([record["package"]] if block else [])
     keys.applications.extend(record["instances"])

@@ -29,6 +29,7 @@ from euicc.profiles.manager import ProfileManager, fsid_of
 from euicc.profiles.model import CLASS_OPERATIONAL, ProfileError, ProfileErrorCode, ProfileRecord
 from euicc.rsp import der, es10b, notifications, rat, rsp_session
 from euicc.profiles.installer import InstallError, install_profile
+from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -41,7 +42,6 @@ UNSUPPORTED_REMOTE_OPERATION_TYPE, SCP03T_STRUCTURE_ERROR = 5, 7
 ICCID_ALREADY_EXISTS, INSUFFICIENT_MEMORY, ICCID_MISMATCH, PPR_NOT_ALLOWED = 9, 10, 13, 15
 UNKNOWN_ERROR = 127
 INSTALL_BPP = 1                                  # RemoteOpId installBoundProfilePackage
-DP_PROPRIETARY_KEY = "isdp/{aid}/dp-proprietary"
 _CONTAINERS = {0xA0: CONFIGURE_ISDP, 0xA1: STORE_METADATA, 0xA2: REPLACE_SESSION_KEYS,
                0xA3: LOAD_PROFILE_ELEMENTS}
 _NEXT_CONTAINERS = {0: (0xA0,), 0xA0: (0xA1,), 0xA1: (0xA2, 0xA3), 0xA2: (0xA3,), 0xA3: ()}
@@ -254,7 +254,7 @@ def _install(ctx: Context, session: rsp_session.RspSession) -> bytes:
         store.rollback()
         raise
     if loader.dp_proprietary:
-        store.put(DP_PROPRIETARY_KEY.format(aid=aid.hex().upper()), loader.dp_proprietary)
+        store.put(rsp_keys.dp_proprietary(aid), loader.dp_proprietary)
     es10b.forget_one_time_key(ctx)
     result = ("successResult", {"aid": aid, "simaResponse": installed.sima_response})
     return _result(ctx, session, result, meta["iccid"])

@@ -13,13 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.nvm import Store
+from euicc.rsp import keys as rsp_keys
 
-PREFIX = "rsp/crl/"
 INVALID_SIGNATURE, INVALID_CRL_FORMAT, VERIFICATION_KEY_NOT_FOUND = 1, 2, 4
 
 
-def _key(ci_pkid: bytes) -> str:
-    return PREFIX + bytes(ci_pkid).hex().upper()
 
 
 def load(store: Store, identity: EuiccIdentity, certificate_list: bytes) -> int:
@@ -38,10 +36,10 @@ def load(store: Store, identity: EuiccIdentity, certificate_list: bytes) -> int:
         return VERIFICATION_KEY_NOT_FOUND
     if not isinstance(ci.public_key, ec.EllipticCurvePublicKey) or not crl.is_signature_valid(ci.public_key):
         return INVALID_SIGNATURE
-    known = set(store.get(_key(ci.pkid), ()))
-    store.put(_key(ci.pkid), tuple(sorted(known.union(serials))))
+    known = set(store.get(rsp_keys.crl(ci.pkid), ()))
+    store.put(rsp_keys.crl(ci.pkid), tuple(sorted(known.union(serials))))
     return 0
 
 
 def is_revoked(store: Store, ci_pkid: bytes, serial_number: int) -> bool:
-    return serial_number in store.get(_key(ci_pkid), ())
+    return serial_number in store.get(rsp_keys.crl(ci_pkid), ())

@@ -25,14 +25,19 @@ FUNCTIONS: dict[int, Es10Function] = {
     **rat.FUNCTIONS, **bpp.FUNCTIONS,
 }
 
+#: Functions a card may leave out (``CardConfig.disabled``, vendor quirk profiles): a function that
+#: is off answers like a tag this card does not know.
+OPTIONAL_FUNCTIONS = {0xBF43: "get_rat", 0xBF34: "euicc_memory_reset", 0xBF35: "load_crl",
+                      0xBF3F: "set_default_dp_address"}
+
 
 def dispatch(ctx: Context, data: bytes) -> bytes:
-    """Route one ES10 command by its tag; unknown functions are refused with '6A88'."""
+    """Route one ES10 command by its tag; unknown or disabled functions are refused with '6A88'."""
     try:
         tag, _ = tlv.read_tag(data, 0)
     except tlv.TlvError:
         raise SwError(SW.INCORRECT_DATA) from None
     function = FUNCTIONS.get(tag)
-    if function is None:
+    if function is None or OPTIONAL_FUNCTIONS.get(tag) in ctx.config.disabled:
         raise SwError(SW.REFERENCE_DATA_NOT_FOUND)
     return function(ctx, data)

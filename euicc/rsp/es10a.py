@@ -9,20 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from euicc.rsp import der
+from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
-DEFAULT_DP_KEY = "rsp/default-dp-address"
-ROOT_DS_KEY = "rsp/root-ds-address"
 DEFAULT_ROOT_DS_ADDRESS = "lpa.ds.gsma.com"
 
 
 def get_euicc_configured_addresses(ctx: Context, data: bytes) -> bytes:
     """BF3C: defaultDpAddress (if set) and rootDsAddress."""
     der.decode("EuiccConfiguredAddressesRequest", data)
-    value = {"rootDsAddress": ctx.store.get(ROOT_DS_KEY, DEFAULT_ROOT_DS_ADDRESS)}
-    default_dp = ctx.store.get(DEFAULT_DP_KEY)
+    value = {"rootDsAddress": ctx.store.get(rsp_keys.ROOT_DS_ADDRESS, DEFAULT_ROOT_DS_ADDRESS)}
+    default_dp = ctx.store.get(rsp_keys.DEFAULT_DP_ADDRESS)
     if default_dp:
         value["defaultDpAddress"] = default_dp
     return der.encode("EuiccConfiguredAddressesResponse", value)
@@ -32,9 +31,9 @@ def set_default_dp_address(ctx: Context, data: bytes) -> bytes:
     """BF3F: store (or, with an empty address, remove) the default SM-DP+ address; ok (0)."""
     address = der.decode("SetDefaultDpAddressRequest", data)["defaultDpAddress"]
     if address:
-        ctx.store.put(DEFAULT_DP_KEY, address)
+        ctx.store.put(rsp_keys.DEFAULT_DP_ADDRESS, address)
     else:
-        ctx.store.delete(DEFAULT_DP_KEY)
+        ctx.store.delete(rsp_keys.DEFAULT_DP_ADDRESS)
     return der.encode("SetDefaultDpAddressResponse", {"setDefaultDpAddressResult": 0})
 
 

@@ -50,13 +50,14 @@ def get_euicc_challenge(ctx: Context, data: bytes) -> bytes:
 def get_euicc_info1(ctx: Context, data: bytes) -> bytes:
     """BF20 (§5.7.8)."""
     der.decode("GetEuiccInfo1Request", data)
-    return euicc_info.euicc_info1(card_identity(ctx))
+    return euicc_info.euicc_info1(card_identity(ctx), euicc_info.settings(ctx.config))
 
 
 def get_euicc_info2(ctx: Context, data: bytes) -> bytes:
     """BF22 (§5.7.8)."""
     der.decode("GetEuiccInfo2Request", data)
-    return euicc_info.euicc_info2(card_identity(ctx), card_resources.of_card(ctx).encode())
+    return euicc_info.euicc_info2(card_identity(ctx), card_resources.of_card(ctx).encode(),
+                                    euicc_info.settings(ctx.config))
 
 
 def _revocation_check(ctx: Context, verified: VerifiedCertificate) -> None:
@@ -95,7 +96,8 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         "transactionId": signed1["transactionId"],
         "serverAddress": signed1["serverAddress"],
         "serverChallenge": signed1["serverChallenge"],
-        "euiccInfo2": euicc_info.euicc_info2_value(ident, card_resources.of_card(ctx).encode()),
+        "euiccInfo2": euicc_info.euicc_info2_value(ident, card_resources.of_card(ctx).encode(),
+                                                         euicc_info.settings(ctx.config)),
         "ctxParams1": request["ctxParams1"],
     }
     signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1))

@@ -23,7 +23,8 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import bpp, der, es10a, es10b, notifications
+from euicc.rsp import der, es10b, notifications
+from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -53,7 +54,7 @@ def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
         owner = der.decode_stored("StoreMetadataRequest", rec.metadata).get("profileOwner")
         if owner is not None:
             value["profileOwner"] = owner
-    dp = ctx.store.get(bpp.DP_PROPRIETARY_KEY.format(aid=rec.isdp_aid.hex().upper()))
+    dp = ctx.store.get(rsp_keys.dp_proprietary(rec.isdp_aid))
     if dp:
         value["dpProprietaryData"] = der.decode_stored("ConfigureISDPRequest", tlv.tlv(0xBF24, dp))[
             "dpProprietaryData"]
@@ -199,8 +200,8 @@ def euicc_memory_reset(ctx: Context, data: bytes) -> bytes:
             refreshed = True
         profiles.delete(rec.isdp_aid)
         done = True
-    if options & RESET_DEFAULT_SMDP_ADDRESS and es10a.DEFAULT_DP_KEY in ctx.store:
-        ctx.store.delete(es10a.DEFAULT_DP_KEY)
+    if options & RESET_DEFAULT_SMDP_ADDRESS and rsp_keys.DEFAULT_DP_ADDRESS in ctx.store:
+        ctx.store.delete(rsp_keys.DEFAULT_DP_ADDRESS)
         done = True
     if refreshed and not _cat_busy(ctx):
         ctx.cat.submit(refresh())

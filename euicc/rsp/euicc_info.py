@@ -7,9 +7,13 @@ Values that describe the product rather than follow from the spec are settings
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.rsp import der
+
+if TYPE_CHECKING:
+    from euicc.config import CardConfig
 
 SVN = bytes((2, 5, 0))
 """SGP.22 version this eUICC implements (EUICCInfo1/2 svn); 2.5.0."""
@@ -53,17 +57,36 @@ class EuiccInfoSettings:
     euicc_category: int | None = 1                   # basicEuicc
     pp_version: bytes = bytes((1, 0, 0))
     sas_accreditation_number: str = "EUICC-EMU-TEST"
+    svn: bytes = SVN                                 # EUICCInfo1/2 svn and the ISD-R FCI's '82'
+    # CI key identifiers to list instead of the stored identity's (None: the identity's own)
+    ci_pkids_for_verification: tuple[bytes, ...] | None = None
+    ci_pkids_for_signing: tuple[bytes, ...] | None = None
+
+    def ci_pkids(self, identity: EuiccIdentity) -> tuple[list[bytes], list[bytes]]:
+        """The (verification, signing) CI key identifier lists EUICCInfo1/2 report."""
+        return (list(identity.ci_pkids_for_verification if self.ci_pkids_for_verification is None
+                     else self.ci_pkids_for_verification),
+                list(identity.ci_pkids_for_signing if self.ci_pkids_for_signing is None
+                     else self.ci_pkids_for_signing))
 
 
 DEFAULT_SETTINGS = EuiccInfoSettings()
 
 
-def euicc_info1(identity: EuiccIdentity) -> bytes:
+def settings(config: CardConfig) -> EuiccInfoSettings:
+    """The card's EUICCInfo values: a vendor quirk profile's (``CardConfig.euicc_info``), or this
+    emulator's own."""
+    value = config.euicc_info
+    return value if isinstance(value, EuiccInfoSettings) else DEFAULT_SETTINGS
+
+
+def euicc_info1(identity: EuiccIdentity, settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> bytes:
     """BF20 EUICCInfo1 (SGP.22 §5.7.8)."""
+    verification, signing = settings.ci_pkids(identity)
     return der.encode("EUICCInfo1", {
-        "svn": SVN,
-        "euiccCiPKIdListForVerification": identity.ci_pkids_for_verification,
-        "euiccCiPKIdListForSigning": identity.ci_pkids_for_signing,
+        "svn": settings.svn,
+        "euiccCiPKIdListForVerification": verification,
+        "euiccCiPKIdListForSigning": signing,
     })
 
 
@@ -71,15 +94,16 @@ def euicc_info2_value(identity: EuiccIdentity, resources: bytes,
                       settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> dict:
     """EUICCInfo2 as an asn1tools value (also embedded in euiccSigned1, §5.7.13); `resources` is
     the Extended Card Resources Information (ETSI TS 102 226 §8.2.1.7.2, '81' '82' '83' TLVs)."""
+    verification, signing = settings.ci_pkids(identity)
     value: dict = {
         "profileVersion": settings.profile_version,
-        "svn": SVN,
+        "svn": settings.svn,
         "euiccFirmwareVer": settings.firmware_version,
         "extCardResource": resources,
         "uiccCapability": _UICC_CAPABILITY,
         "rspCapability": _RSP_CAPABILITY,
-        "euiccCiPKIdListForVerification": identity.ci_pkids_for_verification,
-        "euiccCiPKIdListForSigning": identity.ci_pkids_for_signing,
+        "euiccCiPKIdListForVerification": verification,
+        "euiccCiPKIdListForSigning": signing,
         "ppVersion": settings.pp_version,
         "sasAcreditationNumber": settings.sas_accreditation_number,
     }

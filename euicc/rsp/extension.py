@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from euicc import keys as card_keys
 from euicc import tlv
 from euicc.apdu import Command
 from euicc.extension import Extension, Refuse
 from euicc.gp import store_data
-from euicc.rsp import crl, es10, es10a, euicc_info, identity, notifications, rat
-from euicc.rsp.bpp import DP_PROPRIETARY_KEY
+from euicc.rsp import es10, euicc_info, identity
+from euicc.rsp import keys as rsp_keys
 from euicc.rsp.runtime import RspRuntime
-from euicc.state_layout import Plain
 
 if TYPE_CHECKING:
     from euicc.context import CardServices, Context
@@ -38,7 +38,7 @@ class Es10Functions:
         return b"" if data is None else es10.dispatch(ctx, data)
 
     def template(self, ctx: Context) -> bytes:
-        return tlv.tlv(0x82, euicc_info.SVN)
+        return tlv.tlv(0x82, euicc_info.settings(ctx.config).svn)
 
     def get_status(self, ctx: Context, data: bytes) -> bytes:
         return data
@@ -48,17 +48,9 @@ class RspExtension(Extension):
     """SGP.22 on the card, with `runtime` (clock, randomness, key generation)."""
 
     NAME = "rsp"
-    LAYOUT = (
-        (identity.IDENTITY_KEY, Plain),
-        (DP_PROPRIETARY_KEY.format(aid="*"), bytes),
-        (rat.RAT_KEY, bytes),
-        (es10a.DEFAULT_DP_KEY, str),
-        (es10a.ROOT_DS_KEY, str),
-        (notifications.SEQ_KEY, int),
-        (notifications.PREFIX + "*", bytes),
-        (crl.PREFIX + "*", tuple[int, ...]),
-    )
-    REQUIRED = (identity.IDENTITY_KEY,)
+    LAYOUT = rsp_keys.LAYOUT
+    REQUIRED = (rsp_keys.IDENTITY,)
+    FEATURES = frozenset(es10.OPTIONAL_FUNCTIONS.values())
 
     def __init__(self, runtime: RspRuntime | None = None) -> None:
         self.runtime = runtime or RspRuntime()
@@ -68,13 +60,13 @@ class RspExtension(Extension):
         services.isd_r_functions.append(Es10Functions())
 
     def provision(self, store: Store) -> None:
-        identity.create_default(store, store.get("card/eid").hex().upper(), self.runtime)
+        identity.create_default(store, store.get(card_keys.EID).hex().upper(), self.runtime)
 
     def check(self, store: Store, refuse: Refuse) -> None:
         try:
             identity.load(store)
         except (identity.IdentityError, ValueError, TypeError, KeyError) as e:
-            refuse(f"{identity.IDENTITY_KEY} is unusable ({e})")
+            refuse(f"{rsp_keys.IDENTITY} is unusable ({e})")
 
     def __repr__(self) -> str:
         return f"RspExtension({self.runtime!r})"

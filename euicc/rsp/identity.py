@@ -1,8 +1,8 @@
 """The eUICC's RSP identity in the ECASD: SGP.22 v2.5 §2.2.2 (ECASD content) and §4.5.2.1.0.3.
 
 The identity (SK.EUICC.ECDSA, CERT.EUICC.ECDSA, CERT.EUM.ECDSA per supported CI, and the trusted
-CI certificates) is kept in the card's persistent store under :data:`IDENTITY_KEY`; the private
-scalars never leave through an APDU (only :func:`load` reads them, to sign).
+CI certificates) is kept in the card's persistent store under :data:`euicc.rsp.keys.IDENTITY`;
+the private scalars never leave through an APDU (only :func:`load` reads them, to sign).
 
 First run (:func:`create_default`): the package ships the manufacturing part of a test CI + EUM
 hierarchy for NIST P-256 and brainpoolP256r1 in ``euicc/test_eum`` (the CI certificates, the EUM
@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from euicc import keys as card_keys
 from euicc.crypto.certificates import CertificateRejected, Role
 from euicc.crypto.cert_identity import EuiccCredential, EuiccIdentity, IdentityError
 from euicc.nvm import Store
+from euicc.rsp import keys as rsp_keys
 from euicc.rsp.runtime import RspRuntime
 
-IDENTITY_KEY = "ecasd/identity"
-EID_KEY = "card/eid"
 TEST_EUM = "test_eum"     # package data of euicc (see euicc/test_eum/README.md)
 CURVE_TAGS = ("NIST", "BRP")
 NO_EXPIRY = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
@@ -40,7 +40,7 @@ __all__ = ["IdentityError", "create_default", "import_identity", "load", "store_
 
 def load(store: Store) -> EuiccIdentity:
     """The card's identity; IdentityError when none is stored."""
-    state = store.get(IDENTITY_KEY)
+    state = store.get(rsp_keys.IDENTITY)
     if state is None:
         raise IdentityError("the card has no eUICC identity")
     return EuiccIdentity.from_state(state)
@@ -55,8 +55,8 @@ def store_identity(store: Store, identity: EuiccIdentity) -> str:
         eid = identity.check()
     except CertificateRejected as exc:
         raise IdentityError(f"identity rejected: {exc}") from None
-    store.put(IDENTITY_KEY, identity.to_state())
-    store.put(EID_KEY, bytes.fromhex(eid))
+    store.put(rsp_keys.IDENTITY, identity.to_state())
+    store.put(card_keys.EID, bytes.fromhex(eid))
     return eid
 
 

@@ -13,24 +13,21 @@ from typing import TYPE_CHECKING
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.nvm import Store
 from euicc.rsp import der
+from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
-PREFIX = "rsp/notification/"
-SEQ_KEY = "rsp/notification-seq"
 
 # NotificationEvent bits (first octet of the BIT STRING)
 INSTALL, ENABLE, DISABLE, DELETE = 0x80, 0x40, 0x20, 0x10
 
 
-def _key(seq: int) -> str:
-    return f"{PREFIX}{seq:010d}"
 
 
 def next_seq(store: Store) -> int:
-    seq = store.get(SEQ_KEY, 0) + 1
-    store.put(SEQ_KEY, seq)
+    seq = store.get(rsp_keys.NOTIFICATION_SEQ, 0) + 1
+    store.put(rsp_keys.NOTIFICATION_SEQ, seq)
     return seq
 
 
@@ -45,7 +42,7 @@ def metadata(seq: int, event: int, address: str, iccid: bytes | None) -> dict:
 
 def add(store: Store, seq: int, pending: bytes) -> None:
     """Keep one PendingNotification (DER) under its seqNumber."""
-    store.put(_key(seq), pending)
+    store.put(rsp_keys.notification(seq), pending)
 
 
 def add_signed(store: Store, identity: EuiccIdentity, ci_pkid: bytes | None, event: int,
@@ -72,9 +69,9 @@ def for_profile(store: Store, identity: EuiccIdentity, event: int,
 
 def _entries(store: Store) -> list[tuple[int, tuple[str, dict]]]:
     out = []
-    for key in store.keys(PREFIX):
+    for key in store.keys(rsp_keys.NOTIFICATIONS):
         pending = der.decode_stored("PendingNotification", store.get(key))
-        out.append((int(key[len(PREFIX):]), pending))
+        out.append((int(key[len(rsp_keys.NOTIFICATIONS):]), pending))
     return out
 
 
@@ -121,7 +118,7 @@ def retrieve_notifications_list(ctx: Context, data: bytes) -> bytes:
 def remove_notification_from_list(ctx: Context, data: bytes) -> bytes:
     """ES10b.RemoveNotificationFromList BF30 (§5.7.11): ok (0) or nothingToDelete (1)."""
     request = der.decode("NotificationSentRequest", data)
-    key = _key(request["seqNumber"]) if request["seqNumber"] >= 0 else None
+    key = rsp_keys.notification(request["seqNumber"]) if request["seqNumber"] >= 0 else None
     if key is None or key not in ctx.store:
         status = 1
     else:

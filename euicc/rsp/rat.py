@@ -1,7 +1,7 @@
 """Rules Authorisation Table and Profile Policy Rules: SGP.22 v2.5 §2.9 (PPR, RAT) and §5.7.22
 (GetRAT).
 
-The RAT is stored as the DER of ``RulesAuthorisationTable`` under :data:`RAT_KEY`.  The eUICC
+The RAT is stored as the DER of ``RulesAuthorisationTable`` under :data:`euicc.rsp.keys.RAT`.  The eUICC
 manufacturer sets it; the default (:data:`DEFAULT_RAT`, a setting) allows PPR1 and PPR2 for any
 operator.  In ``mccMnc`` a nibble 'E' matches any digit (§2.9.2.2 [R]).  A profile whose PPRs
 are not all allowed for its profileOwner by one rule is refused at StoreMetadata (pprNotAllowed).
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from euicc.nvm import Store
 from euicc.profiles.model import PPR1, PPR2
 from euicc.rsp import der
+from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
-RAT_KEY = "rsp/rat"
 WILDCARD_NIBBLE = 0xE
 DEFAULT_RAT: list[dict] = [{
     "pprIds": der.int_to_bits(PPR1 | PPR2, 4),
@@ -27,7 +27,7 @@ DEFAULT_RAT: list[dict] = [{
 
 
 def load(store: Store) -> list[dict]:
-    stored = store.get(RAT_KEY)
+    stored = store.get(rsp_keys.RAT)
     return DEFAULT_RAT if stored is None else der.decode_stored("RulesAuthorisationTable", stored)
 
 

@@ -1,24 +1,13 @@
-"""Shared fixtures for the authentication tests: published vectors and osmo-auc-gen."""
+"""Shared fixture for the authentication tests: osmo-auc-gen (the vectors are tests/vectors)."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from tests.reference import REFERENCE
 
-VECTORS = REFERENCE / "vectors" / "test_vectors.json"
 OSMO_AUC_GEN = "/usr/bin/osmo-auc-gen"
-
-
-@pytest.fixture(scope="session")
-def vectors() -> dict:
-    """test_vectors.json of the shared reference data (skipped, with reason, if absent)."""
-    if not VECTORS.is_file():
-        pytest.skip(f"reference vectors not available: {VECTORS} is absent")
-    return json.loads(VECTORS.read_text())
 
 
 @pytest.fixture(scope="session")

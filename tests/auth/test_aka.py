@@ -12,8 +12,11 @@ from euicc.auth.errors import AuthParameterError
 from euicc.auth.milenage import Milenage
 from euicc.auth.sqn import SqnPolicy, SqnState
 from euicc.auth.tuak import Tuak
+from tests.vectors import cases, section
 
 h = bytes.fromhex
+USIM_EXAMPLES = section("milenage_usim_authenticate_examples")
+TS35233_SETS = section("tuak_ts35233")["test_sets"]
 SINGLE = SqnPolicy(ind_bits=0)  # one array entry: SQN_MS is the last accepted SQN
 
 
@@ -21,27 +24,26 @@ def _xor(a, b):
     return bytes(x ^ y for x, y in zip(a, b))
 
 
-def test_usim_examples(vectors):
-    cases = vectors["milenage_usim_authenticate_examples"]["cases"]
-    for case in cases:
-        alg = Milenage(h(case["K"]), h(case["OPc"]))
-        rand, autn = h(case["RAND"]), h(case["AUTN"])
-        gsm = gsm_context(alg, rand)
-        assert (gsm.sres.hex(), gsm.kc.hex()) == (case["SRES"], case["Kc"])
-        result = authenticate(alg, rand, autn, SqnState.initial(SINGLE), SINGLE)
-        if int(case["SQN"], 16) == 0:
-            # Annex C.2.2: SEQ must exceed SEQ_MS(i), which starts at zero.
-            assert isinstance(result, SyncFailure)
-            continue
-        assert isinstance(result, AkaSuccess)
-        assert result.sqn == int(case["SQN"], 16)
-        assert (result.res.hex(), result.ck.hex(), result.ik.hex(), result.kc.hex()) == (
-            case["RES"], case["CK"], case["IK"], case["Kc"])
-        assert result.state.seq_ms == (result.sqn,)
+@pytest.mark.parametrize("case", cases(USIM_EXAMPLES["cases"], lambda c: f"SQN{c['SQN']}"))
+def test_usim_examples(case):
+    alg = Milenage(h(case["K"]), h(case["OPc"]))
+    rand, autn = h(case["RAND"]), h(case["AUTN"])
+    gsm = gsm_context(alg, rand)
+    assert (gsm.sres.hex(), gsm.kc.hex()) == (case["SRES"], case["Kc"])
+    result = authenticate(alg, rand, autn, SqnState.initial(SINGLE), SINGLE)
+    if int(case["SQN"], 16) == 0:
+        # Annex C.2.2: SEQ must exceed SEQ_MS(i), which starts at zero.
+        assert isinstance(result, SyncFailure)
+        return
+    assert isinstance(result, AkaSuccess)
+    assert result.sqn == int(case["SQN"], 16)
+    assert (result.res.hex(), result.ck.hex(), result.ik.hex(), result.kc.hex()) == (
+        case["RES"], case["CK"], case["IK"], case["Kc"])
+    assert result.state.seq_ms == (result.sqn,)
 
 
-def test_resync_auts_vector(vectors, auc_gen):
-    v = vectors["milenage_usim_authenticate_examples"]["resync_auts"]
+def test_resync_auts_vector(auc_gen):
+    v = USIM_EXAMPLES["resync_auts"]
     alg = Milenage(h(v["K"]), h(v["OPc"]))
     state = SqnState.initial(SINGLE, (int(v["SQN_MS"], 16),))
     # A stale challenge (SQN 5 < SQN_MS 23) produced by the network-side implementation.
@@ -78,8 +80,8 @@ def test_milenage_against_osmo_auc_gen(auc_gen, seed):
     assert int(back["SQN.MS"]) == ok.state.sqn_ms(policy) == sqn
 
 
-def test_mac_failure(vectors):
-    case = vectors["milenage_usim_authenticate_examples"]["cases"][1]
+def test_mac_failure():
+    case = USIM_EXAMPLES["cases"][1]
     alg = Milenage(h(case["K"]), h(case["OPc"]))
     state = SqnState.initial(SINGLE)
     autn = h(case["AUTN"])
@@ -89,9 +91,8 @@ def test_mac_failure(vectors):
         assert authenticate(alg, h(case["RAND"]), bad, state, SINGLE) == MacFailure()
 
 
-@pytest.mark.parametrize("index", range(6))
-def test_tuak_aka_from_ts35233(vectors, index):
-    t = vectors["tuak_ts35233"]["test_sets"][index]
+@pytest.mark.parametrize("t", cases(TS35233_SETS, lambda t: f"set{t['test_set']}"))
+def test_tuak_aka_from_ts35233(t):
     n = t["keccak_iterations"]
     alg = Tuak(h(t["K"]), h(t["TOPc"]), mac_len=len(t["f1"]) // 2, res_len=len(t["f2"]) // 2,
                ck_len=len(t["f3"]) // 2, ik_len=len(t["f4"]) // 2, iterations=n)

@@ -9,35 +9,37 @@ from Crypto.Cipher import AES
 
 from euicc.auth.errors import AuthParameterError
 from euicc.auth.milenage import DEFAULT_CONSTANTS, DEFAULT_ROTATIONS, Milenage, compute_opc
+from tests.vectors import cases, section
 
 h = bytes.fromhex
+TS35208_SETS = section("milenage_ts35208")["test_sets"]
 
 
-def _sets(vectors):
-    return vectors["milenage_ts35208"]["test_sets"]
+def test_ts35208_has_six_test_sets():
+    assert [t["test_set"] for t in TS35208_SETS] == [1, 2, 3, 4, 5, 6]
 
 
-def test_ts35208_all_functions(vectors):
-    for t in _sets(vectors):
-        k, rand, sqn, amf = h(t["K"]), h(t["RAND"]), h(t["SQN"]), h(t["AMF"])
-        assert compute_opc(k, h(t["OP"])).hex() == t["OPc"], t["test_set"]
-        m = Milenage(k, h(t["OPc"]))
-        assert m.f1(rand, sqn, amf).hex() == t["f1"]
-        assert m.f1star(rand, sqn, amf).hex() == t["f1*"]
-        res, ck, ik, ak = m.f2345(rand)
-        assert (res.hex(), ck.hex(), ik.hex(), ak.hex()) == (t["f2"], t["f3"], t["f4"], t["f5"])
-        assert m.f5star(rand).hex() == t["f5*"]
+@pytest.mark.parametrize("t", cases(TS35208_SETS, lambda t: f"set{t['test_set']}"))
+def test_ts35208_all_functions(t):
+    k, rand, sqn, amf = h(t["K"]), h(t["RAND"]), h(t["SQN"]), h(t["AMF"])
+    assert compute_opc(k, h(t["OP"])).hex() == t["OPc"]
+    m = Milenage(k, h(t["OPc"]))
+    assert m.f1(rand, sqn, amf).hex() == t["f1"]
+    assert m.f1star(rand, sqn, amf).hex() == t["f1*"]
+    res, ck, ik, ak = m.f2345(rand)
+    assert (res.hex(), ck.hex(), ik.hex(), ak.hex()) == (t["f2"], t["f3"], t["f4"], t["f5"])
+    assert m.f5star(rand).hex() == t["f5*"]
 
 
-def test_from_op_equals_from_opc(vectors):
-    t = _sets(vectors)[0]
+def test_from_op_equals_from_opc():
+    t = TS35208_SETS[0]
     a = Milenage.from_op(h(t["K"]), h(t["OP"]))
     assert a.f1(h(t["RAND"]), h(t["SQN"]), h(t["AMF"])).hex() == t["f1"]
 
 
-def test_saip_default_constants_are_ts35206_defaults(vectors):
+def test_saip_default_constants_are_ts35206_defaults():
     # SAIP AlgoParameter DEFAULTs: rotationConstants '4000204060'H, xoringConstants c1..c5.
-    t = _sets(vectors)[2]
+    t = TS35208_SETS[2]
     xoring = b"".join(v.to_bytes(16, "big") for v in (0, 1, 2, 4, 8))
     m = Milenage.from_saip(h(t["K"]), h(t["OPc"]), h("4000204060"), xoring)
     assert m.f2345(h(t["RAND"]))[1].hex() == t["f3"]

@@ -9,8 +9,10 @@ import pytest
 from euicc.auth.errors import AuthParameterError
 from euicc.auth.keccak import keccak_f1600
 from euicc.auth.tuak import Tuak, compute_topc
+from tests.vectors import cases, section
 
 h = bytes.fromhex
+TS35233_SETS = section("tuak_ts35233")["test_sets"]
 
 
 def _sponge(message: bytes, rate: int, suffix: int, out_len: int) -> bytes:
@@ -51,22 +53,24 @@ def _tuak(t):
                       ck_len=len(t["f3"]) // 2, ik_len=len(t["f4"]) // 2, iterations=it)
 
 
-def test_ts35233_all_functions(vectors):
-    sets = vectors["tuak_ts35233"]["test_sets"]
-    assert len(sets) == 6
-    for t in sets:
-        topc, alg = _tuak(t)
-        rand, sqn, amf = h(t["RAND"]), h(t["SQN"]), h(t["AMF"])
-        assert topc.hex() == t["TOPc"], t["test_set"]
-        assert alg.f1(rand, sqn, amf).hex() == t["f1"], t["test_set"]
-        assert alg.f1star(rand, sqn, amf).hex() == t["f1*"], t["test_set"]
-        res, ck, ik, ak = alg.f2345(rand)
-        assert (res.hex(), ck.hex(), ik.hex(), ak.hex()) == (t["f2"], t["f3"], t["f4"], t["f5"])
-        assert alg.f5star(rand).hex() == t["f5*"], t["test_set"]
+def test_ts35233_has_six_test_sets():
+    assert len(TS35233_SETS) == 6
 
 
-def test_from_top(vectors):
-    t = vectors["tuak_ts35233"]["test_sets"][5]  # two Keccak iterations
+@pytest.mark.parametrize("t", cases(TS35233_SETS, lambda t: f"set{t['test_set']}"))
+def test_ts35233_all_functions(t):
+    topc, alg = _tuak(t)
+    rand, sqn, amf = h(t["RAND"]), h(t["SQN"]), h(t["AMF"])
+    assert topc.hex() == t["TOPc"]
+    assert alg.f1(rand, sqn, amf).hex() == t["f1"]
+    assert alg.f1star(rand, sqn, amf).hex() == t["f1*"]
+    res, ck, ik, ak = alg.f2345(rand)
+    assert (res.hex(), ck.hex(), ik.hex(), ak.hex()) == (t["f2"], t["f3"], t["f4"], t["f5"])
+    assert alg.f5star(rand).hex() == t["f5*"]
+
+
+def test_from_top():
+    t = TS35233_SETS[5]  # two Keccak iterations
     alg = Tuak.from_top(h(t["K"]), h(t["TOP"]), mac_len=32, res_len=32, ck_len=32, ik_len=32,
                         iterations=2)
     assert alg.f5star(h(t["RAND"])).hex() == t["f5*"]

@@ -204,3 +204,38 @@ def test_silent_vpcd_after_connect_means_reconnect(monkeypatch):
     greeted = SilentSocket([bytes.fromhex("000101"), bytes.fromhex("000104")])   # POWER ON first
     conn.serve(greeted)
     assert greeted.timeout is None                            # greeted: no timeout any more
+
+
+def test_trace_sinks_get_the_pair_after_the_answer_is_sent(vpcd):
+    """The sinks' response() runs after vpcd has the answer (tracing is off the round trip)."""
+    release, reported = threading.Event(), []
+
+    class SlowSink:
+        def command(self, slot, apdu):
+            pass
+
+        def response(self, slot, apdu, rapdu):
+            release.wait(5)
+            reported.append((apdu, rapdu))
+
+        def event(self, slot, event, atr):
+            pass
+
+    conn = VpcdConnection(VpcdSession(RecordingCard(), sinks=[SlowSink()]), Endpoint("127.0.0.1", vpcd.port))
+    thread = threading.Thread(target=conn.run)
+    thread.start()
+    try:
+        vpcd.accept()
+        vpcd.send(b"\x01")
+        started = time.monotonic()
+        assert vpcd.exchange(SELECT_MF) == b"\x90\x00"
+        assert time.monotonic() - started < 2 and reported == []  # answered while the sink still waits
+        release.set()
+        deadline = time.monotonic() + 5
+        while not reported and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reported == [(SELECT_MF, b"\x90\x00")]
+    finally:
+        release.set()
+        conn.stop()
+        thread.join(5)

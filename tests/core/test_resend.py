@@ -20,7 +20,7 @@ from euicc.apdu import Command
 from euicc.channels import Channel
 from tests.core.helpers import ISD_R_AID, USIM_AID, Response, Terminal, h, store_snapshot
 from tests.extensions import need, requires
-from tests.usim.test_authenticate import examples, personalise  # noqa: F401 (a fixture)
+from tests.usim.test_authenticate import EXAMPLES, personalise
 
 SELECT_ISD_R = "00 A4 04 00 10" + ISD_R_AID.hex() + "00"
 PRELOADED_ISDP = "A0000005591010FFFFFFFF8900001000"          # the default card's enabled profile
@@ -290,10 +290,10 @@ def test_case4_with_any_le_gets_61xx_and_runs_once(case):
         b.close()
 
 
-def test_authenticate_with_a_wrong_le_gets_61xx_and_runs_once(examples):
+def test_authenticate_with_a_wrong_le_gets_61xx_and_runs_once():
     # USIM AUTHENTICATE (TS 31.102 §7.1.2), case 4: '61xx' whatever Le, the RES of the osmo-auc-gen
     # example; the same challenge again is then a replay (synchronisation failure 'DC')
-    case = next(c for c in examples["cases"] if int(c["SQN"], 16))
+    case = next(c for c in EXAMPLES["cases"] if int(c["SQN"], 16))
     card = open_card(None)
     try:
         personalise(card, case["K"], case["OPc"], ind_bits=0)

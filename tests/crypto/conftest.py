@@ -1,31 +1,16 @@
-"""Shared fixtures: the published vectors in /work/shared/reference (see its README.md)."""
+"""Shared fixtures: the published SCP03 and BSP vectors (tests/vectors, see its SOURCES.md)."""
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 
-from tests.reference import REFERENCE
+from tests.vectors import section
 
 
 @pytest.fixture(scope="session")
-def reference() -> Path:
-    if not (REFERENCE / "vectors" / "test_vectors.json").is_file():
-        pytest.skip(f"reference data folder {REFERENCE} is absent (set EUICC_REFERENCE_DIR)")
-    return REFERENCE
+def scp03_vectors() -> dict:
+    return section("scp03_gp_amd_d")
 
 
 @pytest.fixture(scope="session")
-def vectors(reference: Path) -> dict:
-    return json.loads((reference / "vectors" / "test_vectors.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def scp03_vectors(vectors: dict) -> dict:
-    return vectors["scp03_gp_amd_d"]
-
-
-@pytest.fixture(scope="session")
-def bsp_vectors(vectors: dict) -> dict:
-    return vectors["sgp22_bsp_scp03t"]
+def bsp_vectors() -> dict:
+    return section("sgp22_bsp_scp03t")

@@ -18,10 +18,11 @@ from euicc.crypto.bsp import (
 )
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from tests.crypto.helpers import h
+from tests.vectors import TS48_V7, cases, section
 from tools.scp import bsp_host
 from tools.scp.bsp_host import BspProtector, SessionKeySet, protect_bpp
 
-TS48 = "profiles/ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
+BSP = section("sgp22_bsp_scp03t")
 EID = h("89049032123451234512345678901235")
 HOST_ID = h("8080808080808080")
 
@@ -45,13 +46,13 @@ def _fresh_session(bsp_vectors) -> BspSession:
 # --- known answers -------------------------------------------------------------------------------
 
 
-def test_kdf_vectors(bsp_vectors):
-    for v in bsp_vectors["kdf"]:
-        keys = BspKeys.derive(h(v["shared_secret"]), int(v["keyType"], 16), int(v["keyLength"], 16),
-                              h(v["hostId"]), h(v["EID"]))
-        assert keys == card_keys(v)
-        host = bsp_host.session_keys(h(v["shared_secret"]), h(v["hostId"]), h(v["EID"]))
-        assert host == SessionKeySet(h(v["initial_MCV"]), h(v["S_ENC"]), h(v["S_MAC"]))
+@pytest.mark.parametrize("v", cases(BSP["kdf"], lambda v: f"secret-{v['shared_secret'][:8]}"))
+def test_kdf_vectors(v):
+    keys = BspKeys.derive(h(v["shared_secret"]), int(v["keyType"], 16), int(v["keyLength"], 16),
+                          h(v["hostId"]), h(v["EID"]))
+    assert keys == card_keys(v)
+    host = bsp_host.session_keys(h(v["shared_secret"]), h(v["hostId"]), h(v["EID"]))
+    assert host == SessionKeySet(h(v["initial_MCV"]), h(v["S_ENC"]), h(v["S_MAC"]))
 
 
 def test_shared_info_layout():
@@ -96,8 +97,8 @@ def test_host_segmentation_matches_vector(bsp_vectors):
 
 @pytest.mark.parametrize("curve", list(Curve))
 @pytest.mark.parametrize("with_ppk", (False, True))
-def test_round_trip_ts48_profile(reference, curve, with_ppk):
-    upp = (reference / TS48).read_bytes()
+def test_round_trip_ts48_profile(curve, with_ppk):
+    upp = TS48_V7.read_bytes()
     euicc_ot = EckaKeyPair.generate(curve)
     smdp_ot = EckaKeyPair.generate(curve)  # stands in for the SM-DP+ key; host code does its own ECDH
     host_secret = bsp_host.ecka_shared_secret(

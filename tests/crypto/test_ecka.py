@@ -14,6 +14,7 @@ from euicc.crypto.ecka import (
     public_key_tlv,
 )
 from tests.crypto.helpers import h
+from tests.vectors import SGP26
 from tools.scp.bsp_host import ecka_shared_secret
 
 HOST_CURVE_NAME = {Curve.NIST_P256: "secp256r1", Curve.BRAINPOOL_P256R1: "brainpoolP256r1"}
@@ -42,13 +43,13 @@ def test_host_vector_shared_secret(bsp_vectors):
 
 
 @pytest.mark.parametrize("curve, suffix", [(Curve.NIST_P256, "NIST"), (Curve.BRAINPOOL_P256R1, "BRP")])
-def test_sgp26_key_pairs_load_with_their_published_public_keys(reference, curve, suffix):
+def test_sgp26_key_pairs_load_with_their_published_public_keys(curve, suffix):
     """The published SGP.26 eUICC key: the private scalar gives the published public point."""
-    sk = load_private(reference / f"sgp26/eUICC/SK_EUICC_ECDSA_{suffix}.pem")
-    pk = serialization.load_pem_public_key((reference / f"sgp26/eUICC/PK_EUICC_ECDSA_{suffix}.pem").read_bytes())
+    sk = load_private(SGP26 / f"eUICC/SK_EUICC_ECDSA_{suffix}.pem")
+    pk = serialization.load_pem_public_key((SGP26 / f"eUICC/PK_EUICC_ECDSA_{suffix}.pem").read_bytes())
     pair = EckaKeyPair.from_private_value(curve, sk.private_numbers().private_value.to_bytes(32, "big"))
     assert pair.public_point == point_of(pk)
-    dp = load_private(reference / f"sgp26/DPpb/SK_S_SM_DPpb_ECDSA_{suffix}.pem")
+    dp = load_private(SGP26 / f"DPpb/SK_S_SM_DPpb_ECDSA_{suffix}.pem")
     host_secret = ecka_shared_secret(HOST_CURVE_NAME[curve], dp, pair.public_point)
     assert pair.shared_secret(point_of(dp.public_key())) == host_secret
 

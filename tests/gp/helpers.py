@@ -30,7 +30,7 @@ def new_card(eid: str | None = None, key_sets: tuple[key_store.Scp03Keys, ...] =
                 keys.delete(kvn)
             for k in key_sets:
                 keys.put(k)
-    card.reset()
+    card.power_on()
     return card
 
 

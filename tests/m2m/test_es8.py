@@ -3,19 +3,17 @@ SCP03t addressed to the ISD-P's TAR, UpdateConnectivityParameters and the delete
 SCP03 session, then ES5.MasterDelete with a token computed by the host."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from Crypto.Cipher import AES
 from Crypto.Hash import CMAC
 
 from tests.m2m import host
 from tests.m2m.test_es5 import create_isdp
+from tests.vectors import TS48_V7
 from tools.scp.scp03_host import HostKeySet, Scp03Host, kcv
 
 TAR = 0x20
 AID = host.isdp_aid(TAR)
-PROFILE = Path("/work/shared/reference/profiles/ts48-v7")
 
 
 def personalise_isdp(smsr, pki, cert=None):
@@ -53,10 +51,7 @@ def scp03t_run(smsr, items: list[bytes]) -> list[tuple[int, bytes]]:
 
 
 def upp() -> bytes:
-    files = sorted(PROFILE.glob("*.der")) if PROFILE.exists() else []
-    if not files:
-        pytest.skip("/work/shared/reference/profiles/ts48-v7 is absent: no TS.48 package to download")
-    return files[0].read_bytes()
+    return TS48_V7.read_bytes()
 
 
 def test_download_and_installation_over_scp03t(smsr, card, pki):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from euicc.card import Card
 from euicc.composition import open_card
-from tests.m2m_host.m2m_world import TS48, Pki, World, connect, personalise
+from tests.m2m_host.m2m_world import Pki, World, connect, personalise
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +28,4 @@ def card_world():
 @pytest.fixture
 def world(card_world) -> World:
     """The world of :func:`card_world`, for tests that download the TS.48 profile."""
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     return card_world[1]

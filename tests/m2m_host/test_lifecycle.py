@@ -128,9 +128,6 @@ def test_return_from_fallback_signalled_by_the_terminal():
     location status event is the signal (SPEC_NOTES §2.7 [R]); the SM-SR sees '05' then '02'."""
     from euicc.m2m.runtime import M2mRuntime
     from tools.terminal import cat
-
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     now = [1000.0]
     runtime = M2mRuntime(clock=lambda: now[0])
     pki, card = Pki.create(), open_card(None, m2m=runtime)

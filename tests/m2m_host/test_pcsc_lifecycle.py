@@ -21,8 +21,6 @@ pytestmark = pytest.mark.pcsc
 
 
 def test_life_cycle_over_pcsc(start_card, pcscd, tmp_path):
-    if not TS48.exists():
-        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
     pki, state = Pki.create(), tmp_path / "m2m.state"
     card = open_card(state)
     personalise(card.store, pki)

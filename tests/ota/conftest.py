@@ -1,21 +1,16 @@
 """Shared fixtures for the OTA tests: the published SCP80 vectors and a dict key store."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from euicc.crypto.scp80 import KeyUsage
-from tests.reference import REFERENCE
-
-VECTORS = REFERENCE / "vectors" / "test_vectors.json"
+from tests.vectors import section
 
 
 @pytest.fixture(scope="session")
 def scp80_vectors() -> dict:
-    if not VECTORS.exists():
-        pytest.skip("/work/shared/reference is absent: SCP80 known-answer vectors unavailable")
-    return json.loads(VECTORS.read_text())["scp80_ts102225_sms"]
+    """ETSI TS 102 225 vectors (tests/vectors, copied from the reference data with its source)."""
+    return section("scp80_ts102225_sms")
 
 
 class DictKeys:

@@ -3,7 +3,7 @@ package with asn1tools and the TCA SAIP ASN.1 module (independent of the card's 
 a card that downloaded and enabled it over SGP.22 (the host LPA and test SM-DP+).
 
 Package: ``data/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der`` (12 KB), a copy of the GSMA TS.48 v7.0
-test profile from /work/shared/reference/profiles/ts48-v7 (see its README for provenance).
+test profile from the reference data's profiles/ts48-v7 (provenance: tests/vectors/SOURCES.md).
 """
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.pki.pki_helpers import CURVE_TAGS, SGP26, Sgp26
+from tests.pki.pki_helpers import CURVE_TAGS, Sgp26
+from tests.vectors import SGP26
 
 
 @pytest.fixture(scope="session")
 def sgp26() -> Path:
-    if not SGP26.is_dir():
-        pytest.skip(f"SGP.26 reference material not found at {SGP26}")
+    """The published SGP.26 test PKI (tests/vectors/data/sgp26)."""
     return SGP26
 
 

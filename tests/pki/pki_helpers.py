@@ -7,11 +7,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from tests.reference import REFERENCE
 
-SGP26 = REFERENCE / "sgp26"
 CURVE_TAGS = ("NIST", "BRP")
-# Published values (reference README "Key facts", SPEC_NOTES §1.1).
+# Published values (tests/vectors/SOURCES.md "Key facts", SPEC_NOTES §1.1).
 CI_PKID = {"NIST": bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3"),
            "BRP": bytes.fromhex("C0BC70BA36929D43B467FF57570530E57AB8FCD8")}
 EID1 = "89049032123451234512345678901235"

@@ -2,24 +2,21 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import asn1tools
 import pytest
 
-REFERENCE = Path("/work/shared/reference")
-PROFILES = sorted(REFERENCE.glob("profiles/*/*.der"))
+from tests.vectors import ASN1
 
 
 @pytest.fixture(scope="session")
 def reference_saip():
-    """asn1tools compiled from the published PE_Definitions (not the card's euicc.asn1 copy).
+    """asn1tools compiled from the published PE_Definitions (tests/vectors, not the card's
+    euicc.asn1 copy).
 
     asn1tools cannot parse the sqnInit DEFAULT value; the test makes sqnInit OPTIONAL.
     """
-    path = REFERENCE / "asn1" / "saip" / "PE_Definitions-3.3.1.asn"
-    if not path.is_file():
-        pytest.skip(f"reference data folder {REFERENCE} is absent")
+    path = ASN1 / "saip" / "PE_Definitions-3.3.1.asn"
     text = re.sub(r"(sqnInit[^\n]*?)\s+DEFAULT\s+'0+'H", r"\1 OPTIONAL", path.read_text())
     return asn1tools.compile_string(text, "der")
 

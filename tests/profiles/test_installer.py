@@ -18,7 +18,8 @@ from euicc.profiles.installer import InstallError, install_profile
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord
 from euicc.profiles.saip_codec import decode_upp, encode_upp
-from tests.profiles.conftest import PROFILES, decode_package
+from tests.profiles.conftest import decode_package
+from tests.vectors import TS48_PACKAGES, TS48_V7, ts48_package
 from tools.profile_builder.builder import ProfileParameters, build_upp
 
 TS48_K = bytes(range(16))
@@ -60,9 +61,9 @@ def file_content(value: dict, field: str) -> bytes:
     return b"".join(v for choice, v in value[field] if choice == "fillFileContent")
 
 
-@pytest.mark.parametrize("path", PROFILES, ids=[p.name for p in PROFILES])
-def test_ts48_package_installs_and_reads_back(path, reference_saip):
-    data = path.read_bytes()
+@pytest.mark.parametrize("rel", TS48_PACKAGES, ids=lambda rel: rel.rsplit("/", 1)[-1])
+def test_ts48_package_installs_and_reads_back(rel, reference_saip):
+    data = ts48_package(rel).read_bytes()
     pes = dict(reversed(decode_package(reference_saip, data)))   # first PE of each name
     card = open_card(None)
     enable(card, install(card, data))
@@ -84,9 +85,8 @@ def test_ts48_package_installs_and_reads_back(path, reference_saip):
 def test_template_defaults_fill_unlisted_files():
     """A created-by-default file the USIM PE does not list (EF.KEYS, SAIP Annex A: 33 bytes,
     '07FF...FF', SFI '08') exists with the template's defaults; doNotCreate suppresses one."""
-    path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
     pes = []
-    for e in decode_upp(path.read_bytes()):
+    for e in decode_upp(TS48_V7.read_bytes()):
         value = e.value
         if e.name == "usim":
             value = {k: v for k, v in value.items() if k != "ef-keys"}
@@ -105,9 +105,8 @@ def test_ts48_ber_tlv_ef_answers_retrieve_data():
     """EF.URSP ('4F0B' in DF.5GS '5FC0', TS 31.102 §4.4.11.x) of the TS.48 BER-TLV package: a
     BER-TLV structured EF (TS 102 221 §11.1.1.4.3 descriptor '39') with maximumFileSize 1024
     ('86' '0400') and no data objects: RETRIEVE DATA of the tag list '5C' is empty (§11.3.1)."""
-    path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
     card = open_card(None)
-    enable(card, install(card, path.read_bytes()))
+    enable(card, install(card, TS48_V7.read_bytes()))
     assert tx(card, "00A4040C07A0000000871002")[-2:] == b"\x90\x00"
     assert tx(card, "00A4000C025FC0")[-2:] == b"\x90\x00"
     fcp = tx(card, "00A40004024F0B00")
@@ -118,9 +117,7 @@ def test_ts48_ber_tlv_ef_answers_retrieve_data():
 
 
 def _corrupt_packages() -> list[tuple[str, bytes, int]]:
-    data = PROFILES[0].read_bytes() if PROFILES else b""
-    if not data:
-        return []
+    data = TS48_V7.read_bytes()
     pes = [(e.name, e.value) for e in decode_upp(data)]
     bad_template = [(n, dict(v, templateID="2.23.143.1.2.99") if n == "usim" else v)
                     for n, v in pes]
@@ -199,9 +196,8 @@ def _authenticate(card: Card, rand: bytes, autn: bytes) -> bytes:
 
 
 def test_authenticate_ts48_xor_against_osmo_auc_gen():
-    path = next(p for p in PROFILES if p.name.startswith("TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI."))
     card = open_card(None)
-    enable(card, install(card, path.read_bytes()))
+    enable(card, install(card, TS48_V7.read_bytes()))
     rand = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
     # osmo-auc-gen's XOR path lowers -s by 32 (see tests/auth): -s 64 gives SQN 32 (SEQ 1)
     ref = _auc_gen("-3", "-a", "xor", "-k", TS48_K.hex(), "-o", "00" * 16, "-f", "8000",

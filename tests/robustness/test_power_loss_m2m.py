@@ -45,6 +45,7 @@ from euicc.m2m.runtime import M2mRuntime
 from euicc.nvm import PowerCut
 from tests.m2m import host
 from tests.m2m.conftest import DEK, KIC, KID, SMSR_DIGITS, add_profile
+from tests.vectors import TS48_V7
 from tools.fuzz.invariants import snapshot
 from tools.ota import packet as ota
 from tools.ota import transport
@@ -52,7 +53,6 @@ from tools.ota import transport
 from .conftest import consistency_violations
 from .test_power_loss import PowerFailure
 
-PROFILE = Path("/work/shared/reference/profiles/ts48-v7")
 GET_EID = bytes.fromhex("80CA005A00")
 FALLBACK_TAR, THIRD_TAR, NEW_TAR = 0x20, 0x21, 0x30
 CLOCK = 1000.0
@@ -177,10 +177,7 @@ def es8_download(rig: Rig, secrets: Secrets) -> None:
 
 
 def ts48_package() -> bytes:
-    files = sorted(PROFILE.glob("*.der")) if PROFILE.exists() else []
-    if not files:
-        pytest.skip(f"{PROFILE} is absent: no TS.48 package for the ES8 download power-cut test")
-    return files[0].read_bytes()
+    return TS48_V7.read_bytes()
 
 
 def run_packet(apdus: list[bytes]) -> Callable[[Rig, Secrets], object]:

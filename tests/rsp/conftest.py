@@ -5,13 +5,12 @@ import pytest
 
 from euicc.composition import open_card
 from euicc.rsp.identity import import_identity
-from tests.rsp.helpers import SGP26, TS48, Lpa
+from tests.rsp.helpers import SGP26, Lpa
 
 
 @pytest.fixture(scope="session")
 def sgp26():
-    if not SGP26.is_dir() or not TS48.is_file():
-        pytest.skip(f"reference material not found under {SGP26.parent} (SGP.26 PKI, TS.48 profiles)")
+    """The published SGP.26 test PKI (tests/vectors/data/sgp26)."""
     return SGP26
 
 

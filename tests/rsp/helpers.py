@@ -16,12 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from euicc.asn1 import rsp
+from tests.vectors import SGP26, TS48_V7 as TS48, TS48_V7_ICCID as TS48_ICCID
 from tools.scp import bsp_host
 
-SGP26 = Path("/work/shared/reference/sgp26")
-PROFILES = Path("/work/shared/reference/profiles")
-TS48 = PROFILES / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
-TS48_ICCID = "89000123456789012341"
+# SGP26, TS48 and TS48_ICCID are re-exported for the RSP tests (tests/vectors holds the data).
 EID1 = "89049032123451234512345678901235"
 CI_PKID = {"NIST": bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3"),
            "BRP": bytes.fromhex("C0BC70BA36929D43B467FF57570530E57AB8FCD8")}

@@ -7,8 +7,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tests.reference import REFERENCE
 from tests.rsp_host.stub_euicc import StubEuicc
+from tests.vectors import SGP26, TS48_V7 as TS48, TS48_V7_ICCID as TS48_ICCID
 from tools.lpa.es9plus import Es9PlusClient
 from tools.lpa.es10 import Es10Client
 from tools.lpa.lpa import Lpa
@@ -17,26 +17,16 @@ from tools.smdpp.certificates import load_folder
 from tools.smdpp.es9plus import SmDpPlus
 from tools.smdpp.http_binding import Es9PlusServer
 
-SGP26 = REFERENCE / "sgp26"
-TS48 = REFERENCE / "profiles/ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
-TS48_ICCID = "89000123456789012341"
 SGP26_EID = "89049032123451234512345678901235"
 
 
 @pytest.fixture(scope="session")
-def reference() -> Path:
-    if not REFERENCE.is_dir():
-        pytest.skip(f"{REFERENCE} is absent: the RSP host tests need the SGP.26 / TS.48 reference data")
-    return REFERENCE
-
-
-@pytest.fixture(scope="session")
-def upp(reference) -> bytes:
+def upp() -> bytes:
     return TS48.read_bytes()
 
 
 @pytest.fixture(scope="session")
-def credentials(reference):
+def credentials():
     return load_folder(SGP26, ("NIST",))
 
 
@@ -49,7 +39,7 @@ def make_stub(tag: str = "NIST") -> StubEuicc:
 
 
 @pytest.fixture
-def stub(reference) -> StubEuicc:
+def stub() -> StubEuicc:
     return make_stub()
 
 

@@ -1,22 +1,20 @@
 """Bound profile package generation against the SGP.22 BSP known answers in
-/work/shared/reference/vectors/test_vectors.json (section sgp22_bsp_scp03t)."""
+tests/vectors (test_vectors.json, section sgp22_bsp_scp03t)."""
 from __future__ import annotations
-
-import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
-from tests.rsp_host.conftest import REFERENCE
+from tests.vectors import section
 from tools.lpa.es10 import split_bpp
 from tools.scp.bsp_host import SessionKeySet
 from tools.smdpp import bpp
 
 
 @pytest.fixture(scope="module")
-def vectors(reference):
-    return json.loads((REFERENCE / "vectors/test_vectors.json").read_text())["sgp22_bsp_scp03t"]
+def vectors():
+    return section("sgp22_bsp_scp03t")
 
 
 def test_ecka_and_kdf(vectors):

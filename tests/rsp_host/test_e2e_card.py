@@ -119,7 +119,7 @@ def test_pcsc_sgp26_identity_download(start_card, smdp, upp, tmp_path):
     assert main(["profile", "delete", TS48_ICCID]) == 0
 
 
-def test_smdpp_command_line_serves(reference, tmp_path):
+def test_smdpp_command_line_serves(tmp_path):
     """`python -m tools.smdpp serve` starts and answers ES9+ (a real subprocess)."""
     import socket
     from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient

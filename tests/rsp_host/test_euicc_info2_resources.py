@@ -2,7 +2,7 @@
 TS 102 226 §8.2.1.7.2: '81' installed applications, '82' free NVM, '83' free volatile memory)
 changes with a download, and ``uiccCapability`` names what the card does.
 
-Decoded with asn1tools from the SGP.22 v2.5 ASN.1 module of the reference data (not the card's
+Decoded with asn1tools from the SGP.22 v2.5 ASN.1 module as published (tests/vectors, not the card's
 copy or encoder).  The known answer for '81' is the number of applications and security domains
 GlobalPlatform GET STATUS lists (GP Card Specification §11.4, P1 '80' and '40')."""
 from __future__ import annotations
@@ -13,14 +13,14 @@ import pytest
 from euicc.card import Card
 from euicc.composition import open_card
 from tests.e2e.pcsc_host import reader_name
-from tests.reference import REFERENCE
 from tests.rsp_host.conftest import TS48_ICCID, make_lpa
+from tests.vectors import ASN1 as ASN1_MODULES
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import iccid_bytes
 from tools.lpa.transport import PcscTransmit, cla_for
 from tools.smdpp.orders import order_from_upp
 
-ASN1 = REFERENCE / "asn1" / "sgp22"
+ASN1 = ASN1_MODULES / "sgp22"
 # UICCCapability named bits (SGP.22 v2.5): usimSupport, isimSupport, akaMilenage, akaTuak128,
 # akaTuak256, multipleUsimSupport, multipleIsimSupport -- applets/usim.py, applets/isim.py, euicc/auth
 EXPECTED_CAPABILITIES = {1, 2, 4, 6, 7, 16, 17}

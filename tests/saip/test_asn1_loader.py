@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from euicc import asn1
-from tests.saip._reference import reference_dir
+from tests.vectors import SGP26
 
 
 def test_compiled_once_per_process():
@@ -50,6 +50,6 @@ def test_sqn_init_non_default_is_encoded():
 
 @pytest.mark.parametrize("name", ["CERT_EUICC_ECDSA_NIST.der", "CERT_EUICC_ECDSA_BRP.der"])
 def test_rsp_module_round_trips_sgp26_certificates(name):
-    data = (reference_dir() / "sgp26" / "eUICC" / name).read_bytes()
+    data = (SGP26 / "eUICC" / name).read_bytes()
     cert = asn1.rsp().decode("Certificate", data)
     assert asn1.rsp().encode("Certificate", cert) == data

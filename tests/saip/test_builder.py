@@ -10,7 +10,7 @@ from euicc.profiles.saip_codec import decode_upp
 from tools.profile_builder import (DEFAULT_TEST_PARAMETERS, IsimParameters, KeySet,
                                    ProfileParameters, build_upp, default_test_profile)
 from tools.profile_builder.cli import main
-from tests.saip._reference import vectors
+from tests.vectors import vectors
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
 OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")

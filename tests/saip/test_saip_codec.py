@@ -6,10 +6,11 @@ from hypothesis import given, settings, strategies as st
 
 from euicc.profiles.saip_codec import (ProfileElement, SaipDecodeError, SaipEncodeError, SaipLimits,
                                        decode_element, decode_upp, encode_element, encode_upp)
-from tests.saip._reference import profile_files, reference_dir
+from tests.reference import require
+from tests.vectors import TS48_PACKAGES, ts48_package
 from tools.profile_builder.dump import dump_upp
 
-# /work/shared/reference/README.md §2: file, bytes, header version, PEs, ICCID, IMSI.
+# Reference data README §2: file, bytes, header version, PEs, ICCID, IMSI.
 TABLE = {
     "ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der": (12385, (2, 3), 30, "89000123456789012341", "001010123456789"),
     "ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI_NoRAMRFM.der": (12037, (2, 3), 26, "89000123456789012341", "001010123456789"),
@@ -31,7 +32,7 @@ V7 = "ts48-v7/TS48_V7.0_eSIM_GTP_SAIP2.3_BERTLV_SUCI.der"
 
 
 def load(rel: str) -> bytes:
-    return (reference_dir() / "profiles" / rel).read_bytes()
+    return ts48_package(rel).read_bytes()
 
 
 def first_content(file_value):
@@ -44,13 +45,14 @@ def bcd_swapped_digits(data: bytes) -> str:
 
 
 def test_every_reference_package_is_in_the_table():
-    found = {str(p.relative_to(reference_dir() / "profiles")) for p in profile_files()}
-    assert found == set(TABLE)
+    profiles = require("profiles")
+    found = {str(p.relative_to(profiles)) for p in profiles.glob("*/*.der")}
+    assert found == set(TABLE) == set(TS48_PACKAGES)
 
 
-@pytest.mark.parametrize("path", profile_files(), ids=lambda p: p.name)
-def test_reference_package_round_trips_byte_identically(path):
-    data = path.read_bytes()
+@pytest.mark.parametrize("rel", TS48_PACKAGES, ids=lambda rel: rel.rsplit("/", 1)[-1])
+def test_reference_package_round_trips_byte_identically(rel):
+    data = load(rel)
     elements = decode_upp(data)
     assert all(isinstance(e, ProfileElement) for e in elements)
     assert encode_upp(elements) == data

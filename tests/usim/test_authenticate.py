@@ -1,6 +1,5 @@
 """USIM/ISIM AUTHENTICATE through Card.transmit (TS 31.102 §7.1.2, TS 31.103 §7.1.2) against the
-published osmo-auc-gen examples and the resynchronisation vector in the shared test data."""
-import json
+published osmo-auc-gen examples and the resynchronisation vector (tests/vectors)."""
 import re
 import subprocess
 
@@ -9,17 +8,11 @@ import pytest
 from euicc.auth import subscription
 from euicc.card import Card
 from euicc.composition import open_card
+from euicc.fs import keys as fs_keys
 from euicc.fs.default_fs import USIM_AID
-from tests.reference import REFERENCE
+from tests.vectors import cases, section
 
-VECTORS = REFERENCE / "vectors" / "test_vectors.json"
-
-
-@pytest.fixture(scope="module")
-def examples():
-    if not VECTORS.exists():
-        pytest.skip(f"shared reference vectors absent: {VECTORS}")
-    return json.loads(VECTORS.read_text())["milenage_usim_authenticate_examples"]
+EXAMPLES = section("milenage_usim_authenticate_examples")
 
 
 def tx(card, h):
@@ -29,7 +22,7 @@ def tx(card, h):
 def personalise(card: Card, k: str, opc: str, **kw) -> None:
     fsid = card.services.active_fsid
     with card.store.transaction():
-        card.store.put(subscription.key(fsid, USIM_AID),
+        card.store.put(fs_keys.aka(fsid, USIM_AID),
                        subscription.AkaSubscription(subscription.MILENAGE, bytes.fromhex(k),
                                                     bytes.fromhex(opc), **kw))
 
@@ -46,32 +39,32 @@ def authenticate(card, p2: int, data: bytes) -> str:
     return sw
 
 
-def test_3g_context_known_answers(examples):
+@pytest.mark.parametrize("case", cases(EXAMPLES["cases"], lambda c: f"SQN{c['SQN']}"))
+def test_3g_context_known_answers(case):
     """osmo-auc-gen examples; with no IND bits, SQN 1 and 0x17 are fresh and SQN 0 is not."""
-    for case in examples["cases"]:
-        card = open_card(None)
-        personalise(card, case["K"], case["OPc"], ind_bits=0)
-        select_usim(card)
-        rand, autn = bytes.fromhex(case["RAND"]), bytes.fromhex(case["AUTN"])
-        resp = authenticate(card, 0x81, b"\x10" + rand + b"\x10" + autn)
-        if int(case["SQN"], 16) == 0:   # TS 33.102 Annex C.2.2: SEQ must exceed SEQ_MS (0)
-            assert resp.startswith("DC0E") and resp.endswith("9000")
-            continue
-        expected = ("DB08" + case["RES"] + "10" + case["CK"] + "10" + case["IK"] + "08"
-                    + case["Kc"]).upper()
-        assert resp == expected + "9000"
-        # the same challenge again is a replay: synchronisation failure with AUTS
-        again = authenticate(card, 0x81, b"\x10" + rand + b"\x10" + autn)
-        assert again.startswith("DC0E") and again.endswith("9000") and len(again) == 2 * 18
-        # GSM context
-        gsm = authenticate(card, 0x80, b"\x10" + rand)
-        assert gsm == ("04" + case["SRES"] + "08" + case["Kc"]).upper() + "9000"
+    card = open_card(None)
+    personalise(card, case["K"], case["OPc"], ind_bits=0)
+    select_usim(card)
+    rand, autn = bytes.fromhex(case["RAND"]), bytes.fromhex(case["AUTN"])
+    resp = authenticate(card, 0x81, b"\x10" + rand + b"\x10" + autn)
+    if int(case["SQN"], 16) == 0:   # TS 33.102 Annex C.2.2: SEQ must exceed SEQ_MS (0)
+        assert resp.startswith("DC0E") and resp.endswith("9000")
+        return
+    expected = ("DB08" + case["RES"] + "10" + case["CK"] + "10" + case["IK"] + "08"
+                + case["Kc"]).upper()
+    assert resp == expected + "9000"
+    # the same challenge again is a replay: synchronisation failure with AUTS
+    again = authenticate(card, 0x81, b"\x10" + rand + b"\x10" + autn)
+    assert again.startswith("DC0E") and again.endswith("9000") and len(again) == 2 * 18
+    # GSM context
+    gsm = authenticate(card, 0x80, b"\x10" + rand)
+    assert gsm == ("04" + case["SRES"] + "08" + case["Kc"]).upper() + "9000"
 
 
-def test_resync_auts_vector(examples):
+def test_resync_auts_vector():
     """A card at SQN_MS = 23 refuses a stale AUTN (SQN 5, made by osmo-auc-gen) with the AUTS of
     the shared vector."""
-    v = examples["resync_auts"]
+    v = EXAMPLES["resync_auts"]
     out = subprocess.run(["osmo-auc-gen", "-3", "-a", "milenage", "-k", v["K"], "-o", v["OPc"],
                           "-r", v["RAND"], "-s", "5"], capture_output=True, text=True, check=True)
     autn = re.search(r"AUTN:\s*([0-9a-f]{32})", out.stdout).group(1)
@@ -82,25 +75,25 @@ def test_resync_auts_vector(examples):
     assert resp == "DC0E" + v["AUTS"].upper() + "9000"
 
 
-def test_mac_failure_and_errors(examples):
-    case = examples["cases"][0]
+def test_mac_failure_and_errors():
+    case = EXAMPLES["cases"][0]
     card = open_card(None)
     personalise(card, case["K"], case["OPc"])
     select_usim(card)
     rand = bytes.fromhex(case["RAND"])
     bad = bytearray(bytes.fromhex(case["AUTN"]))
     bad[-1] ^= 1
-    before = card.store.get(subscription.key(card.services.active_fsid, USIM_AID))
+    before = card.store.get(fs_keys.aka(card.services.active_fsid, USIM_AID))
     assert authenticate(card, 0x81, b"\x10" + rand + b"\x10" + bytes(bad)) == "9862"
-    assert card.store.get(subscription.key(card.services.active_fsid, USIM_AID)) == before
+    assert card.store.get(fs_keys.aka(card.services.active_fsid, USIM_AID)) == before
     assert authenticate(card, 0x82, b"\x10" + rand) == "6A86"          # VGCS: not supported
     assert authenticate(card, 0x81, b"\x10" + rand) == "6700"          # AUTN missing
     assert authenticate(card, 0x81, b"\x11" + rand) == "6700"          # length runs past end
     assert tx(card, "80880081 22" + "10" + "00" * 16 + "10" + "00" * 16) == "6E00"
 
 
-def test_pin1_guards_authenticate(examples):
-    case = examples["cases"][1]
+def test_pin1_guards_authenticate():
+    case = EXAMPLES["cases"][1]
     card = open_card(None)
     personalise(card, case["K"], case["OPc"], ind_bits=0)
     select_usim(card)

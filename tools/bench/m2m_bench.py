@@ -13,7 +13,6 @@ way an EUM personalises it (:func:`personalise`, record names of euicc.m2m.recor
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from euicc.card import Card
 from euicc.composition import open_card
 from tools.bench.slot_lock import SlotBusy, hold_slot
 from tools.ota.packet import AES, TDES2, OtaKeyset
+from tools.reference_data import BESIDE_CHECKOUT, reference_dir
 from tools.smsr import es5
 from tools.smsr.eis import Eis
 from tools.smsr.gp_certificate import point_of
@@ -92,9 +92,8 @@ class PcscUnavailable(Exception):
 
 
 def default_profile() -> Path:
-    base = os.environ.get("EUICC_REFERENCE_DIR")
-    candidates = [Path(base)] if base else [REPO.parent / "shared" / "reference", Path("/work/shared/reference")]
-    return next((c / TS48_NAME for c in candidates if (c / TS48_NAME).exists()), candidates[-1] / TS48_NAME)
+    """The TS.48 package in the reference data folder (tools.reference_data), if it is there."""
+    return (reference_dir() or BESIDE_CHECKOUT) / TS48_NAME
 
 
 def life_cycle_problems(record: LifeCycle) -> list[str]:

@@ -9,7 +9,12 @@ The two alternate in ``--rounds`` rounds (echo, card, echo, card, ...), each tim
 APDUs per command, and the samples are pooled: on a shared machine the load drifts during a
 run, and alternating spreads that drift over both sides instead of charging it to one.
 
-    python -m tools.bench.pcsc_roundtrip [--slot 1] [-n 3000] [--rounds 10]
+With ``--gsmtap`` a third process joins the rotation: the same card with ``--gsmtap``, and the
+script prints the GSMTAP card's medians against the plain card's from the same rounds.  Target:
+GSMTAP adds under 10 %.  ``--gsmtap capture`` sends to a port nobody binds, as when Wireshark
+captures on ``lo``; ``--gsmtap socket`` to a process that receives (and counts) the datagrams.
+
+    python -m tools.bench.pcsc_roundtrip [--slot 1] [-n 3000] [--rounds 10] [--gsmtap capture|socket]
 
 Needs pcscd running with vsmartcard-vpcd (``sudo bash tools/setup.sh run`` sets that up) and a
 free vpcd slot.  A script, not a test.
@@ -17,12 +22,15 @@ free vpcd slot.  A script, not a test.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 from tools.bench.slot_lock import hold_slot
 
@@ -132,12 +140,52 @@ def measure(cmd: list[str], reader: Reader, n: int, warmup: int, log: Path) -> d
             time.sleep(0.05)
 
 
+# A UDP sink in its own process (not a thread of this one: it would take the GIL from the timing loop).
+RECEIVER = """
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("127.0.0.1", 0))
+print(sock.getsockname()[1], flush=True)
+count = 0
+while sock.recv(65535) != b"stop":
+    count += 1
+print(count, flush=True)
+"""
+
+
+@contextlib.contextmanager
+def gsmtap_receiver() -> Iterator[tuple[int, list[int]]]:
+    """A process draining UDP datagrams on 127.0.0.1: (port, [datagrams received], filled at exit)."""
+    proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    count: list[int] = []
+    try:
+        yield port, count
+    finally:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"stop", ("127.0.0.1", port))
+        out, _ = proc.communicate(timeout=10)
+        count.append(int(out))
+
+
+@contextlib.contextmanager
+def unbound_port() -> Iterator[tuple[int, list[int]]]:
+    """A UDP port on 127.0.0.1 that nobody binds (picked free, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield port, []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slot", type=int, default=1)
     parser.add_argument("-n", type=int, default=3000, help="timed APDUs per command and card (all rounds)")
     parser.add_argument("--rounds", type=int, default=10, help="alternations echo/card (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=100, help="untimed APDUs per command and round")
+    parser.add_argument("--gsmtap", choices=("capture", "socket"), default=None,
+                        help="also time the card with --gsmtap, same rounds (to an unbound port / a receiver)")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.n < args.rounds * 2:
         parser.error("need --rounds >= 1 and at least 2 APDUs per round")
@@ -145,29 +193,45 @@ def main(argv: list[str] | None = None) -> int:
     reader = Reader(name)
     py = sys.executable
     per_round = args.n // args.rounds
-    echo: dict[str, list[float]] = {}
-    card: dict[str, list[float]] = {}
-    with hold_slot(args.slot), tempfile.TemporaryDirectory() as tmp:
+    pooled: dict[str, dict[str, list[float]]] = {}
+    with hold_slot(args.slot), tempfile.TemporaryDirectory() as tmp, \
+            (gsmtap_receiver() if args.gsmtap == "socket" else unbound_port()) as (port, received):
         echo_cmd = [py, "-m", "tools.bench.echo_card", "--slot", str(args.slot)]
         card_cmd = [py, "-m", "tools.cli", "run", "--log-level", "WARNING", "--slot", str(args.slot),
                     "--state", str(Path(tmp) / "bench.state")]
+        variants = [("echo", echo_cmd), ("card", card_cmd)]
+        if args.gsmtap:
+            variants.append(("gsmtap", card_cmd + ["--gsmtap", f"127.0.0.1:{port}"]))
         for _ in range(args.rounds):
-            for pooled, cmd, log in ((echo, echo_cmd, "echo.log"), (card, card_cmd, "card.log")):
-                for command, samples in measure(cmd, reader, per_round, args.warmup, Path(tmp) / log).items():
-                    pooled.setdefault(command, []).extend(samples)
+            for variant, cmd in variants:
+                log = Path(tmp) / f"{variant}.log"
+                for command, samples in measure(cmd, reader, per_round, args.warmup, log).items():
+                    pooled.setdefault(variant, {}).setdefault(command, []).extend(samples)
     reader.close()
     total = per_round * args.rounds
     print(f"PC/SC round trip through {name}: {total} APDUs per command and card, {args.rounds} alternating rounds")
-    print(f"{'microseconds':<12} {'echo median':>12} {'echo p99':>9} {'card median':>12} {'card p99':>9} {'ratio':>6}")
-    worst = 0.0
-    for command in echo:
-        e, c = echo[command], card[command]
-        ratio = statistics.median(c) / statistics.median(e)
-        worst = max(worst, ratio)
-        print(f"{command:<12} {statistics.median(e):12.1f} {p99(e):9.1f} {statistics.median(c):12.1f} "
-              f"{p99(c):9.1f} {ratio:6.2f}")
+    worst = print_ratios(pooled["echo"], pooled["card"], "echo", "card")
     print(f"target: card median within 1.30x of the echo floor -> {'met' if worst <= 1.3 else 'NOT met'} ({worst:.2f}x)")
+    if args.gsmtap:
+        worst = print_ratios(pooled["card"], pooled["gsmtap"], "card", "gsmtap")
+        if args.gsmtap == "socket":
+            print(f"GSMTAP datagrams received: {received[0]}")
+        print(f"target: GSMTAP adds under 10 % -> {'met' if worst < 1.1 else 'NOT met'} ({worst:.3f}x)")
     return 0
+
+
+def print_ratios(base: dict[str, list[float]], other: dict[str, list[float]], base_name: str, other_name: str) -> float:
+    """Print median/p99 of both and the ratio of the medians per command; return the worst ratio."""
+    print(f"{'microseconds':<12} {base_name + ' median':>13} {base_name + ' p99':>10} "
+          f"{other_name + ' median':>13} {other_name + ' p99':>10} {'ratio':>6}")
+    worst = 0.0
+    for command in base:
+        b, o = base[command], other[command]
+        ratio = statistics.median(o) / statistics.median(b)
+        worst = max(worst, ratio)
+        print(f"{command:<12} {statistics.median(b):13.1f} {p99(b):10.1f} {statistics.median(o):13.1f} "
+              f"{p99(o):10.1f} {ratio:6.3f}")
+    return worst
 
 
 if __name__ == "__main__":

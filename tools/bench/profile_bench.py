@@ -4,7 +4,8 @@ operations per second through ``Card.transmit``, and the size of a card holding 
     python -m tools.bench.profile_bench [--rounds 5]
 
 Targets: a TS.48 package installs in < 100 ms; >= 2,000 AUTHENTICATEs per second.  A script,
-not a test; it reads the TS.48 packages from /work/shared/reference/profiles.
+not a test; it reads the TS.48 packages from the reference data folder's profiles/
+(``EUICC_REFERENCE_DIR`` or ``../shared/reference``, see tools.reference_data).
 """
 from __future__ import annotations
 
@@ -23,17 +24,21 @@ from euicc.profiles.installer import install_profile
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord
 from tools.profile_builder.builder import ProfileParameters, build_upp
+from tools.reference_data import require_reference
 
-PROFILES = Path("/work/shared/reference/profiles")
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
 OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+
+
+def profiles() -> Path:
+    return require_reference("the profile benchmark") / "profiles"
 
 
 def install_times(rounds: int) -> dict[str, float]:
     from euicc import state_layout
     from euicc.composition import make_extensions
     out = {}
-    for path in sorted(PROFILES.glob("*/*.der")):
+    for path in sorted(profiles().glob("*/*.der")):
         data, times = path.read_bytes(), []
         for _ in range(rounds):
             store = Store(None, Codec(state_layout.record_types(make_extensions())))
@@ -82,10 +87,10 @@ def eight_profiles() -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "card.state"
         card = open_card(state)
-        packages = sorted(PROFILES.glob("pysim-unique/*.der"))[:7]
+        packages = sorted(profiles().glob("pysim-unique/*.der"))[:7]
         for path in packages:
             install_into(card, path.read_bytes())
-        install_into(card, (PROFILES / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_NoBERTLV.der")
+        install_into(card, (profiles() / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_NoBERTLV.der")
                      .read_bytes())
         size = state.stat().st_size
         card.close()

@@ -5,7 +5,7 @@ Commands (``python -m tools.fuzz ...``)::
     list                                   the harnesses
     run [--seconds-per-harness N] [--harness NAME]...   bounded run, results in build/fuzz/results.json
     campaign --seconds-per-harness 28800   the long campaign (restarts a harness after a crash)
-    seeds                                  regenerate the seed corpus from /work/shared/reference
+    seeds                                  regenerate the seed corpus from the reference data folder
     report [--run-tests]                   inputs fuzzed, crashes, power-cut points, refusals
 
 Layout: ``invariants`` (valid status words, state-change and memory rules checked on every

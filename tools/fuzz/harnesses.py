@@ -2,15 +2,14 @@
 
 A harness is a name, a target factory (returns the callable that takes one fuzz input) and a
 seed function (returns valid traffic: real commands, published vectors).  Seeds are built from
-/work/shared/reference where they need it, by ``python -m tools.fuzz seeds``, and committed
-under tools/fuzz/corpus/<name>/; nothing here reads /work/shared at fuzz time.
+the reference data folder (``tools.reference_data``) where they need it, by ``python -m tools.fuzz
+seeds``, and committed under tools/fuzz/corpus/<name>/; nothing here reads it at fuzz time.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
@@ -18,8 +17,8 @@ from tools.fuzz import m2m_targets
 from tools.fuzz import rsp_targets
 from tools.ota import packet as host
 from tools.ota import transport
+from tools.reference_data import require_reference
 
-REFERENCE = Path("/work/shared/reference")
 Target = Callable[[bytes], None]
 
 
@@ -110,7 +109,7 @@ def _tlv_seeds() -> list[bytes]:
 
 
 def _vectors() -> dict:
-    return json.loads((REFERENCE / "vectors" / "test_vectors.json").read_text())
+    return json.loads((require_reference("the seed generator") / "vectors" / "test_vectors.json").read_text())
 
 
 def _scp80_seeds() -> list[bytes]:
@@ -144,7 +143,7 @@ def _sms_concat_seeds() -> list[bytes]:
 
 
 def _certificate_seeds() -> list[bytes]:
-    sgp26 = REFERENCE / "sgp26"
+    sgp26 = require_reference("the seed generator") / "sgp26"
     out = []
     for f in sorted((sgp26 / "DPauth").glob("CERT_*.der")):
         out.append(b"\x00" + f.read_bytes())
@@ -159,13 +158,14 @@ def _certificate_seeds() -> list[bytes]:
 
 def certificate_data() -> dict[str, bytes]:
     """Files the certificate harness needs at run time (the SGP.26 test CIs), by name."""
-    ci = REFERENCE / "sgp26" / "CertificateIssuer"
+    ci = require_reference("the seed generator") / "sgp26" / "CertificateIssuer"
     return {f"ci/{p.name}": p.read_bytes() for p in sorted(ci.glob("CERT_CI_ECDSA_*.der"))}
 
 
 def _saip_seeds() -> list[bytes]:
     from euicc.profiles import saip_codec
-    upp = (REFERENCE / "profiles" / "ts48-v7" / "TS48_V7.0_eSIM_GTP_SAIP2.3_NoBERTLV.der").read_bytes()
+    upp = (require_reference("the seed generator") / "profiles" / "ts48-v7"
+           / "TS48_V7.0_eSIM_GTP_SAIP2.3_NoBERTLV.der").read_bytes()
     pieces, offset, index = [], 0, 0
     while offset < len(upp):
         _, end = saip_codec.decode_element(upp, offset, index)

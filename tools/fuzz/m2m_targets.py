@@ -31,7 +31,9 @@ from euicc.card import Card
 from euicc.composition import open_card
 from euicc.fs import default_fs
 from euicc.fs.filesystem import FileSystem
+from euicc.m2m.records import ISDR_SCP80
 from euicc.m2m.runtime import M2mRuntime
+from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord, iccid_bytes
 from tools.fuzz.card_targets import CardDriver, join_chunks, split_chunks
@@ -52,7 +54,7 @@ from tools.smsr.settings import aid_for_tar
 ISDR_TAR = bytes.fromhex("000001")                    # SGP.02 Annex H
 SPI = bytes.fromhex("1619")       # counter higher, CC, ciphered; PoR always, CC, ciphered, in the response
 KEYSET = DEFAULT_CARD_KEYSET                          # the default card's documented ISD-R key set 01
-COUNTER_KEY = "m2m/isdr/scp80/01"
+COUNTER_KEY = ISDR_SCP80 + "01"
 FIRST_ISDP = aid_for_tar(bytes.fromhex("000010"))
 SECOND_ISDP = aid_for_tar(bytes.fromhex("000020"))
 SECOND_ICCID = "8988100000000000011"
@@ -211,7 +213,7 @@ def expanded_response(data: bytes) -> tuple[int, list[bytes]]:
 
 def check_profiles(card: Card) -> None:
     """SGP.02 §2.2.1 / §3.18 attributes, read from the store: at most one of each, never both."""
-    records = [card.store.get(k) for k in card.store.keys("profile/")]
+    records = [card.store.get(k) for k in card.store.keys(profile_keys.PROFILES)]
     for what, count in (("Enabled", sum(r.state == 1 for r in records)),
                         ("Fall-Back", sum(r.fallback for r in records)),
                         ("Emergency", sum(r.emergency for r in records))):

@@ -1,5 +1,5 @@
 """Seed corpus generator: ``python -m tools.fuzz seeds`` writes every harness's seeds (valid
-traffic built from real commands and the published vectors in /work/shared/reference) to
+traffic built from real commands and the published vectors in the reference data folder) to
 tools/fuzz/corpus/<harness>/, and the data files a harness needs at run time to tools/fuzz/data/.
 """
 from __future__ import annotations
@@ -8,7 +8,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from tools.fuzz.harnesses import HARNESSES, REFERENCE, certificate_data
+from tools.fuzz.harnesses import HARNESSES, certificate_data
+from tools.reference_data import require_reference
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 DATA_DIR = Path(__file__).parent / "data"
@@ -16,8 +17,7 @@ DATA_DIR = Path(__file__).parent / "data"
 
 def write_seeds(names: list[str] | None = None) -> dict[str, int]:
     """(Re)write the seed directories; returns the number of seeds per harness."""
-    if not REFERENCE.is_dir():
-        raise SystemExit(f"{REFERENCE} is absent: the seed generator needs the reference vectors")
+    require_reference("the seed generator")
     counts = {}
     for name in names or list(HARNESSES):
         out = CORPUS_DIR / name

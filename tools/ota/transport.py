@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from euicc.tlv import read_length
+from tools.ber_tlv import read_length
 
 CMD_UDH_IE = bytes.fromhex("7000")  # IEI 70, length 0
 MAX_UD = 140

@@ -81,6 +81,7 @@ class ProfileMetadata:
     profile_class: int | None = None        # 0 test, 1 provisioning, 2 operational (default)
     notifications: tuple[NotificationTarget, ...] = ()
     ppr_ids: tuple[str, ...] = ()           # e.g. ("ppr1",)
+    profile_owner: bytes | None = None      # OperatorID.mccMnc, 3 bytes (TS 24.008 §10.5.1.3 coding)
 
     def encode(self) -> bytes:
         """DER of StoreMetadataRequest (``BF25``)."""
@@ -92,6 +93,8 @@ class ProfileMetadata:
             value["notificationConfigurationInfo"] = [
                 {"profileManagementOperation": _bit_string(n.events, _EVENT_BITS), "notificationAddress": n.address}
                 for n in self.notifications]
+        if self.profile_owner is not None:
+            value["profileOwner"] = {"mccMnc": self.profile_owner}
         if self.ppr_ids:
             value["profilePolicyRules"] = _bit_string(self.ppr_ids, {"pprUpdateControl": 0, "ppr1": 1, "ppr2": 2,
                                                                     "ppr3": 3})

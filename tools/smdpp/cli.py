@@ -44,11 +44,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--confirmation-code", help="require this confirmation code")
     serve.add_argument("--eid", help="bind the order(s) to this EID")
     serve.add_argument("--ppk", action="store_true", help="protect profile elements with ReplaceSessionKeys")
+    serve.add_argument("--profile-owner", type=mcc_mnc, metavar="MCCMNC",
+                       help="profile owner in the metadata, 5 or 6 digits (e.g. 00101)")
+    serve.add_argument("--ppr", action="append", default=[], choices=("ppr1", "ppr2", "ppr3"),
+                       help="announce this profile policy rule in the metadata (repeatable)")
+    serve.add_argument("--metadata-iccid", metavar="DIGITS",
+                       help="(tests) announce this ICCID in the metadata instead of the package's")
     serve.add_argument("--notification-address", help="ask for enable/disable/delete notifications here")
     serve.add_argument("--service-provider-name", default="Test SM-DP+")
     serve.add_argument("--profile-name")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     parser.set_defaults(func=run)
+
+
+def mcc_mnc(text: str) -> bytes:
+    """MCC + MNC digits -> the 3 bytes of TS 24.008 §10.5.1.3 (MCC2 MCC1, MNC3 MCC3, MNC2 MNC1; MNC3 'F'
+    for a 2-digit MNC), as SGP.22 ``OperatorID.mccMnc`` codes them."""
+    if not text.isdigit() or len(text) not in (5, 6):
+        raise argparse.ArgumentTypeError("MCC and MNC: 5 or 6 digits")
+    mcc, mnc = text[:3], text[3:].ljust(3, "F")
+    return bytes.fromhex(mcc[1] + mcc[0] + mnc[2] + mcc[2] + mnc[1] + mnc[0])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
             smdp.add_order(order_from_upp(
                 matching_id, load_upp(upp_path), service_provider_name=args.service_provider_name,
                 profile_name=args.profile_name, notification_address=args.notification_address or address,
-                confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk))
+                confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk,
+                ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2

@@ -1,0 +1,108 @@
+"""Pieces of the conformance runner that need no card: TLV reading, the card description, the
+ATR protocol parser, OID contents, the reports (JUnit parsed back with xml.etree), and the rule
+that the runner never imports the card's packages."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tools import ber_tlv as tlv
+from tools.conformance import description, report_html, report_junit, runner
+from tools.conformance.download import oid_body
+from tools.conformance.gp import offered_protocols
+from tools.conformance.runner import CaseResult, Exchange, Step, Verdict
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_runner_never_imports_the_card():
+    """tools/conformance and everything it imports, all case modules loaded, in a fresh interpreter."""
+    code = ("import sys, tools.conformance.cli, tools.conformance.mutation, tools.conformance.report_html;"
+            "from tools.conformance import runner; runner.load_cases();"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('euicc', 'applets')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_at_least_80_cases_each_with_a_mutation():
+    cases = runner.load_cases()
+    assert len(cases) >= 80
+    assert all(c.mutation.description and callable(c.mutation.matches) for c in cases.values())
+    assert {c.suite for c in cases.values()} <= set(runner.SUITES)
+
+
+def test_tlv_reader():
+    assert tlv.split(bytes.fromhex("5A02AABB9F7001019F")[:-1]) == [(0x5A, b"\xaa\xbb"), (0x9F70, b"\x01")]
+    assert tlv.split(bytes.fromhex("81820001") + b"\x00") == [(0x81, b"\x00")]
+    assert tlv.encode(0xBF2D, bytes(200))[:5] == bytes.fromhex("BF2D81C8") + b"\x00"
+    for bad in ("5A03AABB", "1F", "5A", "5A84000000"):
+        with pytest.raises(tlv.TlvError):
+            tlv.split(bytes.fromhex(bad))
+
+
+def test_atr_protocols():
+    """ISO/IEC 7816-3 §8.2.3: no TD1 = T=0 only; TD1 = 80 offers T=0, TD2 = 31 adds T=1."""
+    assert offered_protocols(bytes.fromhex("3B00")) == {0}
+    assert offered_protocols(bytes.fromhex("3B9F96801FC78031E073FE211B63")) == {0, 15}
+    assert offered_protocols(bytes.fromhex("3B8080010101")) == {0, 1}
+
+
+def test_oid_contents():
+    """X.690 §8.19.5 example-style values: 2.999.10 -> 88 37 0A; 1.2.840.114283.1 (GP)."""
+    assert oid_body("2.999.10") == bytes.fromhex("88370A")
+    assert oid_body("1.2.840.114283.1") == bytes.fromhex("2A864886FC6B01")
+
+
+def test_default_description():
+    card = description.load()
+    assert card.svn == (2, 5, 0) and card.scp03["kvn"] == 0x30 and card.pins["pin1"] == "0000"
+    assert len(card.trusted_ci_pkids()) == 2 and all(len(k) == 20 for k in card.trusted_ci_pkids())
+
+
+def test_the_shipped_template_loads():
+    card = description.load(Path(description.__file__).parent / "cards" / "template.toml")
+    assert card.name == "my test eUICC" and card.scp80 is None and card.usim["imsi"] == "001010000000001"
+    assert all(path.is_file() for path in card.trusted_ci)
+
+
+def test_toml_description_and_errors(tmp_path):
+    path = tmp_path / "card.toml"
+    path.write_text('name = "lab card"\nsvn = "2.2.2"\n[scp03]\nkvn = "31"\nenc = "00112233445566778899AABBCCDDEEFF"\n')
+    card = description.load(path)
+    assert card.svn == (2, 2, 2) and card.scp03 == {"kvn": 0x31, "enc": bytes.fromhex("00112233445566778899AABBCCDDEEFF")}
+    (tmp_path / "bad.json").write_text(json.dumps({"name": "x", "scp03": {"enc": "XYZ"}}))
+    with pytest.raises(description.DescriptionError):
+        description.load(tmp_path / "bad.json")
+    with pytest.raises(description.DescriptionError):
+        description.load(tmp_path / "missing.json")
+
+
+def results() -> list[CaseResult]:
+    cases = list(runner.load_cases().values())[:3]
+    step = Step("SELECT <ISD-R>", [Exchange(bytes.fromhex("00A40400"), bytes.fromhex("9000"))], ["note & <b>"])
+    return [CaseResult(cases[0], Verdict.PASS, "as specified", [step], 0.5),
+            CaseResult(cases[1], Verdict.FAIL, "SW 6A80, expected <6700>", [step], 0.25),
+            CaseResult(cases[2], Verdict.INCONCLUSIVE, "precondition not met: x", [], 0.0)]
+
+
+def test_junit_parses_back(tmp_path):
+    report_junit.write(results(), tmp_path / "r.xml")
+    root = ET.parse(tmp_path / "r.xml").getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "3" and root.get("failures") == "1"
+    cases = root.findall("./testsuite/testcase")
+    assert [c.find("failure") is not None for c in cases] == [False, True, False]
+    assert cases[1].find("failure").get("message") == "SW 6A80, expected <6700>"
+    assert cases[2].find("skipped") is not None
+    assert ">> 00A40400" in cases[0].find("system-out").text
+
+
+def test_html_is_escaped_and_self_contained():
+    page = report_html.render(results(), "card <x>", "Virtual PCD 00 01")
+    assert "SELECT &lt;ISD-R&gt;" in page and "note &amp; &lt;b&gt;" in page and "card &lt;x&gt;" in page
+    assert "<script" not in page and "http" not in page.split("<body>")[1]
+    assert page.count('class="FAIL"') >= 2
