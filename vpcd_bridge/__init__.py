@@ -2,14 +2,15 @@
 
 Modules: :mod:`.framing` (wire frames), :mod:`.session` (control messages -> card calls),
 :mod:`.connection` (TCP link, reconnect, socket tuning), :mod:`.runner` (threads, signals),
-:mod:`.sink` (trace sinks), :mod:`.trace` (text APDU trace), :mod:`.gsmtap` (GSMTAP sender), :mod:`.pcap`
+:mod:`.sink` (the trace sink port), :mod:`.sinks` (the sinks run selects), :mod:`.trace` (text APDU trace), :mod:`.gsmtap` (GSMTAP sender), :mod:`.pcap`
 (pcap file).  The bridge moves bytes only; it knows nothing of the card's logic.
 """
 from .connection import Backoff, Endpoint, VpcdConnection
 from .framing import Control, FrameError, FrameReader, encode_frame
 from .runner import BridgeRunner
 from .session import CardLike, VpcdSession
-from .sink import CardEvent, TraceSink, open_sinks
+from .sink import CardEvent, TraceSink
+from .sinks import open_sinks
 from .trace import ApduTrace
 
 __all__ = [

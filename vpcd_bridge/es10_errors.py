@@ -27,7 +27,7 @@ import asn1tools
 from euicc import tlv
 from euicc.asn1 import rsp
 
-from .faults import RuleError, hex_bytes
+from .rule_values import RuleError, hex_bytes
 
 MODULE = "RSPDefinitions"
 LOAD_BPP_TAG = 0xBF36                    # BoundProfilePackage, SGP.22 §5.7.6

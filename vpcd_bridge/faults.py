@@ -29,6 +29,8 @@ from typing import Any
 
 from euicc import tlv
 
+from .rule_values import RuleError, hex_bytes
+
 #: action -> {parameter: default}; a parameter without a default (``None``) is required.
 ACTIONS: dict[str, dict[str, Any]] = {
     "sw": {"sw": None, "data": ""},                # answer SW (and data), the card never sees it
@@ -45,22 +47,6 @@ ACTIONS: dict[str, dict[str, Any]] = {
 FORGING = frozenset({"sw", "es10_error"})
 MATCH_FIELDS = ("cla", "ins", "p1", "p2", "data", "es10", "aid")
 ALWAYS = "always"
-
-
-class RuleError(ValueError):
-    """A rule that cannot be used (unknown field, bad hex, missing parameter)."""
-
-
-def hex_bytes(value: Any, what: str, size: int | None = None) -> bytes:
-    if not isinstance(value, str):
-        raise RuleError(f"{what}: expected a hex string, got {value!r}")
-    try:
-        raw = bytes.fromhex(value.replace(" ", ""))
-    except ValueError:
-        raise RuleError(f"{what}: not hex: {value!r}") from None
-    if size is not None and len(raw) != size:
-        raise RuleError(f"{what}: expected {size} byte(s), got {len(raw)}")
-    return raw
 
 
 def _int(value: Any, what: str, low: int, high: int) -> int:

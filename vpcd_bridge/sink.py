@@ -11,11 +11,8 @@ to call from several slots' threads at once.
 """
 from __future__ import annotations
 
-import contextlib
-import sys
 from enum import Enum
-from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Protocol
 
 
 class CardEvent(Enum):
@@ -40,25 +37,3 @@ class TraceSink(Protocol):
     def response(self, slot: int, apdu: bytes, rapdu: bytes) -> None: ...
 
     def event(self, slot: int, event: CardEvent, atr: bytes) -> None: ...
-
-
-def open_sinks(stack: contextlib.ExitStack, trace: str | None = None, gsmtap: tuple[str, int] | None = None,
-               pcap: Path | None = None) -> list[TraceSink]:
-    """The sinks selected by ``euicc-emu run --trace/--gsmtap/--pcap``; `stack` closes them.
-
-    `trace`: ``"-"`` for stdout or a file to append to; `gsmtap`: the (host, port) to send to
-    (:func:`vpcd_bridge.gsmtap.parse_target`); `pcap`: a file to (over)write.
-    """
-    from .gsmtap import GsmtapSink  # imported here: these modules import CardEvent from this one
-    from .pcap import PcapSink
-    from .trace import ApduTrace
-
-    sinks: list[TraceSink] = []
-    if trace is not None:
-        stream: TextIO = sys.stdout if trace == "-" else stack.enter_context(open(trace, "a", encoding="utf-8"))
-        sinks.append(ApduTrace(stream))
-    if gsmtap is not None:
-        sinks.append(stack.enter_context(GsmtapSink(*gsmtap)))
-    if pcap is not None:
-        sinks.append(stack.enter_context(PcapSink(pcap)))
-    return sinks

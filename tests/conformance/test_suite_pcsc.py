@@ -15,7 +15,7 @@ from tests.e2e.pcsc_host import CardProcess, reader_name
 from tools.conformance import description, report_html, report_junit, runner
 from tools.conformance.environment import Environment
 from tools.conformance.mutation import MutatingTransport
-from tools.conformance.runner import Verdict
+from tools.conformance.model import Verdict
 from tools.conformance.session import Session
 from tools.conformance.transport import PcscTransport
 

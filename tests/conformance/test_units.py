@@ -15,7 +15,7 @@ from tools import ber_tlv as tlv
 from tools.conformance import description, report_html, report_junit, runner
 from tools.conformance.download import oid_body
 from tools.conformance.gp import offered_protocols
-from tools.conformance.runner import CaseResult, Exchange, Step, Verdict
+from tools.conformance.model import CaseResult, Exchange, Step, Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 

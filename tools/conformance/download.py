@@ -17,7 +17,7 @@ from tools.conformance.es10b import list_notifications, operation_of
 from tools.conformance.es10c import DISALLOWED, ENABLED, NOT_FOUND, OK, delete, described_profile, disable, enable, iccid_bytes
 from tools.conformance.lpa_flow import POSTPONED, SmdpCall, flip_last, hash_cc
 from tools.conformance.mutation import es10, flip, mutation, replace
-from tools.conformance.runner import case
+from tools.conformance.model import case
 from tools.conformance.session import Session
 
 AUTH_INVALID_CERTIFICATE, AUTH_INVALID_SIGNATURE, AUTH_CHALLENGE_MISMATCH, AUTH_CI_UNKNOWN = 1, 2, 6, 7

@@ -11,7 +11,7 @@ import os
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import es10, flip, flip_value_of, mutation, replace
-from tools.conformance.runner import Fail, case
+from tools.conformance.model import Fail, case
 from tools.conformance.session import Session
 
 INSTALL, ENABLE, DISABLE, DELETE = 0, 1, 2, 3   # NotificationEvent bits

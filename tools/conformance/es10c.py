@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, es10, flip, flip_value_of, mutation, replace, status
-from tools.conformance.runner import case
+from tools.conformance.model import case
 from tools.conformance.session import Session
 
 OK, NOT_FOUND, WRONG_STATE, DISALLOWED = 0, 1, 2, 3

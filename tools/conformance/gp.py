@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
-from tools.conformance.runner import Fail, case
+from tools.conformance.model import Fail, case
 from tools.conformance.session import SW_OK, Session, cla
 from tools.scp.scp03_host import HostKeySet, Scp03Host, Scp03HostError
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tools import ber_tlv as tlv
 from tools.conformance.environment import EnvironmentError_
-from tools.conformance.runner import Fail, Inconclusive
+from tools.conformance.model import Fail, Inconclusive
 from tools.conformance.session import Session
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 

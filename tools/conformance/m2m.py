@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, mutation, replace
-from tools.conformance.runner import Fail, case
+from tools.conformance.model import Fail, case
 from tools.conformance.session import Session
 from tools.ota.packet import AES, POR_UDH, OtaKeyset, ResponsePacket, build_command_packet, decode_response_packet
 from tools.ota.transport import decode_expanded_response, envelope_apdu, expanded_script, sms_deliver_tpdus

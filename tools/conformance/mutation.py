@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.conformance.runner import Mutation
+from tools.conformance.model import Mutation
 from tools.conformance.transport import Transport
 
 Matcher = Callable[[bytes], bool]

@@ -8,7 +8,7 @@ from pathlib import Path
 from string import Template
 
 from tools.conformance.report_junit import step_log
-from tools.conformance.runner import CaseResult, Verdict
+from tools.conformance.model import CaseResult, Verdict
 
 PAGE = Template("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>$title</title>

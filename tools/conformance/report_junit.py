@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tools.conformance.runner import CaseResult, Verdict
+from tools.conformance.model import CaseResult, Verdict
 
 
 def step_log(result: CaseResult) -> str:

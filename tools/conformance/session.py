@@ -12,7 +12,7 @@ from typing import Any
 
 from tools.conformance import asn1
 from tools.conformance.description import CardDescription
-from tools.conformance.runner import Case, Exchange, Fail, Inconclusive, Step
+from tools.conformance.model import Case, Exchange, Fail, Inconclusive, Step
 from tools.conformance.transport import Transport
 
 SW_OK = 0x9000

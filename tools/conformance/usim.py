@@ -14,7 +14,7 @@ import subprocess
 from tools import ber_tlv as tlv
 from tools.conformance.es10c import iccid_bytes
 from tools.conformance.mutation import command, flip, flip_value_of, mutation, replace, status
-from tools.conformance.runner import Fail, Inconclusive, case
+from tools.conformance.model import Fail, Inconclusive, case
 from tools.conformance.session import SW_OK, Session
 
 # 3GPP TS 35.208 §4.3 test set 1 (the outputs f1..f5 for RAND / SQN / AMF with the described K, OPc)
