@@ -163,7 +163,11 @@ def _any(value: Any) -> bool:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
+
+
+_SCALARS = frozenset({type(None), bool, int, str})   # stored as they are (exact types)
+_JSON = json.JSONEncoder(separators=(",", ":"))      # one encoder, not one per value
 
 
 @functools.cache
@@ -181,6 +185,9 @@ def _checker(hint: Any) -> Callable[[Any], bool]:
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             item = _checker(args[0])
+            if args[0] is int:   # the common case, with the exact type first
+                return lambda value: isinstance(value, tuple) and (
+                    all(type(v) is int for v in value) or all(map(_is_int, value)))
             return lambda value: isinstance(value, tuple) and all(map(item, value))
         items = tuple(_checker(a) for a in args)
         return lambda value: (isinstance(value, tuple) and len(value) == len(items)
@@ -219,7 +226,7 @@ class Codec:
             hint = self._hint(key, TypeError)
             if not conforms(value, hint):
                 raise TypeError(f"state key {key!r} holds {_name(hint)}, not {value!r:.80}")
-        return json.dumps(self._plain(value), separators=(",", ":"))
+        return _JSON.encode(self._plain(value))
 
     def decode(self, key: str, text: str) -> Any:
         value = self._freeze(json.loads(text))
@@ -234,6 +241,13 @@ class Codec:
             raise error(f"{key!r} is not a key of the card's state layout") from None
 
     def _plain(self, v: Any) -> Any:
+        kind = type(v)
+        if kind in _SCALARS:
+            return v
+        if kind is bytes:
+            return {"$b": v.hex()}
+        if kind is tuple and all(type(x) in _SCALARS for x in v):
+            return list(v)
         if v is None or isinstance(v, (bool, int, str)):
             return v
         if isinstance(v, (bytes, bytearray)):
@@ -302,22 +316,23 @@ class Store:
         self._texts: dict[str, str] = {}   # the encoded form of each value put in `_pending`
         self._depth = 0
         self._lock_fd: int | None = None
-        self._db: sqlite3.Connection | None = None
-        if path is not None:
-            if not create and not path.exists():
-                raise StateFileError(path, "no card state here (`euicc-emu run` creates one)")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if lock:
-                    self._lock_fd = _lock(path)
-            except OSError as e:
-                self.close()
-                where = f" ({e.filename})" if e.filename else ""
-                raise StateFileError(path, f"cannot open: {e.strerror or e}{where}") from None
-            self.created = not path.exists()
+        self._db: sqlite3.Connection | _NoFile | None = None
+        if path is None:   # nothing to read or write: the state is `_data`
+            self._db, self._data = _NoFile(), {}
+            return
+        if not create and not path.exists():
+            raise StateFileError(path, "no card state here (`euicc-emu run` creates one)")
         try:
-            self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None,
-                                       check_same_thread=False)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_fd = _lock(path)
+        except OSError as e:
+            self.close()
+            where = f" ({e.filename})" if e.filename else ""
+            raise StateFileError(path, f"cannot open: {e.strerror or e}{where}") from None
+        self.created = not path.exists()
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             if self._lock_fd is not None and durability == PROCESS_CRASH:
                 self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             self._db.execute(f"PRAGMA synchronous={DURABILITIES[durability]}")
@@ -325,7 +340,7 @@ class Store:
             self._data = self._load()
         except sqlite3.DatabaseError as e:
             self.close()
-            if self.created and path is not None:
+            if self.created:
                 path.unlink(missing_ok=True)
                 raise StateFileError(path, f"cannot create a state file ({e})") from None
             raise StateFileError(path, f"not a readable euicc-emu state file ({e})") from None
@@ -439,20 +454,22 @@ class Store:
     def in_transaction(self) -> bool:
         return self._depth > 0
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group writes: all are committed when the outermost block ends normally, none otherwise."""
+    def transaction(self) -> _Transaction:
+        """Group writes: all are committed when the outermost block ends normally, none otherwise
+        (a block that wrote nothing touches no file)."""
+        return _Transaction(self)
+
+    def _enter(self) -> None:
         self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth -= 1
-            if not self._depth:
-                self._pending.clear()
-                self._texts.clear()
-            raise
+
+    def _exit(self, failed: bool) -> None:
         self._depth -= 1
-        if not self._depth and self._pending:
+        if self._depth:
+            return
+        if failed:
+            self._pending.clear()
+            self._texts.clear()
+        elif self._pending:
             pending, self._pending = self._pending, {}
             texts, self._texts = self._texts, {}
             self._commit(pending, texts)
@@ -505,6 +522,34 @@ class Store:
                 self._data.pop(k, None)
             else:
                 self._data[k] = v
+
+
+class _NoFile:
+    """The "connection" of an in-memory store (``Store(None)``): it keeps no second copy of the
+    state, so a commit only counts its rows and runs the fault hook, as a file commit does."""
+
+    in_transaction = False
+
+    def execute(self, *_: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class _Transaction:
+    """``with store.transaction():`` (a plain context manager: it wraps every command)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        self.store._enter()
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.store._exit(kind is not None)
 
 
 def _rollback(db: sqlite3.Connection) -> None:

@@ -90,7 +90,7 @@ class SqnState:
     def highest(self) -> tuple[int, int]:
         """(SEQ_MS, IND) of the highest accepted SEQ; the highest IND wins a tie."""
         seq = max(self.seq_ms)
-        return seq, max(i for i, s in enumerate(self.seq_ms) if s == seq)
+        return seq, len(self.seq_ms) - 1 - self.seq_ms[::-1].index(seq)
 
     def sqn_ms(self, policy: SqnPolicy) -> int:
         """SQN_MS = SEQ_MS || IND of the highest accepted SEQ; 0 before any acceptance."""
