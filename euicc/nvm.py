@@ -167,6 +167,7 @@ def _is_int(value: Any) -> bool:
 
 
 _SCALARS = frozenset({type(None), bool, int, str})   # stored as they are (exact types)
+_INT = frozenset({int})
 _JSON = json.JSONEncoder(separators=(",", ":"))      # one encoder, not one per value
 
 
@@ -187,7 +188,7 @@ def _checker(hint: Any) -> Callable[[Any], bool]:
             item = _checker(args[0])
             if args[0] is int:   # the common case, with the exact type first
                 return lambda value: isinstance(value, tuple) and (
-                    all(type(v) is int for v in value) or all(map(_is_int, value)))
+                    set(map(type, value)) <= _INT or all(map(_is_int, value)))
             return lambda value: isinstance(value, tuple) and all(map(item, value))
         items = tuple(_checker(a) for a in args)
         return lambda value: (isinstance(value, tuple) and len(value) == len(items)
@@ -246,7 +247,7 @@ class Codec:
             return v
         if kind is bytes:
             return {"$b": v.hex()}
-        if kind is tuple and all(type(x) in _SCALARS for x in v):
+        if kind is tuple and set(map(type, v)) <= _SCALARS:
             return list(v)
         if v is None or isinstance(v, (bool, int, str)):
             return v
