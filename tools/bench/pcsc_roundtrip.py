@@ -62,15 +62,21 @@ class Reader:
         return bool(states[0][1] & s.SCARD_STATE_PRESENT)
 
     def wait_card(self, timeout: float, proc: subprocess.Popen) -> None:
+        """Block in SCardGetStatusChange until pcscd reports a card (returns as soon as it does:
+        the delay measured is pcscd's, not a polling loop's here)."""
         s = self.scard
         deadline = time.monotonic() + timeout
+        known = s.SCARD_STATE_UNAWARE
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"card process exited with {proc.returncode}")
-            rc, states = s.SCardGetStatusChange(self.context, 200, [(self.name, s.SCARD_STATE_UNAWARE)])
-            if rc == s.SCARD_S_SUCCESS and states[0][1] & s.SCARD_STATE_PRESENT:
-                return
-            time.sleep(0.05)
+            rc, states = s.SCardGetStatusChange(self.context, 100, [(self.name, known)])
+            if rc == s.SCARD_S_SUCCESS:
+                if states[0][1] & s.SCARD_STATE_PRESENT:
+                    return
+                known = states[0][1] & ~s.SCARD_STATE_CHANGED
+            elif rc != s.SCARD_E_TIMEOUT:
+                time.sleep(0.01)
         raise RuntimeError(f"no card in {self.name} after {timeout} s")
 
     def connect(self) -> None:
