@@ -247,8 +247,8 @@ class Codec:
             return v
         if kind is bytes:
             return {"$b": v.hex()}
-        if kind is tuple and set(map(type, v)) <= _SCALARS:
-            return list(v)
+        if kind is tuple:
+            return list(v) if set(map(type, v)) <= _SCALARS else [self._plain(x) for x in v]
         if v is None or isinstance(v, (bool, int, str)):
             return v
         if isinstance(v, (bytes, bytearray)):
