@@ -223,11 +223,15 @@ class Codec:
         self._types = {t.__name__: t for t in (*types, *(layout.dataclasses() if layout else ()))}
 
     def encode(self, key: str, value: Any) -> str:
+        return _JSON.encode(self.plain(key, value))
+
+    def plain(self, key: str, value: Any) -> Any:
+        """`value` checked (its key's type, storable) and in the form JSON encodes."""
         if self.layout is not None:
             hint = self._hint(key, TypeError)
             if not conforms(value, hint):
                 raise TypeError(f"state key {key!r} holds {_name(hint)}, not {value!r:.80}")
-        return _JSON.encode(self._plain(value))
+        return self._plain(value)
 
     def decode(self, key: str, text: str) -> Any:
         value = self._freeze(json.loads(text))
@@ -428,7 +432,7 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, key: str, value: Any) -> None:
-        text = self.codec.encode(key, value)  # refuse unstorable values at the point of the write
+        text = self._encode(key, value)   # refuse unstorable values at the point of the write
         if self._depth:
             self._pending[key] = value
             self._texts[key] = text
@@ -445,11 +449,18 @@ class Store:
         """Commit one value now, even inside a transaction (anti-tearing counters).  Raises
         :class:`NvmWriteError` when it cannot be written: the caller must not go on as if it were
         (a PIN is not compared when its decremented counter could not be stored)."""
-        text = self.codec.encode(key, value)
+        text = self._encode(key, value)
         self._commit({key: value}, {key: text})
         if key in self._pending:
             self._pending[key] = value
             self._texts[key] = text
+
+    def _encode(self, key: str, value: Any) -> str:
+        """The row text of `value`; an in-memory store, which writes no rows, only checks it."""
+        if isinstance(self._db, _NoFile):
+            self.codec.plain(key, value)
+            return ""
+        return self.codec.encode(key, value)
 
     @property
     def in_transaction(self) -> bool:
