@@ -26,7 +26,7 @@ from euicc.gp.access_control import AccessRule
 from euicc.gp.secure_channel import SCP03_FEATURE
 from euicc.gp.registry import RegistryEntry
 from euicc import m2m
-from euicc.nvm import Codec, PowerCut, StateFileError, Store
+from euicc.nvm import POWER_LOSS, Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.rsp.es10 import OPTIONAL_FUNCTIONS
 from euicc.rsp.euicc_info import DEFAULT_SETTINGS, EuiccInfoSettings
@@ -89,13 +89,16 @@ class Card:
 
     @classmethod
     def open(cls, state_path: Path | None, config: CardConfig = CardConfig(),
-             first_profile: str | None = None, *, create: bool = True) -> Card:
+             first_profile: str | None = None, *, create: bool = True,
+             durability: str = POWER_LOSS) -> Card:
         """Open the card whose state is `state_path` (None: in memory), or, when the file does
         not exist and `create` is true, make a new card there with `first_profile` of
         euicc.provisioning.FIRST_PROFILES enabled.  A file that is not a usable card raises
-        StateFileError (one line: path and reason) and is left as it was."""
+        StateFileError (one line: path and reason) and is left as it was.  `durability`
+        (euicc.nvm.DURABILITIES): whether commits also survive a host power loss."""
         path = Path(state_path) if state_path else None
-        store = Store(path, Codec(PERSISTENT_TYPES, state_layout.LAYOUT), create=create)
+        store = Store(path, Codec(PERSISTENT_TYPES, state_layout.LAYOUT), create=create,
+                      durability=durability)
         try:
             return cls(store, config, first_profile)
         except BaseException:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
+from euicc.nvm import DURABILITIES, POWER_LOSS
 from tools.cli import add_state_argument, state_path
 from tools.cli_fault import InstrumentError, add_run_options, instrument_setup
 from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
@@ -63,6 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
+    parser.add_argument("--durability", choices=tuple(DURABILITIES), default=POWER_LOSS,
+                        help="what a committed write survives: the card process being killed "
+                             "always; with power-loss (default) also a host power loss or OS crash "
+                             "(fsync at every commit); process-crash skips the fsync (faster writes)")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
     parser.add_argument("--gsmtap", type=_gsmtap_target, default=None, metavar="HOST[:PORT]",
@@ -137,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 stack.enter_context(SlotClaim(endpoint))
-                card = Card.open(path, config, first_profile=args.first_profile)
+                card = Card.open(path, config, first_profile=args.first_profile,
+                                 durability=args.durability)
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
