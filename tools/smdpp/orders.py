@@ -64,7 +64,8 @@ class ProfileOrder:
 def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str = "Test SM-DP+",
                    profile_name: str | None = None, profile_class: int | None = None,
                    notification_address: str | None = None, confirmation_code: str | None = None,
-                   eid: str | None = None, use_ppk: bool = False) -> ProfileOrder:
+                   eid: str | None = None, use_ppk: bool = False,
+                   service_provider_message: str | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there."""
     iccid = upp_iccid(upp)
@@ -73,7 +74,7 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
         targets = (NotificationTarget(("notificationInstall", "notificationEnable", "notificationDisable",
                                        "notificationDelete"), notification_address),)
     meta = ProfileMetadata(iccid_ef_coding(iccid), service_provider_name, profile_name or f"Profile {iccid}",
-                           profile_class, targets)
+                           profile_class, targets, service_provider_message=service_provider_message)
     return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk)
 
 
