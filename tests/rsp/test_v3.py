@@ -171,9 +171,18 @@ def test_v2_only_card_answers_a_v3_server_in_v2(v3):
 # -- download v3 ----------------------------------------------------------------------------------
 def test_v3_download_with_service_provider_message(v3):
     message = {"languageTag": "en", "message": "Welcome to GSMA Test"}
-    data = v3_download(open_lpa(), v3, v3_metadata(v3, serviceProviderMessage=message))
+    lpa = open_lpa()
+    data = v3_download(lpa, v3, v3_metadata(v3, serviceProviderMessage=message))
     kind, result = data["finalResult"]
     assert kind == "successResult", result
+    # the pending install notification is a v3.1 ProfileInstallationResult (smdpOid mandatory)
+    raw = lpa.es10(v3.encode("RetrieveNotificationsListRequest", {}))
+    kind, pending = v3.decode("RetrieveNotificationsListResponse", raw)
+    assert kind == "notificationList" and len(pending) == 1
+    kind, pir = pending[0]
+    assert kind == "profileInstallationResult"
+    assert pir["profileInstallationResultData"]["smdpOid"]
+    assert pir["profileInstallationResultData"]["transactionId"] == data["transactionId"]
 
 
 @pytest.mark.parametrize(("members", "extra", "reason"), [
