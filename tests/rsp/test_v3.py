@@ -65,21 +65,21 @@ def bits(value: tuple[bytes, int]) -> set[int]:
 class SmdpV3(Smdp):
     """The helpers' SM-DP+ choosing v3: serverSigned1 carries a sessionContext (v3.1 module)."""
 
-    def __init__(self, v3_spec, **kwargs) -> None:
+    def __init__(self, v3_spec, ctx: tuple | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.v3 = v3_spec
+        self.ctx = ctx or ("ctxParamsForCommonAuthentication", {
+            "matchingId": "MATCHING-ID-1",
+            "deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}})
 
     def authenticate_server(self, challenge: bytes, **_: object) -> bytes:
         signed1 = {"transactionId": self.transaction_id, "euiccChallenge": challenge,
                    "serverAddress": self.address, "serverChallenge": secrets.token_bytes(16),
                    "sessionContext": {"serverSvn": V3_SVN, "crlStaplingV3Used": False}}
         signature = sign(self.auth_key, self.v3.encode("ServerSigned1", signed1))
-        ctx = ("ctxParamsForCommonAuthentication", {
-            "matchingId": "MATCHING-ID-1",
-            "deviceInfo": {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}})
         return self.v3.encode("AuthenticateServerRequest", {
             "serverSigned1": signed1, "serverSignature1": signature, "euiccCiPKIdToBeUsed": self.ci_pkid,
-            "serverCertificate": self.v3.decode("Certificate", self.auth_cert), "ctxParams1": ctx})
+            "serverCertificate": self.v3.decode("Certificate", self.auth_cert), "ctxParams1": self.ctx})
 
 
 def authenticate(lpa: Lpa, smdp: Smdp, spec) -> tuple[Download, dict]:
@@ -166,6 +166,22 @@ def test_v3_server_gets_a_v3_session(v3):
 def test_v2_only_card_answers_a_v3_server_in_v2(v3):
     _, ok = authenticate(open_lpa(V2_SVN), SmdpV3(v3), v3)
     assert "highestSvn" not in ok["euiccSigned1"]["euiccInfo2"]
+
+
+DEVICE = {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
+
+
+@pytest.mark.parametrize("ctx", [
+    ("ctxParamsForCommonAuthentication", {"deviceInfo": DEVICE, "operationType": (b"\x40", 2)}),   # {rpm}
+    ("ctxParamsForDeviceChange", {"iccid": swap(TS48_ICCID), "deviceInfo": DEVICE}),
+], ids=["rpm", "device-change"])
+def test_v3_contexts_not_implemented_are_refused(v3, ctx):
+    """RPM and Device Change are not implemented: AuthenticateServer answers undefinedError (127)."""
+    lpa = open_lpa()
+    challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
+    smdp = SmdpV3(v3, ctx)
+    kind, error = v3.decode("AuthenticateServerResponse", lpa.es10(smdp.authenticate_server(challenge)))
+    assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 127)
 
 
 # -- download v3 ----------------------------------------------------------------------------------
