@@ -8,6 +8,7 @@ the ProfileInstallationResult verified by the SM-DP+ (HandleNotification).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -16,6 +17,7 @@ from euicc.card import Card, CardConfig
 from euicc.rsp.euicc_info import DEFAULT_SETTINGS
 from tests.e2e.pcsc_host import reader_name
 from tests.rsp_host.conftest import SHIPPED_PKI, TS48_ICCID, make_lpa
+from tools.lpa import cli
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import iccid_digits
 from tools.lpa.transport import PcscTransmit
@@ -77,3 +79,15 @@ def test_v3_download_through_pcsc(start_card, pcscd, smdp_v3, upp):
         lpa.es10.transport.close()
     finally:
         transmit.close()
+
+
+def test_lpa_cli_prints_the_service_provider_message(smdp_v3, upp, tmp_path, capsys):
+    """`euicc-emu lpa download` against a card state file (default card: highest SVN 3.1.0)."""
+    state = tmp_path / "card.state"
+    Card.open(state).close()
+    smdp_v3.add_order(order_from_upp("V3-CLI", upp, service_provider_message=MESSAGE))
+    assert cli.main(["--card-state", str(state), "--http", "download", "--activation-code",
+                     f"LPA:1${smdp_v3.address}$V3-CLI"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["iccid"] == TS48_ICCID
+    assert shown["serviceProviderMessage"] == {"languageTag": "en", "message": MESSAGE}
