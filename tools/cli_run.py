@@ -61,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--t1-direct", action="store_true",
                         help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx); "
                              "with --atr or --protocols t0-t1 (--protocols t1 implies it)")
+    parser.add_argument("--svn", choices=SVN_CHOICES, default=None,
+                        help="highest SGP.22 version the card speaks: 3.1.0 (the default: v3.1 to "
+                             "servers that choose v3, v2 to the others) or 2.5.0 (v2 only: the "
+                             "card's own svn, e.g. a quirk profile's, is also its highest)")
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
@@ -86,10 +90,22 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
     return [(slot + i, path.with_name(f"{path.name}.{i}")) for i in range(cards)]
 
 
+SVN_CHOICES = ("2.5.0", "3.1.0")
+
+
 def card_config(args: argparse.Namespace) -> CardConfig:
     """The card's settings: those of the --quirks profile (tools.quirks; raises QuirkError), then
     the ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr), which
-    override the profile's."""
+    override the profile's, then the highest SGP.22 version of --svn (EUICCInfo highestSvn)."""
+    config = _interface_config(args)
+    if args.svn is None:
+        return config
+    info = config.euicc_info
+    highest = bytes(int(n) for n in args.svn.split(".")) if args.svn != SVN_CHOICES[0] else info.svn
+    return replace(config, euicc_info=replace(info, highest_svn=highest))
+
+
+def _interface_config(args: argparse.Namespace) -> CardConfig:
     from euicc.card import CardConfig
     from tools.quirks import load
     profile = load(args.quirks) if args.quirks else None
