@@ -1,0 +1,164 @@
+"""``euicc-emu smsr-service | eum | mno``: the SGP.02 SM-SR as a SOAP service on loopback, and the
+EUM (ES1) and operator (ES4) clients that call it (tools/m2m_services)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tools.m2m_services import pol2 as pol2_rules
+from tools.m2m_services.binding import Field
+from tools.m2m_services.eis_xml import eis_fields
+from tools.m2m_services.smsr_service import SmsrService
+from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
+from tools.m2m_services.transport import Requester, RequesterError, attach, serve
+from tools.smsr.eis import ProfileInfo
+from tools.smsr.eis_file import EisFileError, load
+from tools.terminal.cli import add_reader_argument
+
+MNO_FUNCTIONS = {
+    "get-eis": ("GetEIS", "read the EIS the SM-SR holds (no card traffic)"),
+    "audit-eis": ("AuditEIS", "audit the card (ES5) and print the updated EIS"),
+    "enable": ("EnableProfile", "enable profile ICCID (POL2 checked first)"),
+    "disable": ("DisableProfile", "disable profile ICCID; the fall-back profile becomes enabled"),
+    "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
+    "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
+    "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
+}
+
+
+def _serve_smsr(args: argparse.Namespace) -> int:
+    store = SmsrStore(args.db)
+    server = serve(args.host, args.port)
+    address = f"http://{args.host}:{server.server_address[1]}/"
+    service = SmsrService(store, args.reader, address, args.id)
+    attach(server, service.provider)
+    print(f"listening on {address}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        service.close()
+        store.close()
+    return 0
+
+
+def _print_fields(fields: list[Field], indent: int = 0) -> None:
+    for name, value in fields:
+        if isinstance(value, str):
+            print(f"{' ' * indent}{name}: {value}")
+        else:
+            print(f"{' ' * indent}{name}:")
+            _print_fields(value, indent + 2)
+
+
+def _call(args: argparse.Namespace, interface: str, function: str, fields: list[Field]) -> int:
+    requester = Requester(args.smsr, args.id)
+    try:
+        response = requester.call(interface, function, fields)
+    except RequesterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{interface}.{function}: {response.status}")
+    _print_fields([f for f in response.envelope.fields if f[0] not in ("FunctionExecutionStatus",)])
+    return 0 if response.status.ok else 1
+
+
+def _profile_argument(text: str) -> tuple[str, str, str, bool]:
+    """AID=ICCID[,STATE][,fallback]"""
+    try:
+        aid, rest = text.split("=", 1)
+        parts = rest.split(",")
+        state = next((p.upper() for p in parts[1:] if p.upper() in ("ENABLED", "DISABLED")), "DISABLED")
+        bytes.fromhex(aid)
+        return aid.upper(), parts[0], state, "fallback" in parts[1:]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected AID=ICCID[,enabled][,fallback], not {text!r}") from None
+
+
+def _register_eis(args: argparse.Namespace) -> int:
+    try:
+        doc = load(args.eis)
+    except EisFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    doc.isdp_keys.clear()
+    records = []
+    for aid, iccid, state, fallback in args.profile:
+        doc.eis.profiles[bytes.fromhex(aid)] = ProfileInfo(bytes.fromhex(aid), state, fallback)
+        records.append(ProfileRecord(args.eid, aid, iccid, args.mno, None, pol2_rules.Pol2()))
+    return _call(args, "ES1", "RegisterEIS", [("Eis", eis_fields(args.eid, doc, records, args.id, with_keys=True))])
+
+
+def _rule(text: str) -> pol2_rules.Rule:
+    action, _, qualification = text.partition("=")
+    if action.upper() not in pol2_rules.ACTIONS or qualification not in pol2_rules.QUALIFICATIONS:
+        raise argparse.ArgumentTypeError(f"expected ACTION=QUALIFICATION with ACTION in {pol2_rules.ACTIONS} and "
+                                         f"QUALIFICATION in {pol2_rules.QUALIFICATIONS}, not {text!r}")
+    return pol2_rules.Rule(action.upper(), qualification)
+
+
+def _mno(args: argparse.Namespace) -> int:
+    function = MNO_FUNCTIONS[args.function][0]
+    fields: list[Field] = [("Eid", args.eid)]
+    if getattr(args, "iccid", None):
+        fields.append(("Iccid", args.iccid))
+    if args.function == "update-policy-rules":
+        fields.append(("Pol2", pol2_rules.Pol2(tuple(args.rule)).fields()))
+    return _call(args, "ES4", function, fields)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    smsr = subparsers.add_parser(
+        "smsr-service", help="run the SM-SR as a service (SGP.02 ES1, ES3, ES4 over SOAP on loopback)",
+        description="Run a test SM-SR (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators,\n"
+                    "SM-DPs and the eUICC manufacturer call its functions (SOAP messages over HTTP); it keeps\n"
+                    "what it knows of each card in its own database file and talks to the card in a PC/SC\n"
+                    "reader with secured SMS.",
+        epilog="example:\n  euicc-emu smsr-service serve --db smsr.db --port 8443 --reader 1")
+    sub = smsr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = sub.add_parser("serve", help="answer function calls until Ctrl-C",
+                         description="Answer function calls until Ctrl-C; prints the address it listens on.")
+    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-SR (created if absent)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
+    add_reader_argument(run)
+    run.set_defaults(func=_serve_smsr)
+
+    eum = subparsers.add_parser(
+        "eum", help="act as the eUICC manufacturer: register a card's EIS with an SM-SR (ES1)",
+        description="Act as the eUICC manufacturer (EUM, GSMA SGP.02): hand a new card's information set\n"
+                    "(EID, SM-SR keys, profiles) to an SM-SR service.",
+        epilog="example:\n  euicc-emu eum register-eis --smsr http://127.0.0.1:8443/ --eis m2m/eis.json \\\n"
+               "      --eid 89049032000000000000000000000163 --profile A0000005591010FFFFFFFF8900001000=8988211000000000001,enabled")
+    eum_sub = eum.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reg = eum_sub.add_parser("register-eis", help="send the card's EIS to the SM-SR (ES1.RegisterEIS)")
+    reg.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    reg.add_argument("--eis", type=Path, required=True, help="EIS/keys file (JSON, from 'euicc-emu smsr pki')")
+    reg.add_argument("--eid", required=True, help="the card's EID (32 digits)")
+    reg.add_argument("--profile", type=_profile_argument, action="append", default=[],
+                     help="a profile on the card: ISD-P AID=ICCID[,enabled][,fallback] (repeatable)")
+    reg.add_argument("--mno", help="operator owning these profiles")
+    reg.add_argument("--id", default="EUM", help="this EUM's identifier")
+    reg.set_defaults(func=_register_eis)
+
+    mno = subparsers.add_parser(
+        "mno", help="act as a mobile operator: manage profiles through an SM-SR (ES4)",
+        description="Act as a mobile network operator (GSMA SGP.02): read a card's information and enable,\n"
+                    "disable or delete its profiles, or set their policy rules, through an SM-SR service.",
+        epilog="example:\n  euicc-emu mno --smsr http://127.0.0.1:8443/ get-eis 89049032000000000000000000000163")
+    mno.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    mno.add_argument("--id", default="MNO", help="this operator's identifier")
+    mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    for name, (_, text) in MNO_FUNCTIONS.items():
+        parser = mno_sub.add_parser(name, help=text)
+        parser.add_argument("eid")
+        if name not in ("get-eis", "audit-eis"):
+            parser.add_argument("iccid")
+        if name == "update-policy-rules":
+            parser.add_argument("--rule", type=_rule, action="append", default=[],
+                                help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
+    mno.set_defaults(func=_mno)
