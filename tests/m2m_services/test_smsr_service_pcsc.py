@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.pcsc_host import reader_name
-from tests.m2m_host.m2m_world import invoke_cli
+from tests.m2m_host.m2m_world import TS48, invoke_cli
 from tools.m2m_services.transport import Requester, RequesterError
 
 pytestmark = pytest.mark.pcsc
@@ -28,12 +28,13 @@ ENVELOPE = re.compile(r"\] >> 80C2")
 
 
 class Service:
-    """``euicc-emu smsr-service serve`` as a subprocess; ``url`` from its first line."""
+    """``euicc-emu smsr-service serve`` (or the command ``argv``) as a subprocess; ``url`` from its
+    first line."""
 
-    def __init__(self, db: Path, reader: str, log: Path) -> None:
+    def __init__(self, db: Path, reader: str, log: Path, argv: list[str] | None = None) -> None:
         self.log = log
-        cmd = [sys.executable, "-m", "tools.cli", "smsr-service", "serve", "--db", str(db), "--port", "0",
-               "--reader", reader]
+        cmd = [sys.executable, "-m", "tools.cli", *(argv or ["smsr-service", "serve", "--db", str(db), "--port", "0",
+                                                            "--reader", reader])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=open(log, "ab"), text=True,
                                      env={**os.environ, "PYTHONPATH": str(REPO)})
         line = self.proc.stdout.readline()
@@ -174,3 +175,46 @@ def test_kill_9_mid_function_leaves_the_store_consistent(world, capsys):
         assert con.execute("SELECT state, status FROM call").fetchall() == [("done", "interrupted")]
     status, out = _mno(capsys, w, "audit-eis", w["eid"])                      # the card accepts the next counter
     assert status == 0 and "State: Enabled" in out, out
+
+
+def _states(out: str) -> dict[str, str]:
+    """Isd-p-aid -> State from a printed EIS."""
+    return dict(re.findall(r"Isd-p-aid: ([0-9A-F]{32})\n(?:\s+\S+: .*\n)*?\s+State: (\w+)", out))
+
+
+def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
+    """ES2.DownloadProfile -> ES3.CreateISDP, ES8 through ES3.SendData, ProfileDownloadCompleted with
+    POL2 "delete mandatory when disabled"; ES4 SetFallBackAttribute, EnableProfile, DisableProfile
+    (the fall-back profile comes back, the SM-SR deletes the disabled one)."""
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    w, pki, new = world, world["tmp"] / "pki", "8944000000000000001"
+    _register(capsys, w)
+    smdp = Service(w["tmp"] / "smdp.db", "", w["tmp"] / "smdp.log", [
+        "smdp-service", "serve", "--db", str(w["tmp"] / "smdp.db"), "--port", "0", "--smsr", w["service"].url,
+        "--key", str(pki / "SK_DP.pem"), "--cert", str(pki / "CERT_DP.hex"), "--eum-key", str(pki / "PK_EUM.pem"),
+        "--profile", f"{new}={TS48}"])
+    try:
+        status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "download", w["eid"], new,
+                                          "--rule", "DISABLE=Auto-Delete"])
+        assert status == 0 and "ES2.DownloadProfile: Executed-Success" in out, out + smdp.log.read_text()
+        isdp = re.search(r"Isd-p-aid: ([0-9A-F]{32})", out)[1]
+        status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "get-eis", w["eid"]])     # ES2 -> ES3 relay
+        assert status == 0 and _states(out)[isdp] == "Disabled" and "Qualification: Auto-Delete" in out, out
+    finally:
+        smdp.stop()
+    with sqlite3.connect(w["tmp"] / "smdp.db") as con:                      # the ISD-P keys: the SM-DP's only
+        assert con.execute("SELECT count(*) FROM isdp_keys WHERE isdp_aid = ? AND token_key IS NOT NULL",
+                           (isdp,)).fetchone() == (1,)
+    with sqlite3.connect(w["db"]) as con:
+        (eis,), = con.execute("SELECT eis FROM euicc").fetchall()
+    assert json.loads(eis)["smdp"]["isdps"] == []
+    assert _mno(capsys, w, "set-fallback", w["eid"], w["iccid"])[0] == 0
+    status, out = _mno(capsys, w, "enable", w["eid"], new)
+    assert status == 0, out
+    states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
+    assert (states[isdp], states[w["aid"]]) == ("Enabled", "Disabled")
+    status, out = _mno(capsys, w, "disable", w["eid"], new)
+    assert status == 0, out
+    states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
+    assert isdp not in states and states[w["aid"]] == "Enabled"            # fall-back back, POL2 deleted it

@@ -1,5 +1,5 @@
-"""``euicc-emu smsr-service | eum | mno``: the SGP.02 SM-SR as a SOAP service on loopback, and the
-EUM (ES1) and operator (ES4) clients that call it (tools/m2m_services)."""
+"""``euicc-emu smsr-service | smdp-service | eum | mno``: the SGP.02 SM-SR and SM-DP as SOAP services
+on loopback, and the EUM (ES1) and operator (ES2 / ES4) clients that call them (tools/m2m_services)."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,14 @@ from pathlib import Path
 from tools.m2m_services import pol2 as pol2_rules
 from tools.m2m_services.binding import Field
 from tools.m2m_services.eis_xml import eis_fields
+from tools.m2m_services.smdp_service import SmdpService
+from tools.m2m_services.smdp_store import SmdpStore
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.transport import Requester, RequesterError, attach, serve
 from tools.smsr.eis import ProfileInfo
 from tools.smsr.eis_file import EisFileError, load
+from tools.smsr.pki_files import PkiError, load_private_key, load_public_key
 from tools.terminal.cli import add_reader_argument
 
 MNO_FUNCTIONS = {
@@ -24,6 +27,7 @@ MNO_FUNCTIONS = {
     "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
     "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
+    "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
 }
 
 
@@ -45,6 +49,37 @@ def _serve_smsr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_smdp(args: argparse.Namespace) -> int:
+    try:
+        key, cert = load_private_key(args.key), bytes.fromhex(args.cert.read_text().strip())
+        eum = load_public_key(args.eum_key) if args.eum_key else None
+        catalogue = {iccid: path.read_bytes() for iccid, path in args.profile}
+    except (PkiError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    store = SmdpStore(args.db)
+    server = serve(args.host, args.port)
+    address = f"http://{args.host}:{server.server_address[1]}/"
+    service = SmdpService(store, args.smsr, address, key, cert, eum, catalogue, args.id)
+    attach(server, service.provider)
+    print(f"listening on {address}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()
+    return 0
+
+
+def _catalogue_entry(text: str) -> tuple[str, Path]:
+    iccid, _, path = text.partition("=")
+    if not iccid.isdigit() or not path:
+        raise argparse.ArgumentTypeError(f"expected ICCID=FILE, not {text!r}")
+    return iccid, Path(path)
+
+
 def _print_fields(fields: list[Field], indent: int = 0) -> None:
     for name, value in fields:
         if isinstance(value, str):
@@ -55,7 +90,7 @@ def _print_fields(fields: list[Field], indent: int = 0) -> None:
 
 
 def _call(args: argparse.Namespace, interface: str, function: str, fields: list[Field]) -> int:
-    requester = Requester(args.smsr, args.id)
+    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id)
     try:
         response = requester.call(interface, function, fields)
     except RequesterError as exc:
@@ -105,9 +140,17 @@ def _mno(args: argparse.Namespace) -> int:
     fields: list[Field] = [("Eid", args.eid)]
     if getattr(args, "iccid", None):
         fields.append(("Iccid", args.iccid))
-    if args.function == "update-policy-rules":
+    if args.function in ("update-policy-rules", "download"):
         fields.append(("Pol2", pol2_rules.Pol2(tuple(args.rule)).fields()))
-    return _call(args, "ES4", function, fields)
+    if args.function == "download":
+        fields.append(("EnableProfile", "true" if args.enable else "false"))
+    if args.smdp is None and args.function == "download":
+        print("error: download is an ES2 function: give --smdp", file=sys.stderr)
+        return 2
+    if args.smdp is None and args.smsr is None:
+        print("error: give --smsr (ES4) or --smdp (ES2)", file=sys.stderr)
+        return 2
+    return _call(args, "ES2" if args.smdp else "ES4", function, fields)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -127,6 +170,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
     add_reader_argument(run)
     run.set_defaults(func=_serve_smsr)
+
+    smdp = subparsers.add_parser(
+        "smdp-service", help="run the SM-DP as a service (SGP.02 ES2, using an SM-SR service over ES3)",
+        description="Run a test SM-DP (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators\n"
+                    "ask it to download profiles into their cards; it reaches each card through an SM-SR\n"
+                    "service and keeps the keys of the card's profile domains in its own database file.",
+        epilog="example:\n  euicc-emu smdp-service serve --db smdp.db --port 8444 --smsr http://127.0.0.1:8443/ \\\n"
+               "      --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex --profile 8944000000000000001=profile.der")
+    smdp_sub = smdp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = smdp_sub.add_parser("serve", help="answer function calls until Ctrl-C",
+                              description="Answer function calls until Ctrl-C; prints the address it listens on.")
+    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-DP (created if absent)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    run.add_argument("--id", default="SM-DP", help="this SM-DP's identifier")
+    run.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    run.add_argument("--key", type=Path, required=True, help="SK.DP.ECDSA (PEM)")
+    run.add_argument("--cert", type=Path, required=True, help="CERT.DP.ECDSA, GP '7F21' format (hex text)")
+    run.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
+    run.add_argument("--profile", type=_catalogue_entry, action="append", default=[],
+                     help="ICCID=FILE: a profile package (SAIP DER) this SM-DP can download (repeatable)")
+    run.set_defaults(func=_serve_smdp)
 
     eum = subparsers.add_parser(
         "eum", help="act as the eUICC manufacturer: register a card's EIS with an SM-SR (ES1)",
@@ -149,8 +214,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "mno", help="act as a mobile operator: manage profiles through an SM-SR (ES4)",
         description="Act as a mobile network operator (GSMA SGP.02): read a card's information and enable,\n"
                     "disable or delete its profiles, or set their policy rules, through an SM-SR service.",
-        epilog="example:\n  euicc-emu mno --smsr http://127.0.0.1:8443/ get-eis 89049032000000000000000000000163")
-    mno.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+        epilog="examples:\n  euicc-emu mno --smsr http://127.0.0.1:8443/ get-eis 89049032000000000000000000000163\n"
+               "  euicc-emu mno --smdp http://127.0.0.1:8444/ download 89049032000000000000000000000163 8944000000000000001")
+    mno.add_argument("--smsr", help="URL of the SM-SR service (functions go over ES4)")
+    mno.add_argument("--smdp", help="URL of the SM-DP service (functions go over ES2 instead)")
     mno.add_argument("--id", default="MNO", help="this operator's identifier")
     mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
     for name, (_, text) in MNO_FUNCTIONS.items():
@@ -158,7 +225,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("eid")
         if name not in ("get-eis", "audit-eis"):
             parser.add_argument("iccid")
-        if name == "update-policy-rules":
+        if name == "download":
+            parser.add_argument("--enable", action="store_true", help="enable the profile once installed")
+        if name in ("update-policy-rules", "download"):
             parser.add_argument("--rule", type=_rule, action="append", default=[],
                                 help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
     mno.set_defaults(func=_mno)

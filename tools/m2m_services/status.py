@@ -120,6 +120,13 @@ class FunctionFailed(Exception):
         super().__init__(message)
         self.status = FunctionExecutionStatus(status, StatusCodeData(subject, reason, identifier, message))
 
+    @classmethod
+    def from_status(cls, status: FunctionExecutionStatus) -> FunctionFailed:
+        """Pass on another provider's Failed or Expired status (a relaying party)."""
+        code = status.code or StatusCodeData("1.2", "4.2")
+        return cls(code.subject_code, code.reason_code, code.message or status.status, code.subject_identifier,
+                   status.status)
+
 
 def timestamp(moment: dt.datetime | None = None) -> str:
     """xs:dateTime in UTC (the ProcessingStart / ProcessingEnd fields)."""
