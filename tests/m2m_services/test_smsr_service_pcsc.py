@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import TS48, invoke_cli
 from tools.m2m_services.transport import Requester, RequesterError
+from tools.smdp_m2m.smdp import sms_connectivity_parameters
 
 pytestmark = pytest.mark.pcsc
 REPO = Path(__file__).resolve().parents[2]
@@ -201,6 +202,12 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
         isdp = re.search(r"Isd-p-aid: ([0-9A-F]{32})", out)[1]
         status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "get-eis", w["eid"]])     # ES2 -> ES3 relay
         assert status == 0 and _states(out)[isdp] == "Disabled" and "Qualification: Auto-Delete" in out, out
+        parameters = sms_connectivity_parameters("33689924111").hex()                        # ES8 with the SM-DP's keys
+        response = Requester(smdp.url, "MNO").call("ES2", "UpdateConnectivityParameters", [
+            ("Eid", w["eid"]), ("Iccid", new), ("ConnectivityParameters", parameters)])
+        assert response.status.ok, str(response.status)
+        assert not Requester(smdp.url, "MNO2").call("ES2", "UpdateConnectivityParameters", [
+            ("Eid", w["eid"]), ("Iccid", new), ("ConnectivityParameters", parameters)]).status.ok
     finally:
         smdp.stop()
     with sqlite3.connect(w["tmp"] / "smdp.db") as con:                      # the ISD-P keys: the SM-DP's only
@@ -210,6 +217,15 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
         (eis,), = con.execute("SELECT eis FROM euicc").fetchall()
     assert json.loads(eis)["smdp"]["isdps"] == []
     assert _mno(capsys, w, "set-fallback", w["eid"], w["iccid"])[0] == 0
+    # enabling the new profile disables the original: POL2 of either side refuses before any OTA
+    envelopes = _envelopes(w["trace"])
+    for iccid, rule in ((w["iccid"], "DISABLE=Not-Allowed"), (new, "ENABLE=Not-Allowed")):
+        assert _mno(capsys, w, "update-policy-rules", w["eid"], iccid, "--rule", rule)[0] == 0
+        status, out = _mno(capsys, w, "enable", w["eid"], new)
+        assert status == 1 and "ES4.EnableProfile: Failed 8.2.3 3.8" in out, out
+        rules = ["--rule", "DISABLE=Auto-Delete"] if iccid == new else []
+        assert _mno(capsys, w, "update-policy-rules", w["eid"], iccid, *rules)[0] == 0
+    assert _envelopes(w["trace"]) == envelopes
     status, out = _mno(capsys, w, "enable", w["eid"], new)
     assert status == 0, out
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])

@@ -71,6 +71,7 @@ class SmdpService:
         self.smsr = Requester(smsr_url, identifier, address)
         self.provider = Provider(address)
         self.provider.register("ES2", "DownloadProfile", self.download_profile)
+        self.provider.register("ES2", "UpdateConnectivityParameters", self.update_connectivity_parameters)
         for function in RELAYED:
             self.provider.register("ES2", function, self._relay(function))
         self._lock = threading.Lock()
@@ -84,15 +85,20 @@ class SmdpService:
             raise FunctionFailed.from_status(response.status)
         return response.envelope.fields
 
+    def _owned(self, request: Envelope, iccid: str) -> DownloadRecord:
+        """The profile ``iccid`` this SM-DP downloaded for the requesting operator."""
+        record = self.store.download(request.get("Eid") or "", iccid)
+        if record is None:
+            raise FunctionFailed("8.2.1", "3.9", f"profile {iccid} unknown to this SM-DP", "Iccid")
+        if record.mno != request.get("FunctionRequesterIdentifier"):
+            raise FunctionFailed("8.2.1", "1.2", f"profile {iccid} belongs to another operator", "Iccid")
+        return record
+
     def _relay(self, function: str):
         def relay(request: Envelope) -> list[Field]:
-            eid, iccid = request.get("Eid") or "", request.get("Iccid")
+            iccid = request.get("Iccid")
             if iccid is not None:
-                record = self.store.download(eid, iccid)
-                if record is None:
-                    raise FunctionFailed("8.2.1", "3.9", f"profile {iccid} unknown to this SM-DP", "Iccid")
-                if record.mno != request.get("FunctionRequesterIdentifier"):
-                    raise FunctionFailed("8.2.1", "1.2", f"profile {iccid} belongs to another operator", "Iccid")
+                self._owned(request, iccid)
             skip = ("FunctionRequesterIdentifier", "FunctionCallIdentifier", "ValidityPeriod")
             answer = self._es3(function, [f for f in request.fields if f[0] not in skip])
             head = ("ProcessingStart", "ProcessingEnd", "AcceptableValidityPeriod", "FunctionExecutionStatus")
@@ -141,3 +147,24 @@ class SmdpService:
         if request.get("EnableProfile") == "true":
             self._es3("EnableProfile", [("Eid", eid), ("Iccid", iccid)])
         return [("Iccid", iccid), ("Isd-p-aid", aid)]
+
+    def update_connectivity_parameters(self, request: Envelope) -> list[Field]:
+        """ES2.UpdateConnectivityParameters (§5.3.x): ES8.UpdateConnectivityParameters (§4.1.3.4), an
+        SCP03 session with the ISD-P under the SM-DP's keys, relayed by ES3.SendData."""
+        record = self._owned(request, request.get("Iccid") or "")
+        try:
+            parameters = bytes.fromhex(request.get("ConnectivityParameters") or "")
+        except ValueError as exc:
+            raise FunctionFailed("8.2", "2.1", "ConnectivityParameters is not hex", "ConnectivityParameters") from exc
+        stored = self.store.keys(record.eid, record.isdp_aid or "")
+        if stored is None or not parameters:
+            raise FunctionFailed("8.2", "2.2" if not parameters else "3.9", "no ConnectivityParameters or no ISD-P keys")
+        isdp = bytes.fromhex(record.isdp_aid or "")
+        smdp = SmDp(None, b"", Es3Relay(self.smsr, record.eid))   # type: ignore[arg-type]
+        smdp.keys[isdp] = stored[0]
+        with self._lock:
+            try:
+                smdp.update_connectivity_parameters(isdp, parameters)
+            except ES8_FAILURES as exc:
+                raise FunctionFailed("8.2", "4.2", f"ES8 toward ISD-P {record.isdp_aid}: {exc}") from exc
+        return []
