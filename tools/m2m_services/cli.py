@@ -13,7 +13,8 @@ from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
-from tools.m2m_services.transport import Requester, RequesterError, attach, serve
+from tools.m2m_services.tls import TlsFiles, write_test_pki
+from tools.m2m_services.transport import Requester, RequesterError, address, attach, serve
 from tools.smsr.eis import ProfileInfo
 from tools.smsr.eis_file import EisFileError, load
 from tools.smsr.pki_files import PkiError, load_private_key, load_public_key
@@ -31,21 +32,56 @@ MNO_FUNCTIONS = {
 }
 
 
-def _serve_smsr(args: argparse.Namespace) -> int:
-    store = SmsrStore(args.db)
-    server = serve(args.host, args.port)
-    address = f"http://{args.host}:{server.server_address[1]}/"
-    service = SmsrService(store, args.reader, address, args.id)
+TLS_PARTIES = ("SM-SR", "SM-DP", "MNO", "EUM")
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls-cert", type=Path, help="this party's TLS certificate (PEM): HTTPS with mutual TLS")
+    parser.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    parser.add_argument("--tls-ca", type=Path, help="the CA certificate the other parties' certificates chain to")
+
+
+def tls_files(args: argparse.Namespace) -> TlsFiles | None:
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if not any(given):
+        return None
+    if not all(given):
+        raise SystemExit("error: give --tls-cert, --tls-key and --tls-ca together")
+    return TlsFiles(args.tls_cert, args.tls_key, args.tls_ca)
+
+
+def _serve(args: argparse.Namespace, make) -> int:
+    """Bind, build the service (it needs its own address), print the address, serve until Ctrl-C."""
+    try:
+        server = serve(args.host, args.port, tls_files(args))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    url = address(server, args.host)
+    service, store = make(url)
     attach(server, service.provider)
-    print(f"listening on {address}", flush=True)
+    print(f"listening on {url}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        service.close()
+        getattr(service, "close", lambda: None)()
         store.close()
+    return 0
+
+
+def _serve_smsr(args: argparse.Namespace) -> int:
+    def make(url: str):
+        store = SmsrStore(args.db)
+        return SmsrService(store, args.reader, url, args.id), store
+    return _serve(args, make)
+
+
+def _tls_pki(args: argparse.Namespace) -> int:
+    for party, files in write_test_pki(args.out, args.party or list(TLS_PARTIES)).items():
+        print(f"{party}: --tls-cert {files.cert} --tls-key {files.key} --tls-ca {files.ca}")
     return 0
 
 
@@ -57,20 +93,11 @@ def _serve_smdp(args: argparse.Namespace) -> int:
     except (PkiError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    store = SmdpStore(args.db)
-    server = serve(args.host, args.port)
-    address = f"http://{args.host}:{server.server_address[1]}/"
-    service = SmdpService(store, args.smsr, address, key, cert, eum, catalogue, args.id)
-    attach(server, service.provider)
-    print(f"listening on {address}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        store.close()
-    return 0
+
+    def make(url: str):
+        store = SmdpStore(args.db)
+        return SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args)), store
+    return _serve(args, make)
 
 
 def _catalogue_entry(text: str) -> tuple[str, Path]:
@@ -90,7 +117,7 @@ def _print_fields(fields: list[Field], indent: int = 0) -> None:
 
 
 def _call(args: argparse.Namespace, interface: str, function: str, fields: list[Field]) -> int:
-    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id)
+    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id, tls=tls_files(args))
     try:
         response = requester.call(interface, function, fields)
     except RequesterError as exc:
@@ -169,7 +196,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
     run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
     add_reader_argument(run)
+    add_tls_arguments(run)
     run.set_defaults(func=_serve_smsr)
+    pki = sub.add_parser("tls-pki", help="write a test CA and TLS certificates for the services and clients",
+                         description="Write a test CA and a certificate and key per party (CN = the party's\n"
+                                     "identifier) for HTTPS with mutual TLS on this machine; test material.")
+    pki.add_argument("--out", type=Path, required=True, help="folder to write them to")
+    pki.add_argument("--party", action="append", help=f"a party's identifier (default: {', '.join(TLS_PARTIES)})")
+    pki.set_defaults(func=_tls_pki)
 
     smdp = subparsers.add_parser(
         "smdp-service", help="run the SM-DP as a service (SGP.02 ES2, using an SM-SR service over ES3)",
@@ -191,6 +225,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
     run.add_argument("--profile", type=_catalogue_entry, action="append", default=[],
                      help="ICCID=FILE: a profile package (SAIP DER) this SM-DP can download (repeatable)")
+    add_tls_arguments(run)
     run.set_defaults(func=_serve_smdp)
 
     eum = subparsers.add_parser(
@@ -208,6 +243,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="a profile on the card: ISD-P AID=ICCID[,enabled][,fallback] (repeatable)")
     reg.add_argument("--mno", help="operator owning these profiles")
     reg.add_argument("--id", default="EUM", help="this EUM's identifier")
+    add_tls_arguments(reg)
     reg.set_defaults(func=_register_eis)
 
     mno = subparsers.add_parser(
@@ -219,6 +255,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mno.add_argument("--smsr", help="URL of the SM-SR service (functions go over ES4)")
     mno.add_argument("--smdp", help="URL of the SM-DP service (functions go over ES2 instead)")
     mno.add_argument("--id", default="MNO", help="this operator's identifier")
+    add_tls_arguments(mno)
     mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
     for name, (_, text) in MNO_FUNCTIONS.items():
         parser = mno_sub.add_parser(name, help=text)

@@ -20,6 +20,7 @@ from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.smdp_store import DownloadRecord, SmdpStore
 from tools.m2m_services.status import CODES, FunctionFailed
+from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Provider, Requester, RequesterError
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
@@ -65,10 +66,10 @@ class Es3Relay:
 class SmdpService:
     def __init__(self, store: SmdpStore, smsr_url: str, address: str, signing_key: ec.EllipticCurvePrivateKey,
                  certificate: bytes, eum_key: ec.EllipticCurvePublicKey | None,
-                 catalogue: dict[str, bytes], identifier: str = "SM-DP") -> None:
+                 catalogue: dict[str, bytes], identifier: str = "SM-DP", tls: TlsFiles | None = None) -> None:
         self.store, self.identifier = store, identifier
         self.key, self.certificate, self.eum_key, self.catalogue = signing_key, certificate, eum_key, catalogue
-        self.smsr = Requester(smsr_url, identifier, address)
+        self.smsr = Requester(smsr_url, identifier, address, tls=tls)
         self.provider = Provider(address)
         self.provider.register("ES2", "DownloadProfile", self.download_profile)
         self.provider.register("ES2", "UpdateConnectivityParameters", self.update_connectivity_parameters)

@@ -1,6 +1,6 @@
-"""HTTP transport of the SGP.02 web-services binding on loopback: a function provider (a threading
+"""HTTP(S) transport of the SGP.02 web-services binding on loopback: a function provider (a threading
 HTTP server that answers each SOAP request on the same exchange, request-response style) and a
-function requester (client).
+function requester (client); with :class:`tools.m2m_services.tls.TlsFiles` both sides run mutual TLS.
 
 SOAP 1.2 HTTP binding (SOAP 1.2 Part 2 §7): POST, ``Content-Type: application/soap+xml;
 charset=utf-8; action="<wsa:Action>"``; a response envelope with HTTP 200, a SOAP Fault with 400
@@ -10,6 +10,7 @@ FunctionExecutionStatus says Failed (SGP.02 §5.1).
 from __future__ import annotations
 
 import logging
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from tools.m2m_services.status import (
     response_header,
     timestamp,
 )
+from tools.m2m_services.tls import TlsFiles, peer_identity
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
@@ -54,8 +56,9 @@ class Provider:
     def register(self, interface: str, name: str, handler: Handler) -> None:
         self.functions[self.s.action(interface, name)] = Function(interface, name, handler)
 
-    def handle(self, data: bytes) -> tuple[int, bytes]:
-        """HTTP status and response envelope for one request."""
+    def handle(self, data: bytes, peer: str | None = None) -> tuple[int, bytes]:
+        """HTTP status and response envelope for one request; ``peer``: the requester's identity
+        authenticated by TLS (its certificate's CN), which FunctionRequesterIdentifier must match."""
         try:
             request = binding.parse(data, self.s)
         except BindingError as exc:
@@ -68,6 +71,9 @@ class Provider:
         started = timestamp()
         validity = _validity(request)
         try:
+            requester = request.get("FunctionRequesterIdentifier")
+            if peer is not None and requester != peer:
+                raise FunctionFailed("1.1", "1.1", f"requester {requester!r} is not the authenticated {peer!r}")
             fields, status = function.handler(request), SUCCESS
         except FunctionFailed as failed:
             fields, status = [], failed.status
@@ -91,13 +97,19 @@ def _validity(request: Envelope) -> int:
 class _RequestHandler(BaseHTTPRequestHandler):
     provider: Provider
 
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):   # the TLS handshake in this thread, not the listener's
+            self.request.do_handshake()
+        super().setup()
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= binding.MAX_MESSAGE:
             self.send_error(413 if length else 411)
             return
         data = self.rfile.read(length)
-        status, body = self.provider.handle(data)
+        peer = peer_identity(self.connection.getpeercert()) if isinstance(self.connection, ssl.SSLSocket) else None
+        status, body = self.provider.handle(data, peer)
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
@@ -108,10 +120,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
 
-def serve(host: str, port: int) -> ThreadingHTTPServer:
-    """An HTTP server bound to ``host:port`` (port 0: any free one), not started; give it its
-    provider with :func:`attach` (the provider's address needs the port)."""
-    return ThreadingHTTPServer((host, port), type("Handler", (_RequestHandler,), {}))
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:  # e.g. a refused TLS handshake
+        log.warning("connection from %s failed", client_address, exc_info=True)
+
+
+def serve(host: str, port: int, tls: TlsFiles | None = None) -> ThreadingHTTPServer:
+    """An HTTP(S) server bound to ``host:port`` (port 0: any free one), not started; give it its
+    provider with :func:`attach` (the provider's address needs the port).  With ``tls`` it speaks
+    HTTPS and requires a client certificate from the same CA (mutual TLS)."""
+    server = _Server((host, port), type("Handler", (_RequestHandler,), {}))
+    if tls is not None:
+        server.socket = tls.server_context().wrap_socket(server.socket, server_side=True,
+                                                         do_handshake_on_connect=False)
+    return server
+
+
+def address(server: ThreadingHTTPServer, host: str) -> str:
+    scheme = "https" if isinstance(server.socket, ssl.SSLSocket) else "http"
+    return f"{scheme}://{host}:{server.server_address[1]}/"
 
 
 def attach(server: ThreadingHTTPServer, provider: Provider) -> None:
@@ -138,8 +165,10 @@ class Requester:
     """A function requester: calls the functions of one provider at ``url``."""
 
     def __init__(self, url: str, identifier: str, own_address: str | None = None,
-                 settings: BindingSettings = binding.DEFAULT, timeout: float = 300.0) -> None:
+                 settings: BindingSettings = binding.DEFAULT, timeout: float = 300.0,
+                 tls: TlsFiles | None = None) -> None:
         self.url, self.identifier, self.own_address, self.s, self.timeout = url, identifier, own_address, settings, timeout
+        self._context = tls.client_context() if tls is not None else None
         self._calls = 0
 
     def call(self, interface: str, function: str, fields: list[Field], validity: int = DEFAULT_VALIDITY) -> Response:
@@ -152,7 +181,7 @@ class Requester:
         http = urllib.request.Request(self.url, data=binding.build(request, self.s), method="POST",
                                       headers={"Content-Type": f'{CONTENT_TYPE}; action="{action}"'})
         try:
-            with urllib.request.urlopen(http, timeout=self.timeout) as answer:
+            with urllib.request.urlopen(http, timeout=self.timeout, context=self._context) as answer:
                 data = answer.read(binding.MAX_MESSAGE + 1)
         except urllib.error.HTTPError as exc:
             data = exc.read(binding.MAX_MESSAGE + 1)
