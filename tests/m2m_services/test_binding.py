@@ -129,3 +129,24 @@ def test_requester_and_provider_over_loopback():
         server.server_close()
     with pytest.raises(RequesterError, match="unreachable"):
         Requester(url, "MNO1", timeout=2).call("ES4", "EnableProfile", [])
+
+
+def test_notification_style_is_one_way():
+    """A notification has no response message: HTTP 202, empty body; no wsa:ReplyTo is asked for."""
+    received = []
+    provider = Provider("http://127.0.0.1/")
+    provider.register("ES4", "HandleProfileEnabledNotification", lambda request: received.append(request) or [],
+                      one_way=True)
+    provider.register("ES4", "GetEIS", lambda request: [])
+    server = serve("127.0.0.1", 0)
+    attach(server, provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        Requester(url, "SM-SR").notify("ES4", "HandleProfileEnabledNotification", [("Iccid", "89")])
+        assert received[0].get("Iccid") == "89" and received[0].reply_to is None
+        with pytest.raises(RequesterError, match="HTTP 200"):           # a request-response function
+            Requester(url, "SM-SR").notify("ES4", "GetEIS", [])
+    finally:
+        server.shutdown()
+        server.server_close()

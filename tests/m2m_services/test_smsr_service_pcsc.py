@@ -19,7 +19,8 @@ import pytest
 
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import TS48, invoke_cli
-from tools.m2m_services.transport import Requester, RequesterError
+from tools.m2m_services.es4a import NOTIFICATIONS
+from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.smdp_m2m.smdp import sms_connectivity_parameters
 
 pytestmark = pytest.mark.pcsc
@@ -32,10 +33,11 @@ class Service:
     """``euicc-emu smsr-service serve`` (or the command ``argv``) as a subprocess; ``url`` from its
     first line."""
 
-    def __init__(self, db: Path, reader: str, log: Path, argv: list[str] | None = None) -> None:
+    def __init__(self, db: Path, reader: str, log: Path, argv: list[str] | None = None,
+                 extra: list[str] | None = None) -> None:
         self.log = log
         cmd = [sys.executable, "-m", "tools.cli", *(argv or ["smsr-service", "serve", "--db", str(db), "--port", "0",
-                                                            "--reader", reader])]
+                                                            "--reader", reader, *(extra or [])])]
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=open(log, "ab"), text=True,
                                      env={**os.environ, "PYTHONPATH": str(REPO)})
         line = self.proc.stdout.readline()
@@ -69,10 +71,21 @@ def world(start_card, pcscd, tmp_path, capsys):
     aid, iccid = re.search(r"isdp_aid=([0-9A-F]{32})\s+iccid=(\d+)", info).groups()
     assert invoke_cli(capsys, ["smsr", "pki", "--out", str(tmp_path / "pki")])[0] == 0
     db = tmp_path / "smsr.db"
-    service = Service(db, reader_name(pcscd), tmp_path / "smsr.log")
+    notified: list[tuple[str, str | None]] = []                     # the operator's notification endpoint
+    operator = Provider("http://127.0.0.1/")
+    for name in NOTIFICATIONS:
+        operator.register("ES4", name, lambda request, name=name: notified.append((name, request.get("Iccid"))) or [],
+                          one_way=True)
+    endpoint = serve("127.0.0.1", 0)
+    attach(endpoint, operator)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    service = Service(db, reader_name(pcscd), tmp_path / "smsr.log",
+                      extra=["--notify", f"MNO={address(endpoint, '127.0.0.1')}"])
     yield {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
-           "reader": reader_name(pcscd)}
+           "reader": reader_name(pcscd), "notified": notified}
     service.stop()
+    endpoint.shutdown()
+    endpoint.server_close()
 
 
 def _register(capsys, w) -> None:
@@ -101,6 +114,18 @@ def test_register_audit_pol2_and_card_refusal(world, capsys):
     assert (_envelopes(w["trace"]), _counter(w["db"], w["eid"])) == (envelopes, counter)
     status, out = _mno(capsys, w, "get-eis", w["eid"])
     assert "Action: DISABLE" in out and "Qualification: Not-Allowed" in out
+    # an M2M SP needs the operator's PLMA (ES4A) for each function
+    sp = ["m2m-sp", "--smsr", w["service"].url, "--id", "SP1"]
+    status, out = invoke_cli(capsys, [*sp, "disable", w["eid"], w["iccid"]])
+    assert status == 1 and "Failed 8.2.1 1.2" in out, out
+    assert _mno(capsys, w, "set-plma", "SP1", "--allow", "DisableProfile", "--allow", "GetEIS")[0] == 0
+    status, out = _mno(capsys, w, "get-plma")
+    assert "M2MSPId: SP1" in out and "AllowedOperation: DisableProfile" in out, out
+    status, out = invoke_cli(capsys, [*sp, "disable", w["eid"], w["iccid"]])
+    assert status == 1 and "Failed 8.2.3 3.8" in out, out                     # allowed by PLMA, refused by POL2
+    status, out = invoke_cli(capsys, [*sp, "enable", w["eid"], w["iccid"]])
+    assert status == 1 and "Failed 8.2.1 1.2" in out                           # not in the PLMA
+    assert (_envelopes(w["trace"]), _counter(w["db"], w["eid"])) == (envelopes, counter)
     # another operator may not touch this profile
     status, out = invoke_cli(capsys, ["mno", "--smsr", w["service"].url, "--id", "MNO2", "enable", w["eid"], w["iccid"]])
     assert status == 1 and "Failed 8.2.1 1.2" in out
@@ -228,9 +253,15 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
     assert _envelopes(w["trace"]) == envelopes
     status, out = _mno(capsys, w, "enable", w["eid"], new)
     assert status == 0, out
+    assert w["notified"] == [("HandleProfileEnabledNotification", new),
+                             ("HandleProfileDisabledNotification", w["iccid"])]
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
     assert (states[isdp], states[w["aid"]]) == ("Enabled", "Disabled")
+    assert _mno(capsys, w, "set-onc", "--exclude", "HandleProfileDisabledNotification")[0] == 0     # ONC
+    assert "ExcludedNotification: HandleProfileDisabledNotification" in _mno(capsys, w, "get-onc")[1]
+    w["notified"].clear()
     status, out = _mno(capsys, w, "disable", w["eid"], new)
     assert status == 0, out
+    assert w["notified"] == [("HandleProfileDeletedNotification", new)]
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
     assert isdp not in states and states[w["aid"]] == "Enabled"            # fall-back back, POL2 deleted it

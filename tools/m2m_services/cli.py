@@ -9,12 +9,13 @@ from pathlib import Path
 from tools.m2m_services import pol2 as pol2_rules
 from tools.m2m_services.binding import Field
 from tools.m2m_services.eis_xml import eis_fields
+from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.tls import TlsFiles, write_test_pki
-from tools.m2m_services.transport import Requester, RequesterError, address, attach, serve
+from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.smsr.eis import ProfileInfo
 from tools.smsr.eis_file import EisFileError, load
 from tools.smsr.pki_files import PkiError, load_private_key, load_public_key
@@ -30,6 +31,13 @@ MNO_FUNCTIONS = {
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
     "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
 }
+ES4A_FUNCTIONS = {
+    "set-plma": ("SetPLMA", "allow an M2M service provider some functions on this operator's profiles (ES4A)"),
+    "get-plma": ("GetPLMA", "list the authorisations this party granted or holds (ES4A)"),
+    "set-onc": ("SetONC", "choose the notifications this operator does not want (ES4A)"),
+    "get-onc": ("GetONC", "show them (ES4A)"),
+}
+M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback")
 
 
 TLS_PARTIES = ("SM-SR", "SM-DP", "MNO", "EUM")
@@ -51,15 +59,16 @@ def tls_files(args: argparse.Namespace) -> TlsFiles | None:
 
 
 def _serve(args: argparse.Namespace, make) -> int:
-    """Bind, build the service (it needs its own address), print the address, serve until Ctrl-C."""
+    """Bind, build the provider (it needs its own address) with ``make(url) -> (provider, closers)``,
+    print the address, serve until Ctrl-C."""
     try:
         server = serve(args.host, args.port, tls_files(args))
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     url = address(server, args.host)
-    service, store = make(url)
-    attach(server, service.provider)
+    provider, closers = make(url)
+    attach(server, provider)
     print(f"listening on {url}", flush=True)
     try:
         server.serve_forever()
@@ -67,16 +76,24 @@ def _serve(args: argparse.Namespace, make) -> int:
         pass
     finally:
         server.server_close()
-        getattr(service, "close", lambda: None)()
-        store.close()
+        for close in closers:
+            close()
     return 0
 
 
 def _serve_smsr(args: argparse.Namespace) -> int:
     def make(url: str):
         store = SmsrStore(args.db)
-        return SmsrService(store, args.reader, url, args.id), store
+        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args))
+        return service.provider, [service.close, store.close]
     return _serve(args, make)
+
+
+def _endpoint(text: str) -> tuple[str, str]:
+    party, _, url = text.partition("=")
+    if not party or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"expected PARTY=URL, not {text!r}")
+    return party, url
 
 
 def _tls_pki(args: argparse.Namespace) -> int:
@@ -96,7 +113,8 @@ def _serve_smdp(args: argparse.Namespace) -> int:
 
     def make(url: str):
         store = SmdpStore(args.db)
-        return SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args)), store
+        service = SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args))
+        return service.provider, [store.close]
     return _serve(args, make)
 
 
@@ -162,7 +180,36 @@ def _rule(text: str) -> pol2_rules.Rule:
     return pol2_rules.Rule(action.upper(), qualification)
 
 
+def _listen(args: argparse.Namespace) -> int:
+    """Print each notification as it arrives (notification style: answered HTTP 202)."""
+    def make(url: str):
+        provider = Provider(url)
+        for name in NOTIFICATIONS:
+            provider.register("ES4", name, lambda request, name=name: print(
+                f"{name} Eid={request.get('Eid')} Iccid={request.get('Iccid')} from "
+                f"{request.get('FunctionRequesterIdentifier')}", flush=True) or [], one_way=True)
+        return provider, []
+    return _serve(args, make)
+
+
+def _es4a(args: argparse.Namespace) -> int:
+    function = ES4A_FUNCTIONS[args.function][0]
+    fields: list[Field] = []
+    if args.function == "set-plma":
+        fields = [("Plma", [("M2MSPId", args.m2msp), *[("AllowedOperation", o) for o in args.allow]])]
+    elif args.function == "set-onc":
+        fields = [("Onc", [("ExcludedNotification", n) for n in args.exclude])]
+    if args.smsr is None:
+        print("error: ES4A functions need --smsr", file=sys.stderr)
+        return 2
+    return _call(args, "ES4A", function, fields)
+
+
 def _mno(args: argparse.Namespace) -> int:
+    if args.function in ES4A_FUNCTIONS:
+        return _es4a(args)
+    if args.function == "listen":
+        return _listen(args)
     function = MNO_FUNCTIONS[args.function][0]
     fields: list[Field] = [("Eid", args.eid)]
     if getattr(args, "iccid", None):
@@ -195,6 +242,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
     run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
+    run.add_argument("--notify", type=_endpoint, action="append", default=[],
+                     help="PARTY=URL: where operator or M2M SP PARTY receives its notifications (repeatable)")
     add_reader_argument(run)
     add_tls_arguments(run)
     run.set_defaults(func=_serve_smsr)
@@ -246,8 +295,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_tls_arguments(reg)
     reg.set_defaults(func=_register_eis)
 
+    m2msp = subparsers.add_parser(
+        "m2m-sp", help="act as an M2M service provider: manage an operator's profiles it is allowed to (ES4)",
+        description="Act as an M2M service provider (GSMA SGP.02): enable, disable or delete the profiles of\n"
+                    "its devices through an SM-SR service, as far as the operator's authorisation (PLMA) allows.",
+        epilog="example:\n  euicc-emu m2m-sp --smsr http://127.0.0.1:8443/ --id SP1 disable "
+               "89049032000000000000000000000163 8944000000000000001")
+    m2msp.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    m2msp.add_argument("--id", default="M2M-SP", help="this M2M SP's identifier")
+    m2msp.set_defaults(smdp=None)
+    add_tls_arguments(m2msp)
+    sp_sub = m2msp.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    for name in M2MSP_FUNCTIONS:
+        parser = sp_sub.add_parser(name, help=MNO_FUNCTIONS[name][1])
+        parser.add_argument("eid")
+        if name not in ("get-eis", "audit-eis"):
+            parser.add_argument("iccid")
+    m2msp.set_defaults(func=_mno)
+
     mno = subparsers.add_parser(
-        "mno", help="act as a mobile operator: manage profiles through an SM-SR (ES4)",
+        "mno", help="act as a mobile operator: manage profiles through an SM-SR (ES4) or SM-DP (ES2)",
         description="Act as a mobile network operator (GSMA SGP.02): read a card's information and enable,\n"
                     "disable or delete its profiles, or set their policy rules, through an SM-SR service.",
         epilog="examples:\n  euicc-emu mno --smsr http://127.0.0.1:8443/ get-eis 89049032000000000000000000000163\n"
@@ -267,4 +334,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if name in ("update-policy-rules", "download"):
             parser.add_argument("--rule", type=_rule, action="append", default=[],
                                 help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
+    for name, (_, text) in ES4A_FUNCTIONS.items():
+        parser = mno_sub.add_parser(name, help=text)
+        if name == "set-plma":
+            parser.add_argument("m2msp", help="the M2M service provider's identifier")
+            parser.add_argument("--allow", action="append", default=[], choices=PLMA_OPERATIONS,
+                                help="a function it may run (repeatable; none: revoke)")
+        if name == "set-onc":
+            parser.add_argument("--exclude", action="append", default=[], choices=NOTIFICATIONS,
+                                help="a notification not wanted (repeatable; none: all wanted)")
+    listen = mno_sub.add_parser("listen", help="receive the SM-SR's notifications and print them until Ctrl-C",
+                                description="Receive the SM-SR's notifications (profile enabled, disabled,\n"
+                                            "deleted) and print them until Ctrl-C; prints its address first.")
+    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    listen.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
     mno.set_defaults(func=_mno)

@@ -25,9 +25,11 @@ from contextlib import contextmanager
 from euicc import tlv
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis
+from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
+from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Provider
 from tools.smsr.cli import connect, disconnect
 from tools.smsr.eis import Eis
@@ -80,9 +82,12 @@ def card_refusal(exc: Exception, what: str) -> FunctionFailed:
 class SmsrService:
     """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
 
-    def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR") -> None:
+    def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
+                 endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None) -> None:
         self.store, self.reader, self.identifier = store, reader, identifier
         self.provider = Provider(address)
+        Es4a(store).register(self.provider)
+        self.notifier = Notifier(store, endpoints or {}, identifier, address, tls)
         self._card_lock = threading.Lock()
         self._smsr: SmSr | None = None
         self._chain_open = False
@@ -125,8 +130,9 @@ class SmsrService:
             raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
         return eid, doc
 
-    def _profile(self, request: Envelope, interface: str, eid: str) -> ProfileRecord:
-        """The profile named by Iccid, which the requester may manage (ES4: its MNO; ES3: its SM-DP)."""
+    def _profile(self, request: Envelope, interface: str, eid: str, operation: str = "") -> ProfileRecord:
+        """The profile named by Iccid, which the requester may manage (ES4: its MNO, or an M2M SP the
+        MNO's PLMA allows ``operation``; ES3: its SM-DP)."""
         iccid = request.get("Iccid")
         if not iccid:
             raise FunctionFailed("8.2.1", "2.2", "Iccid missing")
@@ -135,7 +141,8 @@ class SmsrService:
             raise FunctionFailed("8.2.1", "3.9", f"unknown ICCID {iccid}", "Iccid")
         requester = request.get("FunctionRequesterIdentifier")
         owner = record.mno if interface == "ES4" else record.smdp
-        if owner is not None and owner != requester:
+        delegated = interface == "ES4" and owner is not None and self.store.plma_allows(owner, requester or "", operation)
+        if owner is not None and owner != requester and not delegated:
             raise FunctionFailed("8.2.1", "1.2", f"{requester} may not manage profile {iccid}", "Iccid")
         return record
 
@@ -205,30 +212,34 @@ class SmsrService:
         if not record.pol2.allows(action):
             raise FunctionFailed(CODES.pol2, "3.8", f"POL2 of profile {record.iccid} does not allow {action}", "Pol2")
 
-    def _after_disable(self, smsr: SmSr, doc: EisDocument, eid: str, disabled: list[ProfileRecord]) -> None:
+    def _after_disable(self, smsr: SmSr, doc: EisDocument, disabled: list[ProfileRecord]) -> list[ProfileRecord]:
         """Confirm the card's notifications, then delete the disabled profiles whose POL2 says
-        deletion is mandatory when disabled (the race with POL1 ends as success)."""
+        deletion is mandatory when disabled (the race with POL1 ends as success); the deleted."""
         smsr.terminal.location_status(cat.NORMAL_SERVICE, force=True)
         smsr.confirm_all()
-        for record in disabled:
-            if record.pol2.delete_when_disabled:
-                self._delete(smsr, doc, record)
+        return [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
 
-    def _delete(self, smsr: SmSr, doc: EisDocument, record: ProfileRecord) -> None:
+    def _delete(self, smsr: SmSr, doc: EisDocument, record: ProfileRecord) -> bool:
+        """ES5.DeleteProfile unless the EIS says the ISD-P is gone; False if another deletion came first."""
         aid = bytes.fromhex(record.isdp_aid)
         if aid not in doc.eis.profiles:
-            return                                   # deleted already (POL1 auto-delete, an earlier call)
+            return False                             # deleted already (POL1 auto-delete, an earlier call)
         try:
             smsr.delete_profile(aid)
         except CommandFailed as exc:
             if exc.sw != SW_UNKNOWN_ISDP:
                 raise
             doc.eis.profiles.pop(aid, None)          # the card had deleted it: the race ends as success
+        return True
+
+    def _notify(self, request: Envelope, eid: str, events: list[tuple[ProfileRecord, str]]) -> None:
+        for record, notification in events:
+            self.notifier.send(eid, record, notification, request.get("FunctionRequesterIdentifier"))
 
     def do_EnableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """EnableProfile: POL2 ENABLE of the target and DISABLE of the enabled profile, then ES5."""
         eid, doc = self._eid(request)
-        record = self._profile(request, interface, eid)
+        record = self._profile(request, interface, eid, "EnableProfile")
         self._refuse_by_pol2(record, "ENABLE")
         enabled = doc.eis.enabled()
         previous = self.store.profile_by_aid(eid, enabled.isdp_aid.hex()) if enabled else None
@@ -236,34 +247,38 @@ class SmsrService:
             self._refuse_by_pol2(previous, "DISABLE")
         with self._card(eid) as (smsr, doc):
             smsr.enable_profile(bytes.fromhex(record.isdp_aid))
-            self._after_disable(smsr, doc, eid, [previous] if previous else [])
+            deleted = self._after_disable(smsr, doc, [previous] if previous else [])
+        self._notify(request, eid, [(record, ENABLED)] + ([(previous, DISABLED)] if previous else [])
+                     + [(r, DELETED) for r in deleted])
         return []
 
     def do_DisableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """DisableProfile: POL2 DISABLE, then ES5 (the fall-back profile becomes enabled)."""
         eid, _ = self._eid(request)
-        record = self._profile(request, interface, eid)
+        record = self._profile(request, interface, eid, "DisableProfile")
         self._refuse_by_pol2(record, "DISABLE")
         with self._card(eid) as (smsr, doc):
             smsr.disable_profile(bytes.fromhex(record.isdp_aid))
-            self._after_disable(smsr, doc, eid, [record])
+            deleted = self._after_disable(smsr, doc, [record])
+        self._notify(request, eid, [(record, DISABLED)] + [(r, DELETED) for r in deleted])
         return []
 
     def do_DeleteProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """DeleteProfile: POL2 DELETE; an enabled profile is refused (disable it first)."""
         eid, doc = self._eid(request)
-        record = self._profile(request, interface, eid)
+        record = self._profile(request, interface, eid, "DeleteProfile")
         self._refuse_by_pol2(record, "DELETE")
         info = doc.eis.profiles.get(bytes.fromhex(record.isdp_aid))
         if info is not None and info.state == "ENABLED":
             raise FunctionFailed("8.2.1", "3.5", f"profile {record.iccid} is enabled", "Iccid")
         with self._card(eid) as (smsr, doc):
-            self._delete(smsr, doc, record)
+            deleted = self._delete(smsr, doc, record)
+        self._notify(request, eid, [(record, DELETED)] if deleted else [])
         return []
 
     def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         eid, _ = self._eid(request)
-        record = self._profile(request, interface, eid)
+        record = self._profile(request, interface, eid, "SetFallBackAttribute")
         with self._card(eid) as (smsr, _doc):
             smsr.set_fallback_attribute(bytes.fromhex(record.isdp_aid))
         return []

@@ -30,6 +30,9 @@ CREATE TABLE IF NOT EXISTS profile (eid TEXT NOT NULL REFERENCES euicc(eid), isd
 CREATE UNIQUE INDEX IF NOT EXISTS profile_iccid ON profile (eid, iccid);
 CREATE TABLE IF NOT EXISTS counter (eid TEXT NOT NULL, kvn INTEGER NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (eid, kvn));
+CREATE TABLE IF NOT EXISTS plma (mno TEXT NOT NULL, m2msp TEXT NOT NULL, operations TEXT NOT NULL,
+    PRIMARY KEY (mno, m2msp));
+CREATE TABLE IF NOT EXISTS onc (owner TEXT PRIMARY KEY, excluded TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS call (message_id TEXT PRIMARY KEY, interface TEXT NOT NULL, function TEXT NOT NULL,
     eid TEXT, state TEXT NOT NULL, status TEXT, started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')),
     ended TEXT);
@@ -151,6 +154,36 @@ class SmsrStore:
 
     def profile_by_aid(self, eid: str, aid: str) -> ProfileRecord | None:
         return next((p for p in self.profiles(eid) if p.isdp_aid == aid.upper()), None)
+
+    # -- ES4A: PLMA and ONC ----------------------------------------------------------------------
+    def set_plma(self, mno: str, m2msp: str, operations: list[str]) -> None:
+        """The operations M2M SP ``m2msp`` may run on ``mno``'s profiles (none: authorisation revoked)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM plma WHERE mno = ? AND m2msp = ?", (mno, m2msp))
+            if operations:
+                db.execute("INSERT INTO plma (mno, m2msp, operations) VALUES (?, ?, ?)",
+                           (mno, m2msp, json.dumps(sorted(set(operations)))))
+
+    def plmas(self, party: str) -> list[tuple[str, str, list[str]]]:
+        """(MNO, M2M SP, operations) granted by or to ``party``."""
+        with self._lock:
+            rows = self._db.execute("SELECT mno, m2msp, operations FROM plma WHERE mno = ? OR m2msp = ? "
+                                    "ORDER BY mno, m2msp", (party, party)).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def plma_allows(self, mno: str, m2msp: str, operation: str) -> bool:
+        return any(m == mno and sp == m2msp and operation in ops for m, sp, ops in self.plmas(m2msp))
+
+    def set_onc(self, owner: str, excluded: list[str]) -> None:
+        """The notifications ``owner`` does not want (none: every notification)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO onc (owner, excluded) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET "
+                       "excluded = excluded.excluded", (owner, json.dumps(sorted(set(excluded)))))
+
+    def onc(self, owner: str) -> list[str]:
+        with self._lock:
+            row = self._db.execute("SELECT excluded FROM onc WHERE owner = ?", (owner,)).fetchone()
+        return json.loads(row[0]) if row else []
 
     # -- journal of function calls ---------------------------------------------------------------
     def begin_call(self, message_id: str, interface: str, function: str, eid: str | None) -> bool:

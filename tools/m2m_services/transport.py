@@ -44,6 +44,7 @@ class Function:
     interface: str
     name: str
     handler: Handler
+    one_way: bool = False
 
 
 class Provider:
@@ -53,8 +54,9 @@ class Provider:
         self.address, self.s = address, settings
         self.functions: dict[str, Function] = {}
 
-    def register(self, interface: str, name: str, handler: Handler) -> None:
-        self.functions[self.s.action(interface, name)] = Function(interface, name, handler)
+    def register(self, interface: str, name: str, handler: Handler, one_way: bool = False) -> None:
+        """``one_way``: a notification-style function (SGP.02 §5.1): no response message, HTTP 202."""
+        self.functions[self.s.action(interface, name)] = Function(interface, name, handler, one_way)
 
     def handle(self, data: bytes, peer: str | None = None) -> tuple[int, bytes]:
         """HTTP status and response envelope for one request; ``peer``: the requester's identity
@@ -68,6 +70,12 @@ class Provider:
         if function is None:
             return 400, binding.build_fault("Sender", f"action not supported: {request.action}",
                                             "ActionNotSupported", request.message_id, self.s)
+        if function.one_way:
+            try:
+                function.handler(request)
+            except FunctionFailed as failed:          # a notification has no one to report to: logged
+                log.warning("%s %s: %s", function.interface, function.name, failed.status)
+            return 202, b""
         started = timestamp()
         validity = _validity(request)
         try:
@@ -111,7 +119,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         peer = peer_identity(self.connection.getpeercert()) if isinstance(self.connection, ssl.SSLSocket) else None
         status, body = self.provider.handle(data, peer)
         self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
+        if body:
+            self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -171,22 +180,32 @@ class Requester:
         self._context = tls.client_context() if tls is not None else None
         self._calls = 0
 
-    def call(self, interface: str, function: str, fields: list[Field], validity: int = DEFAULT_VALIDITY) -> Response:
-        """Send the request, return the response (whatever its FunctionExecutionStatus)."""
+    def _post(self, interface: str, function: str, fields: list[Field], validity: int,
+              one_way: bool) -> tuple[Envelope, int, bytes]:
         self._calls += 1
         action = self.s.action(interface, function)
         request = Envelope(action=action, body_name=function, to=self.url, sender=self.own_address,
-                           reply_to=binding.ANONYMOUS,
+                           reply_to=None if one_way else binding.ANONYMOUS,
                            fields=request_header(self.identifier, f"{self.identifier}-{self._calls}", validity) + fields)
         http = urllib.request.Request(self.url, data=binding.build(request, self.s), method="POST",
                                       headers={"Content-Type": f'{CONTENT_TYPE}; action="{action}"'})
         try:
             with urllib.request.urlopen(http, timeout=self.timeout, context=self._context) as answer:
-                data = answer.read(binding.MAX_MESSAGE + 1)
+                return request, answer.status, answer.read(binding.MAX_MESSAGE + 1)
         except urllib.error.HTTPError as exc:
-            data = exc.read(binding.MAX_MESSAGE + 1)
+            return request, exc.code, exc.read(binding.MAX_MESSAGE + 1)
         except OSError as exc:
             raise RequesterError(f"{interface}.{function}: {self.url} unreachable: {exc}") from exc
+
+    def notify(self, interface: str, function: str, fields: list[Field], validity: int = DEFAULT_VALIDITY) -> None:
+        """Send a notification-style message (no response message: HTTP 202 expected)."""
+        _, status, data = self._post(interface, function, fields, validity, one_way=True)
+        if status != 202:
+            raise RequesterError(f"{interface}.{function}: HTTP {status} to a notification: {data[:200]!r}")
+
+    def call(self, interface: str, function: str, fields: list[Field], validity: int = DEFAULT_VALIDITY) -> Response:
+        """Send the request, return the response (whatever its FunctionExecutionStatus)."""
+        request, _, data = self._post(interface, function, fields, validity, one_way=False)
         try:
             envelope = binding.parse(data, self.s)
         except BindingError as exc:
