@@ -47,7 +47,7 @@ def test_pol2_rules():
 
 def test_eis_round_trip_through_an_envelope():
     record = ProfileRecord(EID, AID.hex().upper(), "89001000000000000010", "MNO", None,
-                           Pol2((Rule("DISABLE", NOT_ALLOWED),)))
+                           Pol2((Rule("DISABLE", NOT_ALLOWED),)), "447700900123", "001010000000001")
     fields = eis_fields(EID, _doc(), [record], "EUM", with_keys=True)
     envelope = parse(build(Envelope("urn:a", "RegisterEIS", [("Eis", fields)])))
     eid, eum, doc, records = parse_eis(envelope.group("Eis"))

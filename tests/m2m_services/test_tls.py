@@ -63,8 +63,14 @@ def test_smsr_service_and_clients_over_mutual_tls(tmp_path, capsys):
                                           "--eid", EID, "--profile", "A0000005591010FFFFFFFF8900001000=8900,enabled",
                                           "--mno", "MNO", *tls["EUM"]])
         assert status == 0 and "Executed-Success" in out, out
+        status, out = invoke_cli(capsys, ["mno", "--smsr", url, *tls["MNO"], "update-subscription-address", EID, "8900",
+                                          "--msisdn", "447700900123", "--imsi", "001010000000001"])
+        assert status == 0, out                                                   # ES4, EIS only
+        status, out = invoke_cli(capsys, ["mno", "--smsr", url, *tls["MNO"], "update-subscription-address", EID, "8900",
+                                          "--msisdn", "12ab"])
+        assert status == 1 and "Failed 8.2 2.1" in out
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, *tls["MNO"], "get-eis", EID])
-        assert status == 0 and "Iccid: 8900" in out
+        assert status == 0 and "Iccid: 8900" in out and "Msisdn: 447700900123" in out and "Imsi: 001010000000001" in out
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, "--id", "MNO", *tls["EUM"], "get-eis", EID])
         assert status == 1 and "Failed 1.1 1.1" in out                             # the EUM's certificate
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, "get-eis", EID])   # no client certificate

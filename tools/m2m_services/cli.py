@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tools.m2m_services import pol2 as pol2_rules
 from tools.m2m_services.binding import Field
-from tools.m2m_services.eis_xml import eis_fields
+from tools.m2m_services.eis_xml import eis_fields, subscription_address
 from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
@@ -29,6 +29,7 @@ MNO_FUNCTIONS = {
     "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
     "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
+    "update-subscription-address": ("UpdateSubscriptionAddress", "record the MSISDN / IMSI of profile ICCID"),
     "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
 }
 ES4A_FUNCTIONS = {
@@ -216,6 +217,8 @@ def _mno(args: argparse.Namespace) -> int:
         fields.append(("Iccid", args.iccid))
     if args.function in ("update-policy-rules", "download"):
         fields.append(("Pol2", pol2_rules.Pol2(tuple(args.rule)).fields()))
+    if args.function == "update-subscription-address":
+        fields.append(("NewSubscriptionAddress", subscription_address(args.imsi, args.msisdn)))
     if args.function == "download":
         fields.append(("EnableProfile", "true" if args.enable else "false"))
     if args.smdp is None and args.function == "download":
@@ -329,6 +332,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("eid")
         if name not in ("get-eis", "audit-eis"):
             parser.add_argument("iccid")
+        if name == "update-subscription-address":
+            parser.add_argument("--msisdn", help="the profile's MSISDN (E.164 digits)")
+            parser.add_argument("--imsi", help="the profile's IMSI (digits)")
         if name == "download":
             parser.add_argument("--enable", action="store_true", help="enable the profile once installed")
         if name in ("update-policy-rules", "download"):

@@ -51,6 +51,8 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
             profile.insert(0, ("Iccid", record.iccid))
         if record and record.mno:
             profile.append(("Mno-id", record.mno))
+        if record and (record.msisdn or record.imsi):
+            profile.append(("SubscriptionAddress", subscription_address(record.imsi, record.msisdn)))
         profile += [("FallbackAttribute", "true" if info.fallback else "false"),
                     ("State", STATES.get(info.state, info.state))]
         if record and record.smdp:
@@ -65,6 +67,23 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
                    for kvn, k in sorted(doc.eis.keysets.items())]
         out.append(("Isd-r", keysets))
     return out
+
+
+def subscription_address(imsi: str | None, msisdn: str | None) -> list[Field]:
+    """SGP.02 §5.1.1.2 SubscriptionAddress {Imsi, Msisdn} (element names [C NJIWA], a setting)."""
+    return [(n, v) for n, v in (("Imsi", imsi), ("Msisdn", msisdn)) if v]
+
+
+def parse_subscription_address(fields: list[Field] | None) -> tuple[str | None, str | None]:
+    """(IMSI, MSISDN): digit strings (E.212 up to 15, E.164 up to 15), at least one."""
+    values = _values(fields or [])
+    imsi, msisdn = values.get("Imsi"), values.get("Msisdn")
+    for name, value in (("Imsi", imsi), ("Msisdn", msisdn)):
+        if value is not None and not (value.isdigit() and 5 <= len(value) <= 15):
+            raise EisFormatError(f"{name} is not 5 to 15 digits")
+    if imsi is None and msisdn is None:
+        raise EisFormatError("SubscriptionAddress holds neither Imsi nor Msisdn")
+    return imsi, msisdn
 
 
 def _hex(text: str | None, what: str) -> bytes:
@@ -104,8 +123,10 @@ def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument,
             raise EisFormatError(f"unknown profile State {p.get('State')!r}")
         doc.eis.profiles[aid] = ProfileInfo(aid, state, p.get("FallbackAttribute") == "true")
         pol2 = next(iter(_groups(profile, "pol2")), [])
+        address = next(iter(_groups(profile, "SubscriptionAddress")), None)
+        imsi, msisdn = parse_subscription_address(address) if address is not None else (None, None)
         records.append(ProfileRecord(eid, aid.hex().upper(), p.get("Iccid"), p.get("Mno-id"), p.get("Smdp-id"),
-                                     Pol2.from_fields(pol2)))
+                                     Pol2.from_fields(pol2), msisdn, imsi))
     for isdr in _groups(fields, "Isd-r"):
         for keyset in _groups(isdr, "KeySet"):
             k = _values(keyset)

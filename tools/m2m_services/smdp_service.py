@@ -33,7 +33,7 @@ from tools.smsr.smsr import CHAIN_FIRST, CHAIN_NEXT, CommandFailed, OtaFailure, 
 
 log = logging.getLogger(__name__)
 RELAYED = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-           "SetFallBackAttribute")
+           "SetFallBackAttribute", "UpdateSubscriptionAddress")
 """ES2 functions the SM-DP passes on to the same ES3 function."""
 ES8_FAILURES = (CommandFailed, OtaFailure, Scp03tError, Scp03HostError, KeyEstablishmentError, CertificateError)
 

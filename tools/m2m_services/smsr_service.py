@@ -24,7 +24,7 @@ from contextlib import contextmanager
 
 from euicc import tlv
 from tools.m2m_services.binding import Envelope, Field
-from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis
+from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
@@ -45,7 +45,7 @@ SW_POL1, SW_UNKNOWN_ISDP, SW_CONDITIONS = 0x69E1, 0x6A88, 0x6985
 POL1_SUBJECT = "8.2.2"
 """Subject code of a POL1 refusal: not in a readable source [U], a setting."""
 ES4_FUNCTIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-                 "SetFallBackAttribute")
+                 "SetFallBackAttribute", "UpdateSubscriptionAddress")
 ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted")
 
 
@@ -205,6 +205,17 @@ class SmsrService:
             record.pol2 = Pol2.from_fields(request.group("Pol2") or [])
         except Pol2Error as exc:
             raise FunctionFailed(CODES.pol2, "2.1", str(exc), "Pol2") from exc
+        self.store.put_profile(record)
+        return []
+
+    def do_UpdateSubscriptionAddress(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """UpdateSubscriptionAddress: the profile's MSISDN / IMSI in the EIS (no card traffic)."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid)
+        try:
+            record.imsi, record.msisdn = parse_subscription_address(request.group("NewSubscriptionAddress"))
+        except EisFormatError as exc:
+            raise FunctionFailed("8.2", "2.1", str(exc), "NewSubscriptionAddress") from exc
         self.store.put_profile(record)
         return []
 

@@ -26,7 +26,8 @@ from tools.smsr.eis_file import EisDocument, from_json, to_json
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS euicc (eid TEXT PRIMARY KEY, eis TEXT NOT NULL, eum TEXT, registered TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS profile (eid TEXT NOT NULL REFERENCES euicc(eid), isdp_aid TEXT NOT NULL,
-    iccid TEXT, mno TEXT, smdp TEXT, pol2 TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (eid, isdp_aid));
+    iccid TEXT, mno TEXT, smdp TEXT, pol2 TEXT NOT NULL DEFAULT '[]', msisdn TEXT, imsi TEXT,
+    PRIMARY KEY (eid, isdp_aid));
 CREATE UNIQUE INDEX IF NOT EXISTS profile_iccid ON profile (eid, iccid);
 CREATE TABLE IF NOT EXISTS counter (eid TEXT NOT NULL, kvn INTEGER NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (eid, kvn));
@@ -53,6 +54,8 @@ class ProfileRecord:
     mno: str | None
     smdp: str | None
     pol2: Pol2
+    msisdn: str | None = None
+    imsi: str | None = None
 
 
 class SmsrStore:
@@ -134,10 +137,10 @@ class SmsrStore:
     # -- profiles --------------------------------------------------------------------------------
     @staticmethod
     def _put_profile(db: sqlite3.Connection, p: ProfileRecord) -> None:
-        db.execute("INSERT INTO profile (eid, isdp_aid, iccid, mno, smdp, pol2) VALUES (?, ?, ?, ?, ?, ?) "
-                   "ON CONFLICT (eid, isdp_aid) DO UPDATE SET iccid = excluded.iccid, mno = excluded.mno, "
-                   "smdp = excluded.smdp, pol2 = excluded.pol2",
-                   (p.eid, p.isdp_aid.upper(), p.iccid, p.mno, p.smdp, json.dumps(p.pol2.to_json())))
+        db.execute("INSERT INTO profile (eid, isdp_aid, iccid, mno, smdp, pol2, msisdn, imsi) VALUES (?, ?, ?, ?, ?, ?, "
+                   "?, ?) ON CONFLICT (eid, isdp_aid) DO UPDATE SET iccid = excluded.iccid, mno = excluded.mno, "
+                   "smdp = excluded.smdp, pol2 = excluded.pol2, msisdn = excluded.msisdn, imsi = excluded.imsi",
+                   (p.eid, p.isdp_aid.upper(), p.iccid, p.mno, p.smdp, json.dumps(p.pol2.to_json()), p.msisdn, p.imsi))
 
     def put_profile(self, p: ProfileRecord) -> None:
         with self.transaction() as db:
@@ -145,9 +148,9 @@ class SmsrStore:
 
     def profiles(self, eid: str) -> list[ProfileRecord]:
         with self._lock:
-            rows = self._db.execute("SELECT eid, isdp_aid, iccid, mno, smdp, pol2 FROM profile WHERE eid = ? "
-                                    "ORDER BY isdp_aid", (eid,)).fetchall()
-        return [ProfileRecord(r[0], r[1], r[2], r[3], r[4], Pol2.from_json(json.loads(r[5]))) for r in rows]
+            rows = self._db.execute("SELECT eid, isdp_aid, iccid, mno, smdp, pol2, msisdn, imsi FROM profile "
+                                    "WHERE eid = ? ORDER BY isdp_aid", (eid,)).fetchall()
+        return [ProfileRecord(r[0], r[1], r[2], r[3], r[4], Pol2.from_json(json.loads(r[5])), r[6], r[7]) for r in rows]
 
     def profile_by_iccid(self, eid: str, iccid: str) -> ProfileRecord | None:
         return next((p for p in self.profiles(eid) if p.iccid == iccid), None)
