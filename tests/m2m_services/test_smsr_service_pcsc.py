@@ -221,9 +221,13 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
         "--key", str(pki / "SK_DP.pem"), "--cert", str(pki / "CERT_DP.hex"), "--eum-key", str(pki / "PK_EUM.pem"),
         "--profile", f"{new}={TS48}"])
     try:
+        started = time.monotonic()
         status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "download", w["eid"], new,
                                           "--rule", "DISABLE=Auto-Delete"])
+        elapsed = time.monotonic() - started
         assert status == 0 and "ES2.DownloadProfile: Executed-Success" in out, out + smdp.log.read_text()
+        with capsys.disabled():
+            print(f"\nES2.DownloadProfile of TS.48 through the SM-DP and SM-SR services and PC/SC: {elapsed:.1f} s")
         isdp = re.search(r"Isd-p-aid: ([0-9A-F]{32})", out)[1]
         status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "get-eis", w["eid"]])     # ES2 -> ES3 relay
         assert status == 0 and _states(out)[isdp] == "Disabled" and "Qualification: Auto-Delete" in out, out

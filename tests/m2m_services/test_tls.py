@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,13 @@ def tls_server(tmp_path):
 def test_mutual_tls(tls_server, tmp_path):
     url, files = tls_server
     assert url.startswith("https://")
-    response = Requester(url, "MNO", tls=files["MNO"]).call("ES4", "GetEIS", [])
-    assert response.status.ok and response.get("Seen") == "MNO"
+    requester = Requester(url, "MNO", tls=files["MNO"])
+    started = time.monotonic()
+    for _ in range(20):
+        response = requester.call("ES4", "GetEIS", [])
+        assert response.status.ok and response.get("Seen") == "MNO"
+    per_call = (time.monotonic() - started) / 20
+    print(f"\nSOAP request-response over mutual TLS on loopback: {per_call * 1000:.1f} ms per call (new TLS session each)")
     response = Requester(url, "MNO2", tls=files["MNO"]).call("ES4", "GetEIS", [])   # not who the certificate says
     assert not response.status.ok and (response.status.code.subject_code, response.status.code.reason_code) == \
         ("1.1", "1.1")

@@ -11,7 +11,6 @@ function of the same name once the operator is found to own the profile.
 """
 from __future__ import annotations
 
-import logging
 import threading
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,7 +30,6 @@ from tools.smsr.key_establishment import KeyEstablishmentError
 from tools.smsr.settings import DEFAULT, M2mSettings, aid_for_tar
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_NEXT, CommandFailed, OtaFailure, SmSr, parse_response_script
 
-log = logging.getLogger(__name__)
 RELAYED = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
            "SetFallBackAttribute", "UpdateSubscriptionAddress")
 """ES2 functions the SM-DP passes on to the same ES3 function."""
