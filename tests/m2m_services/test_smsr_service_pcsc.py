@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import asn1tools
 import pytest
 
 from tests.e2e.pcsc_host import reader_name
@@ -269,3 +270,45 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
     assert w["notified"] == [("HandleProfileDeletedNotification", new)]
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
     assert isdp not in states and states[w["aid"]] == "Enabled"            # fall-back back, POL2 deleted it
+
+
+def _with_pol1(package: bytes, pol1: bytes) -> bytes:
+    """The package with ProfileHeader.pol set (SAIP PE_Definitions 3.3.1: ``pol`` [4] OCTET STRING,
+    "POL1 as defined by GSMA SGP.02"), re-encoded with asn1tools from the published module."""
+    module = Path("/work/shared/reference/asn1/saip/PE_Definitions-3.3.1.asn")
+    if not module.is_file():
+        pytest.skip(f"SAIP module {module} is absent (/work/shared/reference not mounted)")
+    spec = asn1tools.compile_string(re.sub(r"(sqnInit[^\n]*?)\s+DEFAULT\s+'0+'H", r"\1 OPTIONAL",
+                                           module.read_text()), "der")
+    (kind, header), length = spec.decode_with_length("ProfileElement", package)
+    assert kind == "header"
+    header["pol"] = pol1
+    return spec.encode("ProfileElement", ("header", header)) + package[length:]
+
+
+def test_pol1_refusal_comes_from_the_card(world, capsys):
+    """POL2 allows, POL1 (in the profile, enforced by the ISD-R) refuses: the SM-SR sends the command
+    and reports the card's '69E1' as Failed.  POL1 byte: b1 "disable not allowed" (SPEC_NOTES §2.6
+    default coding, unverified)."""
+    if not TS48.exists():
+        pytest.skip(f"TS.48 profile {TS48} is absent (/work/shared/reference not mounted)")
+    w, pki, new = world, world["tmp"] / "pki", "8944000000000000002"
+    package = w["tmp"] / "pol1.der"
+    package.write_bytes(_with_pol1(TS48.read_bytes(), b"\x01"))
+    _register(capsys, w)
+    smdp = Service(w["tmp"] / "smdp.db", "", w["tmp"] / "smdp.log", [
+        "smdp-service", "serve", "--db", str(w["tmp"] / "smdp.db"), "--port", "0", "--smsr", w["service"].url,
+        "--key", str(pki / "SK_DP.pem"), "--cert", str(pki / "CERT_DP.hex"), "--profile", f"{new}={package}"])
+    try:
+        status, out = invoke_cli(capsys, ["mno", "--smdp", smdp.url, "download", w["eid"], new])
+        assert status == 0, out + smdp.log.read_text()
+    finally:
+        smdp.stop()
+    assert _mno(capsys, w, "set-fallback", w["eid"], w["iccid"])[0] == 0
+    assert _mno(capsys, w, "enable", w["eid"], new)[0] == 0
+    envelopes = _envelopes(w["trace"])
+    status, out = _mno(capsys, w, "disable", w["eid"], new)
+    assert status == 1 and "ES4.DisableProfile: Failed 8.2.2 3.8" in out and "69E1" in out, out
+    assert _envelopes(w["trace"]) > envelopes                                  # the card was asked
+    states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
+    assert states[w["aid"]] == "Disabled" and "Enabled" in states.values()
