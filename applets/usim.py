@@ -14,7 +14,7 @@ from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
 from euicc.auth import subscription
-from euicc.auth.aka import AkaSuccess, MacFailure, SyncFailure, authenticate, gsm_context
+from euicc.auth.aka import AkaAlgorithm, AkaSuccess, MacFailure, SyncFailure, authenticate, gsm_context
 from euicc.auth.errors import AuthParameterError
 from euicc.auth.suci import SuciError
 from euicc.fs import keys as fs_keys
@@ -22,6 +22,7 @@ from euicc.profiles import suci_source
 
 if TYPE_CHECKING:
     from euicc.context import Context
+    from euicc.gp.registry import RegistryEntry
 
 AUTH_MAC_FAILURE = 0x9862          # TS 31.102 §7.3: authentication error, incorrect MAC
 CONTEXT_NOT_SUPPORTED = 0x9864     # authentication error, security context not supported
@@ -48,6 +49,18 @@ class Usim(Applet):
     ADF_PREFIX: ClassVar[bytes] = bytes.fromhex("A0000000871002")
     INS = frozenset({0x88, 0x78})
     CONTEXTS: ClassVar[frozenset[int]] = frozenset({0x80, 0x81})
+
+    def __init__(self, entry: RegistryEntry) -> None:
+        super().__init__(entry)
+        self._algorithm: tuple[tuple, AkaAlgorithm] | None = None
+
+    def algorithm_set(self, sub: subscription.AkaSubscription) -> AkaAlgorithm:
+        """The subscription's f1..f5* (TS 33.102 §6.3.2), built once per key set while this
+        instance lives (one card session): no key schedule at every AUTHENTICATE."""
+        params = sub.algorithm_params()
+        if self._algorithm is None or self._algorithm[0] != params:
+            self._algorithm = (params, sub.algorithm_set())
+        return self._algorithm[1]
 
     def process(self, ctx: Context, cmd: Command) -> bytes:
         if cmd.ins == 0x78:
@@ -92,7 +105,7 @@ class Usim(Applet):
             raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
         sub = self.subscription(ctx)
         try:
-            algorithm = sub.algorithm_set()
+            algorithm = self.algorithm_set(sub)
             if cmd.p2 == 0x80:
                 (rand,) = length_values(cmd.data, 1)
                 result = gsm_context(algorithm, rand)

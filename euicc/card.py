@@ -26,7 +26,7 @@ from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.gp import key_store
 from euicc.gp.secure_channel import SCP03_FEATURE
-from euicc.nvm import Codec, PowerCut, StateFileError, Store
+from euicc.nvm import POWER_LOSS, Codec, PowerCut, StateFileError, Store
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardSession
 
@@ -87,15 +87,16 @@ class Card:
     @classmethod
     def open(cls, state_path: Path | None, config: CardConfig = CardConfig(),
              first_profile: str | None = None, *, applets: Mapping[str, type[Application]] | None = None,
-             extensions: Sequence[Extension] = (), create: bool = True) -> Card:
+             extensions: Sequence[Extension] = (), create: bool = True, durability: str = POWER_LOSS) -> Card:
         """Open the card whose state is `state_path` (None: in memory) with `applets` (a catalog
         by name) and `extensions`, or, when the file does not exist and `create` is true, make a
         new card there with `first_profile` of euicc.provisioning.FIRST_PROFILES enabled.  A file
         that is not a usable card (for these extensions) raises StateFileError (one line: path
-        and reason) and is left as it was."""
+        and reason) and is left as it was.  `durability` (euicc.nvm.DURABILITIES): whether commits
+        also survive a host power loss."""
         path = Path(state_path) if state_path else None
         codec = Codec(state_layout.record_types(extensions), state_layout.layout(extensions))
-        store = Store(path, codec, create=create)
+        store = Store(path, codec, create=create, durability=durability)
         try:
             return cls(store, config, first_profile, applets=applets, extensions=extensions)
         except BaseException:

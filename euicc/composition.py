@@ -20,6 +20,7 @@ from euicc.card import Card, features_of
 from euicc.config import CardConfig
 from euicc.extension import Extension
 from euicc.m2m.extension import M2mExtension
+from euicc.nvm import POWER_LOSS
 from euicc.m2m.runtime import M2mRuntime
 from euicc.rsp.extension import RspExtension
 from euicc.rsp.runtime import RspRuntime
@@ -66,9 +67,10 @@ def make_extensions(names: Iterable[str] | None = None, *, rsp: RspRuntime | Non
 
 def open_card(state_path: Path | None, config: CardConfig = CardConfig(), first_profile: str | None = None,
               *, extensions: Sequence[str] | None = None, rsp: RspRuntime | None = None,
-              m2m: M2mRuntime | None = None, create: bool = True) -> Card:
+              m2m: M2mRuntime | None = None, create: bool = True, durability: str = POWER_LOSS) -> Card:
     """``Card.open`` with the standard applets and the extensions `extensions` (names; None: the
     default), each with its runtime when given."""
     chosen = make_extensions(extensions, rsp=rsp, m2m=m2m)
-    return Card.open(state_path, config, first_profile, applets=catalog(), extensions=chosen, create=create)
+    return Card.open(state_path, config, first_profile, applets=catalog(), extensions=chosen, create=create,
+                     durability=durability)
 

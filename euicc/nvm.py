@@ -6,10 +6,30 @@ committed to disk as ONE SQLite transaction or discarded on error.  ``write_thro
 single value immediately, even inside a transaction: it is the non-atomic update a card uses for
 anti-tearing counters (a PIN retry counter is decremented *before* the comparison).
 
-Why SQLite (rollback journal, ``synchronous=FULL``) and not write-temp+rename: commits cost the
-changed rows, not the whole card (a card with eight profiles holds megabytes), and SQLite's atomic
-commit is tested far beyond anything written here.  At rest the state is one file; the journal only
-exists during a commit and a hot journal is rolled back on the next open (kill -9 safe).
+Why SQLite (rollback journal) and not write-temp+rename: commits cost the changed rows, not the
+whole card (a card with eight profiles holds megabytes), and SQLite's atomic commit is tested far
+beyond anything written here.  At rest the state is one file; the journal only exists during a
+commit and a hot journal is rolled back on the next open.
+
+Durability (:data:`DURABILITIES`, ``Store(durability=...)``): a commit is always atomic and
+survives the card process being killed at any point (kill -9): SQLite has handed every page to
+the operating system before COMMIT returns and a hot journal undoes a half-made commit.  Whether
+it also survives the *host* losing power or the OS crashing is the choice:
+
+* ``power-loss`` (default): ``PRAGMA synchronous=FULL``, fsync of the journal and the database at
+  every commit;
+* ``process-crash``: ``PRAGMA synchronous=OFF``, no fsync.  SQLite's documentation (PRAGMA
+  synchronous): "If the application running SQLite crashes, the data will be safe, but the
+  database might become corrupted if the operating system crashes or the computer loses power
+  before that data has been written to the disk surface."
+
+  With ``process-crash`` a store holding its lock file also runs SQLite in
+  ``locking_mode=EXCLUSIVE``: SQLite keeps its file lock and page cache across commits and,
+  instead of deleting the journal after each commit, invalidates its header (the journal is
+  deleted at close).  That changes neither the commit point nor the recovery of a hot journal,
+  but no other connection can read the file while the card has it open.
+
+Reads never touch SQLite, and a transaction that wrote nothing opens no SQLite transaction.
 
 Values are JSON-like (None, bool, int, str, bytes, tuples, read-only mappings) and frozen
 dataclasses registered with the store; everything read back is immutable, so state can only change
@@ -44,6 +64,11 @@ SCHEMA_VERSION = 1
 MIGRATIONS: Mapping[int, Callable[[sqlite3.Connection], None]] = MappingProxyType({})
 
 _DELETED = object()
+
+POWER_LOSS = "power-loss"
+PROCESS_CRASH = "process-crash"
+#: durability -> SQLite ``synchronous`` setting (see the module docstring).
+DURABILITIES: Mapping[str, str] = MappingProxyType({POWER_LOSS: "FULL", PROCESS_CRASH: "OFF"})
 
 
 class StateFileError(Exception):
@@ -87,14 +112,20 @@ class Layout:
 
     def __init__(self, rules: Sequence[LayoutRule]) -> None:
         self._rules: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
+        self._known: dict[str, Any] = {}   # key -> hint, of the keys seen so far
         for pattern, hint in rules:
             head = pattern.split("/", 1)[0]
             self._rules.setdefault(head, []).append((_compile(pattern), hint))
 
     def hint(self, key: str) -> Any:
         """The type hint of `key`'s value; KeyError when no rule matches."""
+        try:
+            return self._known[key]
+        except KeyError:
+            pass
         for regex, hint in self._rules.get(key.split("/", 1)[0], ()):
             if regex.fullmatch(key):
+                self._known[key] = hint
                 return hint
         raise KeyError(key)
 
@@ -130,31 +161,62 @@ def conforms(value: Any, hint: Any) -> bool:
     """Whether a stored value has the type `hint` (a class, ``X | None``, ``tuple[X, ...]``,
     ``tuple[X, Y]``, ``Mapping[K, V]``, ``Any``); a dataclass's fields are checked against its
     annotations, and ``bool`` is not an ``int``."""
+    return _checker(hint)(value)
+
+
+def _any(value: Any) -> bool:
+    return True
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
+
+
+_SCALARS = frozenset({type(None), bool, int, str})   # stored as they are (exact types)
+_INT = frozenset({int})
+_JSON = json.JSONEncoder(separators=(",", ":"))      # one encoder, not one per value
+
+
+@functools.cache
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """The test :func:`conforms` applies for `hint`, built once per hint (a value is checked at
+    every write: the check must not walk the type hint each time)."""
     if hint is Any:
-        return True
+        return _any
     if hint is None or hint is type(None):
-        return value is None
+        return lambda value: value is None
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, UnionType):
-        return any(conforms(value, a) for a in args)
+        alternatives = tuple(_checker(a) for a in args)
+        return lambda value: any(check(value) for check in alternatives)
     if origin is tuple:
-        if not isinstance(value, tuple):
-            return False
         if len(args) == 2 and args[1] is Ellipsis:
-            return all(conforms(v, args[0]) for v in value)
-        return len(value) == len(args) and all(map(conforms, value, args))
+            item = _checker(args[0])
+            if args[0] is int:   # the common case, with the exact type first
+                return lambda value: isinstance(value, tuple) and (
+                    set(map(type, value)) <= _INT or all(map(_is_int, value)))
+            return lambda value: isinstance(value, tuple) and all(map(item, value))
+        items = tuple(_checker(a) for a in args)
+        return lambda value: (isinstance(value, tuple) and len(value) == len(items)
+                              and all(check(v) for check, v in zip(items, value)))
     if origin is Mapping:
-        key_hint, value_hint = args or (Any, Any)
-        return isinstance(value, Mapping) and all(conforms(k, key_hint) and conforms(v, value_hint)
-                                                  for k, v in value.items())
+        key_check, value_check = (_checker(a) for a in (args or (Any, Any)))
+        return lambda value: isinstance(value, Mapping) and all(
+            key_check(k) and value_check(v) for k, v in value.items())
     if not isinstance(hint, type):
         raise TypeError(f"unsupported type hint {hint!r}")
     if dataclasses.is_dataclass(hint):
-        return type(value) is hint and all(conforms(getattr(value, name), h)
-                                           for name, h in _field_hints(hint).items())
+        fields = tuple((name, _checker(h)) for name, h in _field_hints(hint).items())
+        return lambda value: type(value) is hint and all(check(getattr(value, name))
+                                                          for name, check in fields)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
+        return _is_int
+    return lambda value: isinstance(value, hint)
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 class Codec:
@@ -182,11 +244,15 @@ class Codec:
             self._ids[cls] = record_type
 
     def encode(self, key: str, value: Any) -> str:
+        return _JSON.encode(self.plain(key, value))
+
+    def plain(self, key: str, value: Any) -> Any:
+        """`value` checked (its key's type, storable) and in the form JSON encodes."""
         if self.layout is not None:
             hint = self._hint(key, TypeError)
             if not conforms(value, hint):
                 raise TypeError(f"state key {key!r} holds {_name(hint)}, not {value!r:.80}")
-        return json.dumps(self._plain(value), separators=(",", ":"))
+        return self._plain(value)
 
     def decode(self, key: str, text: str) -> Any:
         hint = self._hint(key, UnknownKey) if self.layout is not None else None
@@ -202,6 +268,15 @@ class Codec:
             raise error(f"{key!r} is not a key of the card's state layout") from None
 
     def _plain(self, v: Any) -> Any:
+        kind = type(v)
+        if kind in _SCALARS:
+            return v
+        if kind is bytes:
+            return {"$b": v.hex()}
+        if kind is tuple:
+            return list(v) if set(map(type, v)) <= _SCALARS else [self._plain(x) for x in v]
+        if v is None or isinstance(v, (bool, int, str)):
+            return v
         if isinstance(v, (bytes, bytearray)):
             return {"$b": v.hex()}
         if isinstance(v, (list, tuple)):
@@ -210,12 +285,10 @@ class Codec:
             record_type = self._ids.get(type(v))
             if record_type is None:
                 raise TypeError(f"{type(v).__qualname__} is not registered with the store codec")
-            fields = {f.name: self._plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+            fields = {f: self._plain(getattr(v, f)) for f in _field_names(type(v))}
             return {"$t": record_type, **fields}
         if isinstance(v, Mapping):
             return {str(k): self._plain(x) for k, x in v.items()}
-        if v is None or isinstance(v, (bool, int, str)):
-            return v
         raise TypeError(f"cannot store {type(v).__name__}")
 
     def _freeze(self, v: Any) -> Any:
@@ -253,40 +326,48 @@ def _mismatch(value: Any, hint: Any) -> str:
 class Store:
     """The persistent key/value state of one card (see module docstring)."""
 
-    def __init__(self, path: Path | None, codec: Codec, *, lock: bool = True, create: bool = True) -> None:
+    def __init__(self, path: Path | None, codec: Codec, *, lock: bool = True, create: bool = True,
+                 durability: str = POWER_LOSS) -> None:
         """Open the state file `path` (None: in memory); ``created`` says whether this made it
         (the path did not exist: only then may a caller give it first contents).  With
-        `create` False a missing file is refused instead."""
+        `create` False a missing file is refused instead.  `durability` is one of
+        :data:`DURABILITIES`."""
+        if durability not in DURABILITIES:
+            raise ValueError(f"durability is one of {', '.join(DURABILITIES)}")
         self.path = path
         self.codec = codec
         self.fault_hook: Callable[[int], None] | None = None
         self.writes = 0  # physical row writes so far (the fault hook's N)
         self.created = path is None
         self._pending: dict[str, Any] = {}
+        self._texts: dict[str, str] = {}   # the encoded form of each value put in `_pending`
         self._depth = 0
         self._lock_fd: int | None = None
-        self._db: sqlite3.Connection | None = None
-        if path is not None:
-            if not create and not path.exists():
-                raise StateFileError(path, "no card state here (`euicc-emu run` creates one)")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if lock:
-                    self._lock_fd = _lock(path)
-            except OSError as e:
-                self.close()
-                where = f" ({e.filename})" if e.filename else ""
-                raise StateFileError(path, f"cannot open: {e.strerror or e}{where}") from None
-            self.created = not path.exists()
+        self._db: sqlite3.Connection | _NoFile | None = None
+        if path is None:   # nothing to read or write: the state is `_data`
+            self._db, self._data = _NoFile(), {}
+            return
+        if not create and not path.exists():
+            raise StateFileError(path, "no card state here (`euicc-emu run` creates one)")
         try:
-            self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=FULL")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_fd = _lock(path)
+        except OSError as e:
+            self.close()
+            where = f" ({e.filename})" if e.filename else ""
+            raise StateFileError(path, f"cannot open: {e.strerror or e}{where}") from None
+        self.created = not path.exists()
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            if self._lock_fd is not None and durability == PROCESS_CRASH:
+                self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute(f"PRAGMA synchronous={DURABILITIES[durability]}")
             self._db.execute("PRAGMA journal_mode=DELETE")
             self._data = self._load()
         except sqlite3.DatabaseError as e:
             self.close()
-            if self.created and path is not None:
+            if self.created:
                 path.unlink(missing_ok=True)
                 raise StateFileError(path, f"cannot create a state file ({e})") from None
             raise StateFileError(path, f"not a readable euicc-emu state file ({e})") from None
@@ -376,69 +457,84 @@ class Store:
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, key: str, value: Any) -> None:
-        self.codec.encode(key, value)  # refuse unstorable values at the point of the write
+        text = self._encode(key, value)   # refuse unstorable values at the point of the write
         if self._depth:
             self._pending[key] = value
+            self._texts[key] = text
         else:
-            self._commit({key: value})
+            self._commit({key: value}, {key: text})
 
     def delete(self, key: str) -> None:
         if self._depth:
             self._pending[key] = _DELETED
         elif key in self._data:
-            self._commit({key: _DELETED})
+            self._commit({key: _DELETED}, {})
 
     def write_through(self, key: str, value: Any) -> None:
         """Commit one value now, even inside a transaction (anti-tearing counters).  Raises
         :class:`NvmWriteError` when it cannot be written: the caller must not go on as if it were
         (a PIN is not compared when its decremented counter could not be stored)."""
-        self._commit({key: value})
+        text = self._encode(key, value)
+        self._commit({key: value}, {key: text})
         if key in self._pending:
             self._pending[key] = value
+            self._texts[key] = text
+
+    def _encode(self, key: str, value: Any) -> str:
+        """The row text of `value`; an in-memory store, which writes no rows, only checks it."""
+        if isinstance(self._db, _NoFile):
+            self.codec.plain(key, value)
+            return ""
+        return self.codec.encode(key, value)
 
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group writes: all are committed when the outermost block ends normally, none otherwise."""
+    def transaction(self) -> _Transaction:
+        """Group writes: all are committed when the outermost block ends normally, none otherwise
+        (a block that wrote nothing touches no file)."""
+        return _Transaction(self)
+
+    def _enter(self) -> None:
         self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth -= 1
-            if not self._depth:
-                self._pending.clear()
-            raise
+
+    def _exit(self, failed: bool) -> None:
         self._depth -= 1
-        if not self._depth and self._pending:
+        if self._depth:
+            return
+        if failed:
+            self._pending.clear()
+            self._texts.clear()
+        elif self._pending:
             pending, self._pending = self._pending, {}
-            self._commit(pending)
+            texts, self._texts = self._texts, {}
+            self._commit(pending, texts)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A nested all-or-nothing block inside the current transaction."""
         with self.transaction():
-            saved = dict(self._pending)
+            saved, saved_texts = dict(self._pending), dict(self._texts)
             try:
                 yield
             except BaseException:
-                self._pending = saved
+                self._pending, self._texts = saved, saved_texts
                 raise
 
     def rollback(self) -> None:
         """Discard the pending writes of the current transaction (it stays open)."""
         self._pending.clear()
+        self._texts.clear()
 
-    def _commit(self, changes: dict[str, Any]) -> None:
-        """Write `changes` as one SQLite transaction; on failure the file and `_data` keep the
-        old values (a fault hook's PowerCut passes through, any SQLite error becomes
-        :class:`NvmWriteError`)."""
+    def _commit(self, changes: dict[str, Any], texts: Mapping[str, str]) -> None:
+        """Write `changes` (their encoded forms: `texts`) as one SQLite transaction; on failure
+        the file and `_data` keep the old values (a fault hook's PowerCut passes through, any
+        SQLite error becomes :class:`NvmWriteError`)."""
         db = self._db
         if db is None:
             raise StateFileError(self.path, "the state file is closed")
-        rows = [(k, None if v is _DELETED else self.codec.encode(k, v)) for k, v in changes.items()]
+        rows = [(k, None if v is _DELETED else texts[k]) for k, v in changes.items()]
         try:
             db.execute("BEGIN IMMEDIATE")
             for k, text in rows:
@@ -463,6 +559,34 @@ class Store:
                 self._data.pop(k, None)
             else:
                 self._data[k] = v
+
+
+class _NoFile:
+    """The "connection" of an in-memory store (``Store(None)``): it keeps no second copy of the
+    state, so a commit only counts its rows and runs the fault hook, as a file commit does."""
+
+    in_transaction = False
+
+    def execute(self, *_: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class _Transaction:
+    """``with store.transaction():`` (a plain context manager: it wraps every command)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        self.store._enter()
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.store._exit(kind is not None)
 
 
 def _rollback(db: sqlite3.Connection) -> None:

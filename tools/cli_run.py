@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from euicc.atr import DEFAULT_INTERFACE, INTERFACES
+from euicc.nvm import DURABILITIES, POWER_LOSS
 from tools.cli import add_state_argument, state_path
 from tools.cli_fault import InstrumentError, add_run_options, instrument_setup
 from vpcd_bridge import ApduTrace, BridgeRunner, Endpoint, VpcdConnection, VpcdSession, open_sinks
@@ -60,9 +61,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--t1-direct", action="store_true",
                         help="return response data directly (no T=0 61xx/GET RESPONSE, no 6Cxx); "
                              "with --atr or --protocols t0-t1 (--protocols t1 implies it)")
+    parser.add_argument("--svn", choices=SVN_CHOICES, default=None,
+                        help="highest SGP.22 version the card speaks: 3.1.0 (the default: v3.1 to "
+                             "servers that choose v3, v2 to the others) or 2.5.0 (v2 only: the "
+                             "card's own svn, e.g. a quirk profile's, is also its highest)")
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
+    parser.add_argument("--durability", choices=tuple(DURABILITIES), default=POWER_LOSS,
+                        help="what a committed write survives: the card process being killed "
+                             "always; with power-loss (default) also a host power loss or OS crash "
+                             "(fsync at every commit); process-crash skips the fsync (faster writes)")
     parser.add_argument("--trace", nargs="?", const="-", default=None, metavar="FILE",
                         help="APDU trace to FILE (appended), or stdout when FILE is '-' or omitted")
     parser.add_argument("--gsmtap", type=_gsmtap_target, default=None, metavar="HOST[:PORT]",
@@ -81,10 +90,23 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
     return [(slot + i, path.with_name(f"{path.name}.{i}")) for i in range(cards)]
 
 
+SVN_CHOICES = ("2.5.0", "3.1.0")
+
+
 def card_config(args: argparse.Namespace) -> CardConfig:
     """The card's settings: those of the --quirks profile (tools.quirks; raises QuirkError), then
     the ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr), which
-    override the profile's."""
+    override the profile's, then the highest SGP.22 version of --svn (EUICCInfo highestSvn)."""
+    from euicc.rsp.euicc_info import settings
+    config = _interface_config(args)
+    info = settings(config)   # the profile's EUICCInfo values, or the SGP.22 extension's own
+    if args.svn is None:
+        return replace(config, euicc_info=info)
+    highest = bytes(int(n) for n in args.svn.split(".")) if args.svn != SVN_CHOICES[0] else info.svn
+    return replace(config, euicc_info=replace(info, highest_svn=highest))
+
+
+def _interface_config(args: argparse.Namespace) -> CardConfig:
     from euicc.card import CardConfig
     from tools.quirks import load
     profile = load(args.quirks) if args.quirks else None
@@ -137,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 stack.enter_context(SlotClaim(endpoint))
-                card = open_card(path, config, first_profile=args.first_profile, extensions=args.extensions)
+                card = open_card(path, config, first_profile=args.first_profile, extensions=args.extensions,
+                                 durability=args.durability)
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1

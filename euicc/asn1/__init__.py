@@ -5,7 +5,17 @@ The module texts ship inside this package (the product never reads ``/work/share
 * ``RSPDefinitions.asn`` (GSMA SGP.22 v2.x ``RSPDefinitions``) with the RFC 5280 modules
   ``PKIX1Explicit88.asn`` / ``PKIX1Implicit88.asn`` it imports;
 * ``PE_Definitions-3.3.1.asn`` (TCA "eUICC Profile Package: Interoperable Format Technical
-  Specification" v3.3.1, ``PEDefinitions``), in pySim's edited form.
+  Specification" v3.3.1, ``PEDefinitions``), in pySim's edited form;
+* ``RSPDefinitions-v3.1.asn`` (GSMA SGP.22 v3.1 ``RSPDefinitions``, module OID ``sgp22v3(3)``),
+  compiled as a second database (:func:`rsp3`) with the PKIX modules and ``PEDefinitions`` it
+  imports: v2 and v3.1 both name their module ``RSPDefinitions``, so they cannot share one.
+  Provenance: transcribed from the specification by ``Trup3s/resimulate`` (commit ``99bebb2d``,
+  ``resimulate/asn/rsp_definitions_v3_1.asn``, no licence stated; the text is GSMA's) with the
+  project reference folder's edits E1-E8 (``ANY`` stand-ins put back to the spec's types,
+  ``vendorSpecificData [1] EXPLICIT ANY``, the identifiers ``crlStaplingV3Used`` and
+  ``smdpSignature5`` repaired from PDF damage); sha256 ``e27df282...a50``.  Two identifiers are
+  unconfirmed against the v3.1 PDF (``unknowndcSessionId``, ``lpaeUsingE4Esupported``); neither
+  is used by the card.
 
 One correction to pySim's text: ``DeviceInfo.tac`` is ``Octet4`` as SGP.22 defines it (the TAC
 is 8 digits), not ``Octet8``.
@@ -50,6 +60,13 @@ from asn1tools.codecs import der
 
 RSP_MODULES = ("RSPDefinitions.asn", "PKIX1Explicit88.asn", "PKIX1Implicit88.asn")
 SAIP_MODULES = ("PE_Definitions-3.3.1.asn",)
+RSP3_MODULES = ("RSPDefinitions-v3.1.asn", "PKIX1Explicit88.asn", "PKIX1Implicit88.asn",
+                "PE_Definitions-3.3.1.asn")
+
+#: INTEGER DEFAULTs given as a named number, which asn1tools 0.169 fills in as the name (a str
+#: that then fails every comparison with the integer): RFC 5280 ``Version`` v1(0), SGP.22 v3.1
+#: ``ProfileClass`` operational(2) (StoreMetadataRequest.profileClass DEFAULT operational).
+NAMED_INTEGER_DEFAULTS = {"v1": 0, "operational": 2}
 
 #: TCA SAIP v3.3.1 PE-AKAParameter: sqnInit DEFAULT = 32 sequence numbers of 6 zero octets.
 SQN_INIT_DEFAULT: list[bytes] = [bytes(6)] * 32
@@ -117,6 +134,8 @@ def _compile(names: tuple[str, ...]) -> asn1tools.compiler.Specification:
         for node in _walk(compiled.type, seen):
             if isinstance(node, der.ArrayType):
                 node.decode_content = _guarded_array_decoder(node)
+            elif isinstance(node, der.Integer) and isinstance(node.default, str):
+                node.set_default(NAMED_INTEGER_DEFAULTS[node.default])   # KeyError: a new name to map
     return spec
 
 
@@ -144,6 +163,12 @@ def rsp() -> asn1tools.compiler.Specification:
 
 
 @functools.cache
+def rsp3() -> asn1tools.compiler.Specification:
+    """GSMA SGP.22 v3.1 ``RSPDefinitions`` (+ PKIX, ``PEDefinitions`` for UICCCapability), DER."""
+    return _compile(RSP3_MODULES)
+
+
+@functools.cache
 def saip() -> asn1tools.compiler.Specification:
     """TCA SAIP v3.3.1 ``PEDefinitions``, DER codec, with the ``sqnInit`` DEFAULT fixed."""
     spec = _compile(SAIP_MODULES)
@@ -160,8 +185,9 @@ def saip() -> asn1tools.compiler.Specification:
 
 
 def precompile() -> None:
-    """Compile (or load) both specifications now, e.g. before a card is presented to PC/SC."""
+    """Compile (or load) every specification now, e.g. before a card is presented to PC/SC."""
     rsp()
+    rsp3()
     saip()
 
 

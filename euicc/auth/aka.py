@@ -47,7 +47,9 @@ class AkaAlgorithm(Protocol):
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
-    return bytes(x ^ y for x, y in zip(a, b))
+    """a xor b over the shorter length (as zip would)."""
+    n = min(len(a), len(b))
+    return (int.from_bytes(a[:n], "big") ^ int.from_bytes(b[:n], "big")).to_bytes(n, "big")
 
 
 def c2(res: bytes) -> bytes:

@@ -84,13 +84,13 @@ class SqnState:
         """Raise :class:`AuthParameterError` if this array does not fit ``policy``."""
         if len(self.seq_ms) != policy.array_size:
             raise AuthParameterError(f"SQN array must have {policy.array_size} entries")
-        if any(not 0 <= s < (1 << policy.seq_bits) for s in self.seq_ms):
+        if self.seq_ms and not 0 <= min(self.seq_ms) <= max(self.seq_ms) < 1 << policy.seq_bits:
             raise AuthParameterError("SEQ value out of range")
 
     def highest(self) -> tuple[int, int]:
         """(SEQ_MS, IND) of the highest accepted SEQ; the highest IND wins a tie."""
         seq = max(self.seq_ms)
-        return seq, max(i for i, s in enumerate(self.seq_ms) if s == seq)
+        return seq, len(self.seq_ms) - 1 - self.seq_ms[::-1].index(seq)
 
     def sqn_ms(self, policy: SqnPolicy) -> int:
         """SQN_MS = SEQ_MS || IND of the highest accepted SEQ; 0 before any acceptance."""

@@ -37,6 +37,11 @@ class AkaSubscription:
     age_limit: int | None = 1 << 28
     seq_ms: tuple[int, ...] = ()         # SEQ_MS array; () = all zero
 
+    def algorithm_params(self) -> tuple:
+        """What :meth:`algorithm_set` is built from (everything but the SQN state)."""
+        return (self.algorithm, self.k, self.opc, self.rotations, self.constants, self.mac_len,
+                self.res_len, self.ck_len, self.ik_len, self.iterations)
+
     def policy(self) -> SqnPolicy:
         return SqnPolicy(self.ind_bits, self.delta, self.age_limit)
 

@@ -6,6 +6,8 @@ after one AM_DO are alternatives (OR).  ISO/IEC 7816-4 §9.3.
 """
 from __future__ import annotations
 
+import functools
+
 from euicc import tlv
 from euicc.apdu import SW, SwError
 from euicc.fs.filesystem import FileSystem
@@ -41,15 +43,33 @@ def check(fs: FileSystem, pins: PinService, path: str, desc: FileDescriptor, mod
     raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
 
 
+@functools.lru_cache(maxsize=1024)
+def _data_objects(record: bytes) -> tuple[tuple[tuple[int, bytes], ...], bool]:
+    """The TLV data objects of an EF.ARR record, parsed once per distinct record (every READ and
+    UPDATE checks one): those before the first malformed one, and whether there is one."""
+    objects: list[tuple[int, bytes]] = []
+    try:
+        for item in tlv.iter_tlv(record, skip_padding=True):
+            objects.append(item)
+    except tlv.TlvError:
+        return tuple(objects), True
+    return tuple(objects), False
+
+
 def _rule_allows(record: bytes, pins: PinService, mode: int, ins: int | None) -> bool:
+    """Whether the rule grants `mode` (or `ins`); TlvError when the rule is malformed before any
+    satisfied condition (read in order, as the card always has)."""
+    objects, malformed = _data_objects(record)
     applies = False
-    for tag, value in tlv.iter_tlv(record, skip_padding=True):
+    for tag, value in objects:
         if tag == 0x80:  # AM_DO, access mode byte
             applies = bool(value) and bool(value[-1] & mode) and ins is None
         elif tag == 0x84:  # AM_DO, command header description (INS)
             applies = ins is not None and ins in value
         elif applies and _condition(tag, value, pins):
             return True
+    if malformed:
+        raise tlv.TlvError("malformed access rule")
     return False
 
 

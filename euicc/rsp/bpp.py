@@ -27,7 +27,7 @@ from euicc.crypto.ecka import EckaError, public_key_tlv
 from euicc.nvm import Store
 from euicc.profiles.manager import ProfileManager, fsid_of
 from euicc.profiles.model import CLASS_OPERATIONAL, ProfileError, ProfileErrorCode, ProfileRecord
-from euicc.rsp import der, es10b, notifications, rat, rsp_session
+from euicc.rsp import der, es10b, metadata, notifications, rat, rsp_session
 from euicc.profiles.installer import InstallError, install_profile
 from euicc.rsp import keys as rsp_keys
 
@@ -60,8 +60,9 @@ class BppFailure(Exception):
 class BppLoader:
     """Volatile state of one BPP being loaded (after a successful InitialiseSecureChannel)."""
 
-    def __init__(self, bsp: BspSession) -> None:
+    def __init__(self, bsp: BspSession, v3: bool = False) -> None:
         self.bsp = bsp
+        self.v3 = v3                   # the RSP session is held in SGP.22 v3 (euicc.rsp.es10b)
         self.container = 0             # tag of the sequence being received (A0..A3), 0 = none yet
         self.pending = b""             # plaintext of the current A0/A1/A2 sequence
         self.configure: dict | None = None
@@ -121,9 +122,12 @@ class BppLoader:
         self.dp_proprietary = parts[0] if parts else b""
 
     def _store_metadata(self, plain: bytes, store: Store) -> None:
-        """§5.5.3 StoreMetadata (BF25): ICCID not yet on the eUICC, PPRs allowed by the RAT."""
+        """§5.5.3 StoreMetadata (BF25): ICCID not yet on the eUICC, PPRs allowed by the RAT; in a
+        v3 session first the v3.1 refusals of :mod:`euicc.rsp.metadata`."""
         try:
-            meta = der.decode("StoreMetadataRequest", plain)
+            meta = metadata.check_v3(plain) if self.v3 else der.decode("StoreMetadataRequest", plain)
+        except metadata.MetadataRefused as exc:
+            raise BppFailure(STORE_METADATA, exc.reason, str(exc)) from None
         except SwError:
             raise BppFailure(STORE_METADATA, INCORRECT_INPUT_VALUES, "bad StoreMetadata") from None
         if any(r.iccid == meta["iccid"] for r in ProfileManager(store).records()):
@@ -167,7 +171,7 @@ def _initialise_secure_channel(ctx: Context, session: rsp_session.RspSession, bf
         raise BppFailure(INITIALISE_SECURE_CHANNEL, INCORRECT_INPUT_VALUES, "bad smdpOtpk") from None
     except BspError as exc:
         raise BppFailure(INITIALISE_SECURE_CHANNEL, exc.reason, str(exc)) from None
-    return BppLoader(BspSession(keys))
+    return BppLoader(BspSession(keys), session.v3)
 
 
 # -- the ES10b function ---------------------------------------------------------------------------

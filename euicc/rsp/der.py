@@ -1,4 +1,5 @@
-"""DER codec of the ES10 messages: GSMA SGP.22 v2.5 §5.7 with the ``RSPDefinitions`` ASN.1 module.
+"""DER codec of the ES10 messages: GSMA SGP.22 v2.5 §5.7 with the ``RSPDefinitions`` ASN.1 module,
+or (``v3=True``) SGP.22 v3.1 §5.7 with the v3.1 module, for an RSP session held in v3.
 
 Requests are decoded with asn1tools (constraints checked); a request that does not decode, or
 carries bytes after its end, is refused with '6A80' (SGP.22 §5.7.2: the ISD-R returns an ISO
@@ -13,17 +14,22 @@ import asn1tools
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 
 # What the third-party decoder can raise on hostile input besides its own error type.
 _DECODE_ERRORS = (asn1tools.Error, ValueError, TypeError, KeyError, IndexError, OverflowError,
                   RecursionError)
 
 
-def decode(type_name: str, data: bytes) -> Any:
+def spec(v3: bool = False) -> asn1tools.compiler.Specification:
+    """The compiled module: SGP.22 v3.1 when `v3`, else v2.5."""
+    return rsp3() if v3 else rsp()
+
+
+def decode(type_name: str, data: bytes, *, v3: bool = False) -> Any:
     """Decode one complete ``type_name`` value; malformed input -> SwError('6A80')."""
     try:
-        value, length = rsp().decode_with_length(type_name, bytes(data), check_constraints=True)
+        value, length = spec(v3).decode_with_length(type_name, bytes(data), check_constraints=True)
     except _DECODE_ERRORS:
         raise SwError(SW.INCORRECT_DATA) from None
     if length != len(data):
@@ -31,9 +37,9 @@ def decode(type_name: str, data: bytes) -> Any:
     return value
 
 
-def encode(type_name: str, value: Any) -> bytes:
+def encode(type_name: str, value: Any, *, v3: bool = False) -> bytes:
     """Encode a value the card built itself (a failure here is a defect, not bad input)."""
-    return rsp().encode(type_name, value, check_constraints=True)
+    return spec(v3).encode(type_name, value, check_constraints=True)
 
 
 def children(data: bytes) -> list[bytes]:

@@ -6,6 +6,16 @@ LoadCRL.  LoadBoundProfilePackage is :mod:`euicc.rsp.bpp`, the notification func
 Function errors are results inside a '9000' response (the Error CHOICE of each response), the
 session state is volatile (:mod:`euicc.rsp.rsp_session`).  serverAddress is copied into
 euiccSigned1; comparing it with the address the LPA used is the LPA's check (§3.1.2).
+
+Version of a session (SGP.22 v3.1 §3.1.2 / §5.7.13, ServerSigned1 ``sessionContext``
+"#SupportedFromV3.0.0#"; [U] the clause text was not readable here, this is the rule implemented):
+the SM-DP+ learns the eUICC's versions from euiccInfo1 (``lowestSvn``/``highestSvn``) in
+ES9+.InitiateAuthentication and chooses; a server that chose v3 signs a ``sessionContext``
+(serverSvn, crlStaplingV3Used) into serverSigned1, a v2 server cannot.  So the session is v3 when
+the card implements v3 (``highestSvn`` 3.x) *and* serverSigned1 carries ``sessionContext``; then
+AuthenticateServer, PrepareDownload, StoreMetadata and CancelSession use the v3.1 module and
+euiccSigned1 carries EUICCInfo2 in its v3 form.  Otherwise every message is decoded and answered
+with the v2.5 module exactly as a v2.5 card does.  The choice lives in the volatile RSP session.
 """
 from __future__ import annotations
 
@@ -29,6 +39,8 @@ NO_SESSION_CONTEXT = 4
 EUICC_CHALLENGE_MISMATCH = 6
 INVALID_TRANSACTION_ID = 5
 UNDEFINED_ERROR = 127
+COMMON_AUTHENTICATION = "ctxParamsForCommonAuthentication"
+PROFILE_DOWNLOAD_ONLY = (bytes((0x80,)), 1)        # OperationType {profileDownload}
 
 
 def card_identity(ctx: Context) -> EuiccIdentity:
@@ -68,7 +80,9 @@ def _revocation_check(ctx: Context, verified: VerifiedCertificate) -> None:
 def authenticate_server(ctx: Context, data: bytes) -> bytes:
     """BF38 (§5.7.13): verify CERT.XXauth and serverSignature1, match euiccChallenge, then
     return euiccSigned1 signed with SK.EUICC.ECDSA of the requested CI, with CERT.EUICC/EUM."""
-    request = der.decode("AuthenticateServerRequest", data)
+    settings = euicc_info.settings(ctx.config)
+    v3 = settings.v3 and "sessionContext" in der.decode("AuthenticateServerRequest", data, v3=True)["serverSigned1"]
+    request = der.decode("AuthenticateServerRequest", data, v3=v3)
     raw = der.children(data)
     signed1 = request["serverSigned1"]
     ident = card_identity(ctx)
@@ -77,7 +91,7 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     def error(code: int) -> bytes:
         rsp_session.end(ctx)
         return der.encode("AuthenticateServerResponse", ("authenticateResponseError", {
-            "transactionId": signed1["transactionId"], "authenticateErrorCode": int(code)}))
+            "transactionId": signed1["transactionId"], "authenticateErrorCode": int(code)}), v3=v3)
 
     pkid = request["euiccCiPKIdToBeUsed"]
     try:
@@ -92,37 +106,49 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         return error(NO_SESSION_CONTEXT)
     if signed1["euiccChallenge"] != session.euicc_challenge:
         return error(EUICC_CHALLENGE_MISMATCH)
+    if v3 and not _v3_context_supported(request["ctxParams1"]):
+        return error(UNDEFINED_ERROR)
     euicc_signed1 = {
         "transactionId": signed1["transactionId"],
         "serverAddress": signed1["serverAddress"],
         "serverChallenge": signed1["serverChallenge"],
-        "euiccInfo2": euicc_info.euicc_info2_value(ident, card_resources.of_card(ctx).encode(),
-                                                         euicc_info.settings(ctx.config)),
+        "euiccInfo2": euicc_info.euicc_info2_value(ident, card_resources.of_card(ctx).encode(), settings, v3=v3),
         "ctxParams1": request["ctxParams1"],
     }
-    signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1))
+    signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1, v3=v3))
+    session.v3 = v3
     session.transaction_id = signed1["transactionId"]
     session.server_address = signed1["serverAddress"]
     session.ci_pkid = bytes(pkid)
     session.dp_auth = server
     session.euicc_signature1 = signature
+    # v3.1 names the EUM certificate nextCertInChain (same position, same encoding)
     return der.encode("AuthenticateServerResponse", ("authenticateResponseOk", {
         "euiccSigned1": euicc_signed1, "euiccSignature1": signature,
         "euiccCertificate": der.decode_certificate(credential.cert_euicc),
-        "eumCertificate": der.decode_certificate(credential.cert_eum)}))
+        "nextCertInChain" if v3 else "eumCertificate": der.decode_certificate(credential.cert_eum)}), v3=v3)
+
+
+def _v3_context_supported(ctx_params1: tuple) -> bool:
+    """v3.1 CtxParams1 this card can serve: Common Authentication for a profile download.  Device
+    Change, Profile Recovery, Push Service registration and RPM (operationType rpm) are not
+    implemented; they are refused with undefinedError (127) [U: no dedicated code]."""
+    kind, params = ctx_params1
+    return kind == COMMON_AUTHENTICATION and params.get("operationType", PROFILE_DOWNLOAD_ONLY) == PROFILE_DOWNLOAD_ONLY
 
 
 def prepare_download(ctx: Context, data: bytes) -> bytes:
     """BF21 (§5.7.17): verify CERT.DPpb and smdpSignature2, check the session and hashCc rule,
     generate (or, with bppEuiccOtpk, re-use) otPK/otSK.EUICC.ECKA, sign euiccSigned2."""
-    request = der.decode("PrepareDownloadRequest", data)
+    session = rsp_session.current(ctx)
+    v3 = session is not None and session.v3
+    request = der.decode("PrepareDownloadRequest", data, v3=v3)
     raw = der.children(data)
     signed2 = request["smdpSigned2"]
-    session = rsp_session.current(ctx)
 
     def error(code: int) -> bytes:
         return der.encode("PrepareDownloadResponse", ("downloadResponseError", {
-            "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}))
+            "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}), v3=v3)
 
     if session is None or session.dp_auth is None or session.otk is not None:
         return error(DownloadErrorCode.NO_SESSION_CONTEXT)
@@ -145,11 +171,11 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
     if hash_cc is not None:
         euicc_signed2["hashCc"] = hash_cc
     signature2_tlv = raw[1]
-    signature = credential.sign(der.encode("EUICCSigned2", euicc_signed2) + signature2_tlv)
+    signature = credential.sign(der.encode("EUICCSigned2", euicc_signed2, v3=v3) + signature2_tlv)
     session.dp_pb = dp_pb
     session.otk = otk
     return der.encode("PrepareDownloadResponse", ("downloadResponseOk", {
-        "euiccSigned2": euicc_signed2, "euiccSignature2": signature}))
+        "euiccSigned2": euicc_signed2, "euiccSignature2": signature}), v3=v3)
 
 
 def _one_time_key(ctx: Context, curve: Curve, previous: bytes | None) -> EckaKeyPair:
@@ -170,18 +196,20 @@ def forget_one_time_key(ctx: Context) -> None:
 
 def cancel_session(ctx: Context, data: bytes) -> bytes:
     """BF41 (§5.7.14): sign euiccCancelSessionSigned and end the session; a transactionId other
-    than the session's gives invalidTransactionId (5)."""
-    request = der.decode("CancelSessionRequest", data)
+    than the session's gives invalidTransactionId (5).  In a v3 session the v3.1 module (its
+    CancelSessionReason adds sessionAborted (16) .. operationAbandoned (30))."""
     session = rsp_session.current(ctx)
+    v3 = session is not None and session.v3
+    request = der.decode("CancelSessionRequest", data, v3=v3)
     if session is None or session.dp_auth is None or request["transactionId"] != session.transaction_id:
         return der.encode("CancelSessionResponse", ("cancelSessionResponseError", INVALID_TRANSACTION_ID))
     credential = card_identity(ctx).credential(session.ci_pkid)
     signed = {"transactionId": request["transactionId"], "smdpOid": session.smdp_oid,
               "reason": request["reason"]}
-    signature = credential.sign(der.encode("EuiccCancelSessionSigned", signed))
+    signature = credential.sign(der.encode("EuiccCancelSessionSigned", signed, v3=v3))
     rsp_session.end(ctx)
     return der.encode("CancelSessionResponse", ("cancelSessionResponseOk", {
-        "euiccCancelSessionSigned": signed, "euiccCancelSessionSignature": signature}))
+        "euiccCancelSessionSigned": signed, "euiccCancelSessionSignature": signature}), v3=v3)
 
 
 def load_crl(ctx: Context, data: bytes) -> bytes:

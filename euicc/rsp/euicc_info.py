@@ -1,8 +1,21 @@
-"""EUICCInfo1 and EUICCInfo2: SGP.22 v2.5 §5.7.8 (GetEUICCInfo) and §4.1 (data structures).
+"""EUICCInfo1 and EUICCInfo2: SGP.22 v2.5 / v3.1 §5.7.8 (GetEUICCInfo) and §4.1 (data structures).
 
 Values that describe the product rather than follow from the spec are settings
 (:class:`EuiccInfoSettings`); the CI key identifier lists come from the stored identity and
 ``extCardResource`` from the card's current resources (:mod:`euicc.gp.card_resources`).
+
+Two forms (SGP.22 v3.1 RSPDefinitions keeps every v2 member on its v2 tag: ``svn [2]`` is
+``lowestSvn [2]``, ``profileVersion [1]`` is ``baseProfilePackageVersion [1]``, ``rspCapability
+[8]`` is ``euiccRspCapability [8]``, and adds members on tags v2 does not use):
+
+* v2 form (:func:`euicc_info2_value` with ``v3=False``): exactly what a v2.5 card returns;
+* v3 form: the v2 members plus ``euiccRspCapability`` / ``highestSvn`` in EUICCInfo1 and
+  ``certificationDataObject``, ``lpaMode``, ``highestSvn`` in EUICCInfo2.
+
+A card whose :attr:`EuiccInfoSettings.highest_svn` is 3.x answers GetEUICCInfo1/2 in the v3 form
+(before any session the card cannot know the LPA's version; a v2 decoder skips the members it does
+not know, which the tests check with the published v2 module).  Inside AuthenticateServer the
+form follows the session's version (:mod:`euicc.rsp.es10b`).
 """
 from __future__ import annotations
 
@@ -16,7 +29,9 @@ if TYPE_CHECKING:
     from euicc.config import CardConfig
 
 SVN = bytes((2, 5, 0))
-"""SGP.22 version this eUICC implements (EUICCInfo1/2 svn); 2.5.0."""
+"""Lowest SGP.22 version this eUICC implements (v2 ``svn`` = v3 ``lowestSvn``); 2.5.0."""
+SVN_V3 = bytes((3, 1, 0))
+"""Highest SGP.22 version this eUICC implements (v3 ``highestSvn``); 3.1.0."""
 
 UICC_CAPABILITY_BITS = (
     1,    # usimSupport: applets/usim.py (ADF prefix A0000000871002)
@@ -31,7 +46,8 @@ UICC_CAPABILITY_BITS = (
 contactless (0), no CSIM application (3, 18), no CAVE (5), no GBA or MBMS security context in
 AUTHENTICATE (10-12, applets/usim.py answers P2 '80'/'81' only), no EAP client (13), Java Card
 packages are recorded but never executed (14), no MULTOS (15).  GET IDENTITY works, but its bit
-(getIdentity, 22) exists only from SGP.22 v3; this card reports SVN 2.5.0."""
+(getIdentity, 22) exists only from SGP.22 v3: it is set in the v3 form only."""
+GET_IDENTITY_BIT = 22
 
 
 def _bit_string(bits: tuple[int, ...]) -> tuple[bytes, int]:
@@ -42,8 +58,23 @@ def _bit_string(bits: tuple[int, ...]) -> tuple[bytes, int]:
 
 
 _UICC_CAPABILITY = _bit_string(UICC_CAPABILITY_BITS)
+_UICC_CAPABILITY_V3 = _bit_string(UICC_CAPABILITY_BITS + (GET_IDENTITY_BIT,))
 # RspCapability: additionalProfile(0), crlSupport(1), testProfileSupport(3)
 _RSP_CAPABILITY = (bytes((0b11010000,)), 4)
+EUICC_RSP_CAPABILITY_V3_BITS = (
+    0,    # additionalProfile
+    1,    # loadCrlSupport: ES10b.LoadCRL still works for v2 LPAs (v3.1: "SupportedOnlyBeforeV3")
+    3,    # testProfileSupport
+    7,    # serviceProviderMessageSupport: StoreMetadata 'BE' accepted and kept (euicc.rsp.metadata)
+    18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
+)
+"""EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
+does not do them (yet): rpmSupport (2), lpaProxySupport (8), enterpriseProfilesSupport (9),
+deviceChangeSupport (11), crlStaplingV3Support (15), certChainV3VerificationSupport (16) and the
+other v3 features."""
+_EUICC_RSP_CAPABILITY_V3 = _bit_string(EUICC_RSP_CAPABILITY_V3_BITS)
+LPA_MODE_LPAD = 0
+"""LpaMode lpad (0): the active LPA is in the Device (this card has no LPAe)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +88,13 @@ class EuiccInfoSettings:
     euicc_category: int | None = 1                   # basicEuicc
     pp_version: bytes = bytes((1, 0, 0))
     sas_accreditation_number: str = "EUICC-EMU-TEST"
-    svn: bytes = SVN                                 # EUICCInfo1/2 svn and the ISD-R FCI's '82'
+    svn: bytes = SVN                                 # EUICCInfo1/2 svn = lowestSvn, ISD-R FCI '82'
+    # highestSvn: 3.1.0 makes the card speak SGP.22 v3.1 to v3 servers; 2.x (= svn): v2 only
+    highest_svn: bytes = SVN_V3
+    # certificationDataObject (v3 form; GlobalPlatform DLOA values): [U] this emulator has no
+    # certification, these are placeholders
+    platform_label: str = "euicc-emu"
+    discovery_base_url: str = "https://dloa.invalid/"
     # CI key identifiers to list instead of the stored identity's (None: the identity's own)
     ci_pkids_for_verification: tuple[bytes, ...] | None = None
     ci_pkids_for_signing: tuple[bytes, ...] | None = None
@@ -68,6 +105,12 @@ class EuiccInfoSettings:
                      else self.ci_pkids_for_verification),
                 list(identity.ci_pkids_for_signing if self.ci_pkids_for_signing is None
                      else self.ci_pkids_for_signing))
+
+
+    @property
+    def v3(self) -> bool:
+        """The card implements SGP.22 v3 (highestSvn major version 3)."""
+        return self.highest_svn[0] >= 3
 
 
 DEFAULT_SETTINGS = EuiccInfoSettings()
@@ -81,19 +124,30 @@ def settings(config: CardConfig) -> EuiccInfoSettings:
 
 
 def euicc_info1(identity: EuiccIdentity, settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> bytes:
-    """BF20 EUICCInfo1 (SGP.22 §5.7.8)."""
+    """BF20 EUICCInfo1 (SGP.22 §5.7.8): the v3 form when the card implements v3."""
     verification, signing = settings.ci_pkids(identity)
+    if not settings.v3:
+        return der.encode("EUICCInfo1", {
+            "svn": settings.svn,
+            "euiccCiPKIdListForVerification": verification,
+            "euiccCiPKIdListForSigning": signing,
+        })
     return der.encode("EUICCInfo1", {
-        "svn": settings.svn,
+        "lowestSvn": settings.svn,
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
-    })
+        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "highestSvn": settings.highest_svn,
+    }, v3=True)
 
 
 def euicc_info2_value(identity: EuiccIdentity, resources: bytes,
-                      settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> dict:
-    """EUICCInfo2 as an asn1tools value (also embedded in euiccSigned1, §5.7.13); `resources` is
-    the Extended Card Resources Information (ETSI TS 102 226 §8.2.1.7.2, '81' '82' '83' TLVs)."""
+                      settings: EuiccInfoSettings = DEFAULT_SETTINGS, *, v3: bool = False) -> dict:
+    """EUICCInfo2 as an asn1tools value (also embedded in euiccSigned1, §5.7.13) of the v2 or
+    (`v3`) v3.1 module; `resources` is the Extended Card Resources Information (ETSI TS 102 226
+    §8.2.1.7.2, '81' '82' '83' TLVs)."""
+    if v3:
+        return _euicc_info2_v3(identity, resources, settings)
     verification, signing = settings.ci_pkids(identity)
     value: dict = {
         "profileVersion": settings.profile_version,
@@ -116,6 +170,35 @@ def euicc_info2_value(identity: EuiccIdentity, resources: bytes,
     return value
 
 
+def _euicc_info2_v3(identity: EuiccIdentity, resources: bytes, settings: EuiccInfoSettings) -> dict:
+    """EUICCInfo2 of SGP.22 v3.1 (members renamed, v3 members added; tags as in v2)."""
+    verification, signing = settings.ci_pkids(identity)
+    value: dict = {
+        "baseProfilePackageVersion": settings.profile_version,
+        "lowestSvn": settings.svn,
+        "euiccFirmwareVersion": settings.firmware_version,
+        "extCardResource": resources,
+        "uiccCapability": _UICC_CAPABILITY_V3,
+        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "euiccCiPKIdListForVerification": verification,
+        "euiccCiPKIdListForSigning": signing,
+        "ppVersion": settings.pp_version,
+        "sasAcreditationNumber": settings.sas_accreditation_number,
+        "certificationDataObject": {"platformLabel": settings.platform_label,
+                                    "discoveryBaseURL": settings.discovery_base_url},
+        "lpaMode": LPA_MODE_LPAD,
+        "highestSvn": settings.highest_svn,
+    }
+    if settings.ts102241_version is not None:
+        value["ts102241Version"] = settings.ts102241_version
+    if settings.globalplatform_version is not None:
+        value["globalplatformVersion"] = settings.globalplatform_version
+    if settings.euicc_category is not None:
+        value["euiccCategory"] = settings.euicc_category
+    return value
+
+
 def euicc_info2(identity: EuiccIdentity, resources: bytes, settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> bytes:
-    """BF22 EUICCInfo2 (SGP.22 §5.7.8)."""
-    return der.encode("EUICCInfo2", euicc_info2_value(identity, resources, settings))
+    """BF22 EUICCInfo2 (SGP.22 §5.7.8): the v3 form when the card implements v3."""
+    return der.encode("EUICCInfo2", euicc_info2_value(identity, resources, settings, v3=settings.v3),
+                      v3=settings.v3)

@@ -34,6 +34,7 @@ class RspSession(VolatileState):
     dp_pb: VerifiedCertificate | None = None
     otk: EckaKeyPair | None = None        # otSK/otPK.EUICC.ECKA (PrepareDownload)
     bpp: Any = None                        # euicc.rsp.bpp.BppLoader while a BPP is loading
+    v3: bool = False                       # held in SGP.22 v3.1 (decided by AuthenticateServer)
 
     @property
     def smdp_oid(self) -> str:

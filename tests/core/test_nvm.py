@@ -18,7 +18,7 @@ import pytest
 from euicc.apdu import SwError
 from euicc.card import Card
 from euicc.composition import open_card
-from euicc.nvm import Codec, PowerCut, StateFileError, Store
+from euicc.nvm import DURABILITIES, PROCESS_CRASH, Codec, PowerCut, StateFileError, Store
 from tests.core.helpers import ADM1, PIN2, Terminal, h, pin, split, store_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -240,7 +240,7 @@ import sys
 from pathlib import Path
 from euicc.card import Card
 from euicc.composition import open_card
-card = open_card(Path(sys.argv[1]))
+card = open_card(Path(sys.argv[1]), durability=sys.argv[3])
 assert card.transmit(bytes.fromhex("00A4000C022F05")) == b"\x90\x00"
 i = int(sys.argv[2])
 print("ready", flush=True)
@@ -260,14 +260,17 @@ def _read_pl(path: Path) -> bytes:
         card.close()
 
 
-def test_sigkill_while_updating(tmp_path):
+@pytest.mark.parametrize("durability", DURABILITIES)
+def test_sigkill_while_updating(tmp_path, durability):
+    """Whether commits are fsynced or not (euicc.nvm.DURABILITIES), a card killed at any point
+    keeps every commit made before the kill."""
     path = tmp_path / "killed.state"
     open_card(path).close()
     rng = random.Random(1234)
     previous = _read_pl(path)
     for rnd in range(1, 6):
         base = rnd * 1_000_000
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(base)],
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(base), durability],
                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             line = child.stdout.readline()
@@ -282,6 +285,27 @@ def test_sigkill_while_updating(tmp_path):
         value = _read_pl(path)
         assert value == previous or (value.isdigit() and base <= int(value) < base + 1_000_000)
         previous = value
+
+
+def test_process_crash_durability_keeps_other_connections_out(tmp_path):
+    """With durability process-crash the store holds SQLite's lock while open
+    (locking_mode=EXCLUSIVE): another connection is refused, and reads the file once it is closed."""
+    path = tmp_path / "s.db"
+    s = Store(path, Codec(), durability=PROCESS_CRASH)
+    s.put("x", 1)
+    with pytest.raises(StateFileError):
+        Store(path, Codec(), lock=False)
+    s.close()
+    assert not Path(f"{path}-journal").exists()
+    other = Store(path, Codec(), lock=False)
+    assert other.get("x") == 1
+    other.close()
+
+
+def test_unknown_durability_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        Store(tmp_path / "s.db", Codec(), durability="sometimes")
+    assert not (tmp_path / "s.db").exists()
 
 
 # -- files that are not (usable) state files --------------------------------------------------------

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
+from enum import IntEnum
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 
 from euicc import provisioning
 from euicc.composition import open_card
 from euicc.fs.pin import PinState
-from euicc.nvm import Codec, Layout, StateFileError, Store
+from euicc.nvm import Codec, Layout, StateFileError, Store, conforms
 
 ECASD = "A0000005591010FFFFFFFF8900000200"    # SGP.02 / SGP.22 ECASD AID
 ISD_R = "A0000005591010FFFFFFFF8900000100"
@@ -114,3 +118,24 @@ def test_failing_upgrade_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     with pytest.raises(StateFileError, match="step failed half way"):
         open_card(path)
     assert path.read_bytes() == before
+
+
+class _Level(IntEnum):
+    LOW = 1
+
+
+@pytest.mark.parametrize("hint,value,expected", [
+    (int, 3, True), (int, True, False), (int, _Level.LOW, True), (bool, True, True),
+    (int | None, None, True), (int | None, "1", False), (Any, object(), True),
+    (tuple[int, ...], (), True), (tuple[int, ...], (1, 2, 3), True), (tuple[int, ...], (1, True), False),
+    (tuple[int, ...], (1, _Level.LOW), True), (tuple[int, ...], [1, 2], False),
+    (tuple[bytes, ...], (b"a", "b"), False), (tuple[int, str], (1, "a"), True),
+    (tuple[int, str], (1, "a", 2), False), (tuple[int, str], ("a", 1), False),
+    (Mapping[str, int], MappingProxyType({"a": 1}), True), (Mapping[str, int], {"a": "1"}, False),
+    (PinState, PinState(b"1234", 3), True), (PinState, PinState(b"1234", "3"), False),
+    (PinState | None, None, True), (bytes, bytearray(b"1"), False),
+])
+def test_conforms_known_answers(hint, value, expected):
+    """euicc.nvm.conforms, the check of every value written and loaded: bool is not an int (an
+    IntEnum is), tuples item by item, records field by field (euicc.nvm module docstring)."""
+    assert conforms(value, hint) is expected

@@ -183,3 +183,24 @@ def test_t1_direct_with_a_t0_only_profile_is_refused(capsys, tmp_path):
         card_config(cli.build_parser().parse_args(["run", "--quirks", "default", "--t1-direct"]))
     config = card_config(cli.build_parser().parse_args(["run", "--quirks", "phone-euicc", "--t1-direct"]))
     assert not config.t0 and config.channels == 4
+
+
+@pytest.mark.parametrize(("extra", "svn", "highest"), [
+    ([], "2.5.0", "3.1.0"),
+    (["--svn", "2.5.0"], "2.5.0", "2.5.0"),
+    (["--quirks", "legacy-v2.2"], "2.2.0", "2.2.0"),
+    (["--quirks", "legacy-v2.2", "--svn", "3.1.0"], "2.2.0", "3.1.0"),
+    (["--quirks", "sysmoeuicc1"], "2.3.0", "2.3.0"),
+])
+def test_svn_option_and_profiles(extra, svn, highest):
+    """`run --svn`: the highest SGP.22 version (EUICCInfo highestSvn); 2.5.0 = v2 only."""
+    from tools.cli_run import card_config
+    info = card_config(cli.build_parser().parse_args(["run", *extra])).euicc_info
+    assert (".".join(map(str, info.svn)), ".".join(map(str, info.highest_svn))) == (svn, highest)
+
+
+def test_highest_svn_must_be_the_svn_or_3_1_0(tmp_path):
+    path = tmp_path / "odd.toml"
+    path.write_text('description = "odd"\n[euicc_info]\nsvn = "2.2.0"\nhighest_svn = "3.0.0"\n')
+    with pytest.raises(QuirkError, match="highest_svn"):
+        load(str(path))

@@ -181,10 +181,11 @@ class Smdp:
             request["hashCc"] = hash_cc(cc, self.transaction_id)
         return rsp().encode("PrepareDownloadRequest", request)
 
-    def bound_profile_package(self, euicc_otpk: bytes, eid: bytes, upp: bytes, metadata: dict,
+    def bound_profile_package(self, euicc_otpk: bytes, eid: bytes, upp: bytes, metadata: dict | bytes,
                               *, ppk: bool = False, host_id: bytes = b"SMDP-HOST-ID",
                               key_type: int = 0x88) -> list[bytes]:
-        """The BPP as the LPA's segments (SPEC_NOTES §1.6)."""
+        """The BPP as the LPA's segments (SPEC_NOTES §1.6); `metadata` is a StoreMetadataRequest
+        value or its DER (e.g. encoded with the v3.1 module)."""
         curve = bsp_host.CURVES[{"NIST": "secp256r1", "BRP": "brainpoolP256r1"}[self.tag]]()
         otsk = ec.generate_private_key(curve)
         smdp_otpk = otsk.public_key().public_bytes(serialization.Encoding.X962,
@@ -197,7 +198,7 @@ class Smdp:
         secret = bsp_host.ecka_shared_secret(curve.name, otsk, euicc_otpk)
         keys = bsp_host.session_keys(secret, host_id, eid)
         configure = rsp().encode("ConfigureISDPRequest", {"dpProprietaryData": {"dpOid": "1.3.6.1.4.1.99999.1"}})
-        store_metadata = rsp().encode("StoreMetadataRequest", metadata)
+        store_metadata = metadata if isinstance(metadata, bytes) else rsp().encode("StoreMetadataRequest", metadata)
         ppk_keys = bsp_host.SessionKeySet(*(secrets.token_bytes(16) for _ in range(3))) if ppk else None
         prot = bsp_host.protect_bpp(keys, configure, store_metadata, upp, ppk_keys)
         a0 = tlv(b"\xa0", b"".join(prot.first_sequence_of_87))

@@ -22,8 +22,10 @@ from tools.smdpp.orders import order_from_upp
 
 ASN1 = ASN1_MODULES / "sgp22"
 # UICCCapability named bits (SGP.22 v2.5): usimSupport, isimSupport, akaMilenage, akaTuak128,
-# akaTuak256, multipleUsimSupport, multipleIsimSupport -- applets/usim.py, applets/isim.py, euicc/auth
-EXPECTED_CAPABILITIES = {1, 2, 4, 6, 7, 16, 17}
+# akaTuak256, multipleUsimSupport, multipleIsimSupport -- applets/usim.py, applets/isim.py, euicc/auth;
+# getIdentity (22, PEDefinitions v3.3.1 / SGP.22 v3): the card answers GetEUICCInfo2 in the v3 form
+# by default (highest SVN 3.1.0), and this v2 decoder reads that bit too
+EXPECTED_CAPABILITIES = {1, 2, 4, 6, 7, 16, 17, 22}
 
 
 @pytest.fixture(scope="module")

@@ -269,3 +269,14 @@ def bsp_target(data: bytes) -> None:
             continue
         if was_closed:
             raise InvariantViolation("a closed BSP session unwrapped a block")
+
+
+def metadata_v3_target(data: bytes) -> None:
+    """SGP.22 v3.1 StoreMetadata checks (euicc.rsp.metadata): a decoded value or MetadataRefused."""
+    from euicc.rsp import metadata
+    try:
+        meta = metadata.check_v3(data)
+    except metadata.MetadataRefused:
+        return
+    if not isinstance(meta, dict) or "iccid" not in meta:
+        raise InvariantViolation("check_v3 accepted metadata without an ICCID")

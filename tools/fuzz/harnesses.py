@@ -95,7 +95,6 @@ def _apdu_seeds() -> list[bytes]:
 
 
 def _tlv_seeds() -> list[bytes]:
-    from euicc.card import Card
     from euicc.composition import open_card
     c = open_card(None)
     out = []
@@ -183,7 +182,6 @@ def _bsp_seeds() -> list[bytes]:
 def _es10_seeds() -> list[bytes]:
     """Real ES10 traffic (SGP.22 §3.1.3 download, §5.7 ES10a/b/c) of the host LPA + SM-DP+ rig
     against a default card: each request alone, and whole sessions in three block sizes."""
-    from euicc.card import Card
     from euicc.composition import open_card
     from tools.fuzz.rsp_host import RspRig, StoreDataRecorder
     target = open_card(None)
@@ -211,6 +209,35 @@ def _es10_seeds() -> list[bytes]:
     return out
 
 
+def _es10_v3_seeds() -> list[bytes]:
+    """ES10 traffic of a v3 session (SGP.22 v3.1: the SM-DP+ at SVN 3.1.0 puts a sessionContext
+    in serverSigned1, a service-provider message in the metadata) against a default card."""
+    from euicc.composition import open_card
+    from tools.fuzz.rsp_host import RspRig, StoreDataRecorder
+    from tools.smdpp.es9plus import SVN_V3
+    target = open_card(None)
+    recorder = StoreDataRecorder(target.transmit)
+    RspRig(recorder, svn=SVN_V3, service_provider_message="Welcome").download()
+    target.close()
+    requests = recorder.requests
+    return [card.join_chunks([b"\x00" + r]) for r in requests] + [card.join_chunks([b"\x00" + r for r in requests])]
+
+
+def _metadata_v3_seeds() -> list[bytes]:
+    """StoreMetadataRequest values of SGP.22 v3.1: plain, with a service-provider message, with the
+    members this card refuses (enterprise, LPR) and with an unknown TLV."""
+    from euicc.asn1 import rsp3
+    base = {"iccid": bytes.fromhex("98001032547698103214"), "serviceProviderName": "SP", "profileName": "P"}
+    values = [base, {**base, "serviceProviderMessage": {"languageTag": "de", "message": "Hallo"}},
+              {**base, "enterpriseConfiguration": {"enterpriseOid": "1.2.3", "enterpriseName": "E"}},
+              {**base, "lprConfiguration": {"pcmpAddress": "pcmp.example"}},
+              {**base, "profileClass": 1, "estimatedProfileSize": 4096, "hriServerAddress": "hri.example"}]
+    seeds = [rsp3().encode("StoreMetadataRequest", v) for v in values]
+    plain = seeds[0]
+    seeds.append(b"\xbf\x25" + bytes((plain[2] + 4,)) + plain[3:] + b"\x9f\x7f\x01\x00")
+    return seeds
+
+
 HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("card_apdu", card.TransmitTarget, _card_seeds, "Card.transmit, one APDU per input (T=0)"),
     Harness("card_apdu_t1", lambda: card.TransmitTarget(t0=False), _card_seeds,
@@ -234,6 +261,10 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("bsp", lambda: codec.bsp_target, _bsp_seeds, "SGP.22 BSP (SCP03t) blocks"),
     Harness("es10", rsp_targets.Es10Target, _es10_seeds,
             "SGP.22 ES10 requests over STORE DATA to the ISD-R on a logical channel"),
+    Harness("es10_v3", rsp_targets.Es10Target, _es10_v3_seeds,
+            "SGP.22 v3.1 ES10 requests (a v3 session's traffic) over STORE DATA to the ISD-R"),
+    Harness("metadata_v3", lambda: codec.metadata_v3_target, _metadata_v3_seeds,
+            "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
     Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,

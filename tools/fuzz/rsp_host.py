@@ -18,7 +18,7 @@ from tools.lpa.es10 import Es10Client
 from tools.lpa.lpa import DownloadResult, Lpa
 from tools.lpa.transport import Es10Transport
 from tools.smdpp.certificates import load_folder
-from tools.smdpp.es9plus import SmDpPlus
+from tools.smdpp.es9plus import SVN_V2, SmDpPlus
 from tools.smdpp.orders import iccid_ef_coding, order_from_upp, upp_iccid
 
 ADDRESS = "smdp.robustness.example"
@@ -74,8 +74,9 @@ class RspRig:
     """One SM-DP+ and one LPA over ``transmit``; ``download()`` installs a profile."""
 
     def __init__(self, transmit: Transmit, *, upp: bytes | None = None, notify: bool = False,
-                 block_size: int = 120) -> None:
-        self.smdp = SmDpPlus(ADDRESS, load_folder(shipped_pki(), ("NIST",)))
+                 block_size: int = 120, svn: bytes = SVN_V2, service_provider_message: str | None = None) -> None:
+        self.smdp = SmDpPlus(ADDRESS, load_folder(shipped_pki(), ("NIST",)), svn=svn)
+        self.service_provider_message = service_provider_message
         self.upp = upp if upp is not None else packaged_upp()
         self.notify = notify
         self.transport = Es10Transport(transmit, block_size=block_size)
@@ -91,7 +92,8 @@ class RspRig:
         self.orders += 1
         matching_id = f"ROBUST-{self.orders}"
         self.smdp.add_order(order_from_upp(matching_id, upp or self.upp,
-                                           notification_address=ADDRESS if self.notify else None))
+                                           notification_address=ADDRESS if self.notify else None,
+                                           service_provider_message=self.service_provider_message))
         return self.lpa.download(parse(f"LPA:1${ADDRESS}${matching_id}"))
 
 

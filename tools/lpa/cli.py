@@ -115,8 +115,11 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
     es10 = lpa.es10
     if args.lpa_command == "download":
         result = lpa.download(activation_code.parse(args.activation_code), args.confirmation_code)
-        print(_json({"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
-                     "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}))
+        shown = {"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
+                 "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}
+        if "serviceProviderMessage" in result.metadata:      # SGP.22 v3.1 'BE'
+            shown["serviceProviderMessage"] = result.metadata["serviceProviderMessage"]
+        print(_json(shown))
         return 0
     if args.lpa_command == "profile":
         if args.action == "list":

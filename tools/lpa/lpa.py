@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 from tools.lpa.activation_code import ActivationCode
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
@@ -100,7 +100,7 @@ class Lpa:
         except Es9FunctionError:
             self._cancel_on_card(transaction_id)
             raise
-        metadata = rsp().decode("StoreMetadataRequest", smdp.field(client, "profileMetadata"))
+        metadata = self._metadata(smdp.field(client, "profileMetadata"))
         signed2 = smdp.field(client, "smdpSigned2")
         cc_required = rsp().decode("SmdpSigned2", signed2)["ccRequiredFlag"]
         if not accept(metadata):
@@ -122,6 +122,16 @@ class Lpa:
             raise
         pir = self.es10.load_bound_profile_package(smdp.field(bound, "boundProfilePackage"))
         return self._finish(code, transaction_id, metadata, pir)
+
+    @staticmethod
+    def _metadata(raw: bytes) -> dict:
+        """StoreMetadataRequest as the end user is shown it (v2.5 members), plus the SGP.22 v3.1
+        ``serviceProviderMessage`` ('BE', LocalisedTextMessage) when the SM-DP+ sent one."""
+        metadata = rsp().decode("StoreMetadataRequest", raw)
+        message = rsp3().decode("StoreMetadataRequest", raw).get("serviceProviderMessage")
+        if message is not None:
+            metadata["serviceProviderMessage"] = message
+        return metadata
 
     def _finish(self, code: ActivationCode, transaction_id: bytes, metadata: dict, pir: bytes) -> DownloadResult:
         data = rsp().decode("ProfileInstallationResult", pir)["profileInstallationResultData"]

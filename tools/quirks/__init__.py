@@ -27,7 +27,7 @@ from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from euicc.composition import FEATURES
 from euicc.config import CardConfig
 from euicc.channels import LE_POLICIES
-from euicc.rsp.euicc_info import DEFAULT_SETTINGS
+from euicc.rsp.euicc_info import DEFAULT_SETTINGS, SVN_V3
 from euicc.rsp.euicc_info import settings as euicc_info_settings
 
 PRESET_DIR = Path(__file__).resolve().parent
@@ -175,7 +175,7 @@ TOP: dict[str, Check] = {
     "disabled_features": _list(_choice(tuple(sorted(FEATURES)))),
 }
 EUICC_INFO: dict[str, Check] = {
-    "svn": _version, "profile_version": _version, "firmware_version": _version,
+    "svn": _version, "highest_svn": _version, "profile_version": _version, "firmware_version": _version,
     "pp_version": _version, "ts102241_version": _version_or_absent,
     "globalplatform_version": _version_or_absent, "euicc_category": _choice(tuple(CATEGORIES)),
     "sas_accreditation_number": _line,
@@ -211,6 +211,7 @@ def parse(data: dict, name: str, path: Path) -> QuirkProfile:
         atr, t0 = INTERFACES[protocols].atr, INTERFACES[protocols].t0_delivery and not direct
     if "euicc_category" in info:
         info["euicc_category"] = CATEGORIES[info["euicc_category"]]
+    _check_svns(info)
     for key in ("ci_pkids_for_verification", "ci_pkids_for_signing"):
         if key in info and not info[key]:
             raise QuirkError(f"euicc_info.{key}: a list of at least one key identifier")
@@ -225,6 +226,16 @@ def parse(data: dict, name: str, path: Path) -> QuirkProfile:
                      euicc_info=None if euicc_info == DEFAULT_SETTINGS else euicc_info,
                      disabled=frozenset(top.get("disabled_features", ())))
     return QuirkProfile(name, path, top["description"], top.get("source", ""), protocols, config)
+
+
+def _check_svns(info: dict[str, Any]) -> None:
+    """highest_svn: SGP.22 v3.1 (3.1.0, the only v3 the card implements) or, for a v2-only card,
+    its svn; the default is 3.1.0 (euicc.rsp.euicc_info.SVN_V3)."""
+    svn = info.get("svn", DEFAULT_SETTINGS.svn)
+    highest = info.get("highest_svn", DEFAULT_SETTINGS.highest_svn)
+    if highest not in (svn, SVN_V3):
+        raise QuirkError(f"euicc_info.highest_svn: {_version_text(SVN_V3)} or the svn "
+                         f"{_version_text(svn)} (a v2-only card), got {_version_text(highest)}")
 
 
 def _version_text(value: bytes | None) -> str:
@@ -246,6 +257,7 @@ def settings(profile: QuirkProfile) -> dict[str, Any]:
         "isd_r_aid": config.isd_r_aid.hex().upper(),
         "disabled_features": sorted(config.disabled),
         "euicc_info.svn": _version_text(info.svn),
+        "euicc_info.highest_svn": _version_text(info.highest_svn),
         "euicc_info.profile_version": _version_text(info.profile_version),
         "euicc_info.firmware_version": _version_text(info.firmware_version),
         "euicc_info.ts102241_version": _version_text(info.ts102241_version),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 from euicc.tlv import tlv
 from tools.scp import bsp_host
 from tools.smdpp import signing
@@ -82,9 +82,11 @@ class ProfileMetadata:
     notifications: tuple[NotificationTarget, ...] = ()
     ppr_ids: tuple[str, ...] = ()           # e.g. ("ppr1",)
     profile_owner: bytes | None = None      # OperatorID.mccMnc, 3 bytes (TS 24.008 §10.5.1.3 coding)
+    service_provider_message: str | None = None   # v3.1 serviceProviderMessage 'BE' (English)
 
-    def encode(self) -> bytes:
-        """DER of StoreMetadataRequest (``BF25``)."""
+    def encode(self, v3: bool = False) -> bytes:
+        """DER of StoreMetadataRequest (``BF25``); in a v3 session (SGP.22 v3.1 module) with the
+        service-provider message, which a v2 session cannot carry."""
         value: dict = {"iccid": self.iccid, "serviceProviderName": self.service_provider_name,
                        "profileName": self.profile_name}
         if self.profile_class is not None:
@@ -98,7 +100,11 @@ class ProfileMetadata:
         if self.ppr_ids:
             value["profilePolicyRules"] = _bit_string(self.ppr_ids, {"pprUpdateControl": 0, "ppr1": 1, "ppr2": 2,
                                                                     "ppr3": 3})
-        return rsp().encode("StoreMetadataRequest", value)
+        if not v3:
+            return rsp().encode("StoreMetadataRequest", value)
+        if self.service_provider_message is not None:
+            value["serviceProviderMessage"] = {"languageTag": "en", "message": self.service_provider_message}
+        return rsp3().encode("StoreMetadataRequest", value)
 
 
 def session_keys(smdp_ot_sk: ec.EllipticCurvePrivateKey, euicc_otpk: bytes, host_id: bytes,

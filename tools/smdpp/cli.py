@@ -53,6 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--notification-address", help="ask for enable/disable/delete notifications here")
     serve.add_argument("--service-provider-name", default="Test SM-DP+")
     serve.add_argument("--profile-name")
+    serve.add_argument("--svn", choices=("2.5.0", "3.1.0"), default="2.5.0",
+                       help="SGP.22 version of this SM-DP+: 3.1.0 chooses v3 with an eUICC that speaks it")
+    serve.add_argument("--service-provider-message",
+                       help="v3 sessions: service-provider message in the profile metadata ('BE')")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     parser.set_defaults(func=run)
 
@@ -72,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     creds = load_folder(args.certs, tuple(args.curves.split(",")), args.dp)
     address = args.address or f"{args.host}:{args.port}"
-    smdp = SmDpPlus(address, creds)
+    smdp = SmDpPlus(address, creds, svn=bytes(int(n) for n in args.svn.split(".")))
     try:
         for upp_path, matching_id in zip(args.upp, args.matching_id):
             smdp.add_order(order_from_upp(
                 matching_id, load_upp(upp_path), service_provider_name=args.service_provider_name,
                 profile_name=args.profile_name, notification_address=args.notification_address or address,
                 confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk,
-                ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner))
+                ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
+                service_provider_message=args.service_provider_message))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2

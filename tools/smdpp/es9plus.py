@@ -1,6 +1,12 @@
 """The test SM-DP+: ES9+ functions of GSMA SGP.22 v2.5 §5.6 (InitiateAuthentication,
 AuthenticateClient, GetBoundProfilePackage, HandleNotification, CancelSession), transport-free.
 
+Version (``svn``, default 2.5.0: the v2.5 server as before): a server set to 3.1.0 reads the
+eUICC's ``highestSvn`` from euiccInfo1 (SGP.22 v3.1 EUICCInfo1) and, when the eUICC speaks v3
+too, chooses v3 for the session: serverSigned1 carries a ``sessionContext`` (serverSvn,
+crlStaplingV3Used FALSE) and the profile metadata may carry a service-provider message ('BE').
+Everything else of v3 (CRL stapling, RPM, device change, ...) is not implemented here.
+
 Inputs and outputs are the DER data objects that the §6.5 JSON binding carries base64-encoded
 (:mod:`tools.smdpp.http_binding` does the JSON). Failures raise :class:`Es9Error` with the
 subject/reason codes of §5.6 (ES9+ function status codes).  Signed parts of eUICC responses are
@@ -18,7 +24,7 @@ import asn1tools
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 from tools.smdpp import bpp, signing
 from tools.smdpp.certificates import CertificateCheckError, Credentials, CredentialSet, EuiccIdentity, verify_euicc_chain
 from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASED, ProfileOrder, hash_confirmation_code
@@ -26,6 +32,7 @@ from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASE
 log = logging.getLogger(__name__)
 
 SUPPORTED_SVN_MAJOR = 2
+SVN_V2, SVN_V3 = bytes((2, 5, 0)), bytes((3, 1, 0))
 DEFAULT_HOST_ID = b"EUICC-EMU-SMDP+"
 
 
@@ -73,6 +80,15 @@ def _decode(type_name: str, data: bytes) -> dict:
         raise _fail(MALFORMED, f"{type_name} does not decode: {exc}") from None
 
 
+def _highest_svn(euicc_info1: bytes) -> bytes:
+    """EUICCInfo1 highestSvn (SGP.22 v3.1), or the v2 svn (= lowestSvn) when absent."""
+    try:
+        info = rsp3().decode("EUICCInfo1", euicc_info1)
+    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise _fail(MALFORMED, f"EUICCInfo1 does not decode: {exc}") from None
+    return info.get("highestSvn", info["lowestSvn"])
+
+
 def canonical_oid(text: str) -> str:
     """Undo asn1tools' decoding of a first subidentifier >= 80 (X.690 §8.19.4: arc 2 with a
     second arc >= 40, e.g. the SGP.26 SM-DP+ OID 2.999.10, comes back as '26.39.10')."""
@@ -102,6 +118,7 @@ class Session:
     euicc_signature1: bytes = b""
     smdp_signature2: bytes = b""          # complete 5F37 TLV, input of euiccSignature2
     ended: bool = False
+    v3: bool = False                      # SGP.22 v3.1 chosen for this session
 
 
 @dataclass
@@ -118,8 +135,9 @@ class SmDpPlus:
 
     def __init__(self, address: str, credentials: Credentials, *, host_id: bytes = DEFAULT_HOST_ID,
                  segment_limit: int = bpp.MAX_SEGMENT, dp_oid_in_configure_isdp: bool = True,
-                 clock=lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 clock=lambda: dt.datetime.now(dt.timezone.utc), svn: bytes = SVN_V2) -> None:
         self.address = address
+        self.svn = svn
         self.credentials = credentials
         self.host_id = host_id
         self.segment_limit = segment_limit
@@ -157,10 +175,13 @@ class SmDpPlus:
             raise _fail(SECURITY_CONFIG_NOT_SUPPORTED, "no common CI")
         with self._lock:
             session = Session(os.urandom(16), euicc_challenge, os.urandom(16), cred)
+            session.v3 = self.svn[0] >= 3 and _highest_svn(euicc_info1)[0] >= 3
             self.sessions[session.transaction_id] = session
-        signed1 = rsp().encode("ServerSigned1", {
-            "transactionId": session.transaction_id, "euiccChallenge": euicc_challenge,
-            "serverAddress": self.address, "serverChallenge": session.server_challenge})
+        value = {"transactionId": session.transaction_id, "euiccChallenge": euicc_challenge,
+                 "serverAddress": self.address, "serverChallenge": session.server_challenge}
+        if session.v3:
+            value["sessionContext"] = {"serverSvn": self.svn, "crlStaplingV3Used": False}
+        signed1 = (rsp3() if session.v3 else rsp()).encode("ServerSigned1", value)
         return {"transactionId": session.transaction_id, "serverSigned1": signed1,
                 "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
                 "euiccCiPKIdToBeUsed": tlv.tlv(0x04, cred.ci_pkid), "serverCertificate": cred.auth.der}
@@ -203,7 +224,7 @@ class SmDpPlus:
             signed2 = rsp().encode("SmdpSigned2", {"transactionId": transaction_id,
                                                    "ccRequiredFlag": order.confirmation_code is not None})
             session.smdp_signature2 = tlv.tlv(0x5F37, signing.sign(session.cred.pb.key, signed2 + signature1))
-        return {"transactionId": transaction_id, "profileMetadata": order.metadata.encode(),
+        return {"transactionId": transaction_id, "profileMetadata": order.metadata.encode(session.v3),
                 "smdpSigned2": signed2, "smdpSignature2": session.smdp_signature2,
                 "smdpCertificate": session.cred.pb.der}
 
@@ -239,7 +260,7 @@ class SmDpPlus:
             init_sc = bpp.initialise_secure_channel(transaction_id, self.host_id, bpp.point_bytes(ot_sk),
                                                     euicc_otpk, session.cred.pb.key)
             dp_oid = session.cred.smdp_oid if self.dp_oid_in_configure_isdp else None
-            package = bpp.bound_profile_package(init_sc, keys, bpp.configure_isdp(dp_oid), order.metadata.encode(),
+            package = bpp.bound_profile_package(init_sc, keys, bpp.configure_isdp(dp_oid), order.metadata.encode(session.v3),
                                                 order.upp, bpp.random_ppk() if order.use_ppk else None,
                                                 self.segment_limit)
             order.state = DOWNLOADED

@@ -65,7 +65,8 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                    profile_name: str | None = None, profile_class: int | None = None,
                    notification_address: str | None = None, confirmation_code: str | None = None,
                    eid: str | None = None, use_ppk: bool = False, ppr_ids: tuple[str, ...] = (),
-                   metadata_iccid: str | None = None, profile_owner: bytes | None = None) -> ProfileOrder:
+                   metadata_iccid: str | None = None, profile_owner: bytes | None = None,
+                   service_provider_message: str | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there.
     ``ppr_ids`` are the profile policy rules announced in the metadata (§2.9.1); ``metadata_iccid``
@@ -77,7 +78,8 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
         targets = (NotificationTarget(("notificationInstall", "notificationEnable", "notificationDisable",
                                        "notificationDelete"), notification_address),)
     meta = ProfileMetadata(iccid_ef_coding(iccid), service_provider_name, profile_name or f"Profile {iccid}",
-                           profile_class, targets, tuple(ppr_ids), profile_owner)
+                           profile_class, targets, tuple(ppr_ids), profile_owner,
+                           service_provider_message=service_provider_message)
     return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk)
 
 

@@ -1,0 +1,65 @@
+"""Profile Metadata checks of SGP.22 v3.1 (ES8+.StoreMetadata, §5.5.3, ``StoreMetadataRequest``
+'BF25') for an RSP session held in v3; a v2 session keeps the v2.5 rules of :mod:`euicc.rsp.bpp`.
+
+The eUICC refuses, with the v3.1 ``ErrorReason`` values:
+
+* a data object that the v3.1 ``StoreMetadataRequest`` does not define: ``unknownTlvInMetadata``
+  (26).  [U] The v3.1 text on which unknown objects are "critical" could not be read here; this
+  card treats every unknown top-level TLV of 'BF25' as one it must refuse (a setting-free rule
+  the tests pin down);
+* ``enterpriseConfiguration`` ('BD'): this card does not support Enterprise Profiles
+  (EuiccRspCapability bit 9 clear): ``enterpriseProfilesNotSupported`` (17);
+* ``lprConfiguration`` ('BC'): no LPA Proxy (bit 8 clear): ``lprNotSupported`` (23).
+
+Everything else v3.1 defines (``serviceProviderMessage`` 'BE', ``rpmConfiguration``,
+``hriServerAddress``, ``serviceDescription``, ``deviceChangeConfiguration``, ...) is accepted and
+kept with the profile as part of its stored metadata (the raw 'BF25').
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from euicc import tlv
+from euicc.apdu import SwError
+from euicc.rsp import der
+
+# ErrorReason (SGP.22 v3.1 RSPDefinitions)
+INCORRECT_INPUT_VALUES = 1
+ENTERPRISE_PROFILES_NOT_SUPPORTED = 17
+LPR_NOT_SUPPORTED = 23
+UNKNOWN_TLV_IN_METADATA = 26
+
+UNSUPPORTED_MEMBERS = {"enterpriseConfiguration": ENTERPRISE_PROFILES_NOT_SUPPORTED,
+                       "lprConfiguration": LPR_NOT_SUPPORTED}
+
+
+class MetadataRefused(Exception):
+    """StoreMetadata refused with ``reason`` (ErrorReason)."""
+
+    def __init__(self, reason: int, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@functools.cache
+def known_tags() -> frozenset[bytes]:
+    """Tags of the members of the v3.1 ``StoreMetadataRequest`` (from the compiled module)."""
+    compiled = der.spec(v3=True).types["StoreMetadataRequest"].type
+    return frozenset(bytes(member.tag) for member in compiled.root_members)
+
+
+def check_v3(plain: bytes) -> dict[str, Any]:
+    """Decode a 'BF25' of a v3 session and apply the v3.1 refusals (module docstring)."""
+    try:
+        for tag, whole in tlv.split(tlv.unwrap(plain, 0xBF25)):
+            _, end = tlv.read_tag(whole, 0)
+            if whole[:end] not in known_tags():
+                raise MetadataRefused(UNKNOWN_TLV_IN_METADATA, f"unknown TLV {tag:X} in metadata")
+        meta = der.decode("StoreMetadataRequest", plain, v3=True)
+    except (tlv.TlvError, SwError):
+        raise MetadataRefused(INCORRECT_INPUT_VALUES, "bad StoreMetadata") from None
+    for member, reason in UNSUPPORTED_MEMBERS.items():
+        if member in meta:
+            raise MetadataRefused(reason, f"{member} not supported")
+    return meta

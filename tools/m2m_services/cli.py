@@ -1,0 +1,357 @@
+"""``euicc-emu smsr-service | smdp-service | eum | mno``: the SGP.02 SM-SR and SM-DP as SOAP services
+on loopback, and the EUM (ES1) and operator (ES2 / ES4) clients that call them (tools/m2m_services)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tools.m2m_services import pol2 as pol2_rules
+from tools.m2m_services.binding import Field
+from tools.m2m_services.eis_xml import eis_fields, subscription_address
+from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
+from tools.m2m_services.smdp_service import SmdpService
+from tools.m2m_services.smdp_store import SmdpStore
+from tools.m2m_services.smsr_service import SmsrService
+from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
+from tools.m2m_services.tls import TlsFiles, write_test_pki
+from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
+from tools.smsr.eis import ProfileInfo
+from tools.smsr.eis_file import EisFileError, load
+from tools.smsr.pki_files import PkiError, load_private_key, load_public_key
+from tools.terminal.cli import add_reader_argument
+
+MNO_FUNCTIONS = {
+    "get-eis": ("GetEIS", "read the EIS the SM-SR holds (no card traffic)"),
+    "audit-eis": ("AuditEIS", "audit the card (ES5) and print the updated EIS"),
+    "enable": ("EnableProfile", "enable profile ICCID (POL2 checked first)"),
+    "disable": ("DisableProfile", "disable profile ICCID; the fall-back profile becomes enabled"),
+    "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
+    "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
+    "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
+    "update-subscription-address": ("UpdateSubscriptionAddress", "record the MSISDN / IMSI of profile ICCID"),
+    "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
+}
+ES4A_FUNCTIONS = {
+    "set-plma": ("SetPLMA", "allow an M2M service provider some functions on this operator's profiles (ES4A)"),
+    "get-plma": ("GetPLMA", "list the authorisations this party granted or holds (ES4A)"),
+    "set-onc": ("SetONC", "choose the notifications this operator does not want (ES4A)"),
+    "get-onc": ("GetONC", "show them (ES4A)"),
+}
+M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback")
+
+
+TLS_PARTIES = ("SM-SR", "SM-DP", "MNO", "EUM")
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tls-cert", type=Path, help="this party's TLS certificate (PEM): HTTPS with mutual TLS")
+    parser.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    parser.add_argument("--tls-ca", type=Path, help="the CA certificate the other parties' certificates chain to")
+
+
+def tls_files(args: argparse.Namespace) -> TlsFiles | None:
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if not any(given):
+        return None
+    if not all(given):
+        raise SystemExit("error: give --tls-cert, --tls-key and --tls-ca together")
+    return TlsFiles(args.tls_cert, args.tls_key, args.tls_ca)
+
+
+def _serve(args: argparse.Namespace, make) -> int:
+    """Bind, build the provider (it needs its own address) with ``make(url) -> (provider, closers)``,
+    print the address, serve until Ctrl-C."""
+    try:
+        server = serve(args.host, args.port, tls_files(args))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    url = address(server, args.host)
+    provider, closers = make(url)
+    attach(server, provider)
+    print(f"listening on {url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        for close in closers:
+            close()
+    return 0
+
+
+def _serve_smsr(args: argparse.Namespace) -> int:
+    def make(url: str):
+        store = SmsrStore(args.db)
+        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args))
+        return service.provider, [service.close, store.close]
+    return _serve(args, make)
+
+
+def _endpoint(text: str) -> tuple[str, str]:
+    party, _, url = text.partition("=")
+    if not party or not url.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"expected PARTY=URL, not {text!r}")
+    return party, url
+
+
+def _tls_pki(args: argparse.Namespace) -> int:
+    for party, files in write_test_pki(args.out, args.party or list(TLS_PARTIES)).items():
+        print(f"{party}: --tls-cert {files.cert} --tls-key {files.key} --tls-ca {files.ca}")
+    return 0
+
+
+def _serve_smdp(args: argparse.Namespace) -> int:
+    try:
+        key, cert = load_private_key(args.key), bytes.fromhex(args.cert.read_text().strip())
+        eum = load_public_key(args.eum_key) if args.eum_key else None
+        catalogue = {iccid: path.read_bytes() for iccid, path in args.profile}
+    except (PkiError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    def make(url: str):
+        store = SmdpStore(args.db)
+        service = SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args))
+        return service.provider, [store.close]
+    return _serve(args, make)
+
+
+def _catalogue_entry(text: str) -> tuple[str, Path]:
+    iccid, _, path = text.partition("=")
+    if not iccid.isdigit() or not path:
+        raise argparse.ArgumentTypeError(f"expected ICCID=FILE, not {text!r}")
+    return iccid, Path(path)
+
+
+def _print_fields(fields: list[Field], indent: int = 0) -> None:
+    for name, value in fields:
+        if isinstance(value, str):
+            print(f"{' ' * indent}{name}: {value}")
+        else:
+            print(f"{' ' * indent}{name}:")
+            _print_fields(value, indent + 2)
+
+
+def _call(args: argparse.Namespace, interface: str, function: str, fields: list[Field]) -> int:
+    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id, tls=tls_files(args))
+    try:
+        response = requester.call(interface, function, fields)
+    except RequesterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{interface}.{function}: {response.status}")
+    _print_fields([f for f in response.envelope.fields if f[0] not in ("FunctionExecutionStatus",)])
+    return 0 if response.status.ok else 1
+
+
+def _profile_argument(text: str) -> tuple[str, str, str, bool]:
+    """AID=ICCID[,STATE][,fallback]"""
+    try:
+        aid, rest = text.split("=", 1)
+        parts = rest.split(",")
+        state = next((p.upper() for p in parts[1:] if p.upper() in ("ENABLED", "DISABLED")), "DISABLED")
+        bytes.fromhex(aid)
+        return aid.upper(), parts[0], state, "fallback" in parts[1:]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected AID=ICCID[,enabled][,fallback], not {text!r}") from None
+
+
+def _register_eis(args: argparse.Namespace) -> int:
+    try:
+        doc = load(args.eis)
+    except EisFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    doc.isdp_keys.clear()
+    records = []
+    for aid, iccid, state, fallback in args.profile:
+        doc.eis.profiles[bytes.fromhex(aid)] = ProfileInfo(bytes.fromhex(aid), state, fallback)
+        records.append(ProfileRecord(args.eid, aid, iccid, args.mno, None, pol2_rules.Pol2()))
+    return _call(args, "ES1", "RegisterEIS", [("Eis", eis_fields(args.eid, doc, records, args.id, with_keys=True))])
+
+
+def _rule(text: str) -> pol2_rules.Rule:
+    action, _, qualification = text.partition("=")
+    if action.upper() not in pol2_rules.ACTIONS or qualification not in pol2_rules.QUALIFICATIONS:
+        raise argparse.ArgumentTypeError(f"expected ACTION=QUALIFICATION with ACTION in {pol2_rules.ACTIONS} and "
+                                         f"QUALIFICATION in {pol2_rules.QUALIFICATIONS}, not {text!r}")
+    return pol2_rules.Rule(action.upper(), qualification)
+
+
+def _listen(args: argparse.Namespace) -> int:
+    """Print each notification as it arrives (notification style: answered HTTP 202)."""
+    def make(url: str):
+        provider = Provider(url)
+        for name in NOTIFICATIONS:
+            provider.register("ES4", name, lambda request, name=name: print(
+                f"{name} Eid={request.get('Eid')} Iccid={request.get('Iccid')} from "
+                f"{request.get('FunctionRequesterIdentifier')}", flush=True) or [], one_way=True)
+        return provider, []
+    return _serve(args, make)
+
+
+def _es4a(args: argparse.Namespace) -> int:
+    function = ES4A_FUNCTIONS[args.function][0]
+    fields: list[Field] = []
+    if args.function == "set-plma":
+        fields = [("Plma", [("M2MSPId", args.m2msp), *[("AllowedOperation", o) for o in args.allow]])]
+    elif args.function == "set-onc":
+        fields = [("Onc", [("ExcludedNotification", n) for n in args.exclude])]
+    if args.smsr is None:
+        print("error: ES4A functions need --smsr", file=sys.stderr)
+        return 2
+    return _call(args, "ES4A", function, fields)
+
+
+def _mno(args: argparse.Namespace) -> int:
+    if args.function in ES4A_FUNCTIONS:
+        return _es4a(args)
+    if args.function == "listen":
+        return _listen(args)
+    function = MNO_FUNCTIONS[args.function][0]
+    fields: list[Field] = [("Eid", args.eid)]
+    if getattr(args, "iccid", None):
+        fields.append(("Iccid", args.iccid))
+    if args.function in ("update-policy-rules", "download"):
+        fields.append(("Pol2", pol2_rules.Pol2(tuple(args.rule)).fields()))
+    if args.function == "update-subscription-address":
+        fields.append(("NewSubscriptionAddress", subscription_address(args.imsi, args.msisdn)))
+    if args.function == "download":
+        fields.append(("EnableProfile", "true" if args.enable else "false"))
+    if args.smdp is None and args.function == "download":
+        print("error: download is an ES2 function: give --smdp", file=sys.stderr)
+        return 2
+    if args.smdp is None and args.smsr is None:
+        print("error: give --smsr (ES4) or --smdp (ES2)", file=sys.stderr)
+        return 2
+    return _call(args, "ES2" if args.smdp else "ES4", function, fields)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    smsr = subparsers.add_parser(
+        "smsr-service", help="run the SM-SR as a service (SGP.02 ES1, ES3, ES4 over SOAP on loopback)",
+        description="Run a test SM-SR (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators,\n"
+                    "SM-DPs and the eUICC manufacturer call its functions (SOAP messages over HTTP); it keeps\n"
+                    "what it knows of each card in its own database file and talks to the card in a PC/SC\n"
+                    "reader with secured SMS.",
+        epilog="example:\n  euicc-emu smsr-service serve --db smsr.db --port 8443 --reader 1")
+    sub = smsr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = sub.add_parser("serve", help="answer function calls until Ctrl-C",
+                         description="Answer function calls until Ctrl-C; prints the address it listens on.")
+    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-SR (created if absent)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
+    run.add_argument("--notify", type=_endpoint, action="append", default=[],
+                     help="PARTY=URL: where operator or M2M SP PARTY receives its notifications (repeatable)")
+    add_reader_argument(run)
+    add_tls_arguments(run)
+    run.set_defaults(func=_serve_smsr)
+    pki = sub.add_parser("tls-pki", help="write a test CA and TLS certificates for the services and clients",
+                         description="Write a test CA and a certificate and key per party (CN = the party's\n"
+                                     "identifier) for HTTPS with mutual TLS on this machine; test material.")
+    pki.add_argument("--out", type=Path, required=True, help="folder to write them to")
+    pki.add_argument("--party", action="append", help=f"a party's identifier (default: {', '.join(TLS_PARTIES)})")
+    pki.set_defaults(func=_tls_pki)
+
+    smdp = subparsers.add_parser(
+        "smdp-service", help="run the SM-DP as a service (SGP.02 ES2, using an SM-SR service over ES3)",
+        description="Run a test SM-DP (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators\n"
+                    "ask it to download profiles into their cards; it reaches each card through an SM-SR\n"
+                    "service and keeps the keys of the card's profile domains in its own database file.",
+        epilog="example:\n  euicc-emu smdp-service serve --db smdp.db --port 8444 --smsr http://127.0.0.1:8443/ \\\n"
+               "      --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex --profile 8944000000000000001=profile.der")
+    smdp_sub = smdp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = smdp_sub.add_parser("serve", help="answer function calls until Ctrl-C",
+                              description="Answer function calls until Ctrl-C; prints the address it listens on.")
+    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-DP (created if absent)")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    run.add_argument("--id", default="SM-DP", help="this SM-DP's identifier")
+    run.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    run.add_argument("--key", type=Path, required=True, help="SK.DP.ECDSA (PEM)")
+    run.add_argument("--cert", type=Path, required=True, help="CERT.DP.ECDSA, GP '7F21' format (hex text)")
+    run.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
+    run.add_argument("--profile", type=_catalogue_entry, action="append", default=[],
+                     help="ICCID=FILE: a profile package (SAIP DER) this SM-DP can download (repeatable)")
+    add_tls_arguments(run)
+    run.set_defaults(func=_serve_smdp)
+
+    eum = subparsers.add_parser(
+        "eum", help="act as the eUICC manufacturer: register a card's EIS with an SM-SR (ES1)",
+        description="Act as the eUICC manufacturer (EUM, GSMA SGP.02): hand a new card's information set\n"
+                    "(EID, SM-SR keys, profiles) to an SM-SR service.",
+        epilog="example:\n  euicc-emu eum register-eis --smsr http://127.0.0.1:8443/ --eis m2m/eis.json \\\n"
+               "      --eid 89049032000000000000000000000163 --profile A0000005591010FFFFFFFF8900001000=8988211000000000001,enabled")
+    eum_sub = eum.add_subparsers(dest="action", required=True, metavar="ACTION")
+    reg = eum_sub.add_parser("register-eis", help="send the card's EIS to the SM-SR (ES1.RegisterEIS)")
+    reg.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    reg.add_argument("--eis", type=Path, required=True, help="EIS/keys file (JSON, from 'euicc-emu smsr pki')")
+    reg.add_argument("--eid", required=True, help="the card's EID (32 digits)")
+    reg.add_argument("--profile", type=_profile_argument, action="append", default=[],
+                     help="a profile on the card: ISD-P AID=ICCID[,enabled][,fallback] (repeatable)")
+    reg.add_argument("--mno", help="operator owning these profiles")
+    reg.add_argument("--id", default="EUM", help="this EUM's identifier")
+    add_tls_arguments(reg)
+    reg.set_defaults(func=_register_eis)
+
+    m2msp = subparsers.add_parser(
+        "m2m-sp", help="act as an M2M service provider: manage an operator's profiles it is allowed to (ES4)",
+        description="Act as an M2M service provider (GSMA SGP.02): enable, disable or delete the profiles of\n"
+                    "its devices through an SM-SR service, as far as the operator's authorisation (PLMA) allows.",
+        epilog="example:\n  euicc-emu m2m-sp --smsr http://127.0.0.1:8443/ --id SP1 disable "
+               "89049032000000000000000000000163 8944000000000000001")
+    m2msp.add_argument("--smsr", required=True, help="URL of the SM-SR service")
+    m2msp.add_argument("--id", default="M2M-SP", help="this M2M SP's identifier")
+    m2msp.set_defaults(smdp=None)
+    add_tls_arguments(m2msp)
+    sp_sub = m2msp.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    for name in M2MSP_FUNCTIONS:
+        parser = sp_sub.add_parser(name, help=MNO_FUNCTIONS[name][1])
+        parser.add_argument("eid")
+        if name not in ("get-eis", "audit-eis"):
+            parser.add_argument("iccid")
+    m2msp.set_defaults(func=_mno)
+
+    mno = subparsers.add_parser(
+        "mno", help="act as a mobile operator: manage profiles through an SM-SR (ES4) or SM-DP (ES2)",
+        description="Act as a mobile network operator (GSMA SGP.02): read a card's information and enable,\n"
+                    "disable or delete its profiles, or set their policy rules, through an SM-SR service.",
+        epilog="examples:\n  euicc-emu mno --smsr http://127.0.0.1:8443/ get-eis 89049032000000000000000000000163\n"
+               "  euicc-emu mno --smdp http://127.0.0.1:8444/ download 89049032000000000000000000000163 8944000000000000001")
+    mno.add_argument("--smsr", help="URL of the SM-SR service (functions go over ES4)")
+    mno.add_argument("--smdp", help="URL of the SM-DP service (functions go over ES2 instead)")
+    mno.add_argument("--id", default="MNO", help="this operator's identifier")
+    add_tls_arguments(mno)
+    mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
+    for name, (_, text) in MNO_FUNCTIONS.items():
+        parser = mno_sub.add_parser(name, help=text)
+        parser.add_argument("eid")
+        if name not in ("get-eis", "audit-eis"):
+            parser.add_argument("iccid")
+        if name == "update-subscription-address":
+            parser.add_argument("--msisdn", help="the profile's MSISDN (E.164 digits)")
+            parser.add_argument("--imsi", help="the profile's IMSI (digits)")
+        if name == "download":
+            parser.add_argument("--enable", action="store_true", help="enable the profile once installed")
+        if name in ("update-policy-rules", "download"):
+            parser.add_argument("--rule", type=_rule, action="append", default=[],
+                                help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
+    for name, (_, text) in ES4A_FUNCTIONS.items():
+        parser = mno_sub.add_parser(name, help=text)
+        if name == "set-plma":
+            parser.add_argument("m2msp", help="the M2M service provider's identifier")
+            parser.add_argument("--allow", action="append", default=[], choices=PLMA_OPERATIONS,
+                                help="a function it may run (repeatable; none: revoke)")
+        if name == "set-onc":
+            parser.add_argument("--exclude", action="append", default=[], choices=NOTIFICATIONS,
+                                help="a notification not wanted (repeatable; none: all wanted)")
+    listen = mno_sub.add_parser("listen", help="receive the SM-SR's notifications and print them until Ctrl-C",
+                                description="Receive the SM-SR's notifications (profile enabled, disabled,\n"
+                                            "deleted) and print them until Ctrl-C; prints its address first.")
+    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    listen.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    mno.set_defaults(func=_mno)

@@ -1,0 +1,347 @@
+"""The SM-SR as a service: function provider of ES1 (EUM), ES3 (SM-DP) and ES4 (MNO) (SGP.02 v4.2
+§5.2, §5.4, §5.5), executing toward the card over ES5 with :class:`tools.smsr.smsr.SmSr` (SCP80
+over SMS-PP through the PC/SC terminal).
+
+- POL2 (§3.x policy rules) is checked before anything is sent to the card: a refusal is a
+  Failed status (subject POL2, reason 3.8 Refused) and no OTA packet.  POL1 is the card's: its
+  refusal ('69E1', SPEC_NOTES §2.2) comes back as Failed too.
+- "Delete mandatory when disabled" (POL2 DISABLE Auto-Delete): after the profile is disabled the
+  SM-SR deletes it.  The deletion race (§3.x: the card's POL1 may have deleted it already, or
+  another DeleteProfile came first) ends as success: the second deletion finds the ISD-P gone
+  (not in the EIS any more, or the card answers '6A88' unknown ISD-P).
+- The card session is opened on the first function and kept (ES3.SendData chains several
+  scripts into one SCP03t session, which a reset would end); one function at a time uses it.
+- The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from euicc import tlv
+from tools.m2m_services.binding import Envelope, Field
+from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
+from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
+from tools.m2m_services.pol2 import Pol2, Pol2Error
+from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
+from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
+from tools.m2m_services.tls import TlsFiles
+from tools.m2m_services.transport import Provider
+from tools.smsr.cli import connect, disconnect
+from tools.smsr.eis import Eis
+from tools.smsr.eis_file import EisDocument
+from tools.smsr.settings import DEFAULT, tar_of
+from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CHAIN_NEXT, CommandFailed, OtaFailure, SmSr
+from tools.terminal import cat
+from tools.terminal.link import LinkError
+
+log = logging.getLogger(__name__)
+SW_POL1, SW_UNKNOWN_ISDP, SW_CONDITIONS = 0x69E1, 0x6A88, 0x6985
+"""ISD-R refusals (SPEC_NOTES §2.2): POL1 forbids, unknown ISD-P, not in the required state."""
+POL1_SUBJECT = "8.2.2"
+"""Subject code of a POL1 refusal: not in a readable source [U], a setting."""
+ES4_FUNCTIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
+                 "SetFallBackAttribute", "UpdateSubscriptionAddress")
+ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted")
+
+
+class WriteAheadEis(Eis):
+    """An EIS whose next SCP80 counter is committed to the store before the packet is built."""
+
+    reserve: Callable[[int, int], None] | None = None
+
+    def next_counter(self, kvn: int) -> int:
+        if self.reserve is not None:
+            self.reserve(kvn, self.counters.get(kvn, 0) + 1)
+        return super().next_counter(kvn)
+
+
+def _write_ahead(eis: Eis, reserve: Callable[[int, int], None]) -> WriteAheadEis:
+    out = WriteAheadEis(**{f.name: getattr(eis, f.name) for f in dataclasses.fields(Eis)})
+    out.reserve = reserve
+    return out
+
+
+def card_refusal(exc: Exception, what: str) -> FunctionFailed:
+    """The Failed status of an ES5 error (card status word, no PoR, reader gone)."""
+    if isinstance(exc, CommandFailed):
+        if exc.sw == SW_POL1:
+            return FunctionFailed(POL1_SUBJECT, "3.8", f"{what}: POL1 of the profile refuses (card answered 69E1)")
+        if exc.sw == SW_UNKNOWN_ISDP:
+            return FunctionFailed(CODES.isdp, "3.9", f"{what}: the card does not know the ISD-P (6A88)")
+        if exc.sw == SW_CONDITIONS:
+            return FunctionFailed("8.2.1", "3.5", f"{what}: the card refuses this transition (6985)")
+        return FunctionFailed("8.1", "4.2", f"{what}: card answered {exc.sw:04X}")
+    return FunctionFailed("8.1", "5.1", f"{what}: eUICC unreachable: {exc}")
+
+
+class SmsrService:
+    """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
+
+    def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
+                 endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None) -> None:
+        self.store, self.reader, self.identifier = store, reader, identifier
+        self.provider = Provider(address)
+        Es4a(store).register(self.provider)
+        self.notifier = Notifier(store, endpoints or {}, identifier, address, tls)
+        self._card_lock = threading.Lock()
+        self._smsr: SmSr | None = None
+        self._chain_open = False
+        self.provider.register("ES1", "RegisterEIS", self.register_eis)
+        for function in ES4_FUNCTIONS:
+            self.provider.register("ES4", function, self._journalled("ES4", function))
+        for function in ES3_FUNCTIONS:
+            self.provider.register("ES3", function, self._journalled("ES3", function))
+        closed = store.close_interrupted()
+        if closed:
+            log.warning("%d function call(s) were interrupted by a stop of the SM-SR", closed)
+
+    def close(self) -> None:
+        disconnect(self._smsr)
+        self._smsr = None
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _journalled(self, interface: str, function: str) -> Callable[[Envelope], list[Field]]:
+        handler = getattr(self, "do_" + function)
+
+        def run(request: Envelope) -> list[Field]:
+            eid = request.get("Eid")
+            if not self.store.begin_call(request.message_id, interface, function, eid):
+                raise FunctionFailed("1.6", "3.3", f"MessageID {request.message_id} was already received")
+            status = "Failed"
+            try:
+                fields = handler(request, interface)
+                status = SUCCESS.status
+                return fields
+            finally:
+                self.store.end_call(request.message_id, status)
+        return run
+
+    def _eid(self, request: Envelope) -> tuple[str, EisDocument]:
+        eid = request.get("Eid")
+        if not eid:
+            raise FunctionFailed("8.1.1", "2.2", "Eid missing")
+        doc = self.store.load(eid)
+        if doc is None:
+            raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
+        return eid, doc
+
+    def _profile(self, request: Envelope, interface: str, eid: str, operation: str = "") -> ProfileRecord:
+        """The profile named by Iccid, which the requester may manage (ES4: its MNO, or an M2M SP the
+        MNO's PLMA allows ``operation``; ES3: its SM-DP)."""
+        iccid = request.get("Iccid")
+        if not iccid:
+            raise FunctionFailed("8.2.1", "2.2", "Iccid missing")
+        record = self.store.profile_by_iccid(eid, iccid)
+        if record is None:
+            raise FunctionFailed("8.2.1", "3.9", f"unknown ICCID {iccid}", "Iccid")
+        requester = request.get("FunctionRequesterIdentifier")
+        owner = record.mno if interface == "ES4" else record.smdp
+        delegated = interface == "ES4" and owner is not None and self.store.plma_allows(owner, requester or "", operation)
+        if owner is not None and owner != requester and not delegated:
+            raise FunctionFailed("8.2.1", "1.2", f"{requester} may not manage profile {iccid}", "Iccid")
+        return record
+
+    @contextmanager
+    def _card(self, eid: str) -> Iterator[tuple[SmSr, EisDocument]]:
+        """The SM-SR on ``eid``'s EIS, attached to the card; the EIS is saved afterwards."""
+        with self._card_lock:
+            doc = self.store.load(eid)
+            if doc is None:
+                raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
+            doc.eis = _write_ahead(doc.eis, lambda kvn, value: self.store.reserve_counter(eid, kvn, value))
+            try:
+                if self._smsr is None:
+                    self._smsr = connect(argparse.Namespace(reader=self.reader), doc)
+                else:
+                    self._smsr.eis, self._smsr.keyset = doc.eis, doc.active_keyset()
+                yield self._smsr, doc
+            except (OtaFailure, LinkError) as exc:
+                self.close()
+                self._chain_open = False
+                raise card_refusal(exc, "ES5") from exc
+            except CommandFailed as exc:
+                raise card_refusal(exc, exc.args[0].split(":")[0]) from exc
+            finally:
+                self.store.save(eid, doc)
+
+    def _eis(self, eid: str, doc: EisDocument) -> list[Field]:
+        return [("Eis", eis_fields(eid, doc, self.store.profiles(eid), None))]
+
+    # -- ES1 -----------------------------------------------------------------------------------
+    def register_eis(self, request: Envelope) -> list[Field]:
+        """ES1.RegisterEIS (SGP.02 §5.2.1): the EUM hands over a new eUICC's EIS."""
+        try:
+            eid, eum, doc, records = parse_eis(request.group("Eis"))
+            self.store.register(eid, doc, eum or request.get("FunctionRequesterIdentifier") or "", records)
+        except (EisFormatError, Pol2Error) as exc:
+            raise FunctionFailed("8.1.1", "2.1", f"EIS: {exc}", "Eis") from exc
+        except StoreError as exc:
+            raise FunctionFailed("8.1.1", "3.3", str(exc), "Eid") from exc
+        return []
+
+    # -- ES3 / ES4 -----------------------------------------------------------------------------
+    def do_GetEIS(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802 (spec name)
+        """GetEIS (§5.4.x/§5.5.x): the EIS as the SM-SR holds it, no card traffic."""
+        eid, doc = self._eid(request)
+        return self._eis(eid, doc)
+
+    def do_AuditEIS(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """AuditEIS: ES5 eUICCCapabilityAudit, then the updated EIS."""
+        eid, _ = self._eid(request)
+        with self._card(eid) as (smsr, doc):
+            smsr.audit()
+        return self._eis(eid, doc)
+
+    def do_UpdatePolicyRules(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """UpdatePolicyRules: replace the profile's POL2 in the EIS (no card traffic)."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid)
+        try:
+            record.pol2 = Pol2.from_fields(request.group("Pol2") or [])
+        except Pol2Error as exc:
+            raise FunctionFailed(CODES.pol2, "2.1", str(exc), "Pol2") from exc
+        self.store.put_profile(record)
+        return []
+
+    def do_UpdateSubscriptionAddress(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """UpdateSubscriptionAddress: the profile's MSISDN / IMSI in the EIS (no card traffic)."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid)
+        try:
+            record.imsi, record.msisdn = parse_subscription_address(request.group("NewSubscriptionAddress"))
+        except EisFormatError as exc:
+            raise FunctionFailed("8.2", "2.1", str(exc), "NewSubscriptionAddress") from exc
+        self.store.put_profile(record)
+        return []
+
+    def _refuse_by_pol2(self, record: ProfileRecord, action: str) -> None:
+        if not record.pol2.allows(action):
+            raise FunctionFailed(CODES.pol2, "3.8", f"POL2 of profile {record.iccid} does not allow {action}", "Pol2")
+
+    def _after_disable(self, smsr: SmSr, doc: EisDocument, disabled: list[ProfileRecord]) -> list[ProfileRecord]:
+        """Confirm the card's notifications, then delete the disabled profiles whose POL2 says
+        deletion is mandatory when disabled (the race with POL1 ends as success); the deleted."""
+        smsr.terminal.location_status(cat.NORMAL_SERVICE, force=True)
+        smsr.confirm_all()
+        return [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
+
+    def _delete(self, smsr: SmSr, doc: EisDocument, record: ProfileRecord) -> bool:
+        """ES5.DeleteProfile unless the EIS says the ISD-P is gone; False if another deletion came first."""
+        aid = bytes.fromhex(record.isdp_aid)
+        if aid not in doc.eis.profiles:
+            return False                             # deleted already (POL1 auto-delete, an earlier call)
+        try:
+            smsr.delete_profile(aid)
+        except CommandFailed as exc:
+            if exc.sw != SW_UNKNOWN_ISDP:
+                raise
+            doc.eis.profiles.pop(aid, None)          # the card had deleted it: the race ends as success
+        return True
+
+    def _notify(self, request: Envelope, eid: str, events: list[tuple[ProfileRecord, str]]) -> None:
+        for record, notification in events:
+            self.notifier.send(eid, record, notification, request.get("FunctionRequesterIdentifier"))
+
+    def do_EnableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """EnableProfile: POL2 ENABLE of the target and DISABLE of the enabled profile, then ES5."""
+        eid, doc = self._eid(request)
+        record = self._profile(request, interface, eid, "EnableProfile")
+        self._refuse_by_pol2(record, "ENABLE")
+        enabled = doc.eis.enabled()
+        previous = self.store.profile_by_aid(eid, enabled.isdp_aid.hex()) if enabled else None
+        if previous is not None and previous.isdp_aid != record.isdp_aid:
+            self._refuse_by_pol2(previous, "DISABLE")
+        with self._card(eid) as (smsr, doc):
+            smsr.enable_profile(bytes.fromhex(record.isdp_aid))
+            deleted = self._after_disable(smsr, doc, [previous] if previous else [])
+        self._notify(request, eid, [(record, ENABLED)] + ([(previous, DISABLED)] if previous else [])
+                     + [(r, DELETED) for r in deleted])
+        return []
+
+    def do_DisableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """DisableProfile: POL2 DISABLE, then ES5 (the fall-back profile becomes enabled)."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid, "DisableProfile")
+        self._refuse_by_pol2(record, "DISABLE")
+        with self._card(eid) as (smsr, doc):
+            smsr.disable_profile(bytes.fromhex(record.isdp_aid))
+            deleted = self._after_disable(smsr, doc, [record])
+        self._notify(request, eid, [(record, DISABLED)] + [(r, DELETED) for r in deleted])
+        return []
+
+    def do_DeleteProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """DeleteProfile: POL2 DELETE; an enabled profile is refused (disable it first)."""
+        eid, doc = self._eid(request)
+        record = self._profile(request, interface, eid, "DeleteProfile")
+        self._refuse_by_pol2(record, "DELETE")
+        info = doc.eis.profiles.get(bytes.fromhex(record.isdp_aid))
+        if info is not None and info.state == "ENABLED":
+            raise FunctionFailed("8.2.1", "3.5", f"profile {record.iccid} is enabled", "Iccid")
+        with self._card(eid) as (smsr, doc):
+            deleted = self._delete(smsr, doc, record)
+        self._notify(request, eid, [(record, DELETED)] if deleted else [])
+        return []
+
+    def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid, "SetFallBackAttribute")
+        with self._card(eid) as (smsr, _doc):
+            smsr.set_fallback_attribute(bytes.fromhex(record.isdp_aid))
+        return []
+
+    # -- ES3 only ------------------------------------------------------------------------------
+    def do_CreateISDP(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """ES3.CreateISDP (§5.4.x): a new ISD-P for the profile Iccid of MNO Mno-id."""
+        eid, _ = self._eid(request)
+        iccid = request.get("Iccid")
+        if not iccid:
+            raise FunctionFailed("8.2.1", "2.2", "Iccid missing")
+        if self.store.profile_by_iccid(eid, iccid) is not None:
+            raise FunctionFailed("8.2.1", "3.3", f"ICCID {iccid} is already on this eUICC", "Iccid")
+        memory = request.get("RequiredMemory")
+        with self._card(eid) as (smsr, _doc):
+            aid = smsr.create_isdp(None, int(memory) if memory and memory.isdigit() else None)
+        self.store.put_profile(ProfileRecord(eid, aid.hex().upper(), iccid, request.get("Mno-id"),
+                                             request.get("FunctionRequesterIdentifier"), Pol2()))
+        return [("Isd-p-aid", aid.hex().upper())]
+
+    def do_SendData(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """ES3.SendData: relay the SM-DP's script items (opaque to the SM-SR: SCP03t or key
+        establishment) to the ISD-R or an ISD-P in one SCP80 packet; ``moreToDo`` chains the
+        scripts of one session (TS 102 226 §5.2.1).  Answers EuiccResponseData, the response script."""
+        eid, doc = self._eid(request)
+        aid_text, data = request.get("sd-aid") or "", request.get("Data") or ""
+        try:
+            aid, items = bytes.fromhex(aid_text), bytes.fromhex(data)
+            tar = tar_of(aid)
+            tlv.parse(items)
+        except (ValueError, tlv.TlvError) as exc:
+            raise FunctionFailed(CODES.isdp, "2.1", f"sd-aid or Data: {exc}") from exc
+        if aid not in doc.eis.profiles and aid != DEFAULT.isdr_aid():
+            raise FunctionFailed(CODES.isdp, "3.9", f"unknown ISD-P/ISD-R {aid_text}", "sd-aid")
+        more = request.get("moreToDo") == "true"
+        chain = (CHAIN_NEXT if self._chain_open else CHAIN_FIRST) if more else (CHAIN_LAST if self._chain_open else None)
+        with self._card(eid) as (smsr, _doc):
+            self._chain_open = more
+            answer = smsr.send_script(tar, [items], chain)
+        script = tlv.tlv(0xAB, tlv.tlv(0x80, bytes([answer.executed])) + b"".join(tlv.tlv(t, v) for t, v in answer.items))
+        return [("EuiccResponseData", script.hex().upper())]
+
+    def do_ProfileDownloadCompleted(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """ES3.ProfileDownloadCompleted: the SM-DP reports the profile installed; POL2 and
+        subscription data go to the EIS."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid)
+        try:
+            record.pol2 = Pol2.from_fields(request.group("Pol2") or [])
+        except Pol2Error as exc:
+            raise FunctionFailed(CODES.pol2, "2.1", str(exc), "Pol2") from exc
+        self.store.put_profile(record)
+        with self._card(eid) as (smsr, _doc):
+            smsr.audit()
+        return []

@@ -1,0 +1,216 @@
+"""The SM-SR's persistent store (one SQLite file): the EIS of each eUICC it manages (SGP.02 v4.2
+§5.1.1.2), what the EIS says of each profile beyond the card's view (ICCID, owner MNO, SM-DP,
+POL2), the SCP80 counters, and the journal of function calls.
+
+- Every change is one SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): a process killed in
+  the middle leaves the last committed state.
+- The SCP80 counter is written ahead: :meth:`SmsrStore.reserve_counter` commits the counter of a
+  packet before the packet leaves, so after a crash the store's counter is never below what the
+  card has seen (TS 102 225 §5.1.1: the next packet must carry a higher counter).
+- The store holds the ISD-R key sets (the SM-SR's own) and never an ISD-P key: the EIS JSON is
+  written with an empty SM-DP section and a document carrying ISD-P keys is refused.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.m2m_services.pol2 import Pol2
+from tools.smsr.eis_file import EisDocument, from_json, to_json
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS euicc (eid TEXT PRIMARY KEY, eis TEXT NOT NULL, eum TEXT, registered TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS profile (eid TEXT NOT NULL REFERENCES euicc(eid), isdp_aid TEXT NOT NULL,
+    iccid TEXT, mno TEXT, smdp TEXT, pol2 TEXT NOT NULL DEFAULT '[]', msisdn TEXT, imsi TEXT,
+    PRIMARY KEY (eid, isdp_aid));
+CREATE UNIQUE INDEX IF NOT EXISTS profile_iccid ON profile (eid, iccid);
+CREATE TABLE IF NOT EXISTS counter (eid TEXT NOT NULL, kvn INTEGER NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (eid, kvn));
+CREATE TABLE IF NOT EXISTS plma (mno TEXT NOT NULL, m2msp TEXT NOT NULL, operations TEXT NOT NULL,
+    PRIMARY KEY (mno, m2msp));
+CREATE TABLE IF NOT EXISTS onc (owner TEXT PRIMARY KEY, excluded TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS call (message_id TEXT PRIMARY KEY, interface TEXT NOT NULL, function TEXT NOT NULL,
+    eid TEXT, state TEXT NOT NULL, status TEXT, started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')),
+    ended TEXT);
+"""
+
+
+class StoreError(ValueError):
+    """A request the store refuses (e.g. an EIS carrying ISD-P keys)."""
+
+
+@dataclass
+class ProfileRecord:
+    """The SM-SR's own data on one profile (the card's view is in the EIS)."""
+
+    eid: str
+    isdp_aid: str
+    iccid: str | None
+    mno: str | None
+    smdp: str | None
+    pol2: Pol2
+    msisdn: str | None = None
+    imsi: str | None = None
+
+
+class SmsrStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- EIS -----------------------------------------------------------------------------------
+    def load(self, eid: str) -> EisDocument | None:
+        """The EIS of ``eid`` with the counters raised to the written-ahead ones; None if unknown."""
+        with self._lock:
+            row = self._db.execute("SELECT eis FROM euicc WHERE eid = ?", (eid,)).fetchone()
+            if row is None:
+                return None
+            doc = from_json(json.loads(row[0]))
+            for kvn, value in self._db.execute("SELECT kvn, value FROM counter WHERE eid = ?", (eid,)):
+                doc.eis.counters[kvn] = max(doc.eis.counters.get(kvn, 0), value)
+        return doc
+
+    @staticmethod
+    def _eis_json(doc: EisDocument) -> str:
+        if doc.isdp_keys:
+            raise StoreError("the SM-SR never stores ISD-P keys (they are the SM-DP's)")
+        return json.dumps(to_json(doc))
+
+    def register(self, eid: str, doc: EisDocument, eum: str, profiles: list[ProfileRecord]) -> None:
+        """ES1.RegisterEIS: a new EIS with its profiles (:class:`StoreError` if the EID is known)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM euicc WHERE eid = ?", (eid,)).fetchone():
+                raise StoreError(f"EID {eid} already registered")
+            db.execute("INSERT INTO euicc (eid, eis, eum, registered) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+                       (eid, self._eis_json(doc), eum))
+            for p in profiles:
+                self._put_profile(db, p)
+
+    def save(self, eid: str, doc: EisDocument) -> None:
+        """Write the EIS back after a function (counters never go down)."""
+        with self.transaction() as db:
+            db.execute("UPDATE euicc SET eis = ? WHERE eid = ?", (self._eis_json(doc), eid))
+            for kvn, value in doc.eis.counters.items():
+                self._raise_counter(db, eid, kvn, value)
+            for row in db.execute("SELECT isdp_aid FROM profile WHERE eid = ?", (eid,)).fetchall():
+                if bytes.fromhex(row[0]) not in doc.eis.profiles:
+                    db.execute("DELETE FROM profile WHERE eid = ? AND isdp_aid = ?", (eid, row[0]))
+
+    @staticmethod
+    def _raise_counter(db: sqlite3.Connection, eid: str, kvn: int, value: int) -> None:
+        db.execute("INSERT INTO counter (eid, kvn, value) VALUES (?, ?, ?) ON CONFLICT (eid, kvn) "
+                   "DO UPDATE SET value = max(value, excluded.value)", (eid, kvn, value))
+
+    def reserve_counter(self, eid: str, kvn: int, value: int) -> None:
+        """Commit ``value`` as used under ``kvn`` before the packet carrying it is sent."""
+        with self.transaction() as db:
+            self._raise_counter(db, eid, kvn, value)
+
+    def counter(self, eid: str, kvn: int) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counter WHERE eid = ? AND kvn = ?", (eid, kvn)).fetchone()
+        return row[0] if row else 0
+
+    # -- profiles --------------------------------------------------------------------------------
+    @staticmethod
+    def _put_profile(db: sqlite3.Connection, p: ProfileRecord) -> None:
+        db.execute("INSERT INTO profile (eid, isdp_aid, iccid, mno, smdp, pol2, msisdn, imsi) VALUES (?, ?, ?, ?, ?, ?, "
+                   "?, ?) ON CONFLICT (eid, isdp_aid) DO UPDATE SET iccid = excluded.iccid, mno = excluded.mno, "
+                   "smdp = excluded.smdp, pol2 = excluded.pol2, msisdn = excluded.msisdn, imsi = excluded.imsi",
+                   (p.eid, p.isdp_aid.upper(), p.iccid, p.mno, p.smdp, json.dumps(p.pol2.to_json()), p.msisdn, p.imsi))
+
+    def put_profile(self, p: ProfileRecord) -> None:
+        with self.transaction() as db:
+            self._put_profile(db, p)
+
+    def profiles(self, eid: str) -> list[ProfileRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT eid, isdp_aid, iccid, mno, smdp, pol2, msisdn, imsi FROM profile "
+                                    "WHERE eid = ? ORDER BY isdp_aid", (eid,)).fetchall()
+        return [ProfileRecord(r[0], r[1], r[2], r[3], r[4], Pol2.from_json(json.loads(r[5])), r[6], r[7]) for r in rows]
+
+    def profile_by_iccid(self, eid: str, iccid: str) -> ProfileRecord | None:
+        return next((p for p in self.profiles(eid) if p.iccid == iccid), None)
+
+    def profile_by_aid(self, eid: str, aid: str) -> ProfileRecord | None:
+        return next((p for p in self.profiles(eid) if p.isdp_aid == aid.upper()), None)
+
+    # -- ES4A: PLMA and ONC ----------------------------------------------------------------------
+    def set_plma(self, mno: str, m2msp: str, operations: list[str]) -> None:
+        """The operations M2M SP ``m2msp`` may run on ``mno``'s profiles (none: authorisation revoked)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM plma WHERE mno = ? AND m2msp = ?", (mno, m2msp))
+            if operations:
+                db.execute("INSERT INTO plma (mno, m2msp, operations) VALUES (?, ?, ?)",
+                           (mno, m2msp, json.dumps(sorted(set(operations)))))
+
+    def plmas(self, party: str) -> list[tuple[str, str, list[str]]]:
+        """(MNO, M2M SP, operations) granted by or to ``party``."""
+        with self._lock:
+            rows = self._db.execute("SELECT mno, m2msp, operations FROM plma WHERE mno = ? OR m2msp = ? "
+                                    "ORDER BY mno, m2msp", (party, party)).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    def plma_allows(self, mno: str, m2msp: str, operation: str) -> bool:
+        return any(m == mno and sp == m2msp and operation in ops for m, sp, ops in self.plmas(m2msp))
+
+    def set_onc(self, owner: str, excluded: list[str]) -> None:
+        """The notifications ``owner`` does not want (none: every notification)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO onc (owner, excluded) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET "
+                       "excluded = excluded.excluded", (owner, json.dumps(sorted(set(excluded)))))
+
+    def onc(self, owner: str) -> list[str]:
+        with self._lock:
+            row = self._db.execute("SELECT excluded FROM onc WHERE owner = ?", (owner,)).fetchone()
+        return json.loads(row[0]) if row else []
+
+    # -- journal of function calls ---------------------------------------------------------------
+    def begin_call(self, message_id: str, interface: str, function: str, eid: str | None) -> bool:
+        """Journal a call as started; False if this MessageID was seen before."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM call WHERE message_id = ?", (message_id,)).fetchone():
+                return False
+            db.execute("INSERT INTO call (message_id, interface, function, eid, state) VALUES (?, ?, ?, ?, 'started')",
+                       (message_id, interface, function, eid))
+        return True
+
+    def end_call(self, message_id: str, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE call SET state = 'done', status = ?, ended = strftime('%Y-%m-%dT%H:%M:%fZ') "
+                       "WHERE message_id = ?", (status, message_id))
+
+    def interrupted_calls(self) -> list[tuple[str, str, str]]:
+        """(MessageID, interface, function) of calls started and never ended (a crash)."""
+        with self._lock:
+            return self._db.execute("SELECT message_id, interface, function FROM call WHERE state = 'started' "
+                                    "ORDER BY started").fetchall()
+
+    def close_interrupted(self) -> int:
+        """At start-up: mark the calls a crash interrupted as ended with status 'interrupted'."""
+        with self.transaction() as db:
+            return db.execute("UPDATE call SET state = 'done', status = 'interrupted', "
+                              "ended = strftime('%Y-%m-%dT%H:%M:%fZ') WHERE state = 'started'").rowcount
