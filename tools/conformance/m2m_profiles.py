@@ -13,12 +13,14 @@ cannot be read here).
 """
 from __future__ import annotations
 
+import time
+
 from tools import ber_tlv as tlv
 from tools.conformance.download import installed
 from tools.conformance.m2m import (ENVELOPE, LCS_ENABLED, create_isdp_apdu, delete_apdu, dgi_apdu, enabled_isdp,
                                    get_status, isdp, keyset, script, start, sw_of)
-from tools.conformance.m2m_cat import (NO_SERVICE, NOTIF_FALLBACK, NOTIF_PROFILE_CHANGE, REFRESH, Notification,
-                                       attach, confirm, confirmed, location_status)
+from tools.conformance.m2m_cat import (NO_SERVICE, NOTIF_FALLBACK, NOTIF_PROFILE_CHANGE, NOTIF_ROLLBACK, REFRESH,
+                                       Notification, attach, confirm, confirmed, location_status, notifications)
 from tools.conformance.mutation import command, flip, mutation, replace
 from tools.conformance.runner import case
 from tools.conformance.session import Session
@@ -31,6 +33,7 @@ NO_SERVICE_EVENTS = 5    # 'no service' reports before the Fall-Back mechanism m
 #                          leaves the count to the implementation; this card's is 1]
 TEST_SMSR_MSISDN = "4498765432"   # a test SM-SR address for UpdateSMSRAddressingParameters
 FETCH = command(0x12)
+ROLLBACK_WAIT_BUDGET = 30.0   # seconds the runner waits for a rollback (longer validity periods: INCONCLUSIVE)
 
 
 def es5(s: Session, dgi: int, aid: bytes) -> int:
@@ -253,3 +256,37 @@ def enable_empty(s: Session) -> None:
     s.on_exit("DELETE the ISD-P", lambda: script(s, [delete_apdu(aid)]))
     s.check(es5(s, DGI_ENABLE, aid) == 0x6985, "EnableProfile of an empty ISD-P was not refused with 6985")
     s.check(dict(get_status(s)).get(aid) != LCS_ENABLED, "the empty ISD-P is enabled")
+
+
+@case("TC_eUICC_ES5.Rollback#01", suite="m2m", group="ES5",
+      title="an unconfirmed switch is rolled back after the validity period: notification 03",
+      clause="SGP.02 §3.2 (rollback when the switch is not confirmed), §3.15; TS 102 223 §7.5.4",
+      restores="deletes the downloaded profile",
+      mutation=mutation("the fetched proactive commands lose a bit at the end", FETCH, flip(-1)))
+def rollback(s: Session) -> None:
+    period = s.card.m2m_validity_period
+    s.require(period is not None, "the card description gives no m2m_validity_period")
+    s.require(period <= ROLLBACK_WAIT_BUDGET, f"the validity period ({period:.0f} s) is longer than the runner waits "
+                                              f"({ROLLBACK_WAIT_BUDGET:.0f} s)")
+    original, aid = second_profile(s)
+    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
+    sent = [n for n in notifications(s, location_status(s, 0x00)) if n.kind == NOTIF_PROFILE_CHANGE]
+    s.check(len(sent) == 1, "no notification of the switch")
+    s.step(f"wait {period + 1:.0f} s without confirming notification {sent[0].seq}")
+    time.sleep(period + 1)
+    commands = location_status(s, 0x00)
+    s.check(any(c.type == REFRESH for c in commands), "no REFRESH: the switch was not rolled back")
+    states = attributes(s)
+    s.check(states[original][0] == LCS_ENABLED and states[aid][0] == LCS_DISABLED, "the original profile is not enabled")
+    found = [n for n in confirmed(s, commands) + attach(s) if n.kind == NOTIF_ROLLBACK]
+    s.check(len(found) == 1 and found[0].aid == original, "no single rollback notification (03) for the original profile")
+
+
+@case("TC_eUICC_ES5.POL1#01", suite="m2m", group="ES5",
+      title="POL1 'disabling not allowed': EnableProfile of another profile refused (69E1)",
+      clause="SGP.02 §2.4.4 / §3.x (POL1), §4.1.1.2",
+      mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
+def pol1_disabling(s: Session) -> None:
+    keyset(s)
+    s.require(False, "POL1 reaches a profile only with an SGP.02 ES8 download (profile metadata), which the runner "
+                     "does not implement; no profile with POL1 can be installed from the host side")
