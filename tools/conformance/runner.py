@@ -104,7 +104,7 @@ def case(id: str, *, suite: str = "consumer", group: str, title: str, clause: st
 
 def load_cases() -> dict[str, Case]:
     """Import every case module (registration happens at import) and return the registry."""
-    from tools.conformance import download, es10b, es10c, gp, m2m, usim  # noqa: F401
+    from tools.conformance import download, es10b, es10c, gp, m2m, m2m_profiles, usim  # noqa: F401
 
     return REGISTRY
 
