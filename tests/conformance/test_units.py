@@ -15,7 +15,10 @@ from tools import ber_tlv as tlv
 from tools.conformance import description, report_html, report_junit, runner
 from tools.conformance.download import oid_body
 from tools.conformance.gp import offered_protocols
-from tools.conformance.model import CaseResult, Exchange, Step, Verdict
+from tools.conformance.m2m_cat import open_packet
+from tools.conformance.model import CaseResult, Exchange, Fail, Step, Verdict
+from tools.conformance.session import Session
+from tools.ota.packet import AES, OtaKeyset, build_command_packet
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,3 +109,19 @@ def test_html_is_escaped_and_self_contained():
     assert "SELECT &lt;ISD-R&gt;" in page and "note &amp; &lt;b&gt;" in page and "card &lt;x&gt;" in page
     assert "<script" not in page and "http" not in page.split("<body>")[1]
     assert page.count('class="FAIL"') >= 2
+
+
+def test_notification_packet_opens_with_the_described_keys():
+    """A Command Packet built by tools.ota (TS 102 225 §5.1.1, SPI '06 00': CC, ciphered, no
+    counter check) to the ISD-R TAR opens with the default description's SCP80 keys; a flipped
+    ciphered byte or another TAR is a FAIL; the description carries the validity period."""
+    card = description.load()
+    assert card.m2m_validity_period == 180
+    keys = OtaKeyset(card.scp80.kvn, AES, card.scp80.kic, AES, card.scp80.kid)
+    body = bytes.fromhex("E10D4C0489049032 4D0102 4E020007".replace(" ", ""))
+    packet = build_command_packet(keys, bytes.fromhex("0600"), bytes.fromhex("000001"), body)
+    session = Session(next(iter(runner.load_cases().values())), None, card)
+    assert open_packet(session, packet) == body
+    for bad in (packet[:-1] + bytes([packet[-1] ^ 1]), packet[:7] + bytes.fromhex("00FFFE") + packet[10:]):
+        with pytest.raises(Fail):
+            open_packet(session, bad)

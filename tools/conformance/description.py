@@ -48,6 +48,7 @@ class CardDescription:
     usim: dict[str, bytes | str] = field(default_factory=dict)
     iccid: str | None = None
     m2m: bool = False
+    m2m_validity_period: float | None = None   # seconds before an unconfirmed switch is rolled back
 
     def trusted_ci_pkids(self) -> list[bytes]:
         """SubjectKeyIdentifier of each trusted CI certificate (SGP.22 §4.5.2.1: the CI PKId)."""
@@ -93,6 +94,7 @@ def load(path: Path = DEFAULT_CARD) -> CardDescription:
             pins=dict(raw.get("pins", {})),
             usim={k: str(v) if k == "imsi" else _hex(v, f"usim.{k}") for k, v in raw.get("usim", {}).items()},
             iccid=raw.get("iccid"), m2m=bool(raw.get("m2m", False)),
+            m2m_validity_period=float(raw["m2m_validity_period"]) if "m2m_validity_period" in raw else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DescriptionError(f"{path}: {exc!r}") from None

@@ -92,6 +92,20 @@ def isdp(tar: bytes) -> bytes:
     return AID_PREFIX + tar + b"\x00"
 
 
+def create_isdp_apdu(aid: bytes) -> bytes:
+    """CreateISDP: INSTALL [for install and make selectable] of the SGP.02 Annex H ISD-P ELF
+    ('00000D') and module ('00000E'), privileges '80C000', 'C9' parameters (SGP.02 §4.1.1.1, GP CS §11.5)."""
+    elf, module = isdp(bytes.fromhex("00000D")), isdp(bytes.fromhex("00000E"))
+    params = bytes.fromhex("C90481020370")
+    body = b"".join(bytes([len(x)]) + x for x in (elf, module, aid, bytes.fromhex("80C000"), params)) + b"\x00"
+    return bytes([0x80, 0xE6, 0x0C, 0x00, len(body)]) + body + b"\x00"
+
+
+def delete_apdu(aid: bytes) -> bytes:
+    """DeleteProfile: DELETE '80 E4 00 40' {4F AID} (SGP.02 §4.1.1.4, GP CS §11.2)."""
+    return bytes.fromhex("80E4004012") + tlv.encode(0x4F, aid) + b"\x00"
+
+
 @case("TC_eUICC_ES5.Audit#01", suite="m2m", group="ES5", title="GET STATUS over SCP80: a verified PoR, one enabled ISD-P",
       clause="SGP.02 §5.4.7 (AuditEIS), GP CS §11.4, TS 102 225 §5.2",
       mutation=mutation("the PoR's CC loses a bit", ENVELOPE, flip(-1)))
@@ -156,15 +170,12 @@ def create_and_delete(s: Session) -> None:
     start(s)
     aid = isdp(TEST_TAR)
     s.require(all(a != aid for a, _ in get_status(s)), f"ISD-P {aid.hex().upper()} already exists")
-    elf, module = isdp(bytes.fromhex("00000D")), isdp(bytes.fromhex("00000E"))
-    params = bytes.fromhex("C90481020370")
-    body = b"".join(bytes([len(x)]) + x for x in (elf, module, aid, bytes.fromhex("80C000"), params)) + b"\x00"
-    rapdus = script(s, [bytes([0x80, 0xE6, 0x0C, 0x00, len(body)]) + body + b"\x00"])
-    s.on_exit("DELETE the ISD-P", lambda: script(s, [bytes.fromhex("80E4004012") + tlv.encode(0x4F, aid) + b"\x00"]))
+    rapdus = script(s, [create_isdp_apdu(aid)])
+    s.on_exit("DELETE the ISD-P", lambda: script(s, [delete_apdu(aid)]))
     s.check(sw_of(rapdus[-1]) == 0x9000, f"INSTALL answered {sw_of(rapdus[-1]):04X}")
     state = dict(get_status(s)).get(aid)
     s.check(state is not None and state != LCS_ENABLED, f"the new ISD-P is listed with state {state}")
-    deleted = script(s, [bytes.fromhex("80E4004012") + tlv.encode(0x4F, aid) + b"\x00"])
+    deleted = script(s, [delete_apdu(aid)])
     s.check(sw_of(deleted[-1]) == 0x9000, f"DELETE answered {sw_of(deleted[-1]):04X}")
     s.check(aid not in dict(get_status(s)), "the deleted ISD-P is still listed")
 
@@ -181,7 +192,7 @@ def enabled_isdp(s: Session) -> bytes:
 def delete_enabled(s: Session) -> None:
     start(s)
     aid = enabled_isdp(s)
-    rapdus = script(s, [bytes.fromhex("80E4004012") + tlv.encode(0x4F, aid) + b"\x00"])
+    rapdus = script(s, [delete_apdu(aid)])
     s.check(sw_of(rapdus[-1]) in (0x6985, 0x6A88), f"DELETE of the enabled ISD-P answered {sw_of(rapdus[-1]):04X}")
     s.check(aid in dict(get_status(s)), "the enabled ISD-P is gone")
 

@@ -12,7 +12,7 @@ from tools.conformance.model import REGISTRY, SUITES, Case, CaseResult, Fail, In
 
 def load_cases() -> dict[str, Case]:
     """Import every case module (registration happens at import) and return the registry."""
-    from tools.conformance import download, es10b, es10c, gp, m2m, usim  # noqa: F401
+    from tools.conformance import download, es10b, es10c, gp, m2m, m2m_profiles, usim  # noqa: F401
 
     return REGISTRY
 
