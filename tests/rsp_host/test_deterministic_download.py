@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from euicc.composition import open_card
+from euicc.config import CardConfig
+from euicc.rsp.euicc_info import SVN, EuiccInfoSettings
 from euicc.rsp.identity import import_identity
 from euicc.rsp.runtime import RspRuntime
 from tests.reference import REFERENCE
@@ -137,7 +139,10 @@ class Exchange:
 def download(sgp22) -> Exchange:
     """One run on a fresh card: every input fixed, the SM-DP+ messages built with SGP.26 keys."""
     runtime = RspRuntime(clock=lambda: FIXED_TIME, random=CountingSource(), generate_key=fixed_key)
-    card = open_card(None, extensions=["rsp"], rsp=runtime)
+    # an SGP.22 v2.5 card (highest SVN 2.5.0): the transcript is the v2.5 one, EUICCInfo2 the same
+    # in GetEUICCInfo2 and in euiccSigned1 (a v3 card answers GetEUICCInfo2 in the v3 form)
+    config = CardConfig(euicc_info=EuiccInfoSettings(highest_svn=SVN))
+    card = open_card(None, config, extensions=["rsp"], rsp=runtime)
     try:
         import_identity(card.store, SGP26)
         transport = Es10Transport(card.transmit)
