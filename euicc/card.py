@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
-from euicc.aids import ISD_R_AID
+from euicc.aids import ECASD_AID, ISD_R_AID
 from euicc.atr import DEFAULT_ATR
 from euicc.channels import LE_POLICIES
 from euicc.config import CardConfig
@@ -73,7 +73,8 @@ class Card:
                 extension.install(self.services)
             if store.created:
                 provisioning.provision(store, self.services.catalog, self.extensions,
-                                       first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE)
+                                       first_profile=first_profile or provisioning.DEFAULT_FIRST_PROFILE,
+                                       ef_dir_aids=_ef_dir_aids(config))
             else:  # an existing file is used as it is, never provisioned over
                 state_layout.check(store, self.extensions)
                 provisioning.upgrade(store, self.services.catalog)
@@ -171,3 +172,9 @@ class Card:
                          for r in records],
             "isd_r_scp03": key_store.describe_isd_r(self.store),
         }
+
+
+def _ef_dir_aids(config: CardConfig) -> tuple[bytes, ...]:
+    """What a new card's own EF.DIR lists: the configured AIDs, else the ISD-R (at the AID it
+    answers at) and the ECASD."""
+    return config.ef_dir_aids if config.ef_dir_aids is not None else (config.isd_r_aid, ECASD_AID)

@@ -22,5 +22,8 @@ class CardConfig:
     le_policy: str = LE_6CXX     # T=0 case 2 with a wrong Le: euicc.channels.LE_POLICIES
     max_store_data_block: int | None = None   # longest STORE DATA block (bytes) the ISD-R takes
     isd_r_aid: bytes = ISD_R_AID              # the AID the ISD-R answers at (SGP.02 Annex H by default)
+    # the applications the eUICC's own EF.DIR lists (the MF while no profile is enabled, TS 102 221
+    # §13.1), written when a card is created; None: the ISD-R (at isd_r_aid) and the ECASD
+    ef_dir_aids: tuple[bytes, ...] | None = None
     euicc_info: object | None = None          # the SGP.22 extension's EUICCInfo settings
     disabled: frozenset[str] = frozenset()    # optional features that do not answer (Card features_of)

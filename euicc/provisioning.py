@@ -89,8 +89,10 @@ DEFAULT_FIRST_PROFILE = "test"
 
 
 def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = (),
-              eid: str | None = None, first_profile: str = "test") -> None:
-    """Create a new card's persistent state in one transaction."""
+              eid: str | None = None, first_profile: str = "test",
+              ef_dir_aids: Sequence[bytes] | None = None) -> None:
+    """Create a new card's persistent state in one transaction; `ef_dir_aids`: what the eUICC's
+    own EF.DIR lists (euicc.fs.default_fs.build_no_profile)."""
     if first_profile not in FIRST_PROFILES:
         raise ValueError(f"unknown first profile {first_profile!r}")
     with store.transaction():
@@ -104,7 +106,7 @@ def provision(store: Store, catalog: Catalog, extensions: Sequence[Extension] = 
         registry = Registry(store)
         registry.put(RegistryEntry(ISD_P_ELF, KIND_ELF, LCS_LOADED, modules=(ISD_P_MODULE,),
                                    selectable=False))
-        default_fs.build_no_profile(FileSystem(store, NO_PROFILE_FSID))
+        default_fs.build_no_profile(FileSystem(store, NO_PROFILE_FSID), ef_dir_aids)
         store.put(profile_keys.ACTIVE_FS, NO_PROFILE_FSID)
         profiles = ProfileManager(store)
         aid = profiles.create_isdp()

@@ -38,3 +38,35 @@ def pytest_terminal_summary(terminalreporter):
         detail = ", ".join(f"{what}: {n}" for what, n in sorted(missing.items()))
         terminalreporter.write_line(f"{SKIP_PREFIX}: {sum(missing.values())} tests skipped ({detail})",
                                     yellow=True)
+
+
+# Tests that exercise one extension of the card (euicc.composition): with EUICC_EXTENSIONS naming
+# only the other, they are skipped with the reason shown (tests.extensions), never silently.
+# (path prefix, test-name prefix or "", extensions needed); the first matching rule applies.
+EXTENSION_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("tests/robustness/test_refusals_rsp.py", "test_es5", ("m2m",)),
+    ("tests/robustness/test_fuzz_smoke.py", "", ("rsp", "m2m")),
+    ("tests/robustness/test_state_machine_mixed.py", "", ("rsp", "m2m")),
+    ("tests/robustness/test_refusals_rsp.py", "", ("rsp",)),
+    ("tests/robustness/test_power_loss_rsp.py", "", ("rsp",)),
+    ("tests/robustness/test_refusals_m2m.py", "", ("m2m",)),
+    ("tests/robustness/test_power_loss_m2m.py", "", ("m2m",)),
+    ("tests/robustness/test_state_machine_m2m.py", "", ("m2m",)),
+    ("tests/m2m/", "", ("m2m",)),
+    ("tests/m2m_host/", "", ("m2m",)),
+    ("tests/m2m_services/", "", ("m2m",)),
+    ("tests/rsp/", "", ("rsp",)),
+    ("tests/rsp_host/", "", ("rsp",)),
+    ("tests/conformance/", "", ("rsp", "m2m")),
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    from tests.extensions import requires
+    root = config.rootpath
+    for item in items:
+        path = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        for prefix, name, needed in EXTENSION_RULES:
+            if path.startswith(prefix) and item.name.startswith(name):
+                item.add_marker(requires(*needed))
+                break

@@ -9,6 +9,7 @@ through EF.ARR.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from euicc import tlv
@@ -85,17 +86,25 @@ def encode_imsi(imsi: str) -> bytes:
     return bytes((len(body),)) + (body + b"\xff" * 8)[:8]
 
 
+_LABELS = {ISD_R_AID: "ISD-R", ECASD_AID: "ECASD"}
+
+
 def _dir_record(aid: bytes, label: str) -> bytes:
-    return tlv.tlv(0x61, tlv.tlv(0x4F, aid) + tlv.tlv(0x50, label.encode()))
+    """An application template '61': AID '4F' and, when known, the label '50' (TS 102 221 §13.1)."""
+    body = tlv.tlv(0x4F, aid) + (tlv.tlv(0x50, label.encode()) if label else b"")
+    return tlv.tlv(0x61, body)
 
 
-def build_no_profile(fs: FileSystem) -> None:
-    """The MF a terminal sees while no profile is enabled: EF.DIR lists ISD-R and ECASD."""
+def build_no_profile(fs: FileSystem, ef_dir_aids: Sequence[bytes] | None = None) -> None:
+    """The MF a terminal sees while no profile is enabled; EF.DIR (TS 102 221 §13.1) lists
+    `ef_dir_aids` (default: the ISD-R and the ECASD), with a label for the applications known here."""
+    aids = tuple(ef_dir_aids) if ef_dir_aids is not None else (ISD_R_AID, ECASD_AID)
     mf = fs.create(None, FileDescriptor(0x3F00, MF, arr=(0x2F06, 1), size=0x400))
     fs.create(mf, FileDescriptor(0x2F06, EF, LINEAR, ARR_RECORD_LENGTH, ARR_RECORD_LENGTH,
                                  sfi=6, arr=(0x2F06, 1)), ARR_RECORDS[:1])
-    fs.create(mf, FileDescriptor(0x2F00, EF, LINEAR, 2 * 40, 40, sfi=30, arr=(0x2F06, 1)),
-              [_dir_record(ISD_R_AID, "ISD-R"), _dir_record(ECASD_AID, "ECASD")])
+    records = [_dir_record(aid, _LABELS.get(aid, "")) for aid in aids]
+    fs.create(mf, FileDescriptor(0x2F00, EF, LINEAR, max(1, len(records)) * 40, 40, sfi=30, arr=(0x2F06, 1)),
+              records)
     fs.create(mf, FileDescriptor(0x2F05, EF, TRANSPARENT, 10, sfi=5, arr=(0x2F06, 1)), b"en")
 
 

@@ -91,6 +91,38 @@ def test_isd_r_answers_at_the_vendor_aid_only(tmp_path):
     assert single(single(registry, 0xE3)[:18], 0x4F) == VENDOR_ISD_R and ISD_R not in registry
 
 
+# DisableProfile (SGP.22 §5.7.17) of the new card's enabled ISD-P, refreshFlag FALSE: then the
+# terminal sees the eUICC's own MF and EF.DIR (TS 102 221 §13.1: records '61' {'4F' AID, '50' label})
+ENABLED_ISDP = "A0000005591010FFFFFFFF8900001000"
+DISABLE = "BF32 17 A0 12 4F 10" + ENABLED_ISDP + "81 01 00"
+
+
+def own_ef_dir(term: Terminal, isd_r: bytes) -> list[bytes]:
+    """The AIDs of the eUICC's own EF.DIR, read after disabling the enabled profile."""
+    term.select_aid(isd_r)
+    assert es10(term, DISABLE) == (h("BF32 03 80 01 00"), 0x9000)
+    assert term.send("00 A4 00 0C 02 2F00").sw == 0x9000
+    aids, number = [], 1
+    while (record := term.send(bytes((0x00, 0xB2, number, 0x04, 40)))).sw == 0x9000:
+        if record.data[0] == 0x61:                               # then 'FF' padding
+            aids.append(as_dict(record.data[2:2 + record.data[1]])[0x4F])
+        number += 1
+    assert record.sw == 0x6A83                                  # no further record
+    return aids
+
+
+def test_ef_dir_of_a_new_card_lists_the_profile_aids(tmp_path):
+    aids = ("A0000005591010FFFFFFFF8900050500", "A00000015141434C00")
+    config = user_config(tmp_path, f'isd_r_aid = "{VENDOR_ISD_R.hex()}"\nef_dir_aids = {list(aids)!r}\n'.replace("'", '"'))
+    assert own_ef_dir(terminal(config), VENDOR_ISD_R) == [h(a) for a in aids]
+
+
+def test_ef_dir_lists_the_vendor_isd_r_aid_by_default(tmp_path):
+    term = terminal(user_config(tmp_path, f'isd_r_aid = "{VENDOR_ISD_R.hex()}"\n'))
+    assert own_ef_dir(term, VENDOR_ISD_R) == [VENDOR_ISD_R, h("A0000005591010FFFFFFFF8900000200")]
+    assert own_ef_dir(terminal(CardConfig()), ISD_R) == [ISD_R, h("A0000005591010FFFFFFFF8900000200")]
+
+
 def test_default_card_still_answers_at_the_standard_aid():
     term = terminal(CardConfig())
     assert fci(term, ISD_R)[0x84] == ISD_R

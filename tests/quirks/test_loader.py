@@ -68,6 +68,7 @@ le_policy = "direct"
 channels = 4
 max_store_data_block = 120
 isd_r_aid = "A0000005591010FFFFFFFF8900050500"
+ef_dir_aids = ["A0000005591010FFFFFFFF8900050500", "A00000015141434C00"]
 disabled_features = ["get_rat", "scp03"]
 [euicc_info]
 svn = "2.2.2"
@@ -87,6 +88,8 @@ ci_pkids_for_signing = ["F54172BDF98A95D65CBEB88A38A1C11D800A85C3"]
     assert config.atr == ATR_T1 and not config.t0
     assert (config.le_policy, config.channels, config.max_store_data_block) == ("direct", 4, 120)
     assert config.isd_r_aid == bytes.fromhex("A0000005591010FFFFFFFF8900050500")
+    assert config.ef_dir_aids == (bytes.fromhex("A0000005591010FFFFFFFF8900050500"),
+                                  bytes.fromhex("A00000015141434C00"))
     assert config.disabled == {"get_rat", "scp03"}
     info = config.euicc_info
     assert (info.svn, info.ts102241_version, info.euicc_category) == (bytes((2, 2, 2)), None, 2)

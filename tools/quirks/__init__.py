@@ -10,7 +10,7 @@ range is a :class:`QuirkError` with a one-line message naming the key.
 
 Keys (see ``default.toml`` for the commented list): ``description``, ``source``; ``protocols``
 (a built-in ATR of :mod:`euicc.atr`) or ``atr`` (hex) with ``t1_direct``; ``le_policy``,
-``channels``, ``max_store_data_block``, ``isd_r_aid``, ``disabled_features``; and a table
+``channels``, ``max_store_data_block``, ``isd_r_aid``, ``ef_dir_aids``, ``disabled_features``; and a table
 ``[euicc_info]`` with the EUICCInfo1/2 values of SGP.22 v2.5 §4.1 / §5.7.8.
 """
 from __future__ import annotations
@@ -172,6 +172,7 @@ TOP: dict[str, Check] = {
     "protocols": _choice(tuple(INTERFACES)), "atr": _hex(2, 33), "t1_direct": _bool,
     "le_policy": _choice(LE_POLICIES), "channels": _range(1, 20),
     "max_store_data_block": _range(1, 65535), "isd_r_aid": _hex(5, 16),
+    "ef_dir_aids": _list(_hex(5, 16)),
     "disabled_features": _list(_choice(tuple(sorted(FEATURES)))),
 }
 EUICC_INFO: dict[str, Check] = {
@@ -222,6 +223,7 @@ def parse(data: dict, name: str, path: Path) -> QuirkProfile:
                      channels=top.get("channels", base.channels),
                      max_store_data_block=top.get("max_store_data_block", base.max_store_data_block),
                      isd_r_aid=top.get("isd_r_aid", base.isd_r_aid),
+                     ef_dir_aids=tuple(top["ef_dir_aids"]) if "ef_dir_aids" in top else None,
                      # None: the SGP.22 extension's own values (euicc.rsp.euicc_info.settings)
                      euicc_info=None if euicc_info == DEFAULT_SETTINGS else euicc_info,
                      disabled=frozenset(top.get("disabled_features", ())))
@@ -255,6 +257,8 @@ def settings(profile: QuirkProfile) -> dict[str, Any]:
         "channels": config.channels,
         "max_store_data_block": config.max_store_data_block or "no limit (65535)",
         "isd_r_aid": config.isd_r_aid.hex().upper(),
+        "ef_dir_aids": ([a.hex().upper() for a in config.ef_dir_aids] if config.ef_dir_aids is not None
+                        else "the ISD-R and the ECASD (on a new card)"),
         "disabled_features": sorted(config.disabled),
         "euicc_info.svn": _version_text(info.svn),
         "euicc_info.highest_svn": _version_text(info.highest_svn),
