@@ -44,6 +44,14 @@ def pytest_terminal_summary(terminalreporter):
 # only the other, they are skipped with the reason shown (tests.extensions), never silently.
 # (path prefix, test-name prefix or "", extensions needed); the first matching rule applies.
 EXTENSION_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("tests/core/test_kernel.py", "test_the_rsp_runtime", ("rsp",)),
+    ("tests/core/test_state_file.py", "test_bad_state_file_is_refused[eUICC credentials", ("rsp",)),
+    ("tests/instrument/test_faults.py", "test_wrong_length_case2_and_case4", ("rsp",)),
+    ("tests/instrument/test_faults.py", "test_power_cut_during_a_write", ("rsp",)),
+    ("tests/instrument/test_faults.py", "test_es10_rule", ("rsp",)),
+    ("tests/modem/test_modem_pty.py", "test_ccho_isd_r_and_get_eid", ("rsp",)),
+    ("tests/quirks/test_behaviour.py", "", ("rsp",)),
+    ("tests/robustness/test_state_machine_rsp.py", "", ("rsp",)),
     ("tests/robustness/test_refusals_rsp.py", "test_es5", ("m2m",)),
     ("tests/robustness/test_fuzz_smoke.py", "", ("rsp", "m2m")),
     ("tests/robustness/test_state_machine_mixed.py", "", ("rsp", "m2m")),
