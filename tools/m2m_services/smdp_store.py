@@ -5,11 +5,10 @@ exist here only: the SM-SR relays the SM-DP's scripts without them.  One transac
 """
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.m2m_services.service_db import ServiceDb
 from tools.scp.scp03_host import HostKeySet
 
 SCHEMA = """
@@ -29,26 +28,13 @@ class DownloadRecord:
     state: str
 
 
-class SmdpStore:
+class SmdpStore(ServiceDb):
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(Path(path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        self._db.close()
+        super().__init__(path, SCHEMA)
 
     def _write(self, sql: str, params: tuple) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(sql, params)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self.transaction() as db:
+            db.execute(sql, params)
 
     def put_download(self, r: DownloadRecord) -> None:
         self._write("INSERT INTO profile (eid, iccid, mno, isdp_aid, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT "

@@ -197,15 +197,19 @@ class SmsrService:
             smsr.audit()
         return self._eis(eid, doc)
 
-    def do_UpdatePolicyRules(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        """UpdatePolicyRules: replace the profile's POL2 in the EIS (no card traffic)."""
-        eid, _ = self._eid(request)
-        record = self._profile(request, interface, eid)
+    def _store_pol2(self, request: Envelope, record: ProfileRecord) -> None:
+        """The request's POL2 becomes the profile's in the EIS ('Failed' 2.1 when it is invalid)."""
         try:
             record.pol2 = Pol2.from_fields(request.group("Pol2") or [])
         except Pol2Error as exc:
             raise FunctionFailed(CODES.pol2, "2.1", str(exc), "Pol2") from exc
         self.store.put_profile(record)
+
+    def do_UpdatePolicyRules(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        """UpdatePolicyRules: replace the profile's POL2 in the EIS (no card traffic)."""
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid)
+        self._store_pol2(request, record)
         return []
 
     def do_UpdateSubscriptionAddress(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
@@ -337,11 +341,7 @@ class SmsrService:
         subscription data go to the EIS."""
         eid, _ = self._eid(request)
         record = self._profile(request, interface, eid)
-        try:
-            record.pol2 = Pol2.from_fields(request.group("Pol2") or [])
-        except Pol2Error as exc:
-            raise FunctionFailed(CODES.pol2, "2.1", str(exc), "Pol2") from exc
-        self.store.put_profile(record)
+        self._store_pol2(request, record)
         with self._card(eid) as (smsr, _doc):
             smsr.audit()
         return []

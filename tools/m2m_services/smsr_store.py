@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tools.m2m_services.pol2 import Pol2
+from tools.m2m_services.service_db import ServiceDb
 from tools.smsr.eis_file import EisDocument, from_json, to_json
 
 SCHEMA = """
@@ -58,28 +56,9 @@ class ProfileRecord:
     imsi: str | None = None
 
 
-class SmsrStore:
+class SmsrStore(ServiceDb):
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        self._lock = threading.RLock()
-
-    def close(self) -> None:
-        self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA)
 
     # -- EIS -----------------------------------------------------------------------------------
     def load(self, eid: str) -> EisDocument | None:
