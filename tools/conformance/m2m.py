@@ -203,29 +203,30 @@ def dgi_apdu(dgi: int, aid: bytes) -> bytes:
     return bytes([0x80, 0xE2, 0x88, 0x00, len(body)]) + body + b"\x00"
 
 
+def refused_for_unknown_isdp(s: Session, dgi: int, function: str) -> None:
+    """The ES5 function `dgi` naming an ISD-P the card does not hold: '6A88' (or '6A80')."""
+    start(s)
+    rapdus = script(s, [dgi_apdu(dgi, isdp(bytes.fromhex("00FFFD")))])
+    s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"{function} of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+
+
 @case("TC_eUICC_ES5.EnableProfile#E01", suite="m2m", group="ES5", title="EnableProfile of an unknown ISD-P is refused",
       clause="SGP.02 §5.4.2, §4.1.1.2 (DGI 3A03)",
       mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
 def enable_unknown(s: Session) -> None:
-    start(s)
-    rapdus = script(s, [dgi_apdu(0x3A03, isdp(bytes.fromhex("00FFFD")))])
-    s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"EnableProfile of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+    refused_for_unknown_isdp(s, 0x3A03, "EnableProfile")
 
 
 @case("TC_eUICC_ES5.DisableProfile#E01", suite="m2m", group="ES5", title="DisableProfile of an unknown ISD-P is refused",
       clause="SGP.02 §5.4.3, §4.1.1.3 (DGI 3A04)",
       mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
 def disable_unknown(s: Session) -> None:
-    start(s)
-    rapdus = script(s, [dgi_apdu(0x3A04, isdp(bytes.fromhex("00FFFD")))])
-    s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"DisableProfile of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+    refused_for_unknown_isdp(s, 0x3A04, "DisableProfile")
 
 
 @case("TC_eUICC_ES5.SetFallBackAttribute#E01", suite="m2m", group="ES5", title="SetFallBackAttribute of an unknown ISD-P is refused",
       clause="SGP.02 §5.4.8, §4.1.1.7 (DGI 3A05)",
       mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
 def fallback_unknown(s: Session) -> None:
-    start(s)
-    rapdus = script(s, [dgi_apdu(0x3A05, isdp(bytes.fromhex("00FFFD")))])
-    s.check(sw_of(rapdus[-1]) in (0x6A88, 0x6A80), f"SetFallBackAttribute of an unknown ISD-P answered {sw_of(rapdus[-1]):04X}")
+    refused_for_unknown_isdp(s, 0x3A05, "SetFallBackAttribute")
     s.check(sum(lcs == LCS_ENABLED for _, lcs in get_status(s)) == 1, "the refused command changed the enabled profile")
