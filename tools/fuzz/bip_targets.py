@@ -6,10 +6,17 @@ Each checks what the card's code made of the input against code written independ
 """
 from __future__ import annotations
 
+import ipaddress
+
+import dns.message
+import dns.rdatatype
+
 from euicc.cat.catp.endpoint import CatTpEndpoint, CatTpSettings, State
 from euicc.cat.catp.pdu import PduError, decode
+from euicc.cat.dns_resolver import DnsExchange, DnsSettings, Outcome
 from tools.fuzz.invariants import InvariantViolation
 from tools.ota import cat_tp as host
+from tools.terminal.dns_server import BEHAVIOURS, DnsServer, Record
 
 CARD_PORT, PEER_PORT, PEER_ISS, CARD_ISS = 1025, 4000, 700, 40
 
@@ -84,3 +91,47 @@ def cat_tp_seeds() -> list[bytes]:
         peer(host.SYN | host.ACK, PEER_ISS, CARD_ISS, variable=host.syn_options(100, 300, b"\x98\x10")),
         peer(host.SYN, PEER_ISS, 0, variable=host.syn_options(100, 300, b"ID")),
     ]
+
+
+# -- DNS answers --------------------------------------------------------------------------------------
+DNS_NAME, DNS_QUERY_ID = "smsr.example.com", 0x5A5A
+
+
+def dns_answer_target(data: bytes) -> None:
+    """A DNS exchange waiting for its answer takes the input as the datagram from the server: it
+    never raises; an accepted answer carries the query's ID, is a response (QR) and every address
+    it yields is an A record of the datagram's answer section (read here by dnspython directly)."""
+    data = bytes(data)
+    exchange = DnsExchange(DNS_NAME, "A", lambda: 0.0, DnsSettings(), query_id=DNS_QUERY_ID)
+    exchange.connected()
+    exchange.outgoing()
+    exchange.received(data)
+    if exchange.outcome is Outcome.PENDING:
+        return
+    header_ours = len(data) >= 2 and int.from_bytes(data[:2], "big") == DNS_QUERY_ID
+    if not header_ours:
+        raise InvariantViolation(f"{data.hex()}: a datagram with another ID ended the exchange")
+    if exchange.outcome is Outcome.NAME_ERROR and (data[3] & 0x0F != 3 or not data[2] & 0x80):
+        raise InvariantViolation(f"{data.hex()}: NXDOMAIN without RCODE 3 in a response")
+    if exchange.outcome is Outcome.ANSWERED:
+        message = dns.message.from_wire(data)
+        records = {rdata.address for rrset in message.answer if rrset.rdtype == dns.rdatatype.A for rdata in rrset}
+        if not exchange.answer or any(ipaddress.ip_address(a).compressed not in records
+                                      for a in exchange.answer.addresses):
+            raise InvariantViolation(f"{data.hex()}: addresses {exchange.answer} not in the answer")
+
+
+def dns_seeds() -> list[bytes]:
+    """The test DNS server's answers to the target's query, in every behaviour, and a CNAME one."""
+    query = dns.message.make_query(DNS_NAME, "A", id=DNS_QUERY_ID).to_wire()
+    seeds = []
+    for zone in ({DNS_NAME: Record("192.0.2.10")}, {DNS_NAME: Record("192.0.2.11", 30, "real.example.com")}, {}):
+        for behaviour in BEHAVIOURS:
+            server = DnsServer(zone, behaviour=behaviour)
+            try:
+                reply = server.reply(query)
+            finally:
+                server.sock.close()
+            if reply is not None and reply not in seeds:
+                seeds.append(reply)
+    return seeds

@@ -274,4 +274,6 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "CAT_TP PDU decoding (TS 102 127 §6) against the host codec"),
     Harness("cat_tp_link", bip_targets.CatTpEndpointTarget, bip_targets.cat_tp_seeds,
             "CAT_TP datagrams into an open card endpoint (TS 102 127 §5)"),
+    Harness("dns_answer", lambda: bip_targets.dns_answer_target, bip_targets.dns_seeds,
+            "DNS answers (RFC 1035 §4) to the card's resolver"),
 )}
