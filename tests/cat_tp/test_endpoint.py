@@ -1,4 +1,4 @@
-"""The card's CAT_TP endpoint driven PDU by PDU with a fake clock (ETSI TS 102 127 §5): the peer's
+"""The card's CAT_TP endpoint driven PDU by PDU with a fake clock (ETSI TS 102 127: connection management, reliable delivery): the peer's
 PDUs are built and the card's parsed by the independent host codec (tools/ota/cat_tp.py)."""
 from __future__ import annotations
 

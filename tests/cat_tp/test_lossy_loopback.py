@@ -1,6 +1,6 @@
 """CAT_TP between the card's endpoint and the independent host endpoint over real UDP sockets on
-loopback, through a relay that drops, duplicates and reorders datagrams (ETSI TS 102 127 §5.3:
-reliable, in-sequence, duplicate-free delivery of SDUs, with segmentation §5.4)."""
+loopback, through a relay that drops, duplicates and reorders datagrams (ETSI TS 102 127, reliable delivery:
+reliable, in-sequence, duplicate-free delivery of SDUs, with segmentation)."""
 from __future__ import annotations
 
 import time

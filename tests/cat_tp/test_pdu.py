@@ -1,4 +1,4 @@
-"""CAT_TP PDU codec (ETSI TS 102 127 §6) against known answers and the independent host codec
+"""CAT_TP PDU codec (ETSI TS 102 127, PDU formats) against known answers and the independent host codec
 (tools/ota/cat_tp.py)."""
 from __future__ import annotations
 

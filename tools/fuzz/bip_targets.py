@@ -1,4 +1,4 @@
-"""Fuzz targets for the protocol engines over BIP channels: CAT_TP PDUs (ETSI TS 102 127 §6) and
+"""Fuzz targets for the protocol engines over BIP channels: CAT_TP PDUs (ETSI TS 102 127, PDU formats) and
 DNS answers (RFC 1035 §4, SGP.02 DNS resolution of the SM-SR address).
 
 Each checks what the card's code made of the input against code written independently of it

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.fuzz import bip_targets
+from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets

@@ -2,12 +2,12 @@
 specification independently of the card's :mod:`euicc.cat.catp` (no import of it).
 
 Deliberately simpler than the card: one PDU in flight at a time (stop-and-wait, which the
-window rules of §5.3 allow), cumulative acknowledgements only (a PDU out of sequence is dropped
+window rules allow), cumulative acknowledgements only (a PDU out of sequence is dropped
 and the card sends it again), blocking I/O with a retransmission timeout.  Both opens: the
 SM-SR waits for the card's SYN (:meth:`HostCatTp.accept`, the card being the client after a
 PUSH, TS 102 226 §9) or sends one itself (:meth:`HostCatTp.connect`, UICC server mode).
 
-PDU layout (§6): flags|version, 2 RFU bytes, header length, source port, destination port, data
+PDU layout (PDU formats): flags|version, 2 RFU bytes, header length, source port, destination port, data
 length, sequence number, acknowledgement number, window size, checksum (all 16-bit fields
 big-endian), then the SYN options (max PDU size, max SDU size, identification), the EAK list or
 the RST reason; the checksum is the Internet checksum of the whole PDU.

@@ -1,18 +1,19 @@
-"""A sans-I/O CAT_TP endpoint (ETSI TS 102 127 §5) over one BIP UDP channel.
+"""A sans-I/O CAT_TP endpoint (ETSI TS 102 127: connection management, reliable delivery,
+segmentation) over one BIP UDP channel.
 
-Connection management (§5.2): states CLOSED, LISTEN, SYN-SENT, SYN-RCVD, OPEN and CLOSE-WAIT;
+Connection management: states CLOSED, LISTEN, SYN-SENT, SYN-RCVD, OPEN and CLOSE-WAIT;
 an active open sends SYN (client), a passive open waits in LISTEN for one (server; the card
 does this in UICC server mode).  The SYN / SYN-ACK exchange tells each side the peer's maximum
-PDU and SDU sizes and carries the client's identification data (§6.3).
+PDU and SDU sizes and carries the client's identification data (SYN PDU).
 
-Reliable delivery (§5.3) is that of RDP, which CAT_TP derives from: every data and NUL PDU takes
+Reliable delivery is that of RDP, which CAT_TP derives from: every data and NUL PDU takes
 one sequence number (16 bits, modulo 65536), pure acknowledgements take none; the
 acknowledgement number is the last PDU received in sequence; the window size is how many
 further PDUs the receiver accepts; PDUs received out of sequence inside the window are kept
-and reported in an EAK list (§6.5) so that the sender retransmits only what is missing.
+and reported in an EAK list (EAK PDU) so that the sender retransmits only what is missing.
 Unacknowledged PDUs are sent again when their retransmission timer runs out, up to a
 retry limit, after which the link is reset (RST reason 5).  An idle open link sends a NUL
-PDU (keep-alive).  Segmentation (§5.4): an SDU longer than the peer's maximum PDU data is
+PDU (keep-alive).  Segmentation: an SDU longer than the peer's maximum PDU data is
 split, every PDU but the last with SEG; the receiver reassembles up to its maximum SDU size.
 
 Time comes from an injected clock; timers are checked whenever the BIP layer drains
@@ -33,7 +34,7 @@ MODULO = 1 << 16
 
 
 class State(enum.Enum):
-    """Connection states, TS 102 127 §5.2."""
+    """Connection states, TS 102 127, connection management."""
 
     CLOSED = "CLOSED"
     LISTEN = "LISTEN"
@@ -53,7 +54,7 @@ class CatTpSettings:
     - ``retransmit_timeout`` (s) and ``max_retries``: before a PDU is sent again / the link reset;
     - ``keepalive_interval`` (s): idle time after which an open link sends a NUL PDU (0: never);
     - ``close_wait_time`` (s): time spent in CLOSE-WAIT before CLOSED;
-    - ``identification``: identification data in this side's SYN (e.g. the ICCID, §6.3).
+    - ``identification``: identification data in this side's SYN (e.g. the ICCID, SYN PDU).
     """
 
     max_pdu_size: int = 1024
@@ -154,7 +155,7 @@ class CatTpEndpoint:
 
     # -- upper layer --------------------------------------------------------------------------
     def send(self, sdu: bytes) -> None:
-        """Queue one SDU for in-sequence delivery (§5.4); ValueError if it is empty (an empty data PDU
+        """Queue one SDU for in-sequence delivery, segmented; ValueError if it is empty (an empty data PDU
         would read as a bare acknowledgement) or longer than the peer's maximum SDU size."""
         if self.state is not State.OPEN or self.peer is None:
             raise ValueError(f"no open link ({self.state.value})")
@@ -166,7 +167,7 @@ class CatTpEndpoint:
             self._pending.append((chunk, number < len(chunks) - 1))
 
     def close(self) -> None:
-        """Close the link: RST 'normal ending' and CLOSE-WAIT (§5.2.3)."""
+        """Close the link: RST 'normal ending' and CLOSE-WAIT (connection closing)."""
         if self.state in (State.OPEN, State.SYN_RCVD, State.SYN_SENT):
             self._send_rst(Reason.NORMAL_ENDING)
             self._enter_close_wait()
@@ -242,7 +243,7 @@ class CatTpEndpoint:
 
     # -- receiving ------------------------------------------------------------------------------
     def _acknowledged(self, pdu: Pdu) -> None:
-        """Drop from the retransmission queue what the ACK number and EAKs cover (§5.3)."""
+        """Drop from the retransmission queue what the ACK number and EAKs cover (reliable delivery)."""
         self._peer_window = max(1, pdu.window)
         if _after(pdu.ack, self._snd_una) < _after(self._snd_nxt, self._snd_una):
             for seq in list(self._unacked):
@@ -306,7 +307,7 @@ class CatTpEndpoint:
         self._emit(encode(self._header(Flag.RST | Flag.ACK, self._snd_nxt, reason=reason)))
 
     def _reply_rst_to(self, pdu: Pdu, reason: Reason) -> None:
-        """RST to a PDU outside any connection (§5.2): addressed back to its sender."""
+        """RST to a PDU outside any connection (connection management): addressed back to its sender."""
         self._wire.append(encode(Pdu(Flag.RST | Flag.ACK, self.local_port, pdu.source_port,
                                      (pdu.ack + 1) % MODULO, pdu.seq, 0, reason=reason)))
 

@@ -1,6 +1,6 @@
-"""CAT_TP PDU codec (ETSI TS 102 127 §6: PDU formats).
+"""CAT_TP PDU codec (ETSI TS 102 127, PDU formats).
 
-Every PDU starts with the 18-byte generic header (§6.2), all fields big-endian::
+Every PDU starts with the 18-byte generic header (generic PDU header), all fields big-endian::
 
     flags|version(1) RFU(2) header length(1) source port(2) destination port(2)
     data length(2) sequence number(2) acknowledgement number(2) window size(2) checksum(2)
@@ -8,17 +8,17 @@ Every PDU starts with the 18-byte generic header (§6.2), all fields big-endian:
 Flags (first byte, b8..b3): SYN '80', ACK '40', EAK '20', RST '10', NUL '08', SEG '04';
 b2-b1 carry the version ('0').  The variable header part depends on the PDU type:
 
-- SYN and SYN/ACK (§6.3, §6.4): maximum PDU size(2), maximum SDU size(2), identification
+- SYN and SYN/ACK (SYN PDU, SYN/ACK PDU): maximum PDU size(2), maximum SDU size(2), identification
   length(1), identification data;
-- ACK with EAK (§6.5): the sequence numbers received out of sequence, 2 bytes each;
-- RST (§6.6): reason code (1).
+- ACK with EAK (EAK PDU): the sequence numbers received out of sequence, 2 bytes each;
+- RST (RST PDU): reason code (1).
 
-The checksum (§6.2) is the 16-bit one's complement of the one's complement sum of the whole
+The checksum (generic PDU header) is the 16-bit one's complement of the one's complement sum of the whole
 PDU (header and data) taken as 16-bit words, an odd last byte padded with a zero byte, the
 checksum field counted as zero (the RFC 1071 Internet checksum; CAT_TP has no pseudo-header).
 
 :func:`decode` refuses anything malformed with :class:`PduError` carrying the RST reason
-code that answers it (§6.6); it never raises anything else.
+code that answers it (RST PDU); it never raises anything else.
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ from enum import IntEnum, IntFlag
 
 HEADER_LENGTH = 18
 SYN_FIXED_LENGTH = 5       # max PDU size(2), max SDU size(2), identification length(1)
-VERSION = 0                # TS 102 127 §6.2: version bits '00'
+VERSION = 0                # TS 102 127, generic PDU header: version bits '00'
 MAX_IDENTIFICATION = 255 - HEADER_LENGTH - SYN_FIXED_LENGTH
 
 
 class Flag(IntFlag):
-    """Header flags, TS 102 127 §6.2."""
+    """Header flags, TS 102 127, generic PDU header."""
 
     SEG = 0x04
     NUL = 0x08
@@ -43,7 +43,7 @@ class Flag(IntFlag):
 
 
 class Reason(IntEnum):
-    """RST reason codes, TS 102 127 §6.6."""
+    """RST reason codes, TS 102 127, RST PDU."""
 
     NORMAL_ENDING = 0
     ILLEGAL_PARAMETERS = 1
@@ -64,7 +64,7 @@ class PduError(ValueError):
 
 @dataclass(frozen=True)
 class SynOptions:
-    """The variable part of a SYN / SYN-ACK PDU (TS 102 127 §6.3): sizes the sender can receive."""
+    """The variable part of a SYN / SYN-ACK PDU (TS 102 127, SYN PDU): sizes the sender can receive."""
 
     max_pdu_size: int
     max_sdu_size: int
@@ -73,7 +73,7 @@ class SynOptions:
 
 @dataclass(frozen=True)
 class Pdu:
-    """One decoded CAT_TP PDU (TS 102 127 §6)."""
+    """One decoded CAT_TP PDU (TS 102 127, PDU formats)."""
 
     flags: Flag
     source_port: int
@@ -91,7 +91,7 @@ class Pdu:
 
 
 def internet_checksum(data: bytes) -> int:
-    """RFC 1071 one's complement checksum (TS 102 127 §6.2)."""
+    """RFC 1071 one's complement checksum (TS 102 127, generic PDU header)."""
     if len(data) % 2:
         data += b"\x00"
     total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
@@ -101,7 +101,7 @@ def internet_checksum(data: bytes) -> int:
 
 
 def encode(pdu: Pdu) -> bytes:
-    """The wire form of ``pdu`` with its checksum (TS 102 127 §6)."""
+    """The wire form of ``pdu`` with its checksum (TS 102 127, PDU formats)."""
     variable = b""
     if pdu.has(Flag.SYN):
         if pdu.syn is None:
@@ -128,7 +128,7 @@ def _word(data: bytes, offset: int) -> int:
 
 
 def decode(data: bytes) -> Pdu:
-    """Decode and check one PDU (TS 102 127 §6); :class:`PduError` for anything malformed."""
+    """Decode and check one PDU (TS 102 127, PDU formats); :class:`PduError` for anything malformed."""
     data = bytes(data)
     if len(data) < HEADER_LENGTH:
         raise PduError("shorter than the CAT_TP header")
