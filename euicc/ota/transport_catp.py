@@ -22,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from euicc.cat.catp.endpoint import CatTpEndpoint
+from euicc.apdu import SwError
+from euicc.cat.bip_port import ChannelRequest
+from euicc.cat.catp.endpoint import CatTpEndpoint, CatTpSettings
+from euicc.cat.catp.pdu import Reason
 from euicc.context import Origin
 from euicc.ota.origin import TransportContext
 from euicc.ota.secured_packet import RemoteManagement, ResponsePacket
@@ -70,6 +73,13 @@ def response_from_sms_form(por: bytes) -> bytes:
     return bytes([RPI]) + encode_length(len(body)) + body
 
 
+def channel_request(address: bytes, port: int, settings: CatTpSettings,
+                    network_access_name: bytes | None = None) -> ChannelRequest:
+    """The BIP UDP channel a CAT_TP link needs (TS 102 223 §6.4.27): its buffer holds one PDU of
+    the largest size this side accepts."""
+    return ChannelRequest("udp", address, port, settings.max_pdu_size, network_access_name=network_access_name)
+
+
 class CatTpAdministration:
     """ES5 (and any remote management) over one CAT_TP link: a
     :class:`~euicc.cat.bip_port.ChannelUser` wrapping the link's :class:`CatTpEndpoint`."""
@@ -99,9 +109,18 @@ class CatTpAdministration:
         """TS 102 225 §5.1: check and run it; its PoR (if any is due) is the next SDU sent back."""
         try:
             packet = command_to_sms_form(sdu)
-        except PacketFormatError:
+            response: ResponsePacket = self.card(lambda ctx: self.remote.secured_packet(ctx, packet, CAT_TP))
+        except (PacketFormatError, SwError):
+            # not a Command Packet, or a script too malformed to run (TS 102 226 §5): as over SMS,
+            # where the ENVELOPE gets a status word, nothing is answered and the card access's
+            # transaction was rolled back (the counter included)
             self.refused += 1
             return
-        response: ResponsePacket = self.card(lambda ctx: self.remote.secured_packet(ctx, packet, CAT_TP))
-        if response.data:
-            self.endpoint.send(response_from_sms_form(response.data))
+        if not response.data:
+            return
+        por = response_from_sms_form(response.data)
+        if self.endpoint.peer is not None and len(por) > self.endpoint.peer.max_sdu_size:
+            # the SM-SR's SYN announced a maximum SDU the PoR does not fit in
+            self.endpoint.abort(Reason.ILLEGAL_PARAMETERS)
+            return
+        self.endpoint.send(por)

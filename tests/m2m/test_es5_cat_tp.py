@@ -13,12 +13,12 @@ from euicc.context import Context, Origin
 from euicc.ota.origin import current_origin
 from euicc.ota.routing import PRIORITY_CARD_ISSUER, Route
 from euicc.ota.transport_catp import CatTpAdministration
-from tests.cat_tp.lossy import BipStandIn, Impairment, LossyRelay, udp_socket, wait_for
+from tests.cat_tp.lossy import BipStandIn, Impairment, LossyRelay, udp_socket
 from tests.m2m import host
 from tests.m2m.conftest import add_profile
 from tools.ota import packet as ota
 from tools.ota import transport
-from tools.ota.cat_tp import HostCatTp
+from tools.ota.cat_tp import CatTpError, HostCatTp
 
 CARD_PORT, SMSR_PORT = 1026, 4001
 ICCID_ID = bytes.fromhex("98001032547698103214")
@@ -140,3 +140,17 @@ def test_wrong_key_gets_unsecured_por_and_garbage_sdu_is_dropped(sessions, smsr)
                                      ota.from_identified_response(session.host.recv_sdu()), prefix=b"")
     assert (por.status, por.checksum_valid) == (0x01, None)      # RC/CC/DS failed, sent unsecured
     assert session.admin.refused == 1
+
+
+def test_por_longer_than_the_smsr_max_sdu_resets_the_link(card, smsr):
+    session = Session(card, Impairment())
+    session.host.max_sdu = 20                                # announced in the SM-SR's SYN-ACK
+    try:
+        session.host.accept()
+        with pytest.raises(CatTpError):                      # the RST may overtake the ACK
+            session.host.send_sdu(ota.to_identified_command(smsr.packet(
+                transport.expanded_script([bytes.fromhex("80CAFF2100")]))))
+            session.host.recv_sdu()
+        assert session.host.reset_reason == 1                # connection parameters illegal
+    finally:
+        session.close()

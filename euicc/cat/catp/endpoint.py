@@ -174,6 +174,11 @@ class CatTpEndpoint:
         elif self.state is State.LISTEN:
             self.state = State.CLOSED
 
+    def abort(self, reason: Reason) -> None:
+        """Reset the link with ``reason`` (e.g. an upper layer that cannot go on)."""
+        if self.state in (State.OPEN, State.SYN_RCVD, State.SYN_SENT):
+            self._fail(reason)
+
     def next_deadline(self) -> float | None:
         """When :meth:`outgoing` next has something to do on its own (a timer), or None."""
         deadlines = [entry.sent_at + self.settings.retransmit_timeout for entry in self._unacked.values()]
