@@ -13,7 +13,7 @@ import dns.rrset
 import pytest
 
 from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Outcome, Resolution, server_list
-from tools.terminal.dns_server import DnsServer, Record
+from tools.terminal.dns_server import DnsServer, Record, parse_records
 
 ZONE = {"smsr.example.com": Record("192.0.2.10", ttl=60),
         "alias.example.com": Record("192.0.2.11", ttl=30, cname="real.example.com"),
@@ -178,3 +178,10 @@ def test_bad_name_fails_without_asking():
 def test_server_list_order():
     connectivity, terminal = addresses("10.0.0.1", "10.0.0.2"), addresses("10.0.0.2", "10.0.0.3")
     assert server_list(connectivity, terminal + [b"\x01\x02"]) == addresses("10.0.0.1", "10.0.0.2", "10.0.0.3")
+
+
+def test_test_server_zone_from_the_command_line():
+    zone = parse_records(["SMSR.example.com.=192.0.2.1,42", "v6.example.com=2001:db8::1"])
+    assert zone == {"smsr.example.com": Record("192.0.2.1", 42), "v6.example.com": Record("2001:db8::1", 300)}
+    with pytest.raises(ValueError):
+        parse_records(["bad.example.com=not-an-address"])

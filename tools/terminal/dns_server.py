@@ -108,3 +108,39 @@ class DnsServer:
             owner = target
         response.answer.append(dns.rrset.from_text(owner, record.ttl, "IN", dns.rdatatype.to_text(wanted),
                                                    record.address))
+
+
+def parse_records(specs: list[str]) -> dict[str, Record]:
+    """``name=address[,ttl]`` items (as given on the command line) as a zone."""
+    zone = {}
+    for spec in specs:
+        name, _, value = spec.partition("=")
+        address, _, ttl = value.partition(",")
+        ipaddress.ip_address(address)                  # ValueError for anything but an address
+        zone[name.lower().rstrip(".")] = Record(address, int(ttl) if ttl else 300)
+    return zone
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tools.terminal.dns_server --record smsr.example.com=127.0.0.1 [--port 5353]``:
+    serve until interrupted (the terminal simulator points its DNS server address here)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5353)
+    parser.add_argument("--record", action="append", default=[], help="name=address[,ttl]")
+    parser.add_argument("--behaviour", choices=BEHAVIOURS, default="answer")
+    args = parser.parse_args(argv)
+    server = DnsServer(parse_records(args.record), args.host, args.port, args.behaviour).start()
+    print(f"DNS on {server.host}:{server.port}, {len(server.zone)} record(s)", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
