@@ -19,6 +19,7 @@ from tests.m2m.conftest import add_profile
 from tools.ota import packet as ota
 from tools.ota import transport
 from tools.ota.cat_tp import CatTpError, HostCatTp
+from tools.smsr.cat_tp_link import CatTpOta
 
 CARD_PORT, SMSR_PORT = 1026, 4001
 ICCID_ID = bytes.fromhex("98001032547698103214")
@@ -62,11 +63,12 @@ def sessions(card):
         session.close()
 
 
-def run(session: Session, smsr, apdus: list[bytes], spi: bytes = host.SPI_CC_CIPHER_POR) -> ota.ResponsePacket:
-    command = ota.to_identified_command(smsr.packet(transport.expanded_script(apdus), spi=spi))
-    session.host.send_sdu(command)
-    response = session.host.recv_sdu()
-    return ota.decode_response_packet(smsr.keyset, spi, ota.from_identified_response(response), prefix=b"")
+def run(session: Session, smsr, apdus: list[bytes]) -> ota.ResponsePacket:
+    """One ES5 script over the link with the SM-SR's key set and counter (tools/smsr/cat_tp_link.py)."""
+    ota_link = CatTpOta(session.host, smsr.keyset, smsr.counter)
+    por = ota_link.exchange(transport.expanded_script(apdus))
+    smsr.counter = ota_link.counter
+    return por
 
 
 def responses(por: ota.ResponsePacket) -> list[tuple[bytes, int]]:
@@ -120,12 +122,10 @@ def test_the_script_runs_with_the_cat_tp_origin(sessions, smsr, card):
 def test_replayed_packet_is_refused_with_counter_low(sessions, smsr):
     session = sessions()
     session.host.accept()
-    packet = smsr.packet(transport.expanded_script([bytes.fromhex("80CAFF2100")]))
-    for expected in (0x00, 0x02):                            # TS 102 225 §5.2: '02' counter low
-        session.host.send_sdu(ota.to_identified_command(packet))
-        por = ota.decode_response_packet(smsr.keyset, host.SPI_CC_CIPHER_POR,
-                                         ota.from_identified_response(session.host.recv_sdu()), prefix=b"")
-        assert por.status == expected
+    link = CatTpOta(session.host, smsr.keyset, counter=9)
+    script = transport.expanded_script([bytes.fromhex("80CAFF2100")])
+    assert [link.exchange(script, counter=9).status for _ in range(2)] == [0x00, 0x02]   # TS 102 225 §5.2
+    assert link.run([bytes.fromhex("80CAFF2100")]).responses[0][-2:] == b"\x90\x00"
 
 
 def test_wrong_key_gets_unsecured_por_and_garbage_sdu_is_dropped(sessions, smsr):
