@@ -179,3 +179,12 @@ def test_listen_answers_stray_ack_with_rst_and_ignores_garbage(clock):
 def test_wrong_port_dropped(card):
     card.received(host.build(host.HostPdu(host.ACK, SMSR, CARD + 1, PEER_ISS + 1, 10, 4, b"x")))
     assert drain(card) == [] and card.dropped == 1 and not card.sdus
+
+
+def test_syn_to_a_port_not_listened_on_gets_rst_3(clock):
+    card = CatTpEndpoint(clock, CARD, None, SETTINGS)
+    card.connected()
+    card.received(host.build(host.HostPdu(host.SYN, SMSR, CARD + 5, 1, 0, 4,
+                                          variable=host.syn_options(60, 200, b""))))
+    (rst,) = drain(card)
+    assert rst.flags & host.RST and rst.variable == b"\x03" and (rst.src, rst.dst) == (CARD + 5, SMSR) and card.state is State.LISTEN

@@ -132,6 +132,8 @@ class CatTpEndpoint:
                 self.remote_port is not None and self.state is not State.LISTEN
                 and pdu.source_port != self.remote_port):
             self.dropped += 1
+            if self.state is State.LISTEN and pdu.has(Flag.SYN) and not pdu.has(Flag.ACK):
+                self._reply_rst_to(pdu, Reason.PORT_NOT_AVAILABLE)
             return
         handler = {State.LISTEN: self._in_listen, State.SYN_SENT: self._in_syn_sent,
                    State.SYN_RCVD: self._in_syn_rcvd, State.OPEN: self._in_open}.get(self.state)
@@ -313,7 +315,7 @@ class CatTpEndpoint:
 
     def _reply_rst_to(self, pdu: Pdu, reason: Reason) -> None:
         """RST to a PDU outside any connection (connection management): addressed back to its sender."""
-        self._wire.append(encode(Pdu(Flag.RST | Flag.ACK, self.local_port, pdu.source_port,
+        self._wire.append(encode(Pdu(Flag.RST | Flag.ACK, pdu.destination_port, pdu.source_port,
                                      (pdu.ack + 1) % MODULO, pdu.seq, 0, reason=reason)))
 
     def _reply_rst(self, data: bytes, reason: Reason) -> None:
