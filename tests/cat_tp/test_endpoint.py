@@ -188,3 +188,19 @@ def test_syn_to_a_port_not_listened_on_gets_rst_3(clock):
                                           variable=host.syn_options(60, 200, b""))))
     (rst,) = drain(card)
     assert rst.flags & host.RST and rst.variable == b"\x03" and (rst.src, rst.dst) == (CARD + 5, SMSR) and card.state is State.LISTEN
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda raw: raw.__setitem__(0, raw[0] | 0x01), b"\x06"),                   # version 1
+    (lambda raw: raw.__setitem__(slice(18, 20), b"\x00\x10"), b"\x01"),          # max PDU 16 < header
+])
+def test_listen_answers_an_intact_but_unacceptable_syn_with_rst(clock, mutate, reason):
+    card = CatTpEndpoint(clock, CARD, None, SETTINGS)
+    card.connected()
+    raw = bytearray(peer(host.SYN, 77, 0, variable=host.syn_options(60, 200, b"")))
+    mutate(raw)
+    raw[16:18] = b"\x00\x00"
+    raw[16:18] = host.checksum(bytes(raw)).to_bytes(2, "big")
+    card.received(bytes(raw))
+    (rst,) = drain(card)
+    assert rst.flags & host.RST and rst.variable == reason and rst.ack == 77 and card.state is State.LISTEN

@@ -56,6 +56,7 @@ def _with_checksum(raw: bytearray) -> bytes:
     (lambda w: w + b"\x00", Reason.UNEXPECTED_PDU),                               # length mismatch
     (lambda w: w[:16] + bytes([w[16] ^ 1]) + w[17:], Reason.UNEXPECTED_PDU),     # checksum
     (lambda w: _with_checksum(bytearray([w[0] | 1]) + w[1:]), Reason.VERSION_NOT_SUPPORTED),
+    (lambda w: bytes([w[0] | 1]) + w[1:], Reason.UNEXPECTED_PDU),                # corrupted, not a version
     (lambda w: _with_checksum(bytearray([0x00]) + w[1:]), Reason.UNEXPECTED_PDU),  # no PDU type
 ])
 def test_malformed_refused_with_reason(mutate, reason):

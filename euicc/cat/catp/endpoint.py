@@ -125,7 +125,8 @@ class CatTpEndpoint:
             pdu = decode(data)
         except PduError as error:
             self.dropped += 1
-            if self.state in (State.LISTEN, State.SYN_SENT) and error.reason == Reason.VERSION_NOT_SUPPORTED:
+            if self.state is State.LISTEN and error.reason in (Reason.VERSION_NOT_SUPPORTED,
+                                                              Reason.ILLEGAL_PARAMETERS):
                 self._reply_rst(data, error.reason)
             return
         if pdu.destination_port != self.local_port or (
@@ -319,9 +320,9 @@ class CatTpEndpoint:
                                      (pdu.ack + 1) % MODULO, pdu.seq, 0, reason=reason)))
 
     def _reply_rst(self, data: bytes, reason: Reason) -> None:
-        if len(data) >= 8:
-            source = int.from_bytes(data[4:6], "big")
-            self._wire.append(encode(Pdu(Flag.RST, self.local_port, source, 0, 0, 0, reason=reason)))
+        """RST to an intact PDU that could not be decoded (its checksum held, so its ports did)."""
+        source, seq = int.from_bytes(data[4:6], "big"), int.from_bytes(data[10:12], "big")
+        self._wire.append(encode(Pdu(Flag.RST | Flag.ACK, self.local_port, source, 0, seq, 0, reason=reason)))
 
     def _fill_window(self) -> None:
         while (self.state is State.OPEN and self._pending

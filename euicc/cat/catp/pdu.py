@@ -132,14 +132,14 @@ def decode(data: bytes) -> Pdu:
     data = bytes(data)
     if len(data) < HEADER_LENGTH:
         raise PduError("shorter than the CAT_TP header")
-    if data[0] & 0x03 != VERSION:
-        raise PduError(f"version {data[0] & 0x03}", Reason.VERSION_NOT_SUPPORTED)
-    flags = Flag(data[0] & 0xFC)
     header_length, data_length = data[3], _word(data, 8)
     if header_length < HEADER_LENGTH or header_length + data_length != len(data):
         raise PduError(f"header length {header_length} + data length {data_length} != {len(data)}")
     if internet_checksum(data[:16] + b"\x00\x00" + data[18:]) != _word(data, 16):
         raise PduError("checksum mismatch")
+    if data[0] & 0x03 != VERSION:          # only a PDU that arrived intact is worth an RST
+        raise PduError(f"version {data[0] & 0x03}", Reason.VERSION_NOT_SUPPORTED)
+    flags = Flag(data[0] & 0xFC)
     variable, payload = data[HEADER_LENGTH:header_length], data[header_length:]
     syn, eaks, reason = None, (), None
     if flags & Flag.SYN:
