@@ -15,6 +15,10 @@ nothing of the DNS wire format is written here.  Sans-I/O:
 
 An answer whose ID or question does not match the query is ignored (RFC 5452 §9.1), as a spoofed
 datagram would be; the exchange goes on waiting until its timeout.
+
+Where the name and the servers come from is the caller's: the SM-SR address of the connectivity
+parameters, or the DNS resolution parameters of an SCP81 trigger (GP Amd B: 'B3' {'D6' FQDN,
+'FA' DNS connection parameters}, SPEC_NOTES §3.2), and :func:`server_list`.
 """
 from __future__ import annotations
 
