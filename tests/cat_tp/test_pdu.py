@@ -46,8 +46,9 @@ def test_host_built_pdus_decode():
 
 
 def _with_checksum(raw: bytearray) -> bytes:
+    """A mutated PDU with a correct checksum again (the host's, independent of the card's)."""
     raw[16:18] = b"\x00\x00"
-    raw[16:18] = internet_checksum(bytes(raw)).to_bytes(2, "big")
+    raw[16:18] = host.checksum(bytes(raw)).to_bytes(2, "big")
     return bytes(raw)
 
 
