@@ -19,7 +19,7 @@ def test_syn_layout_field_by_field():
     # flags 80, RFU 0000, header length 18+5+2 = 25, ports, data length 0, seq, ack, window
     assert wire[:16].hex() == "80000019" "1234" "0401" "0000" "0a0b" "0000" "0004"
     assert wire[18:].hex() == "0200" "1000" "02" "9810"
-    assert internet_checksum(wire) == 0             # a correct checksum makes the whole sum FFFF
+    assert host.checksum(wire) == 0                 # a correct checksum makes the whole sum FFFF
 
 
 @pytest.mark.parametrize("pdu", [
