@@ -12,8 +12,8 @@ The identifier values (:data:`CPI`, :data:`CHI`, :data:`RPI`, :data:`RHI`) and w
 form the RC/CC/DS covers could not be read in any source available here (TS 102 225 is not
 in the reference set): they are named settings.  The emulator's reading: the identifiers are
 not covered and the RC/CC/DS is computed over the packet with its length as the 2-byte
-CPL/RPL of the SMS form (:data:`CHECKSUM_OVER_SMS_FORM`), so that one SCP80 engine serves
-both transports.  The packet is handed to :class:`~euicc.ota.secured_packet.RemoteManagement`
+CPL/RPL of the SMS form, so that one SCP80 engine serves both transports (the host side,
+tools/ota/packet.py, makes the same choice; a real SM-SR may differ, and this is where to change it).  The packet is handed to :class:`~euicc.ota.secured_packet.RemoteManagement`
 exactly as :mod:`euicc.ota.transport_sms` does; its PoR goes back over the same link
 whatever SPI byte 2 b6 says (there is no SMS-SUBMIT here).
 """
@@ -43,7 +43,6 @@ CPI = 0x01                  # [U] Command Packet Identifier (TS 102 225 §5.1.1)
 CHI = 0x00                  # [U] Command Header Identifier
 RPI = 0x02                  # [U] Response Packet Identifier (TS 102 225 §5.2)
 RHI = 0x00                  # [U] Response Header Identifier
-CHECKSUM_OVER_SMS_FORM = True   # [U] RC/CC/DS over the 2-byte CPL/RPL form (see the module docstring)
 CAT_TP = TransportContext(Origin.OTA_CAT_TP, response_prefix=b"")
 
 
