@@ -1,6 +1,6 @@
 """CAT_TP transport of secured packets (ETSI TS 102 225 §5.1 / §5.2 with identifiers; TS 102 226
 §9 PUSH; TS 102 127 for the link): each CAT_TP SDU is one Command Packet, each answer one
-Response Packet, on a link opened over a BIP UDP channel (SGP.02 §2.4.3: ES5 over CAT_TP).
+Response Packet, on a link opened over a BIP UDP channel (SGP.02 v4.2: ES5 over CAT_TP).
 
 Unlike SMS, where the UDH IEI '70' / '71' stands in for the identifier and the length is two
 bytes (TS 31.115 §4.2), a packet over CAT_TP carries its identifiers and BER-TLV lengths::
@@ -13,9 +13,10 @@ form the RC/CC/DS covers could not be read in any source available here (TS 102 
 in the reference set): they are named settings.  The emulator's reading: the identifiers are
 not covered and the RC/CC/DS is computed over the packet with its length as the 2-byte
 CPL/RPL of the SMS form, so that one SCP80 engine serves both transports (the host side,
-tools/ota/packet.py, makes the same choice; a real SM-SR may differ, and this is where to change it).  The packet is handed to :class:`~euicc.ota.secured_packet.RemoteManagement`
-exactly as :mod:`euicc.ota.transport_sms` does; its PoR goes back over the same link
-whatever SPI byte 2 b6 says (there is no SMS-SUBMIT here).
+tools/ota/packet.py, makes the same choice; a real SM-SR may differ, and this is where to change
+it).  The packet is handed to :class:`~euicc.ota.secured_packet.RemoteManagement` exactly as
+:mod:`euicc.ota.transport_sms` does; its PoR goes back over the same link whatever SPI byte 2 b6
+says (there is no SMS-SUBMIT here).
 """
 from __future__ import annotations
 

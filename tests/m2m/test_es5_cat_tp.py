@@ -1,4 +1,4 @@
-"""ES5 over CAT_TP with SCP80 (SGP.02 §2.4.3; ETSI TS 102 225 §5 packets over TS 102 127), end to
+"""ES5 over CAT_TP with SCP80 (SGP.02 v4.2; ETSI TS 102 225 §5 packets over TS 102 127), end to
 end in-process: the host SM-SR (tools/ota/cat_tp.py + tools/ota/packet.py, independent of the
 card) -> CAT_TP over real UDP sockets through a lossy relay -> the card's endpoint, driven by a
 BIP stand-in -> remote management -> ES5 on the ISD-R -> Response Packet back over the link."""

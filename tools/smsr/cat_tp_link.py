@@ -1,4 +1,4 @@
-"""The test SM-SR's ES5 over CAT_TP (SGP.02 §2.4.3): SCP80 Command Packets with identifiers (ETSI TS
+"""The test SM-SR's ES5 over CAT_TP (SGP.02 v4.2): SCP80 Command Packets with identifiers (ETSI TS
 102 225 §5.1, built by tools/ota/packet.py) as SDUs of a CAT_TP link (tools/ota/cat_tp.py), one
 Response Packet back per packet.  Host code only; nothing of the card is imported.
 """
