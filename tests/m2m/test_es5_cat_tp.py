@@ -81,7 +81,7 @@ def test_es5_audit_and_enable_profile_over_cat_tp(sessions, smsr, card, first_is
     second = add_profile(card, 0x20, "8988100000000000011")
     session = sessions(impairment)
     assert session.host.accept() == ICCID_ID                      # the card's SYN names it (§6.3)
-    # audit (SGP.02 §4.1.1.8): GET STATUS of the first ISD-P and the resources, in one script
+    # eUICCCapabilityAudit (SGP.02 §4.1.1.5): GET STATUS of the first ISD-P and the resources, one script
     por = run(session, smsr, [bytes.fromhex("80F2400212") + host.ber(0x4F, first_isdp) + b"\x00",
                               bytes.fromhex("80CAFF2100")])
     assert (por.tar, por.status, por.checksum_valid) == (host.ISDR_TAR, 0x00, True)
