@@ -2,7 +2,7 @@
 Command Packet -> SCP80 checks with the routed key sets and persisted counter -> remote APDU
 script -> Response Packet (PoR).
 
-A transport (SMS-PP, :mod:`euicc.ota.transport_sms`; CAT_TP, :mod:`euicc.ota.transport_catp`) hands the
+A transport (SMS-PP today, :mod:`euicc.ota.transport_sms`; CAT_TP and HTTPS next) hands the
 packet bytes with a :class:`TransportContext`; it delivers the returned PoR as it may.  The
 counter is persisted once the packet passed every check, whatever the commands then do.
 """
