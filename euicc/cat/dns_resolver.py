@@ -242,6 +242,8 @@ class Resolution:
         (the previous exchange, if any, must be finished)."""
         self._collect()
         if self._done or self._index >= len(self.servers):
+            if not self._done and not self.servers and not self.failures:
+                self.failures.append("no DNS server (neither connectivity parameters nor terminal gave one)")
             self._done = True
             return None
         server = self.servers[self._index]

@@ -185,3 +185,8 @@ def test_test_server_zone_from_the_command_line():
     assert zone == {"smsr.example.com": Record("192.0.2.1", 42), "v6.example.com": Record("2001:db8::1", 300)}
     with pytest.raises(ValueError):
         parse_records(["bad.example.com=not-an-address"])
+
+
+def test_no_server_at_all():
+    resolution = Resolution("smsr.example.com", server_list([], []), DnsCache(Clock()), Clock())
+    assert resolution.next_channel() is None and resolution.answer is None and "no DNS server" in resolution.failures[0]
