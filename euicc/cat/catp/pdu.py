@@ -143,8 +143,8 @@ def decode(data: bytes) -> Pdu:
     variable, payload = data[HEADER_LENGTH:header_length], data[header_length:]
     syn, eaks, reason = None, (), None
     if flags & Flag.SYN:
-        if flags & ~(Flag.SYN | Flag.ACK):
-            raise PduError("SYN with other flags than ACK")
+        if flags & (Flag.EAK | Flag.RST | Flag.NUL):       # ACK and SEG are "don't care" with SYN
+            raise PduError("SYN with EAK, RST or NUL")
         syn = _syn_options(variable)
         if payload:
             raise PduError("data in a SYN PDU")
