@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tools.fuzz import bip_targets
+from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
@@ -269,4 +271,10 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,
             "SGP.02 ES8 profile data in an SCP03t session to an ISD-P (via SCP80)"),
+    Harness("cat_tp_pdu", lambda: bip_targets.cat_tp_pdu_target, bip_targets.cat_tp_seeds,
+            "CAT_TP PDU decoding (TS 102 127 §6) against the host codec"),
+    Harness("cat_tp_link", bip_targets.CatTpEndpointTarget, bip_targets.cat_tp_seeds,
+            "CAT_TP datagrams into an open card endpoint (TS 102 127 §5)"),
+    Harness("dns_answer", lambda: bip_targets.dns_answer_target, bip_targets.dns_seeds,
+            "DNS answers (RFC 1035 §4) to the card's resolver"),
 )}
