@@ -131,11 +131,15 @@ def _interface_config(args: argparse.Namespace) -> CardConfig:
 
 
 def m2m_runtime(args: argparse.Namespace) -> M2mRuntime | None:
-    """The SGP.02 runtime with the settings given on the command line (None: the card's defaults)."""
+    """The SGP.02 runtime with the settings given on the command line (None: the card's defaults);
+    ValueError when they are given for a card opened without the m2m extension."""
+    from euicc.composition import default_names
     from euicc.m2m.runtime import M2mRuntime
     from euicc.m2m.settings import M2mSettings
     if args.m2m_validity_period is None:
         return None
+    if "m2m" not in (args.extensions if args.extensions is not None else default_names()):
+        raise ValueError("--m2m-validity-period: the card is opened without the m2m extension (--extensions)")
     return M2mRuntime(settings=M2mSettings(validity_period=args.m2m_validity_period))
 
 

@@ -41,14 +41,18 @@ def test_bad_arguments_exit_2(argv, capsys):
     assert exc.value.code == 2
 
 
-def test_m2m_validity_period_reaches_the_sgp02_runtime():
+def test_m2m_validity_period_reaches_the_sgp02_runtime(monkeypatch):
     """--m2m-validity-period sets the rollback period (SGP.02 §3.2) of the card's M2M runtime;
-    without it the card keeps its own settings (no runtime passed)."""
+    without it the card keeps its own settings (no runtime passed); a card without the m2m extension
+    refuses it (``run`` exits 2 on that ValueError)."""
+    monkeypatch.delenv("EUICC_EXTENSIONS", raising=False)   # the default card: both extensions
     parser = cli.build_parser()
     runtime = m2m_runtime(parser.parse_args(["run", "--m2m-validity-period", "5"]))
     assert runtime is not None and runtime.settings.validity_period == 5.0
     assert m2m_runtime(parser.parse_args(["run", "--m2m-validity-period", "2.5"])).settings.validity_period == 2.5
     assert m2m_runtime(parser.parse_args(["run"])) is None
+    with pytest.raises(ValueError, match="without the m2m extension"):
+        m2m_runtime(parser.parse_args(["run", "--extensions", "rsp", "--m2m-validity-period", "5"]))
 
 
 T0_ONLY = bytes.fromhex("3B9796801FC78031E073FE215FFB")
