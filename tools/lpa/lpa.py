@@ -42,6 +42,7 @@ class DownloadResult:
     seq_number: int
     notification_sent: bool
     profile_installation_result: bytes = field(repr=False, default=b"")
+    rpm_pending: bool = False          # v3.1 smdpSigned2.rpmPending: RPM to chain (tools.lpa.rpm)
 
 
 def iccid_digits(iccid: bytes) -> str:
@@ -84,22 +85,7 @@ class Lpa:
         """§3.1.3 Profile Download and Installation; ``accept`` is the end user's consent to the
         profile metadata (False -> CancelSession endUserRejection)."""
         smdp = self.es9(code.smdp_address)
-        info1 = self.es10.get_euicc_info1()
-        challenge = self.es10.get_euicc_challenge()
-        init = smdp.initiate_authentication(challenge, info1, code.smdp_address)
-        transaction_id = bytes.fromhex(init["transactionId"])
-        auth = self.es10.authenticate_server(
-            smdp.field(init, "serverSigned1"), smdp.field(init, "serverSignature1"),
-            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"),
-            self._ctx_params1(code.matching_id))
-        kind, value = rsp().decode("AuthenticateServerResponse", auth)
-        if kind != "authenticateResponseOk":
-            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
-        try:
-            client = smdp.authenticate_client(transaction_id, auth)
-        except Es9FunctionError:
-            self._cancel_on_card(transaction_id)
-            raise
+        transaction_id, client = self.authenticate(smdp, code.smdp_address, self._ctx_params1(code.matching_id))
         metadata = self._metadata(smdp.field(client, "profileMetadata"))
         signed2 = smdp.field(client, "smdpSigned2")
         cc_required = rsp().decode("SmdpSigned2", signed2)["ccRequiredFlag"]
@@ -121,7 +107,28 @@ class Lpa:
             self._cancel_on_card(transaction_id)
             raise
         pir = self.es10.load_bound_profile_package(smdp.field(bound, "boundProfilePackage"))
-        return self._finish(code, transaction_id, metadata, pir)
+        result = self._finish(code, transaction_id, metadata, pir)
+        result.rpm_pending = "rpmPending" in rsp3().decode("SmdpSigned2", signed2)
+        return result
+
+    def authenticate(self, smdp: Es9PlusClient, address: str, ctx_params1: bytes) -> tuple[bytes, dict]:
+        """§3.0.1 Common Mutual Authentication up to ES9+.AuthenticateClient: (transactionId,
+        the AuthenticateClient answer); an SM-DP+ refusal cancels the card's session."""
+        info1 = self.es10.get_euicc_info1()
+        challenge = self.es10.get_euicc_challenge()
+        init = smdp.initiate_authentication(challenge, info1, address)
+        transaction_id = bytes.fromhex(init["transactionId"])
+        auth = self.es10.authenticate_server(
+            smdp.field(init, "serverSigned1"), smdp.field(init, "serverSignature1"),
+            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1)
+        kind, value = rsp().decode("AuthenticateServerResponse", auth)
+        if kind != "authenticateResponseOk":
+            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
+        try:
+            return transaction_id, smdp.authenticate_client(transaction_id, auth)
+        except Es9FunctionError:
+            self._cancel_on_card(transaction_id)
+            raise
 
     @staticmethod
     def _metadata(raw: bytes) -> dict:
@@ -169,9 +176,10 @@ class Lpa:
         """Send every pending notification to its address; (seqNumber, delivered) for each."""
         done = []
         for raw in self.es10.retrieve_notifications():
-            kind, value = rsp().decode("PendingNotification", raw)
-            meta = (value["profileInstallationResultData"]["notificationMetadata"] if kind == "profileInstallationResult"
-                    else value["tbsOtherNotification"])
+            kind, value = (rsp3() if raw[:1] == b"\xa1" else rsp()).decode("PendingNotification", raw)
+            meta = {"profileInstallationResult": lambda: value["profileInstallationResultData"]["notificationMetadata"],
+                    "loadRpmPackageResultSigned": lambda: value["loadRpmPackageResultDataSigned"]["notificationMetadata"],
+                    }.get(kind, lambda: value["tbsOtherNotification"])()
             done.append((meta["seqNumber"], self._deliver(meta["notificationAddress"], raw, meta["seqNumber"])))
         return done
 
