@@ -110,9 +110,12 @@ def _check(raw_commands: list[bytes]) -> tuple[list[dict], int | None]:
     commands = []
     for raw in raw_commands:
         try:
-            commands.append(der.decode("RpmCommand", raw, v3=True))
+            decoded = der.decode("RpmCommand", raw, v3=True)
         except SwError:
             return [], UNKNOWN_OR_DAMAGED_COMMAND
+        if decoded["rpmCommandDetails"][0] not in rpm_commands.COMMANDS:     # an unknown extension
+            return [], UNKNOWN_OR_DAMAGED_COMMAND
+        commands.append(decoded)
     kinds = [c["rpmCommandDetails"][0] for c in commands]
     if "contactPcmp" in kinds[:-1]:
         return [], COMMAND_AFTER_CONTACT_PCMP
