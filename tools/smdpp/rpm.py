@@ -139,3 +139,36 @@ class RpmDesk:
             order.state = EXECUTED if kind == "rpmPackageExecutionResult" else FAILED
             order.result = detail
         return verified, detail
+
+
+# -- command line (``euicc-emu smdpp serve ... --rpm-enable ICCID``) -------------------------------
+CLI_COMMANDS = {"enable": "enable", "disable": "disable", "delete": "delete", "list": "listProfileInfo",
+                "contact_pcmp": "contactPcmp", "rename": "updateMetadata"}
+
+
+def add_arguments(serve) -> None:
+    """The RPM options of ``smdpp serve`` (an argparse parser)."""
+    group = serve.add_argument_group("Remote Profile Management (SGP.22 v3.1 §3.7, needs --svn 3.1.0)")
+    group.add_argument("--rpm-manage", action="store_true",
+                       help="download orders: rpmConfiguration naming this SM-DP+ (every RPM command)")
+    group.add_argument("--rpm-owner-oid", help="profileOwnerOid of that configuration (default: this SM-DP+'s OID)")
+    group.add_argument("--rpm-eid", help="the RPM order is for this EID only")
+    for name in CLI_COMMANDS:
+        flag = name.replace("_", "-")
+        group.add_argument(f"--rpm-{flag}", dest="rpm", action="append", metavar="ICCID=NAME" if name == "rename"
+                           else "ICCID", type=lambda text, n=name: (n, text),
+                           help=f"RPM order: {CLI_COMMANDS[name]}" + (" (profileName)" if name == "rename" else ""))
+
+
+def order_from_args(rpm_args: list[tuple[str, str]] | None, eid: str | None) -> RpmOrder | None:
+    """One RPM order with the ``--rpm-*`` commands in their command-line order, or None."""
+    if not rpm_args:
+        return None
+    commands = []
+    for name, text in rpm_args:
+        if name == "rename":
+            iccid, _, new_name = text.partition("=")
+            commands.append(command("updateMetadata", iccid, updateMetadataRequest={"profileName": new_name}))
+        else:
+            commands.append(command(CLI_COMMANDS[name], text))
+    return RpmOrder(commands, eid)
