@@ -74,7 +74,7 @@ class _Request:
         self.smdp_signed3 = parts[0]
         self.transaction_id = der.decode("TransactionId", b"\x04" + signed[0][1:], v3=True)
         self.signature = tlv.unwrap(parts[1], 0x5F37)
-        self.commands = der.children(signed[1])
+        self.package = signed[1]          # 'A1' rpmPackage, split by _check (a damaged one is reported)
 
 
 def load_rpm_package(ctx: Context, data: bytes) -> bytes:
@@ -95,7 +95,7 @@ def load_rpm_package(ctx: Context, data: bytes) -> bytes:
     if request.transaction_id != session.transaction_id:
         return _signed(ctx, session, request.transaction_id,
                        ("loadRpmPackageErrorCodeSigned", INVALID_TRANSACTION_ID))
-    results = execute(ctx, Manager(session.smdp_oid, session.ci_pkid), request.commands)
+    results = execute(ctx, Manager(session.smdp_oid, session.ci_pkid), request.package)
     return _signed(ctx, session, request.transaction_id, ("rpmPackageExecutionResult", results))
 
 
@@ -103,8 +103,12 @@ def _terminated(code: int) -> dict[str, Any]:
     return {"rpmCommandResultData": ("rpmProcessingTerminated", code)}
 
 
-def _check(raw_commands: list[bytes]) -> tuple[list[dict], int | None]:
-    """Decode and check the package (step 3); (commands, None) or ([], termination code)."""
+def _check(package: bytes) -> tuple[list[dict], int | None]:
+    """Decode and check the 'A1' package (step 3); (commands, None) or ([], termination code)."""
+    try:
+        raw_commands = [whole for _, whole in tlv.split(tlv.unwrap(package, 0xA1))]
+    except tlv.TlvError:
+        return [], UNKNOWN_OR_DAMAGED_COMMAND
     if len(raw_commands) > MAX_COMMANDS:
         return [], COMMAND_PACKAGE_TOO_LARGE
     commands = []
@@ -124,9 +128,9 @@ def _check(raw_commands: list[bytes]) -> tuple[list[dict], int | None]:
     return commands, None
 
 
-def execute(ctx: Context, manager: Manager, raw_commands: list[bytes]) -> list[dict[str, Any]]:
+def execute(ctx: Context, manager: Manager, package: bytes) -> list[dict[str, Any]]:
     """Steps 3 and 4 of the module docstring: the RpmCommandResult list."""
-    commands, terminated = _check(raw_commands)
+    commands, terminated = _check(package)
     if terminated is not None:
         return [_terminated(terminated)]
     results: list[dict[str, Any]] = []

@@ -102,6 +102,8 @@ def list_profile_info(ctx: Context, manager: Manager, params: dict) -> Result:
     """ListProfileInfo: the profiles matching searchCriteria (iccid or profileOwnerOid) that the
     SM-DP+ may list, with the members of tagList (all when absent)."""
     kind, wanted = params["searchCriteria"]
+    if kind not in ("iccid", "profileOwnerOid"):          # an unknown extension alternative
+        return None, ("listProfileInfoResult", ("profileInfoListError", INCORRECT_INPUT_VALUES))
     records = [r for r in ProfileManager(ctx.store).records()
                if (r.iccid == wanted if kind == "iccid" else rpm_config.owner_oid(r) == der.canonical_oid(wanted))
                and rpm_config.authorised(r, manager, "listProfileInfo")]

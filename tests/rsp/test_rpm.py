@@ -212,10 +212,11 @@ def test_package_checks_terminate_before_any_command(v3, commands, code):
     assert states(lpa, v3) == {swap(A).hex(): 0}
 
 
-def test_damaged_command(v3):
+@pytest.mark.parametrize("damage", ["3003A70100", "3005A003"], ids=["unknown-alternative", "broken-tlv"])
+def test_damaged_command(v3, damage):
     lpa = card_with(v3, **{A: managed()})
     good = v3.encode("RpmCommand", command("enable", A))
-    result = run(lpa, v3, [], raw_commands=good + bytes.fromhex("3003A70100"))
+    result = run(lpa, v3, [], raw_commands=good + bytes.fromhex(damage))
     assert result.results == [{"rpmCommandResultData": ("rpmProcessingTerminated", 2)}]
     assert states(lpa, v3) == {swap(A).hex(): 0}
 
