@@ -279,3 +279,23 @@ def test_rpm_result_notification_is_retrieved_and_removed_like_the_others(v3):
     status = v3.decode("NotificationSentResponse", lpa.es10(v3.encode("NotificationSentRequest", {"seqNumber": seq})))
     assert status == {"deleteNotificationStatus": 0}
     assert seq not in [n["seqNumber"] for n in notifications(lpa, v3)]
+
+
+def test_contact_pcmp_answers_the_pcmp_address_of_the_lpr_configuration(v3):
+    """This card refuses an lprConfiguration in downloads (lprNotSupported) and in RPM
+    updateMetadata, so the profile gets one in its kept metadata here, written to the store as
+    set-up (the card's answer is still read only through ES10)."""
+    from dataclasses import replace
+
+    from euicc.profiles.manager import ProfileManager
+    lpa = card_with(v3, **{A: managed()})
+    run(lpa, v3, [command("enable", A)])
+    profiles = ProfileManager(lpa.card.store)
+    rec = profiles.by_iccid(swap(A))
+    meta = v3.decode("StoreMetadataRequest", rec.metadata)
+    meta["lprConfiguration"] = {"pcmpAddress": "pcmp.example.com"}
+    with lpa.card.store.transaction():
+        profiles.update(replace(rec, metadata=v3.encode("StoreMetadataRequest", meta)))
+    (result,) = run(lpa, v3, [command("contactPcmp", A, dpiRpm="dpi-1")]).results
+    assert result == {"iccid": swap(A), "rpmCommandResultData": (
+        "contactPcmpResult", ("contactPcmpResponseOk", {"pcmpAddress": "pcmp.example.com"}))}
