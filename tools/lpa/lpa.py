@@ -63,6 +63,17 @@ def hash_cc(code: str, transaction_id: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(code.encode()).digest() + transaction_id).digest()
 
 
+def notification_metadata(pending: bytes) -> dict:
+    """NotificationMetadata of one PendingNotification: a ProfileInstallationResult, an
+    OtherSignedNotification or (SGP.22 v3.1, 'A1') a LoadRpmPackageResultSigned."""
+    kind, value = (rsp3() if pending[:1] == b"\xa1" else rsp()).decode("PendingNotification", pending)
+    if kind == "profileInstallationResult":
+        return value["profileInstallationResultData"]["notificationMetadata"]
+    if kind == "loadRpmPackageResultSigned":
+        return value["loadRpmPackageResultDataSigned"]["notificationMetadata"]
+    return value["tbsOtherNotification"]
+
+
 class Lpa:
     """LPA procedures over one card (ES10) and SM-DP+ clients made by ``es9(address)``."""
 
@@ -145,7 +156,7 @@ class Lpa:
         seq = data["notificationMetadata"]["seqNumber"]
         sent = False
         if self.send_notifications:
-            sent = self._deliver(data["notificationMetadata"]["notificationAddress"] or code.smdp_address, pir, seq)
+            sent = self.deliver(data["notificationMetadata"]["notificationAddress"] or code.smdp_address, pir, seq)
         kind, result = data["finalResult"]
         if kind != "successResult":
             raise DownloadError("LoadBoundProfilePackage", f"bppCommandId {result['bppCommandId']} errorReason "
@@ -163,7 +174,7 @@ class Lpa:
         """§3.1.3 / §5.7.14: ES10b.CancelSession, then ES9+.CancelSession with the card's answer."""
         smdp.cancel_session(transaction_id, self.es10.cancel_session(transaction_id, reason))
 
-    def _deliver(self, address: str, notification: bytes, seq: int) -> bool:
+    def deliver(self, address: str, notification: bytes, seq: int) -> bool:
         """§3.5: send one pending notification; remove it from the card once delivered."""
         try:
             self.es9(address).handle_notification(notification)
@@ -176,11 +187,8 @@ class Lpa:
         """Send every pending notification to its address; (seqNumber, delivered) for each."""
         done = []
         for raw in self.es10.retrieve_notifications():
-            kind, value = (rsp3() if raw[:1] == b"\xa1" else rsp()).decode("PendingNotification", raw)
-            meta = {"profileInstallationResult": lambda: value["profileInstallationResultData"]["notificationMetadata"],
-                    "loadRpmPackageResultSigned": lambda: value["loadRpmPackageResultDataSigned"]["notificationMetadata"],
-                    }.get(kind, lambda: value["tbsOtherNotification"])()
-            done.append((meta["seqNumber"], self._deliver(meta["notificationAddress"], raw, meta["seqNumber"])))
+            meta = notification_metadata(raw)
+            done.append((meta["seqNumber"], self.deliver(meta["notificationAddress"], raw, meta["seqNumber"])))
         return done
 
     def chip_info(self) -> dict:

@@ -86,7 +86,7 @@ def _session(lpa: Lpa, address: str, iccid: bytes | None, accept: Callable[[list
         seq = meta["seqNumber"]
         if lpa.send_notifications:
             (pending,) = lpa.es10.retrieve_notifications(seq)
-            sent = lpa._deliver(meta["notificationAddress"] or address, pending, seq)
+            sent = lpa.deliver(meta["notificationAddress"] or address, pending, seq)
     return RpmOutcome(transaction_id, value["rpmPackage"], result, seq, sent, "rpmPending" in value, raw)
 
 
