@@ -16,6 +16,7 @@ from cryptography import x509
 from tests.rsp.flow import Download, load, prepare
 from tests.rsp.helpers import EID1, SGP26, TS48, Lpa, sign, split, swap, tlv, verify
 from tests.vectors import ASN1
+from tools.fuzz.rsp_host import with_iccid          # host tool: a second copy of one UPP
 
 RPM = (b"\x40", 2)                      # OperationType {rpm}
 DEVICE = {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
@@ -45,7 +46,6 @@ def rpm_configuration(oid: str | None = None, rpm_type=ALL_TYPES, **extra) -> di
 
 def install(lpa: Lpa, v3, smdp_class, iccid: str, **members) -> dict:
     """A v3 download of the TS.48 profile with ICCID ``iccid`` and extra metadata ``members``."""
-    from tools.fuzz.rsp_host import with_iccid          # host tool: a second copy of one UPP
     smdp = smdp_class(v3)
     dl = authenticate(lpa, smdp, v3)
     prepare(lpa, dl)

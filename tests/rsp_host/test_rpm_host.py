@@ -28,7 +28,7 @@ from tools.smdpp import rpm
 from tools.smdpp.certificates import load_folder
 from tools.smdpp.es9plus import SVN_V3, SmDpPlus
 from tools.smdpp.http_binding import Es9PlusServer
-from tools.smdpp.orders import RELEASED, order_from_upp
+from tools.smdpp.orders import CANCELLED, RELEASED, order_from_upp
 
 RPM_ENABLE_EVENT = "08"          # NotificationEvent notificationRpmEnable (4), first octet
 
@@ -122,7 +122,18 @@ def test_end_user_rejection_cancels_the_rpm_session(smdp_v3, upp):
     order = smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID)]))
     with pytest.raises(lpa_rpm.DownloadError, match="rejected"):
         lpa_rpm.run(lpa, smdp_v3.address, accept=lambda package: False)
-    assert order.state == rpm.DOWNLOADED and all(s.ended for s in smdp_v3.sessions.values())
+    assert order.state == CANCELLED and all(s.ended for s in smdp_v3.sessions.values())
+
+
+def test_lpa_polling_for_one_profile_gets_only_its_order(smdp_v3, upp):
+    lpa = in_process_lpa()
+    smdp_v3.add_order(managed_order(smdp_v3, upp, "RPM-4"))
+    lpa.download(parse(f"LPA:1${smdp_v3.address}$RPM-4"))
+    other = smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", "8900100000000000995")]))
+    mine = smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID)]))
+    (outcome,) = lpa_rpm.run(lpa, smdp_v3.address, iccid_bytes(TS48_ICCID))
+    assert not outcome.rpm_pending
+    assert (mine.state, other.state) == (rpm.EXECUTED, RELEASED)
 
 
 def test_smdp_rejects_a_tampered_rpm_result(smdp_v3, upp):

@@ -217,7 +217,7 @@ class SmDpPlus:
             # refused below, so the CancelSession that follows can be verified (§5.6.5, §3.0.1).
             session.euicc = euicc
             if session.v3 and rpm.requested(signed1):
-                answer = self.rpm.package(transaction_id, euicc.eid, session.cred.auth.key, signature1)
+                answer = self.rpm.package(transaction_id, euicc.eid, signed1, session.cred.auth.key, signature1)
                 if answer is None:
                     raise _fail(rpm.RPM_ORDER_NOT_FOUND, f"no RPM order for EID {euicc.eid}")
                 return answer
@@ -377,6 +377,7 @@ class SmDpPlus:
                     raise _fail(INVALID_SMDP_OID, f"smdpOid {fields['smdpOid']}")
                 if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
+                self.rpm.cancelled(transaction_id, fields["reason"])
             session.ended = True
         return {}
 

@@ -22,7 +22,7 @@ import asn1tools
 from euicc import tlv
 from euicc.asn1 import rsp3
 from tools.smdpp import signing
-from tools.smdpp.orders import RELEASED, iccid_ef_coding
+from tools.smdpp.orders import CANCELLED, RELEASED, iccid_ef_coding
 
 DOWNLOADED, EXECUTED, FAILED = "Downloaded", "Executed", "Error"
 RPM_OPERATION = 0x40                    # OperationType rpm (1), first octet
@@ -71,14 +71,29 @@ def rpm_configuration(smdp_oid: str, owner_oid: str, rpm_type: tuple[bytes, int]
     return value
 
 
-def requested(euicc_signed1: bytes) -> bool:
-    """Whether euiccSigned1 (v3.1) carries ctxParamsForCommonAuthentication with operationType rpm."""
+def _common_params(euicc_signed1: bytes) -> dict | None:
+    """ctxParamsForCommonAuthentication of euiccSigned1 (v3.1), or None."""
     try:
         kind, params = rsp3().decode("EuiccSigned1", euicc_signed1)["ctxParams1"]
     except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
-        return False
-    bits = params.get("operationType", (b"\x80", 1))[0] if kind == "ctxParamsForCommonAuthentication" else b""
+        return None
+    return params if kind == "ctxParamsForCommonAuthentication" else None
+
+
+def requested(euicc_signed1: bytes) -> bool:
+    """Whether euiccSigned1 (v3.1) carries ctxParamsForCommonAuthentication with operationType rpm."""
+    params = _common_params(euicc_signed1)
+    bits = params.get("operationType", (b"\x80", 1))[0] if params is not None else b""
     return bool(bits and bits[0] & RPM_OPERATION)
+
+
+def _targets(order: RpmOrder, iccid: bytes) -> bool:
+    """Whether one of the order's commands names ``iccid`` (ListProfileInfo: by its iccid criterion)."""
+    for cmd in order.commands:
+        details = cmd["rpmCommandDetails"][1]
+        if details.get("iccid") == iccid or details.get("searchCriteria") == ("iccid", iccid):
+            return True
+    return False
 
 
 def signed_data(member: bytes) -> bytes:
@@ -102,12 +117,17 @@ class RpmDesk:
         self.orders.append(order)
         return order
 
-    def waiting(self, eid: str) -> list[RpmOrder]:
-        return [o for o in self.orders if o.state == RELEASED and o.eid in (None, eid)]
+    def waiting(self, eid: str, iccid: bytes | None = None) -> list[RpmOrder]:
+        """Released orders for ``eid``; with ``iccid`` (the LPA polls for one profile, ctxParams1
+        iccid, §3.7.2) only those with a command on that profile."""
+        return [o for o in self.orders if o.state == RELEASED and o.eid in (None, eid)
+                and (iccid is None or _targets(o, iccid))]
 
-    def package(self, transaction_id: bytes, eid: str, auth_key, euicc_signature1: bytes) -> dict | None:
+    def package(self, transaction_id: bytes, eid: str, euicc_signed1: bytes, auth_key,
+                euicc_signature1: bytes) -> dict | None:
         """AuthenticateClientOkRpm members for the first waiting order, or None."""
-        waiting = self.waiting(eid)
+        params = _common_params(euicc_signed1) or {}
+        waiting = self.waiting(eid, params.get("iccid"))
         if not waiting:
             return None
         order = waiting[0]
@@ -119,6 +139,13 @@ class RpmDesk:
         self.by_transaction[transaction_id] = order
         return {"transactionId": transaction_id, "smdpSigned3": signed3,
                 "smdpSignature3": tlv.tlv(0x5F37, signing.sign(auth_key, signed3 + euicc_signature1))}
+
+    def cancelled(self, transaction_id: bytes, reason: int) -> None:
+        """ES9+.CancelSession of an RPM session: the order waits again after postponed (1) or
+        timeout (2), else it ends (as a download order, §5.6.5)."""
+        order = self.by_transaction.get(transaction_id)
+        if order is not None and order.state == DOWNLOADED:
+            order.state = RELEASED if reason in (1, 2) else CANCELLED
 
     def result(self, pending: bytes, public_key_of) -> tuple[bool, dict]:
         """Judge a PendingNotification 'A1' (LoadRpmPackageResultSigned): (verified, detail).
