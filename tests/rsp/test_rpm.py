@@ -299,3 +299,14 @@ def test_contact_pcmp_answers_the_pcmp_address_of_the_lpr_configuration(v3):
     (result,) = run(lpa, v3, [command("contactPcmp", A, dpiRpm="dpi-1")]).results
     assert result == {"iccid": swap(A), "rpmCommandResultData": (
         "contactPcmpResult", ("contactPcmpResponseOk", {"pcmpAddress": "pcmp.example.com"}))}
+
+
+def test_a_result_over_the_size_limit_ends_the_package_with_result_size_overflow(v3):
+    """Five listProfileInfo results of a profile with a 1024-byte icon exceed the card's 4096-byte
+    package result (euicc.rsp.rpm.MAX_RESULT_SIZE, [U] a setting): the fourth is replaced."""
+    lpa = card_with(v3, **{A: {**managed(), "iconType": 1, "icon": bytes(1024)}})
+    listing = command("listProfileInfo", searchCriteria=("iccid", swap(A)))
+    results = run(lpa, v3, [listing] * 5).results
+    assert [r["rpmCommandResultData"][0] for r in results] == ["listProfileInfoResult"] * 3 + [
+        "rpmProcessingTerminated"]
+    assert results[-1]["rpmCommandResultData"][1] == 1
