@@ -4,7 +4,10 @@
 Each pending notification is stored as the DER of its ``PendingNotification`` (a BF37
 ProfileInstallationResult, or an OtherSignedNotification signed by the eUICC) under
 ``rsp/notification/<seqNumber>``.  seqNumber comes from one eUICC-wide counter that never goes
-back (§3.5); notifications stay until the LPA removes them.
+back (§3.5); notifications stay until the LPA removes them.  SGP.22 v3.1 adds the RPM events
+(notificationRpmEnable/Disable/Delete, :data:`RPM_EVENTS`) and the eUICC's signed RPM result
+(``loadRpmPackageResultSigned`` 'A1', :mod:`euicc.rsp.rpm`), listed, retrieved (exactly as
+stored) and removed like the others.
 """
 from __future__ import annotations
 
