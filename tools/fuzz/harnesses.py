@@ -16,7 +16,7 @@ from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
-from tools.fuzz import rsp_targets
+from tools.fuzz import rpm_targets, rsp_targets
 from tools.ota import packet as host
 from tools.ota import transport
 from tools.reference_data import require_reference
@@ -267,6 +267,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 v3.1 ES10 requests (a v3 session's traffic) over STORE DATA to the ISD-R"),
     Harness("metadata_v3", lambda: codec.metadata_v3_target, _metadata_v3_seeds,
             "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
+    Harness("rpm_package", rpm_targets.RpmPackageTarget, rpm_targets.seeds,
+            "SGP.22 v3.1 LoadRpmPackage: signed RPM packages executed in a real RPM session"),
     Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,

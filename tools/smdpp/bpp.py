@@ -58,7 +58,8 @@ class NotificationTarget:
 
 
 _EVENT_BITS = {"notificationInstall": 0, "notificationEnable": 1, "notificationDisable": 2,
-               "notificationDelete": 3}
+               "notificationDelete": 3, "notificationRpmEnable": 4, "notificationRpmDisable": 5,
+               "notificationRpmDelete": 6}
 
 
 def _bit_string(names: tuple[str, ...], table: dict[str, int]) -> tuple[bytes, int]:
@@ -83,6 +84,7 @@ class ProfileMetadata:
     ppr_ids: tuple[str, ...] = ()           # e.g. ("ppr1",)
     profile_owner: bytes | None = None      # OperatorID.mccMnc, 3 bytes (TS 24.008 §10.5.1.3 coding)
     service_provider_message: str | None = None   # v3.1 serviceProviderMessage 'BE' (English)
+    rpm_configuration: dict | None = None   # v3.1 rpmConfiguration 'BA' (tools.smdpp.rpm.rpm_configuration)
 
     def encode(self, v3: bool = False) -> bytes:
         """DER of StoreMetadataRequest (``BF25``); in a v3 session (SGP.22 v3.1 module) with the
@@ -104,6 +106,8 @@ class ProfileMetadata:
             return rsp().encode("StoreMetadataRequest", value)
         if self.service_provider_message is not None:
             value["serviceProviderMessage"] = {"languageTag": "en", "message": self.service_provider_message}
+        if self.rpm_configuration is not None:
+            value["rpmConfiguration"] = self.rpm_configuration
         return rsp3().encode("StoreMetadataRequest", value)
 
 
