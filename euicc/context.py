@@ -102,6 +102,7 @@ class CommandRunner(Protocol):
     pins: PinService
     cat: ProactiveSession
     volatile: Volatile
+    lsi: int
 
     def applet(self, entry: RegistryEntry) -> Application: ...
 
@@ -143,6 +144,11 @@ class Context:
     @property
     def pins(self) -> PinService:
         return self._session.pins
+
+    @property
+    def lsi(self) -> int:
+        """The logical SE interface (eSIM port) the command came in on (euicc.ports)."""
+        return self._session.lsi
 
     @property
     def cat(self) -> ProactiveSession:

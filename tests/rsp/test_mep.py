@@ -1,0 +1,214 @@
+"""SGP.22 v3.1 Multiple Enabled Profiles on the card (in process): EnableProfile with
+``targetEsimPort``, ``enabledOnEsimPort`` in GetProfilesInfo, the MEP-A1 / A2 / B port rules and
+their refusals, one USIM per eSIM port selected with MANAGE LSI (ETSI TS 102 221 V17 §7.5), the
+ports kept in the state file and across a power cut.
+
+Requests are encoded and answers decoded with the published v3.1 module (tests/vectors/data/asn1,
+compiled here, not the card's copy).  Known answers: enableResult values commandError 7 and
+noEsimPortAvailable 10 and the ProfileInfo tag '9F24' of enabledOnEsimPort from the v3.1 module
+text; the IMSIs from the profiles' own sources (the card's default test profile, README; TS.48 v7
+GTP profile, its EF.IMSI in the UPP).  MANAGE LSI "select LSI" is sent as '00 70 40 <LSI>' (a [U]
+coding, euicc.ports).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import asn1tools
+import pytest
+
+from euicc.card import CardConfig
+from euicc.composition import open_card
+from euicc.nvm import PowerCut
+from euicc.rsp import mep
+from euicc.rsp.identity import import_identity
+from tests.rsp import flow
+from tests.rsp.helpers import SGP26, TS48_ICCID, Lpa, metadata, swap
+from tests.vectors import ASN1
+
+PRELOADED_ICCID = swap("89001000000000000010")
+TS48 = swap(TS48_ICCID)
+PRELOADED_IMSI = "001010000000001"       # the default test profile (README)
+TS48_IMSI = "001010123456789"            # EF.IMSI 080910101032547698 in the TS.48 v7 UPP the tests load
+OK, NOT_FOUND, WRONG_STATE, COMMAND_ERROR, NO_ESIM_PORT = 0, 1, 2, 7, 10
+
+
+@pytest.fixture(scope="module")
+def v3():
+    files = [ASN1 / "sgp22v3" / "RSPDefinitions-v3.1.edited.asn", ASN1 / "sgp22" / "PKIX1Explicit88.asn",
+             ASN1 / "sgp22" / "PKIX1Implicit88.asn", ASN1 / "saip" / "PE_Definitions-3.3.1.asn"]
+    return asn1tools.compile_files([str(f) for f in files], "der")
+
+
+def mep_card(mode: str, path=None):
+    card = open_card(path, CardConfig(ports=mep.layout(mode)), "test")
+    import_identity(card.store, SGP26)
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    assert flow.full_download(lpa, meta=metadata())["finalResult"][0] == "successResult"
+    return card, lpa
+
+
+def select_lsi(card, lsi: int) -> int:
+    r = card.transmit(bytes((0x00, 0x70, 0x40, lsi)))
+    return int.from_bytes(r[-2:], "big")
+
+
+def enable(v3, lpa, iccid: bytes, port: int | None = None) -> int:
+    request = {"profileIdentifier": ("iccid", iccid), "refreshFlag": False}
+    if port is not None:
+        request["targetEsimPort"] = port
+    raw = lpa.es10(v3.encode("EnableProfileRequest", request))
+    return v3.decode("EnableProfileResponse", raw)["enableResult"]
+
+
+def ports(v3, lpa) -> dict[bytes, int | None]:
+    """ICCID -> enabledOnEsimPort (None: absent) of every profile; enabled ones carry a port."""
+    raw = lpa.es10(bytes.fromhex("BF2D00"))
+    infos = v3.decode("ProfileInfoListResponse", raw)[1]
+    for info in infos:
+        assert (info["profileState"] == 1) == ("enabledOnEsimPort" in info)
+    return {info["iccid"]: info.get("enabledOnEsimPort") for info in infos}
+
+
+def imsi_on(card, lsi: int) -> str:
+    """EF.IMSI of the USIM the terminal sees on LSI `lsi` (TS 31.102 §4.2.2)."""
+    assert select_lsi(card, lsi) == 0x9000
+    assert card.transmit(bytes.fromhex("00A4040C07A0000000871002"))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00A4000C026F07"))[-2:] == b"\x90\x00"
+    r = card.transmit(bytes.fromhex("00B0000009"))
+    assert r[-2:] == b"\x90\x00"
+    data = r[:-2]
+    return "".join(f"{b & 0xF:X}{b >> 4:X}" for b in data[1:1 + data[0]])[1:].rstrip("F")
+
+
+def test_a1_two_profiles_on_two_ports_two_usims(v3):
+    card, lpa = mep_card(mep.A1)
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: None}    # a new card's profile: port 1
+    assert enable(v3, lpa, TS48, 2) == OK
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
+    raw = lpa.es10(v3.encode("ProfileInfoListRequest", {"searchCriteria": ("iccid", TS48)}))
+    assert bytes.fromhex("9F240102") in raw                     # enabledOnEsimPort [36] = 2
+    assert imsi_on(card, 1) == PRELOADED_IMSI
+    assert imsi_on(card, 2) == TS48_IMSI
+    assert select_lsi(card, 0) == 0x9000                         # the ISD-R's port, unchanged
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
+
+
+def test_a1_enable_on_a_busy_port_disables_its_profile(v3):
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48, 1) == OK
+    assert ports(v3, lpa) == {PRELOADED_ICCID: None, TS48: 1}
+    assert imsi_on(card, 1) == TS48_IMSI
+
+
+def test_a1_refusals(v3):
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48) == COMMAND_ERROR                # the LPA must name the port
+    assert enable(v3, lpa, TS48, 0) == NO_ESIM_PORT             # port 0: the ISD-R's only
+    assert enable(v3, lpa, TS48, 3) == NO_ESIM_PORT             # no such port
+    assert enable(v3, lpa, PRELOADED_ICCID, 2) == WRONG_STATE
+    assert enable(v3, lpa, swap("89000000000000000001"), 2) == NOT_FOUND
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: None}   # nothing changed
+    assert select_lsi(card, 1) == 0x9000
+    isd_r = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
+    assert card.transmit(bytes((0, 0xA4, 4, 0, len(isd_r))) + isd_r)[-2:] == b"\x6a\x82"
+    assert select_lsi(card, 3) == 0x6A86                         # LSIs 0-2 only
+
+
+def test_a2_the_euicc_chooses_the_port(v3):
+    card, lpa = mep_card(mep.A2)
+    assert enable(v3, lpa, TS48, 2) == COMMAND_ERROR             # A2: no targetEsimPort
+    assert enable(v3, lpa, TS48) == OK
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
+    assert imsi_on(card, 2) == TS48_IMSI
+
+
+def test_a2_no_free_port(v3):
+    card = open_card(None, CardConfig(ports=mep.layout(mep.A2, profile_ports=1)), "test")
+    import_identity(card.store, SGP26)
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    assert flow.full_download(lpa, meta=metadata())["finalResult"][0] == "successResult"
+    assert enable(v3, lpa, TS48) == NO_ESIM_PORT
+
+
+def test_b_command_port_is_the_target_port(v3):
+    card, lpa = mep_card(mep.B)
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 0, TS48: None}
+    assert select_lsi(card, 1) == 0x9000
+    lpa.select_isd_r()                                           # MEP-B: the ISD-R on any port
+    assert enable(v3, lpa, TS48, 0) == COMMAND_ERROR
+    assert enable(v3, lpa, TS48) == OK
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 0, TS48: 1}
+    assert imsi_on(card, 0) == PRELOADED_IMSI
+    assert imsi_on(card, 1) == TS48_IMSI
+
+
+def test_disable_frees_the_port_and_the_state_file_keeps_the_ports(v3, tmp_path):
+    path = tmp_path / "mep.state"
+    card, lpa = mep_card(mep.A1, path)
+    assert enable(v3, lpa, TS48, 2) == OK
+    card.close()
+    card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
+    raw = lpa.es10(v3.encode("DisableProfileRequest", {"profileIdentifier": ("iccid", PRELOADED_ICCID),
+                                                       "refreshFlag": False}))
+    assert v3.decode("DisableProfileResponse", raw)["disableResult"] == OK
+    assert ports(v3, lpa) == {PRELOADED_ICCID: None, TS48: 2}
+    assert imsi_on(card, 2) == TS48_IMSI
+    assert select_lsi(card, 1) == 0x9000                         # port 1: the eUICC's own MF
+    assert card.transmit(bytes.fromhex("00A4040C07A0000000871002"))[-2:] == b"\x6a\x82"
+    card.close()
+
+
+def test_power_cut_during_a_mep_enable(v3, tmp_path):
+    base = tmp_path / "base.state"
+    card, _ = mep_card(mep.A1, base)
+    card.close()
+    request = v3.encode("EnableProfileRequest", {"profileIdentifier": ("iccid", TS48),
+                                                 "refreshFlag": False, "targetEsimPort": 2})
+    for n in range(1, 40):
+        path = tmp_path / f"cut{n}.state"
+        shutil.copy(base, path)
+        card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))
+        lpa = Lpa(card)
+        lpa.select_isd_r()
+        start = card.store.writes
+
+        def hook(w: int, target=start + n) -> None:
+            if w == target:
+                raise PowerCut(f"power cut at write {w}")
+
+        card.store.fault_hook = hook
+        try:
+            lpa.es10(request)
+            completed = True
+        except PowerCut:
+            completed = False
+        card.close()
+        card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))   # the state check passes
+        lpa = Lpa(card)
+        lpa.select_isd_r()
+        seen = ports(v3, lpa)
+        card.close()
+        assert seen in ({PRELOADED_ICCID: 1, TS48: None}, {PRELOADED_ICCID: 1, TS48: 2})
+        if completed:
+            assert seen == {PRELOADED_ICCID: 1, TS48: 2}
+            assert n > 1
+            return
+    pytest.fail("the enable never completed")
+
+
+def test_single_enabled_default_has_no_port(v3):
+    card, lpa = mep_card(mep.OFF)
+    raw = lpa.es10(bytes.fromhex("BF2D00"))
+    assert b"\x9f\x24" not in raw
+    assert enable(v3, lpa, TS48) == OK                           # v2 rule: replaces the enabled one
+    infos = v3.decode("ProfileInfoListResponse", lpa.es10(bytes.fromhex("BF2D00")))[1]
+    assert {i["iccid"]: i["profileState"] for i in infos} == {PRELOADED_ICCID: 0, TS48: 1}
+    assert not any("enabledOnEsimPort" in i for i in infos)
+    assert select_lsi(card, 1) == 0x6A86                         # no LSI support: MANAGE CHANNEL's P1 check
