@@ -44,6 +44,9 @@ class Origin(enum.Enum):
 
 
 EnvelopeHandler = Callable[["Context", int, bytes], bytes]   # (ctx, tag, value) -> response data
+LsiConfigurator = Callable[["Context", dict[int, bytes]], bytes]
+"""An extension's part of MANAGE LSI "configure LSIs" (euicc.lsi): (ctx, the request's TLVs by
+tag) -> the response TLVs it adds."""
 
 
 class IsdRFunctions(Protocol):
@@ -74,6 +77,7 @@ class CardServices:
         self.catalog = dict(catalog)
         self.envelope_handlers: dict[int, EnvelopeHandler] = {}
         self.isd_r_functions: list[IsdRFunctions] = []
+        self.lsi_configurators: list[LsiConfigurator] = []
         self._runtimes: dict[type, object] = {}
 
     @property

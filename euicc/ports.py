@@ -13,10 +13,12 @@ Each LSI has its own logical channels, selections and verified PINs (the card se
 (:meth:`PortLayout.fs_key`): the kernel knows nothing of profiles per port; whoever enables a
 profile (euicc.profiles.manager, on behalf of an extension) writes the key.
 
-[U] The coding of MANAGE LSI (TS 102 221 V17 §11.1.2x) was not in any source available when this
-was written: its instruction byte and the P1 of "select LSI" are named settings
-(:data:`MANAGE_LSI_INS`, :data:`SELECT_LSI_P1`), P2 carries the LSI number; the other
-sub-functions (reset LSE, configure LSIs) are refused with '6A86'.
+The coding of MANAGE LSI (TS 102 221 V17 §11.1.2x) is taken from two independent public decoders
+(no text of the clause was at hand; [U] until checked against it): CLA '8X', INS '7C', P1 the
+operation (:data:`SELECT_LSI` '00' with P2 = the LSI, :data:`RESET_LSE` '01', assign / retrieve
+SWP '02' / '03', :data:`CONFIGURE_LSIS` '04' with P2 '00'), the configuration a BER-TLV list:
+'80' highest LSI (proposed / supported), '81' LSI options (b1: LSI indicated by the T=1 NAD
+byte); SGP.22 v3 (§3.4.1, MEP setup) adds '90' and '91' (euicc.rsp.mep).
 """
 from __future__ import annotations
 
@@ -24,10 +26,12 @@ from dataclasses import dataclass
 
 from euicc.profiles import keys as profile_keys
 
-MANAGE_LSI_INS = 0x70
-"""[U] INS of MANAGE LSI (shares MANAGE CHANNEL's instruction; P1 tells them apart)."""
-SELECT_LSI_P1 = 0x40
-"""[U] P1 of MANAGE LSI "select LSI" (P2: the LSI number)."""
+MANAGE_LSI_INS = 0x7C
+"""[U] INS of MANAGE LSI (proprietary class '8X')."""
+SELECT_LSI, RESET_LSE, ASSIGN_SWP, RETRIEVE_SWP, CONFIGURE_LSIS = 0x00, 0x01, 0x02, 0x03, 0x04
+"""[U] P1 of MANAGE LSI: its operations."""
+HIGHEST_LSI_TAG, LSI_OPTIONS_TAG = 0x80, 0x81
+"""[U] Configure LSIs TLVs: the highest LSI, the LSI options."""
 MAX_LSI = 0x1F
 """Highest LSI number (TS 102 221 V17 §7.5)."""
 

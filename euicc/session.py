@@ -27,8 +27,8 @@ from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, RegistryEntry
 from euicc.nvm import NvmWriteError
-from euicc.ports import MANAGE_LSI_INS, SELECT_LSI_P1
-from euicc.profiles.manager import NO_PROFILE_FSID
+from euicc.lsi import Lsis
+from euicc.ports import MANAGE_LSI_INS
 from euicc.volatile import Lifetime, Volatile
 
 if TYPE_CHECKING:
@@ -39,77 +39,39 @@ log = logging.getLogger(__name__)
 _CAT_INS = frozenset({0x10, 0x12, 0x14, 0xC2})
 
 
-class LsiState:
-    """What one logical SE interface holds (ETSI TS 102 221 V17 §7.5, euicc.ports): its logical
-    channels, verified PINs and the file system it shows."""
-
-    def __init__(self) -> None:
-        self.channels: dict[int, Channel] = {0: Channel(0)}
-        self.verified: set[tuple[str, int]] = set()
-        self.adf_apps: dict[str, Application | None] = {}
-        self.fsid = ""
-        self.fs: FileSystem
-        self.pins: PinService
-
-    def bind(self, services: CardServices, fsid: str) -> None:
-        """Show the file system `fsid`; after a profile switch every channel starts at the MF."""
-        self.fsid = fsid
-        self.fs = FileSystem(services.store, fsid)
-        self.pins = PinService(services.store, fsid, self.verified)
-        self.adf_apps.clear()
-        for ch in self.channels.values():
-            ch.cursor = Cursor()
-
-
 class CardSession:
     """Volatile state of one power cycle, and the dispatcher of every command.  The channels,
-    PINs and file system are those of the selected LSI (LSI 0 after the ATR; euicc.ports)."""
+    PINs and file system are those of the selected LSI (LSI 0 after the ATR; euicc.lsi)."""
 
     def __init__(self, services: CardServices, config: CardConfig) -> None:
         self.services = services
         self.config = config
-        self.lsis = [LsiState() for _ in range(config.ports.count)]
-        self.lsi = 0
+        self.lsis = Lsis(services, config)
         self.terminal_capability = b""
         self.cat = ProactiveSession()
         self.volatile = Volatile(Lifetime.POWER_CYCLE)   # the extensions' records (euicc.volatile)
         self._applets: dict[bytes, Application] = {}
-        for number, state in enumerate(self.lsis):
-            state.bind(services, self._shown_fsid(number))
+
+    @property
+    def lsi(self) -> int:
+        """The LSI (eSIM port) the terminal's APDUs go to."""
+        return self.lsis.index
 
     @property
     def channels(self) -> dict[int, Channel]:
-        return self.lsis[self.lsi].channels
-
-    @property
-    def verified(self) -> set[tuple[str, int]]:
-        return self.lsis[self.lsi].verified
+        return self.lsis.current.channels
 
     @property
     def fs(self) -> FileSystem:
-        return self.lsis[self.lsi].fs
+        return self.lsis.current.fs
 
     @property
     def pins(self) -> PinService:
-        return self.lsis[self.lsi].pins
+        return self.lsis.current.pins
 
     @pins.setter
     def pins(self, value: PinService) -> None:
-        self.lsis[self.lsi].pins = value
-
-    def _shown_fsid(self, lsi: int) -> str:
-        """The file system LSI `lsi` shows: its store key's (euicc.ports.PortLayout.fs_key)."""
-        key = self.config.ports.fs_key(lsi)
-        if key is None:
-            return NO_PROFILE_FSID
-        return self.services.store.get(key, "" if lsi == self.config.ports.profile_base else NO_PROFILE_FSID)
-
-    def _rebind_changed(self) -> None:
-        """Each LSI whose enabled profile changed shows the new file system."""
-        for number, state in enumerate(self.lsis):
-            fsid = self._shown_fsid(number)
-            if state.fsid != fsid:
-                state.bind(self.services, fsid)
+        self.lsis.current.pins = value
 
     # -- the entry point ---------------------------------------------------------------------
     def process(self, apdu: bytes) -> bytes:
@@ -142,7 +104,7 @@ class CardSession:
         except Exception:  # a defect: never let it reach the terminal as a traceback
             log.exception("internal error processing %s", apdu.hex().upper())
             data, sw = b"", SW.TECHNICAL_PROBLEM
-        self._rebind_changed()
+        self.lsis.rebind_changed()
         return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status, self.config.le_policy)
 
     def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
@@ -188,8 +150,8 @@ class CardSession:
         ctx = Context(self, ch, origin)
         if ins == 0xA4:
             return self._select(ctx, cmd)
-        if ins == MANAGE_LSI_INS and cmd.p1 == SELECT_LSI_P1 and len(self.lsis) > 1:
-            return self._select_lsi(cmd)
+        if ins == MANAGE_LSI_INS and cmd.proprietary and self.config.ports.count > 1:
+            return self.lsis.manage_lsi(ctx, cmd)
         if ins == 0x70:
             return self._manage_channel(ch, cmd)
         if ins == 0xF2 and cmd.p1 <= 0x02:
@@ -225,7 +187,7 @@ class CardSession:
     def _adf_application(self, path: str) -> Application | None:
         """The application that serves the ADF at `path` (its class found by AID prefix), if any;
         looked up once per ADF and session (also when there is none)."""
-        known = self.lsis[self.lsi].adf_apps
+        known = self.lsis.current.adf_apps
         if path in known:
             return known[path]
         desc = self.fs.node(path)
@@ -353,18 +315,6 @@ class CardSession:
         if not 0 <= nxt < len(candidates):
             raise SwError(SW.FILE_NOT_FOUND)
         return candidates[nxt]
-
-    # -- MANAGE LSI "select LSI" (TS 102 221 V17 §7.5; coding: euicc.ports) ---------------------
-    def _select_lsi(self, cmd: Command) -> bytes:
-        """The following APDUs go to LSI P2 (its channels and selections are kept meanwhile)."""
-        if cmd.proprietary:
-            raise SwError(SW.CLA_NOT_SUPPORTED)
-        if cmd.data:
-            raise SwError(SW.WRONG_LENGTH)
-        if cmd.p2 >= len(self.lsis):
-            raise SwError(SW.INCORRECT_P1P2)
-        self.lsi = cmd.p2
-        return b""
 
     # -- MANAGE CHANNEL (TS 102 221 §11.1.17, ISO 7816-4 §11.1.2) -----------------------------
     def _manage_channel(self, ch: Channel, cmd: Command) -> bytes:

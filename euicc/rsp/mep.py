@@ -22,11 +22,19 @@ use -> noEsimPortAvailable; B with a ``targetEsimPort`` other than the command p
 commandError.  DisableProfile is accepted on any port (B's "on the target port when CAT is
 initialised there" is not checked: the card keeps one CAT session for all ports).  SGP.22 v3.1's
 NotificationMetadata carries no port, so notifications are those of v2.
+
+The optional MEP setup of §3.4.1 rides on MANAGE LSI "configure LSIs" (:func:`configure_lsis`):
+the eUICC supports the one option it is set to, and answers which mode the Device and it share
+(none when the Device did not list it) and how many ports can hold enabled profiles.  The
+setting is not changed by it (one mode per card; a Device that shares none gets '00').  SGP.22
+v3.1's EUICCInfo2 has no MEP member, so GetEUICCInfo2 is unchanged.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from euicc import tlv
+from euicc.apdu import SW, SwError
 from euicc.ports import SINGLE, PortLayout
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import ProfileRecord
@@ -36,6 +44,13 @@ if TYPE_CHECKING:
 
 OFF, A1, A2, B = "off", "A1", "A2", "B"
 MODES = (OFF, A1, A2, B)
+MODE_CODES = {A1: 0x01, A2: 0x02, B: 0x03}
+"""[U] MEP modes in MANAGE LSI "configure LSIs" ('00': no jointly supported mode)."""
+NO_JOINT_MODE = 0x00
+MEP_MODES_TAG, ENABLED_PROFILE_LSIS_TAG = 0x90, 0x91
+"""[U] SGP.22 v3 §3.4.1 TLVs of "configure LSIs": the MEP modes (request: the Device's, by
+priority; response: the jointly supported one, then every mode the eUICC supports) and the
+number of LSIs for enabled profiles (request: the Device's maximum; response: the joint one)."""
 COMMAND_ERROR, NO_ESIM_PORT_AVAILABLE = 7, 10     # EnableProfileResponse enableResult (v3.1)
 DEFAULT_PROFILE_PORTS = 2
 """Ports that can hold an enabled profile (A1/A2: ports 1 and 2, B: ports 0 and 1); [U] the
@@ -87,3 +102,20 @@ def target_port(ctx: Context, request: dict, manager: ProfileManager) -> tuple[i
     if wanted is not None and wanted != ctx.lsi:    # B: the command port is the target port
         return None, COMMAND_ERROR
     return ctx.lsi, None
+
+
+def configure_lsis(ctx: Context, request: dict[int, bytes]) -> bytes:
+    """SGP.22 v3 §3.4.1: the MEP part of MANAGE LSI "configure LSIs" (euicc.lsi), present when
+    the Device sent its MEP modes ('90') and the card runs a MEP option."""
+    if not active(ctx) or MEP_MODES_TAG not in request:
+        return b""
+    wanted = request[MEP_MODES_TAG]
+    mine = MODE_CODES[ctx.config.ports.mode]
+    out = tlv.tlv(MEP_MODES_TAG, bytes((mine if mine in wanted else NO_JOINT_MODE, mine)))
+    if ENABLED_PROFILE_LSIS_TAG in request:
+        proposed = request[ENABLED_PROFILE_LSIS_TAG]
+        if len(proposed) != 1:
+            raise SwError(SW.INCORRECT_DATA)
+        joint = min(proposed[0], len(ctx.config.ports.profile_ports))
+        out += tlv.tlv(ENABLED_PROFILE_LSIS_TAG, bytes((joint,)))
+    return out

@@ -7,8 +7,10 @@ Requests are encoded and answers decoded with the published v3.1 module (tests/v
 compiled here, not the card's copy).  Known answers: enableResult values commandError 7 and
 noEsimPortAvailable 10 and the ProfileInfo tag '9F24' of enabledOnEsimPort from the v3.1 module
 text; the IMSIs from the profiles' own sources (the card's default test profile, README; TS.48 v7
-GTP profile, its EF.IMSI in the UPP).  MANAGE LSI "select LSI" is sent as '00 70 40 <LSI>' (a [U]
-coding, euicc.ports).
+GTP profile, its EF.IMSI in the UPP).  MANAGE LSI (TS 102 221 V17, coding [U] as in euicc.ports:
+two public decoders) is written out here byte by byte: CLA '80' INS '7C', P1 '00' select LSI,
+'01' reset LSE, '04' configure LSIs with '80' highest LSI, '81' options, SGP.22 '90' MEP modes
+(A1 '01', A2 '02', B '03'), '91' LSIs for enabled profiles.
 """
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def mep_card(mode: str, path=None):
 
 
 def select_lsi(card, lsi: int) -> int:
-    r = card.transmit(bytes((0x00, 0x70, 0x40, lsi)))
+    r = card.transmit(bytes((0x80, 0x7C, 0x00, lsi)))
     return int.from_bytes(r[-2:], "big")
 
 
@@ -211,4 +213,31 @@ def test_single_enabled_default_has_no_port(v3):
     infos = v3.decode("ProfileInfoListResponse", lpa.es10(bytes.fromhex("BF2D00")))[1]
     assert {i["iccid"]: i["profileState"] for i in infos} == {PRELOADED_ICCID: 0, TS48: 1}
     assert not any("enabledOnEsimPort" in i for i in infos)
-    assert select_lsi(card, 1) == 0x6A86                         # no LSI support: MANAGE CHANNEL's P1 check
+    assert select_lsi(card, 1) == 0x6D00                         # no LSI support: an unknown INS
+
+
+def test_configure_lsis_with_the_mep_setup(v3):
+    """SGP.22 v3 §3.4.1: the Device offers MEP-B then MEP-A1 and 4 LSIs, 3 for profiles."""
+    card, lpa = mep_card(mep.A1)
+    data, sw = lpa.transmit(bytes.fromhex("807C04000D" "800103" "810100" "90020301" "910103"))
+    # highest LSI 2 (the card has 3), no NAD; joint mode A1, the eUICC supports A1; 2 profile LSIs
+    assert (data.hex().upper(), sw) == ("800102" "810100" "90020101" "910102", 0x9000)
+    data, sw = lpa.transmit(bytes.fromhex("807C040009" "800101" "810100" "900103"))
+    # the Device wants B only: no jointly supported mode ('00'), the eUICC supports A1
+    assert (data.hex().upper(), sw) == ("800101" "810100" "90020001", 0x9000)
+    assert select_lsi(card, 2) == 0x6A86                          # configured down to LSIs 0-1
+    assert select_lsi(card, 1) == 0x9000
+    assert card.transmit(bytes.fromhex("807C04000201FF"))[-2:] == b"\x6a\x80"   # malformed TLV
+    assert card.transmit(bytes.fromhex("807C0200"))[-2:] == b"\x6a\x81"         # assign SWP
+
+
+def test_reset_lse_keeps_the_other_ports(v3):
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48, 2) == OK
+    assert imsi_on(card, 2) == TS48_IMSI                           # LSI 2: EF.IMSI selected
+    assert select_lsi(card, 0) == 0x9000
+    data, sw = lpa.transmit(bytes.fromhex("807C010210"))           # reset the LSE of LSI 2, Le 16
+    assert (data, sw) == (bytes((0x80, len(card.atr))) + card.atr, 0x9000)
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}        # LSI 0: the ISD-R still selected
+    assert select_lsi(card, 2) == 0x9000
+    assert card.transmit(bytes.fromhex("00B0000009"))[-2:] == b"\x69\x86"   # back at the MF
