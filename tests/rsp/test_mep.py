@@ -33,7 +33,7 @@ PRELOADED_ICCID = swap("89001000000000000010")
 TS48 = swap(TS48_ICCID)
 PRELOADED_IMSI = "001010000000001"       # the default test profile (README)
 TS48_IMSI = "001010123456789"            # EF.IMSI 080910101032547698 in the TS.48 v7 UPP the tests load
-OK, NOT_FOUND, WRONG_STATE, COMMAND_ERROR, NO_ESIM_PORT = 0, 1, 2, 7, 10
+OK, NOT_FOUND, WRONG_STATE, DISALLOWED_BY_POLICY, COMMAND_ERROR, NO_ESIM_PORT = 0, 1, 2, 3, 7, 10
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +43,12 @@ def v3():
     return asn1tools.compile_files([str(f) for f in files], "der")
 
 
-def mep_card(mode: str, path=None):
+def mep_card(mode: str, path=None, **meta):
     card = open_card(path, CardConfig(ports=mep.layout(mode)), "test")
     import_identity(card.store, SGP26)
     lpa = Lpa(card)
     lpa.select_isd_r()
-    assert flow.full_download(lpa, meta=metadata())["finalResult"][0] == "successResult"
+    assert flow.full_download(lpa, meta=metadata(**meta))["finalResult"][0] == "successResult"
     return card, lpa
 
 
@@ -148,6 +148,25 @@ def test_b_command_port_is_the_target_port(v3):
     assert imsi_on(card, 1) == TS48_IMSI
 
 
+def disable(v3, lpa, iccid: bytes) -> int:
+    raw = lpa.es10(v3.encode("DisableProfileRequest", {"profileIdentifier": ("iccid", iccid),
+                                                       "refreshFlag": False}))
+    return v3.decode("DisableProfileResponse", raw)["disableResult"]
+
+
+def test_ppr1_binds_the_port_of_its_profile(v3):
+    """PPR1 (SGP.22 §2.9.1, disabling not allowed) of an operational profile: enabling another
+    profile on its port would disable it (disallowedByPolicy 3); on another port it is untouched."""
+    card, lpa = mep_card(mep.A1, profileClass=2, profilePolicyRules=(b"\x60", 3),
+                         profileOwner={"mccMnc": bytes.fromhex("00F110")})
+    assert enable(v3, lpa, TS48, 2) == OK
+    assert disable(v3, lpa, PRELOADED_ICCID) == OK
+    assert enable(v3, lpa, PRELOADED_ICCID, 2) == DISALLOWED_BY_POLICY
+    assert enable(v3, lpa, PRELOADED_ICCID, 1) == OK
+    assert disable(v3, lpa, TS48) == DISALLOWED_BY_POLICY
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
+
+
 def test_disable_frees_the_port_and_the_state_file_keeps_the_ports(v3, tmp_path):
     path = tmp_path / "mep.state"
     card, lpa = mep_card(mep.A1, path)
@@ -157,9 +176,7 @@ def test_disable_frees_the_port_and_the_state_file_keeps_the_ports(v3, tmp_path)
     lpa = Lpa(card)
     lpa.select_isd_r()
     assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}
-    raw = lpa.es10(v3.encode("DisableProfileRequest", {"profileIdentifier": ("iccid", PRELOADED_ICCID),
-                                                       "refreshFlag": False}))
-    assert v3.decode("DisableProfileResponse", raw)["disableResult"] == OK
+    assert disable(v3, lpa, PRELOADED_ICCID) == OK
     assert ports(v3, lpa) == {PRELOADED_ICCID: None, TS48: 2}
     assert imsi_on(card, 2) == TS48_IMSI
     assert select_lsi(card, 1) == 0x9000                         # port 1: the eUICC's own MF
