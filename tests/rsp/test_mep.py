@@ -43,6 +43,13 @@ def v3():
     return asn1tools.compile_files([str(f) for f in files], "der")
 
 
+@pytest.fixture(scope="module")
+def v2():
+    """SGP.22 v2 RSPDefinitions as published: what a v2 LPA decodes with."""
+    files = [ASN1 / "sgp22" / n for n in ("RSPDefinitions.asn", "PKIX1Explicit88.asn", "PKIX1Implicit88.asn")]
+    return asn1tools.compile_files([str(f) for f in files], "der")
+
+
 def mep_card(mode: str, path=None, **meta):
     card = open_card(path, CardConfig(ports=mep.layout(mode)), "test")
     import_identity(card.store, SGP26)
@@ -258,3 +265,28 @@ def test_reset_lse_keeps_the_other_ports(v3):
     assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}        # LSI 0: the ISD-R still selected
     assert select_lsi(card, 2) == 0x9000
     assert card.transmit(bytes.fromhex("00B0000009"))[-2:] == b"\x69\x86"   # back at the MF
+
+
+def test_a_v2_lpa_reads_the_mep_profile_list(v3, v2):
+    """ProfileInfo keeps its v2 members on their v2 tags; a v2 decoder skips '9F24'."""
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48, 2) == OK
+    infos = v2.decode("ProfileInfoListResponse", lpa.es10(bytes.fromhex("BF2D00")))[1]
+    assert {i["iccid"]: i["profileState"] for i in infos} == {PRELOADED_ICCID: 1, TS48: 1}
+
+
+def test_memory_reset_frees_the_ports_of_deleted_profiles(v3, tmp_path):
+    """eUICCMemoryReset (§5.7.19) deleteOperationalProfiles: the operational profile on port 2 is
+    disabled and deleted, port 2 shows the eUICC's own MF; the state file stays a usable card."""
+    path = tmp_path / "reset.state"
+    card, lpa = mep_card(mep.A1, path, profileClass=2)
+    assert enable(v3, lpa, TS48, 2) == OK
+    raw = lpa.es10(v3.encode("EuiccMemoryResetRequest", {"resetOptions": (b"\x80", 1)}))
+    assert v3.decode("EuiccMemoryResetResponse", raw) == {"resetResult": OK}
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1}
+    assert select_lsi(card, 2) == 0x9000
+    assert card.transmit(bytes.fromhex("00A4040C07A0000000871002"))[-2:] == b"\x6a\x82"
+    card.close()
+    card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))
+    assert imsi_on(card, 1) == PRELOADED_IMSI
+    card.close()
