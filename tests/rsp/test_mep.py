@@ -290,3 +290,26 @@ def test_memory_reset_frees_the_ports_of_deleted_profiles(v3, tmp_path):
     card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))
     assert imsi_on(card, 1) == PRELOADED_IMSI
     card.close()
+
+
+HOSTILE_LSI = ["807C00", "807C0005", "807C001F", "807C00FF", "807C00010100", "807C0501", "807C04",
+               "807C040100", "807C0400028001", "807C040003800101", "807C0400058001029001",
+               "807C0402038001FF", "807C0200", "807C0300", "807C01FF", "007C0001", "807CFF00"]
+
+
+def test_hostile_manage_lsi_gets_a_status_word_and_changes_nothing(v3):
+    """Malformed MANAGE LSI (TS 102 221 V17 §7.5): an error status word, never '6F00', and the
+    persistent state as it was."""
+    card, lpa = mep_card(mep.A1)
+    before = {k: card.store.get(k) for k in card.store.keys("")}
+    for apdu in HOSTILE_LSI:
+        sw = int.from_bytes(card.transmit(bytes.fromhex(apdu))[-2:], "big")
+        assert sw >> 8 in (0x67, 0x6A, 0x6D, 0x6E), f"{apdu}: {sw:04X}"
+    assert {k: card.store.get(k) for k in card.store.keys("")} == before
+
+
+@pytest.mark.parametrize("port", [-1, 3, 255, 2 ** 70])
+def test_target_esim_port_out_of_range(v3, port):
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48, port) == NO_ESIM_PORT
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: None}
