@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
-from euicc.atr import DEFAULT_ATR
+from euicc.atr import presented
 from euicc.channels import Channel
 from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.pin import PinService
@@ -94,7 +94,7 @@ class Lsis:
         if cmd.p1 == RESET_LSE:
             lsi = self._lsi(cmd.p2)
             self.states[lsi] = LsiState(self.services, self.shown_fsid(lsi))
-            return tlv.tlv(HIGHEST_LSI_TAG, self.config.atr or DEFAULT_ATR)
+            return tlv.tlv(HIGHEST_LSI_TAG, presented(self.config.atr, True))
         if cmd.p1 == CONFIGURE_LSIS and cmd.p2 == 0:
             return self._configure(ctx, cmd.data)
         if cmd.p1 in (ASSIGN_SWP, RETRIEVE_SWP):

@@ -6,10 +6,11 @@ MANAGE LSI command selects the LSI the following APDUs go to (mandatory with T=0
 NAD byte can do it too, which an APDU-level transport such as vpcd does not carry).  The setup
 step (MANAGE LSI 'configure') may be skipped for a non-removable UICC whose LSI configuration is
 agreed with the terminal beforehand (§7.5): this card's configuration is its
-:class:`PortLayout` (``CardConfig.ports``), in use from the ATR on.
+:class:`PortLayout` (``CardConfig.ports``), in use from the ATR on, which indicates the LSIs
+(euicc.atr.presented).
 
 Each LSI has its own logical channels, selections and verified PINs (the card session keeps one
-:class:`euicc.session.LsiState` per LSI) and shows the file system named by its store key
+:class:`euicc.lsi.LsiState` per LSI) and shows the file system named by its store key
 (:meth:`PortLayout.fs_key`): the kernel knows nothing of profiles per port; whoever enables a
 profile (euicc.profiles.manager, on behalf of an extension) writes the key.
 

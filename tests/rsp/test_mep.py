@@ -260,7 +260,7 @@ def test_reset_lse_keeps_the_other_ports(v3):
     assert enable(v3, lpa, TS48, 2) == OK
     assert imsi_on(card, 2) == TS48_IMSI                           # LSI 2: EF.IMSI selected
     assert select_lsi(card, 0) == 0x9000
-    data, sw = lpa.transmit(bytes.fromhex("807C010210"))           # reset the LSE of LSI 2, Le 16
+    data, sw = lpa.transmit(bytes.fromhex("807C0102") + bytes((2 + len(card.atr),)))   # reset LSI 2
     assert (data, sw) == (bytes((0x80, len(card.atr))) + card.atr, 0x9000)
     assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: 2}        # LSI 0: the ISD-R still selected
     assert select_lsi(card, 2) == 0x9000
@@ -313,3 +313,15 @@ def test_target_esim_port_out_of_range(v3, port):
     card, lpa = mep_card(mep.A1)
     assert enable(v3, lpa, TS48, port) == NO_ESIM_PORT
     assert ports(v3, lpa) == {PRELOADED_ICCID: 1, TS48: None}
+
+
+def test_the_atr_indicates_lsis():
+    """TS 102 221 V17 §7.5: LSI support is indicated in the ATR.  TD2 '3F' (T=15, TB3 follows),
+    TA3 'C7', TB3 '83' (b8; b2 eUICC, b1 LSIs, as Android's AnswerToReset reads them); TCK the
+    XOR of T0..the last historical byte (ISO 7816-3 §8.2.5).  Without MEP: the ATR of before."""
+    body = bytes.fromhex("3B9796803FC783" "8031E073FE215F")
+    tck = 0
+    for b in body[1:]:
+        tck ^= b
+    assert open_card(None, CardConfig(ports=mep.layout(mep.A1))).atr == body + bytes((tck,))
+    assert open_card(None).atr == bytes.fromhex("3B9796801FC78031E073FE215FFB")
