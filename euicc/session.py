@@ -26,8 +26,8 @@ from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, RegistryEntry
-from euicc.nvm import NvmWriteError
 from euicc.lsi import Lsis
+from euicc.nvm import NvmWriteError
 from euicc.ports import MANAGE_LSI_INS
 from euicc.volatile import Lifetime, Volatile
 
