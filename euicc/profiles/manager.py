@@ -78,9 +78,10 @@ class ProfileManager:
         return next((lsi for lsi in self.ports.profile_ports
                      if self.store.get(self.ports.fs_key(lsi)) == record.fsid), None)
 
-    def enabled_on(self, lsi: int) -> ProfileRecord | None:
-        """The profile enabled on port `lsi`, if any."""
-        key = self.ports.fs_key(lsi)
+    def enabled_on(self, lsi: int | None) -> ProfileRecord | None:
+        """The profile enabled on port `lsi` (None: the first profile port, the one a card
+        without ports has), if any."""
+        key = profile_keys.ACTIVE_FS if lsi is None else self.ports.fs_key(lsi)
         fsid = self.store.get(key) if key is not None else None
         return next((r for r in self.records() if r.state == STATE_ENABLED and r.fsid == fsid), None)
 
@@ -124,15 +125,16 @@ class ProfileManager:
 
     # -- state changes -------------------------------------------------------------------------
     def enable(self, aid: bytes, port: int | None = None) -> ProfileRecord | None:
-        """Enable `aid`, disabling the enabled profile (on eSIM port `port`, when given: the
-        profile enabled there); returns the profile that was disabled."""
+        """Enable `aid` on eSIM port `port` (None: the first profile port, the only one of a card
+        without ports), disabling the profile enabled there; returns the profile that was
+        disabled."""
         target = self.get(aid)
         if target.state != STATE_DISABLED:
             raise ProfileError(ProfileErrorCode.NOT_IN_DISABLED_STATE)
         key = profile_keys.ACTIVE_FS if port is None else self.ports.fs_key(port)
         if key is None:
             raise ProfileError(ProfileErrorCode.DISALLOWED_BY_POLICY)
-        previous = self.enabled() if port is None else self.enabled_on(port)
+        previous = self.enabled_on(port)
         if previous is not None:
             self._put(replace(previous, state=STATE_DISABLED))
         self._put(replace(target, state=STATE_ENABLED))

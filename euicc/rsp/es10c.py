@@ -134,7 +134,7 @@ def enable_profile(ctx: Context, data: bytes) -> bytes:
     target = _find(ctx, request["profileIdentifier"])
     profiles = mep.profiles(ctx)
     port, port_refused = mep.target_port(ctx, request, profiles)
-    current = profiles.enabled() if port is None else profiles.enabled_on(port)
+    current = profiles.enabled_on(port)
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_DISABLED:

@@ -325,3 +325,32 @@ def test_the_atr_indicates_lsis():
         tck ^= b
     assert open_card(None, CardConfig(ports=mep.layout(mep.A1))).atr == body + bytes((tck,))
     assert open_card(None).atr == bytes.fromhex("3B9796801FC78031E073FE215FFB")
+
+
+def test_a_mep_state_opened_without_mep_stays_a_usable_card(v3, tmp_path):
+    """Without --mep the card has one port, the first: enabling there replaces its profile only;
+    a profile enabled on another port stays enabled (and can be disabled), and the file opens
+    again with its MEP option."""
+    path = tmp_path / "mep.state"
+    card, lpa = mep_card(mep.A1, path)
+    assert enable(v3, lpa, TS48, 2) == OK
+    card.close()
+    card = open_card(path)
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    assert disable(v3, lpa, TS48) == OK
+    assert enable(v3, lpa, TS48) == OK                            # on the first port
+    assert imsi_on_single(card) == TS48_IMSI
+    card.close()
+    card = open_card(path, CardConfig(ports=mep.layout(mep.A1)))
+    lpa = Lpa(card)
+    lpa.select_isd_r()
+    assert ports(v3, lpa) == {PRELOADED_ICCID: None, TS48: 1}
+    card.close()
+
+
+def imsi_on_single(card) -> str:
+    assert card.transmit(bytes.fromhex("00A4040C07A0000000871002"))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00A4000C026F07"))[-2:] == b"\x90\x00"
+    data = card.transmit(bytes.fromhex("00B0000009"))[:-2]
+    return "".join(f"{b & 0xF:X}{b >> 4:X}" for b in data[1:1 + data[0]])[1:].rstrip("F")
