@@ -354,3 +354,12 @@ def imsi_on_single(card) -> str:
     assert card.transmit(bytes.fromhex("00A4000C026F07"))[-2:] == b"\x90\x00"
     data = card.transmit(bytes.fromhex("00B0000009"))[:-2]
     return "".join(f"{b & 0xF:X}{b >> 4:X}" for b in data[1:1 + data[0]])[1:].rstrip("F")
+
+
+def test_tag_list_selects_enabled_on_esim_port(v3):
+    """GetProfilesInfo tagList (§5.7.15) '5A 9F24': each ProfileInfo with its ICCID and, when
+    enabled, its port only."""
+    card, lpa = mep_card(mep.A1)
+    raw = lpa.es10(v3.encode("ProfileInfoListRequest", {"tagList": bytes.fromhex("5A9F24")}))
+    infos = v3.decode("ProfileInfoListResponse", raw)[1]
+    assert infos == [{"iccid": PRELOADED_ICCID, "enabledOnEsimPort": 1}, {"iccid": TS48}]
