@@ -108,6 +108,8 @@ class CommandRunner(Protocol):
     volatile: Volatile
     lsi: int
 
+    def cat_of(self, lsi: int) -> ProactiveSession: ...
+
     def applet(self, entry: RegistryEntry) -> Application: ...
 
     def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
@@ -153,6 +155,10 @@ class Context:
     def lsi(self) -> int:
         """The logical SE interface (eSIM port) the command came in on (euicc.ports)."""
         return self._session.lsi
+
+    def cat_of(self, lsi: int) -> ProactiveSession:
+        """The proactive session of LSI `lsi` (:attr:`cat` is the command's own LSI's)."""
+        return self._session.cat_of(lsi)
 
     @property
     def cat(self) -> ProactiveSession:

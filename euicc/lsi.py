@@ -1,8 +1,8 @@
 """The card session's logical SE interfaces and the MANAGE LSI command (ETSI TS 102 221 V17
 §7.5; the layout and the command's coding: :mod:`euicc.ports`).
 
-Each LSI keeps its own logical channels, selections and verified PINs and shows the file system
-its store key names (:meth:`euicc.ports.PortLayout.fs_key`).  LSI 0 is selected after the ATR;
+Each LSI keeps its own logical channels, selections, verified PINs and proactive session and
+shows the file system its store key names (:meth:`euicc.ports.PortLayout.fs_key`).  LSI 0 is selected after the ATR;
 the configuration is agreed beforehand (§7.5: a non-removable UICC may skip the setup step), so
 every LSI of the layout is usable until a "configure LSIs" lowers the highest one.  The
 extensions add their own configuration TLVs (SGP.22: the MEP mode) through
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.atr import presented
+from euicc.cat.proactive import ProactiveSession
 from euicc.channels import Channel
 from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.pin import PinService
@@ -33,11 +34,12 @@ is reached through an APDU transport)."""
 
 
 class LsiState:
-    """What one logical SE interface holds: its logical channels, verified PINs and the file
-    system it shows."""
+    """What one logical SE interface holds: its logical channels, verified PINs, proactive
+    session (each LSE has its own terminal, TS 102 223) and the file system it shows."""
 
     def __init__(self, services: CardServices, fsid: str) -> None:
         self.channels: dict[int, Channel] = {0: Channel(0)}
+        self.cat = ProactiveSession()
         self.verified: set[tuple[str, int]] = set()
         self.adf_apps: dict[str, Application | None] = {}
         self.fsid = ""

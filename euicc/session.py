@@ -48,7 +48,6 @@ class CardSession:
         self.config = config
         self.lsis = Lsis(services, config)
         self.terminal_capability = b""
-        self.cat = ProactiveSession()
         self.volatile = Volatile(Lifetime.POWER_CYCLE)   # the extensions' records (euicc.volatile)
         self._applets: dict[bytes, Application] = {}
 
@@ -56,6 +55,15 @@ class CardSession:
     def lsi(self) -> int:
         """The LSI (eSIM port) the terminal's APDUs go to."""
         return self.lsis.index
+
+    @property
+    def cat(self) -> ProactiveSession:
+        """The proactive session of the selected LSI."""
+        return self.lsis.current.cat
+
+    def cat_of(self, lsi: int) -> ProactiveSession:
+        """The proactive session of LSI `lsi` (e.g. the eSIM port a profile was enabled on)."""
+        return self.lsis.states[lsi].cat
 
     @property
     def channels(self) -> dict[int, Channel]:
@@ -89,8 +97,9 @@ class CardSession:
                 return sw_bytes(e.sw)
         kept = ch.kept_answer(cmd)   # the re-send after 6Cxx: the answer, not a second run
         ch.clear()
+        cat = self.cat               # the LSI the command came in on (MANAGE LSI may switch)
         if kept is not None:
-            return ch.deliver(cmd, kept.data, kept.sw, self.config.t0, self.cat.status)
+            return ch.deliver(cmd, kept.data, kept.sw, self.config.t0, cat.status)
         store = self.services.store
         try:
             with store.transaction():
@@ -105,7 +114,7 @@ class CardSession:
             log.exception("internal error processing %s", apdu.hex().upper())
             data, sw = b"", SW.TECHNICAL_PROBLEM
         self.lsis.rebind_changed()
-        return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status, self.config.le_policy)
+        return ch.deliver(cmd, data, sw, self.config.t0, cat.status, self.config.le_policy)
 
     def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
                 pins: PinService | None = None) -> list[bytes]:

@@ -113,15 +113,15 @@ def _protected(rec: ProfileRecord, ppr: int) -> bool:
     return rec.profile_class == CLASS_OPERATIONAL and bool(rec.ppr & ppr)
 
 
-def _cat_busy(ctx: Context) -> bool:
-    """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3)."""
-    cat = ctx.cat
-    return cat.busy
+def _cat_busy(ctx: Context, port: int | None = None) -> bool:
+    """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3), on eSIM
+    port `port` (None: the command's own interface)."""
+    return mep.cat(ctx, port).busy
 
 
-def _refresh(ctx: Context, flag: bool) -> None:
+def _refresh(ctx: Context, flag: bool, port: int | None = None) -> None:
     if flag:
-        ctx.cat.submit(refresh())
+        mep.cat(ctx, port).submit(refresh())
 
 
 def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
@@ -143,14 +143,14 @@ def enable_profile(ctx: Context, data: bytes) -> bytes:
         result = port_refused
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif request["refreshFlag"] and _cat_busy(ctx):
+    elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:
         previous = profiles.enable(target.isdp_aid, port)
         if previous is not None:
             _notify(ctx, previous, notifications.DISABLE)
         _notify(ctx, target, notifications.ENABLE)
-        _refresh(ctx, request["refreshFlag"])
+        _refresh(ctx, request["refreshFlag"], port)
         result = OK
     return der.encode("EnableProfileResponse", {"enableResult": result}, v3=mep.active(ctx))
 
@@ -159,18 +159,19 @@ def disable_profile(ctx: Context, data: bytes) -> bytes:
     """BF32 (§5.7.17 / §3.2.2)."""
     request = der.decode("DisableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
+    port = mep.esim_port(ctx, target) if target is not None else None
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_ENABLED:
         result = WRONG_STATE
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif request["refreshFlag"] and _cat_busy(ctx):
+    elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:
         ProfileManager(ctx.store).disable(target.isdp_aid)
         _notify(ctx, target, notifications.DISABLE)
-        _refresh(ctx, request["refreshFlag"])
+        _refresh(ctx, request["refreshFlag"], port)
         result = OK
     return der.encode("DisableProfileResponse", {"disableResult": result})
 

@@ -19,8 +19,10 @@ hand are silent (named here, [U]): A1 without ``targetEsimPort`` -> commandError
 ``targetEsimPort`` that is not a profile port (A1: port 0 or beyond the last) ->
 noEsimPortAvailable (10); A2 with a ``targetEsimPort`` -> commandError; A2 with every port in
 use -> noEsimPortAvailable; B with a ``targetEsimPort`` other than the command port ->
-commandError.  DisableProfile is accepted on any port (B's "on the target port when CAT is
-initialised there" is not checked: the card keeps one CAT session for all ports).  SGP.22 v3.1's
+commandError.  The REFRESH of refreshFlag, and catBusy, concern the proactive session of the
+port the profile is enabled on or disabled from (each port has its own, euicc.lsi).
+DisableProfile is accepted on any port (B's "on the target port when CAT is initialised there"
+is not checked).  SGP.22 v3.1's
 NotificationMetadata carries no port, so notifications are those of v2.
 
 The optional MEP setup of §3.4.1 rides on MANAGE LSI "configure LSIs" (:func:`configure_lsis`):
@@ -40,6 +42,7 @@ from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import ProfileRecord
 
 if TYPE_CHECKING:
+    from euicc.cat.proactive import ProactiveSession
     from euicc.context import Context
 
 OFF, A1, A2, B = "off", "A1", "A2", "B"
@@ -81,6 +84,12 @@ def profiles(ctx: Context) -> ProfileManager:
 def esim_port(ctx: Context, record: ProfileRecord) -> int | None:
     """``enabledOnEsimPort`` of `record` (None: disabled, or the card has no MEP option)."""
     return profiles(ctx).port_of(record) if active(ctx) else None
+
+
+def cat(ctx: Context, port: int | None) -> ProactiveSession:
+    """The proactive session a profile change on eSIM port `port` concerns: that port's (its
+    REFRESH, its catBusy), or the command's own when there is no port (no MEP option)."""
+    return ctx.cat if port is None else ctx.cat_of(port)
 
 
 def target_port(ctx: Context, request: dict, manager: ProfileManager) -> tuple[int | None, int | None]:

@@ -363,3 +363,25 @@ def test_tag_list_selects_enabled_on_esim_port(v3):
     raw = lpa.es10(v3.encode("ProfileInfoListRequest", {"tagList": bytes.fromhex("5A9F24")}))
     infos = v3.decode("ProfileInfoListResponse", raw)[1]
     assert infos == [{"iccid": PRELOADED_ICCID, "enabledOnEsimPort": 1}, {"iccid": TS48}]
+
+
+def test_refresh_goes_to_the_port_of_the_profile(v3):
+    """refreshFlag with eSIM ports: the REFRESH 'eUICC Profile State Change' (TS 102 223 §6.4.7,
+    qualifier '09') is announced ('91xx') and fetched on the port the profile was enabled on, not
+    on the ISD-R's port; catBusy (5) is that port's."""
+    card, lpa = mep_card(mep.A1)
+    assert select_lsi(card, 2) == 0x9000
+    assert card.transmit(bytes.fromhex("8010000003FFFFFF"))[-2:] == b"\x90\x00"   # TERMINAL PROFILE, port 2
+    assert select_lsi(card, 0) == 0x9000
+    request = {"profileIdentifier": ("iccid", TS48), "refreshFlag": True, "targetEsimPort": 2}
+    raw = lpa.es10(v3.encode("EnableProfileRequest", request))
+    assert v3.decode("EnableProfileResponse", raw)["enableResult"] == OK
+    assert lpa.sws[-1] >> 8 != 0x91                                             # not on port 0
+    assert card.transmit(bytes.fromhex("80F2000C00")) == b"\x90\x00"
+    assert select_lsi(card, 2) == 0x9000
+    assert card.transmit(bytes.fromhex("80F2000C00")) == bytes.fromhex("910B")
+    assert card.transmit(bytes.fromhex("801200000B")) == bytes.fromhex("D009810301010982028182" "9000")
+    assert select_lsi(card, 0) == 0x9000
+    request = {"profileIdentifier": ("iccid", TS48), "refreshFlag": True}
+    raw = lpa.es10(v3.encode("DisableProfileRequest", request))
+    assert v3.decode("DisableProfileResponse", raw)["disableResult"] == 5        # port 2's CAT busy
