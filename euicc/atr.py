@@ -36,9 +36,13 @@ def with_tck(atr_without_tck: bytes) -> bytes:
     return atr_without_tck + bytes((reduce(lambda a, b: a ^ b, atr_without_tck[1:], 0),))
 
 
-def _atr(protocol_bytes: str) -> bytes:
-    """TS '3B', T0 '97' (TA1, TD1; 7 historical bytes), TA1, the TDi bytes, TA(T=15), history."""
-    return with_tck(bytes.fromhex("3B9796" + protocol_bytes + "C7") + HISTORICAL)
+def _atr(protocol_bytes: str, tb15: int | None = None) -> bytes:
+    """TS '3B', T0 '97' (TA1, TD1; 7 historical bytes), TA1, the TDi bytes, TA(T=15) and, when
+    given, the first TB for T=15 (its TD then says so: '3F' instead of '1F'), history."""
+    if tb15 is None:
+        return with_tck(bytes.fromhex("3B9796" + protocol_bytes + "C7") + HISTORICAL)
+    indicated = protocol_bytes[:-2] + "3F"
+    return with_tck(bytes.fromhex("3B9796" + indicated + "C7") + bytes((tb15,)) + HISTORICAL)
 
 
 ATR_T0 = _atr("801F")       # TD1 '80' T=0, TD2 '1F' T=15
@@ -63,3 +67,17 @@ INTERFACES = {
 }
 DEFAULT_INTERFACE = "t0"
 DEFAULT_ATR = INTERFACES[DEFAULT_INTERFACE].atr
+
+TB15_EUICC_LSI = 0x83
+"""[U] First TB for T=15 of a card with logical SE interfaces (TS 102 221 V17 §7.5: LSI support
+"shall be indicated in the ATR"): b8 set, b2 eUICC, b1 LSIs, as Android's ATR parser reads them
+(the clause's table was not at hand)."""
+_WITH_LSI = {ATR_T0: _atr("801F", TB15_EUICC_LSI), ATR_T0_T1: _atr("80811F", TB15_EUICC_LSI),
+             ATR_T1: _atr("811F", TB15_EUICC_LSI)}
+
+
+def presented(atr: bytes | None, lsi: bool) -> bytes:
+    """The ATR the card sends: `atr` (None: the default) and, for a card with LSIs (`lsi`), a
+    built-in ATR with the first TB for T=15 indicating them; an ATR given whole is sent as it is."""
+    chosen = atr or DEFAULT_ATR
+    return _WITH_LSI.get(chosen, chosen) if lsi else chosen

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from euicc import provisioning, state_layout
 from euicc.apdu import SW, sw_bytes
 from euicc.aids import ECASD_AID, ISD_R_AID
-from euicc.atr import DEFAULT_ATR
+from euicc.atr import presented
 from euicc.channels import LE_POLICIES
 from euicc.config import CardConfig
 from euicc.context import CardServices
@@ -109,7 +109,7 @@ class Card:
 
     @property
     def atr(self) -> bytes:
-        return self.config.atr or DEFAULT_ATR
+        return presented(self.config.atr, self.config.ports.count > 1)
 
     def power_on(self) -> bytes:
         """Cold reset: all volatile state is new (ISO 7816-3 §6.2.2)."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from euicc.aids import ISD_R_AID
 from euicc.channels import LE_6CXX
+from euicc.ports import SINGLE, PortLayout
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,4 @@ class CardConfig:
     ef_dir_aids: tuple[bytes, ...] | None = None
     euicc_info: object | None = None          # the SGP.22 extension's EUICCInfo settings
     disabled: frozenset[str] = frozenset()    # optional features that do not answer (Card features_of)
+    ports: PortLayout = SINGLE                # logical SE interfaces (eSIM ports, euicc.ports)

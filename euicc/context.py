@@ -45,6 +45,9 @@ class Origin(enum.Enum):
 
 
 EnvelopeHandler = Callable[["Context", int, bytes], bytes]   # (ctx, tag, value) -> response data
+LsiConfigurator = Callable[["Context", dict[int, bytes]], bytes]
+"""An extension's part of MANAGE LSI "configure LSIs" (euicc.lsi): (ctx, the request's TLVs by
+tag) -> the response TLVs it adds."""
 
 
 class IsdRFunctions(Protocol):
@@ -75,6 +78,7 @@ class CardServices:
         self.catalog = dict(catalog)
         self.envelope_handlers: dict[int, EnvelopeHandler] = {}
         self.isd_r_functions: list[IsdRFunctions] = []
+        self.lsi_configurators: list[LsiConfigurator] = []
         self._runtimes: dict[type, object] = {}
 
     @property
@@ -103,6 +107,9 @@ class CommandRunner(Protocol):
     pins: PinService
     cat: ProactiveSession
     volatile: Volatile
+    lsi: int
+
+    def cat_of(self, lsi: int) -> ProactiveSession: ...
 
     def applet(self, entry: RegistryEntry) -> Application: ...
 
@@ -144,6 +151,15 @@ class Context:
     @property
     def pins(self) -> PinService:
         return self._session.pins
+
+    @property
+    def lsi(self) -> int:
+        """The logical SE interface (eSIM port) the command came in on (euicc.ports)."""
+        return self._session.lsi
+
+    def cat_of(self, lsi: int) -> ProactiveSession:
+        """The proactive session of LSI `lsi` (:attr:`cat` is the command's own LSI's)."""
+        return self._session.cat_of(lsi)
 
     @property
     def cat(self) -> ProactiveSession:

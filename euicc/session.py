@@ -26,7 +26,9 @@ from euicc.fs.filesystem import Cursor, FileSystem
 from euicc.fs.model import ADF, BERTLV, LCSI_ACTIVATED, adf_path, fcp
 from euicc.fs.pin import PinService
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE, RegistryEntry
+from euicc.lsi import Lsis
 from euicc.nvm import NvmWriteError
+from euicc.ports import MANAGE_LSI_INS
 from euicc.volatile import Lifetime, Volatile
 
 if TYPE_CHECKING:
@@ -38,31 +40,46 @@ _CAT_INS = frozenset({0x10, 0x12, 0x14, 0xC2})
 
 
 class CardSession:
-    """Volatile state of one power cycle, and the dispatcher of every command."""
+    """Volatile state of one power cycle, and the dispatcher of every command.  The channels,
+    PINs and file system are those of the selected LSI (LSI 0 after the ATR; euicc.lsi)."""
 
     def __init__(self, services: CardServices, config: CardConfig) -> None:
         self.services = services
         self.config = config
-        self.channels: dict[int, Channel] = {0: Channel(0)}
-        self.verified: set[tuple[str, int]] = set()
+        self.lsis = Lsis(services, config)
         self.terminal_capability = b""
-        self.cat = ProactiveSession()
         self.volatile = Volatile(Lifetime.POWER_CYCLE)   # the extensions' records (euicc.volatile)
         self._applets: dict[bytes, Application] = {}
-        self._adf_apps: dict[str, Application | None] = {}
-        self._fsid = ""
-        self.fs: FileSystem
-        self.pins: PinService
-        self._bind_fs()
 
-    def _bind_fs(self) -> None:
-        """Present the active file system; after a profile switch every channel starts at the MF."""
-        self._fsid = self.services.active_fsid
-        self.fs = FileSystem(self.services.store, self._fsid)
-        self.pins = PinService(self.services.store, self._fsid, self.verified)
-        self._adf_apps.clear()
-        for ch in self.channels.values():
-            ch.cursor = Cursor()
+    @property
+    def lsi(self) -> int:
+        """The LSI (eSIM port) the terminal's APDUs go to."""
+        return self.lsis.index
+
+    @property
+    def cat(self) -> ProactiveSession:
+        """The proactive session of the selected LSI."""
+        return self.lsis.current.cat
+
+    def cat_of(self, lsi: int) -> ProactiveSession:
+        """The proactive session of LSI `lsi` (e.g. the eSIM port a profile was enabled on)."""
+        return self.lsis.states[lsi].cat
+
+    @property
+    def channels(self) -> dict[int, Channel]:
+        return self.lsis.current.channels
+
+    @property
+    def fs(self) -> FileSystem:
+        return self.lsis.current.fs
+
+    @property
+    def pins(self) -> PinService:
+        return self.lsis.current.pins
+
+    @pins.setter
+    def pins(self, value: PinService) -> None:
+        self.lsis.current.pins = value
 
     # -- the entry point ---------------------------------------------------------------------
     def process(self, apdu: bytes) -> bytes:
@@ -80,8 +97,9 @@ class CardSession:
                 return sw_bytes(e.sw)
         kept = ch.kept_answer(cmd)   # the re-send after 6Cxx: the answer, not a second run
         ch.clear()
+        cat = self.cat               # the LSI the command came in on (MANAGE LSI may switch)
         if kept is not None:
-            return ch.deliver(cmd, kept.data, kept.sw, self.config.t0, self.cat.status)
+            return ch.deliver(cmd, kept.data, kept.sw, self.config.t0, cat.status)
         store = self.services.store
         try:
             with store.transaction():
@@ -95,9 +113,8 @@ class CardSession:
         except Exception:  # a defect: never let it reach the terminal as a traceback
             log.exception("internal error processing %s", apdu.hex().upper())
             data, sw = b"", SW.TECHNICAL_PROBLEM
-        if self._fsid != self.services.active_fsid:
-            self._bind_fs()
-        return ch.deliver(cmd, data, sw, self.config.t0, self.cat.status, self.config.le_policy)
+        self.lsis.rebind_changed()
+        return ch.deliver(cmd, data, sw, self.config.t0, cat.status, self.config.le_policy)
 
     def execute(self, applet: Application | None, apdus: list[bytes], origin: Origin,
                 pins: PinService | None = None) -> list[bytes]:
@@ -142,6 +159,8 @@ class CardSession:
         ctx = Context(self, ch, origin)
         if ins == 0xA4:
             return self._select(ctx, cmd)
+        if ins == MANAGE_LSI_INS and cmd.proprietary and self.config.ports.count > 1:
+            return self.lsis.manage_lsi(ctx, cmd)
         if ins == 0x70:
             return self._manage_channel(ch, cmd)
         if ins == 0xF2 and cmd.p1 <= 0x02:
@@ -177,8 +196,9 @@ class CardSession:
     def _adf_application(self, path: str) -> Application | None:
         """The application that serves the ADF at `path` (its class found by AID prefix), if any;
         looked up once per ADF and session (also when there is none)."""
-        if path in self._adf_apps:
-            return self._adf_apps[path]
+        known = self.lsis.current.adf_apps
+        if path in known:
+            return known[path]
         desc = self.fs.node(path)
         inst = None
         if desc is not None:
@@ -186,7 +206,7 @@ class CardSession:
                 if cls.ADF_PREFIX and desc.aid.startswith(cls.ADF_PREFIX):
                     inst = cls(RegistryEntry(desc.aid, KIND_APP, LCS_SELECTABLE, applet=name))
                     break
-        self._adf_apps[path] = inst
+        known[path] = inst
         return inst
 
     # -- SELECT (TS 102 221 §11.1.1, ISO 7816-4 §11.2.2, GP Card Spec §11.9) ------------------
@@ -275,6 +295,8 @@ class CardSession:
         registry = self.services.registry
         presented = self.config.isd_r_aid
         matches = registry.find_selectable(aid)
+        if not self.config.ports.isd_r_on(self.lsi):   # not on this eSIM port (euicc.ports)
+            return [e for e in matches if e.aid != ISD_R_AID]
         if presented == ISD_R_AID:
             return list(matches)
         matches = [e for e in matches if e.aid != ISD_R_AID]

@@ -14,8 +14,10 @@ when it is opened, before anything runs on it): the records a provisioned card a
 (euicc.provisioning, and each extension's ``REQUIRED``) are present, the EID has valid check
 digits (SGP.29 §2.2), the GP registry's order list and its entries agree (GP Card Spec §6.6),
 every profile record belongs to an ISD-P of the registry, at most one profile is enabled
-(SGP.22 §2.4.1, SGP.02 §2.2.1), the active file system is the enabled profile's (or the
-no-profile one) and has an MF (TS 102 221 §8.1), and each extension accepts its records.
+(SGP.22 §2.4.1, SGP.02 §2.2.1) or, on a card with eSIM ports (euicc.ports, SGP.22 v3 §2.12),
+at most one per port, the active file system is the enabled profile's (or the no-profile one;
+with ports: each enabled profile shown on one port) and has an MF (TS 102 221 §8.1), and each
+extension accepts its records.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ KERNEL_LAYOUT: tuple[LayoutRule, ...] = (
     # the card (euicc.provisioning, euicc.profiles.manager; an extension's identity may set card/eid)
     ("card/eid", bytes),
     ("card/active-fs", str),
+    ("card/port-fs/*", str),
     ("card/version", int),
     ("card/iin", bytes),
     ("card/cin", bytes),
@@ -144,12 +147,21 @@ def _check_profiles(store: Store, refuse: Any) -> None:
             refuse(f"{key}: its ISD-P is not in the GP registry")
         if record.state == STATE_ENABLED:
             enabled.append(record)
-    if len(enabled) > 1:
+    ports = {profile_keys.ACTIVE_FS: store.get(profile_keys.ACTIVE_FS)}
+    ports.update((key, store.get(key)) for key in store.keys(profile_keys.PORT_FS))
+    if len(enabled) > len(ports):
         refuse(f"{len(enabled)} profiles are enabled")
-    active = store.get(profile_keys.ACTIVE_FS)
-    expected = enabled[0].fsid if enabled else NO_PROFILE_FSID
-    if active != expected:
-        refuse(f"{profile_keys.ACTIVE_FS} is {active!r}, but the enabled profile's file system "
-               f"is {expected!r}")
-    if fs_keys.nodes(active) + MF_PATH not in store:
-        refuse(f"the active file system {active!r} has no MF")
+    if len(ports) == 1:
+        active = ports[profile_keys.ACTIVE_FS]
+        expected = enabled[0].fsid if enabled else NO_PROFILE_FSID
+        if active != expected:
+            refuse(f"{profile_keys.ACTIVE_FS} is {active!r}, but the enabled profile's file system "
+                   f"is {expected!r}")
+    else:  # eSIM ports (euicc.ports): each enabled profile on exactly one port
+        shown = sorted(fsid for fsid in ports.values() if fsid != NO_PROFILE_FSID)
+        if shown != sorted(r.fsid for r in enabled):
+            refuse(f"the eSIM ports show {shown}, but the enabled profiles' file systems are "
+                   f"{sorted(r.fsid for r in enabled)}")
+    for active in sorted(set(ports.values())):
+        if fs_keys.nodes(active) + MF_PATH not in store:
+            refuse(f"the active file system {active!r} has no MF")

@@ -66,6 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="highest SGP.22 version the card speaks: 3.1.0 (the default: v3.1 to "
                              "servers that choose v3, v2 to the others) or 2.5.0 (v2 only: the "
                              "card's own svn, e.g. a quirk profile's, is also its highest)")
+    parser.add_argument("--mep", choices=("off", "A1", "A2", "B"), default=None,
+                        help="SGP.22 v3 Multiple Enabled Profiles: off (one enabled profile, the "
+                             "default), A1 / A2 (ISD-R on eSIM port 0, profiles on ports 1-2, the "
+                             "LPA / the eUICC chooses the port) or B (ports 0-1, ISD-R on both); "
+                             "ports are selected with MANAGE LSI (TS 102 221 V17)")
     parser.add_argument("--first-profile", choices=("test", "minimal"), default="test",
                         help="profile a NEW card carries: the SAIP test profile (default) or a "
                              "small hand-built UICC file system")
@@ -100,14 +105,21 @@ SVN_CHOICES = ("2.5.0", "3.1.0")
 def card_config(args: argparse.Namespace) -> CardConfig:
     """The card's settings: those of the --quirks profile (tools.quirks; raises QuirkError), then
     the ATR and response delivery chosen by --protocols / --atr / --t1-direct (euicc.atr), which
-    override the profile's, then the highest SGP.22 version of --svn (EUICCInfo highestSvn)."""
+    override the profile's, then the highest SGP.22 version of --svn (EUICCInfo highestSvn) and
+    the MEP option of --mep (a v3 feature: refused on a v2-only card)."""
+    from euicc.rsp import mep
     from euicc.rsp.euicc_info import settings
     config = _interface_config(args)
+    if getattr(args, "mep", None) is not None:
+        config = replace(config, ports=mep.layout(args.mep))
     info = settings(config)   # the profile's EUICCInfo values, or the SGP.22 extension's own
-    if args.svn is None:
-        return replace(config, euicc_info=info)
-    highest = bytes(int(n) for n in args.svn.split(".")) if args.svn != SVN_CHOICES[0] else info.svn
-    return replace(config, euicc_info=replace(info, highest_svn=highest))
+    if args.svn is not None:
+        highest = bytes(int(n) for n in args.svn.split(".")) if args.svn != SVN_CHOICES[0] else info.svn
+        info = replace(info, highest_svn=highest)
+    if config.ports.mode != mep.OFF and not info.v3:
+        raise ValueError(f"--mep {config.ports.mode}: Multiple Enabled Profiles is SGP.22 v3 "
+                         "(this card's highest version is 2.x)")
+    return replace(config, euicc_info=info)
 
 
 def _interface_config(args: argparse.Namespace) -> CardConfig:

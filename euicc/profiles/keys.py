@@ -8,6 +8,12 @@ from __future__ import annotations
 
 ACTIVE_FS = "card/active-fs"          # the fsid of the file system the terminal sees
 PROFILES = "profile/"                 # prefix of the profile records
+PORT_FS = "card/port-fs/"             # prefix: the fsid each further eSIM port shows (euicc.ports)
+
+
+def port_fs(index: int) -> str:
+    """The fsid shown by the `index`-th profile port after the first (which uses ACTIVE_FS)."""
+    return f"{PORT_FS}{index}"
 
 
 def profile(isdp_aid: bytes) -> str:

@@ -12,6 +12,7 @@ from euicc.gp.registry import (KIND_SD, LCS_ISDP_DISABLED, LCS_ISDP_ENABLED, LCS
                                PRIV_AUTHORIZED_MANAGEMENT, PRIV_SECURITY_DOMAIN, PRIV_TRUSTED_PATH,
                                Registry, RegistryEntry)
 from euicc.nvm import Store
+from euicc.ports import SINGLE, PortLayout
 from euicc.profiles import keys as profile_keys
 from euicc.profiles.model import (STATE_DISABLED, STATE_ENABLED, ProfileError, ProfileErrorCode,
                                   ProfileRecord)
@@ -34,11 +35,13 @@ def fsid_of(aid: bytes) -> str:
 
 
 class ProfileManager:
-    """ISD-Ps and their profiles in the persistent store."""
+    """ISD-Ps and their profiles in the persistent store; with eSIM ports (`ports`, euicc.ports)
+    one profile can be enabled per port."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ports: PortLayout = SINGLE) -> None:
         self.store = store
         self.registry = Registry(store)
+        self.ports = ports
 
     # -- reading -------------------------------------------------------------------------------
     def records(self) -> list[ProfileRecord]:
@@ -66,6 +69,21 @@ class ProfileManager:
             if rec.state == STATE_ENABLED:
                 return rec
         return None
+
+    def port_of(self, record: ProfileRecord) -> int | None:
+        """The port (LSI) that shows the enabled profile `record` (None: disabled, or shown on
+        none)."""
+        if record.state != STATE_ENABLED:
+            return None
+        return next((lsi for lsi in self.ports.profile_ports
+                     if self.store.get(self.ports.fs_key(lsi)) == record.fsid), None)
+
+    def enabled_on(self, lsi: int | None) -> ProfileRecord | None:
+        """The profile enabled on port `lsi` (None: the first profile port, the one a card
+        without ports has), if any."""
+        key = profile_keys.ACTIVE_FS if lsi is None else self.ports.fs_key(lsi)
+        fsid = self.store.get(key) if key is not None else None
+        return next((r for r in self.records() if r.state == STATE_ENABLED and r.fsid == fsid), None)
 
     def isdps(self) -> list[RegistryEntry]:
         return [e for e in self.registry.entries() if e.elf == ISD_P_ELF]
@@ -106,24 +124,32 @@ class ProfileManager:
             self.registry.put(replace(entry, lifecycle=lcs))
 
     # -- state changes -------------------------------------------------------------------------
-    def enable(self, aid: bytes) -> ProfileRecord | None:
-        """Enable `aid`, disabling the enabled profile; returns the profile that was disabled."""
+    def enable(self, aid: bytes, port: int | None = None) -> ProfileRecord | None:
+        """Enable `aid` on eSIM port `port` (None: the first profile port, the only one of a card
+        without ports), disabling the profile enabled there; returns the profile that was
+        disabled."""
         target = self.get(aid)
         if target.state != STATE_DISABLED:
             raise ProfileError(ProfileErrorCode.NOT_IN_DISABLED_STATE)
-        previous = self.enabled()
+        key = profile_keys.ACTIVE_FS if port is None else self.ports.fs_key(port)
+        if key is None:
+            raise ProfileError(ProfileErrorCode.DISALLOWED_BY_POLICY)
+        previous = self.enabled_on(port)
         if previous is not None:
             self._put(replace(previous, state=STATE_DISABLED))
         self._put(replace(target, state=STATE_ENABLED))
-        self.store.put(profile_keys.ACTIVE_FS, target.fsid)
+        self.store.put(key, target.fsid)
         return previous
 
     def disable(self, aid: bytes) -> None:
+        """Disable `aid`; the port that showed it shows the eUICC's own file system."""
         target = self.get(aid)
         if target.state != STATE_ENABLED:
             raise ProfileError(ProfileErrorCode.NOT_IN_ENABLED_STATE)
+        shown = (profile_keys.ACTIVE_FS, *self.store.keys(profile_keys.PORT_FS))
+        key = next((k for k in shown if self.store.get(k) == target.fsid), profile_keys.ACTIVE_FS)
         self._put(replace(target, state=STATE_DISABLED))
-        self.store.put(profile_keys.ACTIVE_FS, NO_PROFILE_FSID)
+        self.store.put(key, NO_PROFILE_FSID)
 
     def delete(self, aid: bytes) -> ProfileRecord | None:
         """Delete the ISD-P `aid` with its profile (which must not be enabled)."""

@@ -2,7 +2,8 @@
 §5.7.16 EnableProfile, §5.7.17 DisableProfile, §5.7.18 DeleteProfile, §5.7.19 eUICCMemoryReset,
 §5.7.20 GetEID, §5.7.21 SetNickname; profile state rules of §3.2 and PPRs of §2.9.
 
-One profile is enabled at a time; enabling another disables the enabled one.  PPR1 (disabling
+One profile is enabled at a time (per eSIM port with a MEP option, euicc.rsp.mep); enabling
+another disables the enabled one.  PPR1 (disabling
 not allowed) and PPR2 (deletion not allowed) bind operational profiles only (§2.9.1).  With
 refreshFlag the eUICC queues a CAT REFRESH 'eUICC Profile State Change' (ETSI TS 102 223
 §6.4.7); while a proactive session is ongoing it answers catBusy (5) instead.  Enable, disable
@@ -23,7 +24,7 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import der, es10b, notifications
+from euicc.rsp import der, es10b, mep, notifications
 from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
             "dpProprietaryData"]
     if rec.ppr:
         value["profilePolicyRules"] = der.int_to_bits(rec.ppr, 4)
+    port = mep.esim_port(ctx, rec)
+    if port is not None:
+        value["enabledOnEsimPort"] = port
     return value
 
 
@@ -86,7 +90,7 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
         return der.encode("ProfileInfoListResponse", ("profileInfoListError", INCORRECT_INPUT_VALUES))
     infos = []
     for rec in records:
-        e3 = der.encode("ProfileInfo", profile_info(ctx, rec))
+        e3 = der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx))
         if tags is not None:
             kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
             e3 = tlv.tlv(0xE3, b"".join(kept))
@@ -109,15 +113,15 @@ def _protected(rec: ProfileRecord, ppr: int) -> bool:
     return rec.profile_class == CLASS_OPERATIONAL and bool(rec.ppr & ppr)
 
 
-def _cat_busy(ctx: Context) -> bool:
-    """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3)."""
-    cat = ctx.cat
-    return cat.busy
+def _cat_busy(ctx: Context, port: int | None = None) -> bool:
+    """A proactive command is queued or fetched and not yet answered (TS 102 223 §6.3), on eSIM
+    port `port` (None: the command's own interface)."""
+    return mep.cat(ctx, port).busy
 
 
-def _refresh(ctx: Context, flag: bool) -> None:
+def _refresh(ctx: Context, flag: bool, port: int | None = None) -> None:
     if flag:
-        ctx.cat.submit(refresh())
+        mep.cat(ctx, port).submit(refresh())
 
 
 def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
@@ -125,45 +129,50 @@ def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
 
 
 def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
-    """BF31 (§5.7.16 / §3.2.1); ``events``: how the changes are notified (RPM: v3.1 §3.7)."""
-    request = der.decode("EnableProfileRequest", data)
+    """BF31 (§5.7.16 / §3.2.1); ``events``: how the changes are notified (RPM: v3.1 §3.7); with
+    eSIM ports the port of v3.1 §2.12 (euicc.rsp.mep)."""
+    request = der.decode("EnableProfileRequest", data, v3=mep.active(ctx))
     target = _find(ctx, request["profileIdentifier"])
-    profiles = ProfileManager(ctx.store)
-    current = profiles.enabled()
+    profiles = mep.profiles(ctx)
+    port, port_refused = mep.target_port(ctx, request, profiles)
+    current = profiles.enabled_on(port)
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_DISABLED:
         result = WRONG_STATE
+    elif port_refused is not None:
+        result = port_refused
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif request["refreshFlag"] and _cat_busy(ctx):
+    elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:
-        previous = profiles.enable(target.isdp_aid)
+        previous = profiles.enable(target.isdp_aid, port)
         if previous is not None:
             _notify(ctx, previous, events.disable)
         _notify(ctx, target, events.enable)
-        _refresh(ctx, request["refreshFlag"])
+        _refresh(ctx, request["refreshFlag"], port)
         result = OK
-    return der.encode("EnableProfileResponse", {"enableResult": result})
+    return der.encode("EnableProfileResponse", {"enableResult": result}, v3=mep.active(ctx))
 
 
 def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
     """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`."""
     request = der.decode("DisableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
+    port = mep.esim_port(ctx, target) if target is not None else None
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_ENABLED:
         result = WRONG_STATE
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif request["refreshFlag"] and _cat_busy(ctx):
+    elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:
         ProfileManager(ctx.store).disable(target.isdp_aid)
         _notify(ctx, target, events.disable)
-        _refresh(ctx, request["refreshFlag"])
+        _refresh(ctx, request["refreshFlag"], port)
         result = OK
     return der.encode("DisableProfileResponse", {"disableResult": result})
 

@@ -14,7 +14,7 @@ from euicc import tlv
 from euicc.apdu import Command
 from euicc.extension import Extension, Refuse
 from euicc.gp import store_data
-from euicc.rsp import es10, euicc_info, identity
+from euicc.rsp import es10, euicc_info, identity, mep
 from euicc.rsp import keys as rsp_keys
 from euicc.rsp.runtime import RspRuntime
 
@@ -58,6 +58,7 @@ class RspExtension(Extension):
     def install(self, services: CardServices) -> None:
         services.add_runtime(self.runtime)
         services.isd_r_functions.append(Es10Functions())
+        services.lsi_configurators.append(mep.configure_lsis)
 
     def provision(self, store: Store) -> None:
         identity.create_default(store, store.get(card_keys.EID).hex().upper(), self.runtime)

@@ -207,3 +207,21 @@ def test_highest_svn_must_be_the_svn_or_3_1_0(tmp_path):
     path.write_text('description = "odd"\n[euicc_info]\nsvn = "2.2.0"\nhighest_svn = "3.0.0"\n')
     with pytest.raises(QuirkError, match="highest_svn"):
         load(str(path))
+
+
+def test_mep_option_and_profile_key(tmp_path):
+    """`run --mep` / quirk key `mep`: the eSIM ports of SGP.22 v3 MEP (euicc.rsp.mep); MEP is v3,
+    so a v2-only card refuses it."""
+    from tools.cli_run import card_config
+    config = card_config(cli.build_parser().parse_args(["run", "--mep", "A1"]))
+    assert (config.ports.mode, config.ports.count, config.ports.profile_base) == ("A1", 3, 1)
+    assert config.ports.isd_r_ports == frozenset({0})
+    assert card_config(cli.build_parser().parse_args(["run"])).ports.count == 1
+    with pytest.raises(ValueError, match="SGP.22 v3"):
+        card_config(cli.build_parser().parse_args(["run", "--mep", "B", "--svn", "2.5.0"]))
+    path = tmp_path / "mep.toml"
+    path.write_text('description = "MEP-B phone eUICC"\nmep = "B"\n')
+    assert load(str(path)).config.ports.mode == "B"
+    path.write_text('description = "bad"\nmep = "C"\n')
+    with pytest.raises(QuirkError, match="mep"):
+        load(str(path))

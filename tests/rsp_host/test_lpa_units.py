@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from tools.lpa.activation_code import ActivationCodeError, parse
-from tools.lpa.es10 import Es10Error, split_bpp
+from tools.lpa.es10 import Es10Client, Es10Error, split_bpp
 from tools.lpa.lpa import hash_cc, iccid_bytes, iccid_digits
 from tools.lpa.transport import CardError, Es10Transport, cla_for
 
@@ -89,3 +89,38 @@ def test_split_bpp_rejects_garbage():
         split_bpp(b"\xbf\x36\x05\x01\x02")
     with pytest.raises(Es10Error):
         split_bpp(b"\x30\x00")
+
+
+class Es10Recorder:
+    """An ES10 transport that records the requests and answers EnableProfile 'ok'."""
+
+    def __init__(self):
+        self.requests: list[bytes] = []
+
+    def store_data(self, request: bytes) -> bytes:
+        self.requests.append(request)
+        return bytes.fromhex("BF3103800100")
+
+
+def test_enable_profile_with_a_target_esim_port():
+    """SGP.22 v3.1 EnableProfileRequest (§5.7.16) with targetEsimPort: 'A0' profileIdentifier
+    {'5A' ICCID}, '81' refreshFlag, '82' targetEsimPort (automatic tags of the module text); without
+    a port the v2 request of before."""
+    t = Es10Recorder()
+    es10 = Es10Client(t)
+    iccid = iccid_bytes("89000123456789012341")
+    assert es10.enable_profile(("iccid", iccid), refresh=False, port=2) == 0
+    assert es10.enable_profile(("iccid", iccid), refresh=False) == 0
+    assert t.requests == [bytes.fromhex("BF3114A00C5A0A") + iccid + bytes.fromhex("810100820102"),
+                          bytes.fromhex("BF3111A00C5A0A") + iccid + bytes.fromhex("810100")]
+
+
+def test_manage_lsi_select_before_the_isd_r():
+    """`lpa --lsi N`: MANAGE LSI select LSI N ('80 7C 00 N', TS 102 221 V17 §7.5) first; a card
+    that refuses it is a CardError with its status."""
+    card = Recorder()
+    Es10Transport(card, lsi=1).open()
+    assert card.apdus[0].hex().upper() == "807C0001"
+    with pytest.raises(CardError) as err:
+        Es10Transport(lambda apdu: b"\x6d\x00", lsi=1).open()
+    assert err.value.sw == 0x6D00

@@ -12,6 +12,7 @@ from euicc.card import Card, CardConfig
 from euicc.composition import open_card
 from euicc.ota import remote_apdu
 from euicc.ota.errors import OtaFormatError
+from euicc.ports import SINGLE, PortLayout
 from tools.fuzz.invariants import InvariantViolation, LogWatch, MemoryWatch, StateWatch, check_response
 from vpcd_bridge.framing import FrameError, FrameReader
 from vpcd_bridge.session import VpcdSession
@@ -36,9 +37,9 @@ def join_chunks(chunks: list[bytes]) -> bytes:
 class CardDriver:
     """One in-memory card with the per-response invariants of tools.fuzz.invariants."""
 
-    def __init__(self, fresh_every: int, t0: bool = True) -> None:
+    def __init__(self, fresh_every: int, t0: bool = True, ports: PortLayout = SINGLE) -> None:
         self.fresh_every = fresh_every
-        self.config = CardConfig(t0=t0)
+        self.config = CardConfig(t0=t0, ports=ports)
         self.logs = LogWatch()
         self.memory = MemoryWatch()
         self.inputs = 0
@@ -81,10 +82,11 @@ class TransmitTarget:
 
 
 class SequenceTarget:
-    """A sequence of APDUs per input (see `split_chunks`), after a warm reset; empty chunk = reset."""
+    """A sequence of APDUs per input (see `split_chunks`), after a warm reset; empty chunk = reset.
+    `ports`: the card's logical SE interfaces (euicc.ports; e.g. an SGP.22 MEP option)."""
 
-    def __init__(self, fresh_every: int = 256, t0: bool = True) -> None:
-        self.driver = CardDriver(fresh_every, t0)
+    def __init__(self, fresh_every: int = 256, t0: bool = True, ports: PortLayout = SINGLE) -> None:
+        self.driver = CardDriver(fresh_every, t0, ports)
 
     def __call__(self, data: bytes) -> None:
         self.driver.next_input()

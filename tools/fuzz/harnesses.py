@@ -240,11 +240,35 @@ def _metadata_v3_seeds() -> list[bytes]:
     return seeds
 
 
+def _mep_b():
+    from euicc.rsp import mep
+    return mep.layout(mep.B)
+
+
+def _mep_session_seeds() -> list[bytes]:
+    """Sessions on a MEP-B card (SGP.22 v3.1 §2.12): MANAGE LSI select / reset LSE / configure
+    LSIs with the MEP TLVs (TS 102 221 V17 §7.5, coding as in euicc.ports), ES10 on port 1:
+    EnableProfile of the new card's profile with and without targetEsimPort, GetProfilesInfo."""
+    iccid = "98000100000000000001"     # the minimal first profile of a new in-memory card
+    ident = "A00C5A0A" + iccid + "810100"
+    store = lambda der: "80E29100" + f"{len(der) // 2:02X}" + der   # noqa: E731
+    select = "00A4040C10" + ISD_R_AID
+    return [card.join_chunks(_h(x)) for x in (
+        f"807C0001 {select} {store('BF3211' + ident)} 00C0000006 {store('BF3114' + ident + '820101')}"
+        " 00C0000006 80E2910003BF2D00",
+        f"807C0000 {select} {store('BF3114' + ident + '820101')} 00C0000006 807C0001 00B0000009",
+        "807C04000D80010181010090020301910101 00C000000D 807C010111 807C0001",
+        "807C0001 0070000001 01A4040C10" + ISD_R_AID + " 807C0000 01A4000C023F00 807C0001 01A4000C023F00",
+    )]
+
+
 HARNESSES: dict[str, Harness] = {h.name: h for h in (
     Harness("card_apdu", card.TransmitTarget, _card_seeds, "Card.transmit, one APDU per input (T=0)"),
     Harness("card_apdu_t1", lambda: card.TransmitTarget(t0=False), _card_seeds,
             "Card.transmit, direct response delivery (T=1)"),
     Harness("card_session", card.SequenceTarget, _session_seeds, "Card.transmit, APDU sequences"),
+    Harness("card_session_mep", lambda: card.SequenceTarget(ports=_mep_b()), _mep_session_seeds,
+            "Card.transmit, APDU sequences on a MEP-B card (MANAGE LSI, ES10 per eSIM port)"),
     Harness("remote_apdu", card.RemoteApduTarget, _remote_apdu_seeds,
             "TS 102 226 §5 scripts parsed and run on the card"),
     Harness("vpcd", card.VpcdTarget, _vpcd_seeds, "vpcd frame stream -> VpcdSession -> Card"),

@@ -1,7 +1,7 @@
 """``euicc-emu lpa ...``: the LPA command line (SGP.22 v2.5 §3 procedures).
 
     euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$MATCHING-ID' --http
-    euicc-emu lpa profile list | enable ICCID | disable ICCID | delete ICCID | nickname ICCID NAME
+    euicc-emu lpa [--lsi N] profile list | enable ICCID [--port N] | disable ICCID | delete ICCID | nickname ICCID NAME
     euicc-emu lpa notification list | process | remove SEQ
     euicc-emu lpa chip info
     euicc-emu lpa rpm --smdp ADDRESS [--iccid ICCID]      (SGP.22 v3.1 Remote Profile Management)
@@ -33,6 +33,8 @@ examples:
   euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$MATCHING-ID' --http
   euicc-emu lpa profile list
   euicc-emu lpa profile enable 89001000000000000010
+  euicc-emu lpa profile enable 89000123456789012341 --port 2   (MEP-A1: the eSIM port)
+  euicc-emu lpa --lsi 1 profile enable 89000123456789012341     (MEP-B: sent on port 1)
   euicc-emu lpa notification process"""
 
 
@@ -40,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader", default=DEFAULT_READER, help="PC/SC reader name or index")
     parser.add_argument("--card-state", type=Path, help="use an in-process card on this state file instead")
     parser.add_argument("--block-size", type=int, default=120, help="STORE DATA block size (1..255)")
+    parser.add_argument("--lsi", type=int, default=None, metavar="N",
+                        help="talk to the card on eSIM port N (MANAGE LSI select LSI, TS 102 221 V17): "
+                             "MEP-B sends EnableProfile on the port it enables")
     parser.add_argument("--http", action="store_true", help="plain HTTP to the SM-DP+ (tests only)")
     parser.add_argument("--tls-ca", type=Path, help="trust this CA certificate (PEM/DER) for the SM-DP+ TLS")
     parser.add_argument("--tls-no-hostname-check", action="store_true", help="accept a TLS name mismatch")
@@ -52,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     prof.add_argument("action", choices=("list", "enable", "disable", "delete", "nickname"))
     prof.add_argument("iccid", nargs="?")
     prof.add_argument("nickname", nargs="?")
+    prof.add_argument("--port", type=int, default=None, metavar="N",
+                      help="enable: the eSIM port to enable the profile on (targetEsimPort, SGP.22 v3 "
+                           "Multiple Enabled Profiles)")
     notif = sub.add_parser("notification", help="list the card's notifications, send them (process) or remove one")
     notif.add_argument("action", choices=("list", "process", "remove"))
     notif.add_argument("seq", nargs="?", type=int)
@@ -107,6 +115,8 @@ def _profile_list(es10: Es10Client) -> list[dict]:
                     "state": {0: "disabled", 1: "enabled"}.get(info.get("profileState"), "?"),
                     "nickname": info.get("profileNickname"), "serviceProviderName": info.get("serviceProviderName"),
                     "profileName": info.get("profileName"), "profileClass": info.get("profileClass")})
+        if "enabledOnEsimPort" in info:                      # SGP.22 v3 MEP
+            out[-1]["esimPort"] = info["enabledOnEsimPort"]
     return out
 
 
@@ -161,7 +171,11 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
             print(f"lpa profile {args.action}: ICCID required", file=sys.stderr)
             return 2
         ident = ("iccid", iccid_bytes(args.iccid))
-        code = {"enable": lambda: es10.enable_profile(ident), "disable": lambda: es10.disable_profile(ident),
+        if args.port is not None and args.action != "enable":
+            print(f"lpa profile {args.action}: --port is for enable", file=sys.stderr)
+            return 2
+        code = {"enable": lambda: es10.enable_profile(ident, port=args.port),
+                "disable": lambda: es10.disable_profile(ident),
                 "delete": lambda: es10.delete_profile(ident),
                 "nickname": lambda: es10.set_nickname(ident[1], args.nickname or "")}[args.action]()
         print(_json({"result": code}))
@@ -192,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lpa: no card: {exc}", file=sys.stderr)
         return 2
     ctx = _ssl_context(args)
-    transport = Es10Transport(transmit, block_size=args.block_size)
+    transport = Es10Transport(transmit, block_size=args.block_size, lsi=args.lsi)
     lpa = Lpa(Es10Client(transport), es9=lambda addr: Es9PlusClient(addr, not args.http, ctx),
               send_notifications=not getattr(args, "no_notify", False))
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asn1tools
 
 from euicc import tlv
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 from tools.lpa.transport import Es10Transport
 
 
@@ -17,15 +17,15 @@ class Es10Error(Exception):
     """An ES10 response that is not what the function defines (undecodable, wrong tag)."""
 
 
-def _decode(type_name: str, data: bytes) -> object:
+def _decode(type_name: str, data: bytes, *, v3: bool = False) -> object:
     try:
-        return rsp().decode(type_name, data)
+        return (rsp3() if v3 else rsp()).decode(type_name, data)
     except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError) as exc:
         raise Es10Error(f"{type_name}: cannot decode {data[:16].hex().upper()}...: {exc}") from None
 
 
-def _choice(type_name: str, data: bytes) -> tuple[str, object]:
-    value = _decode(type_name, data)
+def _choice(type_name: str, data: bytes, *, v3: bool = False) -> tuple[str, object]:
+    value = _decode(type_name, data, v3=v3)
     if not isinstance(value, tuple):
         raise Es10Error(f"{type_name}: expected a CHOICE")
     return value
@@ -123,14 +123,21 @@ class Es10Client:
 
     # ES10c (§5.7.15 ff., local profile management)
     def get_profiles_info(self) -> list[dict]:
-        kind, value = _choice("ProfileInfoListResponse", self.call("ProfileInfoListRequest", {}))
+        """§5.7.15, decoded with the v3.1 module (a superset of v2's ProfileInfo: v3 adds
+        ``enabledOnEsimPort`` for Multiple Enabled Profiles)."""
+        kind, value = _choice("ProfileInfoListResponse", self.call("ProfileInfoListRequest", {}), v3=True)
         if kind != "profileInfoListOk":
             raise Es10Error(f"GetProfilesInfo error {value}")
         return value
 
-    def enable_profile(self, ident: tuple[str, bytes], refresh: bool = True) -> int:
-        return _decode("EnableProfileResponse", self.call("EnableProfileRequest", {
-            "profileIdentifier": ident, "refreshFlag": refresh}))["enableResult"]
+    def enable_profile(self, ident: tuple[str, bytes], refresh: bool = True, port: int | None = None) -> int:
+        """§5.7.16; with `port`, the v3.1 request with ``targetEsimPort`` (MEP, §2.12)."""
+        request = {"profileIdentifier": ident, "refreshFlag": refresh}
+        if port is None:
+            return _decode("EnableProfileResponse", self.call("EnableProfileRequest", request))["enableResult"]
+        request["targetEsimPort"] = port
+        raw = self.transport.store_data(rsp3().encode("EnableProfileRequest", request))
+        return _decode("EnableProfileResponse", raw, v3=True)["enableResult"]
 
     def disable_profile(self, ident: tuple[str, bytes], refresh: bool = True) -> int:
         return _decode("DisableProfileResponse", self.call("DisableProfileRequest", {

@@ -26,6 +26,11 @@ BLOCK_SIZE = 120
 SW_OK = 0x9000
 
 
+MANAGE_LSI_SELECT = bytes.fromhex("807C00")
+"""MANAGE LSI "select LSI" without its P2 (the LSI): CLA '80', INS '7C', P1 '00' (TS 102 221 V17
+§7.5; the coding as public APDU decoders show it, not checked against the clause's text)."""
+
+
 class CardError(Exception):
     """The card answered a transport-level command with an unexpected status word."""
 
@@ -46,7 +51,8 @@ class Es10Transport:
     """ES10 transport to the ISD-R on a logical channel; ``open()`` before use."""
 
     def __init__(self, transmit: Transmit, *, isd_r_aid: bytes = ISD_R_AID, block_size: int = BLOCK_SIZE,
-                 use_logical_channel: bool = True, terminal_capability: bool = True) -> None:
+                 use_logical_channel: bool = True, terminal_capability: bool = True,
+                 lsi: int | None = None) -> None:
         if not 1 <= block_size <= 255:
             raise ValueError("STORE DATA block size must be 1..255")
         self.transmit = transmit
@@ -54,6 +60,7 @@ class Es10Transport:
         self.block_size = block_size
         self.use_logical_channel = use_logical_channel
         self.terminal_capability = terminal_capability
+        self.lsi = lsi                      # the eSIM port (LSI) to talk on; None: as the card is
         self.channel: int | None = None
 
     def exchange(self, apdu: bytes) -> tuple[bytes, int]:
@@ -71,7 +78,12 @@ class Es10Transport:
         return data, sw
 
     def open(self) -> None:
-        """TERMINAL CAPABILITY, MANAGE CHANNEL open, SELECT ISD-R (SGP.22 §5.7.2, §2.2.3)."""
+        """MANAGE LSI select (when an eSIM port is chosen: ETSI TS 102 221 V17 §7.5, SGP.22 v3
+        §2.12), TERMINAL CAPABILITY, MANAGE CHANNEL open, SELECT ISD-R (SGP.22 §5.7.2, §2.2.3)."""
+        if self.lsi is not None:
+            _, sw = self.exchange(MANAGE_LSI_SELECT + bytes((self.lsi,)))
+            if sw != SW_OK:
+                raise CardError(f"MANAGE LSI select LSI {self.lsi}", sw)
         if self.terminal_capability:
             _, sw = self.exchange(TERMINAL_CAPABILITY)
             if sw != SW_OK:

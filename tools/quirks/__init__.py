@@ -10,7 +10,8 @@ range is a :class:`QuirkError` with a one-line message naming the key.
 
 Keys (see ``default.toml`` for the commented list): ``description``, ``source``; ``protocols``
 (a built-in ATR of :mod:`euicc.atr`) or ``atr`` (hex) with ``t1_direct``; ``le_policy``,
-``channels``, ``max_store_data_block``, ``isd_r_aid``, ``ef_dir_aids``, ``disabled_features``; and a table
+``channels``, ``max_store_data_block``, ``isd_r_aid``, ``ef_dir_aids``, ``disabled_features``,
+``mep`` (SGP.22 v3 Multiple Enabled Profiles option, euicc.rsp.mep); and a table
 ``[euicc_info]`` with the EUICCInfo1/2 values of SGP.22 v2.5 §4.1 / §5.7.8.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from euicc.atr import DEFAULT_INTERFACE, INTERFACES
 from euicc.composition import FEATURES
 from euicc.config import CardConfig
 from euicc.channels import LE_POLICIES
+from euicc.rsp import mep
 from euicc.rsp.euicc_info import DEFAULT_SETTINGS, SVN_V3
 from euicc.rsp.euicc_info import settings as euicc_info_settings
 
@@ -174,6 +176,7 @@ TOP: dict[str, Check] = {
     "max_store_data_block": _range(1, 65535), "isd_r_aid": _hex(5, 16),
     "ef_dir_aids": _list(_hex(5, 16)),
     "disabled_features": _list(_choice(tuple(sorted(FEATURES)))),
+    "mep": _choice(mep.MODES),
 }
 EUICC_INFO: dict[str, Check] = {
     "svn": _version, "highest_svn": _version, "profile_version": _version, "firmware_version": _version,
@@ -226,7 +229,8 @@ def parse(data: dict, name: str, path: Path) -> QuirkProfile:
                      ef_dir_aids=tuple(top["ef_dir_aids"]) if "ef_dir_aids" in top else None,
                      # None: the SGP.22 extension's own values (euicc.rsp.euicc_info.settings)
                      euicc_info=None if euicc_info == DEFAULT_SETTINGS else euicc_info,
-                     disabled=frozenset(top.get("disabled_features", ())))
+                     disabled=frozenset(top.get("disabled_features", ())),
+                     ports=mep.layout(top.get("mep", mep.OFF)))
     return QuirkProfile(name, path, top["description"], top.get("source", ""), protocols, config)
 
 
@@ -260,6 +264,7 @@ def settings(profile: QuirkProfile) -> dict[str, Any]:
         "ef_dir_aids": ([a.hex().upper() for a in config.ef_dir_aids] if config.ef_dir_aids is not None
                         else "the ISD-R and the ECASD (on a new card)"),
         "disabled_features": sorted(config.disabled),
+        "mep": config.ports.mode,
         "euicc_info.svn": _version_text(info.svn),
         "euicc_info.highest_svn": _version_text(info.highest_svn),
         "euicc_info.profile_version": _version_text(info.profile_version),
