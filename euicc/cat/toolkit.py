@@ -8,8 +8,9 @@ download of an event the terminal did not acknowledge is acknowledged and ignore
 terminal sends only registered events; the card is lenient with those that slip through).
 
 After every CAT command the card arms one terminal timer per deadline keeper at that keeper's
-next deadline (TIMER MANAGEMENT start, when the terminal declared it and the 'D7' envelope);
-TIMER EXPIRATION hands control back to the keeper.  A deadline further away than
+next deadline (TIMER MANAGEMENT start, when the terminal declared it and the 'D7' envelope),
+unless that timer already runs for an earlier one; TIMER EXPIRATION hands control back to the
+keeper, and the timer is armed again for whatever is then next.  A deadline further away than
 ``MAX_TIMER_SECONDS`` is armed at that maximum and re-armed when it expires.
 """
 from __future__ import annotations
@@ -131,9 +132,9 @@ class Toolkit:
         if not cat.profile.timers:
             return
         for timer, keeper in enumerate(self.keepers, start=1):
-            deadline = keeper.deadline(ctx)
-            if deadline is None or cat.timers.get(timer) == deadline:
-                continue
+            deadline, armed = keeper.deadline(ctx), cat.timers.get(timer)
+            if deadline is None or (armed is not None and armed <= deadline):
+                continue      # an earlier timer is running: its expiry arms the rest
             seconds = min(MAX_TIMER_SECONDS, max(1, math.ceil((deadline - keeper.now_ms()) / 1000)))
             body = tlv.tlv(0x80 | TAG_TIMER_ID, bytes((timer,))) + tlv.tlv(0x80 | TAG_TIMER_VALUE, timer_value(seconds))
             # a refused start is not asked again for the same deadline (no loop with the terminal)
