@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
@@ -267,6 +268,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
     Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
+    Harness("bip", bip_targets.BipTarget, bip_targets.bip_seeds,
+            "BIP terminal responses and events from the terminal (TS 102 223 §6.4.27-§6.4.31)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,
             "SGP.02 ES8 profile data in an SCP03t session to an ISD-P (via SCP80)"),
 )}
