@@ -67,6 +67,7 @@ class Toolkit:
         self.event_handlers: dict[int, list[EventHandler]] = {}
         self.keepers: list[DeadlineKeeper] = []
         self.hooks: list[Callable[[CatContext], None]] = []
+        self.profile_hooks: list[Callable[[CatContext], None]] = []
         self._needed: dict[int, list[Callable[[TerminalProfile], bool]]] = {}
 
     def on_event(self, event: int, handler: EventHandler,
@@ -75,6 +76,10 @@ class Toolkit:
         self.event_handlers.setdefault(event, []).append(handler)
         if needed is not None:
             self._needed.setdefault(event, []).append(needed)
+
+    def after_profile(self, hook: Callable[[CatContext], None]) -> None:
+        """Run `hook` after TERMINAL PROFILE, once the events are asked for."""
+        self.profile_hooks.append(hook)
 
     def after(self, hook: Callable[[CatContext], None]) -> None:
         """Run `hook` after every CAT command (the BIP layer's pump)."""
@@ -145,6 +150,8 @@ class Toolkit:
         """Run after every CAT command: registration after TERMINAL PROFILE, the hooks, the timers."""
         if ins == 0x10:
             self.register_events(ctx)
+            for hook in self.profile_hooks:
+                hook(ctx)
         for hook in self.hooks:
             hook(ctx)
         self.arm_timers(ctx)

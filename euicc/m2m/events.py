@@ -5,6 +5,11 @@ Location status: '1B' location status (§8.27) is required ('6A80' without it). 
 the retry of unconfirmed notifications (while attached), the rollback of an unconfirmed switch
 and the return from Fall-Back (:mod:`euicc.m2m.fallback`); when the terminal's timer for them
 expires, the same checks run as after an event.
+
+A terminal that cannot report location status but declares PROVIDE LOCAL INFORMATION (§6.4.15)
+is asked for the location information after TERMINAL PROFILE and every
+``location_poll_interval`` (a timer deadline): result '00' is normal service, '20' with
+additional information '04' ("no service", §8.12.2) is no service, as the event would say.
 """
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError
-from euicc.m2m.fallback import on_event, on_location_status
+from euicc.cat.proactive import DEV_TERMINAL, ProactiveCommand
+from euicc.cat.terminal_profile import PROVIDE_LOCAL_INFORMATION
+from euicc.m2m.fallback import NO_SERVICE, NORMAL_SERVICE, on_event, on_location_status
 from euicc.m2m.notifications import NotificationQueue
 from euicc.m2m.platform_management import PlatformManagement
 from euicc.m2m.runtime import M2mRuntime
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
 
 EVENT_LOCATION_STATUS = 0x03
 TAG_LOCATION_STATUS = 0x1B
+PLI_LOCATION = 0x00                       # §6.4.15 qualifier: location information
+RESULT_OK, RESULT_TERMINAL_UNABLE, INFO_NO_SERVICE = 0x00, 0x20, 0x04   # §8.12, §8.12.2
 
 
 class LocationStatus:
@@ -58,7 +67,35 @@ class M2mDeadlines:
         saved = PlatformManagement(ctx, self.runtime).fallback_return_target()
         if saved is not None and settings.fallback_return_after is not None:
             due.append(saved[1] + int(settings.fallback_return_after * 1000))
+        polled = self.runtime.volatile(ctx).location_polled
+        if polls_location(ctx) and polled >= 0:
+            due.append(polled + int(settings.location_poll_interval * 1000))
         return min(due) if due else None
 
     def expired(self, ctx: Context) -> None:
         on_event(ctx, self.runtime)
+        state = self.runtime.volatile(ctx)
+        if (polls_location(ctx) and state.location_polled >= 0
+                and self.now_ms() - state.location_polled >= self.runtime.settings.location_poll_interval * 1000):
+            poll_location(ctx, self.runtime)
+
+
+def polls_location(ctx: Context) -> bool:
+    """The terminal cannot report location status (TERMINAL PROFILE) but can be asked (§6.4.15)."""
+    profile = ctx.cat.profile
+    return not profile.event(EVENT_LOCATION_STATUS) and profile.command(PROVIDE_LOCAL_INFORMATION)
+
+
+def poll_location(ctx: Context, runtime: M2mRuntime) -> None:
+    """PROVIDE LOCAL INFORMATION (location information); its answer acts as a location status."""
+    if not polls_location(ctx):
+        return
+
+    def answered(result: bytes, _whole: bytes) -> None:
+        if result[0] == RESULT_OK:
+            on_location_status(ctx, runtime, NORMAL_SERVICE)
+        elif result[0] == RESULT_TERMINAL_UNABLE and result[1:2] == bytes((INFO_NO_SERVICE,)):
+            on_location_status(ctx, runtime, NO_SERVICE)
+
+    if ctx.cat.submit(ProactiveCommand(PROVIDE_LOCAL_INFORMATION, PLI_LOCATION, DEV_TERMINAL, b"", answered)):
+        runtime.volatile(ctx).location_polled = runtime.now_ms()

@@ -16,7 +16,7 @@ from euicc.apdu import Command
 from euicc.cat.envelope import SMS_PP_DOWNLOAD
 from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
-from euicc.m2m.events import EVENT_LOCATION_STATUS, LocationStatus, M2mDeadlines
+from euicc.m2m.events import EVENT_LOCATION_STATUS, LocationStatus, M2mDeadlines, poll_location
 from euicc.m2m.isd_p import IsdP
 from euicc.m2m.ota_routes import remote_management
 from euicc.m2m.runtime import M2mRuntime
@@ -65,6 +65,7 @@ class M2mExtension(Extension):
         services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime))
         services.toolkit.on_event(EVENT_LOCATION_STATUS, LocationStatus(self.runtime))
         services.toolkit.keep_deadlines(M2mDeadlines(self.runtime))
+        services.toolkit.after_profile(lambda ctx: poll_location(ctx, self.runtime))
         services.isd_r_functions.append(Es5Functions())
 
     def provision(self, store: Store) -> None:

@@ -75,6 +75,9 @@ class M2mSettings:
       wins [R: 'A1' CAT_TP and 'A2' HTTP parameters after the 'A0' SMS parameters; SPEC_NOTES §8
       item 3 leaves them U].
     - ``bip_buffer_size``: the buffer a BIP channel asks for (TS 102 223 §8.55) [R].
+    - ``location_poll_interval``: seconds between PROVIDE LOCAL INFORMATION (location
+      information, TS 102 223 §6.4.15) when the terminal cannot report location status events
+      but declares that command and timers [R].
     """
 
     pol1: Pol1Coding = field(default_factory=Pol1Coding)
@@ -97,4 +100,5 @@ class M2mSettings:
     scenario_04_supported: bool = False
     bip_parameter_templates: tuple[int, ...] = (0xA1, 0xA2)
     bip_buffer_size: int = 1400
+    location_poll_interval: float = 300.0
     scp80: Scp80Settings = field(default_factory=Scp80Settings)
