@@ -61,7 +61,7 @@ class BipTarget:
 
     def __call__(self, data: bytes) -> None:
         self.driver.next_input()
-        engine = self.start()
+        self.start()
         for chunk in split_chunks(data)[:MAX_CHUNKS]:
             if chunk[:1] == b"\xD6":
                 self.driver.transmit(bytes([0x80, 0xC2, 0, 0, len(chunk[:255])]) + chunk[:255])
@@ -70,7 +70,6 @@ class BipTarget:
             state = self.driver.card.session.volatile.get(BipState)
             if state is not None and len(state.channels) > 1:
                 raise InvariantViolation(f"{len(state.channels)} channels for one request")
-        del engine
 
     def start(self) -> Engine:
         card = self.driver.card

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -167,6 +168,8 @@ class BipTerminal:
             ready, _, _ = select.select(readable, [], [], timeout)
             for channel in list(self.channels.values()):
                 self._read(channel, ready)
+        elif timeout > 0:
+            time.sleep(timeout)
         events = []
         for channel in self.channels.values():
             if channel.rx and not channel.notified:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SmsSink = Callable[[bytes, bytes], bool]
 """(SMS-SUBMIT TPDU, destination address TLV value) -> True when the network took the message."""
 RESET_REFRESH_QUALIFIERS = (0x04, 0x09)
-MAX_PROACTIVE = 64
+MAX_PROACTIVE = 1024    # commands in one proactive session (a BIP transfer issues many)
 
 
 @dataclass
@@ -203,7 +203,7 @@ def _bip_answer(method: Callable[[cat.ProactiveCommand], tuple[int, bytes]]):
     """A BIP handler's (result, objects): a BIP error's first object byte is its additional info."""
     def run(command: cat.ProactiveCommand) -> tuple[int, bytes, bytes]:
         result, objects = method(command)
-        if result in (cat.RESULT_BIP_ERROR,):
+        if result == cat.RESULT_BIP_ERROR:
             return result, objects, b""
         return result, b"", objects
     return run
