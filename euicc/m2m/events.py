@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, SwError
 from euicc.cat.proactive import DEV_TERMINAL, ProactiveCommand
-from euicc.cat.terminal_profile import PROVIDE_LOCAL_INFORMATION
+from euicc.cat.terminal_profile import PROVIDE_LOCAL_INFORMATION, SEND_SHORT_MESSAGE
 from euicc.m2m.fallback import NO_SERVICE, NORMAL_SERVICE, on_event, on_location_status
 from euicc.m2m.notifications import NotificationQueue
 from euicc.m2m.platform_management import PlatformManagement
@@ -57,11 +57,12 @@ class M2mDeadlines:
 
     def deadline(self, ctx: Context) -> int | None:
         settings, attached = self.runtime.settings, self.runtime.volatile(ctx).attached
+        sends = attached and ctx.cat.profile.command(SEND_SHORT_MESSAGE)   # a retry can go out
         due: list[int] = []
         for item in NotificationQueue(ctx, self.runtime).pending():
             if item.rollback_to:
                 due.append(item.created + int(settings.validity_period * 1000))
-            if attached and item.sends < settings.notification_max_sends:
+            if sends and item.sends < settings.notification_max_sends:
                 due.append(max(item.last_sent, 0) + int(settings.notification_retry_interval * 1000)
                            if item.last_sent >= 0 else self.now_ms())
         saved = PlatformManagement(ctx, self.runtime).fallback_return_target()
