@@ -9,9 +9,9 @@ notifications are sent.
 
 Return from Fall-Back (SGP.02 v4.2; the device-side trigger is not public, SPEC_NOTES §2.7 [R]):
 the SM-SR ends the Fall-Back state with ES5.EnableProfile at any time; the eUICC itself returns to
-the profile the mechanism disabled at the first EVENT DOWNLOAD once ``fallback_return_after``
-seconds have passed since the activation (or since the last try), i.e. the terminal's next report
-after that time is the recovery signal.  If the profile still has no network, the next 'no
+the profile the mechanism disabled at the first location status event, or the expiry of the
+terminal timer armed for it (TS 102 223 §6.4.21, :mod:`euicc.m2m.events`), once
+``fallback_return_after`` seconds have passed since the activation (or since the last try).  If the profile still has no network, the next 'no
 service' events (or the missing confirmation) bring the Fall-Back profile back.
 """
 from __future__ import annotations
@@ -29,7 +29,8 @@ NORMAL_SERVICE, LIMITED_SERVICE, NO_SERVICE = 0x00, 0x01, 0x02
 
 
 def on_event(ctx: Context, runtime: M2mRuntime) -> None:
-    """Any other event: the return-from-Fall-Back and notification timers."""
+    """A terminal timer expired (TS 102 223 §7.4): the return from Fall-Back, rollbacks and
+    notification retries that are due."""
     state = runtime.volatile(ctx)
     platform = PlatformManagement(ctx, runtime)
     check_return(platform, runtime)

@@ -42,6 +42,7 @@ class M2mVolatile(VolatileState):
     agreement: KeyAgreement | None = None
     attached: bool = False                         # location status 'normal service' seen
     no_service_events: int = 0
+    location_polled: int = -1                      # ms of the last PROVIDE LOCAL INFORMATION
     sessions: dict[str, Any] = field(default_factory=dict)   # SCP03 / SCP03t per ISD-P
 
 

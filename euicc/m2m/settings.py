@@ -70,6 +70,14 @@ class M2mSettings:
     - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).
     - ``token_kvn``: KVN of an ISD-P's delete-token key (Master Delete) [C WHTY: '70'].
     - ``scenario_04_supported``: GP Amd E scenario bit '04' (HostID/SDIN in shared info) [U].
+    - ``bip_parameter_templates``: the sub-templates of the connectivity parameters (DGI '3A07')
+      whose '35' bearer description and '47' network access name a BIP channel uses, first found
+      wins [R: 'A1' CAT_TP and 'A2' HTTP parameters after the 'A0' SMS parameters; SPEC_NOTES §8
+      item 3 leaves them U].
+    - ``bip_buffer_size``: the buffer a BIP channel asks for (TS 102 223 §8.55) [R].
+    - ``location_poll_interval``: seconds between PROVIDE LOCAL INFORMATION (location
+      information, TS 102 223 §6.4.15) when the terminal cannot report location status events
+      but declares that command and timers [R].
     """
 
     pol1: Pol1Coding = field(default_factory=Pol1Coding)
@@ -90,4 +98,7 @@ class M2mSettings:
     max_reserved_nvm: int = 0x100000
     token_kvn: int = 0x70
     scenario_04_supported: bool = False
+    bip_parameter_templates: tuple[int, ...] = (0xA1, 0xA2)
+    bip_buffer_size: int = 1400
+    location_poll_interval: float = 300.0
     scp80: Scp80Settings = field(default_factory=Scp80Settings)

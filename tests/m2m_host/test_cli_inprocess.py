@@ -92,3 +92,16 @@ def test_readme_sequence_keys_on_the_line_then_eis_file(card, run, tmp_path, cou
     assert status == 0 and out.splitlines()[-1] == "next counter 4", out
     ledger = counter_ledger.read_text()
     assert json.loads(ledger)["counters"] and DEFAULT_KIC.lower() not in ledger.lower()   # no keys in it
+
+
+def test_terminal_profile_options(card, run):
+    """`--no-bip`: only the location status event registered (TS 102 223 §6.4.16); a profile
+    without the location status event (byte 5 b5): the location is not sent, and said so."""
+    status, out = run(["terminal", "start"])
+    assert status == 0 and "events registered: 03 09 0A" in out
+    status, out = run(["terminal", "--no-bip", "start"])
+    assert status == 0 and "events registered: 03\n" in out
+    status, out = run(["terminal", "--terminal-profile", "FFFFFFFF6F0300DF7F0302", "location", "none"])
+    assert status == 0 and "events registered: none" in out and "nothing sent" in out
+    status, out = run(["terminal", "--terminal-profile", "XYZ", "start"])
+    assert status == 2

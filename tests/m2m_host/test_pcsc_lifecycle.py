@@ -15,6 +15,7 @@ from tests.m2m_host.test_lifecycle import check_life_cycle
 from tools.bench.m2m_bench import isdr_keyset
 from tools.smsr.lifecycle import connect, run_life_cycle
 from tools.smsr.smsr import CommandFailed
+from tools.terminal import cat
 from tools.terminal.link import PcscLink
 
 pytestmark = pytest.mark.pcsc
@@ -29,8 +30,12 @@ def test_life_cycle_over_pcsc(start_card, pcscd, tmp_path):
     link = PcscLink(reader_name(pcscd))
     started = time.monotonic()
     try:
-        record = run_life_cycle(connect(link, isdr_keyset(), pki), TS48.read_bytes())
+        world = connect(link, isdr_keyset(), pki)
+        record = run_life_cycle(world, TS48.read_bytes())
         check_life_cycle(record)
+        # Fall-Back came from location status events the card registered (TS 102 223 §6.4.16), not forced
+        assert cat.EVENT_LOCATION_STATUS in world.terminal.event_list
+        assert world.terminal.record.events_sent.count(cat.EVENT_LOCATION_STATUS) >= 2
         with pytest.raises(CommandFailed) as refused:       # the enabled profile stays ('6985')
             record.new_smsr.delete_profile(record.isdp)
         assert refused.value.sw == 0x6985

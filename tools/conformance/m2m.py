@@ -34,15 +34,6 @@ def keyset(s: Session) -> OtaKeyset:
     return OtaKeyset(keys.kvn, AES, keys.kic, AES, keys.kid)  # type: ignore[union-attr]
 
 
-def start(s: Session) -> None:
-    """TERMINAL PROFILE, then what a terminal does with the proactive commands it raises (e.g. SET UP
-    EVENT LIST, which registers the location status event, TS 102 223 §6.4.16): fetched, answered."""
-    s.step("TERMINAL PROFILE (TS 102 221 §14.7.1)")
-    response = s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE)
-    s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL PROFILE answered {response.sw:04X}")
-    fetch_all(s, response)
-
-
 @dataclass(frozen=True)
 class Proactive:
     """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
@@ -69,6 +60,15 @@ def fetch_all(s: Session, response: Response) -> list[Proactive]:
         response = s.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
         s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL RESPONSE answered {response.sw:04X}")
     return out
+
+
+def start(s: Session) -> None:
+    """TERMINAL PROFILE, then (as a terminal does) FETCH and answer what the card asks at once:
+    SET UP EVENT LIST (TS 102 223 §6.4.16), so that the location status events are registered."""
+    s.step("TERMINAL PROFILE (TS 102 221 §14.7.1)")
+    response = s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE)
+    s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL PROFILE answered {response.sw:04X}")
+    fetch_all(s, response)
 
 
 def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,

@@ -1,8 +1,10 @@
 """``euicc-emu terminal``: act as the modem for a card on PC/SC (TS 102 223 terminal side).
 
-    terminal [--reader N|NAME] start                  reset + TERMINAL PROFILE, serve proactive commands
-    terminal [--reader N|NAME] location normal|limited|none
-    terminal [--reader N|NAME] apdu HEX...            send APDUs, serving '91xx' in between
+    terminal [--reader N|NAME] [--terminal-profile HEX | --no-bip] ACTION
+      start                  reset + TERMINAL PROFILE, serve proactive commands
+      location normal|limited|none   report a location status (when the card registered it)
+      apdu HEX...            send APDUs, serving '91xx' in between
+      serve [--seconds S]    keep the card's timers and BIP channels (real sockets) running
 """
 from __future__ import annotations
 
@@ -21,12 +23,15 @@ Act as the phone or modem in front of a card in a PC/SC reader (SIM Toolkit).
 
 This is the terminal side of ETSI TS 102 223: reset the card, send TERMINAL PROFILE, and serve the
 proactive commands the card asks for; report a network location status; or send APDUs, serving the
-card's proactive commands in between."""
+card's proactive commands in between.  Events are sent only when the card registered them with
+SET UP EVENT LIST; the card's timers (TIMER MANAGEMENT) expire in real time and its BIP channels
+(OPEN CHANNEL) are carried over real sockets while the terminal serves."""
 EPILOG = """\
 examples:
   euicc-emu terminal start
   euicc-emu terminal --reader 1 location normal
-  euicc-emu terminal apdu 00A40004023F00"""
+  euicc-emu terminal apdu 00A40004023F00
+  euicc-emu terminal --no-bip serve --seconds 60"""
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -45,23 +50,51 @@ def print_sms(tpdu: bytes, address: bytes) -> bool:
 def build_parser() -> CommandParser:
     parser = CommandParser(prog="euicc-emu terminal", description=DESCRIPTION, epilog=EPILOG)
     add_reader_argument(parser)
+    profile = parser.add_mutually_exclusive_group()
+    profile.add_argument("--terminal-profile", type=_hex, metavar="HEX",
+                         help="TERMINAL PROFILE to send (TS 102 223 §5.2; default: a modem with BIP, timers, events)")
+    profile.add_argument("--no-bip", action="store_true",
+                         help="the default profile without BIP (the card then uses SMS only)")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("start", help="reset the card, send TERMINAL PROFILE, serve its proactive commands")
     sub.add_parser("location", help="send a location status event (normal service, limited or none)"
                    ).add_argument("status", choices=sorted(STATUSES))
     sub.add_parser("apdu", help="send APDUs (hex), serving proactive commands ('91xx') in between"
                    ).add_argument("apdus", nargs="+", metavar="APDU")
+    sub.add_parser("serve", help="run the card's timers and BIP channels for a while"
+                   ).add_argument("--seconds", type=float, default=60.0, help="how long (default %(default)s)")
     return parser
+
+
+def _hex(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not hexadecimal: {text!r}") from None
+    if not value:
+        raise argparse.ArgumentTypeError("an empty TERMINAL PROFILE")
+    return value
+
+
+def terminal_profile(args: argparse.Namespace) -> bytes:
+    if args.terminal_profile:
+        return args.terminal_profile
+    return cat.profile_bytes(cat.MODEM_PROFILE, cat.NO_BIP) if args.no_bip else cat.MODEM_PROFILE
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     terminal = None
     try:
-        terminal = Terminal(open_link(args.reader), print_sms)
+        terminal = Terminal(open_link(args.reader), print_sms, profile=terminal_profile(args))
         print(f"ATR {terminal.start().hex()}")
+        print("events registered: " + (" ".join(f"{e:02X}" for e in sorted(terminal.event_list)) or "none"))
         if args.action == "location":
-            print(f"SW {terminal.location_status(STATUSES[args.status], force=True):04X}")
+            if cat.EVENT_LOCATION_STATUS not in terminal.event_list:
+                print("the card did not register the location status event: nothing sent")
+            print(f"SW {terminal.location_status(STATUSES[args.status]):04X}")
+        elif args.action == "serve":
+            terminal.serve(args.seconds)
         elif args.action == "apdu":
             for apdu in args.apdus:
                 data, sw = terminal.send(bytes.fromhex(apdu))
