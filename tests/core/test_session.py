@@ -176,7 +176,7 @@ def test_get_response_indicates_a_proactive_command_queued_meanwhile(term, card)
     copy of the status from when the data was buffered (a timer may queue a command meanwhile)."""
     from euicc.cat.proactive import refresh
 
-    term.ok("80 10 00 00 01 FF")   # TERMINAL PROFILE: the terminal takes proactive commands
+    term.ok("80 10 00 00 03 000080")   # TERMINAL PROFILE: byte 3 b8, the terminal takes REFRESH (TS 102 223 §5.2)
     r = term.raw("00 A4 00 04 02 3F00")
     assert r.sw >> 8 == 0x61
     assert card.session.cat.submit(refresh())
