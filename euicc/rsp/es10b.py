@@ -122,6 +122,7 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     session.ci_pkid = bytes(pkid)
     session.dp_auth = server
     session.euicc_signature1 = signature
+    session.device_info = request["ctxParams1"][1].get("deviceInfo")
     # v3.1 names the EUM certificate nextCertInChain (same position, same encoding)
     return der.encode("AuthenticateServerResponse", ("authenticateResponseOk", {
         "euiccSigned1": euicc_signed1, "euiccSignature1": signature,

@@ -23,13 +23,14 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import der, es10b, notifications
+from euicc.rsp import der, enterprise, es10b, notifications
 from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
 OK, NOT_FOUND, WRONG_STATE, DISALLOWED_BY_POLICY, CAT_BUSY = 0, 1, 2, 3, 5
+DISALLOWED_BY_ENTERPRISE_RULE = 6        # v3.1 (euicc.rsp.enterprise)
 INCORRECT_INPUT_VALUES = 1
 NOTHING_TO_DELETE = 1
 # eUICCMemoryReset resetOptions bits (first octet)
@@ -136,6 +137,8 @@ def enable_profile(ctx: Context, data: bytes) -> bytes:
         result = WRONG_STATE
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
+    elif enterprise.enable_refused(ctx.store, target, current):
+        result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx):
         result = CAT_BUSY
     else:
@@ -158,6 +161,8 @@ def disable_profile(ctx: Context, data: bytes) -> bytes:
         result = WRONG_STATE
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
+    elif enterprise.disable_refused(ctx.store, target):
+        result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx):
         result = CAT_BUSY
     else:

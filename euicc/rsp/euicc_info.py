@@ -69,10 +69,18 @@ EUICC_RSP_CAPABILITY_V3_BITS = (
     18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
 )
 """EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
-does not do them (yet): rpmSupport (2), lpaProxySupport (8), enterpriseProfilesSupport (9),
+does not do them (yet): rpmSupport (2), lpaProxySupport (8),
 deviceChangeSupport (11), crlStaplingV3Support (15), certChainV3VerificationSupport (16) and the
 other v3 features."""
-_EUICC_RSP_CAPABILITY_V3 = _bit_string(EUICC_RSP_CAPABILITY_V3_BITS)
+ENTERPRISE_PROFILES_SUPPORT = 9
+
+
+def _euicc_rsp_capability_v3(settings: EuiccInfoSettings) -> tuple[bytes, int]:
+    """EuiccRspCapability of the v3 form: the fixed bits plus those the settings switch on."""
+    optional = (ENTERPRISE_PROFILES_SUPPORT,) if settings.enterprise_profiles else ()
+    return _bit_string(EUICC_RSP_CAPABILITY_V3_BITS + optional)
+
+
 LPA_MODE_LPAD = 0
 """LpaMode lpad (0): the active LPA is in the Device (this card has no LPAe)."""
 
@@ -98,6 +106,8 @@ class EuiccInfoSettings:
     # CI key identifiers to list instead of the stored identity's (None: the identity's own)
     ci_pkids_for_verification: tuple[bytes, ...] | None = None
     ci_pkids_for_signing: tuple[bytes, ...] | None = None
+    # Enterprise Profiles (v3.1, euicc.rsp.enterprise; EuiccRspCapability enterpriseProfilesSupport)
+    enterprise_profiles: bool = True
 
     def ci_pkids(self, identity: EuiccIdentity) -> tuple[list[bytes], list[bytes]]:
         """The (verification, signing) CI key identifier lists EUICCInfo1/2 report."""
@@ -136,7 +146,7 @@ def euicc_info1(identity: EuiccIdentity, settings: EuiccInfoSettings = DEFAULT_S
         "lowestSvn": settings.svn,
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
-        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "euiccRspCapability": _euicc_rsp_capability_v3(settings),
         "highestSvn": settings.highest_svn,
     }, v3=True)
 
@@ -179,7 +189,7 @@ def _euicc_info2_v3(identity: EuiccIdentity, resources: bytes, settings: EuiccIn
         "euiccFirmwareVersion": settings.firmware_version,
         "extCardResource": resources,
         "uiccCapability": _UICC_CAPABILITY_V3,
-        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "euiccRspCapability": _euicc_rsp_capability_v3(settings),
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
         "ppVersion": settings.pp_version,

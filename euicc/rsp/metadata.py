@@ -7,13 +7,13 @@ The eUICC refuses, with the v3.1 ``ErrorReason`` values:
   (26).  [U] The v3.1 text on which unknown objects are "critical" could not be read here; this
   card treats every unknown top-level TLV of 'BF25' as one it must refuse (a setting-free rule
   the tests pin down);
-* ``enterpriseConfiguration`` ('BD'): this card does not support Enterprise Profiles
-  (EuiccRspCapability bit 9 clear): ``enterpriseProfilesNotSupported`` (17);
 * ``lprConfiguration`` ('BC'): no LPA Proxy (bit 8 clear): ``lprNotSupported`` (23).
 
 Everything else v3.1 defines (``serviceProviderMessage`` 'BE', ``rpmConfiguration``,
 ``hriServerAddress``, ``serviceDescription``, ``deviceChangeConfiguration``, ...) is accepted and
-kept with the profile as part of its stored metadata (the raw 'BF25').
+kept with the profile as part of its stored metadata (the raw 'BF25').  ``enterpriseConfiguration``
+('BD') is checked against the card's setting and the installed profiles by
+:mod:`euicc.rsp.enterprise` (in v2 and v3 sessions).
 """
 from __future__ import annotations
 
@@ -26,12 +26,10 @@ from euicc.rsp import der
 
 # ErrorReason (SGP.22 v3.1 RSPDefinitions)
 INCORRECT_INPUT_VALUES = 1
-ENTERPRISE_PROFILES_NOT_SUPPORTED = 17
 LPR_NOT_SUPPORTED = 23
 UNKNOWN_TLV_IN_METADATA = 26
 
-UNSUPPORTED_MEMBERS = {"enterpriseConfiguration": ENTERPRISE_PROFILES_NOT_SUPPORTED,
-                       "lprConfiguration": LPR_NOT_SUPPORTED}
+UNSUPPORTED_MEMBERS = {"lprConfiguration": LPR_NOT_SUPPORTED}
 
 
 class MetadataRefused(Exception):

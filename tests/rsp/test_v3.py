@@ -26,9 +26,9 @@ from tests.vectors import ASN1
 TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
 # EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, testProfileSupport 3,
-# serviceProviderMessageSupport 7, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 3, 7, 18}
-UNKNOWN_TLV_IN_METADATA, ENTERPRISE_NOT_SUPPORTED, LPR_NOT_SUPPORTED = 26, 17, 23
+# serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, euiccRspCapInInfo1 18
+CAPABILITY_BITS = {0, 1, 3, 7, 9, 18}
+UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16
 
@@ -48,8 +48,8 @@ def v2():
     return asn1tools.compile_files([str(f) for f in files], "der")
 
 
-def open_lpa(highest_svn: bytes = V3_SVN) -> Lpa:
-    config = replace(CardConfig(), euicc_info=replace(DEFAULT_SETTINGS, highest_svn=highest_svn))
+def open_lpa(highest_svn: bytes = V3_SVN, **settings) -> Lpa:
+    config = replace(CardConfig(), euicc_info=replace(DEFAULT_SETTINGS, highest_svn=highest_svn, **settings))
     card = open_card(None, config)
     import_identity(card.store, SGP26)
     lpa = Lpa(card)
@@ -66,7 +66,7 @@ def bits(value: tuple[bytes, int]) -> set[int]:
 class SmdpV3(Smdp):
     """The helpers' SM-DP+ choosing v3: serverSigned1 carries a sessionContext (v3.1 module)."""
 
-    def __init__(self, v3_spec, ctx: tuple | None = None, **kwargs) -> None:
+    def __init__(self, v3_spec, ctx: tuple | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.v3 = v3_spec
         self.ctx = ctx or ("ctxParamsForCommonAuthentication", {
@@ -94,18 +94,18 @@ def authenticate(lpa: Lpa, smdp: Smdp, spec) -> tuple[Download, dict]:
     return Download(smdp, euicc_cert, ok["euiccSignature1"]), ok
 
 
-def v3_metadata(v3_spec, extra: bytes = b"", **members) -> bytes:
-    value = {"iccid": swap(TS48_ICCID), "serviceProviderName": "GSMA Test", "profileName": "TS.48 test profile",
+def v3_metadata(v3_spec, extra: bytes = b"", iccid: str = TS48_ICCID, **members) -> bytes:
+    value = {"iccid": swap(iccid), "serviceProviderName": "GSMA Test", "profileName": "TS.48 test profile",
              **members}
     body = split(v3_spec.encode("StoreMetadataRequest", value))
     return tlv(b"\xbf\x25", b"".join(body) + extra)
 
 
-def v3_download(lpa: Lpa, v3_spec, meta: bytes) -> dict:
-    smdp = SmdpV3(v3_spec)
+def v3_download(lpa: Lpa, v3_spec, meta: bytes, ctx: tuple | None = None, upp: bytes | None = None) -> dict:
+    smdp = SmdpV3(v3_spec, ctx)
     dl, _ = authenticate(lpa, smdp, v3_spec)
     prepare(lpa, dl)
-    return load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), TS48.read_bytes(), meta))
+    return load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), upp or TS48.read_bytes(), meta))
 
 
 # -- EUICCInfo1 / EUICCInfo2 ------------------------------------------------------------------------
@@ -204,10 +204,8 @@ def test_v3_download_with_service_provider_message(v3):
 
 @pytest.mark.parametrize(("members", "extra", "reason"), [
     ({}, tlv(b"\x9f\x7f", b"\x01"), UNKNOWN_TLV_IN_METADATA),
-    ({"enterpriseConfiguration": {"enterpriseOid": "1.3.6.1.4.1.99999.7", "enterpriseName": "ACME"}}, b"",
-     ENTERPRISE_NOT_SUPPORTED),
     ({"lprConfiguration": {"pcmpAddress": "pcmp.example.com"}}, b"", LPR_NOT_SUPPORTED),
-], ids=["unknown-tlv", "enterprise", "lpr"])
+], ids=["unknown-tlv", "lpr"])
 def test_v3_metadata_refusals(v3, members, extra, reason):
     lpa = open_lpa()
     data = v3_download(lpa, v3, v3_metadata(v3, extra, **members))

@@ -225,7 +225,7 @@ def _es10_v3_seeds() -> list[bytes]:
 
 def _metadata_v3_seeds() -> list[bytes]:
     """StoreMetadataRequest values of SGP.22 v3.1: plain, with a service-provider message, with the
-    members this card refuses (enterprise, LPR) and with an unknown TLV."""
+    enterprise configuration, an LPR configuration (refused) and with an unknown TLV."""
     from euicc.asn1 import rsp3
     base = {"iccid": bytes.fromhex("98001032547698103214"), "serviceProviderName": "SP", "profileName": "P"}
     values = [base, {**base, "serviceProviderMessage": {"languageTag": "de", "message": "Hallo"}},
