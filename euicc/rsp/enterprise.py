@@ -4,7 +4,8 @@
 ``disallowedByEnterpriseRule`` (6)).
 
 A profile is an Enterprise Profile when its metadata carries ``enterpriseConfiguration`` ('BD');
-the configuration is kept with the profile (its stored StoreMetadata) and read back from there.
+the configuration is kept with the profile (its stored StoreMetadata) and read back from there;
+GetProfilesInfo returns it when the tagList names 'BD'.
 The Enterprise Rules in force are those of the installed profile whose ``enterpriseRuleBits`` has
 ``referenceEnterpriseRule`` (at most one, the Reference Enterprise Rule).
 
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import asn1tools
 
+from euicc import tlv
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, STATE_ENABLED, ProfileRecord
 from euicc.rsp import der
@@ -58,6 +60,8 @@ ENTERPRISE_RULES_ERROR = 21
 ENTERPRISE_PROFILES_ONLY = 22
 # enterpriseRuleBits (first octet, bit 0 = 0x80)
 REFERENCE_ENTERPRISE_RULE, PRIORITY_ENTERPRISE_PROFILE, ONLY_ENTERPRISE_PROFILES = 0x80, 0x40, 0x20
+TAG = 0xBD
+"""``enterpriseConfiguration`` [29] in StoreMetadataRequest and ProfileInfo."""
 ENTERPRISE_CAPABLE_DEVICE = 3
 """LpaRspCapability bit ``enterpriseCapableDevice`` (DeviceInfo tag '85', v3.1)."""
 
@@ -114,6 +118,15 @@ def _stored_configuration(metadata: bytes) -> EnterpriseConfig | None:
 def configuration(rec: ProfileRecord) -> EnterpriseConfig | None:
     """The Enterprise Configuration kept with ``rec`` (its StoreMetadata), None for other profiles."""
     return _stored_configuration(bytes(rec.metadata)) if rec.metadata else None
+
+
+def profile_info_member(rec: ProfileRecord) -> bytes:
+    """The 'BD' TLV of ``rec``'s stored metadata for ProfileInfo ``enterpriseConfiguration``
+    (v3.1 §5.7.15; given only when the tagList names 'BD', so that v2 LPAs never see it), or b''."""
+    try:
+        return next((whole for tag, whole in tlv.split(tlv.unwrap(rec.metadata, 0xBF25)) if tag == TAG), b"")
+    except tlv.TlvError:
+        return b""
 
 
 def reference_rule(records: Iterable[ProfileRecord]) -> tuple[ProfileRecord, EnterpriseConfig] | None:

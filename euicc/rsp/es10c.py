@@ -90,6 +90,8 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
         e3 = der.encode("ProfileInfo", profile_info(ctx, rec))
         if tags is not None:
             kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
+            if enterprise.TAG in tags:      # v3.1 ProfileInfo enterpriseConfiguration, when asked for
+                kept.append(enterprise.profile_info_member(rec))
             e3 = tlv.tlv(0xE3, b"".join(kept))
         infos.append(e3)
     # profileInfoListOk: SEQUENCE OF ProfileInfo, automatic tag [0] -> 'A0'

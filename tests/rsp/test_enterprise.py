@@ -197,3 +197,15 @@ def test_rules_without_the_reference_bit_are_not_in_force(v3):
     card.install(1, config(ACME, PRIORITY, ONLY, limit=0))
     card.install(2)
     assert card.enable(2) == OK
+
+
+def test_profiles_info_gives_the_configuration_when_asked(v3):
+    card = Card(v3)
+    configuration = config(ACME, REFERENCE, PRIORITY, limit=1)
+    card.install(1, configuration)
+    request = {"searchCriteria": ("iccid", swap(iccid(1))), "tagList": bytes.fromhex("5ABD")}
+    kind, infos = card.es10("ProfileInfoListRequest", request, "ProfileInfoListResponse")
+    assert kind == "profileInfoListOk"
+    assert infos == [{"iccid": swap(iccid(1)), "enterpriseConfiguration": configuration}]
+    # without 'BD' in the tagList (a v2 LPA) the member is not there
+    assert all("enterpriseConfiguration" not in p for p in card.profiles())

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--activation-code", required=True)
     dl.add_argument("--confirmation-code")
     dl.add_argument("--no-notify", action="store_true", help="keep the installation notification on the card")
+    dl.add_argument("--not-enterprise-capable", action="store_true",
+                    help="v3 sessions: a Device that is not Enterprise Capable (no Enterprise Rules)")
     prof = sub.add_parser("profile", help="list the profiles, or enable, disable, delete or rename one (by ICCID)")
     prof.add_argument("action", choices=("list", "enable", "disable", "delete", "nickname"))
     prof.add_argument("iccid", nargs="?")
@@ -117,8 +119,9 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         result = lpa.download(activation_code.parse(args.activation_code), args.confirmation_code)
         shown = {"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
                  "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}
-        if "serviceProviderMessage" in result.metadata:      # SGP.22 v3.1 'BE'
-            shown["serviceProviderMessage"] = result.metadata["serviceProviderMessage"]
+        for member in ("serviceProviderMessage", "enterpriseConfiguration"):     # SGP.22 v3.1 'BE', 'BD'
+            if member in result.metadata:
+                shown[member] = result.metadata[member]
         print(_json(shown))
         return 0
     if args.lpa_command == "profile":
@@ -162,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
     ctx = _ssl_context(args)
     transport = Es10Transport(transmit, block_size=args.block_size)
     lpa = Lpa(Es10Client(transport), es9=lambda addr: Es9PlusClient(addr, not args.http, ctx),
-              send_notifications=not getattr(args, "no_notify", False))
+              send_notifications=not getattr(args, "no_notify", False),
+              enterprise_capable=not getattr(args, "not_enterprise_capable", False))
     try:
         transport.open()
         return execute(args, lpa)

@@ -21,6 +21,8 @@ END_USER_REJECTION, POSTPONED, TIMEOUT = 0, 1, 2
 DEFAULT_TAC = bytes.fromhex("35290611")   # a test TAC; DeviceInfo.tac (§5.7.13) is 4 bytes
 DEFAULT_CAPABILITIES = {"gsmSupportedRelease": b"\x0d\x00\x00", "utranSupportedRelease": b"\x0d\x00\x00",
                         "eutranSupportedRelease": b"\x0d\x00\x00"}
+ENTERPRISE_CAPABLE_DEVICE = (b"\x10", 4)
+"""SGP.22 v3.1 DeviceInfo ``lpaRspCapability`` with enterpriseCapableDevice (3)."""
 
 
 class DownloadError(Exception):
@@ -66,18 +68,30 @@ class Lpa:
     """LPA procedures over one card (ES10) and SM-DP+ clients made by ``es9(address)``."""
 
     def __init__(self, es10: Es10Client, es9: Callable[[str], Es9PlusClient] = Es9PlusClient,
-                 tac: bytes = DEFAULT_TAC, imei: bytes | None = None, send_notifications: bool = True) -> None:
+                 tac: bytes = DEFAULT_TAC, imei: bytes | None = None, send_notifications: bool = True,
+                 enterprise_capable: bool = True) -> None:
         self.es10 = es10
+        self.enterprise_capable = enterprise_capable
         self.es9 = es9
         self.tac, self.imei = tac, imei
         self.send_notifications = send_notifications
 
-    def _ctx_params1(self, matching_id: str) -> bytes:
+    def _ctx_params1(self, matching_id: str, v3: bool = False) -> bytes:
+        """CtxParamsForCommonAuthentication; in a v3 session (SGP.22 v3.1 module) the DeviceInfo
+        says whether this is an Enterprise Capable Device (lpaRspCapability)."""
         device: dict = {"tac": self.tac, "deviceCapabilities": DEFAULT_CAPABILITIES}
         if self.imei:
             device["imei"] = self.imei
-        return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
-                                           {"matchingId": matching_id, "deviceInfo": device}))
+        if not v3:
+            return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                               {"matchingId": matching_id, "deviceInfo": device}))
+        capabilities = dict(DEFAULT_CAPABILITIES)
+        capabilities["eutranEpcSupportedRelease"] = capabilities.pop("eutranSupportedRelease")
+        device["deviceCapabilities"] = capabilities
+        if self.enterprise_capable:
+            device["lpaRspCapability"] = ENTERPRISE_CAPABLE_DEVICE
+        return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                            {"matchingId": matching_id, "deviceInfo": device}))
 
     def download(self, code: ActivationCode, confirmation_code: str | None = None,
                  accept: Callable[[dict], bool] = lambda metadata: True) -> DownloadResult:
@@ -88,10 +102,12 @@ class Lpa:
         challenge = self.es10.get_euicc_challenge()
         init = smdp.initiate_authentication(challenge, info1, code.smdp_address)
         transaction_id = bytes.fromhex(init["transactionId"])
+        signed1 = smdp.field(init, "serverSigned1")
+        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)     # the SM-DP+ chose v3
         auth = self.es10.authenticate_server(
-            smdp.field(init, "serverSigned1"), smdp.field(init, "serverSignature1"),
+            signed1, smdp.field(init, "serverSignature1"),
             smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"),
-            self._ctx_params1(code.matching_id))
+            self._ctx_params1(code.matching_id, v3))
         kind, value = rsp().decode("AuthenticateServerResponse", auth)
         if kind != "authenticateResponseOk":
             raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
@@ -126,11 +142,13 @@ class Lpa:
     @staticmethod
     def _metadata(raw: bytes) -> dict:
         """StoreMetadataRequest as the end user is shown it (v2.5 members), plus the SGP.22 v3.1
-        ``serviceProviderMessage`` ('BE', LocalisedTextMessage) when the SM-DP+ sent one."""
+        ``serviceProviderMessage`` ('BE', LocalisedTextMessage) and ``enterpriseConfiguration``
+        ('BD', an Enterprise Profile and its rules) when the SM-DP+ sent them."""
         metadata = rsp().decode("StoreMetadataRequest", raw)
-        message = rsp3().decode("StoreMetadataRequest", raw).get("serviceProviderMessage")
-        if message is not None:
-            metadata["serviceProviderMessage"] = message
+        v3 = rsp3().decode("StoreMetadataRequest", raw)
+        for member in ("serviceProviderMessage", "enterpriseConfiguration"):
+            if member in v3:
+                metadata[member] = v3[member]
         return metadata
 
     def _finish(self, code: ActivationCode, transaction_id: bytes, metadata: dict, pir: bytes) -> DownloadResult:

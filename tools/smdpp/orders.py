@@ -11,7 +11,7 @@ from pathlib import Path
 import asn1tools
 
 from euicc.asn1 import saip
-from tools.smdpp.bpp import NotificationTarget, ProfileMetadata
+from tools.smdpp.bpp import EnterpriseOrder, NotificationTarget, ProfileMetadata
 
 # Order states (§3.1.1 / ES2+ "Released", "Downloaded", "Installed", "Error").
 RELEASED, DOWNLOADED, INSTALLED, FAILED, CANCELLED = "Released", "Downloaded", "Installed", "Error", "Cancelled"
@@ -66,12 +66,14 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                    notification_address: str | None = None, confirmation_code: str | None = None,
                    eid: str | None = None, use_ppk: bool = False, ppr_ids: tuple[str, ...] = (),
                    metadata_iccid: str | None = None, profile_owner: bytes | None = None,
-                   service_provider_message: str | None = None) -> ProfileOrder:
+                   service_provider_message: str | None = None,
+                   enterprise: EnterpriseOrder | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there.
     ``ppr_ids`` are the profile policy rules announced in the metadata (§2.9.1); ``metadata_iccid``
     announces another ICCID than the package's (test only: the eUICC must refuse the mismatch);
-    ``profile_owner`` is the operator's MCC/MNC (``OperatorID.mccMnc``) the RAT is matched against."""
+    ``profile_owner`` is the operator's MCC/MNC (``OperatorID.mccMnc``) the RAT is matched against;
+    ``enterprise`` makes it an Enterprise Profile (SGP.22 v3.1, v3 sessions only)."""
     iccid = metadata_iccid or upp_iccid(upp)
     targets = ()
     if notification_address:
@@ -79,7 +81,7 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                                        "notificationDelete"), notification_address),)
     meta = ProfileMetadata(iccid_ef_coding(iccid), service_provider_name, profile_name or f"Profile {iccid}",
                            profile_class, targets, tuple(ppr_ids), profile_owner,
-                           service_provider_message=service_provider_message)
+                           service_provider_message=service_provider_message, enterprise=enterprise)
     return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk)
 
 
