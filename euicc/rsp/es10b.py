@@ -27,7 +27,7 @@ from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
-from euicc.rsp import crl, der, euicc_info, identity, rsp_session
+from euicc.rsp import crl, der, euicc_info, identity, rsp_session, trust
 from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
@@ -93,11 +93,8 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         return der.encode("AuthenticateServerResponse", ("authenticateResponseError", {
             "transactionId": signed1["transactionId"], "authenticateErrorCode": int(code)}), v3=v3)
 
-    pkid = request["euiccCiPKIdToBeUsed"]
     try:
-        server = cert_server.check_authenticate_server(
-            ident.verifier(), raw[3], pkid, raw[0], request["serverSignature1"],
-            ident.ci_pkids_for_signing)
+        server, pkid, intermediates = trust.check_server(ident, settings, request, raw, v3)
         _revocation_check(ctx, server)
         credential = ident.credential(pkid)
     except CertificateRejected as exc:
@@ -120,6 +117,7 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     session.transaction_id = signed1["transactionId"]
     session.server_address = signed1["serverAddress"]
     session.ci_pkid = bytes(pkid)
+    session.server_chain = intermediates
     session.dp_auth = server
     session.euicc_signature1 = signature
     session.device_info = request["ctxParams1"][1].get("deviceInfo")
@@ -157,7 +155,7 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
     try:
         dp_pb = cert_server.check_prepare_download(
             ident.verifier(), session.dp_auth, raw[-1], raw[0], request["smdpSignature2"],
-            session.euicc_signature1)
+            session.euicc_signature1, session.server_chain)
         _revocation_check(ctx, dp_pb)
     except CertificateRejected as exc:
         return error(exc.download_error)

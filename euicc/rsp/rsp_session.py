@@ -36,6 +36,7 @@ class RspSession(VolatileState):
     bpp: Any = None                        # euicc.rsp.bpp.BppLoader while a BPP is loading
     v3: bool = False                       # held in SGP.22 v3.1 (decided by AuthenticateServer)
     device_info: dict | None = None        # ctxParams1 DeviceInfo (AuthenticateServer)
+    server_chain: tuple[bytes, ...] = ()   # v3 otherCertsInChain of CERT.XXauth (euicc.rsp.trust)
 
     @property
     def smdp_oid(self) -> str:

@@ -26,8 +26,9 @@ from tests.vectors import ASN1
 TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
 # EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, testProfileSupport 3,
-# serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 3, 7, 9, 18}
+# serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, certChainV3VerificationSupport 16,
+# euiccRspCapInInfo1 18
+CAPABILITY_BITS = {0, 1, 3, 7, 9, 16, 18}
 UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16
@@ -116,7 +117,7 @@ def test_euicc_info1_v3_form(v3, v2):
     assert bits(info["euiccRspCapability"]) == CAPABILITY_BITS
     assert info["euiccCiPKIdListForVerification"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
     assert info["euiccCiPKIdListForSigning"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
-    assert "euiccCiPKIdListForSigningV3" not in info
+    assert info["euiccCiPKIdListForSigningV3"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
     # a v2 LPA: the v2.5 module decodes it, svn is the lowest SVN, nothing else is lost
     old, length = v2.decode_with_length("EUICCInfo1", raw)
     assert length == len(raw)

@@ -41,8 +41,16 @@ ROLE_OIDS = {
     "dp-pb": "2.23.146.1.2.1.5",
     "ds-tls": "2.23.146.1.2.1.6",
     "ds-auth": "2.23.146.1.2.1.7",
+    # SGP.22 v3.1 RSPDefinitions: the role tree of certificate chains with sub-CAs (Variants A, B, C)
+    "ci-subca": "2.23.146.1.2.1.0.0",
+    "dp-subca": "2.23.146.1.2.1.0.0.1",
+    "ds-subca": "2.23.146.1.2.1.0.0.2",
+    "dp-auth-v3": "2.23.146.1.2.1.0.0.1.1",
+    "dp-pb-v3": "2.23.146.1.2.1.0.0.1.2",
+    "ds-auth-v3": "2.23.146.1.2.1.0.0.2.1",
 }
-"""id-rspRole-* (SGP.22 RSPDefinitions: id-rspRole = 2.23.146.1.2.1)."""
+"""id-rspRole-* (SGP.22 RSPDefinitions: id-rspRole = 2.23.146.1.2.1; v3.1 keeps the v2 values as
+``id-rspRole-*-v2`` for Variant O and adds the sub-CA tree under id-rspRole-ci)."""
 
 CURVES = {"NIST": ec.SECP256R1, "BRP": ec.BrainpoolP256R1}
 """SGP.26 file-name tag -> curve."""
@@ -158,6 +166,18 @@ def make_dp(ci: Issued, now: dt.datetime, role: str, dp_oid: str = "2.999.10",
     exts = [(aki_of(ci), False), (ski_of(key), False), (registered_id(dp_oid), False),
             (key_usage(sign=True), True), (policies(role), True), (crl_points(*CRL_URIS), False)]
     return issue(name(O="ACME", CN=cn), key, exts, ci, now, now + dt.timedelta(days=10 * 365))
+
+
+def make_sub_ca(issuer: Issued, now: dt.datetime, role: str = "dp-subca", cn: str = "Test SM-DP+ SubCA") -> Issued:
+    """An SGP.22 v3.1 sub-CA (``ci-subca``, ``dp-subca`` or ``ds-subca``) under ``issuer``: AKI, SKI,
+    basicConstraints cA (critical), keyUsage keyCertSign + cRLSign (critical), its role policy
+    (critical), CRL DP; the SM-DP+ / SM-DS certificates it issues carry the v3 role OIDs
+    (``make_dp(sub_ca, now, "dp-auth-v3")``)."""
+    key = ec.generate_private_key(issuer.key.curve)
+    exts = [(aki_of(issuer), False), (ski_of(key), False), (x509.BasicConstraints(True, None), True),
+            (key_usage(cert_sign=True, crl_sign=True), True), (policies(role), True),
+            (crl_points(*CRL_URIS), False)]
+    return issue(name(C="IT", O="RSPTEST", CN=cn), key, exts, issuer, now, now + dt.timedelta(days=20 * 365))
 
 
 @dataclass(frozen=True)
