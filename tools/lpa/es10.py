@@ -62,9 +62,11 @@ class Es10Client:
         return _decode("GetEuiccChallengeResponse", self.call("GetEuiccChallengeRequest", {}))["euiccChallenge"]
 
     def authenticate_server(self, server_signed1: bytes, server_signature1: bytes, ci_pkid: bytes,
-                            server_certificate: bytes, ctx_params1: bytes) -> bytes:
-        """§5.7.13 AuthenticateServer: the SM-DP+'s DER objects are passed through unchanged."""
-        request = tlv.tlv(0xBF38, server_signed1 + server_signature1 + ci_pkid + server_certificate + ctx_params1)
+                            server_certificate: bytes, ctx_params1: bytes, other_certs_in_chain: bytes = b"") -> bytes:
+        """§5.7.13 AuthenticateServer: the SM-DP+'s DER objects are passed through unchanged (v3.1:
+        with its otherCertsInChain 'A1', the sub-CA certificates)."""
+        request = tlv.tlv(0xBF38, server_signed1 + server_signature1 + ci_pkid + server_certificate + ctx_params1
+                          + other_certs_in_chain)
         response = self.transport.store_data(request)
         _choice("AuthenticateServerResponse", response)
         return response

@@ -107,7 +107,8 @@ class Lpa:
         auth = self.es10.authenticate_server(
             signed1, smdp.field(init, "serverSignature1"),
             smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"),
-            self._ctx_params1(code.matching_id, v3))
+            self._ctx_params1(code.matching_id, v3),
+            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
         kind, value = rsp().decode("AuthenticateServerResponse", auth)
         if kind != "authenticateResponseOk":
             raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")

@@ -21,6 +21,7 @@ import threading
 from dataclasses import dataclass, field
 
 import asn1tools
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
@@ -182,9 +183,13 @@ class SmDpPlus:
         if session.v3:
             value["sessionContext"] = {"serverSvn": self.svn, "crlStaplingV3Used": False}
         signed1 = (rsp3() if session.v3 else rsp()).encode("ServerSigned1", value)
-        return {"transactionId": session.transaction_id, "serverSigned1": signed1,
-                "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
-                "euiccCiPKIdToBeUsed": tlv.tlv(0x04, cred.ci_pkid), "serverCertificate": cred.auth.der}
+        answer = {"transactionId": session.transaction_id, "serverSigned1": signed1,
+                  "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
+                  "euiccCiPKIdToBeUsed": tlv.tlv(0x04, cred.ci_pkid), "serverCertificate": cred.auth.der}
+        if cred.chain and session.v3:     # v3.1 otherCertsInChain [1] (the 'A1' TLV) [U: its JSON form]
+            answer["otherCertsInChain"] = tlv.tlv(0xA1, b"".join(
+                c.public_bytes(serialization.Encoding.DER) for c in cred.chain))
+        return answer
 
     # -- §5.6.3 ----------------------------------------------------------------------------------
     def authenticate_client(self, transaction_id: bytes, authenticate_server_response: bytes) -> dict:
