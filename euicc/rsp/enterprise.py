@@ -36,17 +36,14 @@ disabled, which a priority rule forbids) removes its rules with it.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import asn1tools
-
 from euicc import tlv
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, STATE_ENABLED, ProfileRecord
-from euicc.rsp import der
+from euicc.rsp import der, metadata
 
 if TYPE_CHECKING:
     from euicc.nvm import Store
@@ -105,19 +102,10 @@ class EnterpriseConfig:
         return bool(self.rule_bits & ONLY_ENTERPRISE_PROFILES)
 
 
-@functools.lru_cache(maxsize=64)
-def _stored_configuration(metadata: bytes) -> EnterpriseConfig | None:
-    try:
-        value = der.spec(v3=True).decode("StoreMetadataRequest", metadata)
-    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
-        return None     # metadata stored by the card itself: a v2 form without 'BD' ends here too
-    configuration = value.get("enterpriseConfiguration")
-    return EnterpriseConfig.from_value(configuration) if configuration is not None else None
-
-
 def configuration(rec: ProfileRecord) -> EnterpriseConfig | None:
     """The Enterprise Configuration kept with ``rec`` (its StoreMetadata), None for other profiles."""
-    return _stored_configuration(bytes(rec.metadata)) if rec.metadata else None
+    value = metadata.stored(rec.metadata).get("enterpriseConfiguration")
+    return EnterpriseConfig.from_value(value) if value is not None else None
 
 
 def profile_info_member(rec: ProfileRecord) -> bytes:

@@ -27,7 +27,7 @@ from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
-from euicc.rsp import crl, der, euicc_info, identity, rsp_session, trust
+from euicc.rsp import crl, der, device_change, euicc_info, identity, rsp_session, trust
 from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
@@ -103,7 +103,12 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         return error(NO_SESSION_CONTEXT)
     if signed1["euiccChallenge"] != session.euicc_challenge:
         return error(EUICC_CHALLENGE_MISMATCH)
-    if v3 and not _v3_context_supported(request["ctxParams1"]):
+    if v3 and request["ctxParams1"][0] in device_change.CONTEXTS:
+        code = device_change.context_error(ctx, request["ctxParams1"], signed1["serverAddress"], server.ci_pkid,
+                                           signed1["transactionId"])
+        if code is not None:
+            return error(code)
+    elif v3 and not _v3_context_supported(request["ctxParams1"]):
         return error(UNDEFINED_ERROR)
     euicc_signed1 = {
         "transactionId": signed1["transactionId"],
@@ -129,9 +134,10 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
 
 
 def _v3_context_supported(ctx_params1: tuple) -> bool:
-    """v3.1 CtxParams1 this card can serve: Common Authentication for a profile download.  Device
-    Change, Profile Recovery, Push Service registration and RPM (operationType rpm) are not
-    implemented; they are refused with undefinedError (127) [U: no dedicated code]."""
+    """v3.1 CtxParams1 this card can serve besides Device Change / Profile Recovery
+    (:mod:`euicc.rsp.device_change`): Common Authentication for a profile download.  Push Service
+    registration and RPM (operationType rpm) are not implemented; they are refused with
+    undefinedError (127) [U: no dedicated code]."""
     kind, params = ctx_params1
     return kind == COMMON_AUTHENTICATION and params.get("operationType", PROFILE_DOWNLOAD_ONLY) == PROFILE_DOWNLOAD_ONLY
 

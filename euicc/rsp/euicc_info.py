@@ -69,18 +69,21 @@ EUICC_RSP_CAPABILITY_V3_BITS = (
     18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
 )
 """EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
-does not do them (yet): rpmSupport (2), lpaProxySupport (8); enterpriseProfilesSupport (9) and
-certChainV3VerificationSupport (16) follow the settings,
+does not do them (yet): rpmSupport (2), lpaProxySupport (8), encryptedDeviceChangeDataSupport
+(12); enterpriseProfilesSupport (9), deviceChangeSupport (11) and certChainV3VerificationSupport
+(16) follow the settings,
 deviceChangeSupport (11), crlStaplingV3Support (15), certChainV3VerificationSupport (16) and the
 other v3 features."""
 ENTERPRISE_PROFILES_SUPPORT = 9
 CERT_CHAIN_V3_VERIFICATION_SUPPORT = 16
+DEVICE_CHANGE_SUPPORT = 11
 
 
 def _euicc_rsp_capability_v3(settings: EuiccInfoSettings) -> tuple[bytes, int]:
     """EuiccRspCapability of the v3 form: the fixed bits plus those the settings switch on."""
     optional = ((ENTERPRISE_PROFILES_SUPPORT,) if settings.enterprise_profiles else ()) + (
-        (CERT_CHAIN_V3_VERIFICATION_SUPPORT,) if settings.cert_chain_v3 else ())
+        (CERT_CHAIN_V3_VERIFICATION_SUPPORT,) if settings.cert_chain_v3 else ()) + (
+        (DEVICE_CHANGE_SUPPORT,) if settings.device_change else ())
     return _bit_string(EUICC_RSP_CAPABILITY_V3_BITS + optional)
 
 
@@ -113,6 +116,8 @@ class EuiccInfoSettings:
     enterprise_profiles: bool = True
     # certificate chains with sub-CAs (v3.1, euicc.rsp.trust; certChainV3VerificationSupport)
     cert_chain_v3: bool = True
+    # Device Change and Profile Recovery (v3.1, euicc.rsp.device_change; deviceChangeSupport)
+    device_change: bool = True
     # euiccCiPKIdListForSigningV3 (v3 form; None: the identity's signing CIs, whose chains
     # eUICC -> EUM -> CI are Variant O / Ov3)
     ci_pkids_for_signing_v3: tuple[bytes, ...] | None = None

@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import asn1tools
+
 from euicc import tlv
 from euicc.apdu import SwError
 from euicc.rsp import der
@@ -45,6 +47,20 @@ def known_tags() -> frozenset[bytes]:
     """Tags of the members of the v3.1 ``StoreMetadataRequest`` (from the compiled module)."""
     compiled = der.spec(v3=True).types["StoreMetadataRequest"].type
     return frozenset(bytes(member.tag) for member in compiled.root_members)
+
+
+@functools.lru_cache(maxsize=64)
+def _stored(metadata: bytes) -> dict[str, Any]:
+    try:
+        return der.spec(v3=True).decode("StoreMetadataRequest", metadata)
+    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
+        return {}
+
+
+def stored(metadata: bytes) -> dict[str, Any]:
+    """A profile's stored StoreMetadata (as received, v2 or v3 form) read with the v3.1 module;
+    {} when there is none.  The caller must not change the (cached) value."""
+    return _stored(bytes(metadata)) if metadata else {}
 
 
 def check_v3(plain: bytes) -> dict[str, Any]:
