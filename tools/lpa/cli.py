@@ -16,7 +16,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from tools.lpa import activation_code
+from tools.lpa import activation_code, device_change
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
 from tools.lpa.lpa import DownloadError, Lpa, iccid_bytes, iccid_digits
@@ -56,6 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     notif = sub.add_parser("notification", help="list the card's notifications, send them (process) or remove one")
     notif.add_argument("action", choices=("list", "process", "remove"))
     notif.add_argument("seq", nargs="?", type=int)
+    dc = sub.add_parser("device-change", help="move a profile to a new Device (SGP.22 v3.1): prints the "
+                                              "activation code for the new Device")
+    dc.add_argument("iccid")
+    dc.add_argument("--smdp", required=True, help="SM-DP+ address of the profile's Device Change")
+    dc.add_argument("--yes", action="store_true", help="accept the service-provider message for Device Change")
+    rec = sub.add_parser("profile-recovery", help="recover a profile moved away (SGP.22 v3.1): prints the "
+                                                  "activation code to download it again")
+    rec.add_argument("iccid")
+    rec.add_argument("--smdp", required=True, help="SM-DP+ address of the profile's Device Change")
+    rec.add_argument("--download", action="store_true", help="download the profile with it")
     chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
     parser.set_defaults(func=run)
@@ -150,7 +160,38 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
             print(_json({"deleteNotificationStatus": status}))
             return 0 if status == 0 else 1
         return 0
+    if args.lpa_command in ("device-change", "profile-recovery"):
+        return _device_change(args, lpa)
     print(_json(lpa.chip_info()))
+    return 0
+
+
+def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
+    """``device-change`` / ``profile-recovery`` (tools.lpa.device_change).  A service-provider message
+    for Device Change needs the end user's consent: --yes."""
+    iccid = iccid_bytes(args.iccid)
+    if args.lpa_command == "profile-recovery":
+        code = device_change.profile_recovery(lpa, args.smdp, iccid)
+        shown: dict = {"activationCode": code}
+        if args.download:
+            shown["iccid"] = iccid_digits(lpa.download(activation_code.parse(code)).iccid)
+        print(_json(shown))
+        return 0
+    seen: list = []
+
+    def accept(message: dict | None) -> bool:
+        seen.append(message)
+        return message is None or args.yes
+
+    try:
+        result = device_change.device_change(lpa, args.smdp, iccid, accept)
+    except DownloadError:
+        if seen and seen[0] is not None and not args.yes:
+            print(_json({"serviceProviderMessageForDc": seen[0], "refused": "confirm with --yes"}))
+            return 1
+        raise
+    print(_json({"activationCode": result.activation_code, "serviceProviderMessageForDc": result.service_provider_message,
+                 "deviceChangeData": result.data, "oldProfileDeleted": result.deleted}))
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asn1tools
 
 from euicc import tlv
-from euicc.asn1 import rsp
+from euicc.asn1 import rsp, rsp3
 from tools.lpa.transport import Es10Transport
 
 
@@ -78,6 +78,11 @@ class Es10Client:
         response = self.transport.store_data(tlv.tlv(0xBF21, body))
         _choice("PrepareDownloadResponse", response)
         return response
+
+    def v3_call(self, request: bytes, response_type: str) -> tuple[str, object]:
+        """An SGP.22 v3.1 ES10 function whose request the caller built (Device Change, Profile
+        Recovery: PrepareDeviceChange, VerifyDeviceChange, VerifyProfileRecovery); its decoded CHOICE."""
+        return rsp3().decode(response_type, self.transport.store_data(request))
 
     def load_bound_profile_package(self, bpp: bytes) -> bytes:
         """§5.7.6 LoadBoundProfilePackage: one ES10 command per BPP part, in the order of §2.5.5

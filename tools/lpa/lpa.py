@@ -77,41 +77,53 @@ class Lpa:
         self.send_notifications = send_notifications
 
     def _ctx_params1(self, matching_id: str, v3: bool = False) -> bytes:
-        """CtxParamsForCommonAuthentication; in a v3 session (SGP.22 v3.1 module) the DeviceInfo
-        says whether this is an Enterprise Capable Device (lpaRspCapability)."""
+        """CtxParamsForCommonAuthentication in the form of the session's version."""
+        if not v3:
+            return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                               {"matchingId": matching_id, "deviceInfo": self.device_info(False)}))
+        return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                            {"matchingId": matching_id, "deviceInfo": self.device_info(True)}))
+
+    def device_info(self, v3: bool) -> dict:
+        """DeviceInfo (§4.2); in the v3.1 form it says whether this is an Enterprise Capable Device
+        (lpaRspCapability)."""
         device: dict = {"tac": self.tac, "deviceCapabilities": DEFAULT_CAPABILITIES}
         if self.imei:
             device["imei"] = self.imei
         if not v3:
-            return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
-                                               {"matchingId": matching_id, "deviceInfo": device}))
+            return device
         capabilities = dict(DEFAULT_CAPABILITIES)
         capabilities["eutranEpcSupportedRelease"] = capabilities.pop("eutranSupportedRelease")
         device["deviceCapabilities"] = capabilities
         if self.enterprise_capable:
             device["lpaRspCapability"] = ENTERPRISE_CAPABLE_DEVICE
-        return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
-                                            {"matchingId": matching_id, "deviceInfo": device}))
+        return device
+
+    def authenticate(self, smdp: Es9PlusClient, address: str, ctx_params1: Callable[[bool], bytes]) -> tuple[bytes, bytes]:
+        """§3.0.1 Common Mutual Authentication up to ES10b.AuthenticateServer: (transactionId, its
+        response).  ``ctx_params1(v3)`` builds CtxParams1 for the version the SM-DP+ chose (v3:
+        serverSigned1 has a sessionContext); its otherCertsInChain (v3) is forwarded."""
+        info1 = self.es10.get_euicc_info1()
+        challenge = self.es10.get_euicc_challenge()
+        init = smdp.initiate_authentication(challenge, info1, address)
+        signed1 = smdp.field(init, "serverSigned1")
+        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)
+        auth = self.es10.authenticate_server(
+            signed1, smdp.field(init, "serverSignature1"),
+            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1(v3),
+            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
+        kind, value = rsp3().decode("AuthenticateServerResponse", auth)
+        if kind != "authenticateResponseOk":
+            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
+        return bytes.fromhex(init["transactionId"]), auth
 
     def download(self, code: ActivationCode, confirmation_code: str | None = None,
                  accept: Callable[[dict], bool] = lambda metadata: True) -> DownloadResult:
         """§3.1.3 Profile Download and Installation; ``accept`` is the end user's consent to the
         profile metadata (False -> CancelSession endUserRejection)."""
         smdp = self.es9(code.smdp_address)
-        info1 = self.es10.get_euicc_info1()
-        challenge = self.es10.get_euicc_challenge()
-        init = smdp.initiate_authentication(challenge, info1, code.smdp_address)
-        transaction_id = bytes.fromhex(init["transactionId"])
-        signed1 = smdp.field(init, "serverSigned1")
-        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)     # the SM-DP+ chose v3
-        auth = self.es10.authenticate_server(
-            signed1, smdp.field(init, "serverSignature1"),
-            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"),
-            self._ctx_params1(code.matching_id, v3),
-            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
-        kind, value = rsp().decode("AuthenticateServerResponse", auth)
-        if kind != "authenticateResponseOk":
-            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
+        transaction_id, auth = self.authenticate(smdp, code.smdp_address,
+                                                 lambda v3: self._ctx_params1(code.matching_id, v3))
         try:
             client = smdp.authenticate_client(transaction_id, auth)
         except Es9FunctionError:

@@ -108,6 +108,7 @@ class ProfileMetadata:
     profile_owner: bytes | None = None      # OperatorID.mccMnc, 3 bytes (TS 24.008 §10.5.1.3 coding)
     service_provider_message: str | None = None   # v3.1 serviceProviderMessage 'BE' (English)
     enterprise: EnterpriseOrder | None = None     # v3.1 enterpriseConfiguration 'BD'
+    device_change_address: str | None = None      # v3.1 deviceChangeConfiguration requestToDp
 
     def encode(self, v3: bool = False) -> bytes:
         """DER of StoreMetadataRequest (``BF25``); in a v3 session (SGP.22 v3.1 module) with the
@@ -131,6 +132,8 @@ class ProfileMetadata:
             value["serviceProviderMessage"] = {"languageTag": "en", "message": self.service_provider_message}
         if self.enterprise is not None:
             value["enterpriseConfiguration"] = self.enterprise.value()
+        if self.device_change_address is not None:
+            value["deviceChangeConfiguration"] = ("requestToDp", {"smdpAddressForDc": self.device_change_address})
         return rsp3().encode("StoreMetadataRequest", value)
 
 

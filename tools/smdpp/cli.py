@@ -16,7 +16,7 @@ from tools.smdpp.bpp import ENTERPRISE_RULE_BITS, EnterpriseOrder
 from tools.smdpp.certificates import load_folder
 from tools.smdpp.es9plus import SmDpPlus
 from tools.smdpp.http_binding import Es9PlusServer
-from tools.smdpp.orders import UppError, load_upp, order_from_upp
+from tools.smdpp.orders import DeviceChangePolicy, UppError, load_upp, order_from_upp
 
 DESCRIPTION = """\
 Run a test SM-DP+ (GSMA SGP.22): the server a consumer device downloads profiles from, over the
@@ -64,6 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --enterprise-oid: an Enterprise Rule bit (repeatable)")
     serve.add_argument("--non-enterprise-profiles", type=int, metavar="N",
                        help="with --enterprise-oid: numberOfNonEnterpriseProfiles that can be enabled")
+    serve.add_argument("--device-change", action="store_true",
+                       help="v3 sessions: allow Device Change of the profile(s) through this SM-DP+")
+    serve.add_argument("--dc-delete-old-profile", action="store_true",
+                       help="with --device-change: the old Device must delete the profile")
+    serve.add_argument("--dc-recovery-days", type=int, metavar="DAYS",
+                       help="with --device-change: allow Profile Recovery for DAYS days")
+    serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     parser.set_defaults(func=run)
 
@@ -85,6 +92,13 @@ def enterprise_order(args: argparse.Namespace) -> EnterpriseOrder | None:
                            args.non_enterprise_profiles)
 
 
+def device_change_policy(args: argparse.Namespace) -> DeviceChangePolicy | None:
+    """The Device Change policy the options describe (SGP.22 v3.1), None without --device-change."""
+    if not args.device_change:
+        return None
+    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message)
+
+
 def run(args: argparse.Namespace) -> int:
     if len(args.upp) != len(args.matching_id):
         print("smdpp: give one --matching-id per --upp")
@@ -99,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 profile_name=args.profile_name, notification_address=args.notification_address or address,
                 confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk,
                 ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
-                service_provider_message=args.service_provider_message, enterprise=enterprise_order(args)))
+                service_provider_message=args.service_provider_message, enterprise=enterprise_order(args),
+                device_change=device_change_policy(args), device_change_address=address))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
 from euicc.asn1 import rsp, rsp3
-from tools.smdpp import bpp, signing
+from tools.smdpp import bpp, device_change, signing
 from tools.smdpp.certificates import CertificateCheckError, Credentials, CredentialSet, EuiccIdentity, verify_euicc_chain
 from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASED, ProfileOrder, hash_confirmation_code
 
@@ -74,9 +74,9 @@ def _children(data: bytes, outer: int) -> list[tuple[int, bytes]]:
         raise _fail(MALFORMED, f"malformed {outer:X}: {exc}") from None
 
 
-def _decode(type_name: str, data: bytes) -> dict:
+def _decode(type_name: str, data: bytes, v3: bool = False) -> dict:
     try:
-        return rsp().decode(type_name, data)
+        return (rsp3() if v3 else rsp()).decode(type_name, data)
     except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError) as exc:
         raise _fail(MALFORMED, f"{type_name} does not decode: {exc}") from None
 
@@ -120,6 +120,7 @@ class Session:
     smdp_signature2: bytes = b""          # complete 5F37 TLV, input of euiccSignature2
     ended: bool = False
     v3: bool = False                      # SGP.22 v3.1 chosen for this session
+    device_change: device_change.DeviceChangeState | None = None     # v3.1 Device Change / Recovery
 
 
 @dataclass
@@ -147,6 +148,7 @@ class SmDpPlus:
         self.orders: dict[str, ProfileOrder] = {}
         self.sessions: dict[bytes, Session] = {}
         self.notifications: list[ReceivedNotification] = []
+        self.recoveries: dict[bytes, dt.datetime] = {}     # ICCID -> end of Profile Recovery (v3.1)
         self._lock = threading.RLock()
 
     def add_order(self, order: ProfileOrder) -> None:
@@ -211,7 +213,7 @@ class SmDpPlus:
                 raise _fail(code[(exc.which, exc.expired)], str(exc)) from None
             if not signing.verify(euicc.public_key, signed1, _value(signature1)):
                 raise _fail(EUICC_VERIFICATION_FAILED, "euiccSignature1 does not verify")
-            fields = _decode("EuiccSigned1", signed1)
+            fields = _decode("EuiccSigned1", signed1, session.v3)
             if fields["transactionId"] != transaction_id:
                 raise _fail(UNKNOWN_TRANSACTION, "transactionId differs in euiccSigned1")
             if fields["serverChallenge"] != session.server_challenge:
@@ -219,6 +221,8 @@ class SmDpPlus:
             # The eUICC is authenticated from here on: keep its identity even when the order is
             # refused below, so the CancelSession that follows can be verified (§5.6.5, §3.0.1).
             session.euicc = euicc
+            if fields["ctxParams1"][0] in device_change.CONTEXTS:
+                return self._device_change(session, fields["ctxParams1"], signature1)
             matching_id = fields["ctxParams1"][1].get("matchingId", "")
             order = self.orders.get(matching_id)
             if order is None or order.state not in (RELEASED, DOWNLOADED):
@@ -232,6 +236,22 @@ class SmDpPlus:
         return {"transactionId": transaction_id, "profileMetadata": order.metadata.encode(session.v3),
                 "smdpSigned2": signed2, "smdpSignature2": session.smdp_signature2,
                 "smdpCertificate": session.cred.pb.der}
+
+    def _device_change(self, session: Session, ctx_params1: tuple, signature1: bytes) -> dict:
+        """AuthenticateClient for Device Change / Profile Recovery (:mod:`tools.smdpp.device_change`)."""
+        try:
+            return device_change.authenticate_client(self, session, ctx_params1, signature1)
+        except device_change.Refused as exc:
+            raise _fail(exc.code, str(exc)) from None
+
+    def confirm_device_change(self, transaction_id: bytes, prepare_device_change_response: bytes) -> dict:
+        """ES9+.ConfirmDeviceChange (SGP.22 v3.1): :mod:`tools.smdpp.device_change`."""
+        with self._lock:
+            session = self._session(transaction_id)
+            try:
+                return device_change.confirm(self, session, prepare_device_change_response)
+            except device_change.Refused as exc:
+                raise _fail(exc.code, str(exc)) from None
 
     # -- §5.6.2 ----------------------------------------------------------------------------------
     def get_bound_profile_package(self, transaction_id: bytes, prepare_download_response: bytes) -> dict:

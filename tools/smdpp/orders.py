@@ -46,6 +46,17 @@ def hash_confirmation_code(code: str, transaction_id: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(code.encode()).digest() + transaction_id).digest()
 
 
+@dataclass(frozen=True)
+class DeviceChangePolicy:
+    """How the operator lets a profile move to another Device (SGP.22 v3.1 DeviceChangeData): the
+    old Device deletes it, Profile Recovery stays open for ``recovery_days``, ``message`` is the
+    serviceProviderMessageForDc (tools.smdpp.device_change)."""
+
+    delete_old_profile: bool = False
+    recovery_days: int | None = None
+    message: str | None = None
+
+
 @dataclass
 class ProfileOrder:
     """One download order and what happened to it."""
@@ -59,6 +70,7 @@ class ProfileOrder:
     cc_attempts_left: int = 3
     state: str = RELEASED
     result: dict = field(default_factory=dict)
+    device_change: DeviceChangePolicy | None = None     # SGP.22 v3.1 Device Change allowed
 
 
 def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str = "Test SM-DP+",
@@ -67,13 +79,15 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                    eid: str | None = None, use_ppk: bool = False, ppr_ids: tuple[str, ...] = (),
                    metadata_iccid: str | None = None, profile_owner: bytes | None = None,
                    service_provider_message: str | None = None,
-                   enterprise: EnterpriseOrder | None = None) -> ProfileOrder:
+                   enterprise: EnterpriseOrder | None = None, device_change: DeviceChangePolicy | None = None,
+                   device_change_address: str | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there.
     ``ppr_ids`` are the profile policy rules announced in the metadata (§2.9.1); ``metadata_iccid``
     announces another ICCID than the package's (test only: the eUICC must refuse the mismatch);
     ``profile_owner`` is the operator's MCC/MNC (``OperatorID.mccMnc``) the RAT is matched against;
-    ``enterprise`` makes it an Enterprise Profile (SGP.22 v3.1, v3 sessions only)."""
+    ``enterprise`` makes it an Enterprise Profile (SGP.22 v3.1, v3 sessions only); ``device_change``
+    allows Device Change through ``device_change_address`` (v3.1 deviceChangeConfiguration requestToDp)."""
     iccid = metadata_iccid or upp_iccid(upp)
     targets = ()
     if notification_address:
@@ -81,8 +95,9 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                                        "notificationDelete"), notification_address),)
     meta = ProfileMetadata(iccid_ef_coding(iccid), service_provider_name, profile_name or f"Profile {iccid}",
                            profile_class, targets, tuple(ppr_ids), profile_owner,
-                           service_provider_message=service_provider_message, enterprise=enterprise)
-    return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk)
+                           service_provider_message=service_provider_message, enterprise=enterprise,
+                           device_change_address=device_change_address if device_change else None)
+    return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk, device_change=device_change)
 
 
 def load_upp(path: Path) -> bytes:
