@@ -12,9 +12,12 @@ from dataclasses import replace
 
 import pytest
 
+from tests.e2e.pcsc_host import reader_name
+from tests.rsp_host.conftest import make_lpa
 from tests.rsp_host.test_v3_download import in_process_lpa, smdp_v3  # noqa: F401
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import DownloadError
+from tools.lpa.transport import PcscTransmit
 from tools.profile_builder import DEFAULT_TEST_PARAMETERS, build_upp
 from tools.smdpp import cli as smdpp_cli
 from tools.smdpp.bpp import EnterpriseOrder
@@ -65,3 +68,23 @@ def test_smdpp_command_line_describes_the_enterprise_order():
     assert smdpp_cli.enterprise_order(args) == CORPORATE
     plain = parser.parse_args(["serve", "--certs", ".", "--upp", "p.der", "--matching-id", "M"])
     assert smdpp_cli.enterprise_order(plain) is None
+
+
+@pytest.mark.pcsc
+def test_enterprise_rules_through_pcsc(start_card, pcscd, smdp_v3):
+    """Through pcscd + vpcd + pyscard: an Enterprise Profile with only-enterprise rules, then a
+    consumer download refused (22) and the card's profile list unchanged."""
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        lpa = make_lpa(transmit)
+        lpa.es10.transport.open()
+        lpa.download(order(smdp_v3, "ENT-PCSC", "89001000000000001203", CORPORATE))
+        before = lpa.es10.get_profiles_info()
+        with pytest.raises(DownloadError) as refused:
+            lpa.download(order(smdp_v3, "CONSUMER-PCSC", "89001000000000001211"))
+        assert refused.value.result["errorReason"] == ENTERPRISE_PROFILES_ONLY
+        assert lpa.es10.get_profiles_info() == before
+        lpa.es10.transport.close()
+    finally:
+        transmit.close()
