@@ -13,6 +13,8 @@ from dataclasses import replace
 
 import pytest
 
+from euicc.profiles.manager import ProfileManager
+from euicc.profiles.model import PPR1
 from tests.rsp.flow import Download, load, prepare
 from tests.rsp.helpers import EID1, Lpa, Smdp, swap
 from tests.rsp.test_v3 import (TS48_ICCID, authenticate, bits, open_lpa, v2, v3, v3_download,  # noqa: F401
@@ -209,3 +211,12 @@ def test_profiles_info_gives_the_configuration_when_asked(v3):
     assert infos == [{"iccid": swap(iccid(1)), "enterpriseConfiguration": configuration}]
     # without 'BD' in the tagList (a v2 LPA) the member is not there
     assert all("enterpriseConfiguration" not in p for p in card.profiles())
+
+
+def test_an_installed_ppr1_profile_forbids_enterprise_profiles(v3):
+    card = Card(v3)
+    card.install(1)
+    manager = ProfileManager(card.lpa.card.store)
+    manager.update(replace(manager.by_iccid(swap(iccid(1))), ppr=PPR1))     # as if the RAT had allowed PPR1
+    assert card.refused(2, config()) == PROFILE_NOT_ALLOWED
+    card.install(2)                                                          # a consumer profile still installs
