@@ -101,6 +101,12 @@ def _recovery_allowed(ctx: Context, iccid: bytes, server_address: str) -> bool:
     return until is None or ctx.runtime(RspRuntime).clock() <= until
 
 
+def in_session(ctx: Context) -> bool:
+    """The current RSP session is a Device Change / Profile Recovery one: no PrepareDownload in it."""
+    session, record = rsp_session.current(ctx), ctx.volatile.get(DeviceChangeSession)
+    return session is not None and record is not None and record.transaction_id == session.transaction_id
+
+
 def _current(ctx: Context, kind: str) -> tuple[rsp_session.RspSession, DeviceChangeSession] | None:
     session, record = rsp_session.current(ctx), ctx.volatile.get(DeviceChangeSession)
     if (session is None or session.dp_auth is None or record is None or record.kind != kind

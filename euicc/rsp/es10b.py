@@ -155,7 +155,7 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
         return der.encode("PrepareDownloadResponse", ("downloadResponseError", {
             "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}), v3=v3)
 
-    if session is None or session.dp_auth is None or session.otk is not None:
+    if session is None or session.dp_auth is None or session.otk is not None or device_change.in_session(ctx):
         return error(DownloadErrorCode.NO_SESSION_CONTEXT)
     ident = card_identity(ctx)
     try:

@@ -180,3 +180,10 @@ def test_expired_recovery_record(v3):
     assert server.verify_change(change_data(profileRecoverySupport=None, profileRecoveryValidityPeriod=past))[0] == (
         "verifyDeviceChangeOk")
     assert auth_error(v3, lpa, RECOVERY_CTX) == INVALID_ICCID
+
+
+def test_no_profile_download_in_a_device_change_session(v3):
+    lpa = installed(v3)
+    server = DcServer(v3, lpa)
+    raw = lpa.es10(server.smdp.prepare_download(server.dl.euicc_signature1))
+    assert v3.decode("PrepareDownloadResponse", raw)[1]["downloadErrorCode"] == NO_SESSION
