@@ -13,7 +13,10 @@ from dataclasses import replace
 import pytest
 
 from tests.e2e.pcsc_host import reader_name
-from tests.rsp_host.conftest import make_lpa
+from euicc.card import CardConfig
+from euicc.composition import open_card
+from euicc.rsp.euicc_info import DEFAULT_SETTINGS
+from tests.rsp_host.conftest import SHIPPED_PKI, make_lpa
 from tests.rsp_host.test_v3_download import in_process_lpa, smdp_v3  # noqa: F401
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import DownloadError
@@ -21,11 +24,14 @@ from tools.lpa.transport import PcscTransmit
 from tools.profile_builder import DEFAULT_TEST_PARAMETERS, build_upp
 from tools.smdpp import cli as smdpp_cli
 from tools.smdpp.bpp import EnterpriseOrder
-from tools.smdpp.orders import FAILED, INSTALLED, order_from_upp
+from tools.smdpp.certificates import load_folder
+from tools.smdpp.es9plus import SVN_V3, SmDpPlus
+from tools.smdpp.http_binding import Es9PlusServer
+from tools.smdpp.orders import CANCELLED, FAILED, INSTALLED, order_from_upp
 
 ACME = "1.3.6.1.4.1.99999.7"
 CORPORATE = EnterpriseOrder(ACME, "ACME Corp", ("reference", "only-enterprise"), 0)
-ENTERPRISE_RULES_NOT_ALLOWED, ENTERPRISE_PROFILES_ONLY = 18, 22
+ENTERPRISE_PROFILES_NOT_SUPPORTED, ENTERPRISE_RULES_NOT_ALLOWED, ENTERPRISE_PROFILES_ONLY = 17, 18, 22
 
 
 def upp_with(iccid: str) -> bytes:
@@ -51,11 +57,27 @@ def test_enterprise_order_then_a_consumer_profile_is_refused(smdp_v3):
 
 
 def test_rules_on_a_device_that_is_not_enterprise_capable(smdp_v3):
+    """The LPA cancels the session (CancelSession reason 18, verified by the SM-DP+); the card's own
+    refusal of the same metadata is tests/rsp/test_enterprise.py::test_rules_need_an_enterprise_capable_device."""
     lpa = in_process_lpa()
     lpa.enterprise_capable = False
-    with pytest.raises(DownloadError) as refused:
+    with pytest.raises(DownloadError, match="CancelSession reason 18"):
         lpa.download(order(smdp_v3, "ENT-2", "89001000000000001203", CORPORATE))
-    assert refused.value.result["errorReason"] == ENTERPRISE_RULES_NOT_ALLOWED
+    assert smdp_v3.orders["ENT-2"].state == CANCELLED
+    assert smdp_v3.orders["ENT-2"].result["cancelSessionReason"] == ENTERPRISE_RULES_NOT_ALLOWED
+
+
+def test_card_without_enterprise_support(upp):
+    """A card whose setting turns Enterprise Profiles off: the LPA cancels with reason 17."""
+    server = Es9PlusServer(SmDpPlus("placeholder", load_folder(SHIPPED_PKI, ("NIST",)), svn=SVN_V3))
+    server.smdp.address = f"127.0.0.1:{server.port}"
+    config = replace(CardConfig(), euicc_info=replace(DEFAULT_SETTINGS, enterprise_profiles=False))
+    lpa = make_lpa(open_card(None, config).transmit)
+    lpa.es10.transport.open()
+    with server:
+        with pytest.raises(DownloadError, match="CancelSession reason 17"):
+            lpa.download(order(server.smdp, "ENT-3", "89001000000000001203", EnterpriseOrder(ACME, "ACME Corp")))
+        assert server.smdp.orders["ENT-3"].result["cancelSessionReason"] == ENTERPRISE_PROFILES_NOT_SUPPORTED
 
 
 def test_smdpp_command_line_describes_the_enterprise_order():

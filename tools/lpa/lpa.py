@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from euicc.asn1 import rsp, rsp3
+from tools.lpa import enterprise
 from tools.lpa.activation_code import ActivationCode
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
@@ -135,6 +136,10 @@ class Lpa:
         if not accept(metadata):
             self.cancel(smdp, transaction_id, END_USER_REJECTION)
             raise DownloadError("consent", "the end user rejected the profile")
+        reason = enterprise.cancel_reason(self.es10, self.enterprise_capable, metadata)
+        if reason is not None:      # SGP.22 v3.1 §3.1.3: what the eUICC would refuse is not downloaded
+            self.cancel(smdp, transaction_id, reason)
+            raise DownloadError("enterprise", f"CancelSession reason {reason}")
         if cc_required and not confirmation_code:
             self.cancel(smdp, transaction_id, POSTPONED)
             raise DownloadError("confirmation", "this profile needs a confirmation code")

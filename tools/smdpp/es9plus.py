@@ -376,6 +376,7 @@ class SmDpPlus:
                     raise _fail(INVALID_SMDP_OID, f"smdpOid {fields['smdpOid']}")
                 if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
+                    session.order.result["cancelSessionReason"] = fields["reason"]
             session.ended = True
         return {}
 
