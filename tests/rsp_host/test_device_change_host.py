@@ -12,11 +12,13 @@ import json
 
 import pytest
 
-from tests.rsp_host.conftest import TS48_ICCID
+from tests.e2e.pcsc_host import reader_name
+from tests.rsp_host.conftest import TS48_ICCID, make_lpa
 from tests.rsp_host.test_v3_download import in_process_lpa, smdp_v3  # noqa: F401
 from tools.lpa import cli, device_change
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import DownloadError, iccid_bytes, iccid_digits
+from tools.lpa.transport import PcscTransmit
 from tools.smdpp.orders import INSTALLED, DeviceChangePolicy, order_from_upp
 
 MESSAGE = "Moving your plan: your old phone loses it"
@@ -68,3 +70,21 @@ def test_cli_needs_consent_for_the_message(smdp_v3, upp, capsys):
     assert cli.execute(args, lpa) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["activationCode"].startswith(f"LPA:1${smdp_v3.address}$DC-") and out["oldProfileDeleted"] is False
+
+
+@pytest.mark.pcsc
+def test_device_change_through_pcsc(start_card, pcscd, smdp_v3, upp):
+    """The old Device's card through pcscd + vpcd + pyscard: PrepareDeviceChange, VerifyDeviceChange
+    and the deletion of the old profile; the new Device (in process) downloads the profile."""
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        old = make_lpa(transmit)
+        old.es10.transport.open()
+        install(smdp_v3, old, upp, DeviceChangePolicy(delete_old_profile=True), "DC-PCSC")
+        result = device_change.device_change(old, smdp_v3.address, iccid_bytes(TS48_ICCID))
+        assert result.deleted and TS48_ICCID not in iccids(old)
+        old.es10.transport.close()
+    finally:
+        transmit.close()
+    assert iccid_digits(in_process_lpa().download(parse(result.activation_code)).iccid) == TS48_ICCID
