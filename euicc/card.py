@@ -26,7 +26,8 @@ from euicc.fs.filesystem import FileSystem
 from euicc.fs.model import adf_path
 from euicc.gp import key_store
 from euicc.gp.secure_channel import SCP03_FEATURE
-from euicc.nvm import POWER_LOSS, Codec, PowerCut, StateFileError, Store
+from euicc.nvm import POWER_LOSS, PowerCut, StateFileError, Store
+from euicc.nvm_codec import Codec
 from euicc.profiles.model import CLASS_TEST, STATE_ENABLED, ProfileRecord, iccid_digits
 from euicc.session import CardSession
 

@@ -97,7 +97,8 @@ class Channel:
                 status: Callable[[int], int], le_policy: str = LE_6CXX) -> bytes:
         """Turn a command's (data, SW) into the response APDU, buffering what must wait.
 
-        `status` gives the SW sent (the proactive '91xx' indication, TS 102 221 §10.2.1).
+        `status` gives the SW sent (the proactive '91xx' indication, TS 102 221 §10.2.1); it is
+        applied when the SW is sent, so buffered data ends with the indication of that moment.
         """
         n = len(data)
         if not n:
@@ -108,15 +109,15 @@ class Channel:
             if cmd.ne != kept.announced():
                 self.resend = kept
                 return sw_bytes(0x6C00 | (kept.announced() & 0xFF))
-            return self._chunk(data, MAX_SHORT, status(sw))
-        sw = status(sw)
+            return self._chunk(data, MAX_SHORT, sw, status)
         if t0 and not short_case_2:   # (a short case 2 here: le_policy 'direct')
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6100 | (min(n, MAX_SHORT) & 0xFF))
         limit = min(cmd.ne or MAX_SHORT, MAX_SHORT)
-        return self._chunk(data, limit, sw)
+        return self._chunk(data, limit, sw, status)
 
-    def get_response(self, cmd: Command, t0: bool, le_policy: str = LE_6CXX) -> bytes:
+    def get_response(self, cmd: Command, t0: bool, le_policy: str = LE_6CXX,
+                     status: Callable[[int], int] = int) -> bytes:
         """GET RESPONSE (TS 102 221 §11.1.16 / ISO 7816-4 §7.6.1)."""
         self.resend = None
         if cmd.p1 or cmd.p2:
@@ -129,12 +130,12 @@ class Channel:
         if t0 and le_policy == LE_6CXX and ne > len(data):
             self.pending, self.pending_sw = data, sw
             return sw_bytes(0x6C00 | (len(data) & 0xFF))
-        return self._chunk(data, ne, sw)
+        return self._chunk(data, ne, sw, status)
 
-    def _chunk(self, data: bytes, limit: int, sw: int) -> bytes:
+    def _chunk(self, data: bytes, limit: int, sw: int, status: Callable[[int], int]) -> bytes:
         """Send at most `limit` bytes now; keep the rest for GET RESPONSE with ``61xx``."""
         if len(data) <= limit:
-            return data + sw_bytes(sw)
+            return data + sw_bytes(status(sw))
         rest = data[limit:]
         self.pending, self.pending_sw = rest, sw
         return data[:limit] + sw_bytes(0x6100 | (min(len(rest), MAX_SHORT) & 0xFF))

@@ -41,6 +41,7 @@ class Origin(enum.Enum):
     TERMINAL = "terminal"          # a C-APDU over the card interface (TS 102 221 §10)
     OTA_SMS = "OTA over SMS"       # a remote APDU of a secured SMS-PP packet (TS 102 225 / 226)
     OTA_HTTPS = "OTA over HTTPS"   # a remote APDU of an SCP81 HTTPS session (GP Amd B)
+    OTA_CAT_TP = "OTA over CAT_TP"  # a remote APDU of a secured packet over CAT_TP (TS 102 225, TS 102 127)
 
 
 EnvelopeHandler = Callable[["Context", int, bytes], bytes]   # (ctx, tag, value) -> response data

@@ -6,7 +6,7 @@ An extension contributes:
 - the optional features a card may leave out (:attr:`Extension.FEATURES`, names for
   ``CardConfig.disabled``);
 - its persistent record types and the store-key rules of its records (:attr:`Extension.RECORD_TYPES`,
-  :attr:`Extension.LAYOUT`, rows of the card's euicc.nvm.Layout after the kernel's), the records
+  :attr:`Extension.LAYOUT`, rows of the card's euicc.nvm_codec.Layout after the kernel's), the records
   every card it provisioned holds (:attr:`Extension.REQUIRED`) and a check of them
   (:meth:`Extension.check`);
 - the applets it brings (:meth:`Extension.applets`, added to the card's catalog);
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from euicc.channels import Application
     from euicc.context import CardServices
-    from euicc.nvm import LayoutRule, Store
+    from euicc.nvm import Store
+    from euicc.nvm_codec import LayoutRule
 
 Refuse = Callable[[str], None]     # raises StateFileError with the reason
 

@@ -75,7 +75,7 @@ class CardSession:
             return sw_bytes(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)
         if cmd.ins == 0xC0:
             try:
-                return ch.get_response(cmd, self.config.t0, self.config.le_policy)
+                return ch.get_response(cmd, self.config.t0, self.config.le_policy, self.cat.status)
             except SwError as e:
                 return sw_bytes(e.sw)
         kept = ch.kept_answer(cmd)   # the re-send after 6Cxx: the answer, not a second run

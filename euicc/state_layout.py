@@ -1,6 +1,6 @@
 """The card's persistent state: what each store key holds, and what every card must hold.
 
-:func:`layout` is the store codec's type table (euicc.nvm.Layout): a value written or loaded under
+:func:`layout` is the store codec's type table (euicc.nvm_codec.Layout): a value written or loaded under
 a key must have the type of the first rule whose pattern matches the key (``*`` one path segment,
 ``/**`` the rest); a key no rule matches cannot be stored.  The kernel's rules are
 :data:`KERNEL_LAYOUT`; each extension adds the rows of its own records (``Extension.LAYOUT``,
@@ -33,7 +33,8 @@ from euicc.gp import keys as gp_keys
 from euicc.gp.access_control import AccessRule
 from euicc.gp.key_store import Scp03Keys
 from euicc.gp.registry import KIND_SD, Registry, RegistryEntry
-from euicc.nvm import Layout, LayoutRule, StateFileError, Store
+from euicc.nvm import StateFileError, Store
+from euicc.nvm_codec import Layout, LayoutRule
 from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import NO_PROFILE_FSID
 from euicc.profiles.model import STATE_ENABLED, ProfileRecord

@@ -28,6 +28,7 @@ from vpcd_bridge.gsmtap import parse_target
 
 if TYPE_CHECKING:
     from euicc.card import CardConfig
+    from euicc.m2m.runtime import M2mRuntime
 
 log = logging.getLogger("euicc-emu")
 
@@ -79,6 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "to HOST, port 4729 unless given (for Wireshark)")
     parser.add_argument("--pcap", type=Path, default=None, metavar="FILE",
                         help="write the same GSMTAP messages to a pcap FILE (overwritten) for Wireshark/tshark")
+    parser.add_argument("--m2m-validity-period", type=_seconds, default=None, metavar="SECONDS",
+                        help="SGP.02: seconds after which an unconfirmed profile switch is rolled back "
+                             "(notification 03); default the card's own (euicc.m2m.settings validity_period)")
     add_run_options(parser)
     parser.set_defaults(func=run)
 
@@ -126,6 +130,19 @@ def _interface_config(args: argparse.Namespace) -> CardConfig:
     return replace(base, atr=interface.atr, t0=interface.t0_delivery and not args.t1_direct)
 
 
+def m2m_runtime(args: argparse.Namespace) -> M2mRuntime | None:
+    """The SGP.02 runtime with the settings given on the command line (None: the card's defaults);
+    ValueError when they are given for a card opened without the m2m extension."""
+    from euicc.composition import default_names
+    from euicc.m2m.runtime import M2mRuntime
+    from euicc.m2m.settings import M2mSettings
+    if args.m2m_validity_period is None:
+        return None
+    if "m2m" not in (args.extensions if args.extensions is not None else default_names()):
+        raise ValueError("--m2m-validity-period: the card is opened without the m2m extension (--extensions)")
+    return M2mRuntime(settings=M2mSettings(validity_period=args.m2m_validity_period))
+
+
 def run(args: argparse.Namespace) -> int:
     from euicc.asn1 import precompile
     from euicc.composition import open_card
@@ -160,11 +177,11 @@ def run(args: argparse.Namespace) -> int:
             try:
                 stack.enter_context(SlotClaim(endpoint))
                 card = open_card(path, config, first_profile=args.first_profile, extensions=args.extensions,
-                                 durability=args.durability)
+                                 m2m=m2m_runtime(args), durability=args.durability)
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
-            except ValueError as exc:   # settings the card's extensions do not have (CardConfig.disabled)
+            except ValueError as exc:   # settings the card's extensions do not have (CardConfig.disabled, --m2m-*)
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 2
             stack.callback(_close_card, card, path)
@@ -219,6 +236,16 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
 
 

@@ -20,7 +20,7 @@ MILENAGE, TUAK, XOR_TEST = "milenage", "tuak", "xor"
 @dataclass(frozen=True, slots=True)
 class AkaSubscription:
     """Algorithm, keys, options and SQN state of one NAA."""
-    RECORD_TYPE: ClassVar[str] = "AkaSubscription"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "AkaSubscription"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     algorithm: str                       # milenage, tuak or xor
     k: bytes

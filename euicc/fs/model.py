@@ -31,7 +31,7 @@ _FDB = {TRANSPARENT: 0x01, LINEAR: 0x02, CYCLIC: 0x06, BERTLV: 0x39}
 @dataclass(frozen=True, slots=True)
 class FileDescriptor:
     """One file of the UICC file system (TS 102 221 §8.2, §11.1.1.4)."""
-    RECORD_TYPE: ClassVar[str] = "FileDescriptor"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "FileDescriptor"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     fid: int
     kind: str                            # MF, DF, ADF or EF

@@ -25,7 +25,7 @@ def key_reference_valid(ref: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class PinState:
     """One PIN (or ADM key) with its unblocking key (TS 102 221 §9.5)."""
-    RECORD_TYPE: ClassVar[str] = "PinState"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "PinState"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     value: bytes
     retries: int

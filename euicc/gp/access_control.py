@@ -57,7 +57,7 @@ _HASH_LENGTHS = (0, 20, 32)   # any device app, SHA-1, SHA-256 (Android) of the 
 @dataclass(frozen=True, slots=True)
 class AccessRule:
     """One REF-AR-DO: the values of its REF-DO and AR-DO, as validated and stored."""
-    RECORD_TYPE: ClassVar[str] = "AccessRule"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "AccessRule"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     ref_do: bytes
     ar_do: bytes

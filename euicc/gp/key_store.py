@@ -36,7 +36,7 @@ class Scp03Keys:
     A key deleted on its own (DELETE 'D0' 'D2', GP CS §11.2.2.3.2) is ``b""``: the set is then
     incomplete and no secure channel opens with it until PUT KEY adds the key again.
     """
-    RECORD_TYPE: ClassVar[str] = "Scp03Keys"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "Scp03Keys"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     kvn: int
     enc: bytes

@@ -51,7 +51,7 @@ KIND_ISD, KIND_SD, KIND_APP, KIND_ELF = "ISD", "SD", "APP", "ELF"
 @dataclass(frozen=True, slots=True)
 class RegistryEntry:
     """One GP registry entry (GP Card Spec §6.6.1)."""
-    RECORD_TYPE: ClassVar[str] = "RegistryEntry"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "RegistryEntry"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     aid: bytes
     kind: str                   # ISD, SD, APP or ELF

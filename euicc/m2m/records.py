@@ -20,7 +20,7 @@ __all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotifi
 class OtaKeySet:
     """One SCP80 key set (TS 102 225 §5.1.2/§5.1.3): KIc, KID, DEK, its 5-byte counter and its GP
     key type (:class:`euicc.crypto.scp80.KeyType`; SGP.02 ISD-R key sets are AES, CRT '80 01 88')."""
-    RECORD_TYPE: ClassVar[str] = "OtaKeySet"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "OtaKeySet"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     kvn: int
     kic: bytes
@@ -37,7 +37,7 @@ class PendingNotification:
     ``rollback_to`` is the ISD-P AID enabled before a profile switch (empty: no rollback);
     ``created`` / ``last_sent`` are clock milliseconds; ``sends`` counts SEND SHORT MESSAGEs.
     """
-    RECORD_TYPE: ClassVar[str] = "PendingNotification"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "PendingNotification"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     seq: int
     kind: int
@@ -52,7 +52,7 @@ class PendingNotification:
 @dataclass(frozen=True, slots=True)
 class SmsrAddress:
     """The SM-SR SMS address of ES5.UpdateSMSRAddressingParameters (TS 23.040 §9.1.2.5)."""
-    RECORD_TYPE: ClassVar[str] = "SmsrAddress"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "SmsrAddress"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     toa: int
     digits: str

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class TransportContext:
     """What the secured-packet layer needs to know of the transport that delivered a packet.
 
-    ``origin`` names the transport (:attr:`Origin.OTA_SMS` today; HTTPS next); ``originator`` is the
+    ``origin`` names the transport (:attr:`Origin.OTA_SMS`, :attr:`Origin.OTA_CAT_TP`; HTTPS next); ``originator`` is the
     sender's address when the transport has one (SMS: TP-OA, TS 23.040 §9.2.3.7);
     ``response_prefix`` is what precedes the Response Packet and is covered by its checksum
     (SMS: the UDH '02 71 00', TS 31.115 §6.2).

@@ -45,7 +45,7 @@ class ProfileError(Exception):
 @dataclass(frozen=True, slots=True)
 class ProfileRecord:
     """One installed profile (SGP.22 ProfileInfo; SGP.02 ISD-P attributes)."""
-    RECORD_TYPE: ClassVar[str] = "ProfileRecord"   # its stable id in the store (euicc.nvm.Codec)
+    RECORD_TYPE: ClassVar[str] = "ProfileRecord"   # its stable id in the store (euicc.nvm_codec.Codec)
 
     isdp_aid: bytes
     iccid: bytes                         # 10 bytes, coded as in EF.ICCID (nibble-swapped BCD)

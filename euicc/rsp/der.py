@@ -65,11 +65,21 @@ def int_to_bits(value: int, length: int) -> tuple[bytes, int]:
     return (bytes((value,)) if used else b"", used)
 
 
-def decode_stored(type_name: str, data: bytes) -> Any:
+def decode_stored(type_name: str, data: bytes, *, v3: bool = False) -> Any:
     """Decode DER the card wrote itself (its own store): no input checks needed."""
-    return rsp().decode(type_name, bytes(data))
+    return spec(v3).decode(type_name, bytes(data))
 
 
 def decode_certificate(certificate: bytes) -> Any:
     """A DER certificate as an asn1tools ``Certificate`` value (re-encodes byte-identically)."""
     return decode_stored("Certificate", certificate)
+
+
+def canonical_oid(text: str) -> str:
+    """An OBJECT IDENTIFIER as asn1tools decodes it, in its X.690 §8.19.4 form: asn1tools does not
+    split a first subidentifier >= 80 (arc 2 with a second arc >= 40, e.g. the SGP.26 SM-DP+ OID
+    2.999.10 comes back as '26.39.10')."""
+    arcs = text.split(".")
+    if len(arcs) >= 2 and arcs[0].isdigit() and arcs[1].isdigit() and int(arcs[0]) > 2:
+        return ".".join(["2", str(int(arcs[0]) * 40 + int(arcs[1]) - 80), *arcs[2:]])
+    return text

@@ -41,6 +41,7 @@ INVALID_TRANSACTION_ID = 5
 UNDEFINED_ERROR = 127
 COMMON_AUTHENTICATION = "ctxParamsForCommonAuthentication"
 PROFILE_DOWNLOAD_ONLY = (bytes((0x80,)), 1)        # OperationType {profileDownload}
+RPM_ONLY = (bytes((0x40,)), 2)                      # OperationType {rpm} (SGP.22 v3.1 §3.7.2)
 
 
 def card_identity(ctx: Context) -> EuiccIdentity:
@@ -119,6 +120,7 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     }
     signature = credential.sign(der.encode("EuiccSigned1", euicc_signed1, v3=v3))
     session.v3 = v3
+    session.rpm = v3 and _operation_type(request["ctxParams1"]) == RPM_ONLY
     session.transaction_id = signed1["transactionId"]
     session.server_address = signed1["serverAddress"]
     session.ci_pkid = bytes(pkid)
@@ -133,13 +135,19 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         "nextCertInChain" if v3 else "eumCertificate": der.decode_certificate(credential.cert_eum)}), v3=v3)
 
 
+def _operation_type(ctx_params1: tuple) -> tuple[bytes, int] | None:
+    """operationType of a Common Authentication CtxParams1 (SGP.22 v3.1 §5.7.13), else None."""
+    kind, params = ctx_params1
+    return params.get("operationType", PROFILE_DOWNLOAD_ONLY) if kind == COMMON_AUTHENTICATION else None
+
+
 def _v3_context_supported(ctx_params1: tuple) -> bool:
     """v3.1 CtxParams1 this card can serve besides Device Change / Profile Recovery
-    (:mod:`euicc.rsp.device_change`): Common Authentication for a profile download.  Push Service
-    registration and RPM (operationType rpm) are not implemented; they are refused with
+    (:mod:`euicc.rsp.device_change`): Common Authentication for a profile download or for RPM
+    (operationType {rpm}, §3.7.2: a LoadRpmPackage follows, :mod:`euicc.rsp.rpm`).  Push Service
+    registration and other operationType combinations are not implemented; they are refused with
     undefinedError (127) [U: no dedicated code]."""
-    kind, params = ctx_params1
-    return kind == COMMON_AUTHENTICATION and params.get("operationType", PROFILE_DOWNLOAD_ONLY) == PROFILE_DOWNLOAD_ONLY
+    return _operation_type(ctx_params1) in (PROFILE_DOWNLOAD_ONLY, RPM_ONLY)
 
 
 def prepare_download(ctx: Context, data: bytes) -> bytes:
@@ -155,7 +163,8 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
         return der.encode("PrepareDownloadResponse", ("downloadResponseError", {
             "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}), v3=v3)
 
-    if session is None or session.dp_auth is None or session.otk is not None or device_change.in_session(ctx):
+    if (session is None or session.dp_auth is None or session.otk is not None or session.rpm
+            or device_change.in_session(ctx)):
         return error(DownloadErrorCode.NO_SESSION_CONTEXT)
     ident = card_identity(ctx)
     try:

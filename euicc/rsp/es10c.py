@@ -49,7 +49,7 @@ def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
         value["iconType"], value["icon"] = rec.icon_type, rec.icon
     if rec.notifications:
         value["notificationConfigurationInfo"] = [
-            {"profileManagementOperation": der.int_to_bits(events, 4), "notificationAddress": address}
+            {"profileManagementOperation": der.int_to_bits(events, 8), "notificationAddress": address}
             for events, address in rec.notifications]
     if rec.metadata:
         owner = der.decode_stored("StoreMetadataRequest", rec.metadata).get("profileOwner")
@@ -127,8 +127,8 @@ def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
     notifications.for_profile(ctx.store, es10b.card_identity(ctx), event, rec.notifications, rec.iccid)
 
 
-def enable_profile(ctx: Context, data: bytes) -> bytes:
-    """BF31 (§5.7.16 / §3.2.1)."""
+def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
+    """BF31 (§5.7.16 / §3.2.1); ``events``: how the changes are notified (RPM: v3.1 §3.7)."""
     request = der.decode("EnableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
     profiles = ProfileManager(ctx.store)
@@ -146,15 +146,15 @@ def enable_profile(ctx: Context, data: bytes) -> bytes:
     else:
         previous = profiles.enable(target.isdp_aid)
         if previous is not None:
-            _notify(ctx, previous, notifications.DISABLE)
-        _notify(ctx, target, notifications.ENABLE)
+            _notify(ctx, previous, events.disable)
+        _notify(ctx, target, events.enable)
         _refresh(ctx, request["refreshFlag"])
         result = OK
     return der.encode("EnableProfileResponse", {"enableResult": result})
 
 
-def disable_profile(ctx: Context, data: bytes) -> bytes:
-    """BF32 (§5.7.17 / §3.2.2)."""
+def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
+    """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`."""
     request = der.decode("DisableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
     if target is None:
@@ -169,14 +169,15 @@ def disable_profile(ctx: Context, data: bytes) -> bytes:
         result = CAT_BUSY
     else:
         ProfileManager(ctx.store).disable(target.isdp_aid)
-        _notify(ctx, target, notifications.DISABLE)
+        _notify(ctx, target, events.disable)
         _refresh(ctx, request["refreshFlag"])
         result = OK
     return der.encode("DisableProfileResponse", {"disableResult": result})
 
 
-def delete_profile(ctx: Context, data: bytes) -> bytes:
-    """BF33 (§5.7.18 / §3.2.3): only a disabled profile, not under PPR2."""
+def delete_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
+    """BF33 (§5.7.18 / §3.2.3): only a disabled profile, not under PPR2; ``events`` as for
+    :func:`enable_profile`."""
     target = _find(ctx, der.decode("DeleteProfileRequest", data))
     if target is None:
         result = NOT_FOUND
@@ -186,7 +187,7 @@ def delete_profile(ctx: Context, data: bytes) -> bytes:
         result = DISALLOWED_BY_POLICY
     else:
         ProfileManager(ctx.store).delete(target.isdp_aid)
-        _notify(ctx, target, notifications.DELETE)
+        _notify(ctx, target, events.delete)
         result = OK
     return der.encode("DeleteProfileResponse", {"deleteResult": result})
 

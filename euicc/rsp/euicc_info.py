@@ -64,16 +64,16 @@ _RSP_CAPABILITY = (bytes((0b11010000,)), 4)
 EUICC_RSP_CAPABILITY_V3_BITS = (
     0,    # additionalProfile
     1,    # loadCrlSupport: ES10b.LoadCRL still works for v2 LPAs (v3.1: "SupportedOnlyBeforeV3")
+    2,    # rpmSupport: ES10b.LoadRpmPackage (euicc.rsp.rpm)
     3,    # testProfileSupport
     7,    # serviceProviderMessageSupport: StoreMetadata 'BE' accepted and kept (euicc.rsp.metadata)
     18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
 )
 """EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
-does not do them (yet): rpmSupport (2), lpaProxySupport (8), encryptedDeviceChangeDataSupport
-(12); enterpriseProfilesSupport (9), deviceChangeSupport (11) and certChainV3VerificationSupport
-(16) follow the settings,
-deviceChangeSupport (11), crlStaplingV3Support (15), certChainV3VerificationSupport (16) and the
-other v3 features."""
+does not do them (yet): lpaProxySupport (8), encryptedDeviceChangeDataSupport (12),
+crlStaplingV3Support (15) and the other v3 features.  enterpriseProfilesSupport (9),
+deviceChangeSupport (11) and certChainV3VerificationSupport (16) follow the settings
+(:func:`_euicc_rsp_capability_v3`)."""
 ENTERPRISE_PROFILES_SUPPORT = 9
 CERT_CHAIN_V3_VERIFICATION_SUPPORT = 16
 DEVICE_CHANGE_SUPPORT = 11

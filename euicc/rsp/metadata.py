@@ -77,3 +77,9 @@ def check_v3(plain: bytes) -> dict[str, Any]:
         if member in meta:
             raise MetadataRefused(reason, f"{member} not supported")
     return meta
+
+
+def stored(raw: bytes) -> dict[str, Any]:
+    """The metadata kept with an installed profile (its 'BF25' as received, from a v2 or a v3
+    session) decoded with the v3.1 module, whose ``StoreMetadataRequest`` is a superset of v2.5's."""
+    return der.decode_stored("StoreMetadataRequest", raw, v3=True) if raw else {}

@@ -4,12 +4,17 @@
 Each pending notification is stored as the DER of its ``PendingNotification`` (a BF37
 ProfileInstallationResult, or an OtherSignedNotification signed by the eUICC) under
 ``rsp/notification/<seqNumber>``.  seqNumber comes from one eUICC-wide counter that never goes
-back (§3.5); notifications stay until the LPA removes them.
+back (§3.5); notifications stay until the LPA removes them.  SGP.22 v3.1 adds the RPM events
+(notificationRpmEnable/Disable/Delete, :data:`RPM_EVENTS`) and the eUICC's signed RPM result
+(``loadRpmPackageResultSigned`` 'A1', :mod:`euicc.rsp.rpm`), listed, retrieved (exactly as
+stored) and removed like the others.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from euicc import tlv
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.nvm import Store
 from euicc.rsp import der
@@ -21,6 +26,22 @@ if TYPE_CHECKING:
 
 # NotificationEvent bits (first octet of the BIT STRING)
 INSTALL, ENABLE, DISABLE, DELETE = 0x80, 0x40, 0x20, 0x10
+# SGP.22 v3.1 NotificationEvent: notificationRpmEnable (4) .. loadRpmPackageResult (7)
+RPM_ENABLE, RPM_DISABLE, RPM_DELETE, LOAD_RPM_PACKAGE_RESULT = 0x08, 0x04, 0x02, 0x01
+LOAD_RPM_PACKAGE_RESULT_TAG = 0xA1     # PendingNotification loadRpmPackageResultSigned [1] (v3.1)
+
+
+@dataclass(frozen=True)
+class ProfileEvents:
+    """The events an enable / disable / delete is notified as: local (ES10c) or RPM (v3.1 §3.7)."""
+
+    enable: int
+    disable: int
+    delete: int
+
+
+LOCAL_EVENTS = ProfileEvents(ENABLE, DISABLE, DELETE)
+RPM_EVENTS = ProfileEvents(RPM_ENABLE, RPM_DISABLE, RPM_DELETE)
 
 
 
@@ -33,7 +54,7 @@ def next_seq(store: Store) -> int:
 
 def metadata(seq: int, event: int, address: str, iccid: bytes | None) -> dict:
     """NotificationMetadata (BF2F) value."""
-    value = {"seqNumber": seq, "profileManagementOperation": der.int_to_bits(event, 4),
+    value = {"seqNumber": seq, "profileManagementOperation": der.int_to_bits(event, 8),
              "notificationAddress": address}
     if iccid is not None:
         value["iccid"] = iccid
@@ -67,11 +88,14 @@ def for_profile(store: Store, identity: EuiccIdentity, event: int,
             add_signed(store, identity, None, event, address, iccid)
 
 
-def _entries(store: Store) -> list[tuple[int, tuple[str, dict]]]:
+def _entries(store: Store) -> list[tuple[int, tuple[str, dict], bytes]]:
+    """(seqNumber, decoded PendingNotification, its DER as stored); an RPM result (v3.1 only) is
+    decoded with the v3.1 module."""
     out = []
     for key in store.keys(rsp_keys.NOTIFICATIONS):
-        pending = der.decode_stored("PendingNotification", store.get(key))
-        out.append((int(key[len(rsp_keys.NOTIFICATIONS):]), pending))
+        raw = store.get(key)
+        pending = der.decode_stored("PendingNotification", raw, v3=raw[0] == LOAD_RPM_PACKAGE_RESULT_TAG)
+        out.append((int(key[len(rsp_keys.NOTIFICATIONS):]), pending, raw))
     return out
 
 
@@ -79,6 +103,8 @@ def _meta_of(pending: tuple[str, dict]) -> dict:
     kind, value = pending
     if kind == "profileInstallationResult":
         return value["profileInstallationResultData"]["notificationMetadata"]
+    if kind == "loadRpmPackageResultSigned":
+        return value["loadRpmPackageResultDataSigned"]["notificationMetadata"]
     return value["tbsOtherNotification"]
 
 
@@ -87,7 +113,7 @@ def list_notification(ctx: Context, data: bytes) -> bytes:
     request = der.decode("ListNotificationRequest", data)
     wanted = request.get("profileManagementOperation")
     mask = der.bits_to_int(wanted) if wanted is not None else None
-    metas = [_meta_of(p) for _, p in _entries(ctx.store)]
+    metas = [_meta_of(p) for _, p, _ in _entries(ctx.store)]
     if mask is not None:
         metas = [m for m in metas if der.bits_to_int(m["profileManagementOperation"]) & mask]
     return der.encode("ListNotificationResponse", ("notificationMetadataList", metas))
@@ -104,15 +130,16 @@ def retrieve_notifications_list(ctx: Context, data: bytes) -> bytes:
     if criteria is not None:
         kind, value = criteria
         if kind == "seqNumber":
-            entries = [(s, p) for s, p in entries if s == value]
+            entries = [e for e in entries if e[0] == value]
         else:
             mask = der.bits_to_int(value)
-            entries = [(s, p) for s, p in entries
-                       if der.bits_to_int(_meta_of(p)["profileManagementOperation"]) & mask]
+            entries = [e for e in entries
+                       if der.bits_to_int(_meta_of(e[1])["profileManagementOperation"]) & mask]
         if not entries:
             return der.encode("RetrieveNotificationsListResponse", ("notificationsListResultError", 1))
-    return der.encode("RetrieveNotificationsListResponse",
-                      ("notificationList", [p for _, p in entries]))
+    # notificationList: SEQUENCE OF PendingNotification, automatic tag [0] -> 'A0'; each
+    # notification goes out exactly as it was signed and stored
+    return tlv.tlv(0xBF2B, tlv.tlv(0xA0, b"".join(raw for _, _, raw in entries)))
 
 
 def remove_notification_from_list(ctx: Context, data: bytes) -> bytes:

@@ -37,6 +37,7 @@ class RspSession(VolatileState):
     v3: bool = False                       # held in SGP.22 v3.1 (decided by AuthenticateServer)
     device_info: dict | None = None        # ctxParams1 DeviceInfo (AuthenticateServer)
     server_chain: tuple[bytes, ...] = ()   # v3 otherCertsInChain of CERT.XXauth (euicc.rsp.trust)
+    rpm: bool = False                      # v3 operationType rpm: a LoadRpmPackage may follow (euicc.rsp.rpm)
 
     @property
     def smdp_oid(self) -> str:

@@ -5,7 +5,7 @@ import pytest
 
 from tools import cli
 from tools.cli_info import format_description
-from tools.cli_run import card_config, card_plan
+from tools.cli_run import card_config, card_plan, m2m_runtime
 
 
 def test_default_state_path_follows_xdg():
@@ -32,11 +32,27 @@ def test_subcommands_discovered():
 
 
 @pytest.mark.parametrize("argv", [["run", "--atr", "zz"], ["run", "--atr", "3B"], ["run", "--cards", "0"],
-                                  ["run", "--slot", "-1"], ["nope"], []])
+                                  ["run", "--slot", "-1"], ["run", "--m2m-validity-period", "0"],
+                                  ["run", "--m2m-validity-period", "-5"], ["run", "--m2m-validity-period", "x"],
+                                  ["run", "--m2m-validity-period", "nan"], ["nope"], []])
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.build_parser().parse_args(argv)
     assert exc.value.code == 2
+
+
+def test_m2m_validity_period_reaches_the_sgp02_runtime(monkeypatch):
+    """--m2m-validity-period sets the rollback period (SGP.02 §3.2) of the card's M2M runtime;
+    without it the card keeps its own settings (no runtime passed); a card without the m2m extension
+    refuses it (``run`` exits 2 on that ValueError)."""
+    monkeypatch.delenv("EUICC_EXTENSIONS", raising=False)   # the default card: both extensions
+    parser = cli.build_parser()
+    runtime = m2m_runtime(parser.parse_args(["run", "--m2m-validity-period", "5"]))
+    assert runtime is not None and runtime.settings.validity_period == 5.0
+    assert m2m_runtime(parser.parse_args(["run", "--m2m-validity-period", "2.5"])).settings.validity_period == 2.5
+    assert m2m_runtime(parser.parse_args(["run"])) is None
+    with pytest.raises(ValueError, match="without the m2m extension"):
+        m2m_runtime(parser.parse_args(["run", "--extensions", "rsp", "--m2m-validity-period", "5"]))
 
 
 T0_ONLY = bytes.fromhex("3B9796801FC78031E073FE215FFB")

@@ -9,13 +9,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import asn1tools
 import pytest
 
 from tools import ber_tlv as tlv
-from tools.conformance import description, report_html, report_junit, runner
+from tools.conformance import description, m2m, report_html, report_junit, runner
 from tools.conformance.download import oid_body
 from tools.conformance.gp import offered_protocols
 from tools.conformance.m2m_cat import open_packet
+from tools.conformance.m2m_es8 import with_pol1
 from tools.conformance.model import CaseResult, Exchange, Fail, Step, Verdict
 from tools.conformance.session import Session
 from tools.ota.packet import AES, OtaKeyset, build_command_packet
@@ -24,10 +26,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_runner_never_imports_the_card():
-    """tools/conformance and everything it imports, all case modules loaded, in a fresh interpreter."""
+    """tools/conformance and everything it imports, all case modules loaded, in a fresh interpreter:
+    neither the card's packages nor the project's SM-SR / SM-DP tools (which use the card's TLV code)."""
     code = ("import sys, tools.conformance.cli, tools.conformance.mutation, tools.conformance.report_html;"
             "from tools.conformance import runner; runner.load_cases();"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('euicc', 'applets')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('euicc', 'applets')"
+            " or m.startswith(('tools.smsr', 'tools.smdp_m2m', 'tools.m2m_services'))))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -65,6 +69,25 @@ def test_default_description():
     card = description.load()
     assert card.svn == (2, 5, 0) and card.scp03["kvn"] == 0x30 and card.pins["pin1"] == "0000"
     assert len(card.trusted_ci_pkids()) == 2 and all(len(k) == 20 for k in card.trusted_ci_pkids())
+    assert card.m2m_ci_key.is_file() and card.m2m_eum_certificate.is_file() and card.m2m_smdp_key is None
+    assert card.m2m_pol1_disabling_not_allowed == 0x01
+
+
+def test_pol1_goes_into_the_profile_header():
+    """with_pol1 puts ProfileHeader.pol (SAIP PE_Definitions v3.3.1, AUTOMATIC TAGS [4]) into a
+    package, replacing one that is there, the other elements untouched: decoded back with asn1tools."""
+    pe = asn1tools.compile_files([str(REPO / "euicc" / "asn1" / "PE_Definitions-3.3.1.asn")], codec="der")
+    header = {"major-version": 2, "minor-version": 3, "profileType": "test", "iccid": bytes.fromhex("89019990001234567828"),
+              "eUICC-Mandatory-services": {}, "eUICC-Mandatory-GFSTEList": [], "connectivityParameters": b"\x01"}
+    end = pe.encode("ProfileElement", ("end", {"end-header": {"identification": 99}}))
+    package = pe.encode("ProfileElement", ("header", header)) + end
+    changed = with_pol1(package, 0x01)
+    kind, value = pe.decode("ProfileElement", changed[:len(changed) - len(end)])
+    assert kind == "header" and value == {**header, "pol": b"\x01"} and changed.endswith(end)
+    again = with_pol1(changed, 0x04)
+    assert pe.decode("ProfileElement", again[:len(again) - len(end)])[1]["pol"] == b"\x04"
+    with pytest.raises(ValueError):
+        with_pol1(end, 0x01)
 
 
 def test_the_shipped_template_loads():
@@ -125,3 +148,30 @@ def test_notification_packet_opens_with_the_described_keys():
     for bad in (packet[:-1] + bytes([packet[-1] ^ 1]), packet[:7] + bytes.fromhex("00FFFE") + packet[10:]):
         with pytest.raises(Fail):
             open_packet(session, bad)
+
+
+class ScriptedCard:
+    """A transport answering from a script of (expected command prefix, answer) pairs, in order."""
+
+    def __init__(self, script: list[tuple[str, str]]) -> None:
+        self.script, self.sent = [(bytes.fromhex(c), bytes.fromhex(a)) for c, a in script], []
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.sent.append(apdu)
+        expected, answer = self.script.pop(0)
+        assert apdu.startswith(expected), apdu.hex()
+        return answer
+
+
+def test_terminal_profile_then_set_up_event_list_answered():
+    """A card that asks for SET UP EVENT LIST (location status, TS 102 223 §6.6.16) after TERMINAL
+    PROFILE: the runner fetches it and answers 'performed successfully' (§6.8, result '00') as a
+    terminal does; a card that asks for nothing is left alone."""
+    setup_event_list = "D00C810301050082028182990103"
+    card = ScriptedCard([("80100000", "910E"), ("801200000E", setup_event_list + "9000"),
+                         ("801400000C810301050082028281830100", "9000")])
+    m2m.start(Session(next(iter(runner.load_cases().values())), card, description.load()))
+    assert not card.script
+    quiet = ScriptedCard([("80100000", "9000")])
+    m2m.start(Session(next(iter(runner.load_cases().values())), quiet, description.load()))
+    assert not quiet.script and len(quiet.sent) == 1

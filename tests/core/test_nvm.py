@@ -18,7 +18,8 @@ import pytest
 from euicc.apdu import SwError
 from euicc.card import Card
 from euicc.composition import open_card
-from euicc.nvm import DURABILITIES, PROCESS_CRASH, Codec, PowerCut, StateFileError, Store
+from euicc.nvm import DURABILITIES, PROCESS_CRASH, PowerCut, StateFileError, Store
+from euicc.nvm_codec import Codec
 from tests.core.helpers import ADM1, PIN2, Terminal, h, pin, split, store_snapshot
 
 REPO = Path(__file__).resolve().parents[2]

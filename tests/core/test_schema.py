@@ -27,7 +27,8 @@ from euicc import composition, provisioning, state_layout
 from euicc.composition import ALL, make_extensions, open_card
 from euicc.fs.pin import PinState
 from euicc.gp.registry import RegistryEntry
-from euicc.nvm import Codec, StateFileError, Store
+from euicc.nvm import StateFileError, Store
+from euicc.nvm_codec import Codec
 from tests.core.helpers import Terminal
 
 DATA = Path(__file__).parent / "data"

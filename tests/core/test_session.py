@@ -170,6 +170,19 @@ def test_cycle_drops_get_response_buffer(term, card, cycle):
     assert r.data == b"" and r.sw != 0x9000
 
 
+
+def test_get_response_indicates_a_proactive_command_queued_meanwhile(term, card):
+    """TS 102 221 §10.2.1: the '91xx' of GET RESPONSE is the indication when it is sent, not a
+    copy of the status from when the data was buffered (a timer may queue a command meanwhile)."""
+    from euicc.cat.proactive import refresh
+
+    term.ok("80 10 00 00 01 FF")   # TERMINAL PROFILE: the terminal takes proactive commands
+    r = term.raw("00 A4 00 04 02 3F00")
+    assert r.sw >> 8 == 0x61
+    assert card.session.cat.submit(refresh())
+    g = term.raw(bytes((0x00, 0xC0, 0x00, 0x00, r.sw & 0xFF)))
+    assert len(g.data) == r.sw & 0xFF and g.sw >> 8 == 0x91
+
 # -- MANAGE CHANNEL ------------------------------------------------------------------------------
 def test_open_channel_card_assigns(term):
     assert term.raw("00 70 00 00 01").data == b"\x01"

@@ -15,7 +15,8 @@ import pytest
 from euicc import provisioning
 from euicc.composition import open_card
 from euicc.fs.pin import PinState
-from euicc.nvm import Codec, Layout, StateFileError, Store, conforms
+from euicc.nvm import StateFileError, Store
+from euicc.nvm_codec import Codec, Layout, conforms
 
 ECASD = "A0000005591010FFFFFFFF8900000200"    # SGP.02 / SGP.22 ECASD AID
 ISD_R = "A0000005591010FFFFFFFF8900000100"
@@ -136,6 +137,6 @@ class _Level(IntEnum):
     (PinState | None, None, True), (bytes, bytearray(b"1"), False),
 ])
 def test_conforms_known_answers(hint, value, expected):
-    """euicc.nvm.conforms, the check of every value written and loaded: bool is not an int (an
+    """euicc.nvm_codec.conforms, the check of every value written and loaded: bool is not an int (an
     IntEnum is), tuples item by item, records field by field (euicc.nvm module docstring)."""
     assert conforms(value, hint) is expected

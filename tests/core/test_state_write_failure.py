@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from euicc.composition import open_card
-from euicc.nvm import Codec, NvmWriteError, Store
+from euicc.nvm import NvmWriteError, Store
+from euicc.nvm_codec import Codec
 from tests.core.helpers import PIN2, Terminal, pin, store_snapshot
 
 REPO = Path(__file__).resolve().parents[2]

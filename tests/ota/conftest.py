@@ -1,16 +1,9 @@
-"""Shared fixtures for the OTA tests: the published SCP80 vectors and a dict key store."""
+"""Shared fixtures for the OTA tests: a dict key store."""
 from __future__ import annotations
 
 import pytest
 
 from euicc.crypto.scp80 import KeyUsage
-from tests.vectors import section
-
-
-@pytest.fixture(scope="session")
-def scp80_vectors() -> dict:
-    """ETSI TS 102 225 vectors (tests/vectors, copied from the reference data with its source)."""
-    return section("scp80_ts102225_sms")
 
 
 class DictKeys:

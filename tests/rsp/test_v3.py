@@ -25,10 +25,10 @@ from tests.vectors import ASN1
 
 TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
-# EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, testProfileSupport 3,
+# EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, rpmSupport 2, testProfileSupport 3,
 # serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, deviceChangeSupport 11,
 # certChainV3VerificationSupport 16, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 3, 7, 9, 11, 16, 18}
+CAPABILITY_BITS = {0, 1, 2, 3, 7, 9, 11, 16, 18}
 UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16
@@ -174,11 +174,11 @@ DEVICE = {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
 
 
 @pytest.mark.parametrize("ctx", [
-    ("ctxParamsForCommonAuthentication", {"deviceInfo": DEVICE, "operationType": (b"\x40", 2)}),   # {rpm}
-], ids=["rpm"])
+    ("ctxParamsForCommonAuthentication", {"deviceInfo": DEVICE, "operationType": (b"\xc0", 2)}),   # both
+], ids=["download-and-rpm"])
 def test_v3_contexts_not_implemented_are_refused(v3, ctx):
-    """RPM is not implemented: AuthenticateServer answers undefinedError (127) (Device Change:
-    tests/rsp/test_device_change.py)."""
+    """One session is either a download or RPM (tests/rsp/test_rpm.py), not both: AuthenticateServer
+    answers undefinedError (127) (Device Change: tests/rsp/test_device_change.py)."""
     lpa = open_lpa()
     challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
     smdp = SmdpV3(v3, ctx)

@@ -19,7 +19,8 @@ from pathlib import Path
 from euicc.auth.milenage import Milenage
 from euicc.card import Card
 from euicc.composition import open_card
-from euicc.nvm import Codec, Store
+from euicc.nvm import Store
+from euicc.nvm_codec import Codec
 from euicc.profiles.installer import install_profile
 from euicc.profiles.manager import fsid_of
 from euicc.profiles.model import ProfileRecord

@@ -17,6 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "euicc-emu-default.json"
 
 
+M2M_FILES = ("m2m_smdp_key", "m2m_smdp_certificate", "m2m_ci_key", "m2m_eum_certificate")
+
+
 class DescriptionError(ValueError):
     """The card description file is missing a value or has a malformed one."""
 
@@ -49,6 +52,11 @@ class CardDescription:
     iccid: str | None = None
     m2m: bool = False
     m2m_validity_period: float | None = None   # seconds before an unconfirmed switch is rolled back
+    m2m_smdp_key: Path | None = None           # SK.DP.ECDSA (PEM) of an SM-DP the card's CI certified ...
+    m2m_smdp_certificate: Path | None = None   # ... and its CERT.DP.ECDSA (GP '7F21', hex text), for ES8
+    m2m_ci_key: Path | None = None             # or a test CI's private key (PEM): the runner makes that SM-DP
+    m2m_eum_certificate: Path | None = None    # EUM certificate (X.509) or key (PEM) that signs CERT.ECASD.ECKA
+    m2m_pol1_disabling_not_allowed: int = 0x01   # POL1 bit "disabling not allowed" [U: SPEC_NOTES §2.6]
 
     def trusted_ci_pkids(self) -> list[bytes]:
         """SubjectKeyIdentifier of each trusted CI certificate (SGP.22 §4.5.2.1: the CI PKId)."""
@@ -95,6 +103,8 @@ def load(path: Path = DEFAULT_CARD) -> CardDescription:
             usim={k: str(v) if k == "imsi" else _hex(v, f"usim.{k}") for k, v in raw.get("usim", {}).items()},
             iccid=raw.get("iccid"), m2m=bool(raw.get("m2m", False)),
             m2m_validity_period=float(raw["m2m_validity_period"]) if "m2m_validity_period" in raw else None,
+            **{name: _path(base, raw[name]) for name in M2M_FILES if raw.get(name)},
+            m2m_pol1_disabling_not_allowed=int(raw.get("m2m_pol1_disabling_not_allowed", "01"), 16),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DescriptionError(f"{path}: {exc!r}") from None

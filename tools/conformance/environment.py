@@ -14,6 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from tools.conformance.description import REPO, CardDescription
 
 # SGP.23 Annex E "operational profile 1" ICCID (SPEC_NOTES §4.1) and a test IMSI of PLMN 001/01
@@ -24,6 +28,7 @@ CONFIRMATION_CODE = "12345678"
 MISMATCH_ICCID = "89019990001234567802"   # announced in the metadata of the "mismatch" SM-DP+
 PPRS = ("ppr1", "ppr2")                  # the rules the RAT governs (SGP.22 §2.9.1, §2.9.2.2)
 PPR_ICCID = "89019990001234567810"       # the profile the "ppr1"/"ppr2" SM-DP+ serves
+POL1_ICCID = "89019990001234567828"      # the profile the runner downloads with POL1 over SGP.02 ES8
 ORDERS = 300         # one matching ID per download attempt of a run (mutation checks run each case twice)
 START_TIMEOUT = 30.0
 
@@ -79,6 +84,48 @@ class Environment:
             if done.returncode != 0:
                 raise EnvironmentError_(f"profile build failed: {done.stderr or done.stdout}")
         return out
+
+    def m2m_smdp(self) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
+        """SK.DP.ECDSA and CERT.DP.ECDSA (GP '7F21') for SGP.02 ES8: the card description's, or one
+        ``euicc-emu smsr pki --ci-key`` certifies with the description's test CI key."""
+        card, folder = self.description, self.workdir / "m2m-pki"
+        key_file, cert_file = card.m2m_smdp_key, card.m2m_smdp_certificate
+        if key_file is None or cert_file is None:
+            if card.m2m_ci_key is None:
+                raise EnvironmentError_("the card description names no SM-DP (m2m_smdp_key, m2m_smdp_certificate) "
+                                        "nor a test CI key (m2m_ci_key)")
+            if not (folder / "CERT_DP.hex").exists():
+                done = subprocess.run(self._cli("smsr", "pki", "--out", str(folder), "--ci-key", str(card.m2m_ci_key)),
+                                      cwd=REPO, capture_output=True, text=True, timeout=120)
+                if done.returncode != 0:
+                    raise EnvironmentError_(f"smsr pki failed: {done.stderr or done.stdout}")
+            key_file, cert_file = folder / "SK_DP.pem", folder / "CERT_DP.hex"
+        try:
+            key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+            certificate = bytes.fromhex(cert_file.read_text())
+        except (OSError, ValueError, TypeError) as exc:
+            raise EnvironmentError_(f"the SM-DP's key or certificate: {exc}") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise EnvironmentError_(f"{key_file}: not an EC private key")
+        return key, certificate
+
+    def eum_key(self) -> ec.EllipticCurvePublicKey | None:
+        """The EUM's public key (from the description's X.509 certificate, DER or PEM, or PEM key)."""
+        path = self.description.m2m_eum_certificate
+        if path is None:
+            return None
+        data = path.read_bytes()
+        for load in (x509.load_der_x509_certificate, x509.load_pem_x509_certificate):
+            try:
+                key = load(data).public_key()
+                break
+            except ValueError:
+                continue
+        else:
+            key = serialization.load_pem_public_key(data)
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise EnvironmentError_(f"{path}: not an EC key")
+        return key
 
     def smdp(self, kind: str = "plain") -> SmdpServer:
         """The SM-DP+ ``plain`` (no confirmation code), ``cc`` (confirmation code required),

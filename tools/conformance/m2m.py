@@ -8,12 +8,14 @@ names ``TC_eUICC_ES5.<function>#<sequence>`` / ``TC_SCP80.<check>#<sequence>`` a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, mutation, replace
 from tools.conformance.model import Fail, case
-from tools.conformance.session import Session
+from tools.conformance.session import Response, Session
 from tools.ota.packet import AES, POR_UDH, OtaKeyset, ResponsePacket, build_command_packet, decode_response_packet
-from tools.ota.transport import decode_expanded_response, envelope_apdu, expanded_script, sms_deliver_tpdus
+from tools.ota.transport import decode_expanded_response, envelope_apdu, sms_deliver_tpdus
 
 SPI = bytes.fromhex("1619")
 ISD_R_TAR = bytes.fromhex("000001")                    # SGP.02 Annex H
@@ -33,18 +35,59 @@ def keyset(s: Session) -> OtaKeyset:
 
 
 def start(s: Session) -> None:
+    """TERMINAL PROFILE, then what a terminal does with the proactive commands it raises (e.g. SET UP
+    EVENT LIST, which registers the location status event, TS 102 223 §6.4.16): fetched, answered."""
     s.step("TERMINAL PROFILE (TS 102 221 §14.7.1)")
-    s.expect_sw(s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE), 0x9000,
-                what="TERMINAL PROFILE")
+    response = s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE)
+    s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL PROFILE answered {response.sw:04X}")
+    fetch_all(s, response)
+
+
+@dataclass(frozen=True)
+class Proactive:
+    """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
+
+    type: int
+    objects: dict[int, bytes]
+
+
+def fetch_all(s: Session, response: Response) -> list[Proactive]:
+    """FETCH while the card answers '91xx' (TS 102 221 §14.6.2); each command answered 'performed'."""
+    out = []
+    while response.sw >> 8 == 0x91:
+        s.step("FETCH (TS 102 221 §11.2.3) and TERMINAL RESPONSE")
+        fetched = s.expect_sw(s.send(bytes([0x80, 0x12, 0x00, 0x00, response.sw & 0xFF])), 0x9000, what="FETCH")
+        try:
+            objects = {t & 0x7F: v for t, v in tlv.split(tlv.unwrap(fetched.data, 0xD0))}
+        except (tlv.TlvError, ValueError) as exc:
+            raise Fail(f"the fetched proactive command does not decode: {exc}") from None
+        details = objects.get(0x01, b"")
+        s.check(len(details) == 3, "a proactive command without command details")
+        out.append(Proactive(details[1], objects))
+        s.note(f"proactive command type {details[1]:02X} qualifier {details[2]:02X}")
+        answer = bytes([0x81, 3]) + details + bytes.fromhex("82028281830100")
+        response = s.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
+        s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL RESPONSE answered {response.sw:04X}")
+    return out
 
 
 def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,
                 counter: int | None = None) -> tuple[ResponsePacket, int]:
-    """One SCP80 command packet with an expanded script; the decoded PoR and its counter."""
+    """One SCP80 command packet with an expanded script of C-APDUs; the decoded PoR and its counter."""
+    return send_script(s, [tlv.encode(0x22, a) for a in apdus], ", ".join(a[:4].hex().upper() for a in apdus),
+                       tar, keys, counter)
+
+
+def send_script(s: Session, items: list[bytes], label: str, tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,
+                counter: int | None = None, chaining: int | None = None) -> tuple[ResponsePacket, int]:
+    """One SCP80 command packet with the expanded script 'AA' {['83' chaining] command TLVs} (TS 102 226
+    §5.2.1: '22' C-APDUs, or SGP.02 SCP03t '84'/'85'/'86'); the decoded PoR and its counter."""
     good = keyset(s)
     counter = s.env.next_scp80_counter() if counter is None else counter
-    packet = build_command_packet(keys or good, SPI, tar, expanded_script(apdus), counter)
-    s.step(f"ENVELOPE SMS-PP, SCP80 to TAR {tar.hex().upper()}: " + ", ".join(a[:4].hex().upper() for a in apdus))
+    body = (tlv.encode(0x83, bytes([chaining])) if chaining is not None else b"") + b"".join(items)
+    packet = build_command_packet(keys or good, SPI, tar, tlv.encode(0xAA, body), counter)
+    s.step(f"ENVELOPE SMS-PP, SCP80 to TAR {tar.hex().upper()}: {label}"
+           + (f" (script chaining {chaining:02X})" if chaining is not None else ""))
     response = None
     for tpdu in sms_deliver_tpdus(packet):
         response = s.send(envelope_apdu(tpdu))
@@ -59,17 +102,34 @@ def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: Ot
     return por, counter
 
 
-def script(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR) -> list[bytes]:
-    """Run C-APDUs as one ES5 script; the R-APDUs (data || SW) of a verified PoR."""
-    por, _ = send_packet(s, apdus, tar)
+def verified(s: Session, por: ResponsePacket, tar: bytes) -> bytes:
+    """The response script of a PoR that reports success, verifies and names ``tar``."""
     s.check(por.status == POR_OK, f"PoR status {por.status:02X}")
     s.check(por.checksum_valid is True, "the PoR's CC does not verify")
     s.check(por.tar == tar, f"PoR for TAR {por.tar.hex()}")
+    return por.data
+
+
+def script(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR) -> list[bytes]:
+    """Run C-APDUs as one ES5 script; the R-APDUs (data || SW) of a verified PoR."""
+    por, _ = send_packet(s, apdus, tar)
     try:
-        result = decode_expanded_response(por.data)
+        result = decode_expanded_response(verified(s, por, tar))
     except (ValueError, IndexError) as exc:
         raise Fail(f"the PoR holds no expanded response script: {exc}") from None
     return result.responses
+
+
+def tlv_script(s: Session, items: list[bytes], label: str, tar: bytes, chaining: int | None = None) -> list[tuple[int, bytes]]:
+    """Run command TLVs as one script; the response TLVs ('AB' {['80' count] TLV*}, TS 102 226 §5.2.2)
+    of a verified PoR, the count left out."""
+    por, _ = send_script(s, items, label, tar, chaining=chaining)
+    data = verified(s, por, tar)
+    try:
+        body = data[2:-2] if data[:2] == b"\xAF\x80" and data[-2:] == b"\x00\x00" else tlv.unwrap(data, 0xAB)
+        return [(t, v) for t, v in tlv.split(body) if t != 0x80]
+    except tlv.TlvError as exc:
+        raise Fail(f"the PoR holds no expanded response script: {exc}") from None
 
 
 def sw_of(rapdu: bytes) -> int:

@@ -4,10 +4,11 @@ SetFallBackAttribute and the Fall-Back mechanism, the Emergency Profile Attribut
 UpdateSMSRAddressingParameters, refusals (Fall-Back profile, Master Delete without a valid token),
 with GET STATUS (audit) after each change.
 
-A second profile is needed: the runner installs it with the consumer download it already
-implements (SGP.22 ES8+/ES10b with the project's test SM-DP+, :func:`download.installed`), as the
-SGP.02 ES8 download (key establishment, SCP03t) is not implemented here; a card that does not also
-take SGP.22 downloads makes these cases INCONCLUSIVE.  Each case deletes that profile at the end.
+A second profile is needed: most cases install it with the consumer download (SGP.22 ES8+/ES10b
+with the project's test SM-DP+, :func:`download.installed`: fewer packets than SGP.02 over SMS);
+a card that does not also take SGP.22 downloads makes them INCONCLUSIVE.  POL1 reaches a profile
+only in SGP.02 profile metadata, so its case downloads with the runner's SGP.02 ES8
+(:mod:`tools.conformance.m2m_es8`).  Each case deletes that profile at the end.
 Case names ``TC_eUICC_ES5.<function>#nn`` follow this module family's labels (SGP.11 identifiers
 cannot be read here).
 """
@@ -17,12 +18,14 @@ import time
 
 from tools import ber_tlv as tlv
 from tools.conformance.download import installed
+from tools.conformance.environment import DOWNLOAD_IMSI, POL1_ICCID, EnvironmentError_
 from tools.conformance.m2m import (ENVELOPE, LCS_ENABLED, create_isdp_apdu, delete_apdu, dgi_apdu, enabled_isdp,
                                    get_status, isdp, keyset, script, start, sw_of)
 from tools.conformance.m2m_cat import (NO_SERVICE, NOTIF_FALLBACK, NOTIF_PROFILE_CHANGE, NOTIF_ROLLBACK, REFRESH,
                                        Notification, attach, confirm, confirmed, location_status, notifications)
+from tools.conformance.m2m_es8 import download, ecasd_key, establish_isdp_key_set, with_pol1
 from tools.conformance.mutation import command, flip, mutation, replace
-from tools.conformance.model import case
+from tools.conformance.model import Inconclusive, case
 from tools.conformance.session import Session
 
 DGI_ENABLE, DGI_DISABLE, DGI_FALLBACK, DGI_ADDRESSING = 0x3A03, 0x3A04, 0x3A05, 0x3A07   # SGP.02 §4.1.1
@@ -33,6 +36,8 @@ NO_SERVICE_EVENTS = 5    # 'no service' reports before the Fall-Back mechanism m
 #                          leaves the count to the implementation; this card's is 1]
 TEST_SMSR_MSISDN = "4498765432"   # a test SM-SR address for UpdateSMSRAddressingParameters
 FETCH = command(0x12)
+SW_POL1 = 0x69E1        # "POL1 of the profile prevents this action" (SPEC_NOTES §2.3, NJIWA-B)
+POL1_TAR = bytes.fromhex("00FFF2")   # the ISD-P the POL1 case creates
 ROLLBACK_WAIT_BUDGET = 30.0   # seconds the runner waits for a rollback (longer validity periods: INCONCLUSIVE)
 
 
@@ -267,7 +272,7 @@ def rollback(s: Session) -> None:
     period = s.card.m2m_validity_period
     s.require(period is not None, "the card description gives no m2m_validity_period")
     s.require(period <= ROLLBACK_WAIT_BUDGET, f"the validity period ({period:.0f} s) is longer than the runner waits "
-                                              f"({ROLLBACK_WAIT_BUDGET:.0f} s)")
+                                              f"({ROLLBACK_WAIT_BUDGET:.0f} s; euicc-emu: run --m2m-validity-period)")
     original, aid = second_profile(s)
     s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
     sent = [n for n in notifications(s, location_status(s, 0x00)) if n.kind == NOTIF_PROFILE_CHANGE]
@@ -282,11 +287,56 @@ def rollback(s: Session) -> None:
     s.check(len(found) == 1 and found[0].aid == original, "no single rollback notification (03) for the original profile")
 
 
+def pol1_profile(s: Session, aid: bytes) -> None:
+    """CreateISDP ``aid``, then the runner as SM-DP installs a profile whose POL1 says "disabling not
+    allowed" (SGP.02 §3.1.2: ES5.CreateISDP, ES8.EstablishISDPKeySet, ES8.DownloadAndInstallation)."""
+    try:
+        dp_key, dp_certificate = s.env.m2m_smdp()
+        eum = s.env.eum_key()
+        package = with_pol1(s.env.upp(POL1_ICCID, DOWNLOAD_IMSI).read_bytes(), s.card.m2m_pol1_disabling_not_allowed)
+    except (EnvironmentError_, OSError, ValueError) as exc:
+        raise Inconclusive(f"no SM-DP for ES8 or no profile package: {exc}") from None
+    ecasd = ecasd_key(s, eum)
+    s.check(sw_of(script(s, [create_isdp_apdu(aid)])[-1]) == 0x9000, "CreateISDP refused")
+    keys = establish_isdp_key_set(s, aid, dp_key, dp_certificate, ecasd)
+    download(s, aid, keys, package)
+    s.check(attributes(s).get(aid, (0,))[0] == LCS_DISABLED, "the downloaded ISD-P is not listed Disabled")
+
+
+def pol1_restore(s: Session, original: bytes, aid: bytes) -> None:
+    """Back to ``original`` by the Fall-Back mechanism, which POL1 does not govern (SGP.02 §3.18,
+    SPEC_NOTES §2.6), then DeleteProfile of ``aid`` (its POL1 allows deletion)."""
+    states = attributes(s)
+    if states.get(aid, (0,))[0] == LCS_ENABLED:
+        fallback_on(s, original)
+        for _ in range(NO_SERVICE_EVENTS):
+            if any(c.type == REFRESH for c in location_status(s, NO_SERVICE)):
+                break
+        attach(s)
+    back_to(s, original)
+    if aid in attributes(s):
+        script(s, [delete_apdu(aid)])
+
+
 @case("TC_eUICC_ES5.POL1#01", suite="m2m", group="ES5",
-      title="POL1 'disabling not allowed': EnableProfile of another profile refused (69E1)",
-      clause="SGP.02 §2.4.4 / §3.x (POL1), §4.1.1.2",
+      title="POL1 'disabling not allowed': EnableProfile of another profile and DisableProfile refused (69E1)",
+      clause="SGP.02 §2.4.4 / §3.x (POL1), §4.1.1.2, §4.1.1.3, §3.1.2 (ES8 download: §4.1.3.1, §4.1.3.3)",
+      restores="the Fall-Back mechanism re-enables the original profile (it ignores POL1); deletes the downloaded "
+               "one; leaves the Fall-Back Attribute on the originally enabled profile",
       mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
 def pol1_disabling(s: Session) -> None:
     keyset(s)
-    s.require(False, "POL1 reaches a profile only with an SGP.02 ES8 download (profile metadata), which the runner "
-                     "does not implement; no profile with POL1 can be installed from the host side")
+    start(s)
+    original, aid = enabled_isdp(s), isdp(POL1_TAR)
+    s.require(aid not in attributes(s), f"ISD-P {aid.hex().upper()} already exists")
+    s.on_exit("Fall-Back to the original profile, DeleteProfile of the POL1 profile", lambda: pol1_restore(s, original, aid))
+    pol1_profile(s, aid)
+    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile of the POL1 profile refused")
+    switched(s, aid, original)
+    answer = es5(s, DGI_ENABLE, original)
+    s.check(answer == SW_POL1, f"EnableProfile of another profile answered {answer:04X}, expected {SW_POL1:04X} (POL1)")
+    fallback_on(s, original)
+    answer = es5(s, DGI_DISABLE, aid)
+    s.check(answer == SW_POL1, f"DisableProfile of the POL1 profile answered {answer:04X}, expected {SW_POL1:04X}")
+    states = attributes(s)
+    s.check(states[aid][0] == LCS_ENABLED and states[original][0] == LCS_DISABLED, "a refused command switched profiles")

@@ -11,10 +11,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tools.fuzz import bip_targets
+from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
-from tools.fuzz import rsp_targets
+from tools.fuzz import rpm_targets, rsp_targets
 from tools.ota import packet as host
 from tools.ota import transport
 from tools.reference_data import require_reference
@@ -299,8 +301,16 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 v3.1 Enterprise / Device Change / Profile Recovery / server-trust ES10 inputs to the ISD-R"),
     Harness("metadata_v3", lambda: codec.metadata_v3_target, _metadata_v3_seeds,
             "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
+    Harness("rpm_package", rpm_targets.RpmPackageTarget, rpm_targets.seeds,
+            "SGP.22 v3.1 LoadRpmPackage: signed RPM packages executed in a real RPM session"),
     Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,
             "SGP.02 ES8 profile data in an SCP03t session to an ISD-P (via SCP80)"),
+    Harness("cat_tp_pdu", lambda: bip_targets.cat_tp_pdu_target, bip_targets.cat_tp_seeds,
+            "CAT_TP PDU decoding (TS 102 127 §6) against the host codec"),
+    Harness("cat_tp_link", bip_targets.CatTpEndpointTarget, bip_targets.cat_tp_seeds,
+            "CAT_TP datagrams into an open card endpoint (TS 102 127 §5)"),
+    Harness("dns_answer", lambda: bip_targets.dns_answer_target, bip_targets.dns_seeds,
+            "DNS answers (RFC 1035 §4) to the card's resolver"),
 )}

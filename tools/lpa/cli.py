@@ -4,6 +4,7 @@
     euicc-emu lpa profile list | enable ICCID | disable ICCID | delete ICCID | nickname ICCID NAME
     euicc-emu lpa notification list | process | remove SEQ
     euicc-emu lpa chip info
+    euicc-emu lpa rpm --smdp ADDRESS [--iccid ICCID]      (SGP.22 v3.1 Remote Profile Management)
 
 The card: a PC/SC reader (``--reader``, name or index, default "Virtual PCD 00 00") or an
 in-process card on a state file (``--card-state PATH``).
@@ -16,7 +17,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from tools.lpa import activation_code, device_change
+from tools.lpa import activation_code, device_change, rpm
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
 from tools.lpa.lpa import DownloadError, Lpa, iccid_bytes, iccid_digits
@@ -68,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rec.add_argument("--download", action="store_true", help="download the profile with it")
     chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
+    rpm_cmd = sub.add_parser("rpm", help="fetch and run the SM-DP+'s RPM package(s) (SGP.22 v3.1 §3.7)")
+    rpm_cmd.add_argument("--smdp", required=True, help="SM-DP+ address (host:port)")
+    rpm_cmd.add_argument("--iccid", help="poll for the RPM of this profile (ctxParams1 iccid)")
+    rpm_cmd.add_argument("--ask", action="store_true", help="show each package and ask before running it")
+    rpm_cmd.add_argument("--no-notify", action="store_true", help="keep the RPM result notification on the card")
     parser.set_defaults(func=run)
 
 
@@ -123,17 +129,43 @@ def _notification_list(es10: Es10Client) -> list[dict]:
             for n in es10.list_notifications()]
 
 
+def _rpm_outcome(outcome: rpm.RpmOutcome) -> dict:
+    """One RPM session as shown: the commands and the eUICC's result (SGP.22 v3.1 LoadRpmPackageResult)."""
+    kind, value = outcome.result
+    shown: dict = {"transactionId": outcome.transaction_id,
+                   "commands": [c["rpmCommandDetails"][0] for c in outcome.package], "result": kind,
+                   "notificationSeq": outcome.seq_number, "notificationSent": outcome.notification_sent}
+    if kind == "loadRpmPackageResultSigned":
+        shown["finalResult"] = value["loadRpmPackageResultDataSigned"]["finalResult"]
+    else:
+        shown["errorCode"] = value["loadRpmPackageErrorCodeNotSigned"]
+    return shown
+
+
+def _ask(package: list[dict]) -> bool:
+    """The end user's confirmation of an RPM package (SGP.22 v3.1 §3.7.2)."""
+    print(_json([c["rpmCommandDetails"] for c in package]), file=sys.stderr)
+    return input("Run these RPM commands? [y/N] ").strip().lower() in ("y", "yes")
+
+
 def execute(args: argparse.Namespace, lpa: Lpa) -> int:
     es10 = lpa.es10
     if args.lpa_command == "download":
-        result = lpa.download(activation_code.parse(args.activation_code), args.confirmation_code)
+        result, chained = rpm.download(lpa, activation_code.parse(args.activation_code), args.confirmation_code)
         shown = {"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
                  "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}
         for member in ("serviceProviderMessage", "enterpriseConfiguration"):     # SGP.22 v3.1 'BE', 'BD'
             if member in result.metadata:
                 shown[member] = result.metadata[member]
+        if chained:                                          # SGP.22 v3.1 rpmPending
+            shown["rpm"] = [_rpm_outcome(o) for o in chained]
         print(_json(shown))
         return 0
+    if args.lpa_command == "rpm":
+        outcomes = rpm.run(lpa, args.smdp, iccid_bytes(args.iccid) if args.iccid else None,
+                           _ask if args.ask else lambda package: True)
+        print(_json([_rpm_outcome(o) for o in outcomes]))
+        return 0 if all(o.result[0] == "loadRpmPackageResultSigned" for o in outcomes) else 1
     if args.lpa_command == "profile":
         if args.action == "list":
             print(_json(_profile_list(es10)))

@@ -39,8 +39,7 @@ def _authenticate(lpa: Lpa, smdp: Es9PlusClient, address: str, kind: str, iccid:
             raise DownloadError(kind, "the SM-DP+ did not choose SGP.22 v3")
         return rsp3().encode("CtxParams1", (kind, {"iccid": iccid, "deviceInfo": lpa.device_info(True)}))
 
-    transaction_id, auth = lpa.authenticate(smdp, address, ctx_params1)
-    return transaction_id, smdp.authenticate_client(transaction_id, auth)
+    return lpa.authenticate(smdp, address, ctx_params1)
 
 
 def device_change(lpa: Lpa, address: str, iccid: bytes,

@@ -45,6 +45,7 @@ class DownloadResult:
     seq_number: int
     notification_sent: bool
     profile_installation_result: bytes = field(repr=False, default=b"")
+    rpm_pending: bool = False          # v3.1 smdpSigned2.rpmPending: RPM to chain (tools.lpa.rpm)
 
 
 def iccid_digits(iccid: bytes) -> str:
@@ -63,6 +64,17 @@ def iccid_bytes(digits: str) -> bytes:
 def hash_cc(code: str, transaction_id: bytes) -> bytes:
     """SGP.22 §5.7.5: hashCc = SHA-256(SHA-256(Confirmation Code) || TransactionID)."""
     return hashlib.sha256(hashlib.sha256(code.encode()).digest() + transaction_id).digest()
+
+
+def notification_metadata(pending: bytes) -> dict:
+    """NotificationMetadata of one PendingNotification: a ProfileInstallationResult, an
+    OtherSignedNotification or (SGP.22 v3.1, 'A1') a LoadRpmPackageResultSigned."""
+    kind, value = (rsp3() if pending[:1] == b"\xa1" else rsp()).decode("PendingNotification", pending)
+    if kind == "profileInstallationResult":
+        return value["profileInstallationResultData"]["notificationMetadata"]
+    if kind == "loadRpmPackageResultSigned":
+        return value["loadRpmPackageResultDataSigned"]["notificationMetadata"]
+    return value["tbsOtherNotification"]
 
 
 class Lpa:
@@ -100,36 +112,13 @@ class Lpa:
             device["lpaRspCapability"] = ENTERPRISE_CAPABLE_DEVICE
         return device
 
-    def authenticate(self, smdp: Es9PlusClient, address: str, ctx_params1: Callable[[bool], bytes]) -> tuple[bytes, bytes]:
-        """§3.0.1 Common Mutual Authentication up to ES10b.AuthenticateServer: (transactionId, its
-        response).  ``ctx_params1(v3)`` builds CtxParams1 for the version the SM-DP+ chose (v3:
-        serverSigned1 has a sessionContext); its otherCertsInChain (v3) is forwarded."""
-        info1 = self.es10.get_euicc_info1()
-        challenge = self.es10.get_euicc_challenge()
-        init = smdp.initiate_authentication(challenge, info1, address)
-        signed1 = smdp.field(init, "serverSigned1")
-        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)
-        auth = self.es10.authenticate_server(
-            signed1, smdp.field(init, "serverSignature1"),
-            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1(v3),
-            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
-        kind, value = rsp3().decode("AuthenticateServerResponse", auth)
-        if kind != "authenticateResponseOk":
-            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
-        return bytes.fromhex(init["transactionId"]), auth
-
     def download(self, code: ActivationCode, confirmation_code: str | None = None,
                  accept: Callable[[dict], bool] = lambda metadata: True) -> DownloadResult:
         """§3.1.3 Profile Download and Installation; ``accept`` is the end user's consent to the
         profile metadata (False -> CancelSession endUserRejection)."""
         smdp = self.es9(code.smdp_address)
-        transaction_id, auth = self.authenticate(smdp, code.smdp_address,
-                                                 lambda v3: self._ctx_params1(code.matching_id, v3))
-        try:
-            client = smdp.authenticate_client(transaction_id, auth)
-        except Es9FunctionError:
-            self._cancel_on_card(transaction_id)
-            raise
+        transaction_id, client = self.authenticate(smdp, code.smdp_address,
+                                                   lambda v3: self._ctx_params1(code.matching_id, v3))
         metadata = self._metadata(smdp.field(client, "profileMetadata"))
         signed2 = smdp.field(client, "smdpSigned2")
         cc_required = rsp().decode("SmdpSigned2", signed2)["ccRequiredFlag"]
@@ -155,7 +144,35 @@ class Lpa:
             self._cancel_on_card(transaction_id)
             raise
         pir = self.es10.load_bound_profile_package(smdp.field(bound, "boundProfilePackage"))
-        return self._finish(code, transaction_id, metadata, pir)
+        result = self._finish(code, transaction_id, metadata, pir)
+        result.rpm_pending = "rpmPending" in rsp3().decode("SmdpSigned2", signed2)
+        return result
+
+    def authenticate(self, smdp: Es9PlusClient, address: str,
+                     ctx_params1: Callable[[bool], bytes]) -> tuple[bytes, dict]:
+        """§3.0.1 Common Mutual Authentication up to ES9+.AuthenticateClient: (transactionId, the
+        AuthenticateClient answer), for a download, RPM (v3.1 §3.7) or Device Change / Profile
+        Recovery (v3.1 §3.11).  ``ctx_params1(v3)`` builds CtxParams1 for the version the SM-DP+
+        chose (v3: serverSigned1 has a sessionContext); its otherCertsInChain (v3) is forwarded.
+        An SM-DP+ refusal of AuthenticateClient cancels the card's session."""
+        info1 = self.es10.get_euicc_info1()
+        challenge = self.es10.get_euicc_challenge()
+        init = smdp.initiate_authentication(challenge, info1, address)
+        transaction_id = bytes.fromhex(init["transactionId"])
+        signed1 = smdp.field(init, "serverSigned1")
+        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)
+        auth = self.es10.authenticate_server(
+            signed1, smdp.field(init, "serverSignature1"),
+            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1(v3),
+            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
+        kind, value = rsp3().decode("AuthenticateServerResponse", auth)
+        if kind != "authenticateResponseOk":
+            raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
+        try:
+            return transaction_id, smdp.authenticate_client(transaction_id, auth)
+        except Es9FunctionError:
+            self._cancel_on_card(transaction_id)
+            raise
 
     @staticmethod
     def _metadata(raw: bytes) -> dict:
@@ -174,7 +191,7 @@ class Lpa:
         seq = data["notificationMetadata"]["seqNumber"]
         sent = False
         if self.send_notifications:
-            sent = self._deliver(data["notificationMetadata"]["notificationAddress"] or code.smdp_address, pir, seq)
+            sent = self.deliver(data["notificationMetadata"]["notificationAddress"] or code.smdp_address, pir, seq)
         kind, result = data["finalResult"]
         if kind != "successResult":
             raise DownloadError("LoadBoundProfilePackage", f"bppCommandId {result['bppCommandId']} errorReason "
@@ -192,7 +209,7 @@ class Lpa:
         """§3.1.3 / §5.7.14: ES10b.CancelSession, then ES9+.CancelSession with the card's answer."""
         smdp.cancel_session(transaction_id, self.es10.cancel_session(transaction_id, reason))
 
-    def _deliver(self, address: str, notification: bytes, seq: int) -> bool:
+    def deliver(self, address: str, notification: bytes, seq: int) -> bool:
         """§3.5: send one pending notification; remove it from the card once delivered."""
         try:
             self.es9(address).handle_notification(notification)
@@ -205,10 +222,8 @@ class Lpa:
         """Send every pending notification to its address; (seqNumber, delivered) for each."""
         done = []
         for raw in self.es10.retrieve_notifications():
-            kind, value = rsp().decode("PendingNotification", raw)
-            meta = (value["profileInstallationResultData"]["notificationMetadata"] if kind == "profileInstallationResult"
-                    else value["tbsOtherNotification"])
-            done.append((meta["seqNumber"], self._deliver(meta["notificationAddress"], raw, meta["seqNumber"])))
+            meta = notification_metadata(raw)
+            done.append((meta["seqNumber"], self.deliver(meta["notificationAddress"], raw, meta["seqNumber"])))
         return done
 
     def chip_info(self) -> dict:

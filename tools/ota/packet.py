@@ -14,6 +14,8 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
+from tools import ber_tlv
+
 POR_UDH = bytes.fromhex("027100")
 
 # KIc / KID algorithm nibbles (TS 102 225 §5.1.2, §5.1.3)
@@ -129,16 +131,18 @@ class ResponsePacket:
     data: bytes
 
 
-def decode_response_packet(keyset: OtaKeyset, spi: bytes, packet: bytes, cc_length: int = 8) -> ResponsePacket:
-    """Verify and decipher a PoR given with its UDH '02 71 00' (TS 31.115 §6.2).
+def decode_response_packet(keyset: OtaKeyset, spi: bytes, packet: bytes, cc_length: int = 8,
+                           prefix: bytes = POR_UDH) -> ResponsePacket:
+    """Verify and decipher a PoR given with its UDH '02 71 00' (TS 31.115 §6.2), or with the
+    ``prefix`` of another transport (b'' for CAT_TP, see :func:`from_identified_response`).
 
     The PoR's RHL tells whether a checksum is present (an unsecured PoR has RHL '0A').  A PoR
     whose SPI asks for a checksum but carries none is taken as unsecured (not ciphered); with
     no checksum asked, ciphering is as SPI byte 2 b5 says.
     """
-    if packet[:3] != POR_UDH:
-        raise ValueError("PoR must start with the UDH 02 71 00")
-    body = packet[3:]
+    if packet[:len(prefix)] != prefix:
+        raise ValueError(f"PoR must start with {prefix.hex()}")
+    body = packet[len(prefix):]
     rpl, rhl, tar = int.from_bytes(body[:2], "big"), body[2], body[3:6]
     if rpl != len(body) - 2:
         raise ValueError("RPL does not match")
@@ -152,6 +156,26 @@ def decode_response_packet(keyset: OtaKeyset, spi: bytes, packet: bytes, cc_leng
     received, tail = rest[7:7 + length], rest[7 + length:]
     valid = None
     if length:
-        expected = checksum(kind, keyset.kid_algorithm, keyset.kid, POR_UDH + body[:6] + rest[:7] + tail, length)
+        expected = checksum(kind, keyset.kid_algorithm, keyset.kid, prefix + body[:6] + rest[:7] + tail, length)
         valid = hmac.compare_digest(expected, received)
     return ResponsePacket(tar, counter, status, valid, tail[:len(tail) - pcntr])
+
+
+# -- the packet with identifiers (TS 102 225 §5.1, §5.2), as carried by CAT_TP ----------------------
+# Identifier values and the checksum's length form are the emulator's reading (not in the reference
+# set): CPI '01', CHI '00', RPI '02', RHI '00'; RC/CC/DS computed as over the SMS form.
+CPI, CHI, RPI, RHI = 0x01, 0x00, 0x02, 0x00
+
+
+def to_identified_command(sms_form: bytes) -> bytes:
+    """CPL(2) CHL ... (as :func:`build_command_packet` makes it) -> CPI CPL(BER) CHI CHL ...
+    (CPI and CPL frame the rest like the tag and length of a BER-TLV)."""
+    return ber_tlv.encode(CPI, bytes([CHI]) + sms_form[2:])
+
+
+def from_identified_response(packet: bytes) -> bytes:
+    """RPI RPL(BER) RHI RHL ... -> RPL(2) RHL ..., for :func:`decode_response_packet` with prefix b''."""
+    body = ber_tlv.unwrap(packet, RPI)
+    if body[:1] != bytes([RHI]):
+        raise ValueError("not a Response Header identifier")
+    return (len(body) - 1).to_bytes(2, "big") + body[1:]

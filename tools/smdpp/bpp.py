@@ -58,7 +58,8 @@ class NotificationTarget:
 
 
 _EVENT_BITS = {"notificationInstall": 0, "notificationEnable": 1, "notificationDisable": 2,
-               "notificationDelete": 3}
+               "notificationDelete": 3, "notificationRpmEnable": 4, "notificationRpmDisable": 5,
+               "notificationRpmDelete": 6}
 
 
 def _bit_string(names: tuple[str, ...], table: dict[str, int]) -> tuple[bytes, int]:
@@ -109,6 +110,7 @@ class ProfileMetadata:
     service_provider_message: str | None = None   # v3.1 serviceProviderMessage 'BE' (English)
     enterprise: EnterpriseOrder | None = None     # v3.1 enterpriseConfiguration 'BD'
     device_change_address: str | None = None      # v3.1 deviceChangeConfiguration requestToDp
+    rpm_configuration: dict | None = None   # v3.1 rpmConfiguration 'BA' (tools.smdpp.rpm.rpm_configuration)
 
     def encode(self, v3: bool = False) -> bytes:
         """DER of StoreMetadataRequest (``BF25``); in a v3 session (SGP.22 v3.1 module) with the
@@ -134,6 +136,8 @@ class ProfileMetadata:
             value["enterpriseConfiguration"] = self.enterprise.value()
         if self.device_change_address is not None:
             value["deviceChangeConfiguration"] = ("requestToDp", {"smdpAddressForDc": self.device_change_address})
+        if self.rpm_configuration is not None:
+            value["rpmConfiguration"] = self.rpm_configuration
         return rsp3().encode("StoreMetadataRequest", value)
 
 

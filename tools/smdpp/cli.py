@@ -12,6 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from tools.smdpp import rpm
 from tools.smdpp.bpp import ENTERPRISE_RULE_BITS, EnterpriseOrder
 from tools.smdpp.certificates import load_folder
 from tools.smdpp.es9plus import SmDpPlus
@@ -26,7 +27,10 @@ published test certificates, or a set written by 'euicc-emu pki create'."""
 EPILOG = """\
 example:
   euicc-emu smdpp serve --certs ./pki --upp profile.der --matching-id ABC-123
-  (then: euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$ABC-123' --http)"""
+  (then: euicc-emu lpa download --activation-code 'LPA:1$127.0.0.1:8080$ABC-123' --http)
+  euicc-emu smdpp serve --certs ./pki --svn 3.1.0 --upp profile.der --matching-id ABC-123 \
+      --rpm-manage --rpm-enable 89000123456789012341
+  (the download chains the RPM enable: SGP.22 v3.1 rpmPending; or later: euicc-emu lpa rpm --smdp ...)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--certs", type=Path, required=True, help="SGP.26-layout folder (CI, DPauth, DPpb, DPtls)")
     serve.add_argument("--curves", default="NIST,BRP", help="credential sets to load (NIST,BRP)")
     serve.add_argument("--dp", default="DP", choices=("DP", "DP2"), help="SGP.26 SM-DP+ identity (DP or DP2)")
-    serve.add_argument("--upp", type=Path, required=True, action="append", help="UPP file (repeat for more orders)")
-    serve.add_argument("--matching-id", required=True, action="append", help="matching ID (one per --upp)")
+    serve.add_argument("--upp", type=Path, action="append", default=[], help="UPP file (repeat for more orders)")
+    serve.add_argument("--matching-id", action="append", default=[], help="matching ID (one per --upp)")
     serve.add_argument("--confirmation-code", help="require this confirmation code")
     serve.add_argument("--eid", help="bind the order(s) to this EID")
     serve.add_argument("--ppk", action="store_true", help="protect profile elements with ReplaceSessionKeys")
@@ -72,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --device-change: allow Profile Recovery for DAYS days")
     serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
+    rpm.add_arguments(serve)
     parser.set_defaults(func=run)
 
 
@@ -103,9 +108,17 @@ def run(args: argparse.Namespace) -> int:
     if len(args.upp) != len(args.matching_id):
         print("smdpp: give one --matching-id per --upp")
         return 2
+    rpm_order = rpm.order_from_args(args.rpm, args.rpm_eid)
+    if not args.upp and rpm_order is None:
+        print("smdpp: give a download order (--upp, --matching-id) or an RPM order (--rpm-*)")
+        return 2
     creds = load_folder(args.certs, tuple(args.curves.split(",")), args.dp)
     address = args.address or f"{args.host}:{args.port}"
     smdp = SmDpPlus(address, creds, svn=bytes(int(n) for n in args.svn.split(".")))
+    if rpm_order is not None:
+        smdp.rpm.add(rpm_order)
+    smdp_oid = next(iter(creds.sets.values())).smdp_oid
+    rpm_config = (rpm.rpm_configuration(smdp_oid, args.rpm_owner_oid or smdp_oid) if args.rpm_manage else None)
     try:
         for upp_path, matching_id in zip(args.upp, args.matching_id):
             smdp.add_order(order_from_upp(
@@ -114,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                 confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk,
                 ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
                 service_provider_message=args.service_provider_message, enterprise=enterprise_order(args),
-                device_change=device_change_policy(args), device_change_address=address))
+                device_change=device_change_policy(args), device_change_address=address,
+                rpm_configuration=rpm_config))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2
@@ -125,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
             print("smdpp: --tls needs DPtls/CERT_S_SM_DP_VARO_TLS_*.der and its key in --certs")
             return 2
     server = Es9PlusServer(smdp, args.host, args.port, tls)
-    logging.getLogger(__name__).info("SM-DP+ %s serving %s on %s:%d", address, ", ".join(args.matching_id),
-                                     args.host, server.port)
+    logging.getLogger(__name__).info("SM-DP+ %s serving %s%s on %s:%d", address, ", ".join(args.matching_id),
+                                     " and an RPM order" if rpm_order else "", args.host, server.port)
     print(f"SM-DP+ {address} listening on {'https' if tls else 'http'}://{args.host}:{server.port}", flush=True)
     try:
         server.serve_forever()

@@ -5,7 +5,8 @@ Version (``svn``, default 2.5.0: the v2.5 server as before): a server set to 3.1
 eUICC's ``highestSvn`` from euiccInfo1 (SGP.22 v3.1 EUICCInfo1) and, when the eUICC speaks v3
 too, chooses v3 for the session: serverSigned1 carries a ``sessionContext`` (serverSvn,
 crlStaplingV3Used FALSE) and the profile metadata may carry a service-provider message ('BE').
-Everything else of v3 (CRL stapling, RPM, device change, ...) is not implemented here.
+RPM (v3.1 §3.7) is :mod:`tools.smdpp.rpm`; everything else of v3 (CRL stapling, device change,
+...) is not implemented here.
 
 Inputs and outputs are the DER data objects that the §6.5 JSON binding carries base64-encoded
 (:mod:`tools.smdpp.http_binding` does the JSON). Failures raise :class:`Es9Error` with the
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
 from euicc.asn1 import rsp, rsp3
-from tools.smdpp import bpp, device_change, signing
+from tools.smdpp import bpp, device_change, rpm, signing
 from tools.smdpp.certificates import CertificateCheckError, Credentials, CredentialSet, EuiccIdentity, verify_euicc_chain
 from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASED, ProfileOrder, hash_confirmation_code
 
@@ -149,6 +150,7 @@ class SmDpPlus:
         self.sessions: dict[bytes, Session] = {}
         self.notifications: list[ReceivedNotification] = []
         self.recoveries: dict[bytes, dt.datetime] = {}     # ICCID -> end of Profile Recovery (v3.1)
+        self.rpm = rpm.RpmDesk()
         self._lock = threading.RLock()
 
     def add_order(self, order: ProfileOrder) -> None:
@@ -223,6 +225,11 @@ class SmDpPlus:
             session.euicc = euicc
             if fields["ctxParams1"][0] in device_change.CONTEXTS:
                 return self._device_change(session, fields["ctxParams1"], signature1)
+            if session.v3 and rpm.requested(signed1):
+                answer = self.rpm.package(transaction_id, euicc.eid, signed1, session.cred.auth.key, signature1)
+                if answer is None:
+                    raise _fail(rpm.RPM_ORDER_NOT_FOUND, f"no RPM order for EID {euicc.eid}")
+                return answer
             matching_id = fields["ctxParams1"][1].get("matchingId", "")
             order = self.orders.get(matching_id)
             if order is None or order.state not in (RELEASED, DOWNLOADED):
@@ -230,8 +237,10 @@ class SmDpPlus:
             if order.eid is not None and order.eid != euicc.eid:
                 raise _fail(EID_REFUSED, f"order is for EID {order.eid}")
             session.order, session.euicc_signature1 = order, signature1
-            signed2 = rsp().encode("SmdpSigned2", {"transactionId": transaction_id,
-                                                   "ccRequiredFlag": order.confirmation_code is not None})
+            value2 = {"transactionId": transaction_id, "ccRequiredFlag": order.confirmation_code is not None}
+            if session.v3 and self.rpm.waiting(euicc.eid):
+                value2["rpmPending"] = None          # v3.1: RPM to chain after the installation
+            signed2 = (rsp3() if session.v3 else rsp()).encode("SmdpSigned2", value2)
             session.smdp_signature2 = tlv.tlv(0x5F37, signing.sign(session.cred.pb.key, signed2 + signature1))
         return {"transactionId": transaction_id, "profileMetadata": order.metadata.encode(session.v3),
                 "smdpSigned2": signed2, "smdpSignature2": session.smdp_signature2,
@@ -309,8 +318,11 @@ class SmDpPlus:
         """ES9+.HandleNotification: verify and record; never fails towards the LPA (§6.5.2.4: 204)."""
         with self._lock:
             try:
-                item = (self._installation_result(pending_notification) if pending_notification[:2] == b"\xbf\x37"
-                        else self._other_notification(pending_notification))
+                if pending_notification[:1] == b"\xa1":
+                    item = self._rpm_result(pending_notification)
+                else:
+                    item = (self._installation_result(pending_notification) if pending_notification[:2] == b"\xbf\x37"
+                            else self._other_notification(pending_notification))
             except Es9Error as exc:
                 item = ReceivedNotification("unparsable", False, {"error": exc.message})
             self.notifications.append(item)
@@ -337,6 +349,20 @@ class SmDpPlus:
             session.order.result = detail
             session.ended = True
         return ReceivedNotification("installation-result", verified, detail)
+
+    def _rpm_result(self, data: bytes) -> ReceivedNotification:
+        """v3.1 LoadRpmPackageResultSigned (:mod:`tools.smdpp.rpm`)."""
+        def key_of(transaction_id: bytes):
+            session = self.sessions.get(transaction_id)
+            return session.euicc.public_key if session is not None and session.euicc is not None else None
+        try:
+            verified, detail = self.rpm.result(data, key_of)
+        except (tlv.TlvError, ValueError, asn1tools.Error, KeyError, IndexError, TypeError) as exc:
+            raise _fail(MALFORMED, f"LoadRpmPackageResultSigned: {exc}") from None
+        session = self.sessions.get(bytes.fromhex(detail["transactionId"]))
+        if verified and session is not None:
+            session.ended = True
+        return ReceivedNotification("rpm-result", verified, detail)
 
     def _other_notification(self, data: bytes) -> ReceivedNotification:
         parts = _children(data, 0x30)
@@ -377,6 +403,7 @@ class SmDpPlus:
                 if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
                     session.order.result["cancelSessionReason"] = fields["reason"]
+                self.rpm.cancelled(transaction_id, fields["reason"])
             session.ended = True
         return {}
 
