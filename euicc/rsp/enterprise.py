@@ -110,7 +110,10 @@ def configuration(rec: ProfileRecord) -> EnterpriseConfig | None:
 
 def profile_info_member(rec: ProfileRecord) -> bytes:
     """The 'BD' TLV of ``rec``'s stored metadata for ProfileInfo ``enterpriseConfiguration``
-    (v3.1 §5.7.15; given only when the tagList names 'BD', so that v2 LPAs never see it), or b''."""
+    (v3.1 §5.7.15; given only when the tagList names 'BD', so that v2 LPAs never see it), or b''
+    when the profile has no (valid v3.1) Enterprise Configuration."""
+    if configuration(rec) is None:
+        return b""
     try:
         return next((whole for tag, whole in tlv.split(tlv.unwrap(rec.metadata, 0xBF25)) if tag == TAG), b"")
     except tlv.TlvError:

@@ -49,20 +49,6 @@ def known_tags() -> frozenset[bytes]:
     return frozenset(bytes(member.tag) for member in compiled.root_members)
 
 
-@functools.lru_cache(maxsize=64)
-def _stored(metadata: bytes) -> dict[str, Any]:
-    try:
-        return der.spec(v3=True).decode("StoreMetadataRequest", metadata)
-    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
-        return {}
-
-
-def stored(metadata: bytes) -> dict[str, Any]:
-    """A profile's stored StoreMetadata (as received, v2 or v3 form) read with the v3.1 module;
-    {} when there is none.  The caller must not change the (cached) value."""
-    return _stored(bytes(metadata)) if metadata else {}
-
-
 def check_v3(plain: bytes) -> dict[str, Any]:
     """Decode a 'BF25' of a v3 session and apply the v3.1 refusals (module docstring)."""
     try:
@@ -81,5 +67,13 @@ def check_v3(plain: bytes) -> dict[str, Any]:
 
 def stored(raw: bytes) -> dict[str, Any]:
     """The metadata kept with an installed profile (its 'BF25' as received, from a v2 or a v3
-    session) decoded with the v3.1 module, whose ``StoreMetadataRequest`` is a superset of v2.5's."""
-    return der.decode_stored("StoreMetadataRequest", raw, v3=True) if raw else {}
+    session) decoded with the v3.1 module, whose ``StoreMetadataRequest`` is a superset of v2.5's;
+    {} when there is none or when it does not decode in v3.1 (a v2 session keeps members the v2.5
+    module skipped, e.g. a malformed 'BD').  A fresh value: callers may change it (RPM
+    updateMetadata does)."""
+    if not raw:
+        return {}
+    try:
+        return der.decode_stored("StoreMetadataRequest", raw, v3=True)
+    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
+        return {}

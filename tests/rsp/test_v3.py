@@ -228,6 +228,25 @@ def test_v2_session_keeps_the_v2_metadata_rules(v2):
     assert data["finalResult"][0] == "successResult"
 
 
+def test_v2_metadata_the_v3_module_cannot_read_leaves_the_profile_usable(v2, v3):
+    """A v2 session skips a 'BD' the v2.5 module does not define, even one that is not a v3.1
+    EnterpriseConfiguration; the profile it installs can still be listed and enabled (the v3.1
+    checks on kept metadata see no Enterprise Configuration, not an error)."""
+    lpa = open_lpa()
+    smdp = Smdp()
+    dl, _ = authenticate(lpa, smdp, v2)
+    prepare(lpa, dl)
+    meta = tlv(b"\xbf\x25", b"".join(split(v2.encode("StoreMetadataRequest", {
+        "iccid": swap(TS48_ICCID), "serviceProviderName": "GSMA Test", "profileName": "P"}))) + tlv(b"\xbd", b"\x01"))
+    data = load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), TS48.read_bytes(), meta))
+    assert data["finalResult"][0] == "successResult"
+    request = {"searchCriteria": ("iccid", swap(TS48_ICCID)), "tagList": bytes.fromhex("5ABD")}
+    raw = lpa.es10(v3.encode("ProfileInfoListRequest", request))
+    assert v3.decode("ProfileInfoListResponse", raw) == ("profileInfoListOk", [{"iccid": swap(TS48_ICCID)}])
+    enable = {"profileIdentifier": ("iccid", swap(TS48_ICCID)), "refreshFlag": False}
+    assert lpa.call("EnableProfileRequest", enable, "EnableProfileResponse") == {"enableResult": 0}
+
+
 # -- CancelSession v3 -----------------------------------------------------------------------------
 def test_cancel_session_v3_reason(v3):
     lpa = open_lpa()
