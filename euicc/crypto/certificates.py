@@ -11,6 +11,13 @@ validators reject):
 * §4.5.2.2 certificate chain verification, as the eUICC does it in §5.7.13 AuthenticateServer
   (CERT.XXauth.ECDSA) and §5.7.17 PrepareDownload (CERT.DPpb.ECDSA); v3 ``otherCertsInChain``
   intermediates (SGP.22 v3 §5.7.13) are accepted when given.
+* SGP.22 v3.1 certificate chain variants with sub-CAs (RSPDefinitions v3.1 id-rspRole tree, used by
+  Variants A, B and C; Variants O / OO keep the v2 OIDs, named ``-v2`` in v3.1): a leaf carries
+  its role's v2 OID or its v3 OID (``id-rspRole-dp-auth`` = 2.23.146.1.2.1.0.0.1.1, ...); a chain
+  with intermediates needs the v3 OID on the leaf and a sub-CA OID (``id-rspRole-ciSubCa``,
+  ``-dpSubCa``, ``-dsSubCa``) on each intermediate, at most
+  :attr:`CertificateRules.max_intermediates` of them.  [U] Which variant letter names which
+  shape was not readable here; the rule is the OID tree's.
 * §2.6.7 / §5.x signature format: ECDSA with SHA-256, the value in tag 5F37 is the plain
   64-byte r||s (BSI TR-03111), not DER.
 * The EUM certificate's nameConstraints as the EID prefix rule (SGP.22 §4.5.2.1.0.2 / SGP.26).
@@ -98,8 +105,19 @@ class Role(Enum):
         return x509.ObjectIdentifier(f"{ID_RSP_ROLE}.{self.value}")
 
     @property
+    def v3_oid(self) -> x509.ObjectIdentifier:
+        """The role's OID in the SGP.22 v3.1 id-rspRole tree (certificate chain Variants A/B/C)."""
+        return x509.ObjectIdentifier(f"{ID_RSP_ROLE}.{_V3_ROLE_ARCS[self]}")
+
+    @property
     def is_ca(self) -> bool:
         return self in (Role.CI, Role.EUM)
+
+
+_V3_ROLE_ARCS = {Role.CI: "0", Role.EUM: "0.0.0", Role.EUICC: "0.0.0.0.0", Role.DP_TLS: "0.0.1.0",
+                 Role.DP_AUTH: "0.0.1.1", Role.DP_PB: "0.0.1.2", Role.DS_TLS: "0.0.2.0", Role.DS_AUTH: "0.0.2.1"}
+SUB_CA_OIDS = frozenset(x509.ObjectIdentifier(f"{ID_RSP_ROLE}.{arc}") for arc in ("0.0", "0.0.1", "0.0.2"))
+"""id-rspRole-ciSubCa, id-rspRole-dpSubCa, id-rspRole-dsSubCa (SGP.22 v3.1 RSPDefinitions)."""
 
 
 SERVER_AUTH_ROLES = (Role.DP_AUTH, Role.DS_AUTH)
@@ -135,6 +153,7 @@ class CertificateRules:
     validity_time: _dt.datetime | None = None
     wrong_role_result: CertResult = CertResult.INVALID_OID
     v3_error_codes: bool = False
+    max_intermediates: int = 2          # [U] CI SubCA + DP/DS SubCA: the deepest v3.1 server chain
 
 
 #: What the X.509 parser raises on malformed input (some are not ValueErrors).
@@ -197,6 +216,11 @@ def rsp_server_oid(cert: x509.Certificate) -> x509.ObjectIdentifier | None:
     return oids[0] if oids else None
 
 
+def _policy_oids(cert: x509.Certificate) -> set[x509.ObjectIdentifier]:
+    policies = _extension(cert, x509.CertificatePolicies)
+    return {p.policy_identifier for p in policies.value} if policies else set()
+
+
 def check_profile(cert: x509.Certificate, roles: Iterable[Role], rules: CertificateRules) -> Role:
     """Check the §4.5.2 profile of ``cert`` for one of ``roles``; return the role found.
 
@@ -208,9 +232,8 @@ def check_profile(cert: x509.Certificate, roles: Iterable[Role], rules: Certific
         raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "not an X.509 v3 certificate")
     if cert.signature_algorithm_oid != SignatureAlgorithmOID.ECDSA_WITH_SHA256:
         raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "signature algorithm is not ecdsa-with-SHA256")
-    policies = _extension(cert, x509.CertificatePolicies)
-    present = {p.policy_identifier for p in policies.value} if policies else set()
-    found = [r for r in roles if r.oid in present]
+    present = _policy_oids(cert)
+    found = [r for r in roles if r.oid in present or r.v3_oid in present]
     if not found:
         code = CertResult.INVALID_CERTIFICATE if any(r.is_ca for r in roles) else rules.wrong_role_result
         want = ", ".join(r.name for r in roles)
@@ -372,15 +395,21 @@ class CertificateVerifier:
     def _verify_chain(
         self, leaf_der: bytes, roles: tuple[Role, ...], ci_pkid: bytes | None, intermediates: Sequence[bytes]
     ) -> VerifiedCertificate:
+        if len(intermediates) > self.rules.max_intermediates:
+            raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "certificate chain too long")
         chain = [parse_certificate(d) for d in (leaf_der, *intermediates)]
         if ci_pkid is not None:
             self.ci(ci_pkid)
         keys = [public_key_of(c, self.rules) for c in chain]
         top_aki = authority_key_identifier(chain[-1])
+        if any(_extension(c, x509.SubjectKeyIdentifier) and subject_key_identifier(c) == top_aki for c in chain):
+            raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "otherCertsInChain out of order")
         ci = self.ci(top_aki)
         if ci_pkid is not None and top_aki != bytes(ci_pkid):
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "chain does not end at euiccCiPKIdToBeUsed")
         role = check_profile(chain[0], roles, self.rules)
+        if intermediates and role.v3_oid not in _policy_oids(chain[0]):
+            raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "a sub-CA chain needs the v3 role OID")
         for cert in chain[1:]:
             self._check_intermediate(cert)
         issuers = [(k, subject_key_identifier(c), c.subject) for c, k in zip(chain[1:], keys[1:])]
@@ -398,6 +427,8 @@ class CertificateVerifier:
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "intermediate is not a CA")
         if usage is None or not usage.critical or not usage.value.key_cert_sign:
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "intermediate without critical keyCertSign")
+        if not SUB_CA_OIDS & _policy_oids(cert):
+            raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "intermediate without a sub-CA role OID")
         if cert.signature_algorithm_oid != SignatureAlgorithmOID.ECDSA_WITH_SHA256:
             raise CertificateRejected(CertResult.INVALID_CERTIFICATE, "signature algorithm is not ecdsa-with-SHA256")
         subject_key_identifier(cert)

@@ -27,7 +27,7 @@ from euicc.crypto.ecka import EckaError, public_key_tlv
 from euicc.nvm import Store
 from euicc.profiles.manager import ProfileManager, fsid_of
 from euicc.profiles.model import CLASS_OPERATIONAL, ProfileError, ProfileErrorCode, ProfileRecord
-from euicc.rsp import der, es10b, metadata, notifications, rat, rsp_session
+from euicc.rsp import der, enterprise, es10b, euicc_info, metadata, notifications, rat, rsp_session
 from euicc.profiles.installer import InstallError, install_profile
 from euicc.rsp import keys as rsp_keys
 
@@ -71,6 +71,7 @@ class BppLoader:
         self.metadata_raw = b""
         self.upp = bytearray()
         self.remaining86: int | None = None
+        self.enterprise = enterprise.EnterpriseDownload()
 
     # -- sequences ---------------------------------------------------------------------------
     def open_container(self, tag: int, length: int, store: Store) -> None:
@@ -132,6 +133,10 @@ class BppLoader:
             raise BppFailure(STORE_METADATA, INCORRECT_INPUT_VALUES, "bad StoreMetadata") from None
         if any(r.iccid == meta["iccid"] for r in ProfileManager(store).records()):
             raise BppFailure(STORE_METADATA, ICCID_ALREADY_EXISTS, "ICCID already installed")
+        try:
+            self.enterprise.check(store, meta)
+        except enterprise.EnterpriseRefused as exc:
+            raise BppFailure(STORE_METADATA, exc.reason, str(exc)) from None
         ppr = der.bits_to_int(meta["profilePolicyRules"]) if "profilePolicyRules" in meta else 0
         if ppr and (meta.get("profileClass", CLASS_OPERATIONAL) != CLASS_OPERATIONAL
                     or not rat.pprs_allowed(store, ppr, meta.get("profileOwner"))):
@@ -171,7 +176,10 @@ def _initialise_secure_channel(ctx: Context, session: rsp_session.RspSession, bf
         raise BppFailure(INITIALISE_SECURE_CHANNEL, INCORRECT_INPUT_VALUES, "bad smdpOtpk") from None
     except BspError as exc:
         raise BppFailure(INITIALISE_SECURE_CHANNEL, exc.reason, str(exc)) from None
-    return BppLoader(BspSession(keys), session.v3)
+    loader = BppLoader(BspSession(keys), session.v3)
+    loader.enterprise = enterprise.EnterpriseDownload(
+        euicc_info.settings(ctx.config).enterprise_profiles, enterprise.device_is_enterprise_capable(session.device_info))
+    return loader
 
 
 # -- the ES10b function ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.apdu import SW, SwError
-from euicc.rsp import bpp, es10a, es10b, es10c, notifications, rat, rpm
+from euicc.rsp import bpp, device_change, es10a, es10b, es10c, notifications, rat, rpm, trust
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -22,7 +22,7 @@ Es10Function = Callable[["Context", bytes], bytes]   # (ctx, whole request DER) 
 #: pySim probes first) are refused with '6A88', so pySim classifies the card as SGP.22.
 FUNCTIONS: dict[int, Es10Function] = {
     **es10a.FUNCTIONS, **es10b.FUNCTIONS, **es10c.FUNCTIONS, **notifications.FUNCTIONS,
-    **rat.FUNCTIONS, **bpp.FUNCTIONS, **rpm.FUNCTIONS,
+    **rat.FUNCTIONS, **bpp.FUNCTIONS, **rpm.FUNCTIONS, **trust.FUNCTIONS, **device_change.FUNCTIONS,
 }
 
 #: Functions a card may leave out (``CardConfig.disabled``, vendor quirk profiles): a function that

@@ -27,7 +27,7 @@ from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
-from euicc.rsp import crl, der, euicc_info, identity, rsp_session
+from euicc.rsp import crl, der, device_change, euicc_info, identity, rsp_session, trust
 from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
@@ -94,11 +94,8 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         return der.encode("AuthenticateServerResponse", ("authenticateResponseError", {
             "transactionId": signed1["transactionId"], "authenticateErrorCode": int(code)}), v3=v3)
 
-    pkid = request["euiccCiPKIdToBeUsed"]
     try:
-        server = cert_server.check_authenticate_server(
-            ident.verifier(), raw[3], pkid, raw[0], request["serverSignature1"],
-            ident.ci_pkids_for_signing)
+        server, pkid, intermediates = trust.check_server(ident, settings, request, raw, v3)
         _revocation_check(ctx, server)
         credential = ident.credential(pkid)
     except CertificateRejected as exc:
@@ -107,7 +104,12 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
         return error(NO_SESSION_CONTEXT)
     if signed1["euiccChallenge"] != session.euicc_challenge:
         return error(EUICC_CHALLENGE_MISMATCH)
-    if v3 and not _v3_context_supported(request["ctxParams1"]):
+    if v3 and request["ctxParams1"][0] in device_change.CONTEXTS:
+        code = device_change.context_error(ctx, request["ctxParams1"], signed1["serverAddress"], server.ci_pkid,
+                                           signed1["transactionId"])
+        if code is not None:
+            return error(code)
+    elif v3 and not _v3_context_supported(request["ctxParams1"]):
         return error(UNDEFINED_ERROR)
     euicc_signed1 = {
         "transactionId": signed1["transactionId"],
@@ -122,8 +124,10 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     session.transaction_id = signed1["transactionId"]
     session.server_address = signed1["serverAddress"]
     session.ci_pkid = bytes(pkid)
+    session.server_chain = intermediates
     session.dp_auth = server
     session.euicc_signature1 = signature
+    session.device_info = request["ctxParams1"][1].get("deviceInfo")
     # v3.1 names the EUM certificate nextCertInChain (same position, same encoding)
     return der.encode("AuthenticateServerResponse", ("authenticateResponseOk", {
         "euiccSigned1": euicc_signed1, "euiccSignature1": signature,
@@ -132,15 +136,17 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
 
 
 def _operation_type(ctx_params1: tuple) -> tuple[bytes, int] | None:
+    """operationType of a Common Authentication CtxParams1 (SGP.22 v3.1 §5.7.13), else None."""
     kind, params = ctx_params1
     return params.get("operationType", PROFILE_DOWNLOAD_ONLY) if kind == COMMON_AUTHENTICATION else None
 
 
 def _v3_context_supported(ctx_params1: tuple) -> bool:
-    """v3.1 CtxParams1 this card can serve: Common Authentication for a profile download or for
-    RPM (operationType {rpm}, §3.7.2: a LoadRpmPackage follows, :mod:`euicc.rsp.rpm`).  Device
-    Change, Profile Recovery and Push Service registration are not implemented; they are refused
-    with undefinedError (127) [U: no dedicated code]."""
+    """v3.1 CtxParams1 this card can serve besides Device Change / Profile Recovery
+    (:mod:`euicc.rsp.device_change`): Common Authentication for a profile download or for RPM
+    (operationType {rpm}, §3.7.2: a LoadRpmPackage follows, :mod:`euicc.rsp.rpm`).  Push Service
+    registration and other operationType combinations are not implemented; they are refused with
+    undefinedError (127) [U: no dedicated code]."""
     return _operation_type(ctx_params1) in (PROFILE_DOWNLOAD_ONLY, RPM_ONLY)
 
 
@@ -157,13 +163,14 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
         return der.encode("PrepareDownloadResponse", ("downloadResponseError", {
             "transactionId": signed2["transactionId"], "downloadErrorCode": int(code)}), v3=v3)
 
-    if session is None or session.dp_auth is None or session.otk is not None or session.rpm:
+    if (session is None or session.dp_auth is None or session.otk is not None or session.rpm
+            or device_change.in_session(ctx)):
         return error(DownloadErrorCode.NO_SESSION_CONTEXT)
     ident = card_identity(ctx)
     try:
         dp_pb = cert_server.check_prepare_download(
             ident.verifier(), session.dp_auth, raw[-1], raw[0], request["smdpSignature2"],
-            session.euicc_signature1)
+            session.euicc_signature1, session.server_chain)
         _revocation_check(ctx, dp_pb)
     except CertificateRejected as exc:
         return error(exc.download_error)

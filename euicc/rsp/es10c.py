@@ -24,13 +24,14 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import der, es10b, mep, notifications
+from euicc.rsp import der, enterprise, es10b, mep, notifications
 from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
 OK, NOT_FOUND, WRONG_STATE, DISALLOWED_BY_POLICY, CAT_BUSY = 0, 1, 2, 3, 5
+DISALLOWED_BY_ENTERPRISE_RULE = 6        # v3.1 (euicc.rsp.enterprise)
 INCORRECT_INPUT_VALUES = 1
 NOTHING_TO_DELETE = 1
 # eUICCMemoryReset resetOptions bits (first octet)
@@ -93,6 +94,8 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
         e3 = der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx))
         if tags is not None:
             kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
+            if enterprise.TAG in tags:      # v3.1 ProfileInfo enterpriseConfiguration, when asked for
+                kept.append(enterprise.profile_info_member(rec))
             e3 = tlv.tlv(0xE3, b"".join(kept))
         infos.append(e3)
     # profileInfoListOk: SEQUENCE OF ProfileInfo, automatic tag [0] -> 'A0'
@@ -144,6 +147,8 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
         result = port_refused
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
+    elif enterprise.enable_refused(ctx.store, target, current):
+        result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:
@@ -167,6 +172,8 @@ def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEven
         result = WRONG_STATE
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
+    elif enterprise.disable_refused(ctx.store, target):
+        result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
     else:

@@ -70,10 +70,23 @@ EUICC_RSP_CAPABILITY_V3_BITS = (
     18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
 )
 """EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
-does not do them (yet): lpaProxySupport (8), enterpriseProfilesSupport (9),
-deviceChangeSupport (11), crlStaplingV3Support (15), certChainV3VerificationSupport (16) and the
-other v3 features."""
-_EUICC_RSP_CAPABILITY_V3 = _bit_string(EUICC_RSP_CAPABILITY_V3_BITS)
+does not do them (yet): lpaProxySupport (8), encryptedDeviceChangeDataSupport (12),
+crlStaplingV3Support (15) and the other v3 features.  enterpriseProfilesSupport (9),
+deviceChangeSupport (11) and certChainV3VerificationSupport (16) follow the settings
+(:func:`_euicc_rsp_capability_v3`)."""
+ENTERPRISE_PROFILES_SUPPORT = 9
+CERT_CHAIN_V3_VERIFICATION_SUPPORT = 16
+DEVICE_CHANGE_SUPPORT = 11
+
+
+def _euicc_rsp_capability_v3(settings: EuiccInfoSettings) -> tuple[bytes, int]:
+    """EuiccRspCapability of the v3 form: the fixed bits plus those the settings switch on."""
+    optional = ((ENTERPRISE_PROFILES_SUPPORT,) if settings.enterprise_profiles else ()) + (
+        (CERT_CHAIN_V3_VERIFICATION_SUPPORT,) if settings.cert_chain_v3 else ()) + (
+        (DEVICE_CHANGE_SUPPORT,) if settings.device_change else ())
+    return _bit_string(EUICC_RSP_CAPABILITY_V3_BITS + optional)
+
+
 LPA_MODE_LPAD = 0
 """LpaMode lpad (0): the active LPA is in the Device (this card has no LPAe)."""
 
@@ -99,6 +112,21 @@ class EuiccInfoSettings:
     # CI key identifiers to list instead of the stored identity's (None: the identity's own)
     ci_pkids_for_verification: tuple[bytes, ...] | None = None
     ci_pkids_for_signing: tuple[bytes, ...] | None = None
+    # Enterprise Profiles (v3.1, euicc.rsp.enterprise; EuiccRspCapability enterpriseProfilesSupport)
+    enterprise_profiles: bool = True
+    # certificate chains with sub-CAs (v3.1, euicc.rsp.trust; certChainV3VerificationSupport)
+    cert_chain_v3: bool = True
+    # Device Change and Profile Recovery (v3.1, euicc.rsp.device_change; deviceChangeSupport)
+    device_change: bool = True
+    # euiccCiPKIdListForSigningV3 (v3 form; None: the identity's signing CIs, whose chains
+    # eUICC -> EUM -> CI are Variant O / Ov3)
+    ci_pkids_for_signing_v3: tuple[bytes, ...] | None = None
+
+    def ci_pkids_for_signing_v3_of(self, identity: EuiccIdentity) -> list[bytes]:
+        """euiccCiPKIdListForSigningV3 (EUICCInfo1/2 v3 form, tag 'B1')."""
+        if self.ci_pkids_for_signing_v3 is not None:
+            return list(self.ci_pkids_for_signing_v3)
+        return self.ci_pkids(identity)[1]
 
     def ci_pkids(self, identity: EuiccIdentity) -> tuple[list[bytes], list[bytes]]:
         """The (verification, signing) CI key identifier lists EUICCInfo1/2 report."""
@@ -137,7 +165,8 @@ def euicc_info1(identity: EuiccIdentity, settings: EuiccInfoSettings = DEFAULT_S
         "lowestSvn": settings.svn,
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
-        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "euiccRspCapability": _euicc_rsp_capability_v3(settings),
+        "euiccCiPKIdListForSigningV3": settings.ci_pkids_for_signing_v3_of(identity),
         "highestSvn": settings.highest_svn,
     }, v3=True)
 
@@ -180,7 +209,7 @@ def _euicc_info2_v3(identity: EuiccIdentity, resources: bytes, settings: EuiccIn
         "euiccFirmwareVersion": settings.firmware_version,
         "extCardResource": resources,
         "uiccCapability": _UICC_CAPABILITY_V3,
-        "euiccRspCapability": _EUICC_RSP_CAPABILITY_V3,
+        "euiccRspCapability": _euicc_rsp_capability_v3(settings),
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
         "ppVersion": settings.pp_version,
@@ -188,6 +217,7 @@ def _euicc_info2_v3(identity: EuiccIdentity, resources: bytes, settings: EuiccIn
         "certificationDataObject": {"platformLabel": settings.platform_label,
                                     "discoveryBaseURL": settings.discovery_base_url},
         "lpaMode": LPA_MODE_LPAD,
+        "euiccCiPKIdListForSigningV3": settings.ci_pkids_for_signing_v3_of(identity),
         "highestSvn": settings.highest_svn,
     }
     if settings.ts102241_version is not None:

@@ -15,6 +15,7 @@ ROOT_DS_ADDRESS = "rsp/root-ds-address"
 NOTIFICATION_SEQ = "rsp/notification-seq"
 NOTIFICATIONS = "rsp/notification/"   # prefix of the pending notifications (SGP.22 §2.6.7)
 CRLS = "rsp/crl/"                     # prefix of the revoked serial numbers, by CI (SGP.22 §4.6)
+PROFILE_RECOVERY = "rsp/profile-recovery/"   # SGP.22 v3.1 Profile Recovery records, by ICCID
 
 
 def notification(seq: int) -> str:
@@ -25,6 +26,11 @@ def notification(seq: int) -> str:
 def crl(ci_pkid: bytes) -> str:
     """The certificates revoked by the CI whose key identifier is `ci_pkid`."""
     return CRLS + bytes(ci_pkid).hex().upper()
+
+
+def profile_recovery(iccid: bytes) -> str:
+    """The Profile Recovery record of the profile ``iccid`` (euicc.rsp.device_change)."""
+    return PROFILE_RECOVERY + bytes(iccid).hex().upper()
 
 
 def dp_proprietary(isdp_aid: bytes) -> str:
@@ -42,4 +48,5 @@ LAYOUT: tuple[tuple[str, Any], ...] = (
     (NOTIFICATION_SEQ, int),
     (NOTIFICATIONS + "*", bytes),
     (CRLS + "*", tuple[int, ...]),
+    (PROFILE_RECOVERY + "*", Plain),
 )

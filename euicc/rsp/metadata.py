@@ -7,18 +7,20 @@ The eUICC refuses, with the v3.1 ``ErrorReason`` values:
   (26).  [U] The v3.1 text on which unknown objects are "critical" could not be read here; this
   card treats every unknown top-level TLV of 'BF25' as one it must refuse (a setting-free rule
   the tests pin down);
-* ``enterpriseConfiguration`` ('BD'): this card does not support Enterprise Profiles
-  (EuiccRspCapability bit 9 clear): ``enterpriseProfilesNotSupported`` (17);
 * ``lprConfiguration`` ('BC'): no LPA Proxy (bit 8 clear): ``lprNotSupported`` (23).
 
 Everything else v3.1 defines (``serviceProviderMessage`` 'BE', ``rpmConfiguration``,
 ``hriServerAddress``, ``serviceDescription``, ``deviceChangeConfiguration``, ...) is accepted and
-kept with the profile as part of its stored metadata (the raw 'BF25').
+kept with the profile as part of its stored metadata (the raw 'BF25').  ``enterpriseConfiguration``
+('BD') is checked against the card's setting and the installed profiles by
+:mod:`euicc.rsp.enterprise` (in v2 and v3 sessions).
 """
 from __future__ import annotations
 
 import functools
 from typing import Any
+
+import asn1tools
 
 from euicc import tlv
 from euicc.apdu import SwError
@@ -26,12 +28,10 @@ from euicc.rsp import der
 
 # ErrorReason (SGP.22 v3.1 RSPDefinitions)
 INCORRECT_INPUT_VALUES = 1
-ENTERPRISE_PROFILES_NOT_SUPPORTED = 17
 LPR_NOT_SUPPORTED = 23
 UNKNOWN_TLV_IN_METADATA = 26
 
-UNSUPPORTED_MEMBERS = {"enterpriseConfiguration": ENTERPRISE_PROFILES_NOT_SUPPORTED,
-                       "lprConfiguration": LPR_NOT_SUPPORTED}
+UNSUPPORTED_MEMBERS = {"lprConfiguration": LPR_NOT_SUPPORTED}
 
 
 class MetadataRefused(Exception):
@@ -67,5 +67,13 @@ def check_v3(plain: bytes) -> dict[str, Any]:
 
 def stored(raw: bytes) -> dict[str, Any]:
     """The metadata kept with an installed profile (its 'BF25' as received, from a v2 or a v3
-    session) decoded with the v3.1 module, whose ``StoreMetadataRequest`` is a superset of v2.5's."""
-    return der.decode_stored("StoreMetadataRequest", raw, v3=True) if raw else {}
+    session) decoded with the v3.1 module, whose ``StoreMetadataRequest`` is a superset of v2.5's;
+    {} when there is none or when it does not decode in v3.1 (a v2 session keeps members the v2.5
+    module skipped, e.g. a malformed 'BD').  A fresh value: callers may change it (RPM
+    updateMetadata does)."""
+    if not raw:
+        return {}
+    try:
+        return der.decode_stored("StoreMetadataRequest", raw, v3=True)
+    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
+        return {}

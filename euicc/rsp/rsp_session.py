@@ -35,6 +35,8 @@ class RspSession(VolatileState):
     otk: EckaKeyPair | None = None        # otSK/otPK.EUICC.ECKA (PrepareDownload)
     bpp: Any = None                        # euicc.rsp.bpp.BppLoader while a BPP is loading
     v3: bool = False                       # held in SGP.22 v3.1 (decided by AuthenticateServer)
+    device_info: dict | None = None        # ctxParams1 DeviceInfo (AuthenticateServer)
+    server_chain: tuple[bytes, ...] = ()   # v3 otherCertsInChain of CERT.XXauth (euicc.rsp.trust)
     rpm: bool = False                      # v3 operationType rpm: a LoadRpmPackage may follow (euicc.rsp.rpm)
 
     @property

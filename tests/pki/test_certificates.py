@@ -204,14 +204,15 @@ def test_broken_aki_ski_link_intermediate(ref):
     ci = sgp26_ci(ref)
     sub_key = ec.generate_private_key(ci.key.curve)
     sub_exts = [(h.aki_of(ci), False), (h.ski_of(sub_key), False), (x509.BasicConstraints(True, 0), True),
-                (h.key_usage(cert_sign=True, crl_sign=True), True), (h.policies("ci"), True)]
+                (h.key_usage(cert_sign=True, crl_sign=True), True), (h.policies("dp-subca"), True)]
     sub = h.issue(h.name(C="IT", O="RSPTEST", CN="Test SubCA"), sub_key, sub_exts, ci, NOW,
                   NOW + dt.timedelta(days=99))
-    good = der(dp_cert(sub).cert)
+    # SGP.22 v3.1: a sub-CA chain carries the v3 role OIDs (id-rspRole-dpSubCa, id-rspRole-dp-auth)
+    good = der(dp_cert(sub, role="dp-auth-v3").cert)
     v = verifier(ref)
     assert v.verify_chain(good, SERVER_AUTH_ROLES, CI_PKID[ref.tag], [der(sub.cert)]).role is Role.DP_AUTH
     assert rejected(v.verify_chain, good, SERVER_AUTH_ROLES).result is CertResult.CI_PK_UNKNOWN  # no sub-CA
-    broken = der(dp_cert(sub, aki=x509.AuthorityKeyIdentifier(b"\x01" * 20, None, None)).cert)
+    broken = der(dp_cert(sub, role="dp-auth-v3", aki=x509.AuthorityKeyIdentifier(b"\x01" * 20, None, None)).cert)
     err = rejected(v.verify_chain, broken, SERVER_AUTH_ROLES, None, [der(sub.cert)])
     assert err.result is CertResult.INVALID_CERTIFICATE
 

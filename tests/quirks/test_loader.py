@@ -81,6 +81,10 @@ euicc_category = "medium"
 sas_accreditation_number = "VENDOR-1"
 ci_pkids_for_verification = ["0102030405060708090A0B0C0D0E0F1011121314"]
 ci_pkids_for_signing = ["F54172BDF98A95D65CBEB88A38A1C11D800A85C3"]
+ci_pkids_for_signing_v3 = ["F54172BDF98A95D65CBEB88A38A1C11D800A85C3"]
+enterprise_profiles = false
+cert_chain_v3 = false
+device_change = false
 """)
     profile = load(str(path))
     config = profile.config
@@ -94,6 +98,8 @@ ci_pkids_for_signing = ["F54172BDF98A95D65CBEB88A38A1C11D800A85C3"]
     info = config.euicc_info
     assert (info.svn, info.ts102241_version, info.euicc_category) == (bytes((2, 2, 2)), None, 2)
     assert info.ci_pkids_for_signing == (bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3"),)
+    assert info.ci_pkids_for_signing_v3 == info.ci_pkids_for_signing
+    assert not (info.enterprise_profiles or info.cert_chain_v3 or info.device_change)
 
 
 def test_user_folder_profiles_are_listed_by_name(tmp_path, monkeypatch, capsys):

@@ -26,9 +26,10 @@ from tests.vectors import ASN1
 TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
 # EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, rpmSupport 2, testProfileSupport 3,
-# serviceProviderMessageSupport 7, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 2, 3, 7, 18}
-UNKNOWN_TLV_IN_METADATA, ENTERPRISE_NOT_SUPPORTED, LPR_NOT_SUPPORTED = 26, 17, 23
+# serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, deviceChangeSupport 11,
+# certChainV3VerificationSupport 16, euiccRspCapInInfo1 18
+CAPABILITY_BITS = {0, 1, 2, 3, 7, 9, 11, 16, 18}
+UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16
 
@@ -48,8 +49,8 @@ def v2():
     return asn1tools.compile_files([str(f) for f in files], "der")
 
 
-def open_lpa(highest_svn: bytes = V3_SVN) -> Lpa:
-    config = replace(CardConfig(), euicc_info=replace(DEFAULT_SETTINGS, highest_svn=highest_svn))
+def open_lpa(highest_svn: bytes = V3_SVN, **settings) -> Lpa:
+    config = replace(CardConfig(), euicc_info=replace(DEFAULT_SETTINGS, highest_svn=highest_svn, **settings))
     card = open_card(None, config)
     import_identity(card.store, SGP26)
     lpa = Lpa(card)
@@ -66,7 +67,7 @@ def bits(value: tuple[bytes, int]) -> set[int]:
 class SmdpV3(Smdp):
     """The helpers' SM-DP+ choosing v3: serverSigned1 carries a sessionContext (v3.1 module)."""
 
-    def __init__(self, v3_spec, ctx: tuple | None = None, **kwargs) -> None:
+    def __init__(self, v3_spec, ctx: tuple | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.v3 = v3_spec
         self.ctx = ctx or ("ctxParamsForCommonAuthentication", {
@@ -94,18 +95,18 @@ def authenticate(lpa: Lpa, smdp: Smdp, spec) -> tuple[Download, dict]:
     return Download(smdp, euicc_cert, ok["euiccSignature1"]), ok
 
 
-def v3_metadata(v3_spec, extra: bytes = b"", **members) -> bytes:
-    value = {"iccid": swap(TS48_ICCID), "serviceProviderName": "GSMA Test", "profileName": "TS.48 test profile",
+def v3_metadata(v3_spec, extra: bytes = b"", iccid: str = TS48_ICCID, **members) -> bytes:
+    value = {"iccid": swap(iccid), "serviceProviderName": "GSMA Test", "profileName": "TS.48 test profile",
              **members}
     body = split(v3_spec.encode("StoreMetadataRequest", value))
     return tlv(b"\xbf\x25", b"".join(body) + extra)
 
 
-def v3_download(lpa: Lpa, v3_spec, meta: bytes) -> dict:
-    smdp = SmdpV3(v3_spec)
+def v3_download(lpa: Lpa, v3_spec, meta: bytes, ctx: tuple | None = None, upp: bytes | None = None) -> dict:
+    smdp = SmdpV3(v3_spec, ctx)
     dl, _ = authenticate(lpa, smdp, v3_spec)
     prepare(lpa, dl)
-    return load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), TS48.read_bytes(), meta))
+    return load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), upp or TS48.read_bytes(), meta))
 
 
 # -- EUICCInfo1 / EUICCInfo2 ------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def test_euicc_info1_v3_form(v3, v2):
     assert bits(info["euiccRspCapability"]) == CAPABILITY_BITS
     assert info["euiccCiPKIdListForVerification"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
     assert info["euiccCiPKIdListForSigning"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
-    assert "euiccCiPKIdListForSigningV3" not in info
+    assert info["euiccCiPKIdListForSigningV3"] == [CI_PKID["NIST"], CI_PKID["BRP"]]
     # a v2 LPA: the v2.5 module decodes it, svn is the lowest SVN, nothing else is lost
     old, length = v2.decode_with_length("EUICCInfo1", raw)
     assert length == len(raw)
@@ -174,11 +175,10 @@ DEVICE = {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
 
 @pytest.mark.parametrize("ctx", [
     ("ctxParamsForCommonAuthentication", {"deviceInfo": DEVICE, "operationType": (b"\xc0", 2)}),   # both
-    ("ctxParamsForDeviceChange", {"iccid": swap(TS48_ICCID), "deviceInfo": DEVICE}),
-], ids=["download-and-rpm", "device-change"])
+], ids=["download-and-rpm"])
 def test_v3_contexts_not_implemented_are_refused(v3, ctx):
-    """Device Change is not implemented, and one session is either a download or RPM (tests/rsp/
-    test_rpm.py): AuthenticateServer answers undefinedError (127)."""
+    """One session is either a download or RPM (tests/rsp/test_rpm.py), not both: AuthenticateServer
+    answers undefinedError (127) (Device Change: tests/rsp/test_device_change.py)."""
     lpa = open_lpa()
     challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
     smdp = SmdpV3(v3, ctx)
@@ -205,10 +205,8 @@ def test_v3_download_with_service_provider_message(v3):
 
 @pytest.mark.parametrize(("members", "extra", "reason"), [
     ({}, tlv(b"\x9f\x7f", b"\x01"), UNKNOWN_TLV_IN_METADATA),
-    ({"enterpriseConfiguration": {"enterpriseOid": "1.3.6.1.4.1.99999.7", "enterpriseName": "ACME"}}, b"",
-     ENTERPRISE_NOT_SUPPORTED),
     ({"lprConfiguration": {"pcmpAddress": "pcmp.example.com"}}, b"", LPR_NOT_SUPPORTED),
-], ids=["unknown-tlv", "enterprise", "lpr"])
+], ids=["unknown-tlv", "lpr"])
 def test_v3_metadata_refusals(v3, members, extra, reason):
     lpa = open_lpa()
     data = v3_download(lpa, v3, v3_metadata(v3, extra, **members))
@@ -228,6 +226,25 @@ def test_v2_session_keeps_the_v2_metadata_rules(v2):
         "iccid": swap(TS48_ICCID), "serviceProviderName": "GSMA Test", "profileName": "P"}))) + tlv(b"\x9f\x7f", b"\x01"))
     data = load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), TS48.read_bytes(), meta))
     assert data["finalResult"][0] == "successResult"
+
+
+def test_v2_metadata_the_v3_module_cannot_read_leaves_the_profile_usable(v2, v3):
+    """A v2 session skips a 'BD' the v2.5 module does not define, even one that is not a v3.1
+    EnterpriseConfiguration; the profile it installs can still be listed and enabled (the v3.1
+    checks on kept metadata see no Enterprise Configuration, not an error)."""
+    lpa = open_lpa()
+    smdp = Smdp()
+    dl, _ = authenticate(lpa, smdp, v2)
+    prepare(lpa, dl)
+    meta = tlv(b"\xbf\x25", b"".join(split(v2.encode("StoreMetadataRequest", {
+        "iccid": swap(TS48_ICCID), "serviceProviderName": "GSMA Test", "profileName": "P"}))) + tlv(b"\xbd", b"\x01"))
+    data = load(lpa, dl, smdp.bound_profile_package(dl.euicc_otpk, bytes.fromhex(EID1), TS48.read_bytes(), meta))
+    assert data["finalResult"][0] == "successResult"
+    request = {"searchCriteria": ("iccid", swap(TS48_ICCID)), "tagList": bytes.fromhex("5ABD")}
+    raw = lpa.es10(v3.encode("ProfileInfoListRequest", request))
+    assert v3.decode("ProfileInfoListResponse", raw) == ("profileInfoListOk", [{"iccid": swap(TS48_ICCID)}])
+    enable = {"profileIdentifier": ("iccid", swap(TS48_ICCID)), "refreshFlag": False}
+    assert lpa.call("EnableProfileRequest", enable, "EnableProfileResponse") == {"enableResult": 0}
 
 
 # -- CancelSession v3 -----------------------------------------------------------------------------

@@ -225,9 +225,41 @@ def _es10_v3_seeds() -> list[bytes]:
     return [card.join_chunks([b"\x00" + r]) for r in requests] + [card.join_chunks([b"\x00" + r for r in requests])]
 
 
+def _es10_v3_dc_seeds() -> list[bytes]:
+    """SGP.22 v3.1 ES10 inputs of Enterprise Profiles, Device Change, Profile Recovery and server
+    trust: a v3 download of an enterprise order that allows Device Change, the Device Change and the
+    Profile Recovery sessions (PrepareDeviceChange, VerifyDeviceChange, VerifyProfileRecovery), and
+    VerifySmdsResponse / VerifySmdpResponse requests."""
+    from euicc.asn1 import rsp3
+    from euicc.composition import open_card
+    from tools.fuzz.rsp_host import ADDRESS, RspRig, StoreDataRecorder
+    from tools.lpa import device_change
+    from tools.smdpp.bpp import EnterpriseOrder
+    from tools.smdpp.es9plus import SVN_V3
+    from tools.smdpp.orders import DeviceChangePolicy
+    target = open_card(None)
+    recorder = StoreDataRecorder(target.transmit)
+    rig = RspRig(recorder, svn=SVN_V3, enterprise=EnterpriseOrder("1.3.6.1.4.1.99999.7", "E", ("reference",), 1),
+                 device_change=DeviceChangePolicy(recovery_days=1, message="Moving"))
+    iccid = rig.download().iccid
+    rig.lpa.process_notifications()          # the SM-DP+ learns of the installation
+    device_change.device_change(rig.lpa, ADDRESS, iccid)
+    device_change.profile_recovery(rig.lpa, ADDRESS, iccid)
+    rig.es10.enable_profile(("iccid", iccid))
+    target.close()
+    extra = [rsp3().encode("VerifySmdsResponseRequest", {
+                 "smdsSigned2": {"transactionId": bytes(16), "requestSpecificData": ("eventList", {"eventEntries": []})},
+                 "smdsSignature2": bytes(64)}),
+             rsp3().encode("VerifySmdpResponseRequest", {
+                 "smdpSigned6": {"transactionId": bytes(16), "requestSpecificData": (
+                     "retryData", {"retryDelay": 1, "dcSessionId": b"\x01"})}, "smdpSignature6": bytes(64)})]
+    requests = recorder.requests + extra
+    return [card.join_chunks([b"\x00" + r]) for r in requests] + [card.join_chunks([b"\x00" + r for r in requests])]
+
+
 def _metadata_v3_seeds() -> list[bytes]:
     """StoreMetadataRequest values of SGP.22 v3.1: plain, with a service-provider message, with the
-    members this card refuses (enterprise, LPR) and with an unknown TLV."""
+    enterprise configuration, an LPR configuration (refused) and with an unknown TLV."""
     from euicc.asn1 import rsp3
     base = {"iccid": bytes.fromhex("98001032547698103214"), "serviceProviderName": "SP", "profileName": "P"}
     values = [base, {**base, "serviceProviderMessage": {"languageTag": "de", "message": "Hallo"}},
@@ -289,6 +321,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 ES10 requests over STORE DATA to the ISD-R on a logical channel"),
     Harness("es10_v3", rsp_targets.Es10Target, _es10_v3_seeds,
             "SGP.22 v3.1 ES10 requests (a v3 session's traffic) over STORE DATA to the ISD-R"),
+    Harness("es10_v3_dc", rsp_targets.Es10Target, _es10_v3_dc_seeds,
+            "SGP.22 v3.1 Enterprise / Device Change / Profile Recovery / server-trust ES10 inputs to the ISD-R"),
     Harness("metadata_v3", lambda: codec.metadata_v3_target, _metadata_v3_seeds,
             "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
     Harness("rpm_package", rpm_targets.RpmPackageTarget, rpm_targets.seeds,

@@ -69,14 +69,19 @@ class InProcessEs9:
     def cancel_session(self, transaction_id: bytes, response: bytes) -> dict:
         return self._json(self.smdp.cancel_session(transaction_id, response))
 
+    def confirm_device_change(self, transaction_id: bytes, response: bytes) -> dict:
+        return self._json(self.smdp.confirm_device_change(transaction_id, response))
+
 
 class RspRig:
     """One SM-DP+ and one LPA over ``transmit``; ``download()`` installs a profile."""
 
     def __init__(self, transmit: Transmit, *, upp: bytes | None = None, notify: bool = False,
-                 block_size: int = 120, svn: bytes = SVN_V2, service_provider_message: str | None = None) -> None:
+                 block_size: int = 120, svn: bytes = SVN_V2, service_provider_message: str | None = None,
+                 **order_options: object) -> None:
         self.smdp = SmDpPlus(ADDRESS, load_folder(shipped_pki(), ("NIST",)), svn=svn)
         self.service_provider_message = service_provider_message
+        self.order_options = order_options      # enterprise=, device_change= (SGP.22 v3.1 orders)
         self.upp = upp if upp is not None else packaged_upp()
         self.notify = notify
         self.transport = Es10Transport(transmit, block_size=block_size)
@@ -93,7 +98,8 @@ class RspRig:
         matching_id = f"ROBUST-{self.orders}"
         self.smdp.add_order(order_from_upp(matching_id, upp or self.upp,
                                            notification_address=ADDRESS if self.notify else None,
-                                           service_provider_message=self.service_provider_message))
+                                           service_provider_message=self.service_provider_message,
+                                           device_change_address=ADDRESS, **self.order_options))
         return self.lpa.download(parse(f"LPA:1${ADDRESS}${matching_id}"))
 
 

@@ -17,7 +17,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from tools.lpa import activation_code, rpm
+from tools.lpa import activation_code, device_change, rpm
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
 from tools.lpa.lpa import DownloadError, Lpa, iccid_bytes, iccid_digits
@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--activation-code", required=True)
     dl.add_argument("--confirmation-code")
     dl.add_argument("--no-notify", action="store_true", help="keep the installation notification on the card")
+    dl.add_argument("--not-enterprise-capable", action="store_true",
+                    help="v3 sessions: a Device that is not Enterprise Capable (no Enterprise Rules)")
     prof = sub.add_parser("profile", help="list the profiles, or enable, disable, delete or rename one (by ICCID)")
     prof.add_argument("action", choices=("list", "enable", "disable", "delete", "nickname"))
     prof.add_argument("iccid", nargs="?")
@@ -63,6 +65,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     notif = sub.add_parser("notification", help="list the card's notifications, send them (process) or remove one")
     notif.add_argument("action", choices=("list", "process", "remove"))
     notif.add_argument("seq", nargs="?", type=int)
+    dc = sub.add_parser("device-change", help="move a profile to a new Device (SGP.22 v3.1): prints the "
+                                              "activation code for the new Device")
+    dc.add_argument("iccid")
+    dc.add_argument("--smdp", required=True, help="SM-DP+ address of the profile's Device Change")
+    dc.add_argument("--yes", action="store_true", help="accept the service-provider message for Device Change")
+    rec = sub.add_parser("profile-recovery", help="recover a profile moved away (SGP.22 v3.1): prints the "
+                                                  "activation code to download it again")
+    rec.add_argument("iccid")
+    rec.add_argument("--smdp", required=True, help="SM-DP+ address of the profile's Device Change")
+    rec.add_argument("--download", action="store_true", help="download the profile with it")
     chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
     rpm_cmd = sub.add_parser("rpm", help="fetch and run the SM-DP+'s RPM package(s) (SGP.22 v3.1 §3.7)")
@@ -152,8 +164,9 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         result, chained = rpm.download(lpa, activation_code.parse(args.activation_code), args.confirmation_code)
         shown = {"iccid": iccid_digits(result.iccid), "isdpAid": result.isdp_aid,
                  "notificationSeq": result.seq_number, "notificationSent": result.notification_sent}
-        if "serviceProviderMessage" in result.metadata:      # SGP.22 v3.1 'BE'
-            shown["serviceProviderMessage"] = result.metadata["serviceProviderMessage"]
+        for member in ("serviceProviderMessage", "enterpriseConfiguration"):     # SGP.22 v3.1 'BE', 'BD'
+            if member in result.metadata:
+                shown[member] = result.metadata[member]
         if chained:                                          # SGP.22 v3.1 rpmPending
             shown["rpm"] = [_rpm_outcome(o) for o in chained]
         print(_json(shown))
@@ -193,7 +206,38 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
             print(_json({"deleteNotificationStatus": status}))
             return 0 if status == 0 else 1
         return 0
+    if args.lpa_command in ("device-change", "profile-recovery"):
+        return _device_change(args, lpa)
     print(_json(lpa.chip_info()))
+    return 0
+
+
+def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
+    """``device-change`` / ``profile-recovery`` (tools.lpa.device_change).  A service-provider message
+    for Device Change needs the end user's consent: --yes."""
+    iccid = iccid_bytes(args.iccid)
+    if args.lpa_command == "profile-recovery":
+        code = device_change.profile_recovery(lpa, args.smdp, iccid)
+        shown: dict = {"activationCode": code}
+        if args.download:
+            shown["iccid"] = iccid_digits(lpa.download(activation_code.parse(code)).iccid)
+        print(_json(shown))
+        return 0
+    seen: list = []
+
+    def accept(message: dict | None) -> bool:
+        seen.append(message)
+        return message is None or args.yes
+
+    try:
+        result = device_change.device_change(lpa, args.smdp, iccid, accept)
+    except DownloadError:
+        if seen and seen[0] is not None and not args.yes:
+            print(_json({"serviceProviderMessageForDc": seen[0], "refused": "confirm with --yes"}))
+            return 1
+        raise
+    print(_json({"activationCode": result.activation_code, "serviceProviderMessageForDc": result.service_provider_message,
+                 "deviceChangeData": result.data, "oldProfileDeleted": result.deleted}))
     return 0
 
 
@@ -208,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
     ctx = _ssl_context(args)
     transport = Es10Transport(transmit, block_size=args.block_size, lsi=args.lsi)
     lpa = Lpa(Es10Client(transport), es9=lambda addr: Es9PlusClient(addr, not args.http, ctx),
-              send_notifications=not getattr(args, "no_notify", False))
+              send_notifications=not getattr(args, "no_notify", False),
+              enterprise_capable=not getattr(args, "not_enterprise_capable", False))
     try:
         transport.open()
         return execute(args, lpa)

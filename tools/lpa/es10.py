@@ -62,9 +62,11 @@ class Es10Client:
         return _decode("GetEuiccChallengeResponse", self.call("GetEuiccChallengeRequest", {}))["euiccChallenge"]
 
     def authenticate_server(self, server_signed1: bytes, server_signature1: bytes, ci_pkid: bytes,
-                            server_certificate: bytes, ctx_params1: bytes) -> bytes:
-        """§5.7.13 AuthenticateServer: the SM-DP+'s DER objects are passed through unchanged."""
-        request = tlv.tlv(0xBF38, server_signed1 + server_signature1 + ci_pkid + server_certificate + ctx_params1)
+                            server_certificate: bytes, ctx_params1: bytes, other_certs_in_chain: bytes = b"") -> bytes:
+        """§5.7.13 AuthenticateServer: the SM-DP+'s DER objects are passed through unchanged (v3.1:
+        with its otherCertsInChain 'A1', the sub-CA certificates)."""
+        request = tlv.tlv(0xBF38, server_signed1 + server_signature1 + ci_pkid + server_certificate + ctx_params1
+                          + other_certs_in_chain)
         response = self.transport.store_data(request)
         _choice("AuthenticateServerResponse", response)
         return response
@@ -76,6 +78,11 @@ class Es10Client:
         response = self.transport.store_data(tlv.tlv(0xBF21, body))
         _choice("PrepareDownloadResponse", response)
         return response
+
+    def v3_call(self, request: bytes, response_type: str) -> tuple[str, object]:
+        """An SGP.22 v3.1 ES10 function whose request the caller built (Device Change, Profile
+        Recovery: PrepareDeviceChange, VerifyDeviceChange, VerifyProfileRecovery); its decoded CHOICE."""
+        return rsp3().decode(response_type, self.transport.store_data(request))
 
     def load_bound_profile_package(self, bpp: bytes) -> bytes:
         """§5.7.6 LoadBoundProfilePackage: one ES10 command per BPP part, in the order of §2.5.5

@@ -95,6 +95,11 @@ class Es9PlusClient:
         return self.post("getBoundProfilePackage", {"transactionId": transaction_id.hex().upper(),
                                                     "prepareDownloadResponse": b64(prepare_download_response)})
 
+    def confirm_device_change(self, transaction_id: bytes, prepare_device_change_response: bytes) -> dict:
+        """ES9+.ConfirmDeviceChange (SGP.22 v3.1)."""
+        return self.post("confirmDeviceChange", {"transactionId": transaction_id.hex().upper(),
+                                                 "prepareDeviceChangeResponse": b64(prepare_device_change_response)})
+
     def handle_notification(self, pending_notification: bytes) -> None:
         self.post("handleNotification", {"pendingNotification": b64(pending_notification)})
 

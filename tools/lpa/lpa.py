@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from euicc.asn1 import rsp, rsp3
+from tools.lpa import enterprise
 from tools.lpa.activation_code import ActivationCode
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
@@ -21,6 +22,8 @@ END_USER_REJECTION, POSTPONED, TIMEOUT = 0, 1, 2
 DEFAULT_TAC = bytes.fromhex("35290611")   # a test TAC; DeviceInfo.tac (§5.7.13) is 4 bytes
 DEFAULT_CAPABILITIES = {"gsmSupportedRelease": b"\x0d\x00\x00", "utranSupportedRelease": b"\x0d\x00\x00",
                         "eutranSupportedRelease": b"\x0d\x00\x00"}
+ENTERPRISE_CAPABLE_DEVICE = (b"\x10", 4)
+"""SGP.22 v3.1 DeviceInfo ``lpaRspCapability`` with enterpriseCapableDevice (3)."""
 
 
 class DownloadError(Exception):
@@ -78,31 +81,54 @@ class Lpa:
     """LPA procedures over one card (ES10) and SM-DP+ clients made by ``es9(address)``."""
 
     def __init__(self, es10: Es10Client, es9: Callable[[str], Es9PlusClient] = Es9PlusClient,
-                 tac: bytes = DEFAULT_TAC, imei: bytes | None = None, send_notifications: bool = True) -> None:
+                 tac: bytes = DEFAULT_TAC, imei: bytes | None = None, send_notifications: bool = True,
+                 enterprise_capable: bool = True) -> None:
         self.es10 = es10
+        self.enterprise_capable = enterprise_capable
         self.es9 = es9
         self.tac, self.imei = tac, imei
         self.send_notifications = send_notifications
 
-    def _ctx_params1(self, matching_id: str) -> bytes:
+    def _ctx_params1(self, matching_id: str, v3: bool = False) -> bytes:
+        """CtxParamsForCommonAuthentication in the form of the session's version."""
+        if not v3:
+            return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                               {"matchingId": matching_id, "deviceInfo": self.device_info(False)}))
+        return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
+                                            {"matchingId": matching_id, "deviceInfo": self.device_info(True)}))
+
+    def device_info(self, v3: bool) -> dict:
+        """DeviceInfo (§4.2); in the v3.1 form it says whether this is an Enterprise Capable Device
+        (lpaRspCapability)."""
         device: dict = {"tac": self.tac, "deviceCapabilities": DEFAULT_CAPABILITIES}
         if self.imei:
             device["imei"] = self.imei
-        return rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication",
-                                           {"matchingId": matching_id, "deviceInfo": device}))
+        if not v3:
+            return device
+        capabilities = dict(DEFAULT_CAPABILITIES)
+        capabilities["eutranEpcSupportedRelease"] = capabilities.pop("eutranSupportedRelease")
+        device["deviceCapabilities"] = capabilities
+        if self.enterprise_capable:
+            device["lpaRspCapability"] = ENTERPRISE_CAPABLE_DEVICE
+        return device
 
     def download(self, code: ActivationCode, confirmation_code: str | None = None,
                  accept: Callable[[dict], bool] = lambda metadata: True) -> DownloadResult:
         """§3.1.3 Profile Download and Installation; ``accept`` is the end user's consent to the
         profile metadata (False -> CancelSession endUserRejection)."""
         smdp = self.es9(code.smdp_address)
-        transaction_id, client = self.authenticate(smdp, code.smdp_address, self._ctx_params1(code.matching_id))
+        transaction_id, client = self.authenticate(smdp, code.smdp_address,
+                                                   lambda v3: self._ctx_params1(code.matching_id, v3))
         metadata = self._metadata(smdp.field(client, "profileMetadata"))
         signed2 = smdp.field(client, "smdpSigned2")
         cc_required = rsp().decode("SmdpSigned2", signed2)["ccRequiredFlag"]
         if not accept(metadata):
             self.cancel(smdp, transaction_id, END_USER_REJECTION)
             raise DownloadError("consent", "the end user rejected the profile")
+        reason = enterprise.cancel_reason(self.es10, self.enterprise_capable, metadata)
+        if reason is not None:      # SGP.22 v3.1 §3.1.3: what the eUICC would refuse is not downloaded
+            self.cancel(smdp, transaction_id, reason)
+            raise DownloadError("enterprise", f"CancelSession reason {reason}")
         if cc_required and not confirmation_code:
             self.cancel(smdp, transaction_id, POSTPONED)
             raise DownloadError("confirmation", "this profile needs a confirmation code")
@@ -122,17 +148,24 @@ class Lpa:
         result.rpm_pending = "rpmPending" in rsp3().decode("SmdpSigned2", signed2)
         return result
 
-    def authenticate(self, smdp: Es9PlusClient, address: str, ctx_params1: bytes) -> tuple[bytes, dict]:
-        """§3.0.1 Common Mutual Authentication up to ES9+.AuthenticateClient: (transactionId,
-        the AuthenticateClient answer); an SM-DP+ refusal cancels the card's session."""
+    def authenticate(self, smdp: Es9PlusClient, address: str,
+                     ctx_params1: Callable[[bool], bytes]) -> tuple[bytes, dict]:
+        """§3.0.1 Common Mutual Authentication up to ES9+.AuthenticateClient: (transactionId, the
+        AuthenticateClient answer), for a download, RPM (v3.1 §3.7) or Device Change / Profile
+        Recovery (v3.1 §3.11).  ``ctx_params1(v3)`` builds CtxParams1 for the version the SM-DP+
+        chose (v3: serverSigned1 has a sessionContext); its otherCertsInChain (v3) is forwarded.
+        An SM-DP+ refusal of AuthenticateClient cancels the card's session."""
         info1 = self.es10.get_euicc_info1()
         challenge = self.es10.get_euicc_challenge()
         init = smdp.initiate_authentication(challenge, info1, address)
         transaction_id = bytes.fromhex(init["transactionId"])
+        signed1 = smdp.field(init, "serverSigned1")
+        v3 = "sessionContext" in rsp3().decode("ServerSigned1", signed1)
         auth = self.es10.authenticate_server(
-            smdp.field(init, "serverSigned1"), smdp.field(init, "serverSignature1"),
-            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1)
-        kind, value = rsp().decode("AuthenticateServerResponse", auth)
+            signed1, smdp.field(init, "serverSignature1"),
+            smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1(v3),
+            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
+        kind, value = rsp3().decode("AuthenticateServerResponse", auth)
         if kind != "authenticateResponseOk":
             raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")
         try:
@@ -144,11 +177,13 @@ class Lpa:
     @staticmethod
     def _metadata(raw: bytes) -> dict:
         """StoreMetadataRequest as the end user is shown it (v2.5 members), plus the SGP.22 v3.1
-        ``serviceProviderMessage`` ('BE', LocalisedTextMessage) when the SM-DP+ sent one."""
+        ``serviceProviderMessage`` ('BE', LocalisedTextMessage) and ``enterpriseConfiguration``
+        ('BD', an Enterprise Profile and its rules) when the SM-DP+ sent them."""
         metadata = rsp().decode("StoreMetadataRequest", raw)
-        message = rsp3().decode("StoreMetadataRequest", raw).get("serviceProviderMessage")
-        if message is not None:
-            metadata["serviceProviderMessage"] = message
+        v3 = rsp3().decode("StoreMetadataRequest", raw)
+        for member in ("serviceProviderMessage", "enterpriseConfiguration"):
+            if member in v3:
+                metadata[member] = v3[member]
         return metadata
 
     def _finish(self, code: ActivationCode, transaction_id: bytes, metadata: dict, pir: bytes) -> DownloadResult:

@@ -19,7 +19,7 @@ from typing import Any
 from euicc import tlv
 from euicc.asn1 import rsp3
 from tools.lpa.activation_code import ActivationCode
-from tools.lpa.lpa import DEFAULT_CAPABILITIES, END_USER_REJECTION, DownloadError, DownloadResult, Lpa
+from tools.lpa.lpa import END_USER_REJECTION, DownloadError, DownloadResult, Lpa
 
 RPM_ONLY = (bytes((0x40,)), 2)          # OperationType {rpm}
 MAX_CHAINED = 8
@@ -41,10 +41,7 @@ class RpmOutcome:
 
 def ctx_params1(lpa: Lpa, iccid: bytes | None = None) -> bytes:
     """CtxParams1 for RPM (v3.1 CtxParamsForCommonAuthentication, operationType {rpm})."""
-    device: dict = {"tac": lpa.tac, "deviceCapabilities": DEFAULT_CAPABILITIES}
-    if lpa.imei:
-        device["imei"] = lpa.imei
-    params: dict = {"deviceInfo": device, "operationType": RPM_ONLY}
+    params: dict = {"deviceInfo": lpa.device_info(True), "operationType": RPM_ONLY}
     if iccid is not None:
         params["iccid"] = iccid
     return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication", params))
@@ -69,7 +66,13 @@ def run(lpa: Lpa, address: str, iccid: bytes | None = None,
 
 def _session(lpa: Lpa, address: str, iccid: bytes | None, accept: Callable[[list[dict]], bool]) -> RpmOutcome:
     smdp = lpa.es9(address)
-    transaction_id, client = lpa.authenticate(smdp, address, ctx_params1(lpa, iccid))
+
+    def rpm_ctx_params1(v3: bool) -> bytes:
+        if not v3:      # operationType exists only in v3.1
+            raise DownloadError("rpm", "the SM-DP+ did not choose SGP.22 v3")
+        return ctx_params1(lpa, iccid)
+
+    transaction_id, client = lpa.authenticate(smdp, address, rpm_ctx_params1)
     if "smdpSigned3" not in client:
         lpa.cancel(smdp, transaction_id, END_USER_REJECTION)
         raise DownloadError("AuthenticateClient", "the SM-DP+ sent no RPM package")

@@ -41,6 +41,8 @@ def build_parser() -> CommandParser:
     create.add_argument("--eid", help="32-digit EID (default: from --eid-prefix)")
     create.add_argument("--eid-prefix", default=DEFAULT_EID_PREFIX, help="EUM name-constraint EID prefix")
     create.add_argument("--dp-oid", default="2.999.10", help="SM-DP+ OID (subjectAltName registeredID)")
+    create.add_argument("--dp-sub-ca", action="store_true",
+                        help="SGP.22 v3.1 chain: DPauth/DPpb issued by an SM-DP+ sub-CA (DPSubCA/)")
     eid = sub.add_parser("eid", help="check an EID's check digits, or complete 30 digits with them "
                                      "(ISO 7064 MOD 97-10)")
     eid.add_argument("action", choices=("check", "complete"))
@@ -56,7 +58,8 @@ def _create(args: argparse.Namespace) -> int:
         return 2
     eid = args.eid or eid_util.from_prefix(args.eid_prefix)
     for tag in tags:
-        h = make_hierarchy(CURVES[tag](), eid, dp_oid=args.dp_oid, eid_prefix=args.eid_prefix)
+        h = make_hierarchy(CURVES[tag](), eid, dp_oid=args.dp_oid, eid_prefix=args.eid_prefix,
+                           dp_sub_ca=args.dp_sub_ca)
         for path in write_hierarchy(h, args.out, tag):
             print(path)
     print(f"EID {eid}")

@@ -41,8 +41,16 @@ ROLE_OIDS = {
     "dp-pb": "2.23.146.1.2.1.5",
     "ds-tls": "2.23.146.1.2.1.6",
     "ds-auth": "2.23.146.1.2.1.7",
+    # SGP.22 v3.1 RSPDefinitions: the role tree of certificate chains with sub-CAs (Variants A, B, C)
+    "ci-subca": "2.23.146.1.2.1.0.0",
+    "dp-subca": "2.23.146.1.2.1.0.0.1",
+    "ds-subca": "2.23.146.1.2.1.0.0.2",
+    "dp-auth-v3": "2.23.146.1.2.1.0.0.1.1",
+    "dp-pb-v3": "2.23.146.1.2.1.0.0.1.2",
+    "ds-auth-v3": "2.23.146.1.2.1.0.0.2.1",
 }
-"""id-rspRole-* (SGP.22 RSPDefinitions: id-rspRole = 2.23.146.1.2.1)."""
+"""id-rspRole-* (SGP.22 RSPDefinitions: id-rspRole = 2.23.146.1.2.1; v3.1 keeps the v2 values as
+``id-rspRole-*-v2`` for Variant O and adds the sub-CA tree under id-rspRole-ci)."""
 
 CURVES = {"NIST": ec.SECP256R1, "BRP": ec.BrainpoolP256R1}
 """SGP.26 file-name tag -> curve."""
@@ -160,6 +168,18 @@ def make_dp(ci: Issued, now: dt.datetime, role: str, dp_oid: str = "2.999.10",
     return issue(name(O="ACME", CN=cn), key, exts, ci, now, now + dt.timedelta(days=10 * 365))
 
 
+def make_sub_ca(issuer: Issued, now: dt.datetime, role: str = "dp-subca", cn: str = "Test SM-DP+ SubCA") -> Issued:
+    """An SGP.22 v3.1 sub-CA (``ci-subca``, ``dp-subca`` or ``ds-subca``) under ``issuer``: AKI, SKI,
+    basicConstraints cA (critical), keyUsage keyCertSign + cRLSign (critical), its role policy
+    (critical), CRL DP; the SM-DP+ / SM-DS certificates it issues carry the v3 role OIDs
+    (``make_dp(sub_ca, now, "dp-auth-v3")``)."""
+    key = ec.generate_private_key(issuer.key.curve)
+    exts = [(aki_of(issuer), False), (ski_of(key), False), (x509.BasicConstraints(True, None), True),
+            (key_usage(cert_sign=True, crl_sign=True), True), (policies(role), True),
+            (crl_points(*CRL_URIS), False)]
+    return issue(name(C="IT", O="RSPTEST", CN=cn), key, exts, issuer, now, now + dt.timedelta(days=20 * 365))
+
+
 @dataclass(frozen=True)
 class Hierarchy:
     """One curve's complete test PKI."""
@@ -170,11 +190,13 @@ class Hierarchy:
     dp_auth: Issued
     dp_pb: Issued
     dp_tls: Issued
+    dp_sub_ca: Issued | None = None      # v3.1: DPauth / DPpb issued by this sub-CA (v3 role OIDs)
 
 
 def make_hierarchy(curve: ec.EllipticCurve, eid: str, now: dt.datetime | None = None,
-                   dp_oid: str = "2.999.10", eid_prefix: str | None = None) -> Hierarchy:
-    """Build CI, EUM (permitting ``eid_prefix``, default the EID's first 8 digits), eUICC, DP certs."""
+                   dp_oid: str = "2.999.10", eid_prefix: str | None = None, dp_sub_ca: bool = False) -> Hierarchy:
+    """Build CI, EUM (permitting ``eid_prefix``, default the EID's first 8 digits), eUICC, DP certs;
+    with ``dp_sub_ca`` CERT.DPauth / CERT.DPpb come from an SM-DP+ sub-CA (SGP.22 v3.1 chain)."""
     if not eid_util.is_valid(eid):
         raise eid_util.EidError(f"{eid} has wrong check digits")
     prefix = eid_prefix or eid[:8]
@@ -183,6 +205,10 @@ def make_hierarchy(curve: ec.EllipticCurve, eid: str, now: dt.datetime | None = 
     now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     ci = make_ci(curve, now)
     eum = make_eum(ci, now, prefix)
+    if dp_sub_ca:
+        sub = make_sub_ca(ci, now)
+        return Hierarchy(ci, eum, make_euicc(eum, now, eid), make_dp(sub, now, "dp-auth-v3", dp_oid),
+                         make_dp(sub, now, "dp-pb-v3", dp_oid), make_dp(ci, now, "dp-tls", dp_oid), sub)
     return Hierarchy(ci, eum, make_euicc(eum, now, eid), make_dp(ci, now, "dp-auth", dp_oid),
                      make_dp(ci, now, "dp-pb", dp_oid), make_dp(ci, now, "dp-tls", dp_oid))
 
@@ -213,6 +239,8 @@ def write_hierarchy(h: Hierarchy, out: Path, tag: str) -> list[Path]:
         files[f"{folder}/CERT_{stem}_{tag}.der"] = _der(item.cert)
         files[f"{folder}/PK_{stem}_{tag}.pem"] = _pk_pem(item.key)
         files[f"{folder}/SK_{stem}_{tag}.pem"] = _sk_pem(item.key)
+    if h.dp_sub_ca is not None:
+        files[f"DPSubCA/CERT_S_SM_DPSubCA_ECDSA_{tag}.der"] = _der(h.dp_sub_ca.cert)
     files[f"DPtls/CERT_S_SM_DP_VARO_TLS_{tag}.der"] = _der(h.dp_tls.cert)
     files[f"DPtls/PK_S_SM_DP_TLS_{tag}.pem"] = _pk_pem(h.dp_tls.key)
     files[f"DPtls/SK_S_SM_DP_TLS_{tag}.pem"] = _sk_pem(h.dp_tls.key)

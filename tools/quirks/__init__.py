@@ -184,6 +184,9 @@ EUICC_INFO: dict[str, Check] = {
     "globalplatform_version": _version_or_absent, "euicc_category": _choice(tuple(CATEGORIES)),
     "sas_accreditation_number": _line,
     "ci_pkids_for_verification": _list(_hex(1, 64)), "ci_pkids_for_signing": _list(_hex(1, 64)),
+    # SGP.22 v3.1 features (euicc.rsp.enterprise, .trust, .device_change)
+    "ci_pkids_for_signing_v3": _list(_hex(1, 64)), "enterprise_profiles": _bool, "cert_chain_v3": _bool,
+    "device_change": _bool,
 }
 
 
@@ -216,7 +219,7 @@ def parse(data: dict, name: str, path: Path) -> QuirkProfile:
     if "euicc_category" in info:
         info["euicc_category"] = CATEGORIES[info["euicc_category"]]
     _check_svns(info)
-    for key in ("ci_pkids_for_verification", "ci_pkids_for_signing"):
+    for key in ("ci_pkids_for_verification", "ci_pkids_for_signing", "ci_pkids_for_signing_v3"):
         if key in info and not info[key]:
             raise QuirkError(f"euicc_info.{key}: a list of at least one key identifier")
     base = CardConfig()

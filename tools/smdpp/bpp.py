@@ -72,6 +72,30 @@ def _bit_string(names: tuple[str, ...], table: dict[str, int]) -> tuple[bytes, i
     return bytes([value]) if width else b"", width
 
 
+ENTERPRISE_RULE_BITS = {"reference": 0, "priority": 1, "only-enterprise": 2}
+"""enterpriseRuleBits (SGP.22 v3.1 EnterpriseConfiguration): referenceEnterpriseRule,
+priorityEnterpriseProfile, onlyEnterpriseProfilesCanBeInstalled."""
+
+
+@dataclass(frozen=True)
+class EnterpriseOrder:
+    """An Enterprise Profile's EnterpriseConfiguration (SGP.22 v3.1 §2.4a.1.7): the enterprise OID and
+    name, and, with ``rules`` (names of ENTERPRISE_RULE_BITS) or ``non_enterprise_profiles``, its
+    Enterprise Rules."""
+
+    oid: str
+    name: str
+    rules: tuple[str, ...] = ()
+    non_enterprise_profiles: int | None = None
+
+    def value(self) -> dict:
+        value: dict = {"enterpriseOid": self.oid, "enterpriseName": self.name}
+        if self.rules or self.non_enterprise_profiles is not None:
+            value["enterpriseRules"] = {"enterpriseRuleBits": _bit_string(self.rules, ENTERPRISE_RULE_BITS),
+                                        "numberOfNonEnterpriseProfiles": self.non_enterprise_profiles or 0}
+        return value
+
+
 @dataclass(frozen=True)
 class ProfileMetadata:
     """The StoreMetadataRequest fields (§5.5.3) the SM-DP+ sends for a profile."""
@@ -84,6 +108,8 @@ class ProfileMetadata:
     ppr_ids: tuple[str, ...] = ()           # e.g. ("ppr1",)
     profile_owner: bytes | None = None      # OperatorID.mccMnc, 3 bytes (TS 24.008 §10.5.1.3 coding)
     service_provider_message: str | None = None   # v3.1 serviceProviderMessage 'BE' (English)
+    enterprise: EnterpriseOrder | None = None     # v3.1 enterpriseConfiguration 'BD'
+    device_change_address: str | None = None      # v3.1 deviceChangeConfiguration requestToDp
     rpm_configuration: dict | None = None   # v3.1 rpmConfiguration 'BA' (tools.smdpp.rpm.rpm_configuration)
 
     def encode(self, v3: bool = False) -> bytes:
@@ -106,6 +132,10 @@ class ProfileMetadata:
             return rsp().encode("StoreMetadataRequest", value)
         if self.service_provider_message is not None:
             value["serviceProviderMessage"] = {"languageTag": "en", "message": self.service_provider_message}
+        if self.enterprise is not None:
+            value["enterpriseConfiguration"] = self.enterprise.value()
+        if self.device_change_address is not None:
+            value["deviceChangeConfiguration"] = ("requestToDp", {"smdpAddressForDc": self.device_change_address})
         if self.rpm_configuration is not None:
             value["rpmConfiguration"] = self.rpm_configuration
         return rsp3().encode("StoreMetadataRequest", value)

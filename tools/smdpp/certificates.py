@@ -55,6 +55,7 @@ class CredentialSet:
     auth: KeyPair
     pb: KeyPair
     tls: KeyPair | None = None
+    chain: tuple[x509.Certificate, ...] = ()     # sub-CA certificates above auth / pb (v3.1 chains)
 
     @property
     def ci_pkid(self) -> bytes:
@@ -111,7 +112,9 @@ def load_sgp26(folder: Path, tag: str = "NIST", dp: str = "DP") -> CredentialSet
     tls_cert = folder / f"DPtls/CERT_S_SM_DP_VARO_TLS_{tag}.der"
     if dp == "DP" and tls_cert.is_file():
         tls = KeyPair(_load_cert(tls_cert), _load_key(folder / f"DPtls/SK_S_SM_DP_TLS_{tag}.pem"))
+    sub_ca = folder / f"DPSubCA/CERT_S_SM_{dp}SubCA_ECDSA_{tag}.der"
     return CredentialSet(
+        chain=(_load_cert(sub_ca),) if sub_ca.is_file() else (),
         ci=_load_cert(folder / f"CertificateIssuer/CERT_CI_ECDSA_{tag}.der"),
         auth=KeyPair(_load_cert(folder / f"DPauth/CERT_S_SM_{dp}auth_ECDSA_{tag}.der"),
                      _load_key(folder / f"DPauth/SK_S_SM_{dp}auth_ECDSA_{tag}.pem")),

@@ -13,10 +13,11 @@ import logging
 from pathlib import Path
 
 from tools.smdpp import rpm
+from tools.smdpp.bpp import ENTERPRISE_RULE_BITS, EnterpriseOrder
 from tools.smdpp.certificates import load_folder
 from tools.smdpp.es9plus import SmDpPlus
 from tools.smdpp.http_binding import Es9PlusServer
-from tools.smdpp.orders import UppError, load_upp, order_from_upp
+from tools.smdpp.orders import DeviceChangePolicy, UppError, load_upp, order_from_upp
 
 DESCRIPTION = """\
 Run a test SM-DP+ (GSMA SGP.22): the server a consumer device downloads profiles from, over the
@@ -61,6 +62,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="SGP.22 version of this SM-DP+: 3.1.0 chooses v3 with an eUICC that speaks it")
     serve.add_argument("--service-provider-message",
                        help="v3 sessions: service-provider message in the profile metadata ('BE')")
+    serve.add_argument("--enterprise-oid", help="v3 sessions: an Enterprise Profile of this enterprise OID ('BD')")
+    serve.add_argument("--enterprise-name", default="Test Enterprise", help="with --enterprise-oid")
+    serve.add_argument("--enterprise-rule", action="append", default=[], choices=tuple(ENTERPRISE_RULE_BITS),
+                       help="with --enterprise-oid: an Enterprise Rule bit (repeatable)")
+    serve.add_argument("--non-enterprise-profiles", type=int, metavar="N",
+                       help="with --enterprise-oid: numberOfNonEnterpriseProfiles that can be enabled")
+    serve.add_argument("--device-change", action="store_true",
+                       help="v3 sessions: allow Device Change of the profile(s) through this SM-DP+")
+    serve.add_argument("--dc-delete-old-profile", action="store_true",
+                       help="with --device-change: the old Device must delete the profile")
+    serve.add_argument("--dc-recovery-days", type=int, metavar="DAYS",
+                       help="with --device-change: allow Profile Recovery for DAYS days")
+    serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     rpm.add_arguments(serve)
     parser.set_defaults(func=run)
@@ -73,6 +87,21 @@ def mcc_mnc(text: str) -> bytes:
         raise argparse.ArgumentTypeError("MCC and MNC: 5 or 6 digits")
     mcc, mnc = text[:3], text[3:].ljust(3, "F")
     return bytes.fromhex(mcc[1] + mcc[0] + mnc[2] + mcc[2] + mnc[1] + mnc[0])
+
+
+def enterprise_order(args: argparse.Namespace) -> EnterpriseOrder | None:
+    """The EnterpriseConfiguration the options describe (SGP.22 v3.1), None without --enterprise-oid."""
+    if args.enterprise_oid is None:
+        return None
+    return EnterpriseOrder(args.enterprise_oid, args.enterprise_name, tuple(args.enterprise_rule),
+                           args.non_enterprise_profiles)
+
+
+def device_change_policy(args: argparse.Namespace) -> DeviceChangePolicy | None:
+    """The Device Change policy the options describe (SGP.22 v3.1), None without --device-change."""
+    if not args.device_change:
+        return None
+    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
                 profile_name=args.profile_name, notification_address=args.notification_address or address,
                 confirmation_code=args.confirmation_code, eid=args.eid, use_ppk=args.ppk,
                 ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
-                service_provider_message=args.service_provider_message, rpm_configuration=rpm_config))
+                service_provider_message=args.service_provider_message, enterprise=enterprise_order(args),
+                device_change=device_change_policy(args), device_change_address=address,
+                rpm_configuration=rpm_config))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2

@@ -22,11 +22,12 @@ import threading
 from dataclasses import dataclass, field
 
 import asn1tools
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
 from euicc.asn1 import rsp, rsp3
-from tools.smdpp import bpp, rpm, signing
+from tools.smdpp import bpp, device_change, rpm, signing
 from tools.smdpp.certificates import CertificateCheckError, Credentials, CredentialSet, EuiccIdentity, verify_euicc_chain
 from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASED, ProfileOrder, hash_confirmation_code
 
@@ -74,9 +75,9 @@ def _children(data: bytes, outer: int) -> list[tuple[int, bytes]]:
         raise _fail(MALFORMED, f"malformed {outer:X}: {exc}") from None
 
 
-def _decode(type_name: str, data: bytes) -> dict:
+def _decode(type_name: str, data: bytes, v3: bool = False) -> dict:
     try:
-        return rsp().decode(type_name, data)
+        return (rsp3() if v3 else rsp()).decode(type_name, data)
     except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError) as exc:
         raise _fail(MALFORMED, f"{type_name} does not decode: {exc}") from None
 
@@ -120,6 +121,7 @@ class Session:
     smdp_signature2: bytes = b""          # complete 5F37 TLV, input of euiccSignature2
     ended: bool = False
     v3: bool = False                      # SGP.22 v3.1 chosen for this session
+    device_change: device_change.DeviceChangeState | None = None     # v3.1 Device Change / Recovery
 
 
 @dataclass
@@ -147,6 +149,7 @@ class SmDpPlus:
         self.orders: dict[str, ProfileOrder] = {}
         self.sessions: dict[bytes, Session] = {}
         self.notifications: list[ReceivedNotification] = []
+        self.recoveries: dict[bytes, dt.datetime] = {}     # ICCID -> end of Profile Recovery (v3.1)
         self.rpm = rpm.RpmDesk()
         self._lock = threading.RLock()
 
@@ -184,9 +187,13 @@ class SmDpPlus:
         if session.v3:
             value["sessionContext"] = {"serverSvn": self.svn, "crlStaplingV3Used": False}
         signed1 = (rsp3() if session.v3 else rsp()).encode("ServerSigned1", value)
-        return {"transactionId": session.transaction_id, "serverSigned1": signed1,
-                "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
-                "euiccCiPKIdToBeUsed": tlv.tlv(0x04, cred.ci_pkid), "serverCertificate": cred.auth.der}
+        answer = {"transactionId": session.transaction_id, "serverSigned1": signed1,
+                  "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
+                  "euiccCiPKIdToBeUsed": tlv.tlv(0x04, cred.ci_pkid), "serverCertificate": cred.auth.der}
+        if cred.chain and session.v3:     # v3.1 otherCertsInChain [1] (the 'A1' TLV) [U: its JSON form]
+            answer["otherCertsInChain"] = tlv.tlv(0xA1, b"".join(
+                c.public_bytes(serialization.Encoding.DER) for c in cred.chain))
+        return answer
 
     # -- §5.6.3 ----------------------------------------------------------------------------------
     def authenticate_client(self, transaction_id: bytes, authenticate_server_response: bytes) -> dict:
@@ -208,7 +215,7 @@ class SmDpPlus:
                 raise _fail(code[(exc.which, exc.expired)], str(exc)) from None
             if not signing.verify(euicc.public_key, signed1, _value(signature1)):
                 raise _fail(EUICC_VERIFICATION_FAILED, "euiccSignature1 does not verify")
-            fields = _decode("EuiccSigned1", signed1)
+            fields = _decode("EuiccSigned1", signed1, session.v3)
             if fields["transactionId"] != transaction_id:
                 raise _fail(UNKNOWN_TRANSACTION, "transactionId differs in euiccSigned1")
             if fields["serverChallenge"] != session.server_challenge:
@@ -216,6 +223,8 @@ class SmDpPlus:
             # The eUICC is authenticated from here on: keep its identity even when the order is
             # refused below, so the CancelSession that follows can be verified (§5.6.5, §3.0.1).
             session.euicc = euicc
+            if fields["ctxParams1"][0] in device_change.CONTEXTS:
+                return self._device_change(session, fields["ctxParams1"], signature1)
             if session.v3 and rpm.requested(signed1):
                 answer = self.rpm.package(transaction_id, euicc.eid, signed1, session.cred.auth.key, signature1)
                 if answer is None:
@@ -236,6 +245,22 @@ class SmDpPlus:
         return {"transactionId": transaction_id, "profileMetadata": order.metadata.encode(session.v3),
                 "smdpSigned2": signed2, "smdpSignature2": session.smdp_signature2,
                 "smdpCertificate": session.cred.pb.der}
+
+    def _device_change(self, session: Session, ctx_params1: tuple, signature1: bytes) -> dict:
+        """AuthenticateClient for Device Change / Profile Recovery (:mod:`tools.smdpp.device_change`)."""
+        try:
+            return device_change.authenticate_client(self, session, ctx_params1, signature1)
+        except device_change.Refused as exc:
+            raise _fail(exc.code, str(exc)) from None
+
+    def confirm_device_change(self, transaction_id: bytes, prepare_device_change_response: bytes) -> dict:
+        """ES9+.ConfirmDeviceChange (SGP.22 v3.1): :mod:`tools.smdpp.device_change`."""
+        with self._lock:
+            session = self._session(transaction_id)
+            try:
+                return device_change.confirm(self, session, prepare_device_change_response)
+            except device_change.Refused as exc:
+                raise _fail(exc.code, str(exc)) from None
 
     # -- §5.6.2 ----------------------------------------------------------------------------------
     def get_bound_profile_package(self, transaction_id: bytes, prepare_download_response: bytes) -> dict:
@@ -377,6 +402,7 @@ class SmDpPlus:
                     raise _fail(INVALID_SMDP_OID, f"smdpOid {fields['smdpOid']}")
                 if session.order is not None and session.order.state != FAILED:   # a failed order stays so
                     session.order.state = RELEASED if fields["reason"] in (1, 2) else CANCELLED
+                    session.order.result["cancelSessionReason"] = fields["reason"]
                 self.rpm.cancelled(transaction_id, fields["reason"])
             session.ended = True
         return {}

@@ -94,6 +94,8 @@ def _functions(smdp: SmDpPlus) -> dict[str, Callable[[dict], dict | None]]:
         "handleNotification": lambda b: (smdp.handle_notification(_b64(b, "pendingNotification")), None)[1],
         "cancelSession": lambda b: smdp.cancel_session(
             _hex(b, "transactionId"), _b64(b, "cancelSessionResponse")),
+        "confirmDeviceChange": lambda b: smdp.confirm_device_change(
+            _hex(b, "transactionId"), _b64(b, "prepareDeviceChangeResponse")),
     }
 
 

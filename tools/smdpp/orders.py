@@ -11,7 +11,7 @@ from pathlib import Path
 import asn1tools
 
 from euicc.asn1 import saip
-from tools.smdpp.bpp import NotificationTarget, ProfileMetadata
+from tools.smdpp.bpp import EnterpriseOrder, NotificationTarget, ProfileMetadata
 
 # Order states (§3.1.1 / ES2+ "Released", "Downloaded", "Installed", "Error").
 RELEASED, DOWNLOADED, INSTALLED, FAILED, CANCELLED = "Released", "Downloaded", "Installed", "Error", "Cancelled"
@@ -46,6 +46,17 @@ def hash_confirmation_code(code: str, transaction_id: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(code.encode()).digest() + transaction_id).digest()
 
 
+@dataclass(frozen=True)
+class DeviceChangePolicy:
+    """How the operator lets a profile move to another Device (SGP.22 v3.1 DeviceChangeData): the
+    old Device deletes it, Profile Recovery stays open for ``recovery_days``, ``message`` is the
+    serviceProviderMessageForDc (tools.smdpp.device_change)."""
+
+    delete_old_profile: bool = False
+    recovery_days: int | None = None
+    message: str | None = None
+
+
 @dataclass
 class ProfileOrder:
     """One download order and what happened to it."""
@@ -59,6 +70,7 @@ class ProfileOrder:
     cc_attempts_left: int = 3
     state: str = RELEASED
     result: dict = field(default_factory=dict)
+    device_change: DeviceChangePolicy | None = None     # SGP.22 v3.1 Device Change allowed
 
 
 def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str = "Test SM-DP+",
@@ -66,12 +78,16 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                    notification_address: str | None = None, confirmation_code: str | None = None,
                    eid: str | None = None, use_ppk: bool = False, ppr_ids: tuple[str, ...] = (),
                    metadata_iccid: str | None = None, profile_owner: bytes | None = None,
-                   service_provider_message: str | None = None, rpm_configuration: dict | None = None) -> ProfileOrder:
+                   service_provider_message: str | None = None,
+                   enterprise: EnterpriseOrder | None = None, device_change: DeviceChangePolicy | None = None,
+                   device_change_address: str | None = None, rpm_configuration: dict | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there.
     ``ppr_ids`` are the profile policy rules announced in the metadata (§2.9.1); ``metadata_iccid``
     announces another ICCID than the package's (test only: the eUICC must refuse the mismatch);
     ``profile_owner`` is the operator's MCC/MNC (``OperatorID.mccMnc``) the RAT is matched against;
+    ``enterprise`` makes it an Enterprise Profile (SGP.22 v3.1, v3 sessions only); ``device_change``
+    allows Device Change through ``device_change_address`` (v3.1 deviceChangeConfiguration requestToDp);
     ``rpm_configuration`` (v3.1 'BA', :func:`tools.smdpp.rpm.rpm_configuration`) names the SM-DP+s
     that may manage the profile remotely, and then RPM events are notified too."""
     iccid = metadata_iccid or upp_iccid(upp)
@@ -83,8 +99,10 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                                        "notificationDelete", *rpm_events), notification_address),)
     meta = ProfileMetadata(iccid_ef_coding(iccid), service_provider_name, profile_name or f"Profile {iccid}",
                            profile_class, targets, tuple(ppr_ids), profile_owner,
-                           service_provider_message=service_provider_message, rpm_configuration=rpm_configuration)
-    return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk)
+                           service_provider_message=service_provider_message, enterprise=enterprise,
+                           device_change_address=device_change_address if device_change else None,
+                           rpm_configuration=rpm_configuration)
+    return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk, device_change=device_change)
 
 
 def load_upp(path: Path) -> bytes:
