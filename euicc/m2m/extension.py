@@ -14,6 +14,7 @@ from euicc.apdu import Command
 from euicc.cat.envelope import EVENT_DOWNLOAD, SMS_PP_DOWNLOAD
 from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
+from euicc.m2m.admin_agent import Scp81Agent
 from euicc.m2m.events import EventDownload
 from euicc.m2m.isd_p import IsdP
 from euicc.m2m.ota_routes import remote_management
@@ -60,7 +61,9 @@ class M2mExtension(Extension):
 
     def install(self, services: CardServices) -> None:
         services.add_runtime(self.runtime)
-        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime))
+        agent = Scp81Agent(self.runtime)
+        services.add_runtime(agent)
+        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime, agent=agent))
         services.envelope_handlers[EVENT_DOWNLOAD] = EventDownload(self.runtime)
         services.isd_r_functions.append(Es5Functions())
 

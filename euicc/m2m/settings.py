@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from euicc.crypto.scp80 import MSL_CC_CIPHER_COUNTER_HIGHER, MinimumSecurityLevel, Scp80Settings
+from euicc.ota.scp81.settings import Scp81Settings
 
 ISDR_TAR = bytes.fromhex("000001")          # SGP.02 Annex H
 SW_POL1 = 0x69E1                             # "POL1 of the profile prevents this action"
@@ -70,6 +71,10 @@ class M2mSettings:
     - ``max_reserved_nvm``: the largest 'EF 83' quota an ISD-P may reserve ('6A84' beyond).
     - ``token_kvn``: KVN of an ISD-P's delete-token key (Master Delete) [C WHTY: '70'].
     - ``scenario_04_supported``: GP Amd E scenario bit '04' (HostID/SDIN in shared info) [U].
+    - ``scp81``: the SCP81 administration agent's settings (GP Amd B, :mod:`euicc.ota.scp81.settings`).
+    - ``notification_transport``: ``"sms"`` (SEND SHORT MESSAGE) or ``"https"`` (a session to the
+      SM-SR's HTTPS address, SGP.02 §3.15; falls back to SMS while that address is unknown) [U:
+      SGP.02 leaves the choice to the eUICC's configuration].
     """
 
     pol1: Pol1Coding = field(default_factory=Pol1Coding)
@@ -91,3 +96,5 @@ class M2mSettings:
     token_kvn: int = 0x70
     scenario_04_supported: bool = False
     scp80: Scp80Settings = field(default_factory=Scp80Settings)
+    scp81: Scp81Settings = field(default_factory=Scp81Settings)
+    notification_transport: str = "sms"

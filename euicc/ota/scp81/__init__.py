@@ -1,0 +1,10 @@
+"""SCP81: remote administration over HTTPS (GlobalPlatform Card Specification v2.3 Amendment B,
+"Remote Application Management over HTTP"; SGP.02 v4.2 §2.4.4 for the ISD-R), built sans-I/O:
+
+- :mod:`.trigger`: the administration session triggering parameters of a push (Amd B §3.8,
+  Table 3-3) -> :class:`~.trigger.AdminSessionRequest`;
+- :mod:`.psk_tls`: PSK-TLS 1.2 client (Amd B §3.3) from python-mbedtls' sans-I/O buffer;
+- :mod:`.admin_http`: the HTTP/1.1 administration protocol (Amd B §3.2-§3.7) from h11;
+- :mod:`.session`: one administration session, a :class:`euicc.cat.bip_port.ChannelUser`;
+- :mod:`.retry`: the session retry policy (Amd B §3.8.3).
+"""

@@ -1,0 +1,116 @@
+"""ES5 over HTTPS (GP Amd B / SGP.02 §2.4.4): the card's administration agent against the test
+SM-SR's HTTPS server (tools/smsr_https, written independently of the card's SCP81 code) over a
+real loopback socket, with SGP.02 notifications delivered and confirmed in one session, and the
+refusals (wrong PSK, unknown PSK identity, a TLS alert mid-session, garbage records, a truncated
+HTTP chunk) each leaving the card's state as it was."""
+from __future__ import annotations
+
+import pytest
+
+from euicc.context import Context
+from euicc.m2m.admin_agent import Scp81Agent, agent_state
+from euicc.m2m.keystore import PskKeys
+from euicc.m2m.records import PskKeySet
+from euicc.m2m.settings import M2mSettings
+from tests.m2m import host
+from tests.m2m.conftest import add_profile
+from tests.m2m.scp81_pump import pump
+from tools.smsr_https.push import sgp02_psk_identity, trigger
+from tools.smsr_https.server import AdminServer, script
+
+PSK = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+DEK81 = bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF")
+NORMAL = 0x00
+
+
+@pytest.fixture
+def settings() -> M2mSettings:
+    return M2mSettings(notification_transport="https")
+
+
+@pytest.fixture
+def psk_card(card):
+    with card.store.transaction():
+        PskKeys(card.store).put(PskKeySet(0x40, PSK, DEK81))
+    return card
+
+
+def server_for(card, key: bytes = PSK, identity: bytes | None = None, **kw) -> AdminServer:
+    identity = identity or sgp02_psk_identity(card.services.eid, host.ISDR_AID, 0x40, 0x01)
+    return AdminServer({identity: key}, **kw).start()
+
+
+def push(smsr, server: AdminServer, **kw) -> None:
+    address, port = server.address
+    packet = smsr.packet(trigger("smsr.test", port, server.uri, address=address, **kw))
+    data, sw = smsr.deliver(packet)
+    assert sw in (0x9000, 0x9100) or sw >> 8 == 0x91, hex(sw)
+
+
+def run_sessions(card, **kw) -> list:
+    ctx = Context(card.session, card.session.channels[0])
+    agent = card.services.runtime(Scp81Agent)
+    sessions = agent.due_sessions(ctx)
+    for request, session in sessions:
+        pump(request, session, **kw)
+    return [session.outcome for _, session in sessions]
+
+
+def enable(aid: bytes) -> bytes:
+    return script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, aid))))
+
+
+def test_es5_enable_profile_over_https_then_notification_confirmed_in_session(smsr, psk_card, terminal):
+    card = psk_card
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011")
+    eid = card.services.eid.hex().upper()
+    server = server_for(card)
+    try:
+        server.queue(eid, enable(second), host.ISDR_AID)
+        push(smsr, server)
+        (outcome,) = run_sessions(card, split=100)
+        assert outcome.ok and outcome.scripts == 1, outcome
+        (session,) = server.sessions
+        assert session.completed and session.eid == eid and session.cipher in (
+            "TLS-PSK-WITH-AES-128-GCM-SHA256", "TLS-PSK-WITH-AES-128-CBC-SHA256")
+        (exchange,) = session.exchanges
+        assert exchange.status == "ok" and exchange.response == bytes.fromhex("AF80" "23029000" "0000")
+        assert card.services.profiles.enabled().isdp_aid == second
+        # after the REFRESH the terminal reports service: the notification goes over HTTPS
+        assert terminal.location_status(NORMAL) == 0x9000
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and outcome.scripts == 1
+        (note,) = server.notifications
+        assert note[0x4D] == b"\x02" and note[0x4C] == card.services.eid and note[0x2F] == second
+        confirm = server.sessions[1].exchanges[0]
+        assert confirm.status == "ok" and confirm.response[-4:] == b"\x90\x00\x00\x00"
+        assert card.store.get("m2m/notifications") == ()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("fault", ["wrong-psk", "unknown-identity", "close", "garbage", "truncate"])
+def test_refusals_leave_the_card_state_unchanged(smsr, psk_card, fault):
+    card = psk_card
+    second = add_profile(card, 0x20, "8988100000000000011")
+    first = card.services.profiles.enabled().isdp_aid
+    eid = card.services.eid.hex().upper()
+    if fault == "wrong-psk":
+        server = server_for(card, key=bytes(16))
+    elif fault == "unknown-identity":
+        server = server_for(card, identity=b"SOMEONE-ELSE")
+    else:
+        server = server_for(card, fault=fault)
+    try:
+        server.queue(eid, enable(second), host.ISDR_AID)
+        push(smsr, server)
+        before = {k: card.store.get(k) for k in card.store.keys("")}
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok and outcome.scripts == 0, outcome
+        assert card.services.profiles.enabled().isdp_aid == first
+        after = {k: card.store.get(k) for k in card.store.keys("")}
+        assert after == before
+        assert agent_state(Context(card.session, card.session.channels[0])).pending == []   # no retry asked
+    finally:
+        server.stop()
