@@ -114,3 +114,23 @@ def test_refusals_leave_the_card_state_unchanged(smsr, psk_card, fault):
         assert agent_state(Context(card.session, card.session.channels[0])).pending == []   # no retry asked
     finally:
         server.stop()
+
+
+def test_finalise_isdr_handover_deletes_the_old_scp81_key_set_not_the_one_in_use(smsr, psk_card):
+    card = psk_card
+    with card.store.transaction():
+        PskKeys(card.store).put(PskKeySet(0x41, bytes(range(16)), DEK81))
+    server = server_for(card)
+    eid = card.services.eid.hex().upper()
+    try:
+        server.queue(eid, script(bytes.fromhex("80E4000005F203400102")), host.ISDR_AID)   # the PSK in use
+        server.queue(eid, script(bytes.fromhex("80E4000005F203410102")), host.ISDR_AID)
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and outcome.scripts == 2
+        first, second = server.sessions[0].exchanges
+        assert first.response == bytes.fromhex("AF80" "23026985" "0000")
+        assert second.response == bytes.fromhex("AF80" "23029000" "0000")
+        assert PskKeys(card.store).kvns() == [0x40]
+    finally:
+        server.stop()
