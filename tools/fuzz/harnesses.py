@@ -15,6 +15,7 @@ from tools.fuzz import card_targets as card
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
 from tools.fuzz import rsp_targets
+from tools.fuzz import scp81_targets
 from tools.ota import packet as host
 from tools.ota import transport
 from tools.reference_data import require_reference
@@ -269,4 +270,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.02 ES5 scripts in valid SCP80 packets to the ISD-R (SMS-PP ENVELOPE)"),
     Harness("es8", m2m_targets.Es8Target, m2m_targets.es8_seeds,
             "SGP.02 ES8 profile data in an SCP03t session to an ISD-P (via SCP80)"),
+    Harness("scp81_tls", lambda: scp81_targets.tls_records_target, scp81_targets.tls_seeds,
+            "GP Amd B PSK-TLS client: TLS records from the server"),
+    Harness("scp81_http", lambda: scp81_targets.admin_http_target, scp81_targets.http_seeds,
+            "GP Amd B HTTP administration responses (h11)"),
 )}
