@@ -134,3 +134,49 @@ def test_finalise_isdr_handover_deletes_the_old_scp81_key_set_not_the_one_in_use
         assert PskKeys(card.store).kvns() == [0x40]
     finally:
         server.stop()
+
+
+def test_psk_key_set_created_over_sms_then_replaced_over_https(smsr, card):
+    """ES5 PUT KEY (GP CS §11.8, Amd B key type '85'): the SM-SR creates KVN '40' through SCP80
+    (ciphered with the SCP80 key set's DEK), then replaces its PSK inside an HTTPS session
+    (ciphered with the SCP81 DEK); the next session needs the new PSK."""
+    from tools.smsr_https.psk_keys import kcv, put_psk_key
+    from tests.m2m.conftest import DEK
+    data, sw = smsr.one(put_psk_key(0x40, PSK, DEK81, DEK))
+    assert sw == 0x9000 and data == b"\x40" + kcv(PSK) + kcv(DEK81)
+    assert smsr.one(put_psk_key(0x40, PSK, DEK81, DEK))[1] == 0x6A80          # adding over an existing set
+    assert smsr.one(put_psk_key(0x30, PSK, DEK81, DEK))[1] == 0x6A80          # not an SCP81 KVN
+    bad = bytearray(put_psk_key(0x41, PSK, None, DEK))
+    bad[-1] ^= 1
+    assert smsr.one(bytes(bad))[1] == 0x9485                                  # KCV
+    new_psk = bytes(range(0x30, 0x40))
+    eid = card.services.eid.hex().upper()
+    server = server_for(card)
+    try:
+        server.queue(eid, script(put_psk_key(0x40, new_psk, None, DEK81, replace_kvn=0x40)), host.ISDR_AID)
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok
+        assert server.sessions[0].exchanges[0].response == (b"\xAF\x80\x23\x06\x40" + kcv(new_psk) + b"\x90\x00\x00\x00")
+    finally:
+        server.stop()
+    old = server_for(card)                                                     # still the old PSK: refused
+    try:
+        push(smsr, old)
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok
+    finally:
+        old.stop()
+    new = server_for(card, key=new_psk)
+    try:
+        push(smsr, new)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok
+    finally:
+        new.stop()
+
+
+def test_put_key_from_the_terminal_still_needs_an_scp03_session(terminal):
+    from tools.smsr_https.psk_keys import put_psk_key
+    assert terminal.send(bytes.fromhex("00A4040010A0000005591010FFFFFFFF8900000100"))[1] == 0x9000
+    assert terminal.send(put_psk_key(0x40, PSK, DEK81, DEK81))[1] == 0x6982
