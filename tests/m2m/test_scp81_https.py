@@ -180,3 +180,40 @@ def test_put_key_from_the_terminal_still_needs_an_scp03_session(terminal):
     from tools.smsr_https.psk_keys import put_psk_key
     assert terminal.send(bytes.fromhex("00A4040010A0000005591010FFFFFFFF8900000100"))[1] == 0x9000
     assert terminal.send(put_psk_key(0x40, PSK, DEK81, DEK81))[1] == 0x6982
+
+
+def test_retry_policy_retries_after_the_delay_with_x_admin_resume(smsr, psk_card, clock):
+    """Amd B §3.8.3: a failed session is tried again ``counter`` times, ``delay`` apart, the retry
+    announcing itself with ``X-Admin-Resume: true``."""
+    card = psk_card
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server = server_for(card, key=bytes(16))                     # the first attempt fails (wrong PSK)
+    try:
+        server.queue(card.services.eid.hex().upper(), enable(second), host.ISDR_AID)
+        push(smsr, server, retries=1, delay=30)
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok and not server.sessions[0].resume
+        assert run_sessions(card) == []                           # not before the delay
+        clock.now += 30
+        server.keys = {sgp02_psk_identity(card.services.eid, host.ISDR_AID, 0x40, 0x01): PSK}
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and server.sessions[1].resume
+        assert card.services.profiles.enabled().isdp_aid == second
+        clock.now += 60
+        assert run_sessions(card) == []                           # done: nothing left to retry
+    finally:
+        server.stop()
+
+
+def test_unknown_targeted_application(smsr, psk_card):
+    card = psk_card
+    server = server_for(card)
+    try:
+        server.queue(card.services.eid.hex().upper(), script(bytes.fromhex("80CA00E000")), host.isdp_aid(0x55))
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok
+        exchange = server.sessions[0].exchanges[0]
+        assert (exchange.status, exchange.response) == ("unknown-application", b"")
+    finally:
+        server.stop()

@@ -70,6 +70,7 @@ class SessionLog:
     cipher: str | None = None
     error: str | None = None
     completed: bool = False
+    resume: bool = False
     exchanges: list[Exchange] = field(default_factory=list)
 
 
@@ -211,6 +212,7 @@ class AdminServer:
             if headers.get("x-admin-protocol") != PROTOCOL:
                 raise h11.RemoteProtocolError("no X-Admin-Protocol")
             entry.eid = eid_of(headers.get("x-admin-from", ""))
+            entry.resume = entry.resume or headers.get("x-admin-resume") == "true"
             if last is not None:
                 last.status, last.response = headers.get("x-admin-script-status"), body
                 last = None
