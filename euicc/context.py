@@ -7,7 +7,7 @@
 - the typed volatile records of the extensions (euicc.volatile), reached as ``ctx.volatile``
   (power cycle) and ``ctx.channel.volatile`` (channel).
 - :class:`CardServices`: the card's persistent services and the ports extensions fill in
-  (envelope handlers, ISD-R functions, runtimes).
+  (envelope handlers, ISD-R functions, runtimes, toolkit events and deadlines, BIP channels).
 - :class:`Context`: the card as one command sees it.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from euicc.cat.bip import BipService
+from euicc.cat.toolkit import EVENT_DOWNLOAD, TIMER_EXPIRATION, Toolkit
 from euicc.gp.registry import Registry
 from euicc import keys as card_keys
 from euicc.profiles import keys as profile_keys
@@ -72,8 +74,11 @@ class CardServices:
         self.registry = Registry(store)
         self.profiles = ProfileManager(store)
         self.catalog = dict(catalog)
-        self.envelope_handlers: dict[int, EnvelopeHandler] = {}
         self.isd_r_functions: list[IsdRFunctions] = []
+        self.toolkit = Toolkit()        # events and deadlines the extensions declare (TS 102 223)
+        self.bip = BipService(self.toolkit)   # BIP channels for the engines (TS 102 223 §6.4.27)
+        self.envelope_handlers: dict[int, EnvelopeHandler] = {
+            EVENT_DOWNLOAD: self.toolkit.event_download, TIMER_EXPIRATION: self.toolkit.timer_expiration}
         self._runtimes: dict[type, object] = {}
 
     @property

@@ -371,11 +371,15 @@ class CardSession:
         return b""
 
     def _cat(self, ctx: Context, cmd: Command) -> bytes:
-        """TERMINAL PROFILE, FETCH, TERMINAL RESPONSE, ENVELOPE (TS 102 221 §11.2)."""
-        if cmd.ins == 0x10:
-            return self.cat.terminal_profile_command(cmd)
+        """TERMINAL PROFILE, FETCH, TERMINAL RESPONSE, ENVELOPE (TS 102 221 §11.2); then the
+        toolkit's event registration and timers (euicc.cat.toolkit)."""
         if cmd.ins == 0x12:
             return self.cat.fetch(cmd)
-        if cmd.ins == 0x14:
-            return self.cat.terminal_response(cmd)
-        return envelope(ctx, cmd, self.services.envelope_handlers)
+        if cmd.ins == 0x10:
+            data = self.cat.terminal_profile_command(cmd)
+        elif cmd.ins == 0x14:
+            data = self.cat.terminal_response(cmd)
+        else:
+            data = envelope(ctx, cmd, self.services.envelope_handlers)
+        self.services.toolkit.after_command(ctx, cmd.ins)
+        return data

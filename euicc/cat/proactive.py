@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError, check_header
+from euicc.cat.terminal_profile import TerminalProfile
 
 # TS 102 223 §9.4 type of command
 REFRESH = 0x01
@@ -56,6 +57,9 @@ class ProactiveSession:
 
     def __init__(self) -> None:
         self.terminal_profile = b""
+        self.profile = TerminalProfile()
+        self.events: frozenset[int] = frozenset()   # acknowledged SET UP EVENT LIST (§6.4.16)
+        self.timers: dict[int, int] = {}            # timer id -> the deadline it was armed for
         self._queue: deque[ProactiveCommand] = deque()
         self._outstanding: tuple[bytes, ProactiveCommand, bytes] | None = None
         self._number = 0
@@ -72,10 +76,13 @@ class ProactiveSession:
     def submit(self, command: ProactiveCommand) -> bool:
         """Queue `command`; False when the terminal has not declared CAT or the queue is full.
 
+        A command of a type the terminal profile names but does not declare is not issued
+        (TS 102 223 §5.2); types it does not name (none the card uses) are the caller's concern.
+
         A REFRESH ends the card session for the terminal (TS 102 223 §6.4.7), so whatever is
         queued after it is sent before it: a PoR by SMS, say, is not lost to the reset.
         """
-        if not self.enabled or len(self._queue) >= MAX_QUEUE:
+        if not self.enabled or len(self._queue) >= MAX_QUEUE or not self.profile.command(command.type):
             return False
         if command.type != REFRESH:
             for i, queued in enumerate(self._queue):
@@ -103,6 +110,7 @@ class ProactiveSession:
         """TERMINAL PROFILE (TS 102 221 §11.2.1)."""
         check_header(cmd, data=True)
         self.terminal_profile = cmd.data
+        self.profile = TerminalProfile(cmd.data)
         return b""
 
     def fetch(self, cmd: Command) -> bytes:

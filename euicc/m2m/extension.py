@@ -3,7 +3,9 @@
 It brings the SGP.02 records (euicc.m2m.records), the ISD-P applet that takes ES8, the manufacturing
 credentials of a new card (euicc.m2m.personalization), ES5 on the ISD-R (from its secured OTA
 channel only), and the envelope handlers of the OTA path: 'D1' SMS-PP data download (the remote
-management layer, euicc.ota, with SGP.02's routes of euicc.m2m.ota_routes; TS 102 225 / 226, TS 31.115) and 'D6' event download (Fall-Back, TS 102 223 §7.5).
+management layer, euicc.ota, with SGP.02's routes of euicc.m2m.ota_routes; TS 102 225 / 226, TS 31.115);
+through the card's toolkit it registers the location status event (Fall-Back, TS 102 223 §7.5.4)
+and keeps its deadlines with the terminal's timers (euicc.m2m.events).
 """
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from euicc.apdu import Command
-from euicc.cat.envelope import EVENT_DOWNLOAD, SMS_PP_DOWNLOAD
+from euicc.cat.envelope import SMS_PP_DOWNLOAD
 from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
 from euicc.m2m.admin_agent import Scp81Agent
-from euicc.m2m.events import EventDownload
+from euicc.m2m.events import EVENT_LOCATION_STATUS, LocationStatus, M2mDeadlines
 from euicc.m2m.isd_p import IsdP
 from euicc.m2m.ota_routes import remote_management
 from euicc.m2m.runtime import M2mRuntime
@@ -64,7 +66,8 @@ class M2mExtension(Extension):
         agent = Scp81Agent(self.runtime)
         services.add_runtime(agent)
         services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime, agent=agent))
-        services.envelope_handlers[EVENT_DOWNLOAD] = EventDownload(self.runtime)
+        services.toolkit.on_event(EVENT_LOCATION_STATUS, LocationStatus(self.runtime))
+        services.toolkit.keep_deadlines(M2mDeadlines(self.runtime))
         services.isd_r_functions.append(Es5Functions())
 
     def provision(self, store: Store) -> None:

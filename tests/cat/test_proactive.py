@@ -62,7 +62,7 @@ def test_envelope_routing():
 def test_refresh_stays_behind_commands_queued_after_it():
     """TS 102 223 §6.4.7: a REFRESH resets the session; an SMS queued later must go first."""
     card = open_card(None)
-    tx(card, "8010000003FFFFFF")
+    tx(card, "8010000004FFFFFFFF")   # byte 4 b2: SEND SHORT MESSAGE (TS 102 223 §5.2)
     cat = card.session.cat
     assert cat.submit(refresh())
     assert cat.submit(ProactiveCommand(0x13, 0x00, 0x83, b""))       # SEND SHORT MESSAGE

@@ -86,8 +86,14 @@ class Terminal:
             sw = 0x9000
         return data, sw
 
-    def terminal_profile(self) -> None:
-        assert self.card.transmit(bytes.fromhex("801000000AFFFFFFFFFFFFFFFFFFFF")) [-2:] in (b"\x90\x00",)
+    def terminal_profile(self, profile: bytes = bytes.fromhex("FFFFFFFFFFFFFFFFFFFF")) -> None:
+        """TERMINAL PROFILE, then the card's SET UP EVENT LIST (TS 102 223 §6.4.16) answered and
+        kept in ``events`` (the proactive log starts empty after it)."""
+        sw = self.card.transmit(bytes([0x80, 0x10, 0, 0, len(profile)]) + profile)[-2:]
+        assert sw == b"\x90\x00" or sw[0] == 0x91
+        self.fetch_all(int.from_bytes(sw, "big"))
+        self.events = b"".join(parse_tlvs(parse_tlvs(c)[0][1])[2][1] for c in self.take(0x05))
+        self.proactive.clear()
 
     def fetch_all(self, sw: int, result: int = 0x00) -> None:
         while sw >> 8 == 0x91:
@@ -103,6 +109,21 @@ class Terminal:
         env = ber(0xD6, body)
         _, sw = self.send(bytes([0x80, 0xC2, 0, 0, len(env)]) + env)
         return sw
+
+    def timers(self) -> list[tuple[int, int]]:
+        """(timer id, seconds) of each TIMER MANAGEMENT start fetched so far (TS 102 223 §6.4.21,
+        §8.37, §8.38: hours, minutes, seconds as swapped BCD), and forget them."""
+        out = []
+        for command in self.take(0x27):
+            objects = dict(parse_tlvs(parse_tlvs(command)[0][1]))
+            h, m, s = (int(f"{b & 0x0F}{b >> 4}") for b in objects[0xA5])
+            out.append((objects[0xA4][0], h * 3600 + m * 60 + s))
+        return out
+
+    def timer_expiration(self, timer: int, value: bytes = b"\x00\x00\x00") -> int:
+        """ENVELOPE TIMER EXPIRATION 'D7' {devices, timer id, timer value} (TS 102 223 §7.4)."""
+        env = ber(0xD7, ber(0x82, b"\x82\x81") + ber(0xA4, bytes([timer])) + ber(0xA5, value))
+        return self.send(bytes([0x80, 0xC2, 0, 0, len(env)]) + env)[1]
 
     def take(self, kind: int) -> list[bytes]:
         """Proactive commands of type `kind` fetched so far (and forget them)."""

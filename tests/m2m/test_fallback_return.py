@@ -72,10 +72,25 @@ def test_returns_after_the_configured_time(smsr, card, terminal, clock, first_is
     assert enabled(card) == first_isdp and notifications(terminal) == []
 
 
-def test_any_event_download_is_the_signal(card, terminal, clock, first_isdp, fell_back):
+def test_an_unregistered_event_is_ignored(card, terminal, clock, first_isdp, fell_back):
+    """TS 102 223 §7.5: the card asked for location status only; user activity is acknowledged
+    and changes nothing, even when the return is due."""
+    assert terminal.events == b"\x03"
     clock.now += AFTER
     assert user_activity(terminal) == 0x9000
+    assert enabled(card) == fell_back
+    assert not terminal.take(0x01)
+
+
+def test_the_terminal_timer_is_the_signal(card, terminal, clock, first_isdp, fell_back):
+    """TIMER MANAGEMENT (TS 102 223 §6.4.21) armed for the return; its expiration ('D7', §7.4)
+    brings the profile back without any event."""
+    armed = terminal.timers()
+    assert armed and armed[-1][1] == AFTER                      # timer value 01:00:00
+    clock.now += AFTER
+    assert terminal.timer_expiration(armed[-1][0]) == 0x9000
     assert enabled(card) == first_isdp
+    assert terminal.take(0x01)                                  # REFRESH for the switch
 
 
 def test_unconfirmed_return_is_rolled_back_and_tried_again(card, terminal, clock, first_isdp, fell_back):

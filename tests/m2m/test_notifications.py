@@ -91,6 +91,31 @@ def test_no_fallback_while_emergency_profile_enabled(card, terminal, first_isdp)
     assert card.services.profiles.enabled().isdp_aid == first_isdp
 
 
+def test_rollback_is_driven_by_the_terminal_timer(smsr, card, terminal, first_isdp, clock):
+    """No event after the switch: the card arms TIMER MANAGEMENT (TS 102 223 §6.4.21) for the
+    validity period (180 s = '00 30 00', §8.38) and rolls back when the terminal reports TIMER
+    EXPIRATION (§7.4)."""
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011")
+    smsr.one(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second))))
+    (timer, seconds), = terminal.timers()
+    assert seconds == 180 and card.services.profiles.enabled().isdp_aid == second
+    clock.now += 90
+    assert terminal.timer_expiration(timer) == 0x9000           # early: nothing is due yet
+    assert card.services.profiles.enabled().isdp_aid == second
+    assert terminal.timers() == [(timer, 90)]                   # armed again for the rest
+    clock.now += 91
+    assert terminal.timer_expiration(timer) == 0x9000
+    assert card.services.profiles.enabled().isdp_aid == first_isdp
+    assert terminal.take(0x01)                                   # REFRESH for the rollback
+
+
+def test_unknown_timer_expiration_is_acknowledged(terminal):
+    assert terminal.timer_expiration(7) == 0x9000
+    _, sw = terminal.send(bytes.fromhex("80C2000006D704820282 81".replace(" ", "")))   # no timer identifier
+    assert sw == 0x6A80
+
+
 def test_malformed_event_download_is_6a80(terminal):
     _, sw = terminal.send(bytes.fromhex("80C2000005D603990103"))
     assert sw == 0x6A80

@@ -138,16 +138,16 @@ def test_return_from_fallback_signalled_by_the_terminal():
     isdp = download(world)
     smsr.set_fallback_attribute(original)
     smsr.enable_profile(isdp)
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    terminal.location_status(cat.NORMAL_SERVICE)
     smsr.confirm_all()
-    terminal.location_status(cat.NO_SERVICE, force=True)
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    terminal.location_status(cat.NO_SERVICE)
+    terminal.location_status(cat.NORMAL_SERVICE)
     assert [(n.type, n.isdp_aid) for n in smsr.confirm_all()] == [(0x05, original)]
     now[0] += runtime.settings.fallback_return_after
     resets = terminal.record.resets
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    terminal.location_status(cat.NORMAL_SERVICE)
     assert terminal.record.resets > resets                       # REFRESH for the return
-    terminal.location_status(cat.NORMAL_SERVICE, force=True)
+    terminal.location_status(cat.NORMAL_SERVICE)
     assert [(n.type, n.isdp_aid) for n in smsr.confirm_all()] == [(0x02, isdp)]
     assert enabled(smsr.audit()) == [isdp]
     card.close()

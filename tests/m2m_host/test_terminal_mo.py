@@ -46,9 +46,9 @@ def test_start_sends_terminal_profile_and_serves_sms():
     card = ScriptedCard(["9000", f"91{len(command):02X}", command.hex() + "9000", "9000"])
     received = []
     terminal = Terminal(CallableLink(card.transmit, card.reset), lambda tpdu, addr: received.append(tpdu) or True,
-                        profile=b"\x01\x02")
+                        profile=b"\x01\x02\x00\x02")   # byte 4 b2: SEND SHORT MESSAGE (TS 102 223 §5.2)
     terminal.start()
-    assert card.seen[0] == bytes.fromhex("801000000201 02".replace(" ", ""))
+    assert card.seen[0] == bytes.fromhex("8010000004 01020002".replace(" ", ""))
     data, sw = terminal.send(bytes.fromhex("80C2000000"))
     assert card.seen[2] == bytes([0x80, 0x12, 0, 0, len(command)])  # FETCH with the announced length
     assert card.seen[3] == bytes.fromhex("801400000C" "810301130082028281830100")
@@ -75,7 +75,14 @@ def test_location_status_event_coding():
     card = ScriptedCard(["9000"])
     terminal = Terminal(CallableLink(card.transmit, card.reset))
     assert terminal.location_status(cat.NO_SERVICE) == 0x9000 and not card.seen  # not in the event list
-    assert terminal.location_status(cat.NO_SERVICE, force=True) == 0x9000 and card.seen
+    # SET UP EVENT LIST (TS 102 223 §6.4.16) {99 01 03}: location status registered, then reported
+    register = "D00C810301050082028182990103"
+    card = ScriptedCard(["910E", register + "9000", "9000", "9000"])
+    terminal = Terminal(CallableLink(card.transmit, card.reset))
+    terminal.start()
+    assert card.seen[2] == bytes.fromhex("801400000C" "810301050082028281830100") and terminal.event_list == {3}
+    assert terminal.location_status(cat.NO_SERVICE) == 0x9000
+    assert card.seen[-1] == cat.location_status_event(cat.NO_SERVICE)
 
 
 def test_link_resolves_61xx_and_6cxx():

@@ -8,10 +8,12 @@ names ``TC_eUICC_ES5.<function>#<sequence>`` / ``TC_SCP80.<check>#<sequence>`` a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, mutation, replace
 from tools.conformance.model import Fail, case
-from tools.conformance.session import Session
+from tools.conformance.session import Response, Session
 from tools.ota.packet import AES, POR_UDH, OtaKeyset, ResponsePacket, build_command_packet, decode_response_packet
 from tools.ota.transport import decode_expanded_response, envelope_apdu, expanded_script, sms_deliver_tpdus
 
@@ -32,10 +34,42 @@ def keyset(s: Session) -> OtaKeyset:
     return OtaKeyset(keys.kvn, AES, keys.kic, AES, keys.kid)  # type: ignore[union-attr]
 
 
+@dataclass(frozen=True)
+class Proactive:
+    """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
+
+    type: int
+    objects: dict[int, bytes]
+
+
+def fetch_all(s: Session, response: Response) -> list[Proactive]:
+    """FETCH while the card answers '91xx' (TS 102 221 §14.6.2); each command answered 'performed'."""
+    out = []
+    while response.sw >> 8 == 0x91:
+        s.step("FETCH (TS 102 221 §11.2.3) and TERMINAL RESPONSE")
+        fetched = s.expect_sw(s.send(bytes([0x80, 0x12, 0x00, 0x00, response.sw & 0xFF])), 0x9000, what="FETCH")
+        try:
+            objects = {t & 0x7F: v for t, v in tlv.split(tlv.unwrap(fetched.data, 0xD0))}
+        except (tlv.TlvError, ValueError) as exc:
+            raise Fail(f"the fetched proactive command does not decode: {exc}") from None
+        details = objects.get(0x01, b"")
+        s.check(len(details) == 3, "a proactive command without command details")
+        out.append(Proactive(details[1], objects))
+        s.note(f"proactive command type {details[1]:02X} qualifier {details[2]:02X}")
+        answer = bytes([0x81, 3]) + details + bytes.fromhex("82028281830100")
+        response = s.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
+        s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL RESPONSE answered {response.sw:04X}")
+    return out
+
+
+
 def start(s: Session) -> None:
+    """TERMINAL PROFILE, then (as a terminal does) FETCH and answer what the card asks at once:
+    SET UP EVENT LIST (TS 102 223 §6.4.16), so that the location status events are registered."""
     s.step("TERMINAL PROFILE (TS 102 221 §14.7.1)")
-    s.expect_sw(s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE), 0x9000,
-                what="TERMINAL PROFILE")
+    response = s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE)
+    s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL PROFILE answered {response.sw:04X}")
+    fetch_all(s, response)
 
 
 def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tools import ber_tlv as tlv
-from tools.conformance.m2m import ISD_R_TAR, keyset, script, sw_of
+from tools.conformance.m2m import ISD_R_TAR, Proactive, fetch_all, keyset, script, sw_of  # noqa: F401 (re-exported)
 from tools.conformance.model import Fail
-from tools.conformance.session import Response, Session
+from tools.conformance.session import Session
 from tools.ota.packet import checksum
 from tools.ota.transport import parse_sms_submit
 
@@ -28,14 +28,6 @@ REFRESH, SEND_SHORT_MESSAGE = 0x01, 0x13                # TS 102 223 §9.4
 IEI_COMMAND_PACKET = 0x70                               # TS 31.115 §4.2
 NOTIFICATION_AID_TAGS = (0x2F, 0x4F)                    # SPEC_NOTES §2.8 / §8.4: NJIWA '2F', WHTY '4F'
 NOTIF_DECLARATION, NOTIF_PROFILE_CHANGE, NOTIF_ROLLBACK, NOTIF_FALLBACK = 0x01, 0x02, 0x03, 0x05   # SPEC_NOTES §2.8
-
-
-@dataclass(frozen=True)
-class Proactive:
-    """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
-
-    type: int
-    objects: dict[int, bytes]
 
 
 @dataclass(frozen=True)
@@ -56,26 +48,6 @@ def location_status(s: Session, status: int) -> list[Proactive]:
     response = s.send(bytes([0x80, 0xC2, 0x00, 0x00, len(data)]) + data)
     s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"EVENT DOWNLOAD answered {response.sw:04X}")
     return fetch_all(s, response)
-
-
-def fetch_all(s: Session, response: Response) -> list[Proactive]:
-    """FETCH while the card answers '91xx' (TS 102 221 §14.6.2); each command answered 'performed'."""
-    out = []
-    while response.sw >> 8 == 0x91:
-        s.step("FETCH (TS 102 221 §11.2.3) and TERMINAL RESPONSE")
-        fetched = s.expect_sw(s.send(bytes([0x80, 0x12, 0x00, 0x00, response.sw & 0xFF])), 0x9000, what="FETCH")
-        try:
-            objects = {t & 0x7F: v for t, v in tlv.split(tlv.unwrap(fetched.data, 0xD0))}
-        except (tlv.TlvError, ValueError) as exc:
-            raise Fail(f"the fetched proactive command does not decode: {exc}") from None
-        details = objects.get(0x01, b"")
-        s.check(len(details) == 3, "a proactive command without command details")
-        out.append(Proactive(details[1], objects))
-        s.note(f"proactive command type {details[1]:02X} qualifier {details[2]:02X}")
-        answer = bytes([0x81, 3]) + details + bytes.fromhex("82028281830100")
-        response = s.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
-        s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL RESPONSE answered {response.sw:04X}")
-    return out
 
 
 def open_packet(s: Session, packet: bytes) -> bytes:

@@ -230,7 +230,7 @@ class SmsrService:
     def _after_disable(self, smsr: SmSr, doc: EisDocument, disabled: list[ProfileRecord]) -> list[ProfileRecord]:
         """Confirm the card's notifications, then delete the disabled profiles whose POL2 says
         deletion is mandatory when disabled (the race with POL1 ends as success); the deleted."""
-        smsr.terminal.location_status(cat.NORMAL_SERVICE, force=True)
+        smsr.terminal.location_status(cat.NORMAL_SERVICE)
         smsr.confirm_all()
         return [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
 

@@ -165,7 +165,7 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
         smsr.update_smsr_addressing_parameters(args.msisdn)
         return ["ok"]
     if args.function == "notifications":
-        smsr.terminal.location_status(cat.NORMAL_SERVICE, force=True)
+        smsr.terminal.location_status(cat.NORMAL_SERVICE)
         return [f"confirmed {n.type_name} seq {n.sequence}" + (f" {n.isdp_aid.hex().upper()}" if n.isdp_aid else "")
                 for n in smsr.confirm_all()] or ["no notification"]
     if args.function == "change-smsr":

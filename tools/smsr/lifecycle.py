@@ -113,7 +113,7 @@ def run_life_cycle(world: World, profile: bytes) -> LifeCycle:
 
     def done(name: str, sr: SmSr, resets_before: int, attach: bool = False) -> None:
         if attach:
-            terminal.location_status(cat.NORMAL_SERVICE, force=True)
+            terminal.location_status(cat.NORMAL_SERVICE)
         notes = tuple((n.type, n.isdp_aid) for n in sr.confirm_all()) if attach else ()
         record.steps.append(Step(name, states(sr), notes, terminal.record.resets - resets_before))
 
@@ -134,7 +134,7 @@ def run_life_cycle(world: World, profile: bytes) -> LifeCycle:
     smsr.enable_profile(record.isdp)
     done("EnableProfile", smsr, resets, attach=True)
     resets = terminal.record.resets
-    terminal.location_status(cat.NO_SERVICE, force=True)
+    terminal.location_status(cat.NO_SERVICE)
     done("Fall-Back", smsr, resets, attach=True)
     resets = terminal.record.resets
     smsr.enable_profile(record.isdp)

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         terminal = Terminal(open_link(args.reader), print_sms)
         print(f"ATR {terminal.start().hex()}")
         if args.action == "location":
-            print(f"SW {terminal.location_status(STATUSES[args.status], force=True):04X}")
+            print(f"SW {terminal.location_status(STATUSES[args.status]):04X}")
         elif args.action == "apdu":
             for apdu in args.apdus:
                 data, sw = terminal.send(bytes.fromhex(apdu))
