@@ -12,9 +12,11 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
   by other keys than the ISD-R's is ``security-error``; each script runs through the same remote
   management as an SMS packet, with the origin ``OTA over HTTPS`` and the PSK's KVN as key set,
   in its own store transaction.
-- Opening: :meth:`Scp81Agent.due_sessions` hands the BIP layer (TS 102 223 §6.4.27) the channel
-  and the :class:`~euicc.ota.scp81.session.AdminSession` of each session whose time has come;
-  a failed session is retried by its retry policy (Amd B §3.8.3).
+- Opening: after every CAT command :meth:`Scp81Agent.open_due` asks the BIP layer
+  (``ctx.services.bip``, TS 102 223 §6.4.27) for a channel for each session whose time has come
+  (:meth:`Scp81Agent.due_sessions`: the channel and its
+  :class:`~euicc.ota.scp81.session.AdminSession`); a failed session is retried by its retry
+  policy (Amd B §3.8.3) when the terminal's timer (§6.4.21) for the agent expires.
 """
 from __future__ import annotations
 
@@ -125,9 +127,10 @@ class Scp81Agent:
 
     def request_notification(self, ctx: Context, message: bytes, seq: int) -> bool:
         """Queue a session delivering notification ``message`` (SGP.02 §3.15 over HTTPS, query
-        ``msg=<hex>``, SPEC_NOTES §2.8); False when the SM-SR's HTTPS address is unknown."""
+        ``msg=<hex>``, SPEC_NOTES §2.8); False (the caller sends it by SMS) when the SM-SR's HTTPS
+        address is unknown or the terminal offers no TCP channel (TS 102 223 §6.4.27)."""
         value = ctx.store.get(SMSR_HTTPS)
-        if value is None:
+        if value is None or not ctx.services.bip.available(ctx, "tcp"):
             return False
         state = agent_state(ctx)
         if any(p.notification == seq for p in state.pending):
@@ -146,11 +149,14 @@ class Scp81Agent:
 
     # -- opening -----------------------------------------------------------------------------
     def due_sessions(self, ctx: Context) -> list[tuple[ChannelRequest, AdminSession]]:
-        """The channel and engine of each session due now (the BIP layer opens the channels)."""
+        """The channel and engine of the next session due now, one session at a time (the BIP
+        layer opens the channel) [R: Amd B runs one administration session at a time]."""
         now, out = self.runtime.clock(), []
         state = agent_state(ctx)
+        if any(p.open for p in state.pending):
+            return []
         for pending in list(state.pending):
-            if pending.open or not pending.schedule.due(now):
+            if out or not pending.schedule.due(now):
                 continue
             credentials = self.credentials(ctx, pending.request)
             if credentials is None:
@@ -164,6 +170,30 @@ class Scp81Agent:
                                    on_end=lambda outcome, p=pending: self._ended(ctx, p, outcome))
             out.append((pending.request.channel, session))
         return out
+
+    def open_due(self, ctx: Context) -> None:
+        """After every CAT command (a toolkit hook): OPEN CHANNEL (TS 102 223 §6.4.27) for each
+        session due; a session the terminal refuses a channel for fails that attempt (retry
+        policy).  Without BIP in the terminal's profile sessions wait (the SM-SR's push came by
+        SMS anyway; notifications then go by SMS)."""
+        bip = ctx.services.bip
+        if not bip.available(ctx, "tcp"):
+            return
+        for request, session in self.due_sessions(ctx):
+            if not bip.open(ctx, request, session):
+                session.closed("no BIP channel for the session")
+
+    # -- the terminal's timer for retries (TS 102 223 §6.4.21; euicc.cat.toolkit.DeadlineKeeper) --
+    def now_ms(self) -> int:
+        return self.runtime.now_ms()
+
+    def deadline(self, ctx: Context) -> int | None:
+        """When the next retry of a failed session is due (Amd B §3.8.3)."""
+        waiting = [p.schedule.next_at for p in agent_state(ctx).pending if not p.open and p.schedule.attempts]
+        return int(min(waiting) * 1000) if waiting else None
+
+    def expired(self, ctx: Context) -> None:
+        self.open_due(ctx)
 
     def credentials(self, ctx: Context, request: AdminSessionRequest) -> tuple[PskCredentials, int] | None:
         """The PSK (and its KVN) of a session, as the trigger names it or the lowest key set."""

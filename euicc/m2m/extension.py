@@ -68,6 +68,8 @@ class M2mExtension(Extension):
         services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime, agent=agent))
         services.toolkit.on_event(EVENT_LOCATION_STATUS, LocationStatus(self.runtime))
         services.toolkit.keep_deadlines(M2mDeadlines(self.runtime))
+        services.toolkit.after(agent.open_due)
+        services.toolkit.keep_deadlines(agent)
         services.isd_r_functions.append(Es5Functions())
 
     def provision(self, store: Store) -> None:

@@ -122,9 +122,13 @@ class SmSr:
 
     def send_script(self, tar: bytes, items: list[bytes], chaining: int | None = None) -> ScriptResponse:
         """One SCP80 packet with an expanded script to ``tar``; returns the verified PoR's script."""
+        return parse_response_script(self.send_secured(tar, command_script(items, chaining)))
+
+    def send_secured(self, tar: bytes, script: bytes) -> bytes:
+        """One SCP80 packet with secured data ``script`` (a script, or a push such as GP Amd B's
+        administration session trigger) to ``tar``; returns the verified PoR's response data."""
         if self.terminal is None:
             raise OtaFailure("no terminal attached")
-        script = command_script(items, chaining)
         counter = self.eis.next_counter(self.keyset.kvn)
         packet = build_command_packet(self.keyset, self.s.spi, tar, script, counter, self.s.cc_length)
         self._reference = (self._reference + 1) & 0xFF
@@ -143,7 +147,7 @@ class SmSr:
             raise OtaFailure(f"PoR status {decoded.status:02X} {POR_STATUS.get(decoded.status, '')}", decoded.status, sw)
         if decoded.tar != tar:
             raise OtaFailure(f"PoR for TAR {decoded.tar.hex()} instead of {tar.hex()}", decoded.status, sw)
-        return parse_response_script(decoded.data)
+        return decoded.data
 
     def execute(self, apdus: list[bytes], tar: bytes | None = None, what: str = "script",
                 chaining: int | None = None) -> list[bytes]:
