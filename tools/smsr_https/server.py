@@ -71,6 +71,7 @@ class SessionLog:
     error: str | None = None
     completed: bool = False
     resume: bool = False
+    ended: bool = False
     exchanges: list[Exchange] = field(default_factory=list)
 
 
@@ -133,7 +134,7 @@ class AdminServer:
     def __init__(self, keys: dict[bytes, bytes], host: str = "127.0.0.1", port: int = 0,
                  uri: str = "/gsma/adminagent", fault: str | None = None, ciphers: tuple[str, ...] = CIPHERS) -> None:
         self.keys, self.uri, self.fault, self.ciphers = keys, uri, fault, ciphers
-        self.queues: dict[str, deque[tuple[bytes | None, bytes]]] = defaultdict(deque)
+        self.queues: dict[str, deque[Exchange]] = defaultdict(deque)
         self.notifications: list[dict[int, bytes]] = []
         self.sessions: list[SessionLog] = []
         self.lock = threading.Lock()
@@ -143,9 +144,13 @@ class AdminServer:
         self._thread: threading.Thread | None = None
 
     # -- the SM-SR's queue ---------------------------------------------------------------------
-    def queue(self, eid: str, body: bytes, target: bytes | None = None) -> None:
+    def queue(self, eid: str, body: bytes, target: bytes | None = None) -> Exchange:
+        """Queue command script ``body`` for the card ``eid``; its exchange is filled in once the
+        card answered."""
+        exchange = Exchange(eid.upper(), body, target)
         with self.lock:
-            self.queues[eid.upper()].append((target, body))
+            self.queues[exchange.eid].append(exchange)
+        return exchange
 
     def start(self) -> "AdminServer":
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -183,11 +188,12 @@ class AdminServer:
             log.info("administration session failed: %s", entry.error)
         finally:
             raw.close()
+            entry.ended = True
             self.done.set()
 
     def _http(self, sock: TlsConnection, raw: socket.socket, entry: SessionLog) -> None:
         conn = h11.Connection(h11.SERVER)
-        pending: deque[tuple[bytes | None, bytes]] = deque()
+        pending: deque[Exchange] = deque()
         last: Exchange | None = None
         while True:
             event = conn.next_event()
@@ -219,7 +225,8 @@ class AdminServer:
             message = parse_qs(urlsplit(request.target.decode()).query).get("msg")
             if message:
                 note = self._notification(bytes.fromhex(message[0]))
-                pending.append((ISDR_AID, script(confirmation(int.from_bytes(note.get(0x4E, b"\0\0"), "big")))))
+                seq = int.from_bytes(note.get(0x4E, b"\0\0"), "big")
+                pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID))
             with self.lock:
                 if not pending and self.queues[entry.eid]:
                     pending.append(self.queues[entry.eid].popleft())
@@ -229,12 +236,11 @@ class AdminServer:
                 entry.completed = True
                 sock.close_notify()
                 return
-            target, body = pending.popleft()
-            last = Exchange(entry.eid, body, target)
+            last = pending.popleft()
             entry.exchanges.append(last)
-            if self._misbehave(sock, raw, conn, target, body):
+            if self._misbehave(sock, raw, conn, last.target, last.script):
                 return
-            sock.send(self._script_response(conn, target, body))
+            sock.send(self._script_response(conn, last.target, last.script))
             conn.start_next_cycle()
 
     def _script_response(self, conn: h11.Connection, target: bytes | None, body: bytes) -> bytes:
