@@ -6,15 +6,20 @@ import ipaddress
 import socket
 
 
-def pump(request, user, timeout: float = 10.0, split: int | None = None) -> None:
+def pump(request, user, timeout: float = 10.0, split: int | None = None, corrupt: int | None = None) -> None:
     """Open ``request``'s TCP connection, then shuttle bytes until the engine is finished or the
-    peer closed.  ``split`` delivers received data in pieces of that size (a small BIP buffer)."""
+    peer closed.  ``split`` delivers received data in pieces of that size (a small BIP buffer);
+    ``corrupt`` flips a bit in the last byte of the engine's ``corrupt``-th transmission."""
     sock = socket.create_connection((str(ipaddress.ip_address(request.address)), request.port), timeout=timeout)
+    sends = 0
     try:
         user.connected()
         while True:
             out = user.outgoing()
             if out:
+                sends += 1
+                if sends == corrupt:
+                    out = out[:-1] + bytes([out[-1] ^ 0x01])
                 sock.sendall(out)
             if user.finished:
                 out = user.outgoing()

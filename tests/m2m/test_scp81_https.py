@@ -85,7 +85,7 @@ def test_es5_enable_profile_over_https(smsr, psk_card, terminal):
         server.stop()
 
 
-@pytest.mark.parametrize("fault", ["wrong-psk", "unknown-identity", "close", "garbage", "truncate"])
+@pytest.mark.parametrize("fault", ["wrong-psk", "unknown-identity", "close", "garbage", "truncate", "fatal-alert"])
 def test_refusals_leave_the_card_state_unchanged(smsr, psk_card, fault):
     card = psk_card
     second = add_profile(card, 0x20, "8988100000000000011")
@@ -101,8 +101,10 @@ def test_refusals_leave_the_card_state_unchanged(smsr, psk_card, fault):
         server.queue(eid, enable(second), host.ISDR_AID)
         push(smsr, server)
         before = {k: card.store.get(k) for k in card.store.keys("")}
-        (outcome,) = run_sessions(card)
+        (outcome,) = run_sessions(card, corrupt=3 if fault == "fatal-alert" else None)   # 3: the first POST
         assert not outcome.ok and outcome.scripts == 0, outcome
+        if fault == "fatal-alert":
+            assert "fatal alert" in outcome.reason, outcome
         assert card.services.profiles.enabled().isdp_aid == first
         after = {k: card.store.get(k) for k in card.store.keys("")}
         assert after == before

@@ -186,6 +186,10 @@ class AdminServer:
         except (TLSError, OSError, h11.ProtocolError, ValueError) as e:
             entry.error = f"{type(e).__name__}: {e}"
             log.info("administration session failed: %s", entry.error)
+            try:
+                sock.flush()                 # the fatal alert mbedtls queued (RFC 5246 §7.2.2)
+            except OSError:
+                pass
         finally:
             raw.close()
             entry.ended = True
