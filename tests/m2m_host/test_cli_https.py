@@ -25,12 +25,14 @@ def card(monkeypatch):
     card.close()
 
 
-def test_es5_over_https_from_the_command_line(card, capsys, tmp_path):
+def https_cycle(capsys, tmp_path, reader: list[str]) -> None:
+    """put-psk by SMS, then audit / create-isdp / delete over HTTPS, a wrong PSK refused."""
+    from tools.cli import main
     eis = str(tmp_path / "eis.json")
-    keys = ["--eis", eis, "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID]
+    keys = ["--eis", eis, "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, *reader]
     status, out = invoke_cli(capsys, ["smsr", *keys, "put-psk", "--psk", PSK, "--psk-dek", PSK_DEK, "--dek", DEFAULT_DEK])
     assert status == 0 and "SCP81 key set 40 KCV" in out, out
-    https = ["smsr", "--eis", eis, "--transport", "https", "--psk", PSK]
+    https = ["smsr", "--eis", eis, *reader, "--transport", "https", "--psk", PSK]
     status, out = invoke_cli(capsys, [*https, "audit"])
     assert status == 0 and "ENABLED" in out, out
     status, out = invoke_cli(capsys, [*https, "create-isdp"])
@@ -40,12 +42,15 @@ def test_es5_over_https_from_the_command_line(card, capsys, tmp_path):
     assert status == 0 and created in out
     status, out = invoke_cli(capsys, [*https, "delete", created])
     assert status == 0, out
-    from tools.cli import main
     capsys.readouterr()
     assert main([*https, "--psk", "00" * 16, "audit"]) == 1                         # wrong PSK
     assert "no answer over HTTPS" in capsys.readouterr().err
     status, out = invoke_cli(capsys, [*https, "audit"])
     assert status == 0 and created not in out
+
+
+def test_es5_over_https_from_the_command_line(card, capsys, tmp_path):
+    https_cycle(capsys, tmp_path, [])
 
 
 def test_https_needs_a_psk(card, capsys):
