@@ -214,3 +214,42 @@ def test_unknown_targeted_application(smsr, psk_card):
         assert (exchange.status, exchange.response) == ("unknown-application", b"")
     finally:
         server.stop()
+
+
+def test_ts48_profile_download_over_https(smsr, psk_card, pki):
+    """ES8 DownloadAndInstallation (SGP.02 §4.1.3.3) through the ISD-R's HTTPS session: the SCP03t
+    items in scripts targeted at the ISD-P (X-Admin-Targeted-Application, SPEC_NOTES §2.5), all in
+    one session."""
+    from tests.m2m.test_es8 import AID, personalise_isdp, upp
+    card = psk_card
+    offcard, response, _ = personalise_isdp(smsr, pki)                     # key establishment by SMS
+    _, (enc, mac, _dek) = offcard.keys(response)
+    sd = host.Scp03tHost(enc, mac)
+    eid = card.services.eid.hex().upper()
+    server = server_for(card)
+
+    def items(exchange) -> list[tuple[int, bytes]]:
+        assert exchange.status == "ok" and exchange.response[:2] == b"\xAF\x80" and exchange.response[-2:] == b"\0\0"
+        return host.parse_tlvs(exchange.response[2:-2])
+
+    try:
+        opening = server.queue(eid, b"\xAE\x80" + sd.initialize_update() + b"\x00\x00", AID)
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok
+        (tag, value), = items(opening)
+        assert tag == 0x84
+        package = upp()
+        chunks = [package[i:i + 1000] for i in range(0, len(package), 1000)]
+        first = server.queue(eid, b"\xAE\x80" + sd.external_authenticate(host.ber(tag, value), AID) + b"\x00\x00", AID)
+        rest = [server.queue(eid, b"\xAE\x80" + b"".join(sd.data(c) for c in chunks[i:i + 16]) + b"\x00\x00", AID)
+                for i in range(0, len(chunks), 16)]
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and outcome.scripts == 1 + len(rest), outcome
+        assert items(first) == [(0x85, b"")]
+        assert all(items(e) == [(0x86, b"")] * len(host.parse_tlvs(e.script[2:-2])) for e in rest)
+        record = card.services.profiles.get(AID)
+        assert record.state == 0 and card.services.registry.get(AID).lifecycle == 0x1F
+    finally:
+        server.stop()
