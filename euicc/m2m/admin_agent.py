@@ -212,6 +212,9 @@ class Scp81Agent:
         state.outcomes.append(outcome)
         pending.open = False
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):
+            if not outcome.ok:
+                log.info("administration session given up after %d attempts (failure report %s not sent)",
+                         pending.schedule.attempts, (pending.request.retry.failure_report or b"").hex())
             if pending in state.pending:
                 state.pending.remove(pending)
 

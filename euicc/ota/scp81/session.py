@@ -12,7 +12,7 @@ policy (§3.8.3) is its owner's (:class:`RetrySchedule`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from euicc.ota.scp81.admin_http import (AdminHttpClient, AdminProtocolError, CommandScript, EndOfSession,
@@ -132,13 +132,12 @@ class AdminSession:
 @dataclass
 class RetrySchedule:
     """The retry policy of one requested session (Amd B §3.8.3): after a failed attempt the
-    session is tried again ``counter`` more times, ``delay`` seconds apart; once they are used
-    up the failure is reported (``report``) and the request dropped."""
+    session is tried again ``counter`` more times, ``delay`` seconds apart; then the request is
+    dropped (its failure report data is not sent anywhere: how is not in any source read [U])."""
 
     policy: RetryPolicy
     attempts: int = 0
     next_at: float = 0.0
-    report: bytes | None = field(default=None)
 
     def due(self, now: float) -> bool:
         return self.attempts <= self.policy.counter and now >= self.next_at
@@ -152,7 +151,6 @@ class RetrySchedule:
         """Record a failed attempt; True when another one is scheduled."""
         self.attempts += 1
         if self.attempts > self.policy.counter:
-            self.report = self.policy.failure_report
             return False
         self.next_at = now + self.policy.delay
         return True
