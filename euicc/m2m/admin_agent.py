@@ -73,6 +73,7 @@ class PendingSession:
     schedule: RetrySchedule
     notification: int | None = None
     open: bool = False
+    resume_uri: str | None = None       # the URI an interrupted attempt navigated last
 
 
 @dataclass
@@ -166,7 +167,8 @@ class Scp81Agent:
             pending.open = True
             kvn = credentials[1]
             session = AdminSession(pending.request, credentials[0], agent_id(ctx.services.eid, ISDR_AID),
-                                   _Runner(ctx, self, kvn), self.settings, pending.schedule.resume,
+                                   _Runner(ctx, self, kvn), self.settings,
+                                   pending.resume_uri if pending.schedule.resume else None,
                                    on_end=lambda outcome, p=pending: self._ended(ctx, p, outcome))
             out.append((pending.request.channel, session))
         return out
@@ -211,6 +213,7 @@ class Scp81Agent:
         state = agent_state(ctx)
         state.outcomes.append(outcome)
         pending.open = False
+        pending.resume_uri = outcome.last_uri or pending.resume_uri
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):
             if not outcome.ok:
                 log.info("administration session given up after %d attempts (failure report %s not sent)",

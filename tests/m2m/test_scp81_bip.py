@@ -44,11 +44,11 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
     try:
         terminal.start()
         assert terminal.location_status(cat.NORMAL_SERVICE) >> 8 in (0x90, 0x91)
-        server.queue(eid.hex().upper(), script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))),
-                     host.ISDR_AID)
+        enable = server.queue(eid.hex().upper(), script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))),
+                              host.ISDR_AID)
         address, port = server.address
         assert smsr.send_secured(host.ISDR_TAR, trigger("smsr.test", port, server.uri, address=address)) == b""
-        terminal.serve(10, until=lambda: terminal.record.resets == 2)         # REFRESH: UICC reset
+        terminal.serve(10, until=lambda: terminal.record.resets == 2 and enable.response is not None)  # REFRESH
         (first,) = server.sessions
         assert first.exchanges[0].status == "ok" and first.exchanges[0].response == bytes.fromhex("AF80230290000000")
         assert card.services.profiles.enabled().isdp_aid == second

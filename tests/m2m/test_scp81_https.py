@@ -179,9 +179,9 @@ def test_put_key_from_the_terminal_still_needs_an_scp03_session(terminal):
     assert terminal.send(put_psk_key(0x40, PSK, DEK81, DEK81))[1] == 0x6982
 
 
-def test_retry_policy_retries_after_the_delay_with_x_admin_resume(smsr, psk_card, clock):
-    """Amd B §3.8.3: a failed session is tried again ``counter`` times, ``delay`` apart, the retry
-    announcing itself with ``X-Admin-Resume: true``."""
+def test_retry_policy_retries_after_the_delay(smsr, psk_card, clock):
+    """Amd B §3.8.3: a failed session is tried again ``counter`` times, ``delay`` apart; one that
+    failed before any HTTP request starts afresh (no ``X-Admin-Resume``)."""
     card = psk_card
     second = add_profile(card, 0x20, "8988100000000000011")
     server = server_for(card, key=bytes(16))                     # the first attempt fails (wrong PSK)
@@ -194,10 +194,47 @@ def test_retry_policy_retries_after_the_delay_with_x_admin_resume(smsr, psk_card
         clock.now += 30
         server.keys = {sgp02_psk_identity(card.services.eid, host.ISDR_AID, 0x40, 0x01): PSK}
         (outcome,) = run_sessions(card)
-        assert outcome.ok and server.sessions[1].resume
+        assert outcome.ok and not server.sessions[1].resume
         assert card.services.profiles.enabled().isdp_aid == second
         clock.now += 60
         assert run_sessions(card) == []                           # done: nothing left to retry
+    finally:
+        server.stop()
+
+
+def test_interrupted_session_resumes_at_the_last_navigated_uri(smsr, psk_card, clock):
+    """A session cut in the middle of a response (truncated chunk) is retried at the URI it last
+    POSTed to with ``X-Admin-Resume: true``; the server sends the lost script again."""
+    card = psk_card
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server = server_for(card, fault="truncate")
+    try:
+        server.queue(card.services.eid.hex().upper(), enable(second), host.ISDR_AID)
+        push(smsr, server, retries=2, delay=10)
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok and outcome.scripts == 0 and outcome.last_uri == server.uri
+        assert card.services.profiles.enabled().isdp_aid != second
+        clock.now += 10
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and outcome.scripts == 1 and server.sessions[1].resume
+        assert server.sessions[1].exchanges[0].response == bytes.fromhex("AF80" "23029000" "0000")
+        assert card.services.profiles.enabled().isdp_aid == second
+    finally:
+        server.stop()
+
+
+def test_a_last_script_without_next_uri_runs_and_ends_the_session(smsr, psk_card):
+    """Amd B: a 200 without X-Admin-Next-URI ends the session; its script runs, its result is not
+    returned."""
+    card = psk_card
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server = server_for(card)
+    try:
+        exchange = server.queue(card.services.eid.hex().upper(), enable(second), host.ISDR_AID, last=True)
+        push(smsr, server)
+        (outcome,) = run_sessions(card)
+        assert outcome.ok and outcome.scripts == 1 and "no X-Admin-Next-URI" in outcome.reason
+        assert exchange.response is None and card.services.profiles.enabled().isdp_aid == second
     finally:
         server.stop()
 

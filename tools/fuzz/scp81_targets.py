@@ -4,8 +4,8 @@ responses (h11 behind :class:`euicc.ota.scp81.admin_http.AdminHttpClient`).
 
 Invariants, stated independently of the agent: bytes that are not the server's handshake under
 the PSK never establish a session (the Finished MAC, RFC 5246 §7.4.9, cannot be forged); an
-administration response is accepted only with ``X-Admin-Protocol`` (Amd B §3.5) and a ``200``
-only with ``X-Admin-Next-URI``; everything else is the documented failure, never a traceback.
+administration response is accepted only with ``X-Admin-Protocol`` (Amd B §3.5), and a script's
+target only as ``//aid/<RID>/<PIX>``; everything else is the documented failure, never a traceback.
 """
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ def admin_http_target(data: bytes) -> None:
             head = stream.split(b"\r\n\r\n", 1)[0].lower()
             if b"x-admin-protocol" not in head:
                 raise InvariantViolation("a response without X-Admin-Protocol was accepted")
-            if isinstance(response, CommandScript) and (b"x-admin-next-uri" not in head or not response.next_uri):
-                raise InvariantViolation("a 200 without X-Admin-Next-URI was accepted")
+            if isinstance(response, CommandScript) and response.target is not None and \
+                    b"x-admin-targeted-application: //aid/" not in head:
+                raise InvariantViolation("a target not given as //aid/<RID>/<PIX> was accepted")
             return
     except AdminProtocolError:
         return

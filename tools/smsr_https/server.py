@@ -5,7 +5,8 @@ store), HTTP/1.1 from h11.  Per EID it keeps a queue of command scripts (TS 102 
 expanded format, e.g. ES5 commands wrapped by :func:`script`); each card POST gets the next one
 (``200``, ``X-Admin-Next-URI``, ``X-Admin-Targeted-Application``) or ``204`` when none is left.
 A POST carrying ``msg=<hex>`` is an SGP.02 notification (§3.15): it is recorded and answered, in
-the same session, with ES5.HandleNotificationConfirmation (DGI '3A08').
+the same session, with ES5.HandleNotificationConfirmation (DGI '3A08').  A session the card
+resumes (``X-Admin-Resume: true``) gets first the script an interrupted session left unanswered.
 
 ``fault`` makes one session misbehave on purpose (tests of the card's refusals): ``"close"``
 sends close_notify instead of the first script, ``"garbage"`` a record that is no valid TLS
@@ -62,6 +63,7 @@ class Exchange:
     target: bytes | None
     status: str | None = None
     response: bytes | None = None
+    last: bool = False          # sent without X-Admin-Next-URI: the session ends with it (Amd B)
 
 
 @dataclass
@@ -136,6 +138,7 @@ class AdminServer:
         self.keys, self.uri, self.fault, self.ciphers = keys, uri, fault, ciphers
         self.queues: dict[str, deque[Exchange]] = defaultdict(deque)
         self.notifications: list[dict[int, bytes]] = []
+        self.unanswered: dict[str, Exchange] = {}      # per EID: the script an interrupted session lost
         self.sessions: list[SessionLog] = []
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -144,10 +147,10 @@ class AdminServer:
         self._thread: threading.Thread | None = None
 
     # -- the SM-SR's queue ---------------------------------------------------------------------
-    def queue(self, eid: str, body: bytes, target: bytes | None = None) -> Exchange:
+    def queue(self, eid: str, body: bytes, target: bytes | None = None, last: bool = False) -> Exchange:
         """Queue command script ``body`` for the card ``eid``; its exchange is filled in once the
-        card answered."""
-        exchange = Exchange(eid.upper(), body, target)
+        card answered (``last``: sent without a next URI, the card answers nothing)."""
+        exchange = Exchange(eid.upper(), body, target, last=last)
         with self.lock:
             self.queues[exchange.eid].append(exchange)
         return exchange
@@ -192,6 +195,9 @@ class AdminServer:
                 pass
         finally:
             raw.close()
+            if entry.exchanges and entry.exchanges[-1].response is None:
+                with self.lock:
+                    self.unanswered[entry.eid] = entry.exchanges[-1]
             entry.ended = True
             self.done.set()
 
@@ -222,7 +228,12 @@ class AdminServer:
             if headers.get("x-admin-protocol") != PROTOCOL:
                 raise h11.RemoteProtocolError("no X-Admin-Protocol")
             entry.eid = eid_of(headers.get("x-admin-from", ""))
-            entry.resume = entry.resume or headers.get("x-admin-resume") == "true"
+            if headers.get("x-admin-resume") == "true":         # Amd B: the server decides how to go on
+                entry.resume = True
+                with self.lock:
+                    lost = self.unanswered.pop(entry.eid, None)
+                if lost is not None:
+                    pending.append(lost)                          # this one: send the lost script again
             if last is not None:
                 last.status, last.response = headers.get("x-admin-script-status"), body
                 last = None
@@ -244,12 +255,17 @@ class AdminServer:
             entry.exchanges.append(last)
             if self._misbehave(sock, raw, conn, last.target, last.script):
                 return
-            sock.send(self._script_response(conn, last.target, last.script))
+            sock.send(self._script_response(conn, last.target, last.script, not last.last))
+            if last.last:
+                entry.completed = True
+                sock.close_notify()
+                return
             conn.start_next_cycle()
 
-    def _script_response(self, conn: h11.Connection, target: bytes | None, body: bytes) -> bytes:
-        headers = [("X-Admin-Protocol", PROTOCOL), ("Content-Type", SCRIPT_TYPE), ("X-Admin-Next-URI", self.uri),
-                   ("Transfer-Encoding", "chunked")]
+    def _script_response(self, conn: h11.Connection, target: bytes | None, body: bytes, next_uri: bool = True) -> bytes:
+        headers = [("X-Admin-Protocol", PROTOCOL), ("Content-Type", SCRIPT_TYPE), ("Transfer-Encoding", "chunked")]
+        if next_uri:
+            headers.append(("X-Admin-Next-URI", self.uri))
         if target is not None:
             headers.append(("X-Admin-Targeted-Application", f"//aid/{target[:5].hex().upper()}/{target[5:].hex().upper()}"))
         return (conn.send(h11.Response(status_code=200, headers=headers)) + conn.send(h11.Data(data=body))

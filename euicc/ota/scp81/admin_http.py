@@ -11,11 +11,13 @@ the next command script or ends the session:
   (§3.6.3);
 - response (§3.5): ``200`` with ``Content-Type:
   application/vnd.globalplatform.card-content-mgt;version=1.0``, ``X-Admin-Next-URI`` (where to
-  POST the result), optional ``X-Admin-Targeted-Application: //aid/<RID>/<PIX>`` and the command
-  script (TS 102 226 §5.2 expanded format); ``204 No Content`` ends the session.
+  POST the result; absent: the session ends once this last script ran, its result not returned),
+  optional ``X-Admin-Targeted-Application: //aid/<RID>/<PIX>`` (the Security Domain targeted when it
+  is not the one holding the PSK) and the command script (TS 102 226 §5.2 expanded format);
+  ``204 No Content`` ends the session.
 
-Anything else — a protocol error (e.g. a truncated or malformed chunk), another status, a missing
-``X-Admin-Next-URI``, a body over ``max_body`` — raises :class:`AdminProtocolError`.
+Anything else — a protocol error (e.g. a truncated or malformed chunk), another status, a body
+over ``max_body`` — raises :class:`AdminProtocolError`.
 """
 from __future__ import annotations
 
@@ -46,11 +48,11 @@ class AdminProtocolError(Exception):
 @dataclass(frozen=True)
 class CommandScript:
     """A ``200`` response: the script, its target (AID; None: the agent's own security domain)
-    and where to POST the result."""
+    and where to POST the result (None: nowhere, the session ends after the script)."""
 
     script: bytes
     target: bytes | None
-    next_uri: str
+    next_uri: str | None
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,6 @@ class AdminHttpClient:
             return EndOfSession()
         if status != 200:
             raise AdminProtocolError(f"HTTP status {status}")
-        next_uri = headers.get("x-admin-next-uri")
-        if not next_uri:
-            raise AdminProtocolError("200 without X-Admin-Next-URI")
+        next_uri = headers.get("x-admin-next-uri") or None
         target = headers.get("x-admin-targeted-application")
         return CommandScript(body, parse_aid_uri(target) if target else None, next_uri)

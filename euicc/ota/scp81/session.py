@@ -40,22 +40,26 @@ class PskCredentials:
 
 @dataclass(frozen=True)
 class SessionOutcome:
-    """How a session ended: ``ok`` after a ``204``; ``scripts`` command scripts were run."""
+    """How a session ended: ``ok`` after a ``204`` (or a last script without a next URI);
+    ``scripts`` command scripts were run; ``last_uri``: the URI last navigated (POSTed to), where a
+    retry resumes (Amd B: "re-navigating the last navigated URI" with ``X-Admin-Resume``)."""
 
     ok: bool
     reason: str
     scripts: int
+    last_uri: str = ""
 
 
 class AdminSession:
     """The agent's side of one session over one TCP channel."""
 
     def __init__(self, request: AdminSessionRequest, credentials: PskCredentials, agent_id: str,
-                 runner: ScriptRunner, settings: Scp81Settings, resume: bool = False,
+                 runner: ScriptRunner, settings: Scp81Settings, resume_uri: str | None = None,
                  on_end: Callable[[SessionOutcome], None] | None = None) -> None:
         self.request, self.credentials, self.runner, self.settings = request, credentials, runner, settings
         self.on_end = on_end
-        self.resume = resume and settings.resume_header
+        self.resume_uri = resume_uri
+        self.last_uri = ""
         self.http = AdminHttpClient(request.http.host, request.http.agent_id or agent_id, settings.max_body)
         self.tls: PskTlsClient | None = None
         self.outcome: SessionOutcome | None = None
@@ -78,8 +82,10 @@ class AdminSession:
             was_established = self.tls.established
             plain = self.tls.received(data)
             if self.tls.established and not was_established:
-                uri = self.request.http.uri + (f"?{self.request.first_query}" if self.request.first_query else "")
-                self.tls.write(self.http.post(uri, resume=self.resume))
+                query = f"?{self.request.first_query}" if self.request.first_query else ""
+                self.last_uri = self.resume_uri or self.request.http.uri + query
+                self.tls.write(self.http.post(self.last_uri, resume=self.resume_uri is not None
+                                              and self.settings.resume_header))
             if plain:
                 response = self.http.received(plain)
                 if response is not None:
@@ -119,11 +125,17 @@ class AdminSession:
             return
         status, result = self.runner.run(response.target, response.script)
         self.scripts += 1
-        self.tls.write(self.http.post(response.next_uri, result, status))
+        if response.next_uri is None:            # the last script: its result is not returned
+            self.tls.close()
+            self._end(True, "last script (no X-Admin-Next-URI)")
+            return
+        self.last_uri = response.next_uri
+        body = result if status is ScriptStatus.OK else b""       # other statuses carry no body
+        self.tls.write(self.http.post(response.next_uri, body, status))
 
     def _end(self, ok: bool, reason: str) -> None:
         if self.outcome is None:
-            self.outcome = SessionOutcome(ok, reason, self.scripts)
+            self.outcome = SessionOutcome(ok, reason, self.scripts, self.last_uri)
             log.info("administration session ended: %s", reason)
             if self.on_end is not None:
                 self.on_end(self.outcome)
