@@ -84,7 +84,6 @@ class AgentState(VolatileState):
     LIFETIME = Lifetime.POWER_CYCLE
 
     pending: list[PendingSession] = field(default_factory=list)
-    outcomes: list[SessionOutcome] = field(default_factory=list)
 
 
 def agent_state(ctx: Context) -> AgentState:
@@ -211,7 +210,6 @@ class Scp81Agent:
 
     def _ended(self, ctx: Context, pending: PendingSession, outcome: SessionOutcome) -> None:
         state = agent_state(ctx)
-        state.outcomes.append(outcome)
         pending.open = False
         pending.resume_uri = outcome.last_uri or pending.resume_uri
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):

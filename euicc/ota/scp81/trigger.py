@@ -18,7 +18,7 @@ A malformed trigger raises :class:`euicc.ota.errors.OtaFormatError` before anyth
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from euicc import tlv
 from euicc.cat.bip_port import ChannelRequest
@@ -83,7 +83,6 @@ class AdminSessionRequest:
     first_query: str = ""
     dns: bytes | None = None
     extended_security: bytes | None = None
-    raw: bytes = field(default=b"", compare=False)
 
 
 def parse_trigger(value: bytes, settings: Scp81Settings, default_address: bytes = b"") -> AdminSessionRequest:
@@ -97,7 +96,7 @@ def parse_trigger(value: bytes, settings: Scp81Settings, default_address: bytes 
                           _text(http_items.get(TAG_ADMIN_URI)) or settings.admin_uri,
                           _text(http_items.get(TAG_AGENT_ID)))
     return AdminSessionRequest(channel, _security(fields.get(TAG_SECURITY)), _retry(fields.get(TAG_RETRY), settings),
-                               http, dns=items.get(TAG_DNS), extended_security=fields.get(0xA5), raw=value)
+                               http, dns=items.get(TAG_DNS), extended_security=fields.get(0xA5))
 
 
 def _items(value: bytes) -> dict[int, bytes]:
