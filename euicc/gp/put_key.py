@@ -30,16 +30,18 @@ SW_INVALID_KCV = 0x9485                # GP CS §11.8.3.2
 KEEP_LAST_KEY_SET = True               # setting: a Security Domain keeps one complete key set
 
 
-def read_key_data(dek: bytes, data: bytes, at: int) -> tuple[bytes, int]:
-    """One key data field at ``at`` (GP CS §11.8.2.3 Table 11-69); returns (clear key, next offset)."""
+def read_key_data(dek: bytes, data: bytes, at: int, key_type: int = AES_KEY_TYPE) -> tuple[bytes, int]:
+    """One key data field at ``at`` (GP CS §11.8.2.3 Table 11-69) of type ``key_type`` (AES '88',
+    or e.g. GP Amd B's TLS pre-shared key '85', whose length must be an AES key's and whose KCV is
+    computed as an AES key's [U]); returns (clear key, next offset)."""
     if at + 2 > len(data):
         raise SwError(SW.INCORRECT_DATA)
-    key_type, length = data[at], data[at + 1]
+    found_type, length = data[at], data[at + 1]
     block = data[at + 2:at + 2 + length]
     end = at + 2 + length
     if len(block) != length or end >= len(data):
         raise SwError(SW.INCORRECT_DATA)
-    if key_type != AES_KEY_TYPE:
+    if found_type != key_type:
         raise SwError(SW_ALGORITHM_NOT_SUPPORTED)
     clear_length = None
     if length % BLOCK:                       # Table 11-70: length byte, then padded ciphertext

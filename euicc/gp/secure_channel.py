@@ -1,8 +1,11 @@
 """A Security Domain's SCP03 secure channel on one logical channel (GP Card Spec v2.3 §10.2,
 §10.8; GP Amd D §5.2, §7): INITIALIZE UPDATE / EXTERNAL AUTHENTICATE, then every command of the
 Security Domain unwrapped (C-MAC checked before anything runs, C-DEC) and its response wrapped
-(R-MAC, R-ENC) at the session's security level; key management (PUT KEY, DELETE) only inside
-an authenticated session with command decryption.
+(R-MAC, R-ENC) at the session's security level; key management (PUT KEY, DELETE) from the
+terminal only inside an authenticated session with command decryption.  A remote APDU of an OTA
+script outside any SCP03 session came through the Security Domain's own secured OTA channel
+(SCP80 / SCP81, which take the place of the secure channel, GP CS §11.8.2.3): it goes to the
+Security Domain's functions (e.g. SGP.02 ES5 PUT KEY of the ISD-R's SCP81 key sets).
 
 The session lives in the applet's channel state, so SELECT of another application, a reset or
 the closing of the logical channel ends it (GP CS §10.2.3).  Without a session commands pass
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from euicc.apdu import SW, Command, SwError
+from euicc.context import Origin
 from euicc.crypto.scp03 import BLOCK, Scp03Session, Scp03Settings, SecurityLevel, SessionState
 from euicc.gp import put_key
 from euicc.gp.key_store import Scp03Store, isd_r, isd_r_settings
@@ -78,7 +82,8 @@ class SecureChannel:
         else:
             plain = session.unwrap(cmd)
         try:
-            if plain.ins == INS_PUT_KEY or put_key.is_delete_key(plain):
+            if (plain.ins == INS_PUT_KEY or put_key.is_delete_key(plain)) and (
+                    session is not None or self.ctx.origin is Origin.TERMINAL):
                 data = self._key_management(plain)
             else:
                 data = handler(plain)

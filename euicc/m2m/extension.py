@@ -16,6 +16,7 @@ from euicc.apdu import Command
 from euicc.cat.envelope import SMS_PP_DOWNLOAD
 from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
+from euicc.m2m.admin_agent import Scp81Agent
 from euicc.m2m.events import EVENT_LOCATION_STATUS, LocationStatus, M2mDeadlines, poll_location
 from euicc.m2m.isd_p import IsdP
 from euicc.m2m.ota_routes import remote_management
@@ -62,10 +63,14 @@ class M2mExtension(Extension):
 
     def install(self, services: CardServices) -> None:
         services.add_runtime(self.runtime)
-        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime))
+        agent = Scp81Agent(self.runtime)
+        services.add_runtime(agent)
+        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime, agent=agent))
         services.toolkit.on_event(EVENT_LOCATION_STATUS, LocationStatus(self.runtime))
         services.toolkit.keep_deadlines(M2mDeadlines(self.runtime))
         services.toolkit.after_profile(lambda ctx: poll_location(ctx, self.runtime))
+        services.toolkit.after(agent.open_due)
+        services.toolkit.keep_deadlines(agent)
         services.isd_r_functions.append(Es5Functions())
 
     def provision(self, store: Store) -> None:

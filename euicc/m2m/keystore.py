@@ -1,4 +1,4 @@
-"""Key sets of the ISD-R (SCP80, SGP.02 §2.2.1.1) and of the ISD-Ps (SCP80 of the profile's
+"""Key sets of the ISD-R (SCP80, SGP.02 §2.2.1.1; SCP81 PSK-TLS, GP Amd B §3.3.2) and of the ISD-Ps (SCP80 of the profile's
 remote management, SCP03 of ES8), with the per-key-set replay counter of TS 102 225 §5.1.1.
 
 A :class:`Scp80Keys` is the :class:`euicc.crypto.scp80.KeyProvider` of one owner; the counter
@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from euicc.crypto.scp80 import CounterState, KeyUsage
 from euicc.gp import key_store
-from euicc.m2m.records import ISDR_SCP80, OtaKeySet, isdp_key
+from euicc.m2m.records import ISDR_SCP80, ISDR_SCP81, OtaKeySet, PskKeySet, isdp_key
 from euicc.nvm import Store
 
 
@@ -68,3 +68,22 @@ class Scp03Store(key_store.Scp03Store):
 
     def __init__(self, store: Store, aid: bytes) -> None:
         super().__init__(store, isdp_key(aid, "scp03/"))
+
+
+class PskKeys:
+    """The ISD-R's SCP81 key sets (GP Amd B §3.3.2), one record per KVN."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, kvn: int) -> PskKeySet | None:
+        return self.store.get(f"{ISDR_SCP81}{kvn:02X}")
+
+    def kvns(self) -> list[int]:
+        return sorted(int(k[len(ISDR_SCP81):], 16) for k in self.store.keys(ISDR_SCP81))
+
+    def put(self, keyset: PskKeySet) -> None:
+        self.store.put(f"{ISDR_SCP81}{keyset.kvn:02X}", keyset)
+
+    def delete(self, kvn: int) -> None:
+        self.store.delete(f"{ISDR_SCP81}{kvn:02X}")

@@ -4,7 +4,9 @@ change, rollback, change after Fall-Back) and §4.1.1.12 ES5.HandleNotificationC
 A notification is ``E1 { 4C EID, 4D type, 4E sequence number, [2F ISD-P AID] }`` (SPEC_NOTES
 §2.8) carried in an SCP80 Command Packet to the ISD-R TAR by SEND SHORT MESSAGE.  It is queued
 persistently with its sequence number and sent again every ``notification_retry_interval``
-seconds (while the terminal reports network attachment) until the SM-SR confirms it; a profile
+seconds (while the terminal reports network attachment) until the SM-SR confirms it — over HTTPS
+when ``notification_transport`` is "https" and the SM-SR's HTTPS address is known (a session of
+:mod:`euicc.m2m.admin_agent` whose command script carries the confirmation); a profile
 switch whose notification is not confirmed within ``validity_period`` is rolled back by
 :mod:`euicc.m2m.platform_management`.
 """
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.apdu import SW, SwError
 from euicc.m2m import mo_packet
+from euicc.m2m.admin_agent import Scp81Agent
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.records import DECLARED, NOTIFICATION_SEQ, NOTIFICATIONS, SMSR_ADDRESS, PendingNotification
 from euicc.m2m.runtime import M2mRuntime
@@ -88,10 +91,15 @@ class NotificationQueue:
         kvns = keys.kvns()
         keyset = keys.get(kvns[0]) if kvns else None
         sent, items = 0, self.pending()
+        agent = self._https_agent()
         for index, item in enumerate(items):
             if item.sends >= settings.notification_max_sends:
                 continue
             if item.last_sent >= 0 and now - item.last_sent < settings.notification_retry_interval * 1000:
+                continue
+            if agent is not None and agent.request_notification(self.ctx, self.message(item), item.seq):
+                items[index] = replace(item, sends=item.sends + 1, last_sent=now)
+                sent += 1
                 continue
             kvn = keyset.kvn if keyset else 0
             packet = mo_packet.command_packet(
@@ -106,6 +114,16 @@ class NotificationQueue:
         if sent:
             self._save(items)
         return sent
+
+
+    def _https_agent(self) -> Scp81Agent | None:
+        """The ISD-R's administration agent when notifications go over HTTPS (GP Amd B)."""
+        if self.runtime.settings.notification_transport != "https":
+            return None
+        try:
+            return self.ctx.runtime(Scp81Agent)
+        except KeyError:
+            return None
 
 
 def address_of(record) -> Address:

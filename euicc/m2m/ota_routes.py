@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.crypto.scp80 import Scp80Settings
 from euicc.m2m import es8
+from euicc.m2m.admin_agent import Scp81Agent
 from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.personalization import ensure_personalized
 from euicc.m2m.platform_management import PlatformManagement
@@ -28,6 +29,7 @@ from euicc.m2m.settings import ISDR_TAR
 from euicc.ota.routing import (PRIORITY_CARD_ISSUER, PRIORITY_FALLBACK, PRIORITY_PROFILE, FileSystemScripts, Route,
                                SecurityDomainScripts, TarRouter)
 from euicc.ota.profile_ota import ProfileRoutes
+from euicc.ota.scp81.trigger import TAG_TRIGGER
 from euicc.ota.script import ItemHandler, ItemResult
 from euicc.ota.secured_packet import RemoteManagement
 from euicc.profiles.manager import ISD_P_ELF
@@ -40,10 +42,11 @@ TAR_LENGTH = 3
 
 
 class IssuerRoutes:
-    """The ISD-R TAR and the ISD-P TARs."""
+    """The ISD-R TAR (taking the SCP81 session trigger '81' of ``agent``, GP Amd B §3.8) and the
+    ISD-P TARs."""
 
-    def __init__(self, runtime: M2mRuntime) -> None:
-        self.runtime = runtime
+    def __init__(self, runtime: M2mRuntime, agent: Scp81Agent) -> None:
+        self.runtime, self.agent = runtime, agent
 
     def route(self, ctx: Context, tar: bytes) -> Route | None:
         store, settings = ctx.store, self.runtime.settings
@@ -51,7 +54,7 @@ class IssuerRoutes:
         if tar == ISDR_TAR:
             entry = ctx.registry.get(ISDR_AID)
             return Route(ISDR_AID, Scp80Keys.isdr(store), "isdr", SecurityDomainScripts(ctx.applet(entry)),
-                         minimum) if entry else None
+                         minimum, pushes={TAG_TRIGGER: self.agent.trigger}) if entry else None
         for entry in ctx.registry.entries():
             if entry.elf == ISD_P_ELF and entry.aid[ISDP_TAR_OFFSET:ISDP_TAR_OFFSET + TAR_LENGTH] == tar:
                 isdr_keys = settings.isdp_tars_use_isdr_keys
@@ -84,10 +87,13 @@ def _scp03t_items(aid: bytes) -> dict[int, ItemHandler]:
     return dict.fromkeys(es8.SCP03T_TAGS, handle)
 
 
-def remote_management(runtime: M2mRuntime, settings: Scp80Settings | None = None) -> RemoteManagement:
-    """The card's remote management with SGP.02's routes and hooks registered."""
+def remote_management(runtime: M2mRuntime, settings: Scp80Settings | None = None,
+                      agent: Scp81Agent | None = None) -> RemoteManagement:
+    """The card's remote management with SGP.02's routes and hooks registered (and ``agent``, the
+    ISD-R's SCP81 administration agent, bound to it)."""
+    agent = agent or Scp81Agent(runtime)
     router = TarRouter()
-    router.register(IssuerRoutes(runtime), PRIORITY_CARD_ISSUER)
+    router.register(IssuerRoutes(runtime, agent), PRIORITY_CARD_ISSUER)
     router.register(ProfileRoutes(), PRIORITY_PROFILE)
     router.register(ProfileRfmRoutes(runtime), PRIORITY_FALLBACK)
 
@@ -98,4 +104,6 @@ def remote_management(runtime: M2mRuntime, settings: Scp80Settings | None = None
     def settle(ctx: Context) -> None:
         PlatformManagement(ctx, runtime).tick(runtime.volatile(ctx).attached)
 
-    return RemoteManagement(router, settings or runtime.settings.scp80, prepare, settle)
+    remote = RemoteManagement(router, settings or runtime.settings.scp80, prepare, settle)
+    agent.bind(remote)
+    return remote

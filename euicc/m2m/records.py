@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from euicc.gp.key_store import Scp03Keys   # an ISD-P's SCP03 key set, as ES8 key establishment creates it
 from euicc.profiles.keys import isdp
 
-__all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotification", "SmsrAddress",
+__all__ = ["LAYOUT", "PERSISTENT_TYPES", "REQUIRED", "OtaKeySet", "PendingNotification", "PskKeySet", "SmsrAddress",
            "isdp_key"]
 
 
@@ -28,6 +28,18 @@ class OtaKeySet:
     dek: bytes = b""
     counter: int = 0
     key_type: int = 0x88
+
+
+@dataclass(frozen=True, slots=True)
+class PskKeySet:
+    """One SCP81 key set of the ISD-R (GP Amd B §3.3.2, SGP.02 §2.4.4; KVN '40'-'4F'): key ID 01
+    the TLS pre-shared key (GP key type '85'), key ID 02 the AES DEK that ciphers the keys a PUT KEY
+    sent in its session carries (WHTY's FinaliseISDRhandover deletes SCP81 keys 01-02)."""
+    RECORD_TYPE: ClassVar[str] = "PskKeySet"   # its stable id in the store (euicc.nvm.Codec)
+
+    kvn: int
+    psk: bytes
+    dek: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +70,15 @@ class SmsrAddress:
     digits: str
 
 
-PERSISTENT_TYPES = (OtaKeySet, PendingNotification, SmsrAddress)
+PERSISTENT_TYPES = (OtaKeySet, PskKeySet, PendingNotification, SmsrAddress)
 
 ISDR_SCP80 = "m2m/isdr/scp80/"
+ISDR_SCP81 = "m2m/isdr/scp81/"
 ECASD_KEY = "m2m/ecasd/ecka"           # (curve OID, private scalar)
 ECASD_CERT = "m2m/ecasd/cert"          # CERT.ECASD.ECKA, GP format '7F21'
 CI_KEY = "m2m/ci"                      # (curve OID, uncompressed point) of PK.CI.ECDSA
 SMSR_ADDRESS = "m2m/smsr-address"
+SMSR_HTTPS = "m2m/smsr-https"         # GP Amd B triggering parameters of the SM-SR's last push
 NOTIFICATIONS = "m2m/notifications"
 NOTIFICATION_SEQ = "m2m/notification-seq"
 DECLARED = "m2m/declared"              # the eUICC declaration (type 01) was confirmed
@@ -79,10 +93,12 @@ LAYOUT: tuple[tuple[str, Any], ...] = (
     ("isdp/*/token-key", bytes),
     ("isdp/*/reserved-nvm", int),
     ("m2m/isdr/scp80/*", OtaKeySet),
+    ("m2m/isdr/scp81/*", PskKeySet),
     (ECASD_KEY, tuple[str, bytes]),
     (ECASD_CERT, bytes),
     (CI_KEY, tuple[str, bytes]),
     (SMSR_ADDRESS, SmsrAddress),
+    (SMSR_HTTPS, bytes),
     (NOTIFICATIONS, tuple[PendingNotification, ...]),
     (NOTIFICATION_SEQ, int),
     (DECLARED, bool),

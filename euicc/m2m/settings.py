@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from euicc.crypto.scp80 import MSL_CC_CIPHER_COUNTER_HIGHER, MinimumSecurityLevel, Scp80Settings
+from euicc.ota.scp81.settings import Scp81Settings
 
 ISDR_TAR = bytes.fromhex("000001")          # SGP.02 Annex H
 SW_POL1 = 0x69E1                             # "POL1 of the profile prevents this action"
@@ -78,6 +79,10 @@ class M2mSettings:
     - ``location_poll_interval``: seconds between PROVIDE LOCAL INFORMATION (location
       information, TS 102 223 §6.4.15) when the terminal cannot report location status events
       but declares that command and timers [R].
+    - ``scp81``: the SCP81 administration agent's settings (GP Amd B, :mod:`euicc.ota.scp81.settings`).
+    - ``notification_transport``: ``"sms"`` (SEND SHORT MESSAGE) or ``"https"`` (a session to the
+      SM-SR's HTTPS address, SGP.02 §3.15; falls back to SMS while that address is unknown) [U:
+      SGP.02 leaves the choice to the eUICC's configuration].
     """
 
     pol1: Pol1Coding = field(default_factory=Pol1Coding)
@@ -102,3 +107,5 @@ class M2mSettings:
     bip_buffer_size: int = 1400
     location_poll_interval: float = 300.0
     scp80: Scp80Settings = field(default_factory=Scp80Settings)
+    scp81: Scp81Settings = field(default_factory=Scp81Settings)
+    notification_transport: str = "sms"

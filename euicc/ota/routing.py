@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from euicc.apdu import SW, sw_bytes
 from euicc.crypto.scp80 import CounterState, KeyProvider, KeyUsage, MinimumSecurityLevel
-from euicc.ota.origin import current_origin, script_origin
+from euicc.ota.origin import OtaOrigin, current_origin, script_origin
 from euicc.ota.script import ItemHandler, ScriptExecutor
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ class CountedKeys(KeyProvider, Protocol):
 class Route:
     """Where a TAR leads: the target AID (b'' for the file system), its key sets, the key-set
     owner's name, what runs the script, the Minimum Security Level and the extra script items
-    the target admits (e.g. SGP.02 SCP03t for an ISD-P)."""
+    the target admits (e.g. SGP.02 SCP03t for an ISD-P) and the push commands it takes
+    (:class:`PushHandler`, by tag)."""
 
     target: bytes
     keys: CountedKeys
@@ -48,6 +49,14 @@ class Route:
     executor: ScriptExecutor
     minimum: MinimumSecurityLevel = MinimumSecurityLevel()
     items: Mapping[int, ItemHandler] = field(default_factory=dict)
+    pushes: Mapping[int, PushHandler] = field(default_factory=dict)
+
+
+class PushHandler(Protocol):
+    """Processes secured data that is a push command (first byte: its tag) instead of a script,
+    e.g. GP Amd B §3.8's administration session trigger; returns the PoR's response data."""
+
+    def __call__(self, ctx: Context, data: bytes, origin: OtaOrigin) -> bytes: ...
 
 
 class RouteProvider(Protocol):

@@ -1,6 +1,8 @@
 """Secured-packet processing, independent of the transport (ETSI TS 102 225 §5, TS 102 226 §5):
 Command Packet -> SCP80 checks with the routed key sets and persisted counter -> remote APDU
-script -> Response Packet (PoR).
+script -> Response Packet (PoR).  A route may take push commands instead of a script: secured
+data starting with a tag of ``Route.pushes`` (e.g. GP Amd B §3.8's '81' administration session
+trigger to the ISD-R) goes to that handler when the packet carries a cryptographic checksum.
 
 A transport (SMS-PP today, :mod:`euicc.ota.transport_sms`; CAT_TP and HTTPS next) hands the
 packet bytes with a :class:`TransportContext`; it delivers the returned PoR as it may.  The
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from euicc.crypto.scp80 import Checksum, PorStatus, Refused, Scp80, Scp80Settings, parse_command_packet
 from euicc.ota.origin import OtaOrigin, TransportContext, set_origin
-from euicc.ota.routing import NoKeys, TarRouter
+from euicc.ota.routing import NoKeys, Route, TarRouter
 from euicc.ota.script import run_script
 
 if TYPE_CHECKING:
@@ -66,13 +68,24 @@ class RemoteManagement:
         # Only a cryptographic checksum proves the sender holds the key set (TS 102 225 §5.1.3);
         # a redundancy check (CRC) or ciphering alone grants no rights.
         kvn = packet.key_set if packet.spi.checksum == Checksum.CC else 0
-        set_origin(ctx, OtaOrigin(packet.tar, route.owner, kvn, route.target, transport))
-        try:
-            data = run_script(ctx, route.executor, result.secured_data, route.items)
-        finally:
-            set_origin(ctx, None)
+        origin = OtaOrigin(packet.tar, route.owner, kvn, route.target, transport)
+        push = route.pushes.get(result.secured_data[0]) if result.secured_data else None
+        if push is not None and kvn:
+            data = push(ctx, result.secured_data, origin)
+        else:
+            data = self.run_script(ctx, route, origin, result.secured_data)
         por = scp80.response_packet(result.por, PorStatus.POR_OK, data, transport.response_prefix)
         return ResponsePacket(por or b"", result.por.spi.por_via_submit and por is not None)
+
+    @staticmethod
+    def run_script(ctx: Context, route: Route, origin: OtaOrigin, data: bytes) -> bytes:
+        """Run the remote APDUs ``data`` on ``route`` as coming from ``origin`` (TS 102 226 §5);
+        the secured-packet path and SCP81's administration sessions (GP Amd B) share it."""
+        set_origin(ctx, origin)
+        try:
+            return run_script(ctx, route.executor, data, route.items)
+        finally:
+            set_origin(ctx, None)
 
     def _refusal(self, refused: Refused, transport: TransportContext, scp80: Scp80 | None = None) -> ResponsePacket:
         if refused.por is None:

@@ -113,6 +113,7 @@ def test_store_keys_are_built_only_in_the_key_modules():
 RELEASE_RECORD_TYPES = {"FileDescriptor", "PinState", "RegistryEntry", "ProfileRecord",
                         "AkaSubscription", "AccessRule", "OtaKeySet", "Scp03Keys",
                         "PendingNotification", "SmsrAddress"}   # the class names of 0.1.0
+ADDED_RECORD_TYPES = {"PskKeySet"}     # since 0.1.0: the ISD-R's SCP81 key sets (GP Amd B, #12)
 
 
 def _release_copy(tmp_path: Path) -> Path:
@@ -127,7 +128,8 @@ def _record_types(path: Path) -> set[str]:
 
 def test_every_persistent_record_declares_its_release_name_as_its_id():
     declared = {cls: vars(cls)["RECORD_TYPE"] for cls in LAYOUT.dataclasses()}
-    assert set(declared.values()) == RELEASE_RECORD_TYPES
+    assert set(declared.values()) == RELEASE_RECORD_TYPES | ADDED_RECORD_TYPES
+    assert {cls.__name__ for cls in declared if vars(cls)["RECORD_TYPE"] in ADDED_RECORD_TYPES} == ADDED_RECORD_TYPES
     assert _record_types(DATA / "card-0.1.0-test-profile.state") <= RELEASE_RECORD_TYPES
 
 

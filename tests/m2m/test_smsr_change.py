@@ -68,3 +68,21 @@ def test_existing_kvn_is_refused(smsr, pki):
 def test_finalise_unknown_key_set(smsr):
     assert smsr.one(bytes.fromhex("80E4000005F203070103"))[1] == 0x6A88
     assert smsr.one(bytes.fromhex("80E4000004F2030701"))[1] == 0x6A80
+
+
+def test_scp81_key_set_replaced_at_smsr_change(smsr, card, pki, terminal):
+    """SGP.02 §3.8 with SCP81 (GP Amd B): the new SM-SR puts its PSK-TLS key set with PUT KEY
+    ciphered with the DEK of its new SCP80 key set, and FinaliseISDRhandover removes the old SM-SR's
+    SCP80 and SCP81 key sets together."""
+    from tests.m2m.conftest import DEK
+    from tools.smsr_https.psk_keys import kcv, put_psk_key
+    old_psk, new_psk = bytes(range(16)), bytes(range(16, 32))
+    assert smsr.one(put_psk_key(0x40, old_psk, None, DEK))[1] == 0x9000     # the old SM-SR's PSK
+    (offcard, response), sw = establish(smsr, pki)
+    _, (kic, kid, dek) = offcard.keys(response)
+    new = host.OtaServer(terminal, ota.OtaKeyset(0x02, ota.AES, kic, ota.AES, kid))
+    assert new.one(put_psk_key(0x41, new_psk, None, DEK))[1] == 0x9485      # ciphered with the old DEK: bad KCV
+    assert new.one(put_psk_key(0x41, new_psk, None, dek)) == (b"\x41" + kcv(new_psk), 0x9000)
+    assert new.one(bytes.fromhex("80E400000A F203010103 F203400102".replace(" ", ""))) == (b"", 0x9000)
+    assert card.store.keys("m2m/isdr/scp81/") == ["m2m/isdr/scp81/41"]
+    assert card.store.keys("m2m/isdr/scp80/") == ["m2m/isdr/scp80/02"]

@@ -17,6 +17,7 @@ from tools.fuzz import catp_dns_targets
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
 from tools.fuzz import rpm_targets, rsp_targets
+from tools.fuzz import scp81_targets
 from tools.ota import packet as host
 from tools.ota import transport
 from tools.reference_data import require_reference
@@ -339,4 +340,8 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "CAT_TP datagrams into an open card endpoint (TS 102 127 §5)"),
     Harness("dns_answer", lambda: catp_dns_targets.dns_answer_target, catp_dns_targets.dns_seeds,
             "DNS answers (RFC 1035 §4) to the card's resolver"),
+    Harness("scp81_tls", lambda: scp81_targets.tls_records_target, scp81_targets.tls_seeds,
+            "GP Amd B PSK-TLS client: TLS records from the server"),
+    Harness("scp81_http", lambda: scp81_targets.admin_http_target, scp81_targets.http_seeds,
+            "GP Amd B HTTP administration responses (h11)"),
 )}

@@ -1,8 +1,11 @@
-"""``euicc-emu smsr``: a test SM-SR driving the ISD-R of a card on PC/SC over SCP80 SMS-PP (SGP.02 ES5).
+"""``euicc-emu smsr``: a test SM-SR driving the ISD-R of a card on PC/SC over SCP80 SMS-PP or over
+HTTPS (SCP81, GP Amd B) (SGP.02 ES5).
 
-    smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R] FUNCTION [ARGS]
+    smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R]
+         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]] FUNCTION [ARGS]
     functions: audit | create-isdp [AID] | enable AID | disable AID | delete AID |
                set-fallback AID | set-emergency AID | update-address MSISDN | notifications |
+               put-psk --psk HEX [--psk-dek HEX] --dek HEX [--replace] |
                change-smsr --new-key SK.pem --new-cert CERT.hex [--ci-key PEM] [--eum-key PEM] |
                master-delete AID --token HEX [--control HEX] | pki --out DIR [--ci-key SK_CI.pem]
 
@@ -14,6 +17,11 @@ than the higher of the EIS file's counter and the counter ledger's for that key 
 ``$XDG_STATE_HOME/euicc-emu``, see :mod:`tools.smsr.eis_file`), so runs with keys on the command
 line and runs with an EIS file chain in any order; ``--counter N`` uses N as given.  ``pki`` needs
 no card.
+
+With ``--transport https`` every script goes in an HTTPS administration session
+(:mod:`tools.smsr_https`): the SM-SR serves HTTPS with PSK-TLS on loopback, pushes the session
+trigger by SCP80 SMS-PP, and the terminal carries the card's BIP channel to it; the card needs
+the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).
 """
 from __future__ import annotations
 
@@ -36,12 +44,16 @@ from tools.smsr.pki_files import (
     write_test_pki,
 )
 from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
+from tools.smsr_https.psk_keys import put_psk_key
+from tools.smsr_https.server import ISDR_AID
+from tools.smsr_https.transport import HttpsTransport
 from tools.terminal import cat
 from tools.terminal.cli import add_reader_argument, open_link
 from tools.terminal.link import LinkError
 from tools.terminal.terminal import Terminal
 
 COMMAND = "smsr"
+NOTIFICATION_WAIT = 10.0     # seconds the terminal is served for notification sessions over HTTPS
 ONE_AID = ("enable", "disable", "delete", "set-fallback", "set-emergency")
 FAILURES = (CommandFailed, OtaFailure, LinkError, CertificateError, KeyEstablishmentError, EisFileError, PkiError,
             es5.Es5FormatError, OSError, ValueError)
@@ -72,6 +84,11 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kvn", type=int, help="key set version (default: the EIS file's, else 1)")
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="aes")
     parser.add_argument("--counter", type=int, help="first SCP80 counter value to use (default: from the EIS file, else 1)")
+    parser.add_argument("--transport", choices=("sms", "https"), default="sms",
+                        help="ES5 over SCP80 SMS-PP (default) or over HTTPS administration sessions (SCP81)")
+    parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex), needed with --transport https")
+    parser.add_argument("--psk-kvn", type=lambda t: int(t, 0), default=0x40, help="its key set version (default 0x40)")
+    parser.add_argument("--https-port", type=int, default=0, help="loopback port of the HTTPS server (default: any)")
     add_reader_argument(parser)
 
 
@@ -139,6 +156,12 @@ def build_parser() -> CommandParser:
     change.add_argument("--new-cert", type=Path, required=True, help="its CERT.SR.ECDSA, GP '7F21' (hex text)")
     change.add_argument("--ci-key", type=Path, help="CI public key (PEM/cert): check --new-cert before use")
     change.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
+    put = sub.add_parser("put-psk", help="create (or --replace) the ISD-R's SCP81 key set --psk-kvn (PUT KEY)")
+    put.add_argument("--psk", dest="new_psk", required=True, help="the TLS pre-shared key (hex, 16/24/32 bytes)")
+    put.add_argument("--psk-dek", help="the key set's DEK (hex; ciphers later PUT KEYs over HTTPS)")
+    put.add_argument("--dek", required=True, help="DEK of the key set securing this command (hex; by SMS: the "
+                                                  "ISD-R SCP80 key set's key 03)")
+    put.add_argument("--replace", action="store_true", help="replace the existing key set --psk-kvn")
     master = sub.add_parser("master-delete", help="ES5.MasterDelete with the SM-DP's token")
     master.add_argument("aid")
     master.add_argument("--token", required=True, help="delete token from `smdp-m2m master-delete-token` (hex)")
@@ -166,8 +189,16 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
         return ["ok"]
     if args.function == "notifications":
         smsr.terminal.location_status(cat.NORMAL_SERVICE)
-        return [f"confirmed {n.type_name} seq {n.sequence}" + (f" {n.isdp_aid.hex().upper()}" if n.isdp_aid else "")
-                for n in smsr.confirm_all()] or ["no notification"]
+        over_https = smsr.https.serve_notifications(NOTIFICATION_WAIT) if smsr.https is not None else []
+        return ([f"confirmed over HTTPS type {n.get(0x4D, b'').hex()} seq {int.from_bytes(n.get(0x4E, b''), 'big')}"
+                 for n in over_https]
+                + [f"confirmed {n.type_name} seq {n.sequence}" + (f" {n.isdp_aid.hex().upper()}" if n.isdp_aid else "")
+                   for n in smsr.confirm_all()]) or ["no notification"]
+    if args.function == "put-psk":
+        dek = bytes.fromhex(args.psk_dek) if args.psk_dek else None
+        response = smsr.execute_one(put_psk_key(args.psk_kvn, bytes.fromhex(args.new_psk), dek, bytes.fromhex(args.dek),
+                                                args.psk_kvn if args.replace else 0), "PUT KEY (SCP81)")
+        return [f"SCP81 key set {response[:1].hex().upper()} KCV {response[1:].hex().upper()}"]
     if args.function == "change-smsr":
         return _change_smsr(smsr, doc, args)
     if args.function == "master-delete":
@@ -216,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.transport == "https" and not args.psk:
+        parser.error("--transport https needs --psk (the card's SCP81 pre-shared key)")
     return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
 
 
@@ -224,9 +257,11 @@ def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr
     """Connect, print the lines of ``work`` and the next counter; release the reader and write the
     EIS file back whatever happened (the card has seen the counter).  Exit status 0, or 1 on
     one of ``failures``."""
-    status, smsr = 1, None
+    status, smsr, https = 1, None, None
     try:
         smsr = connect(args, doc)
+        if getattr(args, "transport", "sms") == "https":
+            https = start_https(smsr, args)
         lines = work(smsr)
         lines.append(f"next counter {doc.eis.counters.get(doc.active_kvn, 0) + 1}")
         print("\n".join(lines))
@@ -234,9 +269,30 @@ def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr
     except failures as exc:
         print(f"error: {exc}", file=sys.stderr)
     finally:
+        if https is not None:
+            https.stop()
         disconnect(smsr)
         status = save_document(args, doc, status)
     return status
+
+
+def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
+    """The HTTPS server with the card's PSK (SGP.02's PSK identity needs the EID: read from the
+    ISD-R with GET DATA '5A' when the EIS file has none)."""
+    if not args.psk:
+        raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    if not smsr.eis.eid:
+        smsr.eis.eid = read_eid(smsr.terminal)
+    return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+
+
+def read_eid(terminal: Terminal) -> bytes:
+    """SELECT the ISD-R, GET DATA '5A' (the EID, GP §11.3 / SGP.02 Annex H AID)."""
+    _, sw = terminal.send(bytes.fromhex("00A4040010") + ISDR_AID)
+    data, sw2 = terminal.send(bytes.fromhex("80CA005A00"))
+    if sw != 0x9000 or sw2 != 0x9000 or not data:
+        raise OtaFailure(f"cannot read the EID (SELECT {sw:04X}, GET DATA {sw2:04X})")
+    return data[2:] if data[:1] == b"\x5A" and len(data) == data[1] + 2 else data
 
 
 def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:

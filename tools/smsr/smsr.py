@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from euicc import tlv
 from tools.ota.packet import POR_UDH, OtaKeyset, build_command_packet, decode_response_packet
@@ -83,6 +84,12 @@ def c_apdu(apdu: bytes) -> bytes:
     return tlv.tlv(0x22, apdu)
 
 
+class ScriptTransport(Protocol):
+    """Another way to the card for expanded scripts (e.g. HTTPS administration sessions)."""
+
+    def run_script(self, tar: bytes, items: list[bytes], chaining: int | None) -> bytes: ...
+
+
 class SmSr:
     """One SM-SR holding the EIS of one eUICC and talking to it through a :class:`Terminal`."""
 
@@ -90,6 +97,7 @@ class SmSr:
         self.eis, self.keyset, self.s, self.name = eis, keyset, settings, name
         eis.keysets.setdefault(keyset.kvn, keyset)
         self.terminal: Terminal | None = None
+        self.https: ScriptTransport | None = None
         self.notifications: list[Notification] = []
         self._reassembler = MoReassembler()
         self._pors: list[bytes] = []
@@ -121,10 +129,17 @@ class SmSr:
         return True
 
     def send_script(self, tar: bytes, items: list[bytes], chaining: int | None = None) -> ScriptResponse:
-        """One SCP80 packet with an expanded script to ``tar``; returns the verified PoR's script."""
+        """One expanded script to ``tar``: in an SCP80 packet (the PoR's script back), or through
+        the :attr:`https` transport when one is set (GP Amd B, tools/smsr_https)."""
+        if self.https is not None:
+            return parse_response_script(self.https.run_script(tar, items, chaining))
+        return parse_response_script(self.send_secured(tar, command_script(items, chaining)))
+
+    def send_secured(self, tar: bytes, script: bytes) -> bytes:
+        """One SCP80 packet with secured data ``script`` (a script, or a push such as GP Amd B's
+        administration session trigger) to ``tar``; returns the verified PoR's response data."""
         if self.terminal is None:
             raise OtaFailure("no terminal attached")
-        script = command_script(items, chaining)
         counter = self.eis.next_counter(self.keyset.kvn)
         packet = build_command_packet(self.keyset, self.s.spi, tar, script, counter, self.s.cc_length)
         self._reference = (self._reference + 1) & 0xFF
@@ -143,7 +158,7 @@ class SmSr:
             raise OtaFailure(f"PoR status {decoded.status:02X} {POR_STATUS.get(decoded.status, '')}", decoded.status, sw)
         if decoded.tar != tar:
             raise OtaFailure(f"PoR for TAR {decoded.tar.hex()} instead of {tar.hex()}", decoded.status, sw)
-        return parse_response_script(decoded.data)
+        return decoded.data
 
     def execute(self, apdus: list[bytes], tar: bytes | None = None, what: str = "script",
                 chaining: int | None = None) -> list[bytes]:

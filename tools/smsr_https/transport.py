@@ -1,0 +1,77 @@
+"""ES5 over HTTPS for the test SM-SR (GP Amd B; SGP.02 §2.4.4): each script the SM-SR runs is
+queued in the HTTPS server for the card's EID, the administration session trigger is pushed in
+an SCP80 packet to the ISD-R TAR (the SM-SR's SMS path), and the terminal is served (BIP channels
+over loopback, TS 102 223 §6.4.27) until the card has answered the script.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tools.ber_tlv import encode as ber
+from tools.smsr.settings import aid_for_tar
+from tools.smsr.smsr import OtaFailure, SmSr
+from tools.smsr_https.push import sgp02_psk_identity, trigger
+from tools.smsr_https.server import ISDR_AID, AdminServer
+
+SERVER_NAME = "smsr.test"      # the Host header the card is asked to send [U: any name]
+
+
+@dataclass
+class HttpsTransport:
+    """The :class:`tools.smsr.smsr.ScriptTransport` of an SM-SR over an :class:`AdminServer`."""
+
+    smsr: SmSr
+    server: AdminServer
+    kvn: int = 0x40
+    key_id: int = 0x01
+    timeout: float = 30.0
+
+    @classmethod
+    def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0) -> "HttpsTransport":
+        """A server on loopback knowing the card's PSK under SGP.02's identity; attached to ``smsr``."""
+        identity = sgp02_psk_identity(smsr.eis.eid, ISDR_AID, kvn, 0x01)
+        transport = cls(smsr, AdminServer({identity: psk}, port=port).start(), kvn, timeout=timeout)
+        smsr.https = transport
+        return transport
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.smsr.https = None
+
+    def run_script(self, tar: bytes, items: list[bytes], chaining: int | None) -> bytes:
+        """One 'AE 80 ... 00 00' script (TS 102 226 §5.2.1) in one session; its response script."""
+        head = ber(0x83, bytes([chaining])) if chaining is not None else b""
+        body = b"\xAE\x80" + head + b"".join(items) + b"\x00\x00"
+        target = ISDR_AID if tar == self.smsr.s.isd_r_tar else aid_for_tar(tar)
+        exchange = self.server.queue(self.smsr.eis.eid.hex(), body, target)
+        before = len(self.server.sessions)
+        self.push()
+        terminal = self.smsr.terminal
+        assert terminal is not None
+
+        def over() -> bool:
+            sessions = self.server.sessions[before:]
+            return exchange.response is not None or (bool(sessions) and all(s.ended for s in sessions)
+                                                     and not terminal.bip.channels)
+        terminal.serve(self.timeout, until=over)
+        if exchange.response is None:
+            errors = [s.error for s in self.server.sessions if s.error]
+            raise OtaFailure(f"no answer over HTTPS within {self.timeout:.0f} s" + (f": {errors[-1]}" if errors else ""))
+        if exchange.status != "ok":
+            raise OtaFailure(f"X-Admin-Script-Status: {exchange.status}")
+        return exchange.response
+
+    def push(self) -> None:
+        """The administration session trigger (GP Amd B §3.8) by SCP80 SMS-PP to the ISD-R."""
+        address, port = self.server.address
+        self.smsr.send_secured(self.smsr.s.isd_r_tar, trigger(SERVER_NAME, port, self.server.uri, address=address,
+                                                              kvn=self.kvn, key_id=self.key_id))
+
+    def serve_notifications(self, seconds: float) -> list[dict[int, bytes]]:
+        """Serve the terminal while notification sessions come in (each confirmed in its session)."""
+        terminal = self.smsr.terminal
+        assert terminal is not None
+        before = len(self.server.notifications)
+        terminal.serve(seconds, until=lambda: len(self.server.notifications) > before
+                       and all(s.completed or s.error for s in self.server.sessions) and not terminal.bip.channels)
+        return self.server.notifications[before:]
