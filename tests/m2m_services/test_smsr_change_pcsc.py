@@ -31,9 +31,6 @@ from tools.smsr.pki_files import DEFAULT_CARD_KEYSET, write_test_pki
 from tools.smsr.gp_certificate import ROLE_SM_SR, build_certificate
 
 pytestmark = pytest.mark.pcsc
-TEST_PKI = REPO / "tools" / "pki" / "test_pki"
-CI_CERT = TEST_PKI / "CertificateIssuer" / "CERT_CI_ECDSA_NIST.der"
-EUM_CERT = TEST_PKI / "EUM" / "CERT_EUM_ECDSA_NIST.der"
 MSISDN, IMSI = "33612345678", "208011234567890"
 
 
@@ -71,7 +68,8 @@ class Change:
         pki = self.tmp / "pki"
         own = ["--smsr-key", str(pki / "SK_SR2.pem"), "--smsr-cert", str(self.smsr2_cert)] if name == "SM-SR2" else []
         return ["smsr-service", "serve", "--db", str(self.tmp / f"{name}.db"), "--port", str(self.ports[name]),
-                "--reader", self.reader, "--id", name, "--ci-cert", str(CI_CERT), "--eum-cert", str(EUM_CERT),
+                "--reader", self.reader, "--id", name, "--ci-cert", str(pki / "CERT_CI.der"),
+                "--eum-cert", str(pki / "CERT_EUM.der"),
                 "--peer", f"SM-SR1={self.url['SM-SR1']}", "--peer", f"SM-SR2={self.url['SM-SR2']}", *own]
 
     def start(self, name: str, pause: list[str] | None = None) -> None:
