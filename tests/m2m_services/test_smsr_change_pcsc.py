@@ -14,6 +14,8 @@ import re
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -287,3 +289,29 @@ def test_kill_9_at_each_step_leaves_the_eis_in_exactly_one_smsr(change, step):
         assert status == 0, (step, out)
         assert c.held_by() == ["SM-SR2"]
     assert not c.old_keys_work()                      # SM-SR2 in charge: key set 01 is gone from the card
+
+
+def test_kill_9_of_the_operator_client_mid_change_lets_the_change_finish(change):
+    """The operator's client (its own process) killed while SM-SR2 is parked after the receipt: the
+    SM-SRs finish the change without it; the EIS ends in SM-SR2 alone."""
+    step = "SM-SR2.CreateAdditionalKeySet.answered"
+    c = change(pause={"SM-SR2": [step]})
+    c.register()
+    assert c.mno("SM-SR2", "prepare-smsr-change", c.eid, "--current-smsr", "SM-SR1")[0] == 0
+    client = subprocess.Popen([sys.executable, "-m", "tools.cli", "mno", "--smsr", c.url["SM-SR1"], "smsr-change",
+                               c.eid, "--target-smsr", "SM-SR2"], cwd=REPO, stdout=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 120
+    while not (c.pause_file.exists() and c.pause_file.read_text().strip() == step):
+        assert time.monotonic() < deadline and client.poll() is None
+        time.sleep(0.02)
+    client.send_signal(signal.SIGKILL)
+    client.wait(15)
+    c.pause_file.unlink()
+    deadline = time.monotonic() + 60
+    while c.held_by() != ["SM-SR2"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert c.held_by() == ["SM-SR2"]
+    status, out = c.mno("SM-SR2", "audit-eis", c.eid)
+    assert status == 0 and "State: Enabled" in out, out
+    assert not c.old_keys_work()

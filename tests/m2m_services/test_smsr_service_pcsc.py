@@ -83,9 +83,10 @@ def world(start_card, pcscd, tmp_path, capsys):
     threading.Thread(target=endpoint.serve_forever, daemon=True).start()
     service = Service(db, reader_name(pcscd), tmp_path / "smsr.log",
                       extra=["--notify", f"MNO={address(endpoint, '127.0.0.1')}"])
-    yield {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
-           "reader": reader_name(pcscd), "notified": notified}
-    service.stop()
+    w = {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
+         "reader": reader_name(pcscd), "notified": notified}
+    yield w
+    w["service"].stop()                                             # the one running now (a test may restart it)
     endpoint.shutdown()
     endpoint.server_close()
 

@@ -127,9 +127,9 @@ def _command_type(proactive: bytes) -> int | None:
     return proactive[at + 3] if 0 <= at < len(proactive) - 4 else None
 
 
-def ota_traffic(trace: Path, since: int) -> tuple[int, int, int, int]:
-    """(MT SMS, MO SMS, MT bytes, MO bytes) of the trace lines from ``since`` on."""
-    lines = trace.read_text().splitlines()[since:]
+def ota_traffic(trace: Path, since: int, until: int) -> tuple[int, int, int, int]:
+    """(MT SMS, MO SMS, MT bytes, MO bytes) of the trace lines ``since`` to ``until``."""
+    lines = trace.read_text().splitlines()[since:until]
     mt = mo = mt_bytes = mo_bytes = 0
     fetch = False
     for line in lines:
@@ -190,7 +190,9 @@ def one_round(slot: int, tmp: Path, show: bool) -> Round:
         _run(euicc_emu("mno", "--smsr", sr2.url, "prepare-smsr-change", eid, "--current-smsr", "SM-SR1"), show)
         _run(euicc_emu("mno", "--smsr", sr1.url, "smsr-change", eid, "--target-smsr", "SM-SR2"), show)
         seconds = time.perf_counter() - started
-        _run(euicc_emu("mno", "--smsr", sr2.url, "audit-eis", eid), show)
+        until = len(trace.read_text().splitlines())
+        packets = {f"SM-SR{n}": _packets(tmp / f"smsr{n}.db") - sent[f"smsr{n}"] for n in (1, 2)}
+        _run(euicc_emu("mno", "--smsr", sr2.url, "audit-eis", eid), show)      # the card follows SM-SR2
     finally:
         for service in services:
             service.stop()
@@ -199,8 +201,7 @@ def one_round(slot: int, tmp: Path, show: bool) -> Round:
     received = {name: _journal(tmp / f"{name}.db")[journals[name]:] for name in ("smsr1", "smsr2")}
     soap = {"MNO": 2, "SM-SR1": sum(f == "HandoverEUICC" for f in received["smsr2"]),
             "SM-SR2": sum(f in ("AuthenticateSMSR", "CreateAdditionalKeySet") for f in received["smsr1"])}
-    packets = {f"SM-SR{n}": _packets(tmp / f"smsr{n}.db") - sent[f"smsr{n}"] for n in (1, 2)}
-    mt, mo, mt_bytes, mo_bytes = ota_traffic(trace, since)
+    mt, mo, mt_bytes, mo_bytes = ota_traffic(trace, since, until)
     for path in (state, trace, tmp / "smsr1.db", tmp / "smsr2.db"):
         for extra in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             extra.unlink(missing_ok=True)
