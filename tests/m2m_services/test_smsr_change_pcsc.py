@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import invoke_cli
 from tests.m2m_services.test_smsr_service_pcsc import ENVELOPE, REPO, Service
+from tools.m2m_services.es4a import NOTIFICATIONS
 from tools.m2m_services.pause import PAUSE_ENV, PAUSE_FILE_ENV
 from tools.m2m_services.transport import Provider, Requester, attach, serve
 from tools.smsr.pki_files import DEFAULT_CARD_KEYSET, write_test_pki
@@ -47,7 +48,7 @@ class Change:
     be restarted where the other expects it."""
 
     def __init__(self, start_card, pcscd, tmp: Path, capsys, pause: dict[str, list[str]] | None = None,
-                 smsr2_cert: Path | None = None) -> None:
+                 smsr2_cert: Path | None = None, notify: str | None = None) -> None:
         self.tmp, self.capsys, self.reader = tmp, capsys, reader_name(pcscd)
         self.trace = tmp / "apdu.trace"
         start_card(tmp / "card.state").stop()
@@ -62,6 +63,7 @@ class Change:
         self.url = {name: f"http://127.0.0.1:{port}/" for name, port in self.ports.items()}
         self.smsr2_cert = smsr2_cert or tmp / "pki" / "CERT_SR2.hex"
         self.pause_file = tmp / "paused"
+        self.notify = ["--notify", f"MNO={notify}"] if notify else []
         self.services: dict[str, Service] = {}
         for name in ("SM-SR2", "SM-SR1"):
             self.start(name, (pause or {}).get(name, []))
@@ -72,7 +74,7 @@ class Change:
         return ["smsr-service", "serve", "--db", str(self.tmp / f"{name}.db"), "--port", str(self.ports[name]),
                 "--reader", self.reader, "--id", name, "--ci-cert", str(pki / "CERT_CI.der"),
                 "--eum-cert", str(pki / "CERT_EUM.der"),
-                "--peer", f"SM-SR1={self.url['SM-SR1']}", "--peer", f"SM-SR2={self.url['SM-SR2']}", *own]
+                "--peer", f"SM-SR1={self.url['SM-SR1']}", "--peer", f"SM-SR2={self.url['SM-SR2']}", *own, *self.notify]
 
     def start(self, name: str, pause: list[str] | None = None) -> None:
         env = {PAUSE_ENV: ",".join(pause), PAUSE_FILE_ENV: str(self.pause_file)} if pause else {}
@@ -140,7 +142,15 @@ def _profile(out: str) -> str:
 
 
 def test_four_party_change_moves_the_eis_and_the_card(change):
-    c = change()
+    notified: list[tuple[str, str | None, str | None]] = []               # the operator's notification endpoint
+    operator = Provider("http://127.0.0.1/")
+    for name in NOTIFICATIONS:
+        operator.register("ES4", name, lambda request, name=name: notified.append(
+            (name, request.get("Eid"), request.get("FunctionRequesterIdentifier"))) or [], one_way=True)
+    endpoint = serve("127.0.0.1", 0)
+    attach(endpoint, operator)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    c = change(notify=f"http://127.0.0.1:{endpoint.server_address[1]}/")
     c.register()
     assert c.mno("SM-SR1", "set-fallback", c.eid, c.iccid)[0] == 0
     assert c.mno("SM-SR1", "update-policy-rules", c.eid, c.iccid, "--rule", "DELETE=Not-Allowed")[0] == 0
@@ -162,6 +172,9 @@ def test_four_party_change_moves_the_eis_and_the_card(change):
     assert status == 0 and "ES4.SMSRChange: Executed-Success" in out, out + c.services["SM-SR2"].log.read_text()
     assert c.envelopes() - envelopes >= 3      # AuthenticateSMSR, CreateAdditionalKeySet, FinaliseISDRhandover (SMS each)
     assert c.held_by() == ["SM-SR2"]
+    assert notified == [("HandleSMSRChangeNotification", c.eid, "SM-SR2")]
+    endpoint.shutdown()
+    endpoint.server_close()
     # what moved: profile, state, POL2, subscription address, Fall-Back attribute
     status, after = c.mno("SM-SR2", "get-eis", c.eid)
     assert status == 0, after

@@ -13,7 +13,8 @@ PrepareSMSRChange / SMSRChange, §5.5; ES7 HandoverEUICC, AuthenticateSMSR, Crea
 4. SM-SR2 derives the key set and verifies the receipt: it stores the EIS with its own key set and is
    in charge.  It deletes SM-SR1's key sets on the card (ES5.FinaliseISDRhandover, under its own key
    set) and answers HandoverEUICC; SM-SR1 retires its EIS record (kept with its old keys and audit log
-   in ``retired``) and answers SMSRChange.
+   in ``retired``) and answers SMSRChange.  SM-SR2 sends ES4.HandleSMSRChangeNotification to the
+   operators of the profiles (their ``--notify`` endpoints, filtered by their ONC).
 
 Crash consistency (a kill -9 of either SM-SR at any step): the card arbitrates.  SM-SR1 writes ahead
 the KVN it relays.  When HandoverEUICC fails or cannot be answered, or at a restart, SM-SR1 resolves
@@ -43,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from euicc import tlv
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, key_versions, parse_eis
+from tools.m2m_services.es4a import SMSR_CHANGED
 from tools.m2m_services.pause import checkpoint
 from tools.m2m_services.pol2 import Pol2Error
 from tools.m2m_services.smsr_store import EXPECTED, INCOMING, OUTGOING, Handover, StoreError
@@ -356,6 +358,9 @@ class SmsrChange:
         handover = self.store.handover(eid)
         if handover is not None:
             self._finalise(handover)
+        owners = {r.mno: r for r in records if r.mno}
+        for record in owners.values():                       # ES4.HandleSMSRChangeNotification, once per MNO
+            self.service.notifier.send(eid, record, SMSR_CHANGED, None)
         return []
 
     def _establish(self, peer: Requester, eid: str, kind: KeySetKind, ecasd: ec.EllipticCurvePublicKey,
