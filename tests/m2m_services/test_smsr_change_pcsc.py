@@ -54,7 +54,8 @@ class Change:
         start_card(tmp / "card.state").stop()
         status, info = invoke_cli(capsys, ["info", "--state", str(tmp / "card.state")])
         assert status == 0, info
-        start_card(tmp / "card.state", extra=["--trace", str(self.trace)])
+        self.start_card = start_card
+        self.card = start_card(tmp / "card.state", extra=["--trace", str(self.trace)])
         self.eid = re.search(r"EID:\s+(\d{32})", info)[1]
         self.aid, self.iccid = re.search(r"isdp_aid=([0-9A-F]{32})\s+iccid=(\d+)", info).groups()
         if not (tmp / "pki").exists():
@@ -328,3 +329,33 @@ def test_kill_9_of_the_operator_client_mid_change_lets_the_change_finish(change)
     status, out = c.mno("SM-SR2", "audit-eis", c.eid)
     assert status == 0 and "State: Enabled" in out, out
     assert not c.old_keys_work()
+
+
+def test_kill_9_of_the_card_mid_relay_leaves_the_change_pending_then_settled(change):
+    """The card process killed while SM-SR1 is about to relay the key agreement: the change fails,
+    nothing moves; once the card is back, SM-SR1's next function settles the pending change (the
+    relayed key set is deleted, or was never installed: '6A88') and runs."""
+    step = "SM-SR1.CreateAdditionalKeySet.relaying"
+    c = change(pause={"SM-SR1": [step]})
+    c.register()
+    assert c.mno("SM-SR2", "prepare-smsr-change", c.eid, "--current-smsr", "SM-SR1")[0] == 0
+    result: list[tuple[int, str]] = []
+    caller = threading.Thread(target=lambda: result.append(
+        c.mno("SM-SR1", "smsr-change", c.eid, "--target-smsr", "SM-SR2")), daemon=True)
+    caller.start()
+    deadline = time.monotonic() + 120
+    while not (c.pause_file.exists() and c.pause_file.read_text().strip() == step):
+        assert time.monotonic() < deadline and caller.is_alive(), result
+        time.sleep(0.02)
+    c.card.stop(signal.SIGKILL)
+    c.pause_file.unlink()
+    caller.join(120)
+    assert result and result[0][0] == 1 and "ES4.SMSRChange: Failed" in result[0][1], result
+    assert c.held_by() == ["SM-SR1"]
+    c.card = c.start_card(c.tmp / "card.state", extra=["--trace", str(c.trace)])
+    status, out = c.mno("SM-SR1", "audit-eis", c.eid)
+    assert status == 0 and "State: Enabled" in out, out + c.services["SM-SR1"].log.read_text()
+    assert c.held_by() == ["SM-SR1"] and "Failed 8.1.1 3.9" in c.mno("SM-SR2", "get-eis", c.eid)[1]
+    assert c.mno("SM-SR2", "prepare-smsr-change", c.eid, "--current-smsr", "SM-SR1")[0] == 0
+    status, out = c.mno("SM-SR1", "smsr-change", c.eid, "--target-smsr", "SM-SR2")     # no stray key set 02
+    assert status == 0 and c.held_by() == ["SM-SR2"], out

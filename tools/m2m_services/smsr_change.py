@@ -52,6 +52,7 @@ from tools.m2m_services.status import CODES, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Requester, RequesterError
 from tools.ota.packet import AES, OtaKeyset
+from tools.smsr.eis_file import EisDocument
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.key_establishment import (
     EstablishedKeys,
@@ -133,6 +134,8 @@ class SmsrChange:
 
     def __init__(self, service: SmsrService, trust: Trust, tls: TlsFiles | None) -> None:
         self.service, self.store, self.trust, self.tls = service, service.store, trust, tls
+        self._running: set[str] = set()
+        """EIDs this process is handing over now (a pending change of any other EID was interrupted)."""
         register = service.provider.register
         register("ES4", "PrepareSMSRChange", service.journalled("ES4", "PrepareSMSRChange", self.prepare))
         register("ES4", "SMSRChange", service.journalled("ES4", "SMSRChange", self.smsr_change))
@@ -200,14 +203,15 @@ class SmsrChange:
         return True
 
     def check_access(self, eid: str) -> None:
-        """Before any other function on ``eid``: refused while SM-SR1 hands it over; SM-SR2 first
-        finishes a change it holds the EIS of."""
+        """Before any other function on ``eid``: refused while this SM-SR hands it over; a change left
+        pending (a failure that could not reach the card) is settled first, on either side."""
         handover = self.store.handover(eid)
         if handover is None or handover.role == EXPECTED:
             return
-        if handover.role == OUTGOING:
+        if handover.role == OUTGOING and eid in self._running:
             raise FunctionFailed(CODES.eis_busy, "4.4", f"an SM-SR change of {eid} is under way", "Eid")
-        self._finalise(handover)
+        if not self.resolve(handover):                       # left pending (e.g. the card was unreachable)
+            raise FunctionFailed("8.1.1", "3.9", f"{eid} is managed by {handover.peer} now", "Eid")
 
     # -- ES4 -----------------------------------------------------------------------------------
     def prepare(self, request: Envelope, interface: str) -> list[Field]:
@@ -234,6 +238,14 @@ class SmsrChange:
             self.store.begin_outgoing(eid, target, requester)
         except StoreError as exc:
             raise FunctionFailed(CODES.eis_busy, "4.4", str(exc), "Eid") from exc
+        self._running.add(eid)
+        try:
+            return self._hand_over(eid, doc, target, url)
+        finally:
+            self._running.discard(eid)
+
+    def _hand_over(self, eid: str, doc: EisDocument, target: str, url: str) -> list[Field]:
+        """ES7.HandoverEUICC to ``url``; retire on success, settle the change otherwise."""
         checkpoint("SM-SR1.SMSRChange.locked")
         try:
             if not doc.eis.ecasd_certificate:
