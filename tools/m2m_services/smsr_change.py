@@ -71,6 +71,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SW_UNKNOWN_KEY = 0x6A88
 """FinaliseISDRhandover: the key set is not on the card (deleted already, or never installed)."""
+KEY_SET_REFUSED = (None, 0x01, 0x05, 0x06)
+"""PoR statuses (TS 102 225 §5.2) by which the card says it does not hold the packet's key set: no (or
+no readable) PoR, RC/CC/DS failed, ciphering error, unidentified security error (unknown KVN).  A
+counter or memory status is not one of them: the change then stays pending."""
 SW_CERTIFICATE = (0x6982, 0x6A80)
 """The card refuses CERT.SR (signature not by its CI, or malformed / wrong role)."""
 STEPS = (
@@ -80,6 +84,10 @@ STEPS = (
     "SM-SR2.in-charge", "SM-SR2.FinaliseISDRhandover.done",
 )
 """Pause points, in the order the change reaches them."""
+
+
+def _key_set_refused(error: BaseException | None) -> bool:
+    return isinstance(error, OtaFailure) and error.status in KEY_SET_REFUSED
 
 
 @dataclass(frozen=True)
@@ -173,7 +181,7 @@ class SmsrChange:
                     smsr.finalise_isdr_handover([(handover.relayed_kvn, 0x01, 0x03)])
             except FunctionFailed as failed:
                 cause = failed.__cause__
-                if isinstance(cause, OtaFailure):            # our key set is gone: SM-SR2 is in charge
+                if _key_set_refused(cause):                  # our key set is gone: SM-SR2 is in charge
                     self.store.retire(eid, handover.peer)
                     self.service.close()
                     log.warning("SM-SR change of %s: the card follows %s now; EIS retired", eid, handover.peer)
@@ -192,7 +200,7 @@ class SmsrChange:
                 smsr.finalise_isdr_handover([(kvn, 0x01, 0x03) for kvn in handover.old_kvns])
         except FunctionFailed as failed:
             cause = failed.__cause__
-            if isinstance(cause, OtaFailure):                # SM-SR1 rolled our key set back first
+            if _key_set_refused(cause):                      # SM-SR1 rolled our key set back first
                 self.store.retire(eid, handover.peer)
                 self.service.close()
                 raise FunctionFailed("8.1", "4.2", f"the card refused the new key set: {cause}") from failed
