@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.pcsc_host import reader_name
 from tests.m2m_host.m2m_world import TS48, invoke_cli
 from tools.m2m_services.es4a import NOTIFICATIONS
+from tools.m2m_services.pause import PAUSE_ENV, PAUSE_FILE_ENV
 from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.smdp_m2m.smdp import sms_connectivity_parameters
 
@@ -82,9 +83,10 @@ def world(start_card, pcscd, tmp_path, capsys):
     threading.Thread(target=endpoint.serve_forever, daemon=True).start()
     service = Service(db, reader_name(pcscd), tmp_path / "smsr.log",
                       extra=["--notify", f"MNO={address(endpoint, '127.0.0.1')}"])
-    yield {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
-           "reader": reader_name(pcscd), "notified": notified}
-    service.stop()
+    w = {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
+         "reader": reader_name(pcscd), "notified": notified}
+    yield w
+    w["service"].stop()                                             # the one running now (a test may restart it)
     endpoint.shutdown()
     endpoint.server_close()
 
@@ -175,7 +177,15 @@ def test_create_isdp_and_the_deletion_race(world, capsys):
 
 
 def test_kill_9_mid_function_leaves_the_store_consistent(world, capsys):
+    """kill -9 between the SCP80 counter's commit and the PoR: the service is parked at the pause point
+    ``SM-SR.ES5.counter-reserved`` (tools/m2m_services/pause.py) and killed there, no timing race."""
     w = world
+    w["service"].stop()
+    pause = w["tmp"] / "paused"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(PAUSE_ENV, "SM-SR.ES5.counter-reserved")
+        env.setenv(PAUSE_FILE_ENV, str(pause))
+        w["service"] = Service(w["db"], w["reader"], w["tmp"] / "smsr1.log")
     _register(capsys, w)
     before = _counter(w["db"], w["eid"])
     outcome: list[Exception] = []
@@ -188,15 +198,17 @@ def test_kill_9_mid_function_leaves_the_store_consistent(world, capsys):
     thread = threading.Thread(target=audit, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while _counter(w["db"], w["eid"]) == before and time.monotonic() < deadline:
-        time.sleep(0.005)
+    while not (pause.exists() and pause.read_text().strip() == "SM-SR.ES5.counter-reserved"):
+        assert time.monotonic() < deadline and thread.is_alive(), w["service"].log.read_text()
+        time.sleep(0.01)
     w["service"].stop(signal.SIGKILL)                                           # between counter and PoR
+    pause.unlink()
     thread.join(35)
     assert len(outcome) == 1 and "unreachable" in str(outcome[0])
     with sqlite3.connect(w["db"]) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert con.execute("SELECT function, state FROM call").fetchall() == [("AuditEIS", "started")]
-    assert _counter(w["db"], w["eid"]) > before
+    assert _counter(w["db"], w["eid"]) == before + 1
     w["service"] = Service(w["db"], w["reader"], w["tmp"] / "smsr2.log")
     with sqlite3.connect(w["db"]) as con:
         assert con.execute("SELECT state, status FROM call").fetchall() == [("done", "interrupted")]

@@ -6,12 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from cryptography import x509
+
 from tools.m2m_services import pol2 as pol2_rules
 from tools.m2m_services.binding import Field
 from tools.m2m_services.eis_xml import eis_fields, subscription_address
 from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
+from tools.m2m_services.smsr_change import Trust
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.tls import TlsFiles, write_test_pki
@@ -31,7 +34,10 @@ MNO_FUNCTIONS = {
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
     "update-subscription-address": ("UpdateSubscriptionAddress", "record the MSISDN / IMSI of profile ICCID"),
     "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
+    "prepare-smsr-change": ("PrepareSMSRChange", "tell the new SM-SR (--smsr) to expect the eUICC from --current-smsr"),
+    "smsr-change": ("SMSRChange", "ask the current SM-SR (--smsr) to hand the eUICC over to --target-smsr"),
 }
+NO_ICCID = ("get-eis", "audit-eis", "prepare-smsr-change", "smsr-change")
 ES4A_FUNCTIONS = {
     "set-plma": ("SetPLMA", "allow an M2M service provider some functions on this operator's profiles (ES4A)"),
     "get-plma": ("GetPLMA", "list the authorisations this party granted or holds (ES4A)"),
@@ -82,10 +88,30 @@ def _serve(args: argparse.Namespace, make) -> int:
     return 0
 
 
+def _certificate(path: Path) -> x509.Certificate:
+    data = path.read_bytes()
+    return x509.load_pem_x509_certificate(data) if data.startswith(b"-----") else x509.load_der_x509_certificate(data)
+
+
+def _trust(args: argparse.Namespace) -> Trust:
+    """The SM-SR change settings of ``smsr-service serve`` (:class:`Trust`)."""
+    if (args.smsr_key is None) != (args.smsr_cert is None):
+        raise SystemExit("error: give --smsr-key and --smsr-cert together")
+    try:
+        return Trust(load_private_key(args.smsr_key) if args.smsr_key else None,
+                     bytes.fromhex(args.smsr_cert.read_text().strip()) if args.smsr_cert else None,
+                     _certificate(args.ci_cert) if args.ci_cert else None,
+                     [_certificate(path) for path in args.eum_cert], dict(args.peer))
+    except (PkiError, OSError, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def _serve_smsr(args: argparse.Namespace) -> int:
+    trust = _trust(args)
+
     def make(url: str):
         store = SmsrStore(args.db)
-        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args))
+        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args), trust)
         return service.provider, [service.close, store.close]
     return _serve(args, make)
 
@@ -215,6 +241,10 @@ def _mno(args: argparse.Namespace) -> int:
     fields: list[Field] = [("Eid", args.eid)]
     if getattr(args, "iccid", None):
         fields.append(("Iccid", args.iccid))
+    if args.function == "prepare-smsr-change":
+        fields.append(("CurrentSMSRid", args.current_smsr))
+    if args.function == "smsr-change":
+        fields.append(("Target-Smsr-id", args.target_smsr))
     if args.function in ("update-policy-rules", "download"):
         fields.append(("Pol2", pol2_rules.Pol2(tuple(args.rule)).fields()))
     if args.function == "update-subscription-address":
@@ -247,6 +277,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
     run.add_argument("--notify", type=_endpoint, action="append", default=[],
                      help="PARTY=URL: where operator or M2M SP PARTY receives its notifications (repeatable)")
+    run.add_argument("--peer", type=_endpoint, action="append", default=[],
+                     help="SMSR-ID=URL: another SM-SR's address for the SM-SR change (ES7, repeatable)")
+    run.add_argument("--smsr-key", type=Path, help="this SM-SR's SK.SR.ECDSA (PEM): to take eUICCs over (ES7)")
+    run.add_argument("--smsr-cert", type=Path, help="its CERT.SR.ECDSA, GP '7F21' (hex text)")
+    run.add_argument("--ci-cert", type=Path, help="the CI certificate (X.509 PEM/DER) eUICC certificates chain to")
+    run.add_argument("--eum-cert", type=Path, action="append", default=[],
+                     help="an EUM certificate (X.509 PEM/DER) issued by the CI (repeatable)")
     add_reader_argument(run)
     add_tls_arguments(run)
     run.set_defaults(func=_serve_smsr)
@@ -330,8 +367,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, (_, text) in MNO_FUNCTIONS.items():
         parser = mno_sub.add_parser(name, help=text)
         parser.add_argument("eid")
-        if name not in ("get-eis", "audit-eis"):
+        if name not in NO_ICCID:
             parser.add_argument("iccid")
+        if name == "prepare-smsr-change":
+            parser.add_argument("--current-smsr", required=True, help="identifier of the SM-SR managing the eUICC now")
+        if name == "smsr-change":
+            parser.add_argument("--target-smsr", required=True, help="identifier of the SM-SR taking the eUICC over")
         if name == "update-subscription-address":
             parser.add_argument("--msisdn", help="the profile's MSISDN (E.164 digits)")
             parser.add_argument("--imsi", help="the profile's IMSI (digits)")

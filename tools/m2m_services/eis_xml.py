@@ -6,7 +6,9 @@ EumSignedInfo/Eid, Eum-Id, ProfileInfo/Iccid, Isd-p-aid, Mno-id, FallbackAttribu
 Smdp-id, pol2]; the ECASD certificate and the ISD-R key set are a simplified form of our own
 (``EcasdCertificate`` hex; ``Isd-r``/``KeySet`` with Version, KIc/KID algorithm and value and the
 counter), since the §5.1.1.2 SecurityDomain/KeySet schema is not in a readable source.  Keys go
-only in ES1 (EUM -> SM-SR); GetEIS and AuditEIS answers never carry them.
+only in ES1 (EUM -> SM-SR); GetEIS and AuditEIS answers never carry them, and ES7.HandoverEUICC
+carries only the key set versions (the old SM-SR's keys stay with it, SGP.02 §3.8).  The Emergency
+Profile attribute is ``EmergencyProfileAttribute`` (name not in a readable source: a setting).
 """
 from __future__ import annotations
 
@@ -36,8 +38,9 @@ def _groups(fields: list[Field], name: str) -> list[list[Field]]:
 
 
 def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: str | None,
-               with_keys: bool = False) -> list[Field]:
-    """The ``Eis`` group of ``doc``; ISD-R keys only when ``with_keys`` (ES1)."""
+               with_keys: bool = False, key_versions: bool = False) -> list[Field]:
+    """The ``Eis`` group of ``doc``; ISD-R keys only when ``with_keys`` (ES1), their versions alone
+    when ``key_versions`` (ES7)."""
     records = {p.isdp_aid: p for p in profiles}
     signed: list[Field] = [("Eid", eid)]
     if eum:
@@ -54,6 +57,7 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
         if record and (record.msisdn or record.imsi):
             profile.append(("SubscriptionAddress", subscription_address(record.imsi, record.msisdn)))
         profile += [("FallbackAttribute", "true" if info.fallback else "false"),
+                    ("EmergencyProfileAttribute", "true" if info.emergency else "false"),
                     ("State", STATES.get(info.state, info.state))]
         if record and record.smdp:
             profile.append(("Smdp-id", record.smdp))
@@ -66,6 +70,8 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
                                ("Kid", k.kid.hex().upper()), ("Counter", str(doc.eis.counters.get(kvn, 0)))])
                    for kvn, k in sorted(doc.eis.keysets.items())]
         out.append(("Isd-r", keysets))
+    elif key_versions:
+        out.append(("Isd-r", [("KeySet", [("Version", str(kvn))]) for kvn in sorted(doc.eis.keysets)]))
     return out
 
 
@@ -99,8 +105,16 @@ def _int(text: str | None, what: str, top: int) -> int:
     return int(text)
 
 
-def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument, list[ProfileRecord]]:
-    """(EID, EUM id, document, profile records) of an ES1 ``Eis`` group."""
+def key_versions(fields: list[Field] | None) -> list[int]:
+    """The ISD-R key set versions an ``Eis`` group lists (ES7.HandoverEUICC)."""
+    return [_int(_values(k).get("Version"), "KeySet Version", 0x7F)
+            for isdr in _groups(fields or [], "Isd-r") for k in _groups(isdr, "KeySet")]
+
+
+def parse_eis(fields: list[Field] | None, require_keys: bool = True
+              ) -> tuple[str, str | None, EisDocument, list[ProfileRecord]]:
+    """(EID, EUM id, document, profile records) of an ``Eis`` group; ISD-R keys are required in ES1,
+    absent in ES7 (``require_keys`` False: key sets without keys are skipped)."""
     if fields is None:
         raise EisFormatError("no Eis")
     signed = next(iter(_groups(fields, "EumSignedInfo")), None)
@@ -121,7 +135,8 @@ def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument,
         state = states.get(p.get("State", ""), None)
         if state is None:
             raise EisFormatError(f"unknown profile State {p.get('State')!r}")
-        doc.eis.profiles[aid] = ProfileInfo(aid, state, p.get("FallbackAttribute") == "true")
+        doc.eis.profiles[aid] = ProfileInfo(aid, state, p.get("FallbackAttribute") == "true",
+                                            p.get("EmergencyProfileAttribute") == "true", p.get("Smdp-id"))
         pol2 = next(iter(_groups(profile, "pol2")), [])
         address = next(iter(_groups(profile, "SubscriptionAddress")), None)
         imsi, msisdn = parse_subscription_address(address) if address is not None else (None, None)
@@ -130,6 +145,8 @@ def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument,
     for isdr in _groups(fields, "Isd-r"):
         for keyset in _groups(isdr, "KeySet"):
             k = _values(keyset)
+            if not require_keys and "Kic" not in k:
+                continue
             kvn = _int(k.get("Version"), "KeySet Version", 0x0F)
             try:
                 kic_alg, kid_alg = ALGORITHMS[k.get("KicAlgorithm", "")], ALGORITHMS[k.get("KidAlgorithm", "")]
@@ -137,6 +154,6 @@ def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument,
                 raise EisFormatError(f"KeySet algorithms must be among {sorted(ALGORITHMS)}") from None
             doc.use_keyset(OtaKeyset(kvn, kic_alg, _hex(k.get("Kic"), "Kic"), kid_alg, _hex(k.get("Kid"), "Kid")))
             doc.eis.counters[kvn] = _int(k.get("Counter", "0"), "Counter", 0xFFFFFFFFFF)
-    if doc.active_keyset() is None:
+    if require_keys and doc.active_keyset() is None:
         raise EisFormatError("no ISD-R KeySet: the SM-SR could not reach the card")
     return eid, values.get("Eum-Id"), doc, records

@@ -27,7 +27,10 @@ from tools.m2m_services.transport import Provider, Requester, RequesterError
 log = logging.getLogger(__name__)
 ENABLED, DISABLED, DELETED = ("HandleProfileEnabledNotification", "HandleProfileDisabledNotification",
                               "HandleProfileDeletedNotification")
-NOTIFICATIONS = (ENABLED, DISABLED, DELETED)
+SMSR_CHANGED = "HandleSMSRChangeNotification"
+"""ES4 notification of the new SM-SR to the operators of the eUICC's profiles after an SM-SR change
+(SGP.02 §3.8 last step; name [C NJIWA ES4 / WHTY message types])."""
+NOTIFICATIONS = (ENABLED, DISABLED, DELETED, SMSR_CHANGED)
 PLMA_OPERATIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "SetFallBackAttribute")
 """ES4 functions a PLMA can grant (POL2 stays the operator's)."""
 

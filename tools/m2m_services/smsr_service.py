@@ -11,7 +11,9 @@ over SMS-PP through the PC/SC terminal).
   (not in the EIS any more, or the card answers '6A88' unknown ISD-P).
 - The card session is opened on the first function and kept (ES3.SendData chains several
   scripts into one SCP03t session, which a reset would end); one function at a time uses it.
-- The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead).
+- The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead; pause point
+  ``SM-SR.ES5.counter-reserved`` right after, :mod:`tools.m2m_services.pause`).
+- The SM-SR change (ES4 PrepareSMSRChange / SMSRChange, ES7) is :mod:`tools.m2m_services.smsr_change`.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
 from tools.m2m_services.pol2 import Pol2, Pol2Error
+from tools.m2m_services.pause import checkpoint
+from tools.m2m_services.smsr_change import SmsrChange, Trust
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
@@ -83,31 +87,36 @@ class SmsrService:
     """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
 
     def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
-                 endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None) -> None:
+                 endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None,
+                 trust: Trust | None = None) -> None:
         self.store, self.reader, self.identifier = store, reader, identifier
         self.provider = Provider(address)
         Es4a(store).register(self.provider)
         self.notifier = Notifier(store, endpoints or {}, identifier, address, tls)
         self._card_lock = threading.Lock()
         self._smsr: SmSr | None = None
-        self._chain_open = False
+        self.chain_open = False
         self.provider.register("ES1", "RegisterEIS", self.register_eis)
-        for function in ES4_FUNCTIONS:
-            self.provider.register("ES4", function, self._journalled("ES4", function))
-        for function in ES3_FUNCTIONS:
-            self.provider.register("ES3", function, self._journalled("ES3", function))
+        for interface, functions in (("ES4", ES4_FUNCTIONS), ("ES3", ES3_FUNCTIONS)):
+            for function in functions:
+                self.provider.register(interface, function,
+                                       self.journalled(interface, function, getattr(self, "do_" + function)))
+        self.change = SmsrChange(self, trust or Trust(), tls)
         closed = store.close_interrupted()
         if closed:
             log.warning("%d function call(s) were interrupted by a stop of the SM-SR", closed)
+        self.change.resolve_all()
 
     def close(self) -> None:
+        """Release the reader (the card session ends)."""
         disconnect(self._smsr)
         self._smsr = None
+        self.chain_open = False
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _journalled(self, interface: str, function: str) -> Callable[[Envelope], list[Field]]:
-        handler = getattr(self, "do_" + function)
-
+    def journalled(self, interface: str, function: str,
+                   handler: Callable[[Envelope, str], list[Field]]) -> Callable[[Envelope], list[Field]]:
+        """``handler`` with the call journalled (a MessageID seen before is refused, SGP.02 §5.1)."""
         def run(request: Envelope) -> list[Field]:
             eid = request.get("Eid")
             if not self.store.begin_call(request.message_id, interface, function, eid):
@@ -121,10 +130,12 @@ class SmsrService:
                 self.store.end_call(request.message_id, status)
         return run
 
-    def _eid(self, request: Envelope) -> tuple[str, EisDocument]:
+    def eid_document(self, request: Envelope) -> tuple[str, EisDocument]:
+        """The EID of the request and its EIS (refused while an SM-SR change of it is under way)."""
         eid = request.get("Eid")
         if not eid:
             raise FunctionFailed("8.1.1", "2.2", "Eid missing")
+        self.change.check_access(eid)
         doc = self.store.load(eid)
         if doc is None:
             raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
@@ -146,15 +157,20 @@ class SmsrService:
             raise FunctionFailed("8.2.1", "1.2", f"{requester} may not manage profile {iccid}", "Iccid")
         return record
 
+    def eum_of(self, eid: str) -> str | None:
+        return self.store.eum(eid)
+
     @contextmanager
-    def _card(self, eid: str) -> Iterator[tuple[SmSr, EisDocument]]:
+    def card(self, eid: str) -> Iterator[tuple[SmSr, EisDocument]]:
         """The SM-SR on ``eid``'s EIS, attached to the card; the EIS is saved afterwards."""
         with self._card_lock:
             doc = self.store.load(eid)
             if doc is None:
                 raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
-            doc.eis = _write_ahead(doc.eis, lambda kvn, value: self.store.reserve_counter(eid, kvn, value))
+            doc.eis = _write_ahead(doc.eis, lambda kvn, value: self._reserve(eid, kvn, value))
             try:
+                if self._smsr is not None and not self.chain_open and not self._smsr.terminal.link.alive():
+                    self.close()                     # another SM-SR process reset the card: a new session
                 if self._smsr is None:
                     self._smsr = connect(argparse.Namespace(reader=self.reader), doc)
                 else:
@@ -162,12 +178,15 @@ class SmsrService:
                 yield self._smsr, doc
             except (OtaFailure, LinkError) as exc:
                 self.close()
-                self._chain_open = False
                 raise card_refusal(exc, "ES5") from exc
             except CommandFailed as exc:
                 raise card_refusal(exc, exc.args[0].split(":")[0]) from exc
             finally:
                 self.store.save(eid, doc)
+
+    def _reserve(self, eid: str, kvn: int, value: int) -> None:
+        self.store.reserve_counter(eid, kvn, value)
+        checkpoint("SM-SR.ES5.counter-reserved")
 
     def _eis(self, eid: str, doc: EisDocument) -> list[Field]:
         return [("Eis", eis_fields(eid, doc, self.store.profiles(eid), None))]
@@ -187,13 +206,13 @@ class SmsrService:
     # -- ES3 / ES4 -----------------------------------------------------------------------------
     def do_GetEIS(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802 (spec name)
         """GetEIS (§5.4.x/§5.5.x): the EIS as the SM-SR holds it, no card traffic."""
-        eid, doc = self._eid(request)
+        eid, doc = self.eid_document(request)
         return self._eis(eid, doc)
 
     def do_AuditEIS(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """AuditEIS: ES5 eUICCCapabilityAudit, then the updated EIS."""
-        eid, _ = self._eid(request)
-        with self._card(eid) as (smsr, doc):
+        eid, _ = self.eid_document(request)
+        with self.card(eid) as (smsr, doc):
             smsr.audit()
         return self._eis(eid, doc)
 
@@ -207,14 +226,14 @@ class SmsrService:
 
     def do_UpdatePolicyRules(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """UpdatePolicyRules: replace the profile's POL2 in the EIS (no card traffic)."""
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         record = self._profile(request, interface, eid)
         self._store_pol2(request, record)
         return []
 
     def do_UpdateSubscriptionAddress(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """UpdateSubscriptionAddress: the profile's MSISDN / IMSI in the EIS (no card traffic)."""
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         record = self._profile(request, interface, eid)
         try:
             record.imsi, record.msisdn = parse_subscription_address(request.group("NewSubscriptionAddress"))
@@ -253,14 +272,14 @@ class SmsrService:
 
     def do_EnableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """EnableProfile: POL2 ENABLE of the target and DISABLE of the enabled profile, then ES5."""
-        eid, doc = self._eid(request)
+        eid, doc = self.eid_document(request)
         record = self._profile(request, interface, eid, "EnableProfile")
         self._refuse_by_pol2(record, "ENABLE")
         enabled = doc.eis.enabled()
         previous = self.store.profile_by_aid(eid, enabled.isdp_aid.hex()) if enabled else None
         if previous is not None and previous.isdp_aid != record.isdp_aid:
             self._refuse_by_pol2(previous, "DISABLE")
-        with self._card(eid) as (smsr, doc):
+        with self.card(eid) as (smsr, doc):
             smsr.enable_profile(bytes.fromhex(record.isdp_aid))
             deleted = self._after_disable(smsr, doc, [previous] if previous else [])
         self._notify(request, eid, [(record, ENABLED)] + ([(previous, DISABLED)] if previous else [])
@@ -269,10 +288,10 @@ class SmsrService:
 
     def do_DisableProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """DisableProfile: POL2 DISABLE, then ES5 (the fall-back profile becomes enabled)."""
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         record = self._profile(request, interface, eid, "DisableProfile")
         self._refuse_by_pol2(record, "DISABLE")
-        with self._card(eid) as (smsr, doc):
+        with self.card(eid) as (smsr, doc):
             smsr.disable_profile(bytes.fromhex(record.isdp_aid))
             deleted = self._after_disable(smsr, doc, [record])
         self._notify(request, eid, [(record, DISABLED)] + [(r, DELETED) for r in deleted])
@@ -280,35 +299,35 @@ class SmsrService:
 
     def do_DeleteProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """DeleteProfile: POL2 DELETE; an enabled profile is refused (disable it first)."""
-        eid, doc = self._eid(request)
+        eid, doc = self.eid_document(request)
         record = self._profile(request, interface, eid, "DeleteProfile")
         self._refuse_by_pol2(record, "DELETE")
         info = doc.eis.profiles.get(bytes.fromhex(record.isdp_aid))
         if info is not None and info.state == "ENABLED":
             raise FunctionFailed("8.2.1", "3.5", f"profile {record.iccid} is enabled", "Iccid")
-        with self._card(eid) as (smsr, doc):
+        with self.card(eid) as (smsr, doc):
             deleted = self._delete(smsr, doc, record)
         self._notify(request, eid, [(record, DELETED)] if deleted else [])
         return []
 
     def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         record = self._profile(request, interface, eid, "SetFallBackAttribute")
-        with self._card(eid) as (smsr, _doc):
+        with self.card(eid) as (smsr, _doc):
             smsr.set_fallback_attribute(bytes.fromhex(record.isdp_aid))
         return []
 
     # -- ES3 only ------------------------------------------------------------------------------
     def do_CreateISDP(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """ES3.CreateISDP (§5.4.x): a new ISD-P for the profile Iccid of MNO Mno-id."""
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         iccid = request.get("Iccid")
         if not iccid:
             raise FunctionFailed("8.2.1", "2.2", "Iccid missing")
         if self.store.profile_by_iccid(eid, iccid) is not None:
             raise FunctionFailed("8.2.1", "3.3", f"ICCID {iccid} is already on this eUICC", "Iccid")
         memory = request.get("RequiredMemory")
-        with self._card(eid) as (smsr, _doc):
+        with self.card(eid) as (smsr, _doc):
             aid = smsr.create_isdp(None, int(memory) if memory and memory.isdigit() else None)
         self.store.put_profile(ProfileRecord(eid, aid.hex().upper(), iccid, request.get("Mno-id"),
                                              request.get("FunctionRequesterIdentifier"), Pol2()))
@@ -318,7 +337,7 @@ class SmsrService:
         """ES3.SendData: relay the SM-DP's script items (opaque to the SM-SR: SCP03t or key
         establishment) to the ISD-R or an ISD-P in one SCP80 packet; ``moreToDo`` chains the
         scripts of one session (TS 102 226 §5.2.1).  Answers EuiccResponseData, the response script."""
-        eid, doc = self._eid(request)
+        eid, doc = self.eid_document(request)
         aid_text, data = request.get("sd-aid") or "", request.get("Data") or ""
         try:
             aid, items = bytes.fromhex(aid_text), bytes.fromhex(data)
@@ -329,9 +348,9 @@ class SmsrService:
         if aid not in doc.eis.profiles and aid != DEFAULT.isdr_aid():
             raise FunctionFailed(CODES.isdp, "3.9", f"unknown ISD-P/ISD-R {aid_text}", "sd-aid")
         more = request.get("moreToDo") == "true"
-        chain = (CHAIN_NEXT if self._chain_open else CHAIN_FIRST) if more else (CHAIN_LAST if self._chain_open else None)
-        with self._card(eid) as (smsr, _doc):
-            self._chain_open = more
+        chain = (CHAIN_NEXT if self.chain_open else CHAIN_FIRST) if more else (CHAIN_LAST if self.chain_open else None)
+        with self.card(eid) as (smsr, _doc):
+            self.chain_open = more
             answer = smsr.send_script(tar, [items], chain)
         script = tlv.tlv(0xAB, tlv.tlv(0x80, bytes([answer.executed])) + b"".join(tlv.tlv(t, v) for t, v in answer.items))
         return [("EuiccResponseData", script.hex().upper())]
@@ -339,9 +358,9 @@ class SmsrService:
     def do_ProfileDownloadCompleted(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """ES3.ProfileDownloadCompleted: the SM-DP reports the profile installed; POL2 and
         subscription data go to the EIS."""
-        eid, _ = self._eid(request)
+        eid, _ = self.eid_document(request)
         record = self._profile(request, interface, eid)
         self._store_pol2(request, record)
-        with self._card(eid) as (smsr, _doc):
+        with self.card(eid) as (smsr, _doc):
             smsr.audit()
         return []

@@ -35,7 +35,16 @@ CREATE TABLE IF NOT EXISTS onc (owner TEXT PRIMARY KEY, excluded TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS call (message_id TEXT PRIMARY KEY, interface TEXT NOT NULL, function TEXT NOT NULL,
     eid TEXT, state TEXT NOT NULL, status TEXT, started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')),
     ended TEXT);
+CREATE TABLE IF NOT EXISTS handover (eid TEXT PRIMARY KEY, role TEXT NOT NULL, peer TEXT NOT NULL,
+    requester TEXT, relayed_kvn INTEGER, old_kvns TEXT NOT NULL DEFAULT '[]',
+    started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')));
+CREATE TABLE IF NOT EXISTS retired (eid TEXT NOT NULL, eis TEXT NOT NULL, successor TEXT NOT NULL,
+    retired TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')));
 """
+EXPECTED, OUTGOING, INCOMING = "expected", "outgoing", "incoming"
+"""Roles of a :class:`Handover` row (SGP.02 §3.8 SM-SR change): the new SM-SR told by ES4.PrepareSMSRChange,
+the old SM-SR during ES4.SMSRChange, the new SM-SR holding the EIS with its new key set until the old
+SM-SR's key sets are deleted on the card."""
 
 
 class StoreError(ValueError):
@@ -56,6 +65,18 @@ class ProfileRecord:
     imsi: str | None = None
 
 
+@dataclass(frozen=True)
+class Handover:
+    """An SM-SR change under way for ``eid`` (see ``EXPECTED``, ``OUTGOING``, ``INCOMING``)."""
+
+    eid: str
+    role: str
+    peer: str
+    requester: str | None
+    relayed_kvn: int | None
+    old_kvns: tuple[int, ...]
+
+
 class SmsrStore(ServiceDb):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
@@ -71,6 +92,11 @@ class SmsrStore(ServiceDb):
             for kvn, value in self._db.execute("SELECT kvn, value FROM counter WHERE eid = ?", (eid,)):
                 doc.eis.counters[kvn] = max(doc.eis.counters.get(kvn, 0), value)
         return doc
+
+    def eum(self, eid: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT eum FROM euicc WHERE eid = ?", (eid,)).fetchone()
+        return row[0] if row else None
 
     @staticmethod
     def _eis_json(doc: EisDocument) -> str:
@@ -193,3 +219,69 @@ class SmsrStore(ServiceDb):
         with self.transaction() as db:
             return db.execute("UPDATE call SET state = 'done', status = 'interrupted', "
                               "ended = strftime('%Y-%m-%dT%H:%M:%fZ') WHERE state = 'started'").rowcount
+
+    # -- SM-SR change (SGP.02 §3.8) -------------------------------------------------------------
+    def handover(self, eid: str) -> Handover | None:
+        with self._lock:
+            row = self._db.execute("SELECT eid, role, peer, requester, relayed_kvn, old_kvns FROM handover "
+                                   "WHERE eid = ?", (eid,)).fetchone()
+        return Handover(*row[:5], tuple(json.loads(row[5]))) if row else None
+
+    def handovers(self, role: str) -> list[Handover]:
+        with self._lock:
+            eids = [r[0] for r in self._db.execute("SELECT eid FROM handover WHERE role = ?", (role,))]
+        return [h for h in map(self.handover, eids) if h is not None]
+
+    def expect_handover(self, eid: str, current: str, requester: str) -> None:
+        """ES4.PrepareSMSRChange on the new SM-SR (:class:`StoreError` if the EID is held or changing)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM euicc WHERE eid = ?", (eid,)).fetchone():
+                raise StoreError(f"EID {eid} is already managed by this SM-SR")
+            db.execute("INSERT INTO handover (eid, role, peer, requester) VALUES (?, ?, ?, ?) ON CONFLICT (eid) "
+                       "DO UPDATE SET role = excluded.role, peer = excluded.peer, requester = excluded.requester "
+                       "WHERE handover.role = 'expected'", (eid, EXPECTED, current, requester))
+
+    def begin_outgoing(self, eid: str, target: str, requester: str) -> None:
+        """ES4.SMSRChange on the old SM-SR: the EIS is locked for the change (:class:`StoreError` if
+        another change is under way)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM handover WHERE eid = ?", (eid,)).fetchone():
+                raise StoreError(f"an SM-SR change of {eid} is already under way")
+            db.execute("INSERT INTO handover (eid, role, peer, requester) VALUES (?, ?, ?, ?)",
+                       (eid, OUTGOING, target, requester))
+
+    def record_relayed_kvn(self, eid: str, kvn: int) -> None:
+        """Written ahead: the key set KVN the old SM-SR is about to relay (so a rollback can delete it)."""
+        with self.transaction() as db:
+            db.execute("UPDATE handover SET relayed_kvn = ? WHERE eid = ? AND role = ?", (kvn, eid, OUTGOING))
+
+    def end_handover(self, eid: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM handover WHERE eid = ?", (eid,))
+
+    def receive(self, eid: str, doc: EisDocument, eum: str, profiles: list[ProfileRecord], current: str,
+                old_kvns: list[int]) -> None:
+        """The new SM-SR takes the EIS with its own verified key set, in one transaction: from here it is
+        in charge; ``old_kvns`` are still to be deleted on the card (ES5.FinaliseISDRhandover)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM handover WHERE eid = ?", (eid,))
+            db.execute("INSERT INTO euicc (eid, eis, eum, registered) VALUES (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+                       (eid, self._eis_json(doc), eum))
+            db.execute("DELETE FROM counter WHERE eid = ?", (eid,))
+            for kvn, value in doc.eis.counters.items():
+                self._raise_counter(db, eid, kvn, value)
+            for p in profiles:
+                self._put_profile(db, p)
+            db.execute("INSERT INTO handover (eid, role, peer, old_kvns) VALUES (?, ?, ?, ?)",
+                       (eid, INCOMING, current, json.dumps(old_kvns)))
+
+    def retire(self, eid: str, successor: str) -> None:
+        """The EIS leaves this SM-SR: its record (with the old keys and audit log, which stay here) moves
+        to ``retired``; profiles and the change row go."""
+        with self.transaction() as db:
+            row = db.execute("SELECT eis FROM euicc WHERE eid = ?", (eid,)).fetchone()
+            if row is not None:
+                db.execute("INSERT INTO retired (eid, eis, successor) VALUES (?, ?, ?)", (eid, row[0], successor))
+            db.execute("DELETE FROM profile WHERE eid = ?", (eid,))
+            db.execute("DELETE FROM euicc WHERE eid = ?", (eid,))
+            db.execute("DELETE FROM handover WHERE eid = ?", (eid,))

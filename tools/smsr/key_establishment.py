@@ -50,6 +50,18 @@ def crt(s: M2mSettings, kvn: int, first_key_id: int = 0x01, initial_counter: byt
     return tlv.tlv(0xA6, body)
 
 
+def certificate_command(certificate: bytes, s: M2mSettings = DEFAULT) -> bytes:
+    """Step 2: STORE DATA P1 '09' P2 '00', DGI '3A01' = the off-card entity's certificate."""
+    return es5.store_data(es5.P1_MORE_DGI_RESPONSE, 0x00, es5.dgi(0x3A01, certificate), s)
+
+
+def key_agreement_command(crt_tlv: bytes, epk: bytes, signature: bytes, s: M2mSettings = DEFAULT) -> bytes:
+    """Step 3: STORE DATA P1 '89' P2 '01': DGI '3A02' CRT || DGI '7F49' ePK || DGI '5F37' signature
+    (also what an old SM-SR relays for the new one, ES7.CreateAdditionalKeySet)."""
+    data = es5.dgi(0x3A02, crt_tlv) + es5.dgi(0x7F49, epk) + es5.dgi(0x5F37, signature)
+    return es5.store_data(es5.P1_LAST_DGI_RESPONSE, 0x01, data, s)
+
+
 @dataclass(frozen=True)
 class EstablishedKeys:
     """The key set both sides now hold: KVN, first key ID and the keys in key-ID order."""
@@ -81,7 +93,7 @@ class KeyEstablishment:
 
     def store_certificate(self) -> bytes:
         """Step 2: STORE DATA P1 '09' P2 '00', DGI '3A01' = certificate."""
-        return es5.store_data(es5.P1_MORE_DGI_RESPONSE, 0x00, es5.dgi(0x3A01, self.certificate), self.s)
+        return certificate_command(self.certificate, self.s)
 
     def process_challenge(self, response: bytes) -> None:
         """The card's '85' L RC answer to step 2."""
@@ -92,15 +104,17 @@ class KeyEstablishment:
         if not self.random_challenge:
             raise KeyEstablishmentError("empty random challenge")
 
-    def store_keys(self) -> bytes:
-        """Step 3: STORE DATA P1 '89' P2 '01': DGI '3A02' CRT || DGI '7F49' ePK || DGI '5F37' signature."""
+    def key_agreement(self) -> tuple[bytes, bytes]:
+        """Step 3's ePK ('7F49' value) and signature over '3A02' CRT || '7F49' ePK || '0085' RC."""
         if self.random_challenge is None:
             raise KeyEstablishmentError("no random challenge yet")
         epk = public_key_data(point_of(self.ephemeral.public_key()), self.s.curve_reference, self.s.epk_with_b0_f0)
-        signed = es5.dgi(0x3A02, self.crt) + es5.dgi(0x7F49, epk)
-        challenge = es5.dgi(0x0085, self.random_challenge)
-        signature = sign_raw(self.signing_key, signed + challenge)
-        return es5.store_data(es5.P1_LAST_DGI_RESPONSE, 0x01, signed + es5.dgi(0x5F37, signature), self.s)
+        signed = es5.dgi(0x3A02, self.crt) + es5.dgi(0x7F49, epk) + es5.dgi(0x0085, self.random_challenge)
+        return epk, sign_raw(self.signing_key, signed)
+
+    def store_keys(self) -> bytes:
+        """Step 3: STORE DATA P1 '89' P2 '01': DGI '3A02' CRT || DGI '7F49' ePK || DGI '5F37' signature."""
+        return key_agreement_command(self.crt, *self.key_agreement(), self.s)
 
     def process_receipt(self, response: bytes) -> EstablishedKeys:
         """Derive the key set and check the card's receipt ('86' 10, optionally after '85' DR)."""

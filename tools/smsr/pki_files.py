@@ -8,6 +8,9 @@ key a new card trusts, see ``euicc/m2m/personalization.py``):
 - ``SK_DP.pem`` / ``CERT_DP.hex``: an SM-DP (CERT.DP.ECDSA, role 'C8 01 01') for smdp-m2m;
 - ``PK_CI.pem``: the CI public key (check the certificates above); ``PK_EUM.pem``: the package's
   test EUM public key that signs a default card's CERT.ECASD.ECKA;
+- ``CERT_CI.der`` / ``CERT_EUM.der``: the package's test CI and EUM X.509 certificates (the chain a
+  new SM-SR verifies CERT.ECASD.ECKA against in an SM-SR change; with another ``--ci-key`` the EUM
+  certificate is still the package's, issued by the package's CI);
 - ``eis.json``: an EIS file holding the default card's first ISD-R key set (KVN 01, AES, the
   documented test KIc/KID of ``euicc/m2m/personalization.py``) so ``smsr --eis`` works at once;
 - ``README.txt``: what the card side needs.
@@ -32,6 +35,7 @@ DEFAULT_CARD_KEYSET = OtaKeyset(1, AES, bytes.fromhex("000102030405060708090A0B0
 """The default card's documented test ISD-R key set 01 (AES-128), euicc/m2m/personalization.py."""
 CI_FILE = Path("CertificateIssuer") / "SK_CI_ECDSA_NIST.pem"
 EUM_FILE = Path("EUM") / "CERT_EUM_ECDSA_NIST.der"
+CI_CERT_FILE = Path("CertificateIssuer") / "CERT_CI_ECDSA_NIST.der"
 
 
 class PkiError(ValueError):
@@ -95,6 +99,8 @@ def write_test_pki(out: Path, ci_key_file: Path | None = None) -> list[Path]:
                                          role=ROLE_SM_DP).hex().upper().encode() + b"\n",
         "PK_CI.pem": _public_pem(ci.public_key()),
         "PK_EUM.pem": _public_pem(load_public_key(package / EUM_FILE)),
+        "CERT_CI.der": (package / CI_CERT_FILE).read_bytes(),
+        "CERT_EUM.der": (package / EUM_FILE).read_bytes(),
         "README.txt": _readme(ci_key_file).encode(),
     }
     written = []

@@ -20,7 +20,7 @@ from tools.smsr import es5
 from tools.smsr.eis import Eis
 from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment
 from tools.smsr.mo import IEI_COMMAND, IEI_RESPONSE, MoError, MoReassembler, Notification, open_command_packet, parse_notification
-from tools.smsr.settings import DEFAULT, M2mSettings, aid_for_tar, tar_of
+from tools.smsr.settings import AID_PREFIX, DEFAULT, M2mSettings, aid_for_tar, tar_of
 from tools.terminal.terminal import Terminal
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,11 @@ class ScriptTransport(Protocol):
     """Another way to the card for expanded scripts (e.g. HTTPS administration sessions)."""
 
     def run_script(self, tar: bytes, items: list[bytes], chaining: int | None) -> bytes: ...
+
+
+def is_isdp_aid(aid: bytes, s: M2mSettings = DEFAULT) -> bool:
+    """An ISD-P's AID: SGP.02 Annex H form, neither the ISD-R's nor the ECASD's."""
+    return len(aid) == 16 and aid[:12] == AID_PREFIX and aid not in (s.isdr_aid(), s.ecasd_aid())
 
 
 class SmSr:
@@ -232,7 +237,8 @@ class SmSr:
         """ES5.AuditEIS / eUICCCapabilityAudit (SGP.02 §5.4.7): ECASD certificate and ISD-P list.
 
         GET STATUS P1 '40' lists every application and supplementary security domain (GP Card
-        Spec §11.4.2), the ECASD among them; it is not an ISD-P, so it is left out of the list.
+        Spec §11.4.2), the ECASD and e.g. an ARA-M among them; only ISD-Ps (SGP.02 Annex H AIDs
+        other than the ISD-R's and the ECASD's) are kept in the list.
         What does not fit into one answer comes with '6310' and is fetched with P2 b1 = 1 (next
         occurrence), in the same script since the card keeps that context only within one
         (TS 102 226 §5.1.1: the commands of a script share one selection).  The script carries
@@ -258,7 +264,7 @@ class SmSr:
             raise CommandFailed(f"eUICCCapabilityAudit: more ISD-Ps than {len(apdus) - 1} GET STATUS answers",
                                 last, rapdus)
         self.eis.ecasd_certificate = es5.find_certificate(rapdus[0][:-2])
-        entries = [e for e in es5.parse_get_status(status) if e.aid != self.s.ecasd_aid()]
+        entries = [e for e in es5.parse_get_status(status) if is_isdp_aid(e.aid, self.s)]
         for entry in entries:
             info = self.eis.profile(entry.aid)
             info.state, info.fallback = entry.state, entry.fallback

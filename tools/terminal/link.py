@@ -27,6 +27,10 @@ class CardLink:
     def close(self) -> None:
         """Release the card (a PC/SC connection); nothing to do for an in-process card."""
 
+    def alive(self) -> bool:
+        """Is the card session still the one this link started (no reset by another party)?"""
+        return True
+
     def exchange(self, apdu: bytes) -> tuple[bytes, int]:
         rsp = self.transmit(apdu)
         data, sw = rsp[:-2], int.from_bytes(rsp[-2:], "big")
@@ -97,6 +101,14 @@ class PcscLink(CardLink):
         except self._errors as exc:
             raise LinkError(f"reset of the card in {self.reader} failed: {exc}") from exc
         return bytes(self.connection.getATR())
+
+    def alive(self) -> bool:
+        """False when the card was reset or removed behind this connection, e.g. by another process
+        (SCardStatus answers SCARD_W_RESET_CARD / SCARD_W_REMOVED_CARD, PC/SC Part 5 §3.1.x)."""
+        from smartcard.scard import SCARD_S_SUCCESS, SCardStatus
+
+        hcard = getattr(getattr(self.connection, "component", self.connection), "hcard", None)
+        return hcard is not None and SCardStatus(hcard)[0] == SCARD_S_SUCCESS
 
     def close(self) -> None:
         try:
