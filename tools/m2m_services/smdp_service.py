@@ -20,7 +20,9 @@ from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.smdp_store import DownloadRecord, SmdpStore
 from tools.m2m_services.status import CODES, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
-from tools.m2m_services.transport import Provider, Requester, RequesterError
+from tools.m2m_services.transport import DEFAULT_VALIDITY, Provider, Requester, RequesterError
+from tools.m2m_services.validity import check as check_validity
+from tools.m2m_services.validity import remaining
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
 from tools.smdp_m2m.smdp import SmDp
@@ -50,9 +52,10 @@ class Es3Relay:
         self.eis = Eis()                       # the SM-DP's own notes on the ISD-Ps (state only)
 
     def send_script(self, tar: bytes, items: list[bytes], chaining: int | None = None):
+        check_validity("ES3.SendData")
         response = self.requester.call("ES3", "SendData", [
             ("Eid", self.eid), ("sd-aid", aid_for_tar(tar).hex().upper()), ("Data", b"".join(items).hex().upper()),
-            ("moreToDo", "true" if chaining in (CHAIN_FIRST, CHAIN_NEXT) else "false")])
+            ("moreToDo", "true" if chaining in (CHAIN_FIRST, CHAIN_NEXT) else "false")], remaining(DEFAULT_VALIDITY))
         if not response.status.ok:
             raise FunctionFailed.from_status(response.status)
         try:
@@ -76,8 +79,10 @@ class SmdpService:
         self._lock = threading.Lock()
 
     def _es3(self, function: str, fields: list[Field]) -> list[Field]:
+        """Call ES3 ``function`` within what is left of the ES2 call's validity period (§5.1)."""
+        check_validity(f"ES3.{function}")
         try:
-            response = self.smsr.call("ES3", function, fields)
+            response = self.smsr.call("ES3", function, fields, remaining(DEFAULT_VALIDITY))
         except RequesterError as exc:
             raise FunctionFailed("1.2", "5.1", f"SM-SR unreachable: {exc}") from exc
         if not response.status.ok:

@@ -31,6 +31,7 @@ from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Provider
+from tools.m2m_services.validity import check as check_validity
 from tools.smsr.cli import connect, disconnect
 from tools.smsr.eis import Eis
 from tools.smsr.eis_file import EisDocument
@@ -117,6 +118,9 @@ class SmsrService:
                 fields = handler(request, interface)
                 status = SUCCESS.status
                 return fields
+            except FunctionFailed as failed:
+                status = failed.status.status
+                raise
             finally:
                 self.store.end_call(request.message_id, status)
         return run
@@ -150,6 +154,7 @@ class SmsrService:
     def _card(self, eid: str) -> Iterator[tuple[SmSr, EisDocument]]:
         """The SM-SR on ``eid``'s EIS, attached to the card; the EIS is saved afterwards."""
         with self._card_lock:
+            check_validity("ES5 toward the eUICC")       # a call queued behind another, or a later step
             doc = self.store.load(eid)
             if doc is None:
                 raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")

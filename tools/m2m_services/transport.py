@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from tools.m2m_services.status import (
     timestamp,
 )
 from tools.m2m_services.tls import TlsFiles, peer_identity
+from tools.m2m_services.validity import CURRENT, Deadline
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
@@ -58,9 +60,10 @@ class Provider:
         """``one_way``: a notification-style function (SGP.02 §5.1): no response message, HTTP 202."""
         self.functions[self.s.action(interface, name)] = Function(interface, name, handler, one_way)
 
-    def handle(self, data: bytes, peer: str | None = None) -> tuple[int, bytes]:
+    def handle(self, data: bytes, peer: str | None = None, received: float | None = None) -> tuple[int, bytes]:
         """HTTP status and response envelope for one request; ``peer``: the requester's identity
-        authenticated by TLS (its certificate's CN), which FunctionRequesterIdentifier must match."""
+        authenticated by TLS (its certificate's CN), which FunctionRequesterIdentifier must match;
+        ``received``: when the request was read (monotonic clock), where its ValidityPeriod starts."""
         try:
             request = binding.parse(data, self.s)
         except BindingError as exc:
@@ -78,10 +81,13 @@ class Provider:
             return 202, b""
         started = timestamp()
         validity = _validity(request)
+        deadline = Deadline(validity) if received is None else Deadline(validity, received)
+        token = CURRENT.set(deadline)
         try:
             requester = request.get("FunctionRequesterIdentifier")
             if peer is not None and requester != peer:
                 raise FunctionFailed("1.1", "1.1", f"requester {requester!r} is not the authenticated {peer!r}")
+            deadline.check(function.name)
             fields, status = function.handler(request), SUCCESS
         except FunctionFailed as failed:
             fields, status = [], failed.status
@@ -89,6 +95,8 @@ class Provider:
             log.exception("%s %s failed", function.interface, function.name)
             failed = FunctionFailed("1.2", "4.2", "internal error of the function provider")
             fields, status = [], failed.status
+        finally:
+            CURRENT.reset(token)
         response = Envelope(action=self.s.action(function.interface, function.name, response=True),
                             body_name=function.name + self.s.response_suffix,
                             fields=response_header(started, status, validity) + fields,
@@ -116,8 +124,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_error(413 if length else 411)
             return
         data = self.rfile.read(length)
+        received = time.monotonic()
         peer = peer_identity(self.connection.getpeercert()) if isinstance(self.connection, ssl.SSLSocket) else None
-        status, body = self.provider.handle(data, peer)
+        status, body = self.provider.handle(data, peer, received)
         self.send_response(status)
         if body:
             self.send_header("Content-Type", CONTENT_TYPE)
