@@ -258,7 +258,8 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
     assert _envelopes(w["trace"]) == envelopes
     status, out = _mno(capsys, w, "enable", w["eid"], new)
     assert status == 0, out
-    assert w["notified"] == [("HandleProfileEnabledNotification", new),
+    assert w["notified"] == [("HandleFallBackAttributeSetNotification", w["iccid"]),
+                             ("HandleProfileEnabledNotification", new),
                              ("HandleProfileDisabledNotification", w["iccid"])]
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
     assert (states[isdp], states[w["aid"]]) == ("Enabled", "Disabled")

@@ -28,6 +28,7 @@ MNO_FUNCTIONS = {
     "disable": ("DisableProfile", "disable profile ICCID; the fall-back profile becomes enabled"),
     "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
     "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
+    "set-emergency": ("SetEmergencyProfileAttribute", "give profile ICCID the emergency profile attribute"),
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
     "update-subscription-address": ("UpdateSubscriptionAddress", "record the MSISDN / IMSI of profile ICCID"),
     "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
@@ -38,7 +39,7 @@ ES4A_FUNCTIONS = {
     "set-onc": ("SetONC", "choose the notifications this operator does not want (ES4A)"),
     "get-onc": ("GetONC", "show them (ES4A)"),
 }
-M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback")
+M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback", "set-emergency")
 
 
 TLS_PARTIES = ("SM-SR", "SM-DP", "MNO", "EUM")

@@ -3,7 +3,8 @@ GetEIS and AuditEIS.
 
 Element names follow NJIWA's EIS type where it has one [C NJIWA io/njiwa/sr/ws/types/Eis.java:
 EumSignedInfo/Eid, Eum-Id, ProfileInfo/Iccid, Isd-p-aid, Mno-id, FallbackAttribute, State,
-Smdp-id, pol2]; the ECASD certificate and the ISD-R key set are a simplified form of our own
+Smdp-id, pol2]; ``EmergencyProfileAttribute`` (SGP.02 v4.x) is our name (no readable source has one); the
+ECASD certificate and the ISD-R key set are a simplified form of our own
 (``EcasdCertificate`` hex; ``Isd-r``/``KeySet`` with Version, KIc/KID algorithm and value and the
 counter), since the §5.1.1.2 SecurityDomain/KeySet schema is not in a readable source.  Keys go
 only in ES1 (EUM -> SM-SR); GetEIS and AuditEIS answers never carry them.
@@ -54,6 +55,7 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
         if record and (record.msisdn or record.imsi):
             profile.append(("SubscriptionAddress", subscription_address(record.imsi, record.msisdn)))
         profile += [("FallbackAttribute", "true" if info.fallback else "false"),
+                    ("EmergencyProfileAttribute", "true" if info.emergency else "false"),
                     ("State", STATES.get(info.state, info.state))]
         if record and record.smdp:
             profile.append(("Smdp-id", record.smdp))
@@ -121,7 +123,8 @@ def parse_eis(fields: list[Field] | None) -> tuple[str, str | None, EisDocument,
         state = states.get(p.get("State", ""), None)
         if state is None:
             raise EisFormatError(f"unknown profile State {p.get('State')!r}")
-        doc.eis.profiles[aid] = ProfileInfo(aid, state, p.get("FallbackAttribute") == "true")
+        doc.eis.profiles[aid] = ProfileInfo(aid, state, p.get("FallbackAttribute") == "true",
+                                            p.get("EmergencyProfileAttribute") == "true")
         pol2 = next(iter(_groups(profile, "pol2")), [])
         address = next(iter(_groups(profile, "SubscriptionAddress")), None)
         imsi, msisdn = parse_subscription_address(address) if address is not None else (None, None)

@@ -33,7 +33,7 @@ from tools.smsr.settings import DEFAULT, M2mSettings, aid_for_tar
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_NEXT, CommandFailed, OtaFailure, SmSr, parse_response_script
 
 RELAYED = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-           "SetFallBackAttribute", "UpdateSubscriptionAddress")
+           "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
 """ES2 functions the SM-DP passes on to the same ES3 function."""
 ES8_FAILURES = (CommandFailed, OtaFailure, Scp03tError, Scp03HostError, KeyEstablishmentError, CertificateError)
 

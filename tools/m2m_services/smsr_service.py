@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from euicc import tlv
+from tools.m2m_services import profile_events
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
@@ -46,7 +47,7 @@ SW_POL1, SW_UNKNOWN_ISDP, SW_CONDITIONS = 0x69E1, 0x6A88, 0x6985
 POL1_SUBJECT = "8.2.2"
 """Subject code of a POL1 refusal: not in a readable source [U], a setting."""
 ES4_FUNCTIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-                 "SetFallBackAttribute", "UpdateSubscriptionAddress")
+                 "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
 ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted")
 
 
@@ -297,11 +298,10 @@ class SmsrService:
         return []
 
     def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        eid, _ = self._eid(request)
-        record = self._profile(request, interface, eid, "SetFallBackAttribute")
-        with self._card(eid) as (smsr, _doc):
-            smsr.set_fallback_attribute(bytes.fromhex(record.isdp_aid))
-        return []
+        return profile_events.set_attribute(self, request, interface, "SetFallBackAttribute")
+
+    def do_SetEmergencyProfileAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        return profile_events.set_attribute(self, request, interface, "SetEmergencyProfileAttribute")
 
     # -- ES3 only ------------------------------------------------------------------------------
     def do_CreateISDP(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
