@@ -13,7 +13,6 @@ import pytest
 from tests.m2m_host.m2m_world import TS48, invoke_cli
 from tests.m2m_services.test_smsr_service_pcsc import Service, _register, _states, world  # noqa: F401
 from tools.m2m_services.es4a import NOTIFICATIONS
-from tools.m2m_services.profile_events import network_event
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import SmsrStore
 from tools.m2m_services.transport import Provider, address, attach, serve
@@ -67,7 +66,7 @@ def test_attribute_and_fall_back_notifications(world, capsys):  # noqa: F811
         # the operator does not want Disabled notifications: the Fall-Back reaches it as Enabled only
         assert invoke_cli(capsys, [*sr, "set-onc", "--exclude", "HandleProfileDisabledNotification"])[0] == 0
         del notified[:]
-        events = network_event(service, w["eid"], [cat.NO_SERVICE, cat.NORMAL_SERVICE])
+        events = service.network_event(w["eid"], [cat.NO_SERVICE, cat.NORMAL_SERVICE])
         assert [(r.iccid, n) for r, n in events] == [(w["iccid"], "HandleProfileEnabledNotification"),
                                                      (new, "HandleProfileDisabledNotification")]
         assert notified == [("HandleProfileEnabledNotification", w["iccid"])]

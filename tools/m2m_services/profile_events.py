@@ -21,17 +21,12 @@ The attribute notification names are settings (:mod:`tools.m2m_services.notifica
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tools.m2m_services.es4a import DISABLED, ENABLED
 from tools.m2m_services.notification_names import EMERGENCY_SET, EMERGENCY_UNSET, FALLBACK_SET, FALLBACK_UNSET
 from tools.m2m_services.smsr_store import ProfileRecord
 from tools.smsr.eis import Eis
 from tools.smsr.mo import Notification
-
-if TYPE_CHECKING:
-    from tools.m2m_services.binding import Envelope, Field
-    from tools.m2m_services.smsr_service import SmsrService
+from tools.m2m_services.binding import Envelope, Field
 
 ATTRIBUTES = {"fallback": (FALLBACK_SET, FALLBACK_UNSET), "emergency": (EMERGENCY_SET, EMERGENCY_UNSET)}
 """ProfileInfo attribute -> (set, unset) notification."""
@@ -78,34 +73,43 @@ def card_events(notifications: list[Notification], records: list[ProfileRecord],
     return out
 
 
-def set_attribute(service: SmsrService, request: Envelope, interface: str, function: str) -> list[Field]:
-    """ES4/ES3 SetFallBackAttribute or SetEmergencyProfileAttribute: ES5 to the card, then the
-    Set/Unset notifications (PLMA operation = the function's name)."""
-    attribute = "fallback" if function == "SetFallBackAttribute" else "emergency"
-    eid, _ = service._eid(request)
-    record = service._profile(request, interface, eid, function)
-    with service._card(eid) as (smsr, doc):
-        before = holder(doc.eis, attribute)
-        aid = bytes.fromhex(record.isdp_aid)
-        (smsr.set_fallback_attribute if attribute == "fallback" else smsr.set_emergency_profile_attribute)(aid)
-        after = holder(doc.eis, attribute)
-    service._notify(request, eid, attribute_events(service.store.profiles(eid), attribute, before, after))
-    return []
+class AttributeFunctions:
+    """Part of :class:`tools.m2m_services.smsr_service.SmsrService` (uses its ``_eid``,
+    ``_profile``, ``_card``, ``_notify``, ``store`` and ``notifier``)."""
 
+    def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802 (spec name)
+        return self._set_attribute(request, interface, "SetFallBackAttribute")
 
-def network_event(service: SmsrService, eid: str, statuses: list[int]) -> list[Event]:
-    """The device reports its network to the card (TS 102 223 §7.5.4 EVENT DOWNLOAD - Location
-    status, e.g. 'no service' then 'normal service'): the SM-SR service holds the card's only
-    terminal, so the device side of a test runs through it.  What the eUICC notifies by itself
-    (Fall-Back activated, rollback, its own profile change) is confirmed (ES5
-    HandleNotificationConfirmation), written to the EIS and forwarded; returns what was sent."""
-    with service._card(eid) as (smsr, doc):
-        enabled = doc.eis.enabled()
-        before = enabled.isdp_aid.hex().upper() if enabled else None
-        for status in statuses:
-            smsr.terminal.location_status(status, force=True)
-        notifications = smsr.confirm_all()
-    events = card_events(notifications, service.store.profiles(eid), before)
-    for record, name in events:
-        service.notifier.send(eid, record, name, None)
-    return events
+    def do_SetEmergencyProfileAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
+        return self._set_attribute(request, interface, "SetEmergencyProfileAttribute")
+
+    def _set_attribute(self, request: Envelope, interface: str, function: str) -> list[Field]:
+        """ES4/ES3 SetFallBackAttribute or SetEmergencyProfileAttribute: ES5 to the card, then the
+        Set/Unset notifications (PLMA operation = the function's name)."""
+        attribute = "fallback" if function == "SetFallBackAttribute" else "emergency"
+        eid, _ = self._eid(request)
+        record = self._profile(request, interface, eid, function)
+        with self._card(eid) as (smsr, doc):
+            before = holder(doc.eis, attribute)
+            aid = bytes.fromhex(record.isdp_aid)
+            (smsr.set_fallback_attribute if attribute == "fallback" else smsr.set_emergency_profile_attribute)(aid)
+            after = holder(doc.eis, attribute)
+        self._notify(request, eid, attribute_events(self.store.profiles(eid), attribute, before, after))
+        return []
+
+    def network_event(self, eid: str, statuses: list[int]) -> list[Event]:
+        """The device reports its network to the card (TS 102 223 §7.5.4 EVENT DOWNLOAD - Location
+        status, e.g. 'no service' then 'normal service'): the SM-SR service holds the card's only
+        terminal, so the device side of a test runs through it.  What the eUICC notifies by itself
+        (Fall-Back activated, rollback, its own profile change) is confirmed (ES5
+        HandleNotificationConfirmation), written to the EIS and forwarded; returns what was sent."""
+        with self._card(eid) as (smsr, doc):
+            enabled = doc.eis.enabled()
+            before = enabled.isdp_aid.hex().upper() if enabled else None
+            for status in statuses:
+                smsr.terminal.location_status(status, force=True)
+            notifications = smsr.confirm_all()
+        events = card_events(notifications, self.store.profiles(eid), before)
+        for record, name in events:
+            self.notifier.send(eid, record, name, None)
+        return events

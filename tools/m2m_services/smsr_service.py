@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from euicc import tlv
-from tools.m2m_services import profile_events
+from tools.m2m_services import es3_functions
+from tools.m2m_services.profile_events import AttributeFunctions
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
-from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
+from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
@@ -48,7 +49,7 @@ POL1_SUBJECT = "8.2.2"
 """Subject code of a POL1 refusal: not in a readable source [U], a setting."""
 ES4_FUNCTIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
                  "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
-ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted")
+ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted") + es3_functions.FUNCTIONS
 
 
 class WriteAheadEis(Eis):
@@ -81,7 +82,7 @@ def card_refusal(exc: Exception, what: str) -> FunctionFailed:
     return FunctionFailed("8.1", "5.1", f"{what}: eUICC unreachable: {exc}")
 
 
-class SmsrService:
+class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
     """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
 
     def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
@@ -89,7 +90,7 @@ class SmsrService:
         self.store, self.reader, self.identifier = store, reader, identifier
         self.provider = Provider(address)
         Es4a(store).register(self.provider)
-        self.notifier = Notifier(store, endpoints or {}, identifier, address, tls)
+        self.notifier = es3_functions.RoutedNotifier(store, endpoints or {}, identifier, address, tls)
         self._card_lock = threading.Lock()
         self._smsr: SmSr | None = None
         self._chain_open = False
@@ -296,12 +297,6 @@ class SmsrService:
             deleted = self._delete(smsr, doc, record)
         self._notify(request, eid, [(record, DELETED)] if deleted else [])
         return []
-
-    def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        return profile_events.set_attribute(self, request, interface, "SetFallBackAttribute")
-
-    def do_SetEmergencyProfileAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        return profile_events.set_attribute(self, request, interface, "SetEmergencyProfileAttribute")
 
     # -- ES3 only ------------------------------------------------------------------------------
     def do_CreateISDP(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
