@@ -12,6 +12,9 @@ over SMS-PP through the PC/SC terminal).
 - The card session is opened on the first function and kept (ES3.SendData chains several
   scripts into one SCP03t session, which a reset would end); one function at a time uses it.
 - The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead).
+- The attribute functions and the card's own notifications are in
+  :mod:`tools.m2m_services.profile_events`, the ES3-only DeleteISDP / UpdateConnectivityParameters
+  and the notification routing in :mod:`tools.m2m_services.es3_functions`.
 """
 from __future__ import annotations
 
@@ -24,11 +27,11 @@ from contextlib import contextmanager
 
 from euicc import tlv
 from tools.m2m_services import es3_functions
-from tools.m2m_services.profile_events import AttributeFunctions
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
 from tools.m2m_services.pol2 import Pol2, Pol2Error
+from tools.m2m_services.profile_events import AttributeFunctions
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
