@@ -15,10 +15,10 @@ from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import DownloadRecord, SmdpStore
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
+from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.ota.packet import AES, OtaKeyset
 from tools.smsr.eis import Eis, ProfileInfo
 from tools.smsr.eis_file import EisDocument
-from tools.m2m_services.transport import Provider, Requester, address, attach, serve
 
 EID = "89049032000000000000000000000163"
 AID_DP, AID_SR = "A0000005591010FFFFFFFF8900001100", "A0000005591010FFFFFFFF8900001000"
@@ -103,3 +103,9 @@ def test_notification_routes(parties):
     smsr.notifier.endpoints["MNO"] = parties["urls"]["mno"]
     smsr.notifier.send(EID, dp, "HandleProfileDeletedNotification", "MNO")
     assert notified[2:] == [("ES4", "HandleProfileDeletedNotification", ICCID_DP)]
+
+
+def test_es2_senddata_is_not_served(parties):
+    """No readable source lists an ES2.SendData: the SM-DP answers it with a SOAP Fault, never silently."""
+    with pytest.raises(RequesterError, match="action not supported"):
+        Requester(parties["urls"]["smdp"], "MNO").call("ES2", "SendData", [("Eid", EID)])
