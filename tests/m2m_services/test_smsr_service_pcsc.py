@@ -82,9 +82,11 @@ def world(start_card, pcscd, tmp_path, capsys):
     threading.Thread(target=endpoint.serve_forever, daemon=True).start()
     service = Service(db, reader_name(pcscd), tmp_path / "smsr.log",
                       extra=["--notify", f"MNO={address(endpoint, '127.0.0.1')}"])
-    yield {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
-           "reader": reader_name(pcscd), "notified": notified}
+    w = {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
+         "reader": reader_name(pcscd), "notified": notified}
+    yield w
     service.stop()
+    w["service"].stop()                  # the one a test started in its place (kill -9 test), if any
     endpoint.shutdown()
     endpoint.server_close()
 
