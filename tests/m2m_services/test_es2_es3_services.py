@@ -9,12 +9,14 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tools.m2m_services.binding import Envelope, build
 from tools.m2m_services.es4a import NOTIFICATIONS
 from tools.m2m_services.pol2 import Pol2
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import DownloadRecord, SmdpStore
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
+from tools.m2m_services.status import request_header
 from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.ota.packet import AES, OtaKeyset
 from tools.smsr.eis import Eis, ProfileInfo
@@ -109,3 +111,34 @@ def test_es2_senddata_is_not_served(parties):
     """No readable source lists an ES2.SendData: the SM-DP answers it with a SOAP Fault, never silently."""
     with pytest.raises(RequesterError, match="action not supported"):
         Requester(parties["urls"]["smdp"], "MNO").call("ES2", "SendData", [("Eid", EID)])
+
+
+def test_a_failed_download_deletes_the_isdp_it_created(tmp_path):
+    """ES2.DownloadProfile whose ES8 part fails (here: an ECASD certificate that does not parse)
+    ends Failed 8.2 4.2, and the SM-DP removes the ISD-P it had created with ES3.DeleteISDP."""
+    calls: list[tuple[str, str | None]] = []
+    fake_smsr = Provider("http://127.0.0.1/")
+    answers = {"GetEIS": [("Eis", [("EumSignedInfo", [("Eid", EID), ("EcasdCertificate", "7F2103AABBCC")])])],
+               "CreateISDP": [("Isd-p-aid", AID_DP)], "DeleteISDP": []}
+    for name, fields in answers.items():
+        fake_smsr.register("ES3", name, lambda r, n=name, f=fields: calls.append((n, r.get("Iccid"))) or f)
+    server = serve("127.0.0.1", 0)
+    attach(server, fake_smsr)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = SmdpStore(tmp_path / "smdp.db")
+    smdp = SmdpService(store, address(server, "127.0.0.1"), "http://127.0.0.1/", ec.generate_private_key(ec.SECP256R1()),
+                       b"", None, {ICCID_DP: b"\x00"})
+    try:
+        _, data = smdp.provider.handle(build_request("DownloadProfile", [("Eid", EID), ("Iccid", ICCID_DP)]))
+        assert b"<rps:Status>Failed</rps:Status>" in data and b"<rps:SubjectCode>8.2</rps:SubjectCode>" in data
+        assert calls == [("GetEIS", None), ("CreateISDP", ICCID_DP), ("DeleteISDP", ICCID_DP)]
+        assert store.download(EID, ICCID_DP).state == "FAILED"
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
+def build_request(function: str, fields) -> bytes:
+    return build(Envelope(action=f"http://gsma.com/ES2/ProfileManagement/ES2-{function}", body_name=function,
+                          fields=request_header("MNO", "1", 60) + fields))
