@@ -86,7 +86,8 @@ def world(start_card, pcscd, tmp_path, capsys):
     w = {"eid": eid, "aid": aid, "iccid": iccid, "db": db, "service": service, "trace": trace, "tmp": tmp_path,
          "reader": reader_name(pcscd), "notified": notified}
     yield w
-    w["service"].stop()                                             # the one running now (a test may restart it)
+    service.stop()
+    w["service"].stop()                  # the one a test started in its place (kill -9 test), if any
     endpoint.shutdown()
     endpoint.server_close()
 
@@ -270,7 +271,8 @@ def test_download_over_es2_es3_enable_and_pol2_auto_delete(world, capsys):
     assert _envelopes(w["trace"]) == envelopes
     status, out = _mno(capsys, w, "enable", w["eid"], new)
     assert status == 0, out
-    assert w["notified"] == [("HandleProfileEnabledNotification", new),
+    assert w["notified"] == [("HandleFallBackAttributeSetNotification", w["iccid"]),
+                             ("HandleProfileEnabledNotification", new),
                              ("HandleProfileDisabledNotification", w["iccid"])]
     states = _states(_mno(capsys, w, "audit-eis", w["eid"])[1])
     assert (states[isdp], states[w["aid"]]) == ("Enabled", "Disabled")

@@ -77,6 +77,9 @@ def test_smsr_service_and_clients_over_mutual_tls(tmp_path, capsys):
         assert status == 1 and "Failed 8.2 2.1" in out
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, *tls["MNO"], "get-eis", EID])
         assert status == 0 and "Iccid: 8900" in out and "Msisdn: 447700900123" in out and "Imsi: 001010000000001" in out
+        status, out = invoke_cli(capsys, ["mno", "--smsr", url, *tls["MNO"], "--reply-to", "127.0.0.1:0", "get-eis",
+                                          EID])                # asynchronous: the service POSTs to an https listener
+        assert status == 0 and "ES4.GetEIS: Executed-Success" in out and "Msisdn: 447700900123" in out, out
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, "--id", "MNO", *tls["EUM"], "get-eis", EID])
         assert status == 1 and "Failed 1.1 1.1" in out                             # the EUM's certificate
         status, out = invoke_cli(capsys, ["mno", "--smsr", url, "get-eis", EID])   # no client certificate

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from cryptography import x509
 
 from tools.m2m_services import pol2 as pol2_rules
+from tools.m2m_services.async_reply import ReplyListener
 from tools.m2m_services.binding import Field
 from tools.m2m_services.eis_xml import eis_fields, subscription_address
 from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
@@ -18,7 +20,7 @@ from tools.m2m_services.smsr_change import Trust
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.tls import TlsFiles, write_test_pki
-from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
+from tools.m2m_services.transport import DEFAULT_VALIDITY, Provider, Requester, RequesterError, address, attach, serve
 from tools.smsr.eis import ProfileInfo
 from tools.smsr.eis_file import EisFileError, load
 from tools.smsr.pki_files import PkiError, load_private_key, load_public_key
@@ -31,6 +33,7 @@ MNO_FUNCTIONS = {
     "disable": ("DisableProfile", "disable profile ICCID; the fall-back profile becomes enabled"),
     "delete": ("DeleteProfile", "delete profile ICCID and its ISD-P"),
     "set-fallback": ("SetFallBackAttribute", "give profile ICCID the fall-back attribute"),
+    "set-emergency": ("SetEmergencyProfileAttribute", "give profile ICCID the emergency profile attribute"),
     "update-policy-rules": ("UpdatePolicyRules", "replace the POL2 rules of profile ICCID"),
     "update-subscription-address": ("UpdateSubscriptionAddress", "record the MSISDN / IMSI of profile ICCID"),
     "download": ("DownloadProfile", "download profile ICCID into the card (ES2, needs --smdp)"),
@@ -44,7 +47,7 @@ ES4A_FUNCTIONS = {
     "set-onc": ("SetONC", "choose the notifications this operator does not want (ES4A)"),
     "get-onc": ("GetONC", "show them (ES4A)"),
 }
-M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback")
+M2MSP_FUNCTIONS = ("get-eis", "audit-eis", "enable", "disable", "delete", "set-fallback", "set-emergency")
 
 
 TLS_PARTIES = ("SM-SR", "SM-DP", "MNO", "EUM")
@@ -75,6 +78,8 @@ def _serve(args: argparse.Namespace, make) -> int:
         return 1
     url = address(server, args.host)
     provider, closers = make(url)
+    tls = tls_files(args)
+    provider.reply_context = tls.client_context() if tls is not None else None   # https ReplyTo addresses
     attach(server, provider)
     print(f"listening on {url}", flush=True)
     try:
@@ -140,7 +145,8 @@ def _serve_smdp(args: argparse.Namespace) -> int:
 
     def make(url: str):
         store = SmdpStore(args.db)
-        service = SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args))
+        service = SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args),
+                              dict(args.notify))
         return service.provider, [store.close]
     return _serve(args, make)
 
@@ -161,13 +167,39 @@ def _print_fields(fields: list[Field], indent: int = 0) -> None:
             _print_fields(value, indent + 2)
 
 
+def add_reply_to_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reply-to", metavar="HOST:PORT", type=_host_port,
+                        help="ask for the response asynchronously (wsa:ReplyTo): listen on HOST:PORT (port 0: any) "
+                             "for it")
+    parser.add_argument("--validity", type=int, default=DEFAULT_VALIDITY, metavar="SECONDS",
+                        help=f"ValidityPeriod of the call (default {DEFAULT_VALIDITY})")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
 def _call(args: argparse.Namespace, interface: str, function: str, fields: list[Field]) -> int:
-    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id, tls=tls_files(args))
+    listener = None
+    if getattr(args, "reply_to", None):
+        server = serve(*args.reply_to, tls_files(args))
+        listener = ReplyListener(address(server, args.reply_to[0]))
+        attach(server, listener)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    requester = Requester(args.smdp if interface == "ES2" else args.smsr, args.id, tls=tls_files(args),
+                          replies=listener)
     try:
-        response = requester.call(interface, function, fields)
+        response = requester.call(interface, function, fields, getattr(args, "validity", DEFAULT_VALIDITY))
     except RequesterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if listener is not None:
+            server.shutdown()
+            server.server_close()
     print(f"{interface}.{function}: {response.status}")
     _print_fields([f for f in response.envelope.fields if f[0] not in ("FunctionExecutionStatus",)])
     return 0 if response.status.ok else 1
@@ -314,6 +346,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--eum-key", type=Path, help="EUM public key (PEM/cert): check CERT.ECASD.ECKA")
     run.add_argument("--profile", type=_catalogue_entry, action="append", default=[],
                      help="ICCID=FILE: a profile package (SAIP DER) this SM-DP can download (repeatable)")
+    run.add_argument("--notify", type=_endpoint, action="append", default=[],
+                     help="MNO=URL: where operator MNO receives its ES2 notifications (repeatable)")
     add_tls_arguments(run)
     run.set_defaults(func=_serve_smdp)
 
@@ -345,6 +379,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m2msp.add_argument("--id", default="M2M-SP", help="this M2M SP's identifier")
     m2msp.set_defaults(smdp=None)
     add_tls_arguments(m2msp)
+    add_reply_to_argument(m2msp)
     sp_sub = m2msp.add_subparsers(dest="function", required=True, metavar="FUNCTION")
     for name in M2MSP_FUNCTIONS:
         parser = sp_sub.add_parser(name, help=MNO_FUNCTIONS[name][1])
@@ -363,6 +398,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mno.add_argument("--smdp", help="URL of the SM-DP service (functions go over ES2 instead)")
     mno.add_argument("--id", default="MNO", help="this operator's identifier")
     add_tls_arguments(mno)
+    add_reply_to_argument(mno)
     mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
     for name, (_, text) in MNO_FUNCTIONS.items():
         parser = mno_sub.add_parser(name, help=text)

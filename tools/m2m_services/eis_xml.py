@@ -3,7 +3,8 @@ GetEIS and AuditEIS.
 
 Element names follow NJIWA's EIS type where it has one [C NJIWA io/njiwa/sr/ws/types/Eis.java:
 EumSignedInfo/Eid, Eum-Id, ProfileInfo/Iccid, Isd-p-aid, Mno-id, FallbackAttribute, State,
-Smdp-id, pol2]; the ECASD certificate and the ISD-R key set are a simplified form of our own
+Smdp-id, pol2]; ``EmergencyProfileAttribute`` (SGP.02 v4.x) is our name (no readable source has one); the
+ECASD certificate and the ISD-R key set are a simplified form of our own
 (``EcasdCertificate`` hex; ``Isd-r``/``KeySet`` with Version, KIc/KID algorithm and value and the
 counter), since the §5.1.1.2 SecurityDomain/KeySet schema is not in a readable source.  Keys go
 only in ES1 (EUM -> SM-SR); GetEIS and AuditEIS answers never carry them, and ES7.HandoverEUICC

@@ -8,8 +8,9 @@ ES4 Handle*Notification functions, notification style).
 - ONC (Operator Notification Configuration): the notifications a party does not want; no ONC
   means every notification.
 - Notifications: HandleProfileEnabledNotification, HandleProfileDisabledNotification,
-  HandleProfileDeletedNotification {Eid, Iccid, CompletionTimestamp} to the profile's operator
-  and to the M2M SP that asked, at the endpoints configured for them (out of band).
+  HandleProfileDeletedNotification and the Fall-Back / Emergency attribute Set/Unset ones
+  (:mod:`tools.m2m_services.profile_events`) {Eid, Iccid, CompletionTimestamp} to the profile's
+  operator and to the M2M SP that asked, at the endpoints configured for them (out of band).
 
 The element names of the PLMA/ONC groups (``Plma`` {``M2MSPId``, ``AllowedOperation``*}, ``Onc``
 {``ExcludedNotification``*}) are not in a readable source: our own, documented here.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 
 from tools.m2m_services.binding import Envelope, Field
+from tools.m2m_services.notification_names import ATTRIBUTE_NOTIFICATIONS
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.status import FunctionFailed, timestamp
 from tools.m2m_services.tls import TlsFiles
@@ -30,8 +32,9 @@ ENABLED, DISABLED, DELETED = ("HandleProfileEnabledNotification", "HandleProfile
 SMSR_CHANGED = "HandleSMSRChangeNotification"
 """ES4 notification of the new SM-SR to the operators of the eUICC's profiles after an SM-SR change
 (SGP.02 §3.8 last step; name [C NJIWA ES4 / WHTY message types])."""
-NOTIFICATIONS = (ENABLED, DISABLED, DELETED, SMSR_CHANGED)
-PLMA_OPERATIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "SetFallBackAttribute")
+NOTIFICATIONS = (ENABLED, DISABLED, DELETED, SMSR_CHANGED) + ATTRIBUTE_NOTIFICATIONS
+PLMA_OPERATIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "SetFallBackAttribute",
+                   "SetEmergencyProfileAttribute")
 """ES4 functions a PLMA can grant (POL2 stays the operator's)."""
 
 

@@ -11,16 +11,20 @@ function of the same name once the operator is found to own the profile.
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.pol2 import Pol2, Pol2Error
+from tools.m2m_services.smdp_notifications import Es2Forwarder
 from tools.m2m_services.smdp_store import DownloadRecord, SmdpStore
 from tools.m2m_services.status import CODES, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
-from tools.m2m_services.transport import Provider, Requester, RequesterError
+from tools.m2m_services.transport import DEFAULT_VALIDITY, Provider, Requester, RequesterError
+from tools.m2m_services.validity import check as check_validity
+from tools.m2m_services.validity import remaining
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
 from tools.smdp_m2m.smdp import SmDp
@@ -30,8 +34,9 @@ from tools.smsr.key_establishment import KeyEstablishmentError
 from tools.smsr.settings import DEFAULT, M2mSettings, aid_for_tar
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_NEXT, CommandFailed, OtaFailure, SmSr, parse_response_script
 
+log = logging.getLogger(__name__)
 RELAYED = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-           "SetFallBackAttribute", "UpdateSubscriptionAddress")
+           "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
 """ES2 functions the SM-DP passes on to the same ES3 function."""
 ES8_FAILURES = (CommandFailed, OtaFailure, Scp03tError, Scp03HostError, KeyEstablishmentError, CertificateError)
 
@@ -45,14 +50,22 @@ class Es3Relay:
     establish_keyset = SmSr.establish_keyset
     send_data = SmSr.send_data
 
-    def __init__(self, requester: Requester, eid: str, settings: M2mSettings = DEFAULT) -> None:
+    def __init__(self, requester: Requester, eid: str, settings: M2mSettings = DEFAULT,
+                 last_of_chain: tuple[str, str] | None = None) -> None:
         self.requester, self.eid, self.s = requester, eid, settings
         self.eis = Eis()                       # the SM-DP's own notes on the ISD-Ps (state only)
+        self.last_of_chain = last_of_chain
 
     def send_script(self, tar: bytes, items: list[bytes], chaining: int | None = None):
-        response = self.requester.call("ES3", "SendData", [
-            ("Eid", self.eid), ("sd-aid", aid_for_tar(tar).hex().upper()), ("Data", b"".join(items).hex().upper()),
-            ("moreToDo", "true" if chaining in (CHAIN_FIRST, CHAIN_NEXT) else "false")])
+        """ES3.SendData; with ``last_of_chain`` (function, ICCID), the script that ends a chain goes
+        as that ES3 function instead (ES3.UpdateConnectivityParameters)."""
+        more = chaining in (CHAIN_FIRST, CHAIN_NEXT)
+        function, fields = "SendData", [("sd-aid", aid_for_tar(tar).hex().upper()), ("moreToDo", "true" if more else "false")]
+        if self.last_of_chain is not None and not more:
+            function, fields = self.last_of_chain[0], [("Iccid", self.last_of_chain[1])]
+        check_validity(f"ES3.{function}")
+        response = self.requester.call("ES3", function, [("Eid", self.eid), ("Data", b"".join(items).hex().upper()),
+                                                         *fields], remaining(DEFAULT_VALIDITY))
         if not response.status.ok:
             raise FunctionFailed.from_status(response.status)
         try:
@@ -64,7 +77,8 @@ class Es3Relay:
 class SmdpService:
     def __init__(self, store: SmdpStore, smsr_url: str, address: str, signing_key: ec.EllipticCurvePrivateKey,
                  certificate: bytes, eum_key: ec.EllipticCurvePublicKey | None,
-                 catalogue: dict[str, bytes], identifier: str = "SM-DP", tls: TlsFiles | None = None) -> None:
+                 catalogue: dict[str, bytes], identifier: str = "SM-DP", tls: TlsFiles | None = None,
+                 endpoints: dict[str, str] | None = None) -> None:
         self.store, self.identifier = store, identifier
         self.key, self.certificate, self.eum_key, self.catalogue = signing_key, certificate, eum_key, catalogue
         self.smsr = Requester(smsr_url, identifier, address, tls=tls)
@@ -73,11 +87,14 @@ class SmdpService:
         self.provider.register("ES2", "UpdateConnectivityParameters", self.update_connectivity_parameters)
         for function in RELAYED:
             self.provider.register("ES2", function, self._relay(function))
+        Es2Forwarder(store, endpoints or {}, identifier, address, tls).register(self.provider)
         self._lock = threading.Lock()
 
     def _es3(self, function: str, fields: list[Field]) -> list[Field]:
+        """Call ES3 ``function`` within what is left of the ES2 call's validity period (§5.1)."""
+        check_validity(f"ES3.{function}")
         try:
-            response = self.smsr.call("ES3", function, fields)
+            response = self.smsr.call("ES3", function, fields, remaining(DEFAULT_VALIDITY))
         except RequesterError as exc:
             raise FunctionFailed("1.2", "5.1", f"SM-SR unreachable: {exc}") from exc
         if not response.status.ok:
@@ -140,6 +157,7 @@ class SmdpService:
                 smdp.download_profile(isdp, package)
                 self.store.put_keys(eid, aid, smdp.keys[isdp], smdp.put_token_key(isdp))
             except ES8_FAILURES as exc:
+                self._delete_isdp(eid, iccid, mno, aid)
                 raise FunctionFailed("8.2", "4.2", f"ES8 toward ISD-P {aid}: {exc}") from exc
             self._es3("ProfileDownloadCompleted", [("Eid", eid), ("Iccid", iccid), ("Pol2", pol2.fields())])
             self.store.put_download(DownloadRecord(eid, iccid, mno, aid, "INSTALLED"))
@@ -147,9 +165,19 @@ class SmdpService:
             self._es3("EnableProfile", [("Eid", eid), ("Iccid", iccid)])
         return [("Iccid", iccid), ("Isd-p-aid", aid)]
 
+    def _delete_isdp(self, eid: str, iccid: str, mno: str, aid: str) -> None:
+        """After a failed download: ES3.DeleteISDP of the ISD-P created for it (§3.1); the ES2 call
+        still reports the download's failure if the clean-up fails too."""
+        try:
+            self._es3("DeleteISDP", [("Eid", eid), ("Iccid", iccid)])
+            self.store.put_download(DownloadRecord(eid, iccid, mno, None, "FAILED"))
+        except FunctionFailed as exc:
+            log.warning("ES3.DeleteISDP of %s after a failed download: %s", aid, exc.status)
+
     def update_connectivity_parameters(self, request: Envelope) -> list[Field]:
         """ES2.UpdateConnectivityParameters (§5.3.x): ES8.UpdateConnectivityParameters (§4.1.3.4), an
-        SCP03 session with the ISD-P under the SM-DP's keys, relayed by ES3.SendData."""
+        SCP03 session with the ISD-P under the SM-DP's keys: INITIALIZE UPDATE by ES3.SendData, the
+        protected STORE DATA by ES3.UpdateConnectivityParameters (one TS 102 226 chain)."""
         record = self._owned(request, request.get("Iccid") or "")
         try:
             parameters = bytes.fromhex(request.get("ConnectivityParameters") or "")
@@ -159,7 +187,8 @@ class SmdpService:
         if stored is None or not parameters:
             raise FunctionFailed("8.2", "2.2" if not parameters else "3.9", "no ConnectivityParameters or no ISD-P keys")
         isdp = bytes.fromhex(record.isdp_aid or "")
-        smdp = SmDp(None, b"", Es3Relay(self.smsr, record.eid))   # type: ignore[arg-type]
+        relay = Es3Relay(self.smsr, record.eid, last_of_chain=("UpdateConnectivityParameters", record.iccid))
+        smdp = SmDp(None, b"", relay)   # type: ignore[arg-type]
         smdp.keys[isdp] = stored[0]
         with self._lock:
             try:

@@ -14,6 +14,9 @@ over SMS-PP through the PC/SC terminal).
 - The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead; pause point
   ``SM-SR.ES5.counter-reserved`` right after, :mod:`tools.m2m_services.pause`).
 - The SM-SR change (ES4 PrepareSMSRChange / SMSRChange, ES7) is :mod:`tools.m2m_services.smsr_change`.
+- The attribute functions and the card's own notifications are in
+  :mod:`tools.m2m_services.profile_events`, the ES3-only DeleteISDP / UpdateConnectivityParameters
+  and the notification routing in :mod:`tools.m2m_services.es3_functions`.
 """
 from __future__ import annotations
 
@@ -25,16 +28,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from euicc import tlv
+from tools.m2m_services import es3_functions
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
-from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a, Notifier
+from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.pause import checkpoint
+from tools.m2m_services.profile_events import AttributeFunctions
 from tools.m2m_services.smsr_change import SmsrChange, Trust
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Provider
+from tools.m2m_services.validity import check as check_validity
 from tools.smsr.cli import connect, disconnect
 from tools.smsr.eis import Eis
 from tools.smsr.eis_file import EisDocument
@@ -49,8 +55,8 @@ SW_POL1, SW_UNKNOWN_ISDP, SW_CONDITIONS = 0x69E1, 0x6A88, 0x6985
 POL1_SUBJECT = "8.2.2"
 """Subject code of a POL1 refusal: not in a readable source [U], a setting."""
 ES4_FUNCTIONS = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
-                 "SetFallBackAttribute", "UpdateSubscriptionAddress")
-ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted")
+                 "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
+ES3_FUNCTIONS = ES4_FUNCTIONS + ("CreateISDP", "SendData", "ProfileDownloadCompleted") + es3_functions.FUNCTIONS
 
 
 class WriteAheadEis(Eis):
@@ -83,7 +89,7 @@ def card_refusal(exc: Exception, what: str) -> FunctionFailed:
     return FunctionFailed("8.1", "5.1", f"{what}: eUICC unreachable: {exc}")
 
 
-class SmsrService:
+class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
     """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
 
     def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
@@ -92,7 +98,7 @@ class SmsrService:
         self.store, self.reader, self.identifier = store, reader, identifier
         self.provider = Provider(address)
         Es4a(store).register(self.provider)
-        self.notifier = Notifier(store, endpoints or {}, identifier, address, tls)
+        self.notifier = es3_functions.RoutedNotifier(store, endpoints or {}, identifier, address, tls)
         self._card_lock = threading.Lock()
         self._smsr: SmSr | None = None
         self.chain_open = False
@@ -126,6 +132,9 @@ class SmsrService:
                 fields = handler(request, interface)
                 status = SUCCESS.status
                 return fields
+            except FunctionFailed as failed:
+                status = failed.status.status
+                raise
             finally:
                 self.store.end_call(request.message_id, status)
         return run
@@ -164,6 +173,7 @@ class SmsrService:
     def card(self, eid: str) -> Iterator[tuple[SmSr, EisDocument]]:
         """The SM-SR on ``eid``'s EIS, attached to the card; the EIS is saved afterwards."""
         with self._card_lock:
+            check_validity("ES5 toward the eUICC")       # a call queued behind another, or a later step
             doc = self.store.load(eid)
             if doc is None:
                 raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
@@ -308,13 +318,6 @@ class SmsrService:
         with self.card(eid) as (smsr, doc):
             deleted = self._delete(smsr, doc, record)
         self._notify(request, eid, [(record, DELETED)] if deleted else [])
-        return []
-
-    def do_SetFallBackAttribute(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
-        eid, _ = self.eid_document(request)
-        record = self._profile(request, interface, eid, "SetFallBackAttribute")
-        with self.card(eid) as (smsr, _doc):
-            smsr.set_fallback_attribute(bytes.fromhex(record.isdp_aid))
         return []
 
     # -- ES3 only ------------------------------------------------------------------------------

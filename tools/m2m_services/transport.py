@@ -5,19 +5,21 @@ function requester (client); with :class:`tools.m2m_services.tls.TlsFiles` both 
 SOAP 1.2 HTTP binding (SOAP 1.2 Part 2 §7): POST, ``Content-Type: application/soap+xml;
 charset=utf-8; action="<wsa:Action>"``; a response envelope with HTTP 200, a SOAP Fault with 400
 (sender) or 500 (receiver).  A function's own failure is not a fault: it is a response whose
-FunctionExecutionStatus says Failed (SGP.02 §5.1).
+FunctionExecutionStatus says Failed (SGP.02 §5.1).  A request with a non-anonymous wsa:ReplyTo is
+answered asynchronously (:mod:`tools.m2m_services.async_reply`).
 """
 from __future__ import annotations
 
 import logging
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tools.m2m_services import binding
+from tools.m2m_services import async_reply, binding
 from tools.m2m_services.binding import BindingError, BindingSettings, Envelope, Field
 from tools.m2m_services.status import (
     SUCCESS,
@@ -28,6 +30,7 @@ from tools.m2m_services.status import (
     timestamp,
 )
 from tools.m2m_services.tls import TlsFiles, peer_identity
+from tools.m2m_services.validity import CURRENT, Deadline
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
@@ -50,17 +53,21 @@ class Function:
 class Provider:
     """A function provider: dispatches requests by wsa:Action to the functions registered."""
 
-    def __init__(self, address: str, settings: BindingSettings = binding.DEFAULT) -> None:
-        self.address, self.s = address, settings
+    def __init__(self, address: str, settings: BindingSettings = binding.DEFAULT,
+                 reply_context: ssl.SSLContext | None = None) -> None:
+        """``reply_context``: the TLS client context for POSTing asynchronous responses to an
+        ``https`` ReplyTo address."""
+        self.address, self.s, self.reply_context = address, settings, reply_context
         self.functions: dict[str, Function] = {}
 
     def register(self, interface: str, name: str, handler: Handler, one_way: bool = False) -> None:
         """``one_way``: a notification-style function (SGP.02 §5.1): no response message, HTTP 202."""
         self.functions[self.s.action(interface, name)] = Function(interface, name, handler, one_way)
 
-    def handle(self, data: bytes, peer: str | None = None) -> tuple[int, bytes]:
+    def handle(self, data: bytes, peer: str | None = None, received: float | None = None) -> tuple[int, bytes]:
         """HTTP status and response envelope for one request; ``peer``: the requester's identity
-        authenticated by TLS (its certificate's CN), which FunctionRequesterIdentifier must match."""
+        authenticated by TLS (its certificate's CN), which FunctionRequesterIdentifier must match;
+        ``received``: when the request was read (monotonic clock), where its ValidityPeriod starts."""
         try:
             request = binding.parse(data, self.s)
         except BindingError as exc:
@@ -76,12 +83,24 @@ class Provider:
             except FunctionFailed as failed:          # a notification has no one to report to: logged
                 log.warning("%s %s: %s", function.interface, function.name, failed.status)
             return 202, b""
+        if request.reply_to not in (None, binding.ANONYMOUS):     # asynchronous: acknowledged now
+            async_reply.send_later(request.reply_to, lambda: (self._execute(function, request, peer, received),
+                                                              self.s.action(function.interface, function.name, True)),
+                                   self.reply_context)
+            return async_reply.ACK_STATUS, b""
+        return 200, self._execute(function, request, peer, received)
+
+    def _execute(self, function: Function, request: Envelope, peer: str | None, received: float | None) -> bytes:
+        """Run a request-response function within its ValidityPeriod; its response envelope."""
         started = timestamp()
         validity = _validity(request)
+        deadline = Deadline(validity) if received is None else Deadline(validity, received)
+        token = CURRENT.set(deadline)
         try:
             requester = request.get("FunctionRequesterIdentifier")
             if peer is not None and requester != peer:
                 raise FunctionFailed("1.1", "1.1", f"requester {requester!r} is not the authenticated {peer!r}")
+            deadline.check(function.name)
             fields, status = function.handler(request), SUCCESS
         except FunctionFailed as failed:
             fields, status = [], failed.status
@@ -89,12 +108,14 @@ class Provider:
             log.exception("%s %s failed", function.interface, function.name)
             failed = FunctionFailed("1.2", "4.2", "internal error of the function provider")
             fields, status = [], failed.status
+        finally:
+            CURRENT.reset(token)
         response = Envelope(action=self.s.action(function.interface, function.name, response=True),
                             body_name=function.name + self.s.response_suffix,
                             fields=response_header(started, status, validity) + fields,
                             to=request.reply_to or binding.ANONYMOUS, sender=self.address,
                             relates_to=request.message_id)
-        return 200, binding.build(response, self.s)
+        return binding.build(response, self.s)
 
 
 def _validity(request: Envelope) -> int:
@@ -116,8 +137,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_error(413 if length else 411)
             return
         data = self.rfile.read(length)
+        received = time.monotonic()
         peer = peer_identity(self.connection.getpeercert()) if isinstance(self.connection, ssl.SSLSocket) else None
-        status, body = self.provider.handle(data, peer)
+        status, body = self.provider.handle(data, peer, received)
         self.send_response(status)
         if body:
             self.send_header("Content-Type", CONTENT_TYPE)
@@ -175,8 +197,10 @@ class Requester:
 
     def __init__(self, url: str, identifier: str, own_address: str | None = None,
                  settings: BindingSettings = binding.DEFAULT, timeout: float = 300.0,
-                 tls: TlsFiles | None = None) -> None:
+                 tls: TlsFiles | None = None, replies: async_reply.ReplyListener | None = None) -> None:
+        """``replies``: ask for asynchronous responses, delivered to this listener's address (wsa:ReplyTo)."""
         self.url, self.identifier, self.own_address, self.s, self.timeout = url, identifier, own_address, settings, timeout
+        self.replies = replies
         self._context = tls.client_context() if tls is not None else None
         self._calls = 0
 
@@ -185,7 +209,7 @@ class Requester:
         self._calls += 1
         action = self.s.action(interface, function)
         request = Envelope(action=action, body_name=function, to=self.url, sender=self.own_address,
-                           reply_to=None if one_way else binding.ANONYMOUS,
+                           reply_to=None if one_way else self.replies.address if self.replies else binding.ANONYMOUS,
                            fields=request_header(self.identifier, f"{self.identifier}-{self._calls}", validity) + fields)
         http = urllib.request.Request(self.url, data=binding.build(request, self.s), method="POST",
                                       headers={"Content-Type": f'{CONTENT_TYPE}; action="{action}"'})
@@ -205,11 +229,20 @@ class Requester:
 
     def call(self, interface: str, function: str, fields: list[Field], validity: int = DEFAULT_VALIDITY) -> Response:
         """Send the request, return the response (whatever its FunctionExecutionStatus)."""
-        request, _, data = self._post(interface, function, fields, validity, one_way=False)
+        request, http_status, data = self._post(interface, function, fields, validity, one_way=False)
+        if self.replies is not None and http_status == async_reply.ACK_STATUS:
+            reply = self.replies.wait(request.message_id, min(self.timeout, validity + 5.0))
+            if reply is None:
+                raise RequesterError(f"{interface}.{function}: no response at {self.replies.address} within "
+                                     f"the validity period")
+            return self._response(interface, function, request, reply)
         try:
             envelope = binding.parse(data, self.s)
         except BindingError as exc:
             raise RequesterError(f"{interface}.{function}: {exc}") from exc
+        return self._response(interface, function, request, envelope)
+
+    def _response(self, interface: str, function: str, request: Envelope, envelope: Envelope) -> Response:
         if envelope.relates_to != request.message_id:
             raise RequesterError(f"{interface}.{function}: response relates to {envelope.relates_to}, "
                                  f"not to {request.message_id}")
