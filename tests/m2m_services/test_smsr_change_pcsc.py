@@ -154,6 +154,8 @@ def test_four_party_change_moves_the_eis_and_the_card(change):
     c = change(notify=f"http://127.0.0.1:{endpoint.server_address[1]}/")
     c.register()
     assert c.mno("SM-SR1", "set-fallback", c.eid, c.iccid)[0] == 0
+    assert [n[0] for n in notified] == ["HandleFallBackAttributeSetNotification"]
+    notified.clear()
     assert c.mno("SM-SR1", "update-policy-rules", c.eid, c.iccid, "--rule", "DELETE=Not-Allowed")[0] == 0
     assert c.mno("SM-SR1", "update-subscription-address", c.eid, c.iccid, "--msisdn", MSISDN, "--imsi", IMSI)[0] == 0
     status, before = c.mno("SM-SR1", "audit-eis", c.eid)

@@ -107,7 +107,7 @@ class AttributeFunctions:
             enabled = doc.eis.enabled()
             before = enabled.isdp_aid.hex().upper() if enabled else None
             for status in statuses:
-                smsr.terminal.location_status(status, force=True)
+                smsr.terminal.location_status(status)   # sent when the card registered the event
             notifications = smsr.confirm_all()
         events = card_events(notifications, self.store.profiles(eid), before)
         for record, name in events:

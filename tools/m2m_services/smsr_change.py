@@ -36,7 +36,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -66,7 +66,34 @@ from tools.smsr.settings import DEFAULT, M2mSettings
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CommandFailed, OtaFailure
 
 if TYPE_CHECKING:
-    from tools.m2m_services.smsr_service import SmsrService
+    from contextlib import AbstractContextManager
+
+    from tools.m2m_services.es4a import Notifier
+    from tools.m2m_services.smsr_store import SmsrStore
+    from tools.m2m_services.transport import Provider
+    from tools.smsr.smsr import SmSr
+
+
+class SmsrService(Protocol):
+    """What the SM-SR change needs of its SM-SR service (tools.m2m_services.smsr_service), named
+    here so that the service imports the change and not the other way round."""
+
+    store: SmsrStore
+    provider: Provider
+    identifier: str
+    notifier: Notifier
+    chain_open: bool
+
+    def journalled(self, interface: str, function: str,
+                   handler: Callable[[Envelope, str], list[Field]]) -> Callable[[Envelope], list[Field]]: ...
+
+    def card(self, eid: str) -> AbstractContextManager[tuple[SmSr, EisDocument]]: ...
+
+    def close(self) -> None: ...
+
+    def eid_document(self, request: Envelope) -> tuple[str, EisDocument]: ...
+
+    def eum_of(self, eid: str) -> str | None: ...
 
 log = logging.getLogger(__name__)
 SW_UNKNOWN_KEY = 0x6A88

@@ -276,6 +276,20 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
             doc.eis.profiles.pop(aid, None)          # the card had deleted it: the race ends as success
         return True
 
+    def _deleted_already(self, request: Envelope, interface: str, eid: str) -> bool:
+        """A DeleteProfile by the profile's owner of a profile this SM-SR has deleted already (the
+        second of two deletions: seed "The Double-Lock Rulebook", it ends as a success, no OTA)."""
+        iccid = request.get("Iccid")
+        if not iccid or self.store.profile_by_iccid(eid, iccid) is not None:
+            return False
+        owners = self.store.deleted_owners(eid, iccid)
+        if owners is None:
+            return False
+        owner = owners[0] if interface == "ES4" else owners[1]
+        requester = request.get("FunctionRequesterIdentifier") or ""
+        return owner == requester or (interface == "ES4" and owner is not None
+                                      and self.store.plma_allows(owner, requester, "DeleteProfile"))
+
     def _notify(self, request: Envelope, eid: str, events: list[tuple[ProfileRecord, str]]) -> None:
         for record, notification in events:
             self.notifier.send(eid, record, notification, request.get("FunctionRequesterIdentifier"))
@@ -310,6 +324,8 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
     def do_DeleteProfile(self, request: Envelope, interface: str) -> list[Field]:  # noqa: N802
         """DeleteProfile: POL2 DELETE; an enabled profile is refused (disable it first)."""
         eid, doc = self.eid_document(request)
+        if self._deleted_already(request, interface, eid):
+            return []                                # the deletion race: the profile is gone, success
         record = self._profile(request, interface, eid, "DeleteProfile")
         self._refuse_by_pol2(record, "DELETE")
         info = doc.eis.profiles.get(bytes.fromhex(record.isdp_aid))

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS profile (eid TEXT NOT NULL REFERENCES euicc(eid), isd
     iccid TEXT, mno TEXT, smdp TEXT, pol2 TEXT NOT NULL DEFAULT '[]', msisdn TEXT, imsi TEXT,
     PRIMARY KEY (eid, isdp_aid));
 CREATE UNIQUE INDEX IF NOT EXISTS profile_iccid ON profile (eid, iccid);
+CREATE TABLE IF NOT EXISTS deleted_profile (eid TEXT NOT NULL, iccid TEXT NOT NULL, mno TEXT, smdp TEXT,
+    deleted TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')), PRIMARY KEY (eid, iccid));
 CREATE TABLE IF NOT EXISTS counter (eid TEXT NOT NULL, kvn INTEGER NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (eid, kvn));
 CREATE TABLE IF NOT EXISTS plma (mno TEXT NOT NULL, m2msp TEXT NOT NULL, operations TEXT NOT NULL,
@@ -120,9 +122,12 @@ class SmsrStore(ServiceDb):
             db.execute("UPDATE euicc SET eis = ? WHERE eid = ?", (self._eis_json(doc), eid))
             for kvn, value in doc.eis.counters.items():
                 self._raise_counter(db, eid, kvn, value)
-            for row in db.execute("SELECT isdp_aid FROM profile WHERE eid = ?", (eid,)).fetchall():
-                if bytes.fromhex(row[0]) not in doc.eis.profiles:
-                    db.execute("DELETE FROM profile WHERE eid = ? AND isdp_aid = ?", (eid, row[0]))
+            for aid, iccid, mno, smdp in db.execute("SELECT isdp_aid, iccid, mno, smdp FROM profile WHERE eid = ?",
+                                                    (eid,)).fetchall():
+                if bytes.fromhex(aid) not in doc.eis.profiles:
+                    db.execute("DELETE FROM profile WHERE eid = ? AND isdp_aid = ?", (eid, aid))
+                    db.execute("INSERT OR REPLACE INTO deleted_profile (eid, iccid, mno, smdp) VALUES (?, ?, ?, ?)",
+                               (eid, iccid, mno, smdp))
 
     @staticmethod
     def _raise_counter(db: sqlite3.Connection, eid: str, kvn: int, value: int) -> None:
@@ -159,6 +164,14 @@ class SmsrStore(ServiceDb):
 
     def profile_by_iccid(self, eid: str, iccid: str) -> ProfileRecord | None:
         return next((p for p in self.profiles(eid) if p.iccid == iccid), None)
+
+    def deleted_owners(self, eid: str, iccid: str) -> tuple[str | None, str | None] | None:
+        """(MNO, SM-DP) of the profile ``iccid`` this SM-SR deleted from ``eid``, or None (the
+        deletion race of the seed "The Double-Lock Rulebook": a later deletion ends as success)."""
+        with self._lock:
+            row = self._db.execute("SELECT mno, smdp FROM deleted_profile WHERE eid = ? AND iccid = ?",
+                                   (eid, iccid)).fetchone()
+        return (row[0], row[1]) if row else None
 
     def profile_by_aid(self, eid: str, aid: str) -> ProfileRecord | None:
         return next((p for p in self.profiles(eid) if p.isdp_aid == aid.upper()), None)
