@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from euicc import tlv
-from euicc.cat.bip_port import ChannelRequest
+from euicc.cat.bip_port import ChannelRequest, Transport
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.scp81.settings import Scp81Settings
 from euicc.tlv import TlvError
@@ -110,12 +110,19 @@ def _connection(value: bytes | None, settings: Scp81Settings, default_address: b
     """§3.8.1: the OPEN CHANNEL parameters (TS 102 223 §6.6.27) of the session's channel."""
     if value is None:
         return ChannelRequest("tcp", default_address, settings.port)
+    return open_channel_request(value, "tcp", settings.port, default_address)
+
+
+def open_channel_request(value: bytes, transport: Transport, port: int, default_address: bytes = b"") -> ChannelRequest:
+    """A channel from OPEN CHANNEL COMPREHENSION-TLVs (TS 102 223 §6.6.27: bearer, buffer size,
+    network access name, transport level, data destination address), as GP Amd B §3.8.1's
+    connection parameters and TS 102 226 §9's PUSH "request for BIP channel opening" carry them;
+    the transport level, when present, must name ``transport`` (``port``: its absent default)."""
     items = {tag & 0x7F: data for tag, data in _items(value).items()}
-    transport, port = "tcp", settings.port
     if CT_TRANSPORT in items:
         level = items[CT_TRANSPORT]
-        if len(level) != 3 or TRANSPORTS.get(level[0]) != "tcp":
-            raise OtaFormatError("an administration session runs over a TCP client channel")
+        if len(level) != 3 or TRANSPORTS.get(level[0]) != transport:
+            raise OtaFormatError(f"the channel must be a {transport} client channel")
         port = int.from_bytes(level[1:], "big")
     address = default_address
     if CT_ADDRESS in items:
