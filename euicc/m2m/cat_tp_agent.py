@@ -114,6 +114,22 @@ class CatTpAgent:
             return
         state.link = link
 
+    # -- the link's timers with the terminal's (TS 102 223 §6.4.21; euicc.cat.toolkit.DeadlineKeeper) --
+    def now_ms(self) -> int:
+        return self.runtime.now_ms()
+
+    def deadline(self, ctx: Context) -> int | None:
+        """The endpoint's next timer (retransmission, keep-alive, end of CLOSE-WAIT, TS 102 127):
+        the BIP pump after the expiration runs it, so a link ends without the terminal's polling."""
+        state = ctx.volatile.get(CatTpAgentState)
+        if state is None or state.link is None or state.link.finished:
+            return None
+        due = state.link.endpoint.next_deadline()
+        return None if due is None else int(due * 1000)
+
+    def expired(self, ctx: Context) -> None:
+        """Nothing of its own: the BIP pump that follows every CAT command drives the endpoint."""
+
     def _link(self, ctx: Context, request: LinkRequest) -> CatTpAdministration:
         settings = self.runtime.settings
         catp = settings.cat_tp if request.identification is None else replace(

@@ -76,6 +76,7 @@ class M2mExtension(Extension):
         services.toolkit.after_profile(lambda ctx: poll_location(ctx, self.runtime))
         services.toolkit.after(agent.open_due)
         services.toolkit.after(cat_tp.open_due)
+        services.toolkit.keep_deadlines(cat_tp)
         services.toolkit.keep_deadlines(agent)
         services.isd_r_functions.append(Es5Functions())
 

@@ -8,7 +8,8 @@ and a second needs a TS.48 download (tools/bench/m2m_services_bench.py does that
 documented narrowing].  Each transport's figure covers what the SM-SR does for one call: SMS is
 one SCP80 packet and its PoR; HTTPS is the SMS trigger, OPEN CHANNEL, PSK-TLS, the HTTP
 exchanges and the close; CAT_TP is the PUSH by SMS, OPEN CHANNEL, the CAT_TP handshake, one
-SDU each way and the reset.  Bytes on the wire: every C-APDU and R-APDU (data + SW) across the
+SDU each way and the reset (timed until the SM-SR has the answer; the card's CLOSE-WAIT before
+CLOSE CHANNEL is not).  Bytes on the wire: every C-APDU and R-APDU (data + SW) across the
 PC/SC interface during the call, which is where all of a modem's SMS and BIP traffic to the card
 passes.  The transports alternate within each round; medians over the rounds.
 
@@ -67,12 +68,15 @@ class Sample:
     wire_bytes: int
 
 
-def cat_tp_audit(smsr: SmSr) -> None:
-    """PUSH by SMS, then AuditEIS over the CAT_TP link the card opens (the SM-SR accepts)."""
+def cat_tp_audit(smsr: SmSr) -> float:
+    """PUSH by SMS, then AuditEIS over the CAT_TP link the card opens (the SM-SR accepts); returns
+    when the SM-SR had its answer and closed the link (perf_counter), then serves the terminal
+    until the card has closed its channel (after TS 102 127's CLOSE-WAIT, not timed)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     link = HostCatTp(sock, None, SMSR_CAT_TP_PORT, rto=0.3, retries=30)
     errors: list[BaseException] = []
+    done: list[float] = []
 
     def work() -> None:
         try:
@@ -80,6 +84,7 @@ def cat_tp_audit(smsr: SmSr) -> None:
             smsr.https = CatTpScripts(link, smsr.keyset, lambda: smsr.eis.next_counter(smsr.keyset.kvn))
             smsr.audit()
             link.close()
+            done.append(time.perf_counter())
         except Exception as exc:       # reported below, in the caller's thread
             errors.append(exc)
 
@@ -93,8 +98,9 @@ def cat_tp_audit(smsr: SmSr) -> None:
     finally:
         sock.close()
         smsr.https = None
-    if errors:
-        raise RuntimeError(f"CAT_TP: {errors[0]}")
+    if errors or not done:
+        raise RuntimeError(f"CAT_TP: {errors[0] if errors else 'no answer'}")
+    return done[0]
 
 
 def measure(slot: int, rounds: int, tmp: Path) -> dict[str, list[Sample]]:
@@ -116,15 +122,17 @@ def measure(slot: int, rounds: int, tmp: Path) -> dict[str, list[Sample]]:
         smsr.execute_one(put_psk_key(0x40, PSK, PSK_DEK, DEK), "PUT KEY (SCP81)")
         https = HttpsTransport.start(smsr, PSK, timeout=30.0)
         smsr.https = None
-        runs = {"sms": smsr.audit, "https": lambda: smsr.audit(), "cat_tp": lambda: cat_tp_audit(smsr)}
+        runs = {"sms": lambda: smsr.audit() and None, "https": lambda: smsr.audit() and None,
+                "cat_tp": lambda: cat_tp_audit(smsr)}
         samples: dict[str, list[Sample]] = {name: [] for name in TRANSPORTS}
         for index in range(rounds):
             order = TRANSPORTS if index % 2 == 0 else tuple(reversed(TRANSPORTS))
             for name in order:
                 smsr.https = https if name == "https" else None
                 before, started = link.bytes, time.perf_counter()
-                runs[name]()
-                samples[name].append(Sample(time.perf_counter() - started, link.bytes - before))
+                ended = runs[name]()
+                ended = ended if isinstance(ended, float) else time.perf_counter()
+                samples[name].append(Sample(ended - started, link.bytes - before))
                 smsr.https = None
         return samples
     finally:
