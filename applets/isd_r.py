@@ -41,7 +41,7 @@ class IsdR(Applet):
     PRIVILEGES = (PRIV_SECURITY_DOMAIN | PRIV_CARD_RESET | PRIV_TRUSTED_PATH
                   | PRIV_AUTHORIZED_MANAGEMENT | PRIV_GLOBAL_REGISTRY)
     INSTALL_BY_DEFAULT = True
-    INS = frozenset({0xCA, 0xF2, 0xE2, 0xE4, 0xE6}) | SCP03_INS   # E4 DELETE, E6 INSTALL: ES5
+    INS = frozenset({0xCA, 0xF2, 0xE2, 0xE4, 0xE6, 0xEC}) | SCP03_INS   # E4 DELETE, E6 INSTALL, EC PUSH (TS 102 226 §9): ES5
     HANDLES_SECURE_MESSAGING = True
 
     def select(self, ctx: Context, cmd: Command) -> bytes:

@@ -14,6 +14,7 @@ returns False and the engine falls back (SMS).  Channels are volatile (a reset c
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -56,7 +57,8 @@ class BipChannel:
     state: str = "opening"          # opening, listening (server mode), open, closing
     number: int = 0                  # channel identifier from the terminal (§8.56)
     buffer_size: int = 0
-    pending: bytes = b""            # drained from the engine, not yet in a SEND DATA
+    pending: bytes = b""            # drained from the engine, not yet in a SEND DATA (UDP: one datagram)
+    datagrams: deque[bytes] = field(default_factory=deque)   # UDP: whole datagrams waiting their turn
     inbound: bytes = b""            # a UDP datagram read in parts, not yet handed over
     available: int = 0              # bytes the terminal holds for us (Data Available, §7.5.10)
     busy: bool = False              # a SEND/RECEIVE/CLOSE of this channel is outstanding
@@ -195,6 +197,7 @@ class BipService:
                 _call(channel, lambda: channel.user.connected())
             elif not established and channel.state == "open":
                 channel.state, channel.pending, channel.available = "listening", b"", 0
+                channel.datagrams.clear()
                 _call(channel, lambda: channel.user.closed("the client closed the connection"))
         elif not status[0] & LINK_ESTABLISHED:
             self._drop(ctx, channel, "link dropped" if status[1:2] == b"\x05" else "channel closed by the terminal")
@@ -218,12 +221,24 @@ class BipService:
             out = _call(channel, lambda: channel.user.outgoing())
             if channel.state != "open":
                 continue
-            if out:
-                channel.pending += out
+            self._queue(channel, out or b"")
             if channel.pending:
                 self._send_next(ctx, channel)
             elif _call(channel, lambda: channel.user.finished):
                 self._close(ctx, channel)
+
+    @staticmethod
+    def _queue(channel: BipChannel, out: bytes) -> None:
+        """TCP is a byte stream: append.  Each UDP ``outgoing()`` is one datagram: it waits whole
+        behind the one being sent in parts, never joined to it (§6.4.30: a datagram is the data
+        of one store-mode ... immediate SEND DATA sequence)."""
+        if channel.request.transport != "udp":
+            channel.pending += out
+            return
+        if out:
+            channel.datagrams.append(out)
+        if not channel.pending and channel.datagrams:
+            channel.pending = channel.datagrams.popleft()
 
     def _send_next(self, ctx: CatContext, channel: BipChannel) -> None:
         """One SEND DATA: store mode until the buffer is full or the data ends (§6.4.30)."""
@@ -250,6 +265,7 @@ class BipService:
         state = self.state(ctx)
         was_open = channel.state != "closing"
         channel.state, channel.pending, channel.available, channel.busy = "closing", b"", 0, False
+        channel.datagrams.clear()
         if was_open:
             _call(channel, lambda: channel.user.closed(reason))
         if not release or not self._submit(ctx, channel, CLOSE_CHANNEL, 0, b"", self._closed(ctx, channel)):
@@ -306,4 +322,5 @@ def _call(channel: BipChannel, action: Callable[[], object]) -> object:
     except Exception:  # an engine's defect must not become the terminal's status word
         log.exception("BIP engine on channel %d failed", channel.number)
         channel.state, channel.pending = "failed", b""
+        channel.datagrams.clear()
         return None

@@ -12,6 +12,11 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
   by other keys than the ISD-R's is ``security-error``; each script runs through the same remote
   management as an SMS packet, with the origin ``OTA over HTTPS`` and the PSK's KVN as key set,
   in its own store transaction.
+- The SM-SR's address as a name (no '3E' in the connection parameters): before its channel, a
+  session resolves the trigger's 'B3' FQDN (else the admin host) with
+  :class:`euicc.cat.dns_resolver.Resolution`, one BIP UDP channel per DNS server of 'B3' in turn
+  (SGP.02 v4 DNS resolution; answers cached for their TTL); an unresolvable name fails that
+  attempt (retry policy).
 - Opening: after every CAT command :meth:`Scp81Agent.open_due` asks the BIP layer
   (``ctx.services.bip``, TS 102 223 §6.4.27) for a channel for each session whose time has come
   (:meth:`Scp81Agent.due_sessions`: the channel and its
@@ -21,12 +26,13 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from euicc import tlv
 from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.cat.bip_port import ChannelRequest
+from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, server_list
 from euicc.context import Origin
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import SMSR_HTTPS
@@ -74,6 +80,12 @@ class PendingSession:
     notification: int | None = None
     open: bool = False
     resume_uri: str | None = None       # the URI an interrupted attempt navigated last
+    resolution: Resolution | None = None    # the SM-SR's name being resolved (DNS)
+    exchange: DnsExchange | None = None     # its query on a BIP UDP channel now
+
+    @property
+    def unresolved(self) -> bool:
+        return not self.request.channel.address
 
 
 @dataclass
@@ -96,6 +108,7 @@ class Scp81Agent:
     def __init__(self, runtime: M2mRuntime) -> None:
         self.runtime = runtime
         self._remote: RemoteManagement | None = None
+        self.dns_cache = DnsCache(runtime.clock)
 
     def bind(self, remote: RemoteManagement) -> None:
         """The remote management whose routes and hooks the scripts run through."""
@@ -156,7 +169,7 @@ class Scp81Agent:
         if any(p.open for p in state.pending):
             return []
         for pending in list(state.pending):
-            if out or not pending.schedule.due(now):
+            if out or pending.unresolved or not pending.schedule.due(now):
                 continue
             credentials = self.credentials(ctx, pending.request)
             if credentials is None:
@@ -178,11 +191,40 @@ class Scp81Agent:
         policy).  Without BIP in the terminal's profile sessions wait (the SM-SR's push came by
         SMS anyway; notifications then go by SMS)."""
         bip = ctx.services.bip
-        if not bip.available(ctx, "tcp"):
+        if not bip.available(ctx, "tcp") or self._resolving(ctx):
             return
         for request, session in self.due_sessions(ctx):
             if not bip.open(ctx, request, session):
                 session.closed("no BIP channel for the session")
+
+    def _resolving(self, ctx: Context) -> bool:
+        """Resolve the SM-SR's name of the next due session (RFC 1034 §5.3.3 over BIP UDP
+        channels): True while a DNS query is under way."""
+        state, now = agent_state(ctx), self.runtime.clock()
+        pending = next((p for p in state.pending if p.unresolved and not p.open and p.schedule.due(now)), None)
+        if pending is None:
+            return False
+        if pending.exchange is not None and not pending.exchange.finished:
+            return True
+        if pending.resolution is None:
+            dns = pending.request.dns
+            settings = DnsSettings(port=dns.port) if dns.port else DnsSettings()
+            pending.resolution = Resolution(dns.name or pending.request.http.host, server_list(dns.servers, ()),
+                                            self.dns_cache, self.runtime.clock, settings)
+        while (step := pending.resolution.next_channel()) is not None:
+            channel, pending.exchange = step
+            if ctx.services.bip.available(ctx, "udp") and ctx.services.bip.open(ctx, channel, pending.exchange):
+                return True
+            pending.exchange.closed("no BIP UDP channel")
+        answer, failures = pending.resolution.answer, pending.resolution.failures
+        pending.resolution = pending.exchange = None
+        if answer is not None:
+            pending.request = replace(pending.request, channel=replace(pending.request.channel,
+                                                                         address=answer.addresses[0]))
+            return False
+        log.info("SM-SR address not resolved: %s", "; ".join(failures))
+        self._ended(ctx, pending, SessionOutcome(False, "SM-SR address not resolved", 0))
+        return False
 
     # -- the terminal's timer for retries (TS 102 223 §6.4.21; euicc.cat.toolkit.DeadlineKeeper) --
     def now_ms(self) -> int:

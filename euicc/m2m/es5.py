@@ -11,6 +11,7 @@ from the ISD-R's secured OTA channel only ('6982' otherwise).
 - DELETE ('E4', GP §11.2): '4F' AID -> DeleteProfile; with 'B6'/'9E' delete token -> MasterDelete;
   'F2' key references -> FinaliseISDRhandover.
 - PUT KEY ('D8'): the ISD-R's SCP81 PSK-TLS key sets (GP Amd B, :mod:`euicc.m2m.psk_put_key`).
+- PUSH ('EC', TS 102 226 §9): the CAT_TP link request (:mod:`euicc.m2m.cat_tp_agent`).
 - GET DATA 'BF30' {'5C' '7F21'} (CERT.ECASD.ECKA) and 'FF21' (extended card resources, TS 102 226
   §8.2.1.7), GET STATUS with the '53' ISD-P attributes: eUICCCapabilityAudit (§4.1.1.5).
 """
@@ -26,6 +27,7 @@ from euicc.context import Origin
 from euicc.crypto.primitives import aes_cmac
 from euicc.gp import card_resources
 from euicc.m2m import es8, psk_put_key, smsr_change
+from euicc.m2m.cat_tp_agent import INS_PUSH, CatTpAgent
 from euicc.m2m.dgi import parse_dgis
 from euicc.m2m.platform_management import PlatformManagement
 from euicc.m2m.records import ECASD_CERT, SMSR_ADDRESS, SmsrAddress, isdp_key
@@ -42,7 +44,7 @@ from euicc.profiles.model import ProfileError
 if TYPE_CHECKING:
     from euicc.context import Context
 
-ES5_INS = frozenset({0xE6, 0xE4, 0xD8})
+ES5_INS = frozenset({0xE6, 0xE4, 0xD8, INS_PUSH})
 
 
 def is_es5(cmd: Command) -> bool:
@@ -76,6 +78,8 @@ def process(ctx: Context, cmd: Command, isdr_aid: bytes) -> bytes:
         return store_data(ctx, state, cmd, isdr_aid)
     if cmd.ins == 0xD8:
         return psk_put_key.put_key(ctx, cmd)
+    if cmd.ins == INS_PUSH:
+        return ctx.services.runtime(CatTpAgent).push(ctx, cmd)
     return get_data(ctx, cmd)
 
 

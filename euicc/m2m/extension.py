@@ -17,6 +17,7 @@ from euicc.cat.envelope import SMS_PP_DOWNLOAD
 from euicc.extension import Extension
 from euicc.m2m import es5, personalization, records
 from euicc.m2m.admin_agent import Scp81Agent
+from euicc.m2m.cat_tp_agent import CatTpAgent
 from euicc.m2m.events import EVENT_LOCATION_STATUS, LocationStatus, M2mDeadlines, poll_location
 from euicc.m2m.isd_p import IsdP
 from euicc.m2m.ota_routes import remote_management
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 class Es5Functions:
     """ES5 on the ISD-R (SGP.02 §4.1.1): INSTALL, DELETE, DGI STORE DATA, GET DATA 'BF30' / 'FF21',
+    PUSH (TS 102 226 §9, the CAT_TP link request of :mod:`euicc.m2m.cat_tp_agent`),
     and the ISD-P attributes of a GET STATUS from the SM-SR (eUICCCapabilityAudit, §4.1.1.5)."""
 
     def claims(self, ctx: Context, cmd: Command) -> bool:
@@ -65,11 +67,16 @@ class M2mExtension(Extension):
         services.add_runtime(self.runtime)
         agent = Scp81Agent(self.runtime)
         services.add_runtime(agent)
-        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote_management(self.runtime, agent=agent))
+        remote = remote_management(self.runtime, agent=agent)
+        services.envelope_handlers[SMS_PP_DOWNLOAD] = SmsPpDataDownload(remote)
+        cat_tp = CatTpAgent(self.runtime, remote)
+        services.add_runtime(cat_tp)
         services.toolkit.on_event(EVENT_LOCATION_STATUS, LocationStatus(self.runtime))
         services.toolkit.keep_deadlines(M2mDeadlines(self.runtime))
         services.toolkit.after_profile(lambda ctx: poll_location(ctx, self.runtime))
         services.toolkit.after(agent.open_due)
+        services.toolkit.after(cat_tp.open_due)
+        services.toolkit.keep_deadlines(cat_tp)
         services.toolkit.keep_deadlines(agent)
         services.isd_r_functions.append(Es5Functions())
 

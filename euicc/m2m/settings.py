@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from euicc.cat.catp.endpoint import CatTpSettings
 from euicc.crypto.scp80 import MSL_CC_CIPHER_COUNTER_HIGHER, MinimumSecurityLevel, Scp80Settings
 from euicc.ota.scp81.settings import Scp81Settings
 
@@ -80,6 +81,9 @@ class M2mSettings:
       information, TS 102 223 §6.4.15) when the terminal cannot report location status events
       but declares that command and timers [R].
     - ``scp81``: the SCP81 administration agent's settings (GP Amd B, :mod:`euicc.ota.scp81.settings`).
+    - ``cat_tp``: the ISD-R's CAT_TP endpoint (TS 102 127, :class:`~euicc.cat.catp.endpoint.CatTpSettings`);
+      ``cat_tp_local_port``: its CAT_TP source port on a link the SM-SR's PUSH asks for (TS 102
+      226 §9; [U] no source names it).
     - ``notification_transport``: ``"sms"`` (SEND SHORT MESSAGE) or ``"https"`` (a session to the
       SM-SR's HTTPS address, SGP.02 §3.15; falls back to SMS while that address is unknown) [U:
       SGP.02 leaves the choice to the eUICC's configuration].
@@ -108,4 +112,6 @@ class M2mSettings:
     location_poll_interval: float = 300.0
     scp80: Scp80Settings = field(default_factory=Scp80Settings)
     scp81: Scp81Settings = field(default_factory=Scp81Settings)
+    cat_tp: CatTpSettings = field(default_factory=CatTpSettings)
+    cat_tp_local_port: int = 1026
     notification_transport: str = "sms"

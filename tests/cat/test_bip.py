@@ -82,6 +82,38 @@ def test_udp_datagram_larger_than_one_command(card):
     assert kinds(terminal).count(cat.RECEIVE_DATA) == 2
 
 
+class TwoDatagrams(EchoUser):
+    """An engine (like CAT_TP's ACK then data PDU) with two datagrams ready at once, one per
+    ``outgoing()`` call."""
+
+    def __init__(self, first: bytes, second: bytes) -> None:
+        super().__init__(first + second)
+        self._queue = [first, second]
+
+    def connected(self) -> None:
+        self.events.append("connected")
+
+    def outgoing(self) -> bytes:
+        return self._queue.pop(0) if self._queue else b""
+
+
+def test_udp_datagrams_are_never_joined(card):
+    """Regression: the pump asked the engine for more while a 300-byte datagram was still going out
+    in parts and appended the next datagram to it.  Each datagram is one SEND DATA sequence (store
+    mode parts, the last immediate, §6.4.30) and one datagram on the wire."""
+    server = EchoServer("udp")
+    first, second = bytes(range(256)) + bytes(44), b"second datagram"
+    user = TwoDatagrams(first, second)
+    Trigger(card, ChannelRequest("udp", LOOPBACK, server.port, 1400), user)
+    terminal = terminal_for(card)
+    run(terminal, user)
+    server.close()
+    assert server.datagrams == [first, second]
+    sends = [c for c in terminal.record.proactive if c.type == cat.SEND_DATA]
+    assert [(c.qualifier, len(c.objects[cat.T_CHANNEL_DATA])) for c in sends] == [(0x00, 237), (0x01, 63), (0x01, 15)]
+    assert user.received_data == first + second and user.events == ["connected", "received 300", "received 15"]
+
+
 def test_terminal_gives_a_smaller_buffer(card):
     """Result '07' with buffer size 100 (§6.4.27): the card's packets follow the buffer it got."""
     server = EchoServer("tcp")

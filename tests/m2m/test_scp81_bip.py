@@ -20,6 +20,7 @@ from tools.smsr_https.push import sgp02_psk_identity, trigger
 from tools.smsr_https.server import AdminServer, script
 from tools.terminal import cat
 from tools.terminal.bip import BipTerminal
+from tools.terminal.dns_server import DnsServer, Record
 from tools.terminal.link import CallableLink
 from tools.terminal.terminal import Terminal
 
@@ -66,5 +67,67 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
         assert types.count(cat.OPEN_CHANNEL) == 2 and cat.REFRESH in types
         assert types.count(cat.SEND_SHORT_MESSAGE) == 1 and smsr.notifications == []   # the trigger's PoR only
     finally:
+        server.stop()
+        terminal.bip.close_all()
+
+
+def _https_card(card):
+    card.store.put("m2m/declared", True)
+    with card.store.transaction():
+        PskKeys(card.store).put(PskKeySet(0x40, PSK, DEK))
+    eid = card.services.eid
+    server = AdminServer({sgp02_psk_identity(eid, host.ISDR_AID, 0x40, 0x01): PSK}).start()
+    terminal = Terminal(CallableLink(card.transmit, card.reset), profile=cat.MODEM_PROFILE, bip=BipTerminal())
+    smsr = SmSr(Eis(eid=eid), OtaKeyset(0x01, AES, KIC, AES, KID))
+    smsr.attach(terminal)
+    terminal.start()
+    terminal.location_status(cat.NORMAL_SERVICE)
+    return server, terminal, smsr
+
+
+def test_smsr_given_as_a_name_is_resolved_over_a_bip_udp_channel(card):
+    """The trigger names the SM-SR (no '3E' address): the card asks the DNS server of its 'B3'
+    parameters over a UDP channel (test DNS server on loopback, tools/terminal/dns_server.py),
+    then opens the TCP channel to the answer and runs ES5 EnableProfile over HTTPS."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server, terminal, smsr = _https_card(card)
+    dns = DnsServer({"smsr.example.test": Record("127.0.0.1", ttl=600)}).start()
+    try:
+        enable = server.queue(card.services.eid.hex().upper(),
+                              script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))), host.ISDR_AID)
+        _, port = server.address
+        smsr.send_secured(host.ISDR_TAR, trigger("smsr.example.test", port, server.uri, address=None,
+                                                 dns=("smsr.example.test", "127.0.0.1", dns.port)))
+        terminal.serve(10, until=lambda: enable.response is not None and terminal.record.resets == 2)
+        assert dns.queries == ["smsr.example.test."]
+        assert card.services.profiles.enabled().isdp_aid == second
+        opens = [c for c in terminal.record.proactive if c.type == cat.OPEN_CHANNEL]
+        # first UDP (§8.59 '01') to the DNS server's port, then TCP ('02') to the resolved address
+        assert opens[0].objects[cat.T_TRANSPORT_LEVEL] == b"\x01" + dns.port.to_bytes(2, "big")
+        assert opens[1].objects[cat.T_TRANSPORT_LEVEL] == b"\x02" + port.to_bytes(2, "big")
+        assert opens[1].objects[cat.T_OTHER_ADDRESS] == bytes.fromhex("217F000001")
+    finally:
+        dns.stop()
+        server.stop()
+        terminal.bip.close_all()
+
+
+def test_unknown_smsr_name_opens_no_session(card):
+    """NXDOMAIN: no TCP channel, the queued EnableProfile is not run, the profiles unchanged."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    first = card.services.profiles.enabled().isdp_aid
+    server, terminal, smsr = _https_card(card)
+    dns = DnsServer({}).start()
+    try:
+        _, port = server.address
+        smsr.send_secured(host.ISDR_TAR, trigger("nowhere.example.test", port, server.uri, address=None,
+                                                 dns=("nowhere.example.test", "127.0.0.1", dns.port)))
+        terminal.serve(5, until=lambda: dns.queries and not terminal.bip.channels)
+        terminal.poll(0.3)
+        opens = [c for c in terminal.record.proactive if c.type == cat.OPEN_CHANNEL]
+        assert [o.objects[cat.T_TRANSPORT_LEVEL][0] for o in opens] == [0x01]
+        assert server.sessions == [] and card.services.profiles.enabled().isdp_aid == first != second
+    finally:
+        dns.stop()
         server.stop()
         terminal.bip.close_all()

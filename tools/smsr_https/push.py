@@ -18,14 +18,22 @@ def bcd_timer(seconds: int) -> bytes:
     return out
 
 
-def trigger(host: str, port: int, uri: str, *, address: str = "127.0.0.1", psk_identity: bytes = b"",
-            kvn: int = 0x40, key_id: int = 0x01, retries: int = 0, delay: int = 0, agent_id: str | None = None,
-            include_security: bool = True) -> bytes:
-    """The '81' administration session triggering parameters for a session to ``address``:``port``."""
+def _address(address: str) -> bytes:
+    """TS 102 223 §8.58 other address: '21' IPv4 / '57' IPv6, then the packed address."""
     ip = ipaddress.ip_address(address)
+    return (b"\x21" if ip.version == 4 else b"\x57") + ip.packed
+
+
+def trigger(host: str, port: int, uri: str, *, address: str | None = "127.0.0.1", psk_identity: bytes = b"",
+            kvn: int = 0x40, key_id: int = 0x01, retries: int = 0, delay: int = 0, agent_id: str | None = None,
+            include_security: bool = True, dns: tuple[str, str, int] | None = None) -> bytes:
+    """The '81' administration session triggering parameters for a session to ``address``:``port``;
+    ``address`` None: the card resolves the SM-SR's name, ``dns`` = (FQDN, DNS server, UDP port)
+    going into 'B3' {'D6' FQDN, 'FA' {'3E' server, '3C' '01' port}} (the emulator's reading, [U])."""
     connection = (ber(0x35, b"\x03") + ber(0x39, (1400).to_bytes(2, "big"))
-                  + ber(0x3C, b"\x02" + port.to_bytes(2, "big"))
-                  + ber(0x3E, (b"\x21" if ip.version == 4 else b"\x57") + ip.packed))
+                  + ber(0x3C, b"\x02" + port.to_bytes(2, "big")))
+    if address is not None:
+        connection += ber(0x3E, _address(address))
     session = ber(0x84, connection)
     if include_security:
         session += ber(0x85, bytes([len(psk_identity)]) + psk_identity + bytes([0x02, kvn, key_id]))
@@ -34,7 +42,12 @@ def trigger(host: str, port: int, uri: str, *, address: str = "127.0.0.1", psk_i
     if agent_id:
         post += ber(0x8B, agent_id.encode())
     session += ber(0x89, post)
-    return ber(0x81, ber(0x83, session))
+    resolution = b""
+    if dns is not None:
+        name, server, dns_port = dns
+        resolution = ber(0xB3, ber(0xD6, name.encode()) + ber(0xFA, ber(0x3E, _address(server))
+                                                                + ber(0x3C, b"\x01" + dns_port.to_bytes(2, "big"))))
+    return ber(0x81, ber(0x83, session) + resolution)
 
 
 def sgp02_psk_identity(eid: bytes, isdr_aid: bytes, kvn: int, key_id: int) -> bytes:

@@ -25,6 +25,7 @@ class HttpsTransport:
     kvn: int = 0x40
     key_id: int = 0x01
     timeout: float = 30.0
+    dns: tuple[str, int] | None = None     # (server, UDP port): the card resolves SERVER_NAME there
 
     @classmethod
     def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0) -> "HttpsTransport":
@@ -62,10 +63,13 @@ class HttpsTransport:
         return exchange.response
 
     def push(self) -> None:
-        """The administration session trigger (GP Amd B §3.8) by SCP80 SMS-PP to the ISD-R."""
+        """The administration session trigger (GP Amd B §3.8) by SCP80 SMS-PP to the ISD-R; with
+        :attr:`dns`, the SM-SR is given by its name only, with the DNS server to ask ('B3')."""
         address, port = self.server.address
-        self.smsr.send_secured(self.smsr.s.isd_r_tar, trigger(SERVER_NAME, port, self.server.uri, address=address,
-                                                              kvn=self.kvn, key_id=self.key_id))
+        dns = (SERVER_NAME, *self.dns) if self.dns is not None else None
+        self.smsr.send_secured(self.smsr.s.isd_r_tar, trigger(SERVER_NAME, port, self.server.uri,
+                                                              address=None if dns else address, kvn=self.kvn,
+                                                              key_id=self.key_id, dns=dns))
 
     def serve_notifications(self, seconds: float) -> list[dict[int, bytes]]:
         """Serve the terminal while notification sessions come in (each confirmed in its session)."""

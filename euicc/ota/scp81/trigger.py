@@ -12,7 +12,10 @@ SGP.02 the whole secured data of a packet to the ISD-R TAR, SPEC_NOTES §3.2).
             '86' Retry policy: retry counter (2), 'A5 03' waiting delay (TS 102 223 §8.38
                  timer value), [report failure data] (§3.8.3)
             '89' HTTP POST parameters: '8A' admin host, '8B' agent ID, '8C' admin URI (§3.8.4-6)
-        'B3' DNS resolution parameters (§3.11; resolution is the DNS engine's, kept here)
+        'B3' DNS resolution parameters (§3.11): 'D6' the FQDN to resolve, 'FA' DNS connection
+             parameters, read by :func:`dns_parameters` [U: the inner coding was not in any
+             source read; the emulator reads 'FA' as OPEN CHANNEL objects of the DNS channel,
+             one '3E' per server and an optional '3C' UDP port]
 
 A malformed trigger raises :class:`euicc.ota.errors.OtaFormatError` before anything is opened.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from euicc import tlv
-from euicc.cat.bip_port import ChannelRequest
+from euicc.cat.bip_port import ChannelRequest, Transport
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.scp81.settings import Scp81Settings
 from euicc.tlv import TlvError
@@ -34,6 +37,7 @@ TAG_RETRY = 0x86
 TAG_HTTP_POST = 0x89
 TAG_ADMIN_HOST, TAG_AGENT_ID, TAG_ADMIN_URI = 0x8A, 0x8B, 0x8C
 TAG_DNS = 0xB3
+TAG_DNS_NAME, TAG_DNS_CONNECTION = 0xD6, 0xFA
 
 # COMPREHENSION-TLV tags of TS 102 223 §9.3 (CR bit b8 masked off)
 CT_BEARER, CT_BUFFER_SIZE, CT_NAN, CT_TRANSPORT, CT_ADDRESS, CT_TIMER = 0x35, 0x39, 0x47, 0x3C, 0x3E, 0x25
@@ -72,6 +76,16 @@ class HttpPostParams:
 
 
 @dataclass(frozen=True)
+class DnsParams:
+    """'B3' (§3.11): the name to resolve (None: the admin host) and the DNS servers with their
+    UDP port (None: the resolver's)."""
+
+    name: str | None = None
+    servers: tuple[bytes, ...] = ()
+    port: int | None = None
+
+
+@dataclass(frozen=True)
 class AdminSessionRequest:
     """A session to open: the channel, the PSK, the retry policy, the POST parameters, and an
     optional query for the first POST (e.g. SGP.02's ``msg=`` notification, SPEC_NOTES §2.8)."""
@@ -81,8 +95,30 @@ class AdminSessionRequest:
     retry: RetryPolicy = RetryPolicy()
     http: HttpPostParams = HttpPostParams("", "")
     first_query: str = ""
-    dns: bytes | None = None
+    dns: DnsParams = DnsParams()
     extended_security: bytes | None = None
+
+
+def dns_parameters(value: bytes | None) -> DnsParams:
+    """The DNS resolution parameters of a trigger's 'B3' value (None or b'': none given)."""
+    if not value:
+        return DnsParams()
+    items = _items(value)
+    servers, port = [], None
+    try:
+        objects = tlv.parse(items.get(TAG_DNS_CONNECTION, b""))
+    except TlvError as e:
+        raise OtaFormatError(f"DNS connection parameters: {e}") from None
+    for tag, data in objects:
+        if tag & 0x7F == CT_ADDRESS:
+            if not data or ADDRESS_TYPES.get(data[0]) != len(data) - 1:
+                raise OtaFormatError("bad DNS server address")
+            servers.append(bytes(data[1:]))
+        elif tag & 0x7F == CT_TRANSPORT:
+            if len(data) != 3 or TRANSPORTS.get(data[0]) != "udp":
+                raise OtaFormatError("DNS runs over a UDP channel")
+            port = int.from_bytes(data[1:], "big")
+    return DnsParams(_text(items.get(TAG_DNS_NAME)), tuple(servers), port)
 
 
 def parse_trigger(value: bytes, settings: Scp81Settings, default_address: bytes = b"") -> AdminSessionRequest:
@@ -96,7 +132,7 @@ def parse_trigger(value: bytes, settings: Scp81Settings, default_address: bytes 
                           _text(http_items.get(TAG_ADMIN_URI)) or settings.admin_uri,
                           _text(http_items.get(TAG_AGENT_ID)))
     return AdminSessionRequest(channel, _security(fields.get(TAG_SECURITY)), _retry(fields.get(TAG_RETRY), settings),
-                               http, dns=items.get(TAG_DNS), extended_security=fields.get(0xA5))
+                               http, dns=dns_parameters(items.get(TAG_DNS)), extended_security=fields.get(0xA5))
 
 
 def _items(value: bytes) -> dict[int, bytes]:
@@ -110,12 +146,19 @@ def _connection(value: bytes | None, settings: Scp81Settings, default_address: b
     """§3.8.1: the OPEN CHANNEL parameters (TS 102 223 §6.6.27) of the session's channel."""
     if value is None:
         return ChannelRequest("tcp", default_address, settings.port)
+    return open_channel_request(value, "tcp", settings.port, default_address)
+
+
+def open_channel_request(value: bytes, transport: Transport, port: int, default_address: bytes = b"") -> ChannelRequest:
+    """A channel from OPEN CHANNEL COMPREHENSION-TLVs (TS 102 223 §6.6.27: bearer, buffer size,
+    network access name, transport level, data destination address), as GP Amd B §3.8.1's
+    connection parameters and TS 102 226 §9's PUSH "request for BIP channel opening" carry them;
+    the transport level, when present, must name ``transport`` (``port``: its absent default)."""
     items = {tag & 0x7F: data for tag, data in _items(value).items()}
-    transport, port = "tcp", settings.port
     if CT_TRANSPORT in items:
         level = items[CT_TRANSPORT]
-        if len(level) != 3 or TRANSPORTS.get(level[0]) != "tcp":
-            raise OtaFormatError("an administration session runs over a TCP client channel")
+        if len(level) != 3 or TRANSPORTS.get(level[0]) != transport:
+            raise OtaFormatError(f"the channel must be a {transport} client channel")
         port = int.from_bytes(level[1:], "big")
     address = default_address
     if CT_ADDRESS in items:
