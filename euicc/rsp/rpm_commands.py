@@ -56,34 +56,30 @@ def _es10c(ctx: Context, manager: Manager, iccid: bytes, command: str) -> int | 
     return None
 
 
-def enable(ctx: Context, manager: Manager, params: dict) -> Result:
-    iccid = params["iccid"]
-    code = _es10c(ctx, manager, iccid, "enable")
-    if code is None:
-        request = der.encode("EnableProfileRequest", {"profileIdentifier": ("iccid", iccid), "refreshFlag": True})
-        code = der.decode_stored("EnableProfileResponse", es10c.enable_profile(
-            ctx, request, notifications.RPM_EVENTS))["enableResult"]
-    return iccid, ("enableResult", {"enableResult": code})
+#: enable / disable / delete: the ES10c function each mirrors, its request and the names of its
+#: response's result (one row each; notified as notificationRpmEnable / RpmDisable / RpmDelete).
+_LOCAL: dict[str, tuple[Callable[..., bytes], Callable[[bytes], tuple[str, Any]], str]] = {
+    "enable": (es10c.enable_profile, lambda iccid: ("EnableProfileRequest", {
+        "profileIdentifier": ("iccid", iccid), "refreshFlag": True}), "enableResult"),
+    "disable": (es10c.disable_profile, lambda iccid: ("DisableProfileRequest", {
+        "profileIdentifier": ("iccid", iccid), "refreshFlag": True}), "disableResult"),
+    "delete": (es10c.delete_profile, lambda iccid: ("DeleteProfileRequest", ("iccid", iccid)), "deleteResult"),
+}
 
 
-def disable(ctx: Context, manager: Manager, params: dict) -> Result:
-    iccid = params["iccid"]
-    code = _es10c(ctx, manager, iccid, "disable")
-    if code is None:
-        request = der.encode("DisableProfileRequest", {"profileIdentifier": ("iccid", iccid), "refreshFlag": True})
-        code = der.decode_stored("DisableProfileResponse", es10c.disable_profile(
-            ctx, request, notifications.RPM_EVENTS))["disableResult"]
-    return iccid, ("disableResult", {"disableResult": code})
+def _local(command: str) -> Callable[[Context, Manager, dict], Result]:
+    """The RPM command ``command`` run as its ES10c function once authorised (module docstring)."""
+    function, request, result = _LOCAL[command]
 
-
-def delete(ctx: Context, manager: Manager, params: dict) -> Result:
-    iccid = params["iccid"]
-    code = _es10c(ctx, manager, iccid, "delete")
-    if code is None:
-        request = der.encode("DeleteProfileRequest", ("iccid", iccid))
-        code = der.decode_stored("DeleteProfileResponse", es10c.delete_profile(
-            ctx, request, notifications.RPM_EVENTS))["deleteResult"]
-    return iccid, ("deleteResult", {"deleteResult": code})
+    def run(ctx: Context, manager: Manager, params: dict) -> Result:
+        iccid = params["iccid"]
+        code = _es10c(ctx, manager, iccid, command)
+        if code is None:
+            name, value = request(iccid)
+            response = function(ctx, der.encode(name, value), notifications.RPM_EVENTS)
+            code = der.decode_stored(name.replace("Request", "Response"), response)[result]
+        return iccid, (result, {result: code})
+    return run
 
 
 def _profile_info_members() -> dict[bytes, str]:
@@ -147,8 +143,8 @@ def contact_pcmp(ctx: Context, manager: Manager, params: dict) -> Result:
 
 
 COMMANDS: dict[str, Callable[[Context, Manager, dict], Result]] = {
-    "enable": enable, "disable": disable, "delete": delete, "listProfileInfo": list_profile_info,
-    "updateMetadata": update_metadata, "contactPcmp": contact_pcmp}
+    "enable": _local("enable"), "disable": _local("disable"), "delete": _local("delete"),
+    "listProfileInfo": list_profile_info, "updateMetadata": update_metadata, "contactPcmp": contact_pcmp}
 REFRESH_COMMANDS = frozenset(("enable", "disable"))
 """Commands after which the eUICC issues a REFRESH (a profile state change the terminal must see)."""
 
