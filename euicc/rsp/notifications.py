@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from euicc import tlv
+from euicc.apdu import SW, SwError
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.nvm import Store
 from euicc.rsp import der
@@ -131,6 +132,8 @@ def retrieve_notifications_list(ctx: Context, data: bytes) -> bytes:
         kind, value = criteria
         if kind == "seqNumber":
             entries = [e for e in entries if e[0] == value]
+        elif kind != "profileManagementOperation":   # an alternative this card does not know: bad input
+            raise SwError(SW.INCORRECT_DATA)
         else:
             mask = der.bits_to_int(value)
             entries = [e for e in entries
