@@ -88,6 +88,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--m2m-validity-period", type=_seconds, default=None, metavar="SECONDS",
                         help="SGP.02: seconds after which an unconfirmed profile switch is rolled back "
                              "(notification 03); default the card's own (euicc.m2m.settings validity_period)")
+    parser.add_argument("--m2m-notification-transport", choices=NOTIFICATION_TRANSPORTS, default=None,
+                        help="SGP.02 §3.15: how the card delivers its notifications to the SM-SR: sms "
+                             "(SEND SHORT MESSAGE) or https (an HTTPS administration session to the "
+                             "SM-SR's address from its last trigger, SMS while none is known or the "
+                             "terminal has no BIP); default the card's own (notification_transport)")
     add_run_options(parser)
     parser.set_defaults(func=run)
 
@@ -100,6 +105,7 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 
 SVN_CHOICES = ("2.5.0", "3.1.0")
+NOTIFICATION_TRANSPORTS = ("sms", "https")
 
 
 def card_config(args: argparse.Namespace) -> CardConfig:
@@ -143,16 +149,20 @@ def _interface_config(args: argparse.Namespace) -> CardConfig:
 
 
 def m2m_runtime(args: argparse.Namespace) -> M2mRuntime | None:
-    """The SGP.02 runtime with the settings given on the command line (None: the card's defaults);
-    ValueError when they are given for a card opened without the m2m extension."""
+    """The SGP.02 runtime with the settings given on the command line (``--m2m-*``; None: the
+    card's defaults); ValueError when they are given for a card opened without the m2m extension."""
     from euicc.composition import default_names
     from euicc.m2m.runtime import M2mRuntime
     from euicc.m2m.settings import M2mSettings
-    if args.m2m_validity_period is None:
+    given = {field: value for field, value in (("validity_period", args.m2m_validity_period),
+                                               ("notification_transport", args.m2m_notification_transport))
+             if value is not None}
+    if not given:
         return None
     if "m2m" not in (args.extensions if args.extensions is not None else default_names()):
-        raise ValueError("--m2m-validity-period: the card is opened without the m2m extension (--extensions)")
-    return M2mRuntime(settings=M2mSettings(validity_period=args.m2m_validity_period))
+        options = ", ".join("--m2m-" + field.replace("_", "-") for field in given)
+        raise ValueError(f"{options}: the card is opened without the m2m extension (--extensions)")
+    return M2mRuntime(settings=M2mSettings(**given))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
     from tools.quirks import QuirkError
     try:
         config = card_config(args)
+        m2m = m2m_runtime(args)
     except QuirkError as exc:
         print(f"euicc-emu: quirks {args.quirks}: {exc}", file=sys.stderr)
         return 1
@@ -189,11 +200,11 @@ def run(args: argparse.Namespace) -> int:
             try:
                 stack.enter_context(SlotClaim(endpoint))
                 card = open_card(path, config, first_profile=args.first_profile, extensions=args.extensions,
-                                 m2m=m2m_runtime(args), durability=args.durability)
+                                 m2m=m2m, durability=args.durability)
             except (SlotInUse, StateFileError) as exc:
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 1
-            except ValueError as exc:   # settings the card's extensions do not have (CardConfig.disabled, --m2m-*)
+            except ValueError as exc:   # settings the card's extensions do not have (CardConfig.disabled)
                 print(f"euicc-emu: {exc}", file=sys.stderr)
                 return 2
             stack.callback(_close_card, card, path)

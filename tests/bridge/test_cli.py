@@ -34,7 +34,8 @@ def test_subcommands_discovered():
 @pytest.mark.parametrize("argv", [["run", "--atr", "zz"], ["run", "--atr", "3B"], ["run", "--cards", "0"],
                                   ["run", "--slot", "-1"], ["run", "--m2m-validity-period", "0"],
                                   ["run", "--m2m-validity-period", "-5"], ["run", "--m2m-validity-period", "x"],
-                                  ["run", "--m2m-validity-period", "nan"], ["nope"], []])
+                                  ["run", "--m2m-validity-period", "nan"],
+                                  ["run", "--m2m-notification-transport", "smtp"], ["nope"], []])
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.build_parser().parse_args(argv)
@@ -53,6 +54,25 @@ def test_m2m_validity_period_reaches_the_sgp02_runtime(monkeypatch):
     assert m2m_runtime(parser.parse_args(["run"])) is None
     with pytest.raises(ValueError, match="without the m2m extension"):
         m2m_runtime(parser.parse_args(["run", "--extensions", "rsp", "--m2m-validity-period", "5"]))
+
+
+def test_m2m_notification_transport_reaches_the_sgp02_runtime(monkeypatch, tmp_path, capsys):
+    """--m2m-notification-transport sets how notifications go to the SM-SR (SGP.02 §3.15), with
+    --m2m-validity-period in the same runtime; a card without the m2m extension is refused with
+    exit status 2 before any slot is claimed or state file created."""
+    monkeypatch.delenv("EUICC_EXTENSIONS", raising=False)
+    parser = cli.build_parser()
+    assert parser.parse_args(["run"]).m2m_notification_transport is None
+    settings = m2m_runtime(parser.parse_args(["run", "--m2m-notification-transport", "https"])).settings
+    assert (settings.notification_transport, settings.validity_period) == ("https", 180.0)
+    settings = m2m_runtime(parser.parse_args(["run", "--m2m-notification-transport", "sms",
+                                              "--m2m-validity-period", "7"])).settings
+    assert (settings.notification_transport, settings.validity_period) == ("sms", 7.0)
+    state = tmp_path / "s"
+    assert cli.main(["run", "--state", str(state), "--slot", "9", "--extensions", "rsp",
+                     "--m2m-notification-transport", "https"]) == 2
+    assert "--m2m-notification-transport: the card is opened without the m2m extension" in capsys.readouterr().err
+    assert not state.exists()
 
 
 T0_ONLY = bytes.fromhex("3B9796801FC78031E073FE215FFB")
