@@ -161,6 +161,13 @@ class AdminServer:
         return self
 
     def stop(self) -> None:
+        """Stop listening: shutdown first, which wakes the accept thread (a bare close leaves the
+        port bound on Linux while that thread sits in accept(), so the next server on the same
+        ``port`` in this process could not bind it)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
     def _accept(self) -> None:
