@@ -88,6 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--m2m-validity-period", type=_seconds, default=None, metavar="SECONDS",
                         help="SGP.02: seconds after which an unconfirmed profile switch is rolled back "
                              "(notification 03); default the card's own (euicc.m2m.settings validity_period)")
+    parser.add_argument("--m2m-notification-retry-interval", type=_seconds, default=None, metavar="SECONDS",
+                        help="SGP.02 §3.15: seconds before an unconfirmed notification is sent again; "
+                             "default the card's own (notification_retry_interval)")
     parser.add_argument("--m2m-notification-transport", choices=NOTIFICATION_TRANSPORTS, default=None,
                         help="SGP.02 §3.15: how the card delivers its notifications to the SM-SR: sms "
                              "(SEND SHORT MESSAGE) or https (an HTTPS administration session to the "
@@ -106,6 +109,8 @@ def card_plan(path: Path, slot: int, cards: int) -> list[tuple[int, Path]]:
 
 SVN_CHOICES = ("2.5.0", "3.1.0")
 NOTIFICATION_TRANSPORTS = ("sms", "https")
+M2M_OPTIONS = ("validity_period", "notification_retry_interval", "notification_transport")
+"""The euicc.m2m.settings.M2mSettings fields ``run --m2m-FIELD`` sets (dashes for underscores)."""
 
 
 def card_config(args: argparse.Namespace) -> CardConfig:
@@ -154,9 +159,7 @@ def m2m_runtime(args: argparse.Namespace) -> M2mRuntime | None:
     from euicc.composition import default_names
     from euicc.m2m.runtime import M2mRuntime
     from euicc.m2m.settings import M2mSettings
-    given = {field: value for field, value in (("validity_period", args.m2m_validity_period),
-                                               ("notification_transport", args.m2m_notification_transport))
-             if value is not None}
+    given = {field: value for field in M2M_OPTIONS if (value := getattr(args, "m2m_" + field)) is not None}
     if not given:
         return None
     if "m2m" not in (args.extensions if args.extensions is not None else default_names()):

@@ -35,7 +35,8 @@ def test_subcommands_discovered():
                                   ["run", "--slot", "-1"], ["run", "--m2m-validity-period", "0"],
                                   ["run", "--m2m-validity-period", "-5"], ["run", "--m2m-validity-period", "x"],
                                   ["run", "--m2m-validity-period", "nan"],
-                                  ["run", "--m2m-notification-transport", "smtp"], ["nope"], []])
+                                  ["run", "--m2m-notification-transport", "smtp"],
+                                  ["run", "--m2m-notification-retry-interval", "0"], ["nope"], []])
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.build_parser().parse_args(argv)
@@ -58,16 +59,17 @@ def test_m2m_validity_period_reaches_the_sgp02_runtime(monkeypatch):
 
 def test_m2m_notification_transport_reaches_the_sgp02_runtime(monkeypatch, tmp_path, capsys):
     """--m2m-notification-transport sets how notifications go to the SM-SR (SGP.02 §3.15), with
-    --m2m-validity-period in the same runtime; a card without the m2m extension is refused with
+    --m2m-validity-period and --m2m-notification-retry-interval in the same runtime; a card without the m2m extension is refused with
     exit status 2 before any slot is claimed or state file created."""
     monkeypatch.delenv("EUICC_EXTENSIONS", raising=False)
     parser = cli.build_parser()
     assert parser.parse_args(["run"]).m2m_notification_transport is None
     settings = m2m_runtime(parser.parse_args(["run", "--m2m-notification-transport", "https"])).settings
     assert (settings.notification_transport, settings.validity_period) == ("https", 180.0)
-    settings = m2m_runtime(parser.parse_args(["run", "--m2m-notification-transport", "sms",
-                                              "--m2m-validity-period", "7"])).settings
+    settings = m2m_runtime(parser.parse_args(["run", "--m2m-notification-transport", "sms", "--m2m-validity-period",
+                                              "7", "--m2m-notification-retry-interval", "2.5"])).settings
     assert (settings.notification_transport, settings.validity_period) == ("sms", 7.0)
+    assert settings.notification_retry_interval == 2.5
     state = tmp_path / "s"
     assert cli.main(["run", "--state", str(state), "--slot", "9", "--extensions", "rsp",
                      "--m2m-notification-transport", "https"]) == 2
