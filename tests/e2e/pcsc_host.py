@@ -109,6 +109,10 @@ class CardProcess:
             time.sleep(0.1)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Stop the process and wait until pcscd has seen the card go; once only (a later call, e.g.
+        the fixture's after a test restarted the card on the same slot, must not wait for that)."""
+        if self._log_file.closed:
+            return self.proc.returncode
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
