@@ -184,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.quirks:
         log.info("quirks profile %s", args.quirks)
+    if m2m is not None:
+        log.info("SGP.02 settings: %s", ", ".join(f"{field.replace('_', ' ')} {getattr(m2m.settings, field)}"
+                                                  for field in M2M_OPTIONS))
     with contextlib.ExitStack() as stack:
         try:
             sinks = open_sinks(stack, args.trace, args.gsmtap, args.pcap)
