@@ -134,7 +134,6 @@ class HttpsChain:
             return transport
         monkeypatch.setattr(smsr_cli, "open_link", open_link)
         monkeypatch.setattr(HttpsTransport, "start", start)
-        monkeypatch.setattr(HttpsTransport, "timeout", 30.0)
         return self
 
     def run(self, *argv: str) -> tuple[int, str, str]:
