@@ -33,7 +33,7 @@ TLS_APPLICATION_DATA = bytes.fromhex("170303")    # RFC 5246 §6.2.1: record typ
 
 
 @dataclass
-class Exchange:
+class WireExchange:
     apdu: bytes
     data: bytes
     sw: int
@@ -55,7 +55,7 @@ class WireLink(CardLink):
     """A recording :class:`CardLink` around the CLI's PC/SC link (see the module docstring)."""
 
     inner: CardLink
-    exchanges: list[Exchange] = field(default_factory=list)
+    exchanges: list[WireExchange] = field(default_factory=list)
     cut: Callable[[WireLink, bytes], bool] | None = None
     card: CardProcess | None = None
     cut_done: bool = False
@@ -75,7 +75,7 @@ class WireLink(CardLink):
 
     def exchange(self, apdu: bytes) -> tuple[bytes, int]:
         data, sw = super().exchange(apdu)
-        self.exchanges.append(Exchange(apdu, data, sw))
+        self.exchanges.append(WireExchange(apdu, data, sw))
         return data, sw
 
     def reset(self) -> bytes:
