@@ -210,6 +210,20 @@ def test_v3_contexts_not_implemented_are_refused(v3, ctx):
     assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 127)
 
 
+@pytest.mark.parametrize("undefined", ["ctx-params1", "matching-id-source"])
+def test_v3_undefined_choice_alternative_is_undefined_error(v3, undefined):
+    """A CHOICE alternative v3.1 does not define (asn1tools: (None, None)) in ctxParams1: undefinedError
+    (127), not an internal error (the card echoes ctxParams1 in euiccSigned1 and could not encode it)."""
+    lpa = open_lpa()
+    challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
+    request = split(SmdpV3(v3).authenticate_server(challenge))
+    raw = (bytes.fromhex("A4020500") if undefined == "ctx-params1"         # CtxParams1 has no [4]
+           # ctxParamsForCommonAuthentication ('A0') + matchingIdSource [3] with none of its [0] [1] [2]
+           else tlv(b"\xa0", b"".join(split(request[-1])) + bytes.fromhex("A3028900")))
+    kind, error = v3.decode("AuthenticateServerResponse", lpa.es10(tlv(b"\xbf\x38", b"".join(request[:-1]) + raw)))
+    assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 127)
+
+
 # -- download v3 ----------------------------------------------------------------------------------
 def test_v3_download_with_service_provider_message(v3):
     message = {"languageTag": "en", "message": "Welcome to GSMA Test"}
