@@ -71,6 +71,7 @@ class Toolkit:
         self.keepers: list[DeadlineKeeper] = []
         self.hooks: list[Callable[[CatContext], None]] = []
         self.profile_hooks: list[Callable[[CatContext], None]] = []
+        self.reset_hooks: list[Callable[[CatContext], None]] = []
         self._needed: dict[int, list[Callable[[TerminalProfile], bool]]] = {}
 
     def on_event(self, event: int, handler: EventHandler,
@@ -87,6 +88,16 @@ class Toolkit:
     def after(self, hook: Callable[[CatContext], None]) -> None:
         """Run `hook` after every CAT command (the BIP layer's pump)."""
         self.hooks.append(hook)
+
+    def on_reset(self, hook: Callable[[CatContext], None]) -> None:
+        """Run `hook` with the ending session's context when the card is reset or powered off
+        (ISO/IEC 7816-3 §6.2.2: the terminal's session and all it held, e.g. BIP channels, end)."""
+        self.reset_hooks.append(hook)
+
+    def card_reset(self, ctx: CatContext) -> None:
+        """The card's power cycle ends: the reset hooks run (:meth:`on_reset`)."""
+        for hook in self.reset_hooks:
+            hook(ctx)
 
     def keep_deadlines(self, keeper: DeadlineKeeper) -> None:
         if len(self.keepers) >= MAX_TIMERS:
