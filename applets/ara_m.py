@@ -8,12 +8,12 @@ rules themselves and their coding are in euicc.gp.access_control.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.applet import Applet
-from euicc.channels import MAX_SHORT
+from euicc.channels import MAX_SHORT, SelectionState
 from euicc.gp import access_control as ac
 from euicc.gp import store_data
 from euicc.gp.registry import KIND_APP, LCS_SELECTABLE
@@ -29,7 +29,7 @@ GET_REFRESH_TAG, GET_CONFIG = 0xDF20, 0xDF21
 SW_RULES_UPDATED = SW.REFERENCE_DATA_INVALIDATED
 #: GET DATA [Next] with nothing left to send (no GET DATA [All] before it on this channel).
 SW_NOTHING_NEXT = SW.CONDITIONS_NOT_SATISFIED
-_NEXT_KEY = "aram-next"   # channel state: (data not yet sent, refresh tag it was read under)
+_NEXT_KEY: Final = "aram-next"   # channel state: (data not yet sent, refresh tag it was read under)
 
 
 class AraM(Applet):
@@ -103,7 +103,7 @@ def _next_block(ctx: Context, cmd: Command, rules: ac.AccessRules) -> bytes:
     return _send(state, rest, refresh_tag)
 
 
-def _send(state: dict[str, Any], data: bytes, refresh_tag: bytes) -> bytes:
+def _send(state: SelectionState, data: bytes, refresh_tag: bytes) -> bytes:
     """At most one short response's worth of `data`; the rest waits for GET DATA [Next]."""
     state.pop(_NEXT_KEY, None)
     if len(data) > MAX_SHORT:

@@ -113,6 +113,7 @@ class Card:
 
     def power_on(self) -> bytes:
         """Cold reset: all volatile state is new (ISO 7816-3 §6.2.2)."""
+        self._end_power_cycle()
         self.session = CardSession(self.services, self.config)
         return self.atr
 
@@ -121,7 +122,14 @@ class Card:
         return self.power_on()
 
     def power_off(self) -> None:
+        self._end_power_cycle()
         self.session = None
+
+    def _end_power_cycle(self) -> None:
+        """The session with the terminal ends (reset, power off): the toolkit's reset hooks run
+        with its context (euicc.cat.toolkit; the BIP layer tells the engines on its channels)."""
+        if self.session is not None:
+            self.services.toolkit.card_reset(self.session)
 
     def transmit(self, apdu: bytes) -> bytes:
         """Process one command APDU; always returns data (maybe none) and a status word."""

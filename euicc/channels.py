@@ -26,11 +26,16 @@ What a T=0 card does with a case-2 command whose Le is wrong is the card's choic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, TypedDict
 
 from euicc.apdu import SW, Command, SwError, sw_bytes
 from euicc.fs.filesystem import Cursor
 from euicc.volatile import Lifetime, Volatile
+
+if TYPE_CHECKING:
+    from euicc.crypto.scp03 import Scp03Session
+    from euicc.fs.model import BerTlvRetrieval, BerTlvSetting
+    from euicc.gp.registry import RegistryEntry
 
 MAX_SHORT = 256
 LE_6CXX = "6Cxx"
@@ -71,6 +76,19 @@ class Resend:
         return min(len(self.data), MAX_SHORT)
 
 
+SelectionState = TypedDict("SelectionState", {
+    "store_data": "tuple[int, bytes] | None",   # STORE DATA blocks so far (GP CS §11.11; euicc.gp.store_data)
+    "get_status": "tuple[tuple[int, bool], list[RegistryEntry]] | None",   # GET STATUS next occurrence
+    #                                             (GP CS §11.4.2; (P1, TLV format), entries left; euicc.gp.get_status)
+    "scp03": "Scp03Session",                    # the open SCP03 session (GP Amd D; euicc.gp.secure_channel)
+    "bertlv": "BerTlvRetrieval | BerTlvSetting",   # RETRIEVE / SET DATA transfer (TS 102 221 §11.3; euicc.fs.bertlv)
+    "aram-next": "tuple[bytes, bytes]",         # GET DATA [Next]: data left, refresh tag (GPD_SPE_013; applets.ara_m)
+}, total=False)
+"""What lives in a channel's ``applet_state``: the state of the current selection (ISO/IEC 7816-4
+§5.1.3), emptied when the channel selects again, is closed or the card resets.  One entry per
+command family that continues over several commands; nothing else is kept there."""
+
+
 @dataclass(slots=True)
 class Channel:
     """Volatile state of one logical channel."""
@@ -78,7 +96,7 @@ class Channel:
     number: int
     cursor: Cursor = field(default_factory=Cursor)
     applet: Application | None = None       # selected GP applet (None: the file system)
-    applet_state: dict[str, Any] = field(default_factory=dict)   # the selection's state
+    applet_state: SelectionState = field(default_factory=lambda: SelectionState())   # the selection's state
     volatile: Volatile = field(default_factory=lambda: Volatile(Lifetime.CHANNEL))
     pending: bytes = b""                    # response data not yet fetched by GET RESPONSE
     pending_sw: int = SW.OK

@@ -9,7 +9,9 @@ STATUS, and the Channel Status event (link dropped; in server mode a client conn
 The terminal may give a smaller buffer than asked (result '07', "performed with modification",
 §6.4.27): packets are then cut to the buffer it gave.  Nothing is issued the terminal did not
 declare (TERMINAL PROFILE byte 12, the transport in byte 17, the two events): :meth:`open` then
-returns False and the engine falls back (SMS).  Channels are volatile (a reset closes them).
+returns False and the engine falls back (SMS).  Channels are volatile: a reset or power off ends
+them with the terminal's session, and every engine still on one is told (``closed("card reset")``,
+the port's own call) so that the next power cycle starts clean.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ MAX_CHUNK = 237     # channel data per SEND DATA / RECEIVE DATA: fits one 'D0' o
 MIN_BUFFER = 1
 SERVER_STATE_MASK, SERVER_ESTABLISHED = 0xC0, 0x80        # §8.56 byte 1 b7-b8 in server mode
 LINK_ESTABLISHED = 0x80                                    # §8.56 byte 1 b8 in client mode
+RESET_REASON = "card reset"                                # ChannelUser.closed() when the card resets
 
 
 @dataclass
@@ -79,6 +82,7 @@ class BipService:
         toolkit.on_event(EVENT_DATA_AVAILABLE, self._data_available, needed=_uses_bip)
         toolkit.on_event(EVENT_CHANNEL_STATUS, self._channel_status, needed=_uses_bip)
         toolkit.after(self.pump)
+        toolkit.on_reset(self.card_reset)
 
     @staticmethod
     def state(ctx: CatContext) -> BipState:
@@ -103,6 +107,18 @@ class BipService:
             return False
         state.channels.append(channel)
         return True
+
+    def card_reset(self, ctx: CatContext) -> None:
+        """The card is reset or powered off: its channels are gone with the terminal's session
+        (TS 102 223 §6.4.27 channels do not survive it); each engine on one not yet told is told
+        (:meth:`ChannelUser.closed`, :data:`RESET_REASON`) and the channels are forgotten."""
+        state = ctx.volatile.get(BipState)
+        if state is None:
+            return
+        for channel in state.channels:
+            if channel.state not in ("closing", "failed"):     # those were told already (or failed)
+                _call(channel, lambda: channel.user.closed(RESET_REASON))
+        state.channels.clear()
 
     def get_status(self, ctx: CatContext) -> bool:
         """GET CHANNEL STATUS (§6.4.31): channels the terminal reports down are closed."""

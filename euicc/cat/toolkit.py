@@ -11,7 +11,10 @@ After every CAT command the card arms one terminal timer per deadline keeper at 
 next deadline (TIMER MANAGEMENT start, when the terminal declared it and the 'D7' envelope),
 unless that timer already runs for an earlier one; TIMER EXPIRATION hands control back to the
 keeper, and the timer is armed again for whatever is then next.  A deadline further away than
-``MAX_TIMER_SECONDS`` is armed at that maximum and re-armed when it expires.
+``MAX_TIMER_SECONDS`` is armed at that maximum and re-armed when it expires.  A keeper whose
+deadlines are all gone (e.g. the notification was confirmed: no retry, no rollback) has its
+running timer deactivated (TIMER MANAGEMENT qualifier '01'), so the terminal does not keep a timer
+nobody needs.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 
 EVENT_DOWNLOAD, TIMER_EXPIRATION = 0xD6, 0xD7            # TS 102 223 §9.1 BER-TLV tags
 TAG_EVENT_LIST, TAG_TIMER_ID, TAG_TIMER_VALUE = 0x19, 0x24, 0x25   # §9.3 (CR bit cleared)
-TIMER_START = 0x00                                        # §6.4.21 qualifier bits 1-2
+TIMER_START, TIMER_DEACTIVATE = 0x00, 0x01                # §6.4.21 qualifier bits 1-2
 MAX_TIMERS = 8                                            # §8.37 timer identifiers '01'-'08'
 MAX_TIMER_SECONDS = 24 * 3600 - 1   # §8.38: hours, minutes, seconds; kept below a day [R]
 SUCCESS_RESULTS = range(0x00, 0x10)                       # §8.12: '0X' = command performed
@@ -68,6 +71,7 @@ class Toolkit:
         self.keepers: list[DeadlineKeeper] = []
         self.hooks: list[Callable[[CatContext], None]] = []
         self.profile_hooks: list[Callable[[CatContext], None]] = []
+        self.reset_hooks: list[Callable[[CatContext], None]] = []
         self._needed: dict[int, list[Callable[[TerminalProfile], bool]]] = {}
 
     def on_event(self, event: int, handler: EventHandler,
@@ -84,6 +88,16 @@ class Toolkit:
     def after(self, hook: Callable[[CatContext], None]) -> None:
         """Run `hook` after every CAT command (the BIP layer's pump)."""
         self.hooks.append(hook)
+
+    def on_reset(self, hook: Callable[[CatContext], None]) -> None:
+        """Run `hook` with the ending session's context when the card is reset or powered off
+        (ISO/IEC 7816-3 §6.2.2: the terminal's session and all it held, e.g. BIP channels, end)."""
+        self.reset_hooks.append(hook)
+
+    def card_reset(self, ctx: CatContext) -> None:
+        """The card's power cycle ends: the reset hooks run (:meth:`on_reset`)."""
+        for hook in self.reset_hooks:
+            hook(ctx)
 
     def keep_deadlines(self, keeper: DeadlineKeeper) -> None:
         if len(self.keepers) >= MAX_TIMERS:
@@ -132,16 +146,22 @@ class Toolkit:
 
     # -- timers --------------------------------------------------------------------------------
     def arm_timers(self, ctx: CatContext) -> None:
-        """TIMER MANAGEMENT start (§6.4.21) for each keeper whose deadline is not armed yet."""
+        """TIMER MANAGEMENT (§6.4.21): start for each keeper whose deadline is not armed yet,
+        deactivate for each keeper with a running timer and no deadline left."""
         cat = ctx.cat
         if not cat.profile.timers:
             return
         for timer, keeper in enumerate(self.keepers, start=1):
             deadline, armed = keeper.deadline(ctx), cat.timers.get(timer)
+            timer_id = tlv.tlv(0x80 | TAG_TIMER_ID, bytes((timer,)))
+            if deadline is None and armed is not None:
+                if cat.submit(ProactiveCommand(TIMER_MANAGEMENT, TIMER_DEACTIVATE, body=timer_id)):
+                    del cat.timers[timer]   # a late TIMER EXPIRATION of it is then ignored
+                continue
             if deadline is None or (armed is not None and armed <= deadline):
                 continue      # an earlier timer is running: its expiry arms the rest
             seconds = min(MAX_TIMER_SECONDS, max(1, math.ceil((deadline - keeper.now_ms()) / 1000)))
-            body = tlv.tlv(0x80 | TAG_TIMER_ID, bytes((timer,))) + tlv.tlv(0x80 | TAG_TIMER_VALUE, timer_value(seconds))
+            body = timer_id + tlv.tlv(0x80 | TAG_TIMER_VALUE, timer_value(seconds))
             # a refused start is not asked again for the same deadline (no loop with the terminal)
             if cat.submit(ProactiveCommand(TIMER_MANAGEMENT, TIMER_START, body=body)):
                 cat.timers[timer] = deadline

@@ -17,14 +17,14 @@ block of the tag with length '00' deletes the object like the tag alone.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.channels import MAX_SHORT
 from euicc.fs import access
-from euicc.fs.model import BERTLV
+from euicc.fs.model import BERTLV, BerTlvRetrieval, BerTlvSetting
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -35,23 +35,8 @@ SW_MORE_DATA_AVAILABLE, SW_MORE_DATA_EXPECTED = 0x62F1, 0x63F1
 #: A next block (or the previous one again) with no transfer in progress on the current EF: not
 #: given by §11.3; "conditions of use not satisfied".
 SW_NO_TRANSFER = SW.CONDITIONS_NOT_SATISFIED
-_KEY = "bertlv"   # channel state: the transfer in progress
-
-
-@dataclass(frozen=True)
-class _Retrieval:
-    path: str
-    rest: bytes      # what the next block starts with
-    last: bytes      # the previous block, for '40'
-
-
-@dataclass(frozen=True)
-class _Setting:
-    path: str
-    tag: int
-    length: int      # of the value, as announced in the first block
-    value: bytes     # received so far
-    last: int        # length of the previous block, for '40'
+_KEY: Final = "bertlv"   # channel state: the transfer in progress
+T = TypeVar("T", BerTlvRetrieval, BerTlvSetting)
 
 
 def valid_tag(tag: int) -> bool:
@@ -92,7 +77,7 @@ def _target(ctx: Context, cmd: Command, mode: int) -> tuple[str, int]:
     return path, desc.size
 
 
-def _pending(ctx: Context, kind: type):
+def _pending(ctx: Context, kind: type[T]) -> T:
     """The transfer a next block continues: of `kind`, on the current EF; else '6985'."""
     state = ctx.channel.applet_state.get(_KEY)
     if not isinstance(state, kind) or state.path != ctx.channel.cursor.ef:
@@ -113,12 +98,12 @@ def retrieve_data(ctx: Context, cmd: Command) -> bytes:
     if cmd.p2 & 0xE0 == P2_FIRST:
         state.pop(_KEY, None)
         path, _ = _target(ctx, cmd, access.READ)
-        return _block(ctx, cmd, _Retrieval(path, _object(ctx, path, cmd.data), b""))
+        return _block(ctx, cmd, BerTlvRetrieval(path, _object(ctx, path, cmd.data), b""))
     if cmd.p2 not in (P2_NEXT, P2_AGAIN):
         raise SwError(SW.INCORRECT_P1P2)
     if cmd.data:
         raise SwError(SW.WRONG_LENGTH)
-    pending = _pending(ctx, _Retrieval)
+    pending = _pending(ctx, BerTlvRetrieval)
     if cmd.p2 == P2_AGAIN:
         if not pending.last:
             raise SwError(SW_NO_TRANSFER)
@@ -148,12 +133,12 @@ def _object(ctx: Context, path: str, data: bytes) -> bytes:
     return tlv.tlv(tag, objs[tag])
 
 
-def _block(ctx: Context, cmd: Command, pending: _Retrieval) -> bytes:
+def _block(ctx: Context, cmd: Command, pending: BerTlvRetrieval) -> bytes:
     """The next at most Le bytes of the object; what is left waits for the next block.  (A block
     that T=0 withholds with '6Cxx' reaches the re-issued command through the channel's kept
     answer, euicc.channels: this runs once.)"""
     block = pending.rest[:min(cmd.ne or MAX_SHORT, MAX_SHORT)]
-    ctx.channel.applet_state[_KEY] = _Retrieval(pending.path, pending.rest[len(block):], block)
+    ctx.channel.applet_state[_KEY] = BerTlvRetrieval(pending.path, pending.rest[len(block):], block)
     if len(block) < len(pending.rest):
         raise SwError(_more(ctx, SW_MORE_DATA_AVAILABLE), block)
     return block
@@ -173,7 +158,7 @@ def set_data(ctx: Context, cmd: Command) -> bytes:
         return _first_set(ctx, path, cmd.data)
     if cmd.p2 not in (P2_NEXT, P2_AGAIN):
         raise SwError(SW.INCORRECT_P1P2)
-    pending = _pending(ctx, _Setting)
+    pending = _pending(ctx, BerTlvSetting)
     value = pending.value
     if cmd.p2 == P2_AGAIN:   # the data replaces the previous block's
         if not pending.last:
@@ -200,10 +185,10 @@ def _first_set(ctx: Context, path: str, data: bytes) -> bytes:
         ctx.fs.set_data(path, _encode(objs))
         return b""
     _check_size(ctx, path, tag, length)
-    return _continue(ctx, _Setting(path, tag, length, data[j:], len(data) - j))
+    return _continue(ctx, BerTlvSetting(path, tag, length, data[j:], len(data) - j))
 
 
-def _continue(ctx: Context, setting: _Setting) -> bytes:
+def _continue(ctx: Context, setting: BerTlvSetting) -> bytes:
     """Write the object once its value is complete; until then '63F1'."""
     state = ctx.channel.applet_state
     if len(setting.value) > setting.length:

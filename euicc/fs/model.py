@@ -118,3 +118,23 @@ def _pin_status_template(refs: tuple[int, ...], enabled: dict[int, bool]) -> byt
             body += tlv(0x95, b"\x08")
         body += tlv(0x83, bytes((ref,)))
     return tlv(0xC6, body)
+
+
+@dataclass(frozen=True)
+class BerTlvRetrieval:
+    """A RETRIEVE DATA transfer in progress on a channel (TS 102 221 §11.3.1, euicc.fs.bertlv)."""
+
+    path: str
+    rest: bytes      # what the next block starts with
+    last: bytes      # the previous block, for '40'
+
+
+@dataclass(frozen=True)
+class BerTlvSetting:
+    """A SET DATA transfer in progress on a channel (TS 102 221 §11.3.2, euicc.fs.bertlv)."""
+
+    path: str
+    tag: int
+    length: int      # of the value, as announced in the first block
+    value: bytes     # received so far
+    last: int        # length of the previous block, for '40'

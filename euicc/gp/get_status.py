@@ -6,9 +6,14 @@ not fit into one response is announced with '6310' and fetched with P2 b1=1 (nex
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.gp.registry import KIND_APP, KIND_ELF, KIND_ISD, KIND_SD, RegistryEntry
+
+if TYPE_CHECKING:
+    from euicc.channels import SelectionState
 
 P1_ISD, P1_APPS, P1_ELF, P1_ELF_MODULES = 0x80, 0x40, 0x20, 0x10
 MORE_DATA = 0x6310
@@ -45,7 +50,7 @@ def encode_entry(p1: int, e: RegistryEntry, tlv_format: bool) -> bytes:
     return tlv.tlv(0xE3, body)
 
 
-def get_status(cmd: Command, entries: list[RegistryEntry], state: dict,
+def get_status(cmd: Command, entries: list[RegistryEntry], state: SelectionState,
                max_response: int = MAX_RESPONSE) -> tuple[bytes, int]:
     """Process GET STATUS; `state` is the applet's channel state (for 'next occurrence');
     `max_response` bytes of entries per response (less inside a secure channel that adds R-MAC)."""

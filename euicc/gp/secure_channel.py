@@ -16,7 +16,7 @@ session is refused with '6982'.  The card challenge is pseudo-random (Amd D §6.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from euicc.apdu import SW, Command, SwError
 from euicc.context import Origin
@@ -33,7 +33,7 @@ SCP03_INS = frozenset({INS_INITIALIZE_UPDATE, INS_EXTERNAL_AUTHENTICATE, INS_PUT
 SCP03_FEATURE = "scp03"
 #: GP CS §7.3 / the issue's minimum: key management needs an authenticated session with C-DEC
 KEY_MANAGEMENT_LEVEL = SecurityLevel.C_MAC | SecurityLevel.C_DECRYPTION
-_STATE_KEY = "scp03"
+_STATE_KEY: Final = "scp03"
 
 Handler = Callable[[Command], bytes]
 

@@ -7,15 +7,18 @@ data field is mandatory); one without data is refused with '6700' and the sequen
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from euicc.apdu import SW, Command, SwError
 
+if TYPE_CHECKING:
+    from euicc.channels import SelectionState
+
 DEFAULT_MAX_SIZE = 65536
-_KEY = "store_data"
+_KEY: Final = "store_data"
 
 
-def collect(cmd: Command, state: dict[str, Any], max_size: int = DEFAULT_MAX_SIZE) -> bytes | None:
+def collect(cmd: Command, state: SelectionState, max_size: int = DEFAULT_MAX_SIZE) -> bytes | None:
     """Add one STORE DATA block; return the whole data after the last block, else None."""
     if not cmd.proprietary:
         raise SwError(SW.CLA_NOT_SUPPORTED)

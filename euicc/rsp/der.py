@@ -37,6 +37,27 @@ def decode(type_name: str, data: bytes, *, v3: bool = False) -> Any:
     return value
 
 
+def undefined_alternative(value: Any) -> bool:
+    """Whether a decoded request holds, at any depth, a CHOICE alternative its module does not
+    define: both RSPDefinitions modules are ``EXTENSIBILITY IMPLIED``, so asn1tools decodes an
+    unknown alternative as ``(None, None)`` instead of refusing it."""
+    if isinstance(value, dict):
+        return any(undefined_alternative(member) for member in value.values())
+    if isinstance(value, list):
+        return any(undefined_alternative(member) for member in value)
+    if isinstance(value, tuple) and len(value) == 2:
+        return value == (None, None) or (isinstance(value[0], str) and undefined_alternative(value[1]))
+    return False
+
+
+def alternative(choice: tuple[str | None, Any]) -> tuple[str, Any]:
+    """A decoded CHOICE of a request, (name, value); an alternative the module does not define
+    (:func:`undefined_alternative`) is data the card cannot parse: SwError('6A80') (§5.7.2)."""
+    if undefined_alternative(choice):
+        raise SwError(SW.INCORRECT_DATA)
+    return choice  # type: ignore[return-value]
+
+
 def encode(type_name: str, value: Any, *, v3: bool = False) -> bytes:
     """Encode a value the card built itself (a failure here is a defect, not bad input)."""
     return spec(v3).encode(type_name, value, check_constraints=True)

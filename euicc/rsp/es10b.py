@@ -109,8 +109,9 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
                                            signed1["transactionId"])
         if code is not None:
             return error(code)
-    elif v3 and not _v3_context_supported(request["ctxParams1"]):
-        return error(UNDEFINED_ERROR)
+    elif der.undefined_alternative(request["ctxParams1"]) or (
+            v3 and not _v3_context_supported(request["ctxParams1"])):
+        return error(UNDEFINED_ERROR)   # also a CtxParams1 alternative its module does not define
     euicc_signed1 = {
         "transactionId": signed1["transactionId"],
         "serverAddress": signed1["serverAddress"],

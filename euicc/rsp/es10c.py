@@ -82,7 +82,7 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
     records = ProfileManager(ctx.store).records()
     criteria = request.get("searchCriteria")
     if criteria is not None:
-        kind, wanted = criteria
+        kind, wanted = der.alternative(criteria)
         attr = {"isdpAid": "isdp_aid", "iccid": "iccid", "profileClass": "profile_class"}[kind]
         records = [r for r in records if getattr(r, attr) == wanted]
     try:
@@ -104,7 +104,7 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
 
 # -- Enable / Disable / Delete --------------------------------------------------------------------
 def _find(ctx: Context, identifier: tuple[str, bytes]) -> ProfileRecord | None:
-    kind, value = identifier
+    kind, value = der.alternative(identifier)
     profiles = ProfileManager(ctx.store)
     try:
         return profiles.get(value) if kind == "isdpAid" else profiles.by_iccid(value)

@@ -171,61 +171,49 @@ def euicc_info1(identity: EuiccIdentity, settings: EuiccInfoSettings = DEFAULT_S
     }, v3=True)
 
 
+_V3_NAMES = {
+    "profileVersion": "baseProfilePackageVersion",
+    "svn": "lowestSvn",
+    "euiccFirmwareVer": "euiccFirmwareVersion",
+    "rspCapability": "euiccRspCapability",
+    "javacardVersion": "ts102241Version",
+}
+"""EUICCInfo2 members SGP.22 v3.1 renames (same tags as v2); every other v2 member keeps its name."""
+
+
 def euicc_info2_value(identity: EuiccIdentity, resources: bytes,
                       settings: EuiccInfoSettings = DEFAULT_SETTINGS, *, v3: bool = False) -> dict:
     """EUICCInfo2 as an asn1tools value (also embedded in euiccSigned1, §5.7.13) of the v2 or
     (`v3`) v3.1 module; `resources` is the Extended Card Resources Information (ETSI TS 102 226
-    §8.2.1.7.2, '81' '82' '83' TLVs)."""
-    if v3:
-        return _euicc_info2_v3(identity, resources, settings)
+    §8.2.1.7.2, '81' '82' '83' TLVs).  One path: the v2 members (v3.1 keeps their tags, renames
+    some: :data:`_V3_NAMES`), then, in the v3 form, the members v3.1 adds."""
     verification, signing = settings.ci_pkids(identity)
     value: dict = {
         "profileVersion": settings.profile_version,
         "svn": settings.svn,
         "euiccFirmwareVer": settings.firmware_version,
         "extCardResource": resources,
-        "uiccCapability": _UICC_CAPABILITY,
-        "rspCapability": _RSP_CAPABILITY,
+        "uiccCapability": _UICC_CAPABILITY_V3 if v3 else _UICC_CAPABILITY,
+        "rspCapability": _euicc_rsp_capability_v3(settings) if v3 else _RSP_CAPABILITY,
         "euiccCiPKIdListForVerification": verification,
         "euiccCiPKIdListForSigning": signing,
         "ppVersion": settings.pp_version,
         "sasAcreditationNumber": settings.sas_accreditation_number,
     }
-    if settings.ts102241_version is not None:
-        value["javacardVersion"] = settings.ts102241_version
-    if settings.globalplatform_version is not None:
-        value["globalplatformVersion"] = settings.globalplatform_version
-    if settings.euicc_category is not None:
-        value["euiccCategory"] = settings.euicc_category
-    return value
-
-
-def _euicc_info2_v3(identity: EuiccIdentity, resources: bytes, settings: EuiccInfoSettings) -> dict:
-    """EUICCInfo2 of SGP.22 v3.1 (members renamed, v3 members added; tags as in v2)."""
-    verification, signing = settings.ci_pkids(identity)
-    value: dict = {
-        "baseProfilePackageVersion": settings.profile_version,
-        "lowestSvn": settings.svn,
-        "euiccFirmwareVersion": settings.firmware_version,
-        "extCardResource": resources,
-        "uiccCapability": _UICC_CAPABILITY_V3,
-        "euiccRspCapability": _euicc_rsp_capability_v3(settings),
-        "euiccCiPKIdListForVerification": verification,
-        "euiccCiPKIdListForSigning": signing,
-        "ppVersion": settings.pp_version,
-        "sasAcreditationNumber": settings.sas_accreditation_number,
+    optional = {"javacardVersion": settings.ts102241_version,
+                "globalplatformVersion": settings.globalplatform_version,
+                "euiccCategory": settings.euicc_category}
+    value.update((name, member) for name, member in optional.items() if member is not None)
+    if not v3:
+        return value
+    value = {_V3_NAMES.get(name, name): member for name, member in value.items()}
+    value.update({
         "certificationDataObject": {"platformLabel": settings.platform_label,
                                     "discoveryBaseURL": settings.discovery_base_url},
         "lpaMode": LPA_MODE_LPAD,
         "euiccCiPKIdListForSigningV3": settings.ci_pkids_for_signing_v3_of(identity),
         "highestSvn": settings.highest_svn,
-    }
-    if settings.ts102241_version is not None:
-        value["ts102241Version"] = settings.ts102241_version
-    if settings.globalplatform_version is not None:
-        value["globalplatformVersion"] = settings.globalplatform_version
-    if settings.euicc_category is not None:
-        value["euiccCategory"] = settings.euicc_category
+    })
     return value
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from euicc import tlv
-from euicc.apdu import SW, SwError
 from euicc.crypto.cert_identity import EuiccIdentity
 from euicc.nvm import Store
 from euicc.rsp import der
@@ -129,11 +128,9 @@ def retrieve_notifications_list(ctx: Context, data: bytes) -> bytes:
     entries = _entries(ctx.store)
     criteria = request.get("searchCriteria")
     if criteria is not None:
-        kind, value = criteria
+        kind, value = der.alternative(criteria)
         if kind == "seqNumber":
             entries = [e for e in entries if e[0] == value]
-        elif kind != "profileManagementOperation":   # an alternative this card does not know: bad input
-            raise SwError(SW.INCORRECT_DATA)
         else:
             mask = der.bits_to_int(value)
             entries = [e for e in entries

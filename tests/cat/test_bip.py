@@ -3,9 +3,12 @@
 proactive commands are written here from the specification's codings."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from euicc.cat.bip_port import ChannelRequest
+from euicc.cat.dns_resolver import DnsExchange, DnsSettings, Outcome
 from euicc.composition import open_card
 from tests.cat.bip_host import EchoServer, EchoUser, Trigger, free_port, tcp_client, trigger_apdu
 from tools.terminal import cat
@@ -205,3 +208,30 @@ def test_get_channel_status(card):
     server.close()
     assert kinds(terminal)[-2:] == [cat.GET_CHANNEL_STATUS, cat.CLOSE_CHANNEL]
     assert user.events[-1] == "closed"
+
+
+def test_card_reset_tells_the_engines_their_channels_are_gone(card):
+    """A reset (here the terminal's: power down and up, TERMINAL PROFILE, as vpcd's reset does)
+    ends the BIP channels with the terminal's session: each engine on one learns it through its
+    port (``closed``), a DNS query too (it moves on, RFC 1035 §4.2.1), and the next power cycle
+    starts with no channel: a new one gets channel 1 and carries its data."""
+    server, dns_server = EchoServer("tcp"), EchoServer("udp")
+    stays = EchoUser(b"ping", expect=100)                       # never finished: its channel stays
+    query = DnsExchange("smsr.example", "A", time.monotonic, DnsSettings(port=dns_server.port, timeout=60))
+    Trigger(card, ChannelRequest("tcp", LOOPBACK, server.port), stays)
+    terminal = terminal_for(card)
+    run(terminal, stays, 1.0)
+    Trigger(card, ChannelRequest("udp", LOOPBACK, dns_server.port, 512), query)
+    terminal.send(trigger_apdu())
+    assert stays.events[:2] == ["connected", "received 4"] and len(terminal.bip.channels) == 2
+    assert query.outcome is Outcome.PENDING
+    terminal.start()                                            # the card is reset
+    assert stays.events[-1] == "closed" and stays.reasons == ["card reset"]
+    assert query.outcome is Outcome.RETRY and "card reset" in query.reason
+    fresh = EchoUser(b"again")
+    Trigger(card, ChannelRequest("tcp", LOOPBACK, server.port), fresh)
+    run(terminal, fresh)
+    server.close()
+    dns_server.close()
+    assert fresh.received_data == b"again" and fresh.reasons == []
+    assert [c.destination for c in terminal.record.proactive if c.type == cat.SEND_DATA][-1] == 0x21   # channel 1

@@ -13,7 +13,7 @@ import asn1tools
 import pytest
 
 from tools import ber_tlv as tlv
-from tools.conformance import description, m2m, report_html, report_junit, runner
+from tools.conformance import description, m2m, m2m_cat, report_html, report_junit, runner
 from tools.conformance.download import oid_body
 from tools.conformance.gp import offered_protocols
 from tools.conformance.m2m_cat import open_packet
@@ -175,3 +175,35 @@ def test_terminal_profile_then_set_up_event_list_answered():
     quiet = ScriptedCard([("80100000", "9000")])
     m2m.start(Session(next(iter(runner.load_cases().values())), quiet, description.load()))
     assert not quiet.script and len(quiet.sent) == 1
+
+
+REFRESH_COMMAND = "D009810301010082028182"                # TS 102 223 §6.6.13: REFRESH, qualifier 00
+TERMINAL_RESPONSE = "801400000C810301010082028281830100"   # §6.8: same details, ME -> UICC, result '00'
+
+
+def test_es10_answered_91xx_is_success_and_the_proactive_command_is_answered():
+    """STORE DATA answered '91xx' (TS 102 221 §7.4.2.2: done, a proactive command pending): the ES10
+    response is the data, the runner FETCHes and answers 'performed successfully' as a terminal does,
+    and keeps the command for the case; another status word is still a FAIL."""
+    card = ScriptedCard([("80AA", "9000"), ("0070000001", "019000"), ("01A40400", "9000"),
+                         ("81E29100", "BF3E035A01AA910B"), ("801200000B", REFRESH_COMMAND + "9000"),
+                         (TERMINAL_RESPONSE, "9000")])
+    s = Session(next(iter(runner.load_cases().values())), card, description.load())
+    assert s.es10_raw(bytes.fromhex("BF3E035C015A")) == bytes.fromhex("BF3E035A01AA")
+    assert not card.script and card.sent[-1] == bytes.fromhex(TERMINAL_RESPONSE)
+    assert [p.type for p in s.proactive] == [0x01]
+    refused = ScriptedCard([("81E29100", "6A80")])
+    s.es10_channel = 1
+    s.transport = refused
+    with pytest.raises(Fail):
+        s.es10_raw(bytes.fromhex("BF3E035C015A"))
+
+
+def test_location_status_gives_the_commands_fetched_after_es5_first():
+    """Proactive commands fetched after an ES5 ENVELOPE answered '91xx' are the case's to see with
+    the next location status report (e.g. the REFRESH of a profile switch, SGP.02 §3.2.1)."""
+    card = ScriptedCard([("80C20000", "9000")])
+    s = Session(next(iter(runner.load_cases().values())), card, description.load())
+    s.proactive = [m2m_cat.Proactive(0x01, {})]
+    assert [p.type for p in m2m_cat.location_status(s, m2m_cat.NORMAL_SERVICE)] == [0x01]
+    assert s.proactive == [] and not card.script

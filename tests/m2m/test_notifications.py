@@ -7,26 +7,32 @@ from Crypto.Hash import CMAC
 
 from tests.m2m import host
 from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile, set_attributes
+from tools.ota import packet as ota
 from tools.ota import transport
+from tools.terminal.link import CallableLink
+from tools.terminal.terminal import Terminal
 
 NORMAL, NO_SERVICE = 0x00, 0x02
 
 
 def notifications(terminal) -> list[dict[int, bytes]]:
     """Decode the SEND SHORT MESSAGEs: SMS-SUBMIT -> Command Packet (AES, CC) -> 'E1'."""
-    out = []
-    for command in terminal.take(0x13):
-        submit = transport.parse_sms_submit(dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B])
-        assert submit.destination == SMSR_DIGITS and submit.pid == 0x7F and submit.udh == b"\x70\x00"
-        packet = submit.payload
-        header, secured = packet[:10], AES.new(KIC, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
-        assert header[7:10] == host.ISDR_TAR and header[3] & 0x07 == 0x06
-        cntr, pad, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
-        assert CMAC.new(KID, msg=header + cntr + bytes([pad]) + data, ciphermod=AES).digest()[:8] == cc
-        (tag, body), = host.parse_tlvs(data[:len(data) - pad])
-        assert tag == 0xE1
-        out.append(dict(host.parse_tlvs(body)))
-    return out
+    return [notification(dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B])
+            for command in terminal.take(0x13)]
+
+
+def notification(tpdu: bytes) -> dict[int, bytes]:
+    """One notification SMS-SUBMIT TPDU -> Command Packet (AES, CC) -> the 'E1' objects by tag."""
+    submit = transport.parse_sms_submit(tpdu)
+    assert submit.destination == SMSR_DIGITS and submit.pid == 0x7F and submit.udh == b"\x70\x00"
+    packet = submit.payload
+    header, secured = packet[:10], AES.new(KIC, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
+    assert header[7:10] == host.ISDR_TAR and header[3] & 0x07 == 0x06
+    cntr, pad, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
+    assert CMAC.new(KID, msg=header + cntr + bytes([pad]) + data, ciphermod=AES).digest()[:8] == cc
+    (tag, body), = host.parse_tlvs(data[:len(data) - pad])
+    assert tag == 0xE1
+    return dict(host.parse_tlvs(body))
 
 
 def confirm(smsr, seq: int) -> tuple[bytes, int]:
@@ -108,6 +114,36 @@ def test_rollback_is_driven_by_the_terminal_timer(smsr, card, terminal, first_is
     assert terminal.timer_expiration(timer) == 0x9000
     assert card.services.profiles.enabled().isdp_aid == first_isdp
     assert terminal.take(0x01)                                   # REFRESH for the rollback
+
+
+def test_confirmation_deactivates_the_terminal_timer(card, clock):
+    """With the terminal simulator (tools/terminal, a modem declaring TIMER MANAGEMENT): the switch
+    arms a timer (rollback, notification retry); once the SM-SR confirms the notification nothing is
+    due, so the card deactivates that timer (TS 102 223 §6.4.21 qualifier '01') and the terminal
+    keeps none.  Known answer from §6.6.21: 'D0' 0C {'81' 03 nn 27 01, '82' 02 81 82 (UICC to
+    terminal), 'A4' 01 timer}."""
+    fetched: list[bytes] = []
+
+    def transmit(apdu: bytes) -> bytes:
+        answer = card.transmit(apdu)
+        if apdu[1] == 0x12:                                            # FETCH
+            fetched.append(answer[:-2])
+        return answer
+
+    modem = Terminal(CallableLink(transmit, card.reset), clock=clock)
+    modem.start()
+    smsr = host.OtaServer(modem, ota.OtaKeyset(0x01, ota.AES, KIC, ota.AES, KID))
+    card.store.put("m2m/declared", True)
+    second = add_profile(card, 0x20, "8988100000000000011")
+    assert smsr.one(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second))))[1] == 0x9000
+    (timer,) = modem.timers
+    modem.location_status(NORMAL)
+    note = notification(modem.record.sms_sent[-1])
+    assert note[0x4D] == b"\x02" and timer in modem.timers
+    assert confirm(smsr, int.from_bytes(note[0x4E], "big"))[1] == 0x9000
+    assert modem.timers == {}
+    deactivate = fetched[-1]
+    assert deactivate[:4] == bytes.fromhex("D00C8103") and deactivate[5:] == bytes.fromhex("270182028182A401") + bytes([timer])
 
 
 def test_location_asked_when_the_terminal_cannot_report_it(card, clock):

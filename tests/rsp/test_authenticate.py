@@ -13,7 +13,7 @@ from euicc.asn1 import rsp
 from euicc.composition import open_card
 from euicc.rsp.identity import IdentityError, import_identity
 from tests.rsp import flow
-from tests.rsp.helpers import CI_PKID, EID1, SGP26, Lpa, Smdp, load_key, split, verify
+from tests.rsp.helpers import CI_PKID, EID1, SGP26, Lpa, Smdp, load_key, split, tlv, verify
 
 
 def challenge(lpa) -> bytes:
@@ -61,6 +61,16 @@ def test_authenticate_errors(lpa, case, code):
     elif case == "curve":
         kwargs["certificate"] = p384_server_certificate()
     assert auth_error(lpa, smdp.authenticate_server(c, **kwargs)) == code
+
+
+def test_undefined_ctx_params1_alternative_is_undefined_error(lpa):
+    """CtxParams1 (v2.5) defines ctxParamsForCommonAuthentication ('A0') only; the module is
+    EXTENSIBILITY IMPLIED, so asn1tools decodes another alternative ('85') as (None, None): the card
+    refuses it with undefinedError (127) (an internal error before), as a v3 card does a context it
+    does not serve."""
+    request = split(Smdp().authenticate_server(challenge(lpa)))
+    assert request[-1][0] == 0xA0                                    # ctxParams1, the last member
+    assert auth_error(lpa, tlv(b"\xbf\x38", b"".join(request[:-1]) + bytes.fromhex("850100"))) == 127
 
 
 def p384_server_certificate() -> bytes:

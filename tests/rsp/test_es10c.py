@@ -201,6 +201,12 @@ def test_load_crl(lpa):
 @pytest.mark.parametrize("request_hex", ["BF3100", "BF2D03A00100", "BF33025A00", "BF2903000000", "BF38820100",
                                          # searchCriteria with an alternative SGP.22 does not define (found
                                          # by the card_session_mep fuzz harness: an internal error before)
-                                         "BF2B11A00C5A0A98000100000000000001810100"])
+                                         "BF2B11A00C5A0A98000100000000000001810100",
+                                         # a CHOICE alternative SGP.22 does not define ('82' is none of
+                                         # isdpAid '4F', iccid '5A', profileClass '95'), asn1tools decodes it
+                                         # as (None, None): GetProfilesInfo searchCriteria (an internal error
+                                         # before), Enable/Disable profileIdentifier, DeleteProfileRequest
+                                         "BF2D05A003820100", "BF3108A003820100810100",
+                                         "BF3208A003820100810100", "BF3303820100"])
 def test_malformed_requests_give_6a80(lpa, request_hex):
     lpa.es10(bytes.fromhex(request_hex), expect_sw=0x6A80)

@@ -149,6 +149,30 @@ def test_highest_svn_2_5_gives_the_v2_form(v3):
     assert info2["lowestSvn"] == V2_SVN and {"highestSvn", "lpaMode", "certificationDataObject"}.isdisjoint(info2)
 
 
+# v3.1 RSPDefinitions: the v2 members it renames (same tags), and the members it adds
+V3_RENAMED = {"profileVersion": "baseProfilePackageVersion", "svn": "lowestSvn",
+              "euiccFirmwareVer": "euiccFirmwareVersion", "rspCapability": "euiccRspCapability",
+              "javacardVersion": "ts102241Version"}
+V3_ADDED = {"certificationDataObject", "lpaMode", "euiccCiPKIdListForSigningV3", "highestSvn"}
+V3_CHANGED = {"uiccCapability", "rspCapability"}   # v3: getIdentity (22); EuiccRspCapability bits
+
+
+@pytest.mark.parametrize("settings", [{}, {"ts102241_version": None, "globalplatform_version": None,
+                                           "euicc_category": None}], ids=["all-members", "no-optional"])
+def test_euicc_info2_v2_and_v3_forms_agree_member_by_member(v3, v2, settings):
+    """The v2 form (a v2.5 card) and the v3 form (a v3.1 card with the same values) carry the same
+    v2 members under the v3.1 names; only the capability bit strings differ and v3 adds its four."""
+    old = v2.decode("EUICCInfo2", open_lpa(V2_SVN, **settings).es10(bytes.fromhex("BF2200")))
+    new = v3.decode("EUICCInfo2", open_lpa(V3_SVN, **settings).es10(bytes.fromhex("BF2200")))
+    assert set(new) == {V3_RENAMED.get(name, name) for name in old} | V3_ADDED
+    for name, member in old.items():
+        if name not in V3_CHANGED:
+            assert new[V3_RENAMED.get(name, name)] == member, name
+    assert bits(new["uiccCapability"]) == bits(old["uiccCapability"]) | {22}
+    assert bits(new["euiccRspCapability"]) == CAPABILITY_BITS and bits(old["rspCapability"]) == {0, 1, 3}
+    assert ("javacardVersion" in old) == (not settings)
+
+
 # -- the version of a session -------------------------------------------------------------------
 def test_v2_server_gets_a_v2_session(v3, v2):
     """No sessionContext in serverSigned1: euiccSigned1 carries EUICCInfo2 in the v2 form."""
@@ -183,6 +207,20 @@ def test_v3_contexts_not_implemented_are_refused(v3, ctx):
     challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
     smdp = SmdpV3(v3, ctx)
     kind, error = v3.decode("AuthenticateServerResponse", lpa.es10(smdp.authenticate_server(challenge)))
+    assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 127)
+
+
+@pytest.mark.parametrize("undefined", ["ctx-params1", "matching-id-source"])
+def test_v3_undefined_choice_alternative_is_undefined_error(v3, undefined):
+    """A CHOICE alternative v3.1 does not define (asn1tools: (None, None)) in ctxParams1: undefinedError
+    (127), not an internal error (the card echoes ctxParams1 in euiccSigned1 and could not encode it)."""
+    lpa = open_lpa()
+    challenge = lpa.call("GetEuiccChallengeRequest", {}, "GetEuiccChallengeResponse")["euiccChallenge"]
+    request = split(SmdpV3(v3).authenticate_server(challenge))
+    raw = (bytes.fromhex("A4020500") if undefined == "ctx-params1"         # CtxParams1 has no [4]
+           # ctxParamsForCommonAuthentication ('A0') + matchingIdSource [3] with none of its [0] [1] [2]
+           else tlv(b"\xa0", b"".join(split(request[-1])) + bytes.fromhex("A3028900")))
+    kind, error = v3.decode("AuthenticateServerResponse", lpa.es10(tlv(b"\xbf\x38", b"".join(request[:-1]) + raw)))
     assert (kind, error["authenticateErrorCode"]) == ("authenticateResponseError", 127)
 
 

@@ -8,8 +8,6 @@ names ``TC_eUICC_ES5.<function>#<sequence>`` / ``TC_SCP80.<check>#<sequence>`` a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tools import ber_tlv as tlv
 from tools.conformance.mutation import command, flip, mutation, replace
 from tools.conformance.model import Fail, case
@@ -34,41 +32,13 @@ def keyset(s: Session) -> OtaKeyset:
     return OtaKeyset(keys.kvn, AES, keys.kic, AES, keys.kid)  # type: ignore[union-attr]
 
 
-@dataclass(frozen=True)
-class Proactive:
-    """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
-
-    type: int
-    objects: dict[int, bytes]
-
-
-def fetch_all(s: Session, response: Response) -> list[Proactive]:
-    """FETCH while the card answers '91xx' (TS 102 221 §14.6.2); each command answered 'performed'."""
-    out = []
-    while response.sw >> 8 == 0x91:
-        s.step("FETCH (TS 102 221 §11.2.3) and TERMINAL RESPONSE")
-        fetched = s.expect_sw(s.send(bytes([0x80, 0x12, 0x00, 0x00, response.sw & 0xFF])), 0x9000, what="FETCH")
-        try:
-            objects = {t & 0x7F: v for t, v in tlv.split(tlv.unwrap(fetched.data, 0xD0))}
-        except (tlv.TlvError, ValueError) as exc:
-            raise Fail(f"the fetched proactive command does not decode: {exc}") from None
-        details = objects.get(0x01, b"")
-        s.check(len(details) == 3, "a proactive command without command details")
-        out.append(Proactive(details[1], objects))
-        s.note(f"proactive command type {details[1]:02X} qualifier {details[2]:02X}")
-        answer = bytes([0x81, 3]) + details + bytes.fromhex("82028281830100")
-        response = s.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
-        s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL RESPONSE answered {response.sw:04X}")
-    return out
-
-
 def start(s: Session) -> None:
     """TERMINAL PROFILE, then (as a terminal does) FETCH and answer what the card asks at once:
     SET UP EVENT LIST (TS 102 223 §6.4.16), so that the location status events are registered."""
     s.step("TERMINAL PROFILE (TS 102 221 §14.7.1)")
     response = s.send(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL_PROFILE)]) + TERMINAL_PROFILE)
     s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"TERMINAL PROFILE answered {response.sw:04X}")
-    fetch_all(s, response)
+    s.fetch_all(response)
 
 
 def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,
@@ -92,7 +62,7 @@ def send_script(s: Session, items: list[bytes], label: str, tar: bytes = ISD_R_T
     for tpdu in sms_deliver_tpdus(packet):
         response = s.send(envelope_apdu(tpdu))
     assert response is not None
-    s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"ENVELOPE answered {response.sw:04X}")
+    response = s.answered(response, what="ENVELOPE")
     s.check(response.data[:3] == POR_UDH, f"no PoR in the ENVELOPE response ({response.data[:8].hex().upper()})")
     try:
         por = decode_response_packet(good, SPI, response.data)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tools import ber_tlv as tlv
-from tools.conformance.m2m import ISD_R_TAR, Proactive, fetch_all, keyset, script, sw_of
+from tools.conformance.m2m import ISD_R_TAR, keyset, script, sw_of
 from tools.conformance.model import Fail
-from tools.conformance.session import Session
+from tools.conformance.session import Proactive, Session
 from tools.ota.packet import checksum
 from tools.ota.transport import parse_sms_submit
 
@@ -39,7 +39,8 @@ class Notification:
 
 
 def location_status(s: Session, status: int) -> list[Proactive]:
-    """EVENT DOWNLOAD - Location status (TS 102 223 §7.5.4), then the proactive commands it raised."""
+    """EVENT DOWNLOAD - Location status (TS 102 223 §7.5.4), then the proactive commands it raised,
+    after those fetched since the last look (an ES5 command answered '91xx': :meth:`Session.answered`)."""
     objects = bytes.fromhex("990103") + bytes.fromhex("82028281") + bytes([0x9B, 1, status])
     if status == NORMAL_SERVICE:
         objects += bytes([0x93, len(LOCATION_INFORMATION)]) + LOCATION_INFORMATION
@@ -47,7 +48,7 @@ def location_status(s: Session, status: int) -> list[Proactive]:
     s.step(f"ENVELOPE location status {status:02X} (TS 102 223 §7.5.4)")
     response = s.send(bytes([0x80, 0xC2, 0x00, 0x00, len(data)]) + data)
     s.check(response.sw == 0x9000 or response.sw >> 8 == 0x91, f"EVENT DOWNLOAD answered {response.sw:04X}")
-    return fetch_all(s, response)
+    return s.take_proactive() + s.fetch_all(response)
 
 
 def open_packet(s: Session, packet: bytes) -> bytes:

@@ -88,6 +88,22 @@ def switched(s: Session, enabled: bytes, disabled: bytes, kind: int = NOTIF_PROF
     return found[0]
 
 
+def switch(s: Session, enabled: bytes, disabled: bytes, what: str = "EnableProfile") -> Notification:
+    """ES5.EnableProfile of ``enabled`` (SGP.02 §3.2), accepted, then the switch checked (:func:`switched`)."""
+    s.check(es5(s, DGI_ENABLE, enabled) == 0x9000, f"{what} refused")
+    return switched(s, enabled, disabled)
+
+
+def second_enabled(s: Session, fallback: bool = False) -> tuple[bytes, bytes, Notification]:
+    """The opening of most cases: a second profile (:func:`second_profile`), with ``fallback`` the
+    Fall-Back Attribute on the original first (SGP.02 §3.18), then the switch to the second profile
+    (:func:`switch`); (original, second, the switch's notification)."""
+    original, aid = second_profile(s)
+    if fallback:
+        fallback_on(s, original)
+    return original, aid, switch(s, aid, original)
+
+
 def fallback_on(s: Session, aid: bytes) -> None:
     s.check(es5(s, DGI_FALLBACK, aid) == 0x9000, "SetFallBackAttribute refused")
 
@@ -97,9 +113,7 @@ def fallback_on(s: Session, aid: bytes) -> None:
       restores="re-enables the original profile (notification confirmed) and deletes the downloaded one",
       mutation=mutation("the fetched proactive commands lose a bit at the end", FETCH, flip(-1)))
 def enable_profile(s: Session) -> None:
-    original, aid = second_profile(s)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
-    switched(s, aid, original)
+    second_enabled(s)
 
 
 @case("TC_eUICC_ES5.HandleNotificationConfirmation#01", suite="m2m", group="ES5",
@@ -108,9 +122,7 @@ def enable_profile(s: Session) -> None:
       restores="re-enables the original profile (notification confirmed) and deletes the downloaded one",
       mutation=mutation("the ENVELOPE answers 6F00", ENVELOPE, replace(b"", 0x6F00)))
 def confirmation(s: Session) -> None:
-    original, aid = second_profile(s)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
-    seq = switched(s, aid, original).seq
+    seq = second_enabled(s)[2].seq
     again = confirm(s, seq)
     s.check(sw_of(again) in (0x6A88, 0x6A80), f"a second confirmation of {seq} answered {sw_of(again):04X}")
     resent = [n.seq for n in confirmed(s, location_status(s, 0x00))]
@@ -124,10 +136,7 @@ def confirmation(s: Session) -> None:
                "originally enabled profile (SGP.02 only moves it)",
       mutation=mutation("a bit of every PoR flips (its CC fails)", ENVELOPE, flip(-1, 0x10)))
 def disable_profile(s: Session) -> None:
-    original, aid = second_profile(s)
-    fallback_on(s, original)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
-    switched(s, aid, original)
+    original, aid, _ = second_enabled(s, fallback=True)
     s.check(es5(s, DGI_DISABLE, aid) == 0x9000, "DisableProfile refused")
     switched(s, original, aid)
 
@@ -166,10 +175,7 @@ def delete_fallback(s: Session) -> None:
       restores="deletes the downloaded profile; leaves the Fall-Back Attribute on the originally enabled profile",
       mutation=mutation("the fetched proactive commands lose a bit at the end", FETCH, flip(-1)))
 def fall_back(s: Session) -> None:
-    original, aid = second_profile(s)
-    fallback_on(s, original)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
-    switched(s, aid, original)
+    original, aid, _ = second_enabled(s, fallback=True)
     commands = []
     for _ in range(NO_SERVICE_EVENTS):
         commands += location_status(s, NO_SERVICE)
@@ -213,14 +219,12 @@ def addressing(msisdn: str) -> bytes:
                "downloaded one",
       mutation=mutation("the fetched proactive commands lose a bit at the end", FETCH, flip(-1)))
 def smsr_address(s: Session) -> None:
-    original, aid = second_profile(s)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile refused")
-    before = switched(s, aid, original).destination
+    original, aid, first = second_enabled(s)
+    before = first.destination
     s.require(before.isdigit() and before != TEST_SMSR_MSISDN, f"the card's SM-SR address is {before!r}")
     s.check(sw_of(script(s, [addressing(TEST_SMSR_MSISDN)])[-1]) == 0x9000, "UpdateSMSRAddressingParameters refused")
     s.on_exit(f"UpdateSMSRAddressingParameters {before}", lambda: script(s, [addressing(before)]))
-    s.check(es5(s, DGI_ENABLE, original) == 0x9000, "EnableProfile of the original profile refused")
-    after = switched(s, original, aid)
+    after = switch(s, original, aid, "EnableProfile of the original profile")
     s.check(after.destination == TEST_SMSR_MSISDN, f"the notification went to {after.destination}")
 
 
@@ -331,8 +335,7 @@ def pol1_disabling(s: Session) -> None:
     s.require(aid not in attributes(s), f"ISD-P {aid.hex().upper()} already exists")
     s.on_exit("Fall-Back to the original profile, DeleteProfile of the POL1 profile", lambda: pol1_restore(s, original, aid))
     pol1_profile(s, aid)
-    s.check(es5(s, DGI_ENABLE, aid) == 0x9000, "EnableProfile of the POL1 profile refused")
-    switched(s, aid, original)
+    switch(s, aid, original, "EnableProfile of the POL1 profile")
     answer = es5(s, DGI_ENABLE, original)
     s.check(answer == SW_POL1, f"EnableProfile of another profile answered {answer:04X}, expected {SW_POL1:04X} (POL1)")
     fallback_on(s, original)

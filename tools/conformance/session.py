@@ -2,7 +2,9 @@
 verdict, and ES10 over STORE DATA (GSMA SGP.22 v2.5 §5.7.2).
 
 T=0 response handling is done here, as a terminal does (ETSI TS 102 221 §7.3.1.1.4 / ISO/IEC
-7816-3 §10.3.3: ``61xx`` -> GET RESPONSE, ``6Cxx`` -> repeat with Le = xx); every exchange on the
+7816-3 §10.3.3: ``61xx`` -> GET RESPONSE, ``6Cxx`` -> repeat with Le = xx), and so is a pending
+proactive command (``91xx``, TS 102 221 §7.4.2.2, §14.6.2): fetched and answered at once, kept for
+the case to look at (:meth:`Session.fetch_all`, :meth:`Session.answered`); every exchange on the
 wire is kept in the current step's log.
 """
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tools import ber_tlv as tlv
 from tools.conformance import asn1
 from tools.conformance.description import CardDescription
 from tools.conformance.model import Case, Exchange, Fail, Inconclusive, Step
@@ -29,6 +32,14 @@ class Response:
         return f"{self.data.hex().upper()} {self.sw:04X}".strip()
 
 
+@dataclass(frozen=True)
+class Proactive:
+    """A fetched proactive command: its type and simple-TLV objects by tag (CR bit cleared)."""
+
+    type: int
+    objects: dict[int, bytes]
+
+
 def cla(channel: int, proprietary: bool = False) -> int:
     """ISO/IEC 7816-4 §5.4.1: channels 0-3 in b2-b1, 4-19 as b4-b1 + 4 with b7 set; b8 for GP."""
     if channel <= 3:
@@ -44,6 +55,7 @@ class Session:
         self.steps: list[Step] = []
         self.summary = ""
         self.es10_channel: int | None = None
+        self.proactive: list[Proactive] = []   # fetched after an ES5/ES10 command, not yet looked at
         self._cleanups: list = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -95,6 +107,42 @@ class Session:
             expected = " or ".join(f"{sw:04X}" for sw in allowed)
             raise Fail(f"{what or 'command'}: SW {response.sw:04X}, expected {expected}")
         return response
+
+    def answered(self, response: Response, what: str) -> Response:
+        """The answer to an ES5 / ES10 command as a terminal takes it: '9000', or '91xx' (success
+        with a proactive command pending, TS 102 221 §7.4.2.2), whose commands are fetched and
+        answered at once and kept in :attr:`proactive`; any other status word FAILs."""
+        if response.sw >> 8 == 0x91:
+            self.proactive += self.fetch_all(response)
+            return Response(response.data, SW_OK)
+        return self.expect_sw(response, SW_OK, what=what)
+
+    def fetch_all(self, response: Response) -> list[Proactive]:
+        """FETCH while the card answers '91xx' (TS 102 221 §14.6.2); each command answered
+        'performed successfully' (TS 102 223 §6.8, result '00') as a terminal does."""
+        out = []
+        while response.sw >> 8 == 0x91:
+            self.step("FETCH (TS 102 221 §11.2.3) and TERMINAL RESPONSE")
+            fetched = self.expect_sw(self.send(bytes([0x80, 0x12, 0x00, 0x00, response.sw & 0xFF])), SW_OK,
+                                     what="FETCH")
+            try:
+                objects = {t & 0x7F: v for t, v in tlv.split(tlv.unwrap(fetched.data, 0xD0))}
+            except (tlv.TlvError, ValueError) as exc:
+                raise Fail(f"the fetched proactive command does not decode: {exc}") from None
+            details = objects.get(0x01, b"")
+            self.check(len(details) == 3, "a proactive command without command details")
+            out.append(Proactive(details[1], objects))
+            self.note(f"proactive command type {details[1]:02X} qualifier {details[2]:02X}")
+            answer = bytes([0x81, 3]) + details + bytes.fromhex("82028281830100")
+            response = self.send(bytes([0x80, 0x14, 0x00, 0x00, len(answer)]) + answer)
+            self.check(response.sw == SW_OK or response.sw >> 8 == 0x91,
+                       f"TERMINAL RESPONSE answered {response.sw:04X}")
+        return out
+
+    def take_proactive(self) -> list[Proactive]:
+        """The proactive commands fetched after ES5/ES10 commands since the last call."""
+        out, self.proactive = self.proactive, []
+        return out
 
     # -- APDUs -----------------------------------------------------------------------------
     def raw(self, apdu: bytes) -> Response:
@@ -151,13 +199,11 @@ class Session:
             apdu = bytes([cla(channel, True), 0xE2, 0x91 if last else 0x11, number, len(block)]) + block
             response = self.send(apdu + (b"\x00" if last else b""))
             if not last:
-                self.expect_sw(response, SW_OK, what=f"STORE DATA block {number}")
+                self.answered(response, what=f"STORE DATA block {number}")
         return response
 
     def es10_raw(self, request: bytes) -> bytes:
-        response = self.store_data(request)
-        self.expect_sw(response, SW_OK, what=f"ES10 {request[:2].hex().upper()}")
-        return response.data
+        return self.answered(self.store_data(request), what=f"ES10 {request[:2].hex().upper()}").data
 
     def decode(self, type_name: str, data: bytes) -> Any:
         """Decode a card answer as SGP.22 ``type_name``; an undecodable answer is a FAIL."""
