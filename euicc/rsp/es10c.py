@@ -162,14 +162,18 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
 
 
 def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
-    """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`."""
+    """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`; with eSIM ports the
+    MEP-B port rule of v3.1 §2.12 (euicc.rsp.mep.disable_refused)."""
     request = der.decode("DisableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
     port = mep.esim_port(ctx, target) if target is not None else None
+    port_refused = mep.disable_refused(ctx, port)
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_ENABLED:
         result = WRONG_STATE
+    elif port_refused is not None:
+        result = port_refused
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
     elif enterprise.disable_refused(ctx.store, target):
@@ -181,7 +185,7 @@ def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEven
         _notify(ctx, target, events.disable)
         _refresh(ctx, request["refreshFlag"], port)
         result = OK
-    return der.encode("DisableProfileResponse", {"disableResult": result})
+    return der.encode("DisableProfileResponse", {"disableResult": result}, v3=mep.active(ctx))
 
 
 def delete_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
