@@ -133,7 +133,8 @@ def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
 
 def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
     """BF31 (§5.7.16 / §3.2.1); ``events``: how the changes are notified (RPM: v3.1 §3.7); with
-    eSIM ports the port of v3.1 §2.12 (euicc.rsp.mep)."""
+    eSIM ports the port of v3.1 §2.12 (euicc.rsp.mep), which a successful answer names in its
+    v3.1 member ``targetEsimPort``."""
     request = der.decode("EnableProfileRequest", data, v3=mep.active(ctx))
     target = _find(ctx, request["profileIdentifier"])
     profiles = mep.profiles(ctx)
@@ -158,7 +159,10 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
         _notify(ctx, target, events.enable)
         _refresh(ctx, request["refreshFlag"], port)
         result = OK
-    return der.encode("EnableProfileResponse", {"enableResult": result}, v3=mep.active(ctx))
+    response: dict = {"enableResult": result}
+    if result == OK and port is not None:
+        response["targetEsimPort"] = port       # where the profile now is [U] (A2: the eUICC's choice)
+    return der.encode("EnableProfileResponse", response, v3=mep.active(ctx))
 
 
 def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
