@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from euicc import tlv
 from euicc.profiles.manager import ProfileManager
-from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, STATE_ENABLED, ProfileRecord
+from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, ProfileRecord
 from euicc.rsp import der, metadata
 
 if TYPE_CHECKING:
@@ -171,8 +171,11 @@ class EnterpriseDownload:
 
 
 def operation_refused(store: Store, enabled_after: Iterable[ProfileRecord]) -> bool:
-    """The Reference Enterprise Rule forbids the set of profiles enabled after an enable or
-    disable (module docstring)."""
+    """The Reference Enterprise Rule forbids the set of profiles an enable or disable would leave
+    enabled (module docstring): every one of them counts, on whichever eSIM port it is
+    (euicc.profiles.manager.ProfileManager.enabled_after_enable / enabled_after_disable), so
+    with Multiple Enabled Profiles the profiles kept on the other ports are checked with the
+    one enabled and whatever it displaces is left out."""
     ref = reference_rule(ProfileManager(store).records())
     if ref is None:
         return False
@@ -182,16 +185,3 @@ def operation_refused(store: Store, enabled_after: Iterable[ProfileRecord]) -> b
         return True
     others = sum(1 for r in after if configuration(r) is None)
     return rules.non_enterprise_limit is not None and others > rules.non_enterprise_limit
-
-
-def enable_refused(store: Store, target: ProfileRecord, disabled: ProfileRecord | None) -> bool:
-    """EnableProfile (§5.7.16): enabling ``target`` (which disables ``disabled``, if any)."""
-    after = [r for r in ProfileManager(store).records()
-             if r.state == STATE_ENABLED and r.isdp_aid != (disabled.isdp_aid if disabled else None)]
-    return operation_refused(store, [*after, target])
-
-
-def disable_refused(store: Store, target: ProfileRecord) -> bool:
-    """DisableProfile (§5.7.17): disabling ``target``."""
-    after = [r for r in ProfileManager(store).records() if r.state == STATE_ENABLED and r.isdp_aid != target.isdp_aid]
-    return operation_refused(store, after)

@@ -148,7 +148,7 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
         result = port_refused
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif enterprise.enable_refused(ctx.store, target, current):
+    elif enterprise.operation_refused(ctx.store, profiles.enabled_after_enable(target.isdp_aid, port)):
         result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
@@ -180,7 +180,7 @@ def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEven
         result = port_refused
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif enterprise.disable_refused(ctx.store, target):
+    elif enterprise.operation_refused(ctx.store, ProfileManager(ctx.store).enabled_after_disable(target.isdp_aid)):
         result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
