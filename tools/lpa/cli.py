@@ -7,7 +7,8 @@
     euicc-emu lpa rpm --smdp ADDRESS [--iccid ICCID]      (SGP.22 v3.1 Remote Profile Management)
 
 The card: a PC/SC reader (``--reader``, name or index, default "Virtual PCD 00 00") or an
-in-process card on a state file (``--card-state PATH``).
+in-process card on a state file (``--card-state PATH``, with ``--mep A1|A2|B`` its Multiple
+Enabled Profiles option, as ``euicc-emu run --mep``).
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader", default=DEFAULT_READER, help="PC/SC reader name or index")
     parser.add_argument("--card-state", type=Path, help="use an in-process card on this state file instead")
+    parser.add_argument("--mep", choices=("off", "A1", "A2", "B"), default=None,
+                        help="with --card-state: the card's SGP.22 v3 Multiple Enabled Profiles option "
+                             "(as 'euicc-emu run --mep'; default off)")
     parser.add_argument("--block-size", type=int, default=120, help="STORE DATA block size (1..255)")
     parser.add_argument("--lsi", type=int, default=None, metavar="N",
                         help="talk to the card on eSIM port N (MANAGE LSI select LSI, TS 102 221 V17): "
@@ -102,8 +106,11 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def _transmit(args: argparse.Namespace):
     if args.card_state is not None:
-        from euicc.composition import open_card   # transport only: the one card import the LPA may use
-        card = open_card(args.card_state)
+        # transport only: the card imports the LPA may use (the card, its settings, its MEP option)
+        from euicc.card import CardConfig
+        from euicc.composition import open_card
+        from euicc.rsp import mep
+        card = open_card(args.card_state, CardConfig(ports=mep.layout(args.mep or mep.OFF)))
         return card.transmit, card.close
     pcsc = PcscTransmit(args.reader)
     return pcsc, pcsc.close
@@ -242,6 +249,9 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.mep is not None and args.card_state is None:
+        print("lpa: --mep is the option of an in-process card: give --card-state", file=sys.stderr)
+        return 2
     try:
         transmit, close = _transmit(args)
     except Exception as exc:  # pyscard raises its own types (CardConnectionException, ...) besides OSError
