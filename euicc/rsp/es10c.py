@@ -15,6 +15,7 @@ kept and no new ones are made [R].
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import der, enterprise, es10b, mep, notifications
+from euicc.rsp import der, enterprise, es10b, euicc_info, mep, metadata, notifications
 from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
@@ -39,8 +40,15 @@ DELETE_OPERATIONAL, DELETE_FIELD_LOADED_TEST, RESET_DEFAULT_SMDP_ADDRESS = 0x80,
 
 
 # -- GetProfilesInfo ------------------------------------------------------------------------------
+V3_MEMBERS = ("serviceSpecificDataStoredInEuicc", "rpmConfiguration", "hriServerAddress", "lprConfiguration",
+              "enterpriseConfiguration", "serviceDescription", "deviceChangeConfiguration")
+"""v3.1 ProfileInfo members the card holds: those of the profile's kept StoreMetadataRequest of
+the same name (as RPM updateMetadata leaves them).  ``profileSize`` (9F25) is not given: the card
+keeps no figure for it."""
+
+
 def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
-    """ProfileInfo (E3) of one record."""
+    """ProfileInfo (E3) of one record: its v2 members, and ``enabledOnEsimPort`` on a MEP card."""
     value: dict = {"iccid": rec.iccid, "isdpAid": rec.isdp_aid, "profileState": rec.state,
                    "serviceProviderName": rec.provider, "profileName": rec.name,
                    "profileClass": rec.profile_class}
@@ -68,6 +76,32 @@ def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
     return value
 
 
+def v3_members(rec: ProfileRecord) -> dict:
+    """The :data:`V3_MEMBERS` ``rec`` has (v3.1 ProfileInfo values)."""
+    kept = metadata.stored(rec.metadata)
+    return {name: kept[name] for name in V3_MEMBERS if name in kept}
+
+
+@functools.cache
+def _member_order() -> dict[int, int]:
+    """Tag -> position of each member of the v3.1 ProfileInfo SEQUENCE."""
+    compiled = der.spec(v3=True).types["ProfileInfo"].type
+    return {int.from_bytes(bytes(m.tag), "big"): n for n, m in enumerate(compiled.root_members)}
+
+
+def _selected(ctx: Context, rec: ProfileRecord, tags: set[int]) -> bytes:
+    """ProfileInfo of ``rec`` with the members of tagList: those of :func:`profile_info` as
+    GetProfilesInfo encodes them without tagList, and on a v3 card the :data:`V3_MEMBERS` in
+    their v3.1 encoding, in the order of the v3.1 SEQUENCE."""
+    members = der.children(der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx)))
+    extra = v3_members(rec) if euicc_info.settings(ctx.config).v3 else {}
+    if extra:
+        members += der.children(der.encode("ProfileInfo", extra, v3=True))
+    order = _member_order()
+    kept = sorted((m for m in members if tlv.read_tag(m, 0)[0] in tags), key=lambda m: order[tlv.read_tag(m, 0)[0]])
+    return tlv.tlv(0xE3, b"".join(kept))
+
+
 def _tags(tag_list: bytes) -> set[int]:
     tags, i = set(), 0
     while i < len(tag_list):
@@ -77,7 +111,9 @@ def _tags(tag_list: bytes) -> set[int]:
 
 
 def get_profiles_info(ctx: Context, data: bytes) -> bytes:
-    """BF2D (§5.7.15): every profile or those matching searchCriteria, with the tags of tagList."""
+    """BF2D (§5.7.15): every profile or those matching searchCriteria, with the tags of tagList.
+    Without tagList the members of :func:`profile_info` (the v2 set); the v3.1 members the card
+    holds (:data:`V3_MEMBERS`) only when tagList names them, so that a v2 LPA never sees them."""
     request = der.decode("ProfileInfoListRequest", data)
     records = ProfileManager(ctx.store).records()
     criteria = request.get("searchCriteria")
@@ -89,15 +125,8 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
         tags = _tags(request["tagList"]) if "tagList" in request else None
     except tlv.TlvError:
         return der.encode("ProfileInfoListResponse", ("profileInfoListError", INCORRECT_INPUT_VALUES))
-    infos = []
-    for rec in records:
-        e3 = der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx))
-        if tags is not None:
-            kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
-            if enterprise.TAG in tags:      # v3.1 ProfileInfo enterpriseConfiguration, when asked for
-                kept.append(enterprise.profile_info_member(rec))
-            e3 = tlv.tlv(0xE3, b"".join(kept))
-        infos.append(e3)
+    infos = [der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx)) if tags is None
+             else _selected(ctx, rec, tags) for rec in records]
     # profileInfoListOk: SEQUENCE OF ProfileInfo, automatic tag [0] -> 'A0'
     return tlv.tlv(0xBF2D, tlv.tlv(0xA0, b"".join(infos)))
 

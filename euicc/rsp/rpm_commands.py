@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 OK, NOT_FOUND, COMMAND_ERROR, DISALLOWED_FOR_RPM = 0, 1, 7, 9
 PROFILE_NOT_ENABLED, NO_LPR_CONFIGURATION = 2, 13
 INCORRECT_INPUT_VALUES = 1
-#: v3.1 ProfileInfo members this card fills from the kept metadata, besides those of GetProfilesInfo.
-V3_PROFILE_INFO_MEMBERS = ("rpmConfiguration", "hriServerAddress", "lprConfiguration",
-                           "enterpriseConfiguration", "serviceDescription", "deviceChangeConfiguration")
 
 Result = tuple[bytes | None, tuple[str, Any]]   # (iccid for RpmCommandResult, rpmCommandResultData)
 TARGET_ESIM_PORT = "targetEsimPort"
@@ -100,10 +97,8 @@ def _profile_info_members() -> dict[bytes, str]:
 
 
 def _profile_info(ctx: Context, rec: ProfileRecord) -> dict[str, Any]:
-    value = es10c.profile_info(ctx, rec)
-    kept = metadata.stored(rec.metadata)
-    value.update({m: kept[m] for m in V3_PROFILE_INFO_MEMBERS if m in kept})
-    return value
+    """ProfileInfo as GetProfilesInfo gives it, with every v3.1 member the card holds."""
+    return {**es10c.profile_info(ctx, rec), **es10c.v3_members(rec)}
 
 
 def list_profile_info(ctx: Context, manager: Manager, params: dict) -> Result:
