@@ -4,7 +4,7 @@
     euicc-emu lpa [--lsi N] profile list | enable ICCID [--port N] | disable ICCID | delete ICCID | nickname ICCID NAME
     euicc-emu lpa notification list | process | remove SEQ
     euicc-emu lpa chip info
-    euicc-emu lpa rpm --smdp ADDRESS [--iccid ICCID]      (SGP.22 v3.1 Remote Profile Management)
+    euicc-emu lpa rpm [--smdp ADDRESS] [--iccid ICCID] [--port N]   (SGP.22 v3.1 Remote Profile Management)
 
 The card: a PC/SC reader (``--reader``, name or index, default "Virtual PCD 00 00") or an
 in-process card on a state file (``--card-state PATH``, with ``--mep A1|A2|B`` its Multiple
@@ -82,8 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
     rpm_cmd = sub.add_parser("rpm", help="fetch and run the SM-DP+'s RPM package(s) (SGP.22 v3.1 §3.7)")
-    rpm_cmd.add_argument("--smdp", required=True, help="SM-DP+ address (host:port)")
+    rpm_cmd.add_argument("--smdp", help="SM-DP+ address (host:port); default: the pollingAddress of each "
+                                        "profile's rpmConfiguration (read with GetProfilesInfo)")
     rpm_cmd.add_argument("--iccid", help="poll for the RPM of this profile (ctxParams1 iccid)")
+    rpm_cmd.add_argument("--port", type=int, default=None, metavar="N",
+                         help="MEP: the eSIM port of the package's enable (LoadRpmPackage targetEsimPort)")
     rpm_cmd.add_argument("--ask", action="store_true", help="show each package and ask before running it")
     rpm_cmd.add_argument("--no-notify", action="store_true", help="keep the RPM result notification on the card")
     parser.set_defaults(func=run)
@@ -179,8 +182,13 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         print(_json(shown))
         return 0
     if args.lpa_command == "rpm":
-        outcomes = rpm.run(lpa, args.smdp, iccid_bytes(args.iccid) if args.iccid else None,
-                           _ask if args.ask else lambda package: True)
+        iccid = iccid_bytes(args.iccid) if args.iccid else None
+        addresses = [args.smdp] if args.smdp else rpm.polling_addresses(lpa, iccid)
+        if not addresses:
+            print("lpa rpm: no profile's rpmConfiguration names a pollingAddress: give --smdp", file=sys.stderr)
+            return 2
+        outcomes = [o for address in addresses
+                    for o in rpm.run(lpa, address, iccid, _ask if args.ask else lambda package: True, args.port)]
         print(_json([_rpm_outcome(o) for o in outcomes]))
         return 0 if all(o.result[0] == "loadRpmPackageResultSigned" for o in outcomes) else 1
     if args.lpa_command == "profile":
