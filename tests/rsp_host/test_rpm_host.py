@@ -189,7 +189,16 @@ def test_lpa_cli_rpm_polls_the_polling_address_of_the_rpm_configuration(smdp_v3,
     or an --iccid no managed profile has, is told to give --smdp."""
     state = tmp_path / "card.state"
     open_card(state).close()
-    base = ["--card-state", str(state), "--http"]
+    check_rpm_polling(["--card-state", str(state), "--http"], smdp_v3, upp, capsys)
+
+
+@pytest.mark.pcsc
+def test_lpa_cli_rpm_polls_the_polling_address_through_pcsc(start_card, pcscd, smdp_v3, upp, capsys):
+    start_card()
+    check_rpm_polling(["--reader", reader_name(pcscd), "--http"], smdp_v3, upp, capsys)
+
+
+def check_rpm_polling(base: list[str], smdp_v3, upp, capsys) -> None:
     assert lpa_cli.main([*base, "rpm"]) == 2
     assert "--smdp" in capsys.readouterr().err
     smdp_v3.add_order(managed_order(smdp_v3, upp, "RPM-POLL"))
