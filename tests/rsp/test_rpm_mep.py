@@ -44,14 +44,19 @@ def mep_card(v3, mode: str) -> tuple:
     return card, lpa
 
 
-def rpm_enable(v3, lpa, target_port: int | None = None) -> dict:
+def rpm_run(v3, lpa, kind: str, target_port: int | None = None) -> dict:
+    """One RPM command on profile A; its result (EnableProfileResponse / DisableProfileResponse)."""
     smdp = RpmSmdp(v3)
     dl = authenticate(lpa, smdp, v3)
-    result = answer(lpa, v3, dl, package_request(v3, smdp, dl, [command("enable", A)], target_port=target_port))
+    result = answer(lpa, v3, dl, package_request(v3, smdp, dl, [command(kind, A)], target_port=target_port))
     [one] = result.results
-    kind, response = one["rpmCommandResultData"]
-    assert kind == "enableResult"
+    name, response = one["rpmCommandResultData"]
+    assert name == f"{kind}Result"
     return response
+
+
+def rpm_enable(v3, lpa, target_port: int | None = None) -> dict:
+    return rpm_run(v3, lpa, "enable", target_port)
 
 
 def ports(v3, lpa) -> dict[bytes, int | None]:
@@ -85,6 +90,22 @@ def test_b_rpm_enable_on_the_port_of_the_command(v3):
     assert ports(v3, lpa) == {PRELOADED: 0, swap(A): None}
     assert rpm_enable(v3, lpa, 1) == {"enableResult": OK, "targetEsimPort": 1}
     assert ports(v3, lpa) == {PRELOADED: 0, swap(A): 1}
+
+
+def test_b_rpm_disable_follows_the_disable_port_rule(v3):
+    """The RPM disable is ES10c DisableProfile: on MEP-B with CAT initialised on the profile's
+    port (TERMINAL PROFILE there), LoadRpmPackage must come in on that port (commandError 7 from
+    another, [U] euicc.rsp.mep)."""
+    card, lpa = mep_card(v3, mep.B)
+    select_lsi(card, 1)
+    lpa.select_isd_r()
+    assert rpm_enable(v3, lpa) == {"enableResult": OK, "targetEsimPort": 1}
+    assert card.transmit(bytes.fromhex("8010000003FFFFFF"))[-2:] == b"\x90\x00"     # TERMINAL PROFILE, port 1
+    select_lsi(card, 0)
+    assert rpm_run(v3, lpa, "disable") == {"disableResult": COMMAND_ERROR}
+    select_lsi(card, 1)
+    assert rpm_run(v3, lpa, "disable") == {"disableResult": OK}
+    assert ports(v3, lpa) == {PRELOADED: 0, swap(A): None}
 
 
 def test_single_enabled_card_ignores_the_target_port(v3):
