@@ -30,8 +30,8 @@ DisableProfile of a profile enabled on such a port that comes in on another port
 with commandError (7) [U: the §5.7.17 text naming the result was not readable; commandError is
 the v3 result this card gives for every other port rule].  An RPM disable is DisableProfile
 (euicc.rsp.rpm_commands): the same rule applies to the port LoadRpmPackage comes in on [U].
-MEP-A1/A2 send every ES10 command on port 0, so the rule does not apply to them.  SGP.22 v3.1's NotificationMetadata carries no
-port, so notifications are those of v2.
+MEP-A1/A2 send every ES10 command on port 0, so the rule does not apply to them.  SGP.22
+v3.1's NotificationMetadata carries no port, so notifications are those of v2.
 
 The optional MEP setup of §3.4.1 rides on MANAGE LSI "configure LSIs" (:func:`configure_lsis`):
 the eUICC supports the one option it is set to, and answers which mode the Device and it share
