@@ -124,6 +124,18 @@ class ProfileManager:
             self.registry.put(replace(entry, lifecycle=lcs))
 
     # -- state changes -------------------------------------------------------------------------
+    def enabled_after_enable(self, aid: bytes, port: int | None = None) -> list[ProfileRecord]:
+        """Every profile :meth:`enable` (`aid`, `port`) would leave enabled: those enabled now
+        but the one on `port`, which it disables, and `aid`."""
+        previous = self.enabled_on(port)
+        kept = [r for r in self.records() if r.state == STATE_ENABLED
+                and (previous is None or r.isdp_aid != previous.isdp_aid) and r.isdp_aid != aid]
+        return [*kept, replace(self.get(aid), state=STATE_ENABLED)]
+
+    def enabled_after_disable(self, aid: bytes) -> list[ProfileRecord]:
+        """Every profile :meth:`disable` (`aid`) would leave enabled."""
+        return [r for r in self.records() if r.state == STATE_ENABLED and r.isdp_aid != aid]
+
     def enable(self, aid: bytes, port: int | None = None) -> ProfileRecord | None:
         """Enable `aid` on eSIM port `port` (None: the first profile port, the only one of a card
         without ports), disabling the profile enabled there; returns the profile that was

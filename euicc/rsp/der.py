@@ -63,6 +63,21 @@ def encode(type_name: str, value: Any, *, v3: bool = False) -> bytes:
     return spec(v3).encode(type_name, value, check_constraints=True)
 
 
+_INTEGER = asn1tools.compile_string("Integer DEFINITIONS ::= BEGIN Integer ::= INTEGER END", "der")
+
+
+def integer(data: bytes) -> int:
+    """One complete universal INTEGER TLV ('02'), e.g. a member read at TLV level; malformed ->
+    SwError('6A80')."""
+    try:
+        value, length = _INTEGER.decode_with_length("Integer", bytes(data))
+    except _DECODE_ERRORS:
+        raise SwError(SW.INCORRECT_DATA) from None
+    if length != len(data):
+        raise SwError(SW.INCORRECT_DATA)
+    return value
+
+
 def children(data: bytes) -> list[bytes]:
     """The complete TLVs (tag, length and value) inside the single TLV ``data``."""
     try:

@@ -5,7 +5,7 @@
 
 A profile is an Enterprise Profile when its metadata carries ``enterpriseConfiguration`` ('BD');
 the configuration is kept with the profile (its stored StoreMetadata) and read back from there;
-GetProfilesInfo returns it when the tagList names 'BD'.
+GetProfilesInfo returns it when the tagList names 'BD' (euicc.rsp.es10c.V3_MEMBERS).
 The Enterprise Rules in force are those of the installed profile whose ``enterpriseRuleBits`` has
 ``referenceEnterpriseRule`` (at most one, the Reference Enterprise Rule).
 
@@ -40,9 +40,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from euicc import tlv
 from euicc.profiles.manager import ProfileManager
-from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, STATE_ENABLED, ProfileRecord
+from euicc.profiles.model import CLASS_OPERATIONAL, PPR1, ProfileRecord
 from euicc.rsp import der, metadata
 
 if TYPE_CHECKING:
@@ -57,8 +56,6 @@ ENTERPRISE_RULES_ERROR = 21
 ENTERPRISE_PROFILES_ONLY = 22
 # enterpriseRuleBits (first octet, bit 0 = 0x80)
 REFERENCE_ENTERPRISE_RULE, PRIORITY_ENTERPRISE_PROFILE, ONLY_ENTERPRISE_PROFILES = 0x80, 0x40, 0x20
-TAG = 0xBD
-"""``enterpriseConfiguration`` [29] in StoreMetadataRequest and ProfileInfo."""
 ENTERPRISE_CAPABLE_DEVICE = 3
 """LpaRspCapability bit ``enterpriseCapableDevice`` (DeviceInfo tag '85', v3.1)."""
 
@@ -106,18 +103,6 @@ def configuration(rec: ProfileRecord) -> EnterpriseConfig | None:
     """The Enterprise Configuration kept with ``rec`` (its StoreMetadata), None for other profiles."""
     value = metadata.stored(rec.metadata).get("enterpriseConfiguration")
     return EnterpriseConfig.from_value(value) if value is not None else None
-
-
-def profile_info_member(rec: ProfileRecord) -> bytes:
-    """The 'BD' TLV of ``rec``'s stored metadata for ProfileInfo ``enterpriseConfiguration``
-    (v3.1 §5.7.15; given only when the tagList names 'BD', so that v2 LPAs never see it), or b''
-    when the profile has no (valid v3.1) Enterprise Configuration."""
-    if configuration(rec) is None:
-        return b""
-    try:
-        return next((whole for tag, whole in tlv.split(tlv.unwrap(rec.metadata, 0xBF25)) if tag == TAG), b"")
-    except tlv.TlvError:
-        return b""
 
 
 def reference_rule(records: Iterable[ProfileRecord]) -> tuple[ProfileRecord, EnterpriseConfig] | None:
@@ -171,8 +156,11 @@ class EnterpriseDownload:
 
 
 def operation_refused(store: Store, enabled_after: Iterable[ProfileRecord]) -> bool:
-    """The Reference Enterprise Rule forbids the set of profiles enabled after an enable or
-    disable (module docstring)."""
+    """The Reference Enterprise Rule forbids the set of profiles an enable or disable would leave
+    enabled (module docstring): every one of them counts, on whichever eSIM port it is
+    (euicc.profiles.manager.ProfileManager.enabled_after_enable / enabled_after_disable), so
+    with Multiple Enabled Profiles the profiles kept on the other ports are checked with the
+    one enabled and whatever it displaces is left out."""
     ref = reference_rule(ProfileManager(store).records())
     if ref is None:
         return False
@@ -182,16 +170,3 @@ def operation_refused(store: Store, enabled_after: Iterable[ProfileRecord]) -> b
         return True
     others = sum(1 for r in after if configuration(r) is None)
     return rules.non_enterprise_limit is not None and others > rules.non_enterprise_limit
-
-
-def enable_refused(store: Store, target: ProfileRecord, disabled: ProfileRecord | None) -> bool:
-    """EnableProfile (§5.7.16): enabling ``target`` (which disables ``disabled``, if any)."""
-    after = [r for r in ProfileManager(store).records()
-             if r.state == STATE_ENABLED and r.isdp_aid != (disabled.isdp_aid if disabled else None)]
-    return operation_refused(store, [*after, target])
-
-
-def disable_refused(store: Store, target: ProfileRecord) -> bool:
-    """DisableProfile (§5.7.17): disabling ``target``."""
-    after = [r for r in ProfileManager(store).records() if r.state == STATE_ENABLED and r.isdp_aid != target.isdp_aid]
-    return operation_refused(store, after)

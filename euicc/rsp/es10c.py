@@ -15,6 +15,7 @@ kept and no new ones are made [R].
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from euicc.cat.proactive import refresh
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import (CLASS_OPERATIONAL, CLASS_TEST, PPR1, PPR2, STATE_DISABLED,
                                   STATE_ENABLED, ProfileError, ProfileRecord)
-from euicc.rsp import der, enterprise, es10b, mep, notifications
+from euicc.rsp import der, enterprise, es10b, euicc_info, mep, metadata, notifications
 from euicc.rsp import keys as rsp_keys
 
 if TYPE_CHECKING:
@@ -39,8 +40,15 @@ DELETE_OPERATIONAL, DELETE_FIELD_LOADED_TEST, RESET_DEFAULT_SMDP_ADDRESS = 0x80,
 
 
 # -- GetProfilesInfo ------------------------------------------------------------------------------
+V3_MEMBERS = ("serviceSpecificDataStoredInEuicc", "rpmConfiguration", "hriServerAddress", "lprConfiguration",
+              "enterpriseConfiguration", "serviceDescription", "deviceChangeConfiguration")
+"""v3.1 ProfileInfo members the card holds: those of the profile's kept StoreMetadataRequest of
+the same name (as RPM updateMetadata leaves them).  ``profileSize`` (9F25) is not given: the card
+keeps no figure for it."""
+
+
 def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
-    """ProfileInfo (E3) of one record."""
+    """ProfileInfo (E3) of one record: its v2 members, and ``enabledOnEsimPort`` on a MEP card."""
     value: dict = {"iccid": rec.iccid, "isdpAid": rec.isdp_aid, "profileState": rec.state,
                    "serviceProviderName": rec.provider, "profileName": rec.name,
                    "profileClass": rec.profile_class}
@@ -68,6 +76,32 @@ def profile_info(ctx: Context, rec: ProfileRecord) -> dict:
     return value
 
 
+def v3_members(rec: ProfileRecord) -> dict:
+    """The :data:`V3_MEMBERS` ``rec`` has (v3.1 ProfileInfo values)."""
+    kept = metadata.stored(rec.metadata)
+    return {name: kept[name] for name in V3_MEMBERS if name in kept}
+
+
+@functools.cache
+def _member_order() -> dict[int, int]:
+    """Tag -> position of each member of the v3.1 ProfileInfo SEQUENCE."""
+    compiled = der.spec(v3=True).types["ProfileInfo"].type
+    return {int.from_bytes(bytes(m.tag), "big"): n for n, m in enumerate(compiled.root_members)}
+
+
+def _selected(ctx: Context, rec: ProfileRecord, tags: set[int]) -> bytes:
+    """ProfileInfo of ``rec`` with the members of tagList: those of :func:`profile_info` as
+    GetProfilesInfo encodes them without tagList, and on a v3 card the :data:`V3_MEMBERS` in
+    their v3.1 encoding, in the order of the v3.1 SEQUENCE."""
+    members = der.children(der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx)))
+    extra = v3_members(rec) if euicc_info.settings(ctx.config).v3 else {}
+    if extra:
+        members += der.children(der.encode("ProfileInfo", extra, v3=True))
+    order = _member_order()
+    kept = sorted((m for m in members if tlv.read_tag(m, 0)[0] in tags), key=lambda m: order[tlv.read_tag(m, 0)[0]])
+    return tlv.tlv(0xE3, b"".join(kept))
+
+
 def _tags(tag_list: bytes) -> set[int]:
     tags, i = set(), 0
     while i < len(tag_list):
@@ -77,7 +111,9 @@ def _tags(tag_list: bytes) -> set[int]:
 
 
 def get_profiles_info(ctx: Context, data: bytes) -> bytes:
-    """BF2D (§5.7.15): every profile or those matching searchCriteria, with the tags of tagList."""
+    """BF2D (§5.7.15): every profile or those matching searchCriteria, with the tags of tagList.
+    Without tagList the members of :func:`profile_info` (the v2 set); the v3.1 members the card
+    holds (:data:`V3_MEMBERS`) only when tagList names them, so that a v2 LPA never sees them."""
     request = der.decode("ProfileInfoListRequest", data)
     records = ProfileManager(ctx.store).records()
     criteria = request.get("searchCriteria")
@@ -89,15 +125,8 @@ def get_profiles_info(ctx: Context, data: bytes) -> bytes:
         tags = _tags(request["tagList"]) if "tagList" in request else None
     except tlv.TlvError:
         return der.encode("ProfileInfoListResponse", ("profileInfoListError", INCORRECT_INPUT_VALUES))
-    infos = []
-    for rec in records:
-        e3 = der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx))
-        if tags is not None:
-            kept = [c for c in der.children(e3) if tlv.read_tag(c, 0)[0] in tags]
-            if enterprise.TAG in tags:      # v3.1 ProfileInfo enterpriseConfiguration, when asked for
-                kept.append(enterprise.profile_info_member(rec))
-            e3 = tlv.tlv(0xE3, b"".join(kept))
-        infos.append(e3)
+    infos = [der.encode("ProfileInfo", profile_info(ctx, rec), v3=mep.active(ctx)) if tags is None
+             else _selected(ctx, rec, tags) for rec in records]
     # profileInfoListOk: SEQUENCE OF ProfileInfo, automatic tag [0] -> 'A0'
     return tlv.tlv(0xBF2D, tlv.tlv(0xA0, b"".join(infos)))
 
@@ -133,7 +162,8 @@ def _notify(ctx: Context, rec: ProfileRecord, event: int) -> None:
 
 def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
     """BF31 (§5.7.16 / §3.2.1); ``events``: how the changes are notified (RPM: v3.1 §3.7); with
-    eSIM ports the port of v3.1 §2.12 (euicc.rsp.mep)."""
+    eSIM ports the port of v3.1 §2.12 (euicc.rsp.mep), which a successful answer names in its
+    v3.1 member ``targetEsimPort``."""
     request = der.decode("EnableProfileRequest", data, v3=mep.active(ctx))
     target = _find(ctx, request["profileIdentifier"])
     profiles = mep.profiles(ctx)
@@ -147,7 +177,7 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
         result = port_refused
     elif current is not None and _protected(current, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif enterprise.enable_refused(ctx.store, target, current):
+    elif enterprise.operation_refused(ctx.store, profiles.enabled_after_enable(target.isdp_aid, port)):
         result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
@@ -158,21 +188,28 @@ def enable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvent
         _notify(ctx, target, events.enable)
         _refresh(ctx, request["refreshFlag"], port)
         result = OK
-    return der.encode("EnableProfileResponse", {"enableResult": result}, v3=mep.active(ctx))
+    response: dict = {"enableResult": result}
+    if result == OK and port is not None:
+        response["targetEsimPort"] = port       # where the profile now is [U] (A2: the eUICC's choice)
+    return der.encode("EnableProfileResponse", response, v3=mep.active(ctx))
 
 
 def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:
-    """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`."""
+    """BF32 (§5.7.17 / §3.2.2); ``events`` as for :func:`enable_profile`; with eSIM ports the
+    MEP-B port rule of v3.1 §2.12 (euicc.rsp.mep.disable_refused)."""
     request = der.decode("DisableProfileRequest", data)
     target = _find(ctx, request["profileIdentifier"])
     port = mep.esim_port(ctx, target) if target is not None else None
+    port_refused = mep.disable_refused(ctx, port)
     if target is None:
         result = NOT_FOUND
     elif target.state != STATE_ENABLED:
         result = WRONG_STATE
+    elif port_refused is not None:
+        result = port_refused
     elif _protected(target, PPR1):
         result = DISALLOWED_BY_POLICY
-    elif enterprise.disable_refused(ctx.store, target):
+    elif enterprise.operation_refused(ctx.store, ProfileManager(ctx.store).enabled_after_disable(target.isdp_aid)):
         result = DISALLOWED_BY_ENTERPRISE_RULE
     elif request["refreshFlag"] and _cat_busy(ctx, port):
         result = CAT_BUSY
@@ -181,7 +218,7 @@ def disable_profile(ctx: Context, data: bytes, events: notifications.ProfileEven
         _notify(ctx, target, events.disable)
         _refresh(ctx, request["refreshFlag"], port)
         result = OK
-    return der.encode("DisableProfileResponse", {"disableResult": result})
+    return der.encode("DisableProfileResponse", {"disableResult": result}, v3=mep.active(ctx))
 
 
 def delete_profile(ctx: Context, data: bytes, events: notifications.ProfileEvents = notifications.LOCAL_EVENTS) -> bytes:

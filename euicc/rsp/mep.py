@@ -21,9 +21,17 @@ noEsimPortAvailable (10); A2 with a ``targetEsimPort`` -> commandError; A2 with 
 use -> noEsimPortAvailable; B with a ``targetEsimPort`` other than the command port ->
 commandError.  The REFRESH of refreshFlag, and catBusy, concern the proactive session of the
 port the profile is enabled on or disabled from (each port has its own, euicc.lsi).
-DisableProfile is accepted on any port (B's "on the target port when CAT is initialised there"
-is not checked).  SGP.22 v3.1's
-NotificationMetadata carries no port, so notifications are those of v2.
+
+MEP-B, DisableProfile (§2.12: "ES10c.EnableProfile and, if CAT is initialised on the Target Port,
+ES10c.DisableProfile are always sent on the Target Port ... If CAT is not initialised on the
+Target Port, ES10c.DisableProfile can be sent on any eSIM Port"): CAT is initialised on a port
+once its terminal has sent TERMINAL PROFILE there (TS 102 223 §5.2, euicc.cat.proactive).  A
+DisableProfile of a profile enabled on such a port that comes in on another port is refused
+with commandError (7) [U: the §5.7.17 text naming the result was not readable; commandError is
+the v3 result this card gives for every other port rule].  An RPM disable is DisableProfile
+(euicc.rsp.rpm_commands): the same rule applies to the port LoadRpmPackage comes in on [U].
+MEP-A1/A2 send every ES10 command on port 0, so the rule does not apply to them.  SGP.22
+v3.1's NotificationMetadata carries no port, so notifications are those of v2.
 
 The optional MEP setup of §3.4.1 rides on MANAGE LSI "configure LSIs" (:func:`configure_lsis`):
 the eUICC supports the one option it is set to, and answers which mode the Device and it share
@@ -111,6 +119,14 @@ def target_port(ctx: Context, request: dict, manager: ProfileManager) -> tuple[i
     if wanted is not None and wanted != ctx.lsi:    # B: the command port is the target port
         return None, COMMAND_ERROR
     return ctx.lsi, None
+
+
+def disable_refused(ctx: Context, port: int | None) -> int | None:
+    """commandError when DisableProfile of the profile enabled on `port` must come in on that
+    port and did not (MEP-B with CAT initialised there, module docstring), else None."""
+    if ctx.config.ports.mode != B or port is None or port == ctx.lsi:
+        return None
+    return COMMAND_ERROR if ctx.cat_of(port).enabled else None
 
 
 def configure_lsis(ctx: Context, request: dict[int, bytes]) -> bytes:

@@ -28,8 +28,9 @@ The LPA loads the RPM Package it received from the SM-DP+ (ES9+.AuthenticateClie
 
 The whole function is one ES10 command, hence one store transaction: a power cut while it runs
 leaves the profiles as they were before the package or as they are after it
-(interruption (3) is therefore never reported).  ``targetEsimPort`` (MEP) is accepted and not
-used by this single-enabled-profile card.
+(interruption (3) is therefore never reported).  ``targetEsimPort`` (MEP, §2.12) is the eSIM
+port of the package's enable command: it is given to EnableProfile as its own member
+(euicc.rsp.rpm_commands), so a card without eSIM ports ignores it as EnableProfile does.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class _Request:
             raise SwError(SW.INCORRECT_DATA)
         if len(signed) == 3 and signed[2] != b"\x82\x00" or len(parts) == 3 and parts[2][0] != 0x02:
             raise SwError(SW.INCORRECT_DATA)
+        self.target_port = der.integer(parts[2]) if len(parts) == 3 else None
         self.smdp_signed3 = parts[0]
         self.transaction_id = der.decode("TransactionId", b"\x04" + signed[0][1:], v3=True)
         self.signature = tlv.unwrap(parts[1], 0x5F37)
@@ -95,7 +97,7 @@ def load_rpm_package(ctx: Context, data: bytes) -> bytes:
     if request.transaction_id != session.transaction_id:
         return _signed(ctx, session, request.transaction_id,
                        ("loadRpmPackageErrorCodeSigned", INVALID_TRANSACTION_ID))
-    results = execute(ctx, Manager(session.smdp_oid, session.ci_pkid), request.package)
+    results = execute(ctx, Manager(session.smdp_oid, session.ci_pkid), request.package, request.target_port)
     return _signed(ctx, session, request.transaction_id, ("rpmPackageExecutionResult", results))
 
 
@@ -128,8 +130,9 @@ def _check(package: bytes) -> tuple[list[dict], int | None]:
     return commands, None
 
 
-def execute(ctx: Context, manager: Manager, package: bytes) -> list[dict[str, Any]]:
-    """Steps 3 and 4 of the module docstring: the RpmCommandResult list."""
+def execute(ctx: Context, manager: Manager, package: bytes, target_port: int | None = None) -> list[dict[str, Any]]:
+    """Steps 3 and 4 of the module docstring: the RpmCommandResult list; ``target_port`` the
+    request's ``targetEsimPort``, for the enable command."""
     commands, terminated = _check(package)
     if terminated is not None:
         return [_terminated(terminated)]
@@ -137,6 +140,8 @@ def execute(ctx: Context, manager: Manager, package: bytes) -> list[dict[str, An
     size = 0
     for command in commands:
         kind, params = command["rpmCommandDetails"]
+        if kind == "enable":
+            params = {**params, rpm_commands.TARGET_ESIM_PORT: target_port}
         iccid, data = rpm_commands.COMMANDS[kind](ctx, manager, params)
         result: dict[str, Any] = {"rpmCommandResultData": data}
         if iccid is not None:

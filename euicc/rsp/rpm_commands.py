@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 OK, NOT_FOUND, COMMAND_ERROR, DISALLOWED_FOR_RPM = 0, 1, 7, 9
 PROFILE_NOT_ENABLED, NO_LPR_CONFIGURATION = 2, 13
 INCORRECT_INPUT_VALUES = 1
-#: v3.1 ProfileInfo members this card fills from the kept metadata, besides those of GetProfilesInfo.
-V3_PROFILE_INFO_MEMBERS = ("rpmConfiguration", "hriServerAddress", "lprConfiguration",
-                           "enterpriseConfiguration", "serviceDescription", "deviceChangeConfiguration")
 
 Result = tuple[bytes | None, tuple[str, Any]]   # (iccid for RpmCommandResult, rpmCommandResultData)
+TARGET_ESIM_PORT = "targetEsimPort"
+"""LoadRpmPackageRequest ``targetEsimPort`` (MEP, v3.1 §2.12), given to the package's enable
+command as the EnableProfileRequest member of the same name (euicc.rsp.rpm.execute)."""
 
 
 def _find(ctx: Context, iccid: bytes) -> ProfileRecord | None:
@@ -56,29 +56,38 @@ def _es10c(ctx: Context, manager: Manager, iccid: bytes, command: str) -> int | 
     return None
 
 
-#: enable / disable / delete: the ES10c function each mirrors, its request and the names of its
-#: response's result (one row each; notified as notificationRpmEnable / RpmDisable / RpmDelete).
-_LOCAL: dict[str, tuple[Callable[..., bytes], Callable[[bytes], tuple[str, Any]], str]] = {
-    "enable": (es10c.enable_profile, lambda iccid: ("EnableProfileRequest", {
-        "profileIdentifier": ("iccid", iccid), "refreshFlag": True}), "enableResult"),
-    "disable": (es10c.disable_profile, lambda iccid: ("DisableProfileRequest", {
-        "profileIdentifier": ("iccid", iccid), "refreshFlag": True}), "disableResult"),
-    "delete": (es10c.delete_profile, lambda iccid: ("DeleteProfileRequest", ("iccid", iccid)), "deleteResult"),
+def _enable_request(params: dict) -> tuple[str, Any]:
+    value = {"profileIdentifier": ("iccid", params["iccid"]), "refreshFlag": True}
+    if params.get(TARGET_ESIM_PORT) is not None:
+        value[TARGET_ESIM_PORT] = params[TARGET_ESIM_PORT]
+    return "EnableProfileRequest", value
+
+
+#: enable / disable / delete: the ES10c function each mirrors, its request (from the command's
+#: parameters) and the name of its response's result (one row each; notified as
+#: notificationRpmEnable / RpmDisable / RpmDelete).
+_LOCAL: dict[str, tuple[Callable[..., bytes], Callable[[dict], tuple[str, Any]], str]] = {
+    "enable": (es10c.enable_profile, _enable_request, "enableResult"),
+    "disable": (es10c.disable_profile, lambda params: ("DisableProfileRequest", {
+        "profileIdentifier": ("iccid", params["iccid"]), "refreshFlag": True}), "disableResult"),
+    "delete": (es10c.delete_profile, lambda params: ("DeleteProfileRequest", ("iccid", params["iccid"])),
+               "deleteResult"),
 }
 
 
 def _local(command: str) -> Callable[[Context, Manager, dict], Result]:
-    """The RPM command ``command`` run as its ES10c function once authorised (module docstring)."""
+    """The RPM command ``command`` run as its ES10c function once authorised (module docstring);
+    the result is that function's whole response (enable: with ``targetEsimPort``)."""
     function, request, result = _LOCAL[command]
 
     def run(ctx: Context, manager: Manager, params: dict) -> Result:
         iccid = params["iccid"]
         code = _es10c(ctx, manager, iccid, command)
-        if code is None:
-            name, value = request(iccid)
-            response = function(ctx, der.encode(name, value), notifications.RPM_EVENTS)
-            code = der.decode_stored(name.replace("Request", "Response"), response)[result]
-        return iccid, (result, {result: code})
+        if code is not None:
+            return iccid, (result, {result: code})
+        name, value = request(params)
+        response = function(ctx, der.encode(name, value, v3=True), notifications.RPM_EVENTS)
+        return iccid, (result, der.decode_stored(name.replace("Request", "Response"), response, v3=True))
     return run
 
 
@@ -88,10 +97,8 @@ def _profile_info_members() -> dict[bytes, str]:
 
 
 def _profile_info(ctx: Context, rec: ProfileRecord) -> dict[str, Any]:
-    value = es10c.profile_info(ctx, rec)
-    kept = metadata.stored(rec.metadata)
-    value.update({m: kept[m] for m in V3_PROFILE_INFO_MEMBERS if m in kept})
-    return value
+    """ProfileInfo as GetProfilesInfo gives it, with every v3.1 member the card holds."""
+    return {**es10c.profile_info(ctx, rec), **es10c.v3_members(rec)}
 
 
 def list_profile_info(ctx: Context, manager: Manager, params: dict) -> Result:

@@ -92,3 +92,34 @@ def test_mep_b_enable_sent_on_the_target_port(start_card, pcscd, tmp_path):
     assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0}
     assert ports_listed(pcscd, tmp_path, "--lsi", "1") == {DEFAULT_ICCID: 0, TS48_ICCID: 1}
     assert imsis([0, 1]) == {0: DEFAULT_IMSI, 1: TS48_IMSI}
+
+
+def test_mep_b_disable_with_cat_on_the_target_port(start_card, pcscd, tmp_path):
+    """MEP-B (SGP.22 v3.1 §2.12): once the terminal has initialised CAT on port 1 (TERMINAL PROFILE
+    there), DisableProfile of the profile on port 1 must be sent on port 1: from port 0 the card
+    answers disableResult commandError (7, [U] euicc.rsp.mep), on port 1 ok (0).  One PC/SC
+    connection (the terminal's CAT state lives as long as the card session).  DisableProfileRequest
+    encoded with the published v3.1 module; answers 'BF32 03 80 01 xx' from its automatic tags."""
+    from tests.rsp.helpers import swap
+    from tests.rsp.rpm_host import compile_v3
+
+    state = tmp_path / "b.state"
+    make_state(state, mep.B)
+    start_card(state, ["--mep", "B"])
+    assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0}
+    disable = compile_v3().encode("DisableProfileRequest", {"profileIdentifier": ("iccid", swap(TS48_ICCID)),
+                                                            "refreshFlag": False})
+    store_data = bytes((0x80, 0xE2, 0x91, 0x00, len(disable))) + disable
+    select_isd_r = bytes.fromhex("00A4040010A0000005591010FFFFFFFF8900000100")
+    link = T0Link(SLOT)
+    try:
+        assert link.send(bytes.fromhex("807C0001"))[1] == 0x9000                 # port 1
+        assert link.send(bytes.fromhex("8010000003FFFFFF"))[1] == 0x9000         # TERMINAL PROFILE
+        assert link.send(bytes.fromhex("807C0000"))[1] == 0x9000                 # port 0
+        assert link.send(select_isd_r)[1] == 0x9000
+        assert link.send(store_data) == (bytes.fromhex("BF3203800107"), 0x9000)
+        assert link.send(bytes.fromhex("807C0001"))[1] == 0x9000
+        assert link.send(select_isd_r)[1] == 0x9000
+        assert link.send(store_data) == (bytes.fromhex("BF3203800100"), 0x9000)
+    finally:
+        link.close()

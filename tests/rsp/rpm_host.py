@@ -85,8 +85,10 @@ class RpmAnswer:
 
 
 def package_request(v3, smdp, dl: Download, commands: list, *, transaction_id: bytes | None = None,
-                    corrupt: bool = False, raw_commands: bytes | None = None) -> bytes:
-    """LoadRpmPackageRequest: smdpSignature3 = SK.DPauth over smdpSigned3 || '5F3740' || euiccSignature1."""
+                    corrupt: bool = False, raw_commands: bytes | None = None,
+                    target_port: int | None = None) -> bytes:
+    """LoadRpmPackageRequest: smdpSignature3 = SK.DPauth over smdpSigned3 || '5F3740' || euiccSignature1;
+    with ``target_port`` its ``targetEsimPort`` (MEP), the whole request encoded by the module."""
     signed3 = v3.encode("SmdpSigned3", {"transactionId": transaction_id or smdp.transaction_id,
                                         "rpmPackage": commands})
     if raw_commands is not None:                       # a damaged package, signed as sent
@@ -95,6 +97,9 @@ def package_request(v3, smdp, dl: Download, commands: list, *, transaction_id: b
     signature = sign(smdp.auth_key, signed3 + b"\x5f\x37\x40" + dl.euicc_signature1)
     if corrupt:
         signature = signature[:-1] + bytes([signature[-1] ^ 1])
+    if target_port is not None:
+        return v3.encode("LoadRpmPackageRequest", {"smdpSigned3": v3.decode("SmdpSigned3", signed3),
+                                                   "smdpSignature3": signature, "targetEsimPort": target_port})
     return tlv(b"\xbf\x44", signed3 + tlv(b"\x5f\x37", signature))
 
 

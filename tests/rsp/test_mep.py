@@ -385,3 +385,38 @@ def test_refresh_goes_to_the_port_of_the_profile(v3):
     request = {"profileIdentifier": ("iccid", TS48), "refreshFlag": True}
     raw = lpa.es10(v3.encode("DisableProfileRequest", request))
     assert v3.decode("DisableProfileResponse", raw)["disableResult"] == 5        # port 2's CAT busy
+
+
+def terminal_profile(card, lsi: int) -> None:
+    """TERMINAL PROFILE (TS 102 221 §11.2.1) on LSI `lsi`: CAT is initialised there."""
+    assert select_lsi(card, lsi) == 0x9000
+    assert card.transmit(bytes.fromhex("8010000003FFFFFF"))[-2:] == b"\x90\x00"
+
+
+def test_b_disable_on_a_port_with_cat_comes_in_on_that_port(v3):
+    """MEP-B (§2.12): with CAT initialised on the Target Port, ES10c.DisableProfile is sent on the
+    Target Port; sent on another port the card answers commandError (7, [U] euicc.rsp.mep) and
+    nothing changes.  Without CAT there, any port will do."""
+    card, lpa = mep_card(mep.B)
+    assert select_lsi(card, 1) == 0x9000
+    lpa.select_isd_r()
+    assert enable(v3, lpa, TS48) == OK                             # TS48 on port 1
+    terminal_profile(card, 1)
+    assert select_lsi(card, 0) == 0x9000
+    assert disable(v3, lpa, TS48) == COMMAND_ERROR                 # sent on port 0
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 0, TS48: 1}
+    assert disable(v3, lpa, swap("89000000000000000001")) == NOT_FOUND   # the usual checks first
+    assert select_lsi(card, 1) == 0x9000
+    assert disable(v3, lpa, TS48) == OK                            # on its own port
+    assert ports(v3, lpa) == {PRELOADED_ICCID: 0, TS48: None}
+    assert disable(v3, lpa, PRELOADED_ICCID) == OK                 # port 0: no CAT, any port
+    assert ports(v3, lpa) == {PRELOADED_ICCID: None, TS48: None}
+
+
+def test_a1_disable_of_a_port_with_cat_is_sent_on_port_0(v3):
+    """MEP-A1: the ISD-R is on port 0 only, so the MEP-B rule does not apply."""
+    card, lpa = mep_card(mep.A1)
+    assert enable(v3, lpa, TS48, 2) == OK
+    terminal_profile(card, 2)
+    assert select_lsi(card, 0) == 0x9000
+    assert disable(v3, lpa, TS48) == OK

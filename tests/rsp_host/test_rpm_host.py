@@ -44,7 +44,7 @@ def smdp_v3():
 def managed_order(smdp: SmDpPlus, upp: bytes, matching_id: str):
     oid = next(iter(smdp.credentials.sets.values())).smdp_oid
     return order_from_upp(matching_id, upp, notification_address=smdp.address,
-                          rpm_configuration=rpm.rpm_configuration(oid, oid))
+                          rpm_configuration=rpm.rpm_configuration(oid, oid, polling_address=smdp.address))
 
 
 def enabled(lpa) -> dict[str, int]:
@@ -181,3 +181,52 @@ def test_lpa_cli_download_then_rpm(smdp_v3, upp, tmp_path, capsys):
     assert lpa_cli.main(["--card-state", str(state), "profile", "list"]) == 0
     listed = {p["iccid"]: p["state"] for p in json.loads(capsys.readouterr().out)}
     assert listed[TS48_ICCID] == "disabled"
+
+
+def test_lpa_cli_rpm_polls_the_polling_address_of_the_rpm_configuration(smdp_v3, upp, tmp_path, capsys):
+    """Without --smdp the LPA reads each profile's rpmConfiguration (GetProfilesInfo tagList
+    '5A BA', SGP.22 v3.1 §5.7.15) and polls its pollingAddress; a card whose profiles name none,
+    or an --iccid no managed profile has, is told to give --smdp."""
+    state = tmp_path / "card.state"
+    open_card(state).close()
+    check_rpm_polling(["--card-state", str(state), "--http"], smdp_v3, upp, capsys)
+
+
+@pytest.mark.pcsc
+def test_lpa_cli_rpm_polls_the_polling_address_through_pcsc(start_card, pcscd, smdp_v3, upp, capsys):
+    start_card()
+    check_rpm_polling(["--reader", reader_name(pcscd), "--http"], smdp_v3, upp, capsys)
+
+
+def check_rpm_polling(base: list[str], smdp_v3, upp, capsys) -> None:
+    assert lpa_cli.main([*base, "rpm"]) == 2
+    assert "--smdp" in capsys.readouterr().err
+    smdp_v3.add_order(managed_order(smdp_v3, upp, "RPM-POLL"))
+    assert lpa_cli.main([*base, "download", "--activation-code", f"LPA:1${smdp_v3.address}$RPM-POLL"]) == 0
+    capsys.readouterr()
+    assert lpa_cli.main([*base, "rpm", "--iccid", "89001000000000000010"]) == 2
+    capsys.readouterr()
+    smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID)]))
+    assert lpa_cli.main([*base, "rpm"]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)
+    assert outcome["commands"] == ["enable"] and outcome["notificationSent"]
+    assert lpa_cli.main([*base, "profile", "list"]) == 0
+    assert {p["iccid"]: p["state"] for p in json.loads(capsys.readouterr().out)}[TS48_ICCID] == "enabled"
+
+
+def test_lpa_cli_rpm_enable_on_an_esim_port(smdp_v3, upp, tmp_path, capsys):
+    """MEP-A1 card state (lpa --card-state --mep A1): `lpa rpm --port 2` sends LoadRpmPackage with
+    targetEsimPort 2 and the package's enable puts the profile on eSIM port 2 (SGP.22 v3.1 §2.12)."""
+    state = tmp_path / "a1.state"
+    base = ["--card-state", str(state), "--mep", "A1", "--http"]
+    smdp_v3.add_order(managed_order(smdp_v3, upp, "RPM-PORT"))
+    assert lpa_cli.main([*base, "download", "--activation-code", f"LPA:1${smdp_v3.address}$RPM-PORT"]) == 0
+    capsys.readouterr()
+    smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID)]))
+    assert lpa_cli.main([*base, "rpm", "--port", "2"]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)
+    assert outcome["finalResult"] == ["rpmPackageExecutionResult", [
+        {"iccid": iccid_bytes(TS48_ICCID).hex().upper(),
+         "rpmCommandResultData": ["enableResult", {"enableResult": 0, "targetEsimPort": 2}]}]]
+    assert lpa_cli.main([*base, "profile", "list"]) == 0
+    assert {p["iccid"]: p.get("esimPort") for p in json.loads(capsys.readouterr().out)}[TS48_ICCID] == 2

@@ -4,10 +4,11 @@
     euicc-emu lpa [--lsi N] profile list | enable ICCID [--port N] | disable ICCID | delete ICCID | nickname ICCID NAME
     euicc-emu lpa notification list | process | remove SEQ
     euicc-emu lpa chip info
-    euicc-emu lpa rpm --smdp ADDRESS [--iccid ICCID]      (SGP.22 v3.1 Remote Profile Management)
+    euicc-emu lpa rpm [--smdp ADDRESS] [--iccid ICCID] [--port N]   (SGP.22 v3.1 Remote Profile Management)
 
 The card: a PC/SC reader (``--reader``, name or index, default "Virtual PCD 00 00") or an
-in-process card on a state file (``--card-state PATH``).
+in-process card on a state file (``--card-state PATH``, with ``--mep A1|A2|B`` its Multiple
+Enabled Profiles option, as ``euicc-emu run --mep``).
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader", default=DEFAULT_READER, help="PC/SC reader name or index")
     parser.add_argument("--card-state", type=Path, help="use an in-process card on this state file instead")
+    parser.add_argument("--mep", choices=("off", "A1", "A2", "B"), default=None,
+                        help="with --card-state: the card's SGP.22 v3 Multiple Enabled Profiles option "
+                             "(as 'euicc-emu run --mep'; default off)")
     parser.add_argument("--block-size", type=int, default=120, help="STORE DATA block size (1..255)")
     parser.add_argument("--lsi", type=int, default=None, metavar="N",
                         help="talk to the card on eSIM port N (MANAGE LSI select LSI, TS 102 221 V17): "
@@ -78,8 +82,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     chip = sub.add_parser("chip", help="show the card's EID and capabilities (chip info)")
     chip.add_argument("action", choices=("info",))
     rpm_cmd = sub.add_parser("rpm", help="fetch and run the SM-DP+'s RPM package(s) (SGP.22 v3.1 §3.7)")
-    rpm_cmd.add_argument("--smdp", required=True, help="SM-DP+ address (host:port)")
+    rpm_cmd.add_argument("--smdp", help="SM-DP+ address (host:port); default: the pollingAddress of each "
+                                        "profile's rpmConfiguration (read with GetProfilesInfo)")
     rpm_cmd.add_argument("--iccid", help="poll for the RPM of this profile (ctxParams1 iccid)")
+    rpm_cmd.add_argument("--port", type=int, default=None, metavar="N",
+                         help="MEP: the eSIM port of the package's enable (LoadRpmPackage targetEsimPort)")
     rpm_cmd.add_argument("--ask", action="store_true", help="show each package and ask before running it")
     rpm_cmd.add_argument("--no-notify", action="store_true", help="keep the RPM result notification on the card")
     parser.set_defaults(func=run)
@@ -102,8 +109,11 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def _transmit(args: argparse.Namespace):
     if args.card_state is not None:
-        from euicc.composition import open_card   # transport only: the one card import the LPA may use
-        card = open_card(args.card_state)
+        # transport only: the card imports the LPA may use (the card, its settings, its MEP option)
+        from euicc.card import CardConfig
+        from euicc.composition import open_card
+        from euicc.rsp import mep
+        card = open_card(args.card_state, CardConfig(ports=mep.layout(args.mep or mep.OFF)))
         return card.transmit, card.close
     pcsc = PcscTransmit(args.reader)
     return pcsc, pcsc.close
@@ -172,8 +182,13 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         print(_json(shown))
         return 0
     if args.lpa_command == "rpm":
-        outcomes = rpm.run(lpa, args.smdp, iccid_bytes(args.iccid) if args.iccid else None,
-                           _ask if args.ask else lambda package: True)
+        iccid = iccid_bytes(args.iccid) if args.iccid else None
+        addresses = [args.smdp] if args.smdp else rpm.polling_addresses(lpa, iccid)
+        if not addresses:
+            print("lpa rpm: no profile's rpmConfiguration names a pollingAddress: give --smdp", file=sys.stderr)
+            return 2
+        outcomes = [o for address in addresses
+                    for o in rpm.run(lpa, address, iccid, _ask if args.ask else lambda package: True, args.port)]
         print(_json([_rpm_outcome(o) for o in outcomes]))
         return 0 if all(o.result[0] == "loadRpmPackageResultSigned" for o in outcomes) else 1
     if args.lpa_command == "profile":
@@ -242,6 +257,9 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.mep is not None and args.card_state is None:
+        print("lpa: --mep is the option of an in-process card: give --card-state", file=sys.stderr)
+        return 2
     try:
         transmit, close = _transmit(args)
     except Exception as exc:  # pyscard raises its own types (CardConnectionException, ...) besides OSError

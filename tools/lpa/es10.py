@@ -129,10 +129,12 @@ class Es10Client:
             "deleteNotificationStatus"]
 
     # ES10c (§5.7.15 ff., local profile management)
-    def get_profiles_info(self) -> list[dict]:
+    def get_profiles_info(self, tag_list: bytes | None = None) -> list[dict]:
         """§5.7.15, decoded with the v3.1 module (a superset of v2's ProfileInfo: v3 adds
-        ``enabledOnEsimPort`` for Multiple Enabled Profiles)."""
-        kind, value = _choice("ProfileInfoListResponse", self.call("ProfileInfoListRequest", {}), v3=True)
+        ``enabledOnEsimPort`` for Multiple Enabled Profiles, and on a v3 card the members a
+        ``tag_list`` asks for, e.g. ``rpmConfiguration`` 'BA')."""
+        request = {} if tag_list is None else {"tagList": tag_list}
+        kind, value = _choice("ProfileInfoListResponse", self.call("ProfileInfoListRequest", request), v3=True)
         if kind != "profileInfoListOk":
             raise Es10Error(f"GetProfilesInfo error {value}")
         return value

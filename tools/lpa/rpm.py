@@ -22,6 +22,7 @@ from tools.lpa.activation_code import ActivationCode
 from tools.lpa.lpa import END_USER_REJECTION, DownloadError, DownloadResult, Lpa
 
 RPM_ONLY = (bytes((0x40,)), 2)          # OperationType {rpm}
+RPM_TAG_LIST = bytes.fromhex("5ABA")    # GetProfilesInfo tagList: iccid, rpmConfiguration (v3.1)
 MAX_CHAINED = 8
 """Most RPM sessions one call runs while the SM-DP+ keeps marking rpmPending (a safety stop)."""
 
@@ -47,24 +48,46 @@ def ctx_params1(lpa: Lpa, iccid: bytes | None = None) -> bytes:
     return rsp3().encode("CtxParams1", ("ctxParamsForCommonAuthentication", params))
 
 
-def load_rpm_package(lpa: Lpa, smdp_signed3: bytes, smdp_signature3: bytes) -> bytes:
-    """ES10b.LoadRpmPackage: the SM-DP+'s signed objects passed through unchanged."""
-    return lpa.es10.transport.store_data(tlv.tlv(0xBF44, smdp_signed3 + smdp_signature3))
+def polling_addresses(lpa: Lpa, iccid: bytes | None = None) -> list[str]:
+    """The addresses to poll for RPM: the ``pollingAddress`` of each profile's
+    ``rpmConfiguration`` (GetProfilesInfo with tagList '5A BA', v3.1 §5.7.15), of the profile
+    ``iccid`` only when given, each once, in profile order.  [U] A profile whose rpmConfiguration
+    has no pollingAddress is not polled (its Managing SM-DP+ is named by OID, not by address)."""
+    found: list[str] = []
+    for info in lpa.es10.get_profiles_info(RPM_TAG_LIST):
+        address = info.get("rpmConfiguration", {}).get("pollingAddress")
+        if address and address not in found and (iccid is None or info.get("iccid") == iccid):
+            found.append(address)
+    return found
+
+
+def load_rpm_package(lpa: Lpa, smdp_signed3: bytes, smdp_signature3: bytes, port: int | None = None) -> bytes:
+    """ES10b.LoadRpmPackage: the SM-DP+'s signed objects passed through unchanged; with ``port``
+    the request's ``targetEsimPort`` (MEP, the eSIM port of the package's enable)."""
+    if port is None:
+        return lpa.es10.transport.store_data(tlv.tlv(0xBF44, smdp_signed3 + smdp_signature3))
+    # the whole request encoded by the v3.1 module; smdpSigned3 comes back byte for byte (DER)
+    request = rsp3().encode("LoadRpmPackageRequest", {
+        "smdpSigned3": rsp3().decode("SmdpSigned3", smdp_signed3),
+        "smdpSignature3": tlv.unwrap(smdp_signature3, 0x5F37), "targetEsimPort": port})
+    return lpa.es10.transport.store_data(request)
 
 
 def run(lpa: Lpa, address: str, iccid: bytes | None = None,
-        accept: Callable[[list[dict]], bool] = lambda package: True) -> list[RpmOutcome]:
-    """RPM download and execution with the SM-DP+ at ``address``, repeated while rpmPending."""
+        accept: Callable[[list[dict]], bool] = lambda package: True, port: int | None = None) -> list[RpmOutcome]:
+    """RPM download and execution with the SM-DP+ at ``address``, repeated while rpmPending;
+    ``port``: LoadRpmPackage's targetEsimPort."""
     outcomes: list[RpmOutcome] = []
     for _ in range(MAX_CHAINED):
-        outcome = _session(lpa, address, iccid, accept)
+        outcome = _session(lpa, address, iccid, accept, port)
         outcomes.append(outcome)
         if not outcome.rpm_pending:
             break
     return outcomes
 
 
-def _session(lpa: Lpa, address: str, iccid: bytes | None, accept: Callable[[list[dict]], bool]) -> RpmOutcome:
+def _session(lpa: Lpa, address: str, iccid: bytes | None, accept: Callable[[list[dict]], bool],
+             port: int | None) -> RpmOutcome:
     smdp = lpa.es9(address)
 
     def rpm_ctx_params1(v3: bool) -> bytes:
@@ -81,7 +104,7 @@ def _session(lpa: Lpa, address: str, iccid: bytes | None, accept: Callable[[list
     if not accept(value["rpmPackage"]):
         lpa.cancel(smdp, transaction_id, END_USER_REJECTION)
         raise DownloadError("consent", "the end user rejected the RPM commands")
-    raw = load_rpm_package(lpa, signed3, smdp.field(client, "smdpSignature3"))
+    raw = load_rpm_package(lpa, signed3, smdp.field(client, "smdpSignature3"), port)
     result = rsp3().decode("LoadRpmPackageResult", raw)
     seq, sent = None, False
     if result[0] == "loadRpmPackageResultSigned":

@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if rpm_order is not None:
         smdp.rpm.add(rpm_order)
     smdp_oid = next(iter(creds.sets.values())).smdp_oid
-    rpm_config = (rpm.rpm_configuration(smdp_oid, args.rpm_owner_oid or smdp_oid) if args.rpm_manage else None)
+    rpm_config = (rpm.rpm_configuration(smdp_oid, args.rpm_owner_oid or smdp_oid, polling_address=address)
+                  if args.rpm_manage else None)
     try:
         for upp_path, matching_id in zip(args.upp, args.matching_id):
             smdp.add_order(order_from_upp(

@@ -60,12 +60,15 @@ def command(kind: str, iccid: str | None = None, *, continue_on_failure: bool = 
 
 
 def rpm_configuration(smdp_oid: str, owner_oid: str, rpm_type: tuple[bytes, int] | None = ALL_RPM_TYPES,
-                      allowed_ci: bytes | None = None) -> dict:
-    """An ``RpmConfiguration`` value naming ``smdp_oid`` as Managing SM-DP+ (metadata 'BA')."""
+                      allowed_ci: bytes | None = None, polling_address: str | None = None) -> dict:
+    """An ``RpmConfiguration`` value naming ``smdp_oid`` as Managing SM-DP+ (metadata 'BA'), and
+    ``polling_address`` as the address the LPA polls for RPM."""
     entry: dict[str, Any] = {"managingDpOid": smdp_oid}
     if rpm_type is not None:
         entry["rpmType"] = rpm_type
     value: dict[str, Any] = {"managingDpList": [entry], "profileOwnerOid": owner_oid}
+    if polling_address is not None:
+        value["pollingAddress"] = polling_address
     if allowed_ci is not None:
         value["allowedCiPKId"] = allowed_ci
     return value
@@ -177,7 +180,8 @@ def add_arguments(serve) -> None:
     """The RPM options of ``smdpp serve`` (an argparse parser)."""
     group = serve.add_argument_group("Remote Profile Management (SGP.22 v3.1 §3.7, needs --svn 3.1.0)")
     group.add_argument("--rpm-manage", action="store_true",
-                       help="download orders: rpmConfiguration naming this SM-DP+ (every RPM command)")
+                       help="download orders: rpmConfiguration naming this SM-DP+ (every RPM command; its "
+                            "address as pollingAddress)")
     group.add_argument("--rpm-owner-oid", help="profileOwnerOid of that configuration (default: this SM-DP+'s OID)")
     group.add_argument("--rpm-eid", help="the RPM order is for this EID only")
     for name in CLI_COMMANDS:
