@@ -14,7 +14,9 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
   in its own store transaction.
 - The SM-SR's address as a name (no '3E' in the connection parameters): before its channel, a
   session resolves the trigger's 'B3' FQDN (else the admin host) with
-  :class:`euicc.cat.dns_resolver.Resolution`, one BIP UDP channel per DNS server of 'B3' in turn
+  :class:`euicc.cat.dns_resolver.Resolution`, one BIP UDP channel per DNS server in turn: those
+  of 'B3' first, then those the terminal gave for OPEN CHANNEL (TS 102 223 §6.4.27 DNS server
+  address request, asked only of a terminal that declared it; on the 'B3' UDP port, else 53)
   (SGP.02 v4 DNS resolution; answers cached for their TTL); an unresolvable name fails that
   attempt (retry policy).
 - Opening: after every CAT command :meth:`Scp81Agent.open_due` asks the BIP layer
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.cat.bip_port import ChannelRequest
-from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, server_list
+from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, TerminalDnsQuery
 from euicc.context import Origin
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import SMSR_HTTPS
@@ -81,7 +83,7 @@ class PendingSession:
     open: bool = False
     resume_uri: str | None = None       # the URI an interrupted attempt navigated last
     resolution: Resolution | None = None    # the SM-SR's name being resolved (DNS)
-    exchange: DnsExchange | None = None     # its query on a BIP UDP channel now
+    exchange: DnsExchange | TerminalDnsQuery | None = None     # its channel now
 
     @property
     def unresolved(self) -> bool:
@@ -206,14 +208,16 @@ class Scp81Agent:
             return False
         if pending.exchange is not None and not pending.exchange.finished:
             return True
+        bip = ctx.services.bip
         if pending.resolution is None:
             dns = pending.request.dns
             settings = DnsSettings(port=dns.port) if dns.port else DnsSettings()
-            pending.resolution = Resolution(dns.name or pending.request.http.host, server_list(dns.servers, ()),
-                                            self.dns_cache, self.runtime.clock, settings)
+            pending.resolution = Resolution(dns.name or pending.request.http.host, dns.servers, self.dns_cache,
+                                            self.runtime.clock, settings, ask_terminal=bip.asks_dns(ctx))
+        pending.resolution.add_servers(bip.dns_servers(ctx))
         while (step := pending.resolution.next_channel()) is not None:
             channel, pending.exchange = step
-            if ctx.services.bip.available(ctx, "udp") and ctx.services.bip.open(ctx, channel, pending.exchange):
+            if bip.available(ctx, "udp") and bip.open(ctx, channel, pending.exchange):
                 return True
             pending.exchange.closed("no BIP UDP channel")
         answer, failures = pending.resolution.answer, pending.resolution.failures
