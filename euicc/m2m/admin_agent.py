@@ -36,6 +36,7 @@ from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.cat.bip_port import ChannelRequest
 from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, TerminalDnsQuery
 from euicc.context import Origin
+from euicc.m2m import mo_packet
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import SMSR_HTTPS
 from euicc.m2m.settings import ISDR_TAR
@@ -260,10 +261,19 @@ class Scp81Agent:
         pending.resume_uri = outcome.last_uri or pending.resume_uri
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):
             if not outcome.ok:
-                log.info("administration session given up after %d attempts (failure report %s not sent)",
-                         pending.schedule.attempts, (pending.request.retry.failure_report or b"").hex())
+                log.info("administration session given up after %d attempts", pending.schedule.attempts)
+                self._report_failure(ctx, pending)
             if pending in state.pending:
                 state.pending.remove(pending)
+
+    def _report_failure(self, ctx: Context, pending: PendingSession) -> None:
+        """The retry policy's failure report once the last retry failed (Amd B §3.8.3), for a
+        session the SM-SR asked for: to the SM-SR by SMS (setting ``failure_report``, [U])."""
+        report = pending.request.retry.failure_report
+        if report is None or pending.notification is not None or self.settings.failure_report != "sms":
+            return
+        if not mo_packet.to_smsr(ctx, self.runtime.settings, report, pending.schedule.attempts & 0xFF):
+            log.info("retry failure report not sent: no SM-SR SMS address, or no SMS from the terminal")
 
     # -- scripts -----------------------------------------------------------------------------
     def run(self, ctx: Context, kvn: int, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:

@@ -131,6 +131,22 @@ class Terminal:
         self.proactive = [c for c in self.proactive if c not in found]
         return found
 
+    def mo_packets(self, kic: bytes, kid: bytes) -> list[tuple[str, bytes]]:
+        """(destination digits, secured data) of each SEND SHORT MESSAGE fetched so far (and
+        forget them): SMS-SUBMIT (TS 23.040, UDH '70 00') -> Command Packet to the ISD-R TAR
+        (TS 102 225 §5.1: AES-CBC from the counter on, AES CMAC of 8 bytes) -> secured data."""
+        out = []
+        for command in self.take(0x13):
+            submit = transport.parse_sms_submit(dict(parse_tlvs(parse_tlvs(command)[0][1]))[0x8B])
+            assert submit.pid == 0x7F and submit.udh == b"\x70\x00"
+            packet = submit.payload
+            header, secured = packet[:10], AES.new(kic, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
+            assert header[7:10] == ISDR_TAR and header[3] & 0x07 == 0x06
+            cntr, padding, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
+            assert CMAC.new(kid, msg=header + cntr + bytes([padding]) + data, ciphermod=AES).digest()[:8] == cc
+            out.append((submit.destination, data[:len(data) - padding]))
+        return out
+
 
 # -- SM-SR OTA ---------------------------------------------------------------------------------
 @dataclass

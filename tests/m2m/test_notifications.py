@@ -2,12 +2,8 @@
 arrives within the validity period, and the Fall-Back mechanism (§3.18)."""
 from __future__ import annotations
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
-
 from tests.m2m import host
 from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile, set_attributes
-from tools.ota import transport
 
 NORMAL, NO_SERVICE = 0x00, 0x02
 
@@ -15,15 +11,9 @@ NORMAL, NO_SERVICE = 0x00, 0x02
 def notifications(terminal) -> list[dict[int, bytes]]:
     """Decode the SEND SHORT MESSAGEs: SMS-SUBMIT -> Command Packet (AES, CC) -> 'E1'."""
     out = []
-    for command in terminal.take(0x13):
-        submit = transport.parse_sms_submit(dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B])
-        assert submit.destination == SMSR_DIGITS and submit.pid == 0x7F and submit.udh == b"\x70\x00"
-        packet = submit.payload
-        header, secured = packet[:10], AES.new(KIC, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
-        assert header[7:10] == host.ISDR_TAR and header[3] & 0x07 == 0x06
-        cntr, pad, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
-        assert CMAC.new(KID, msg=header + cntr + bytes([pad]) + data, ciphermod=AES).digest()[:8] == cc
-        (tag, body), = host.parse_tlvs(data[:len(data) - pad])
+    for destination, data in terminal.mo_packets(KIC, KID):
+        assert destination == SMSR_DIGITS
+        (tag, body), = host.parse_tlvs(data)
         assert tag == 0xE1
         out.append(dict(host.parse_tlvs(body)))
     return out

@@ -27,11 +27,12 @@ def _address(address: str) -> bytes:
 def trigger(host: str, port: int, uri: str, *, address: str | None = "127.0.0.1", psk_identity: bytes = b"",
             kvn: int = 0x40, key_id: int = 0x01, retries: int = 0, delay: int = 0, agent_id: str | None = None,
             include_security: bool = True, dns_name: str | None = None, dns_servers: tuple[str, ...] = (),
-            dns_port: int | None = None) -> bytes:
+            dns_port: int | None = None, failure_report: bytes = b"") -> bytes:
     """The '81' administration session triggering parameters for a session to ``address``:``port``;
     ``address`` None: the card resolves the SM-SR's name ``dns_name``, going into 'B3' {'D6' FQDN,
     'FA' {'3E' server ..., '3C' '01' UDP port}} (the emulator's reading, [U]); without servers the
-    card asks those the terminal gives (on ``dns_port``, else 53)."""
+    card asks those the terminal gives (on ``dns_port``, else 53).  ``failure_report``: the retry
+    policy's report failure data (GP Amd B §3.8.3; NJIWA codes it as a '87' TLV)."""
     connection = (ber(0x35, b"\x03") + ber(0x39, (1400).to_bytes(2, "big"))
                   + ber(0x3C, b"\x02" + port.to_bytes(2, "big")))
     if address is not None:
@@ -39,7 +40,7 @@ def trigger(host: str, port: int, uri: str, *, address: str | None = "127.0.0.1"
     session = ber(0x84, connection)
     if include_security:
         session += ber(0x85, bytes([len(psk_identity)]) + psk_identity + bytes([0x02, kvn, key_id]))
-    session += ber(0x86, retries.to_bytes(2, "big") + ber(0x25, bcd_timer(delay)))
+    session += ber(0x86, retries.to_bytes(2, "big") + ber(0x25, bcd_timer(delay)) + failure_report)
     post = ber(0x8A, host.encode()) + ber(0x8C, uri.encode())
     if agent_id:
         post += ber(0x8B, agent_id.encode())

@@ -145,7 +145,7 @@ class AdminSession:
 class RetrySchedule:
     """The retry policy of one requested session (Amd B §3.8.3): after a failed attempt the
     session is tried again ``counter`` more times, ``delay`` seconds apart; then the request is
-    dropped (its failure report data is not sent anywhere: how is not in any source read [U])."""
+    dropped and its owner sends the failure report (the ISD-R's agent: Scp81Settings.failure_report)."""
 
     policy: RetryPolicy
     attempts: int = 0
