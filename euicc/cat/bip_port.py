@@ -1,4 +1,5 @@
-"""The port between the card's BIP channels (TS 102 223 §6.4.27–6.4.31) and the protocols over them."""
+"""The port between the card's BIP channels (TS 102 223 §6.4.27–6.4.31) and the protocols over them
+(how such a protocol reaches the card: :mod:`euicc.ota.card_access`)."""
 from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol

@@ -40,11 +40,11 @@ from euicc.m2m import mo_packet
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import SMSR_HTTPS
 from euicc.m2m.settings import ISDR_TAR
-from euicc.nvm import NvmWriteError
+from euicc.ota.card_access import CommandAccess
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.origin import OtaOrigin, TransportContext
 from euicc.ota.scp81.admin_http import ScriptStatus
-from euicc.ota.scp81.session import AdminSession, PskCredentials, RetrySchedule, SessionOutcome
+from euicc.ota.scp81.session import AdminSession, PskCredentials, RetrySchedule, ScriptRun, SessionOutcome
 from euicc.ota.scp81.settings import Scp81Settings
 from euicc.ota.scp81.trigger import TAG_TRIGGER, AdminSessionRequest, parse_trigger
 from euicc.volatile import Lifetime, VolatileState
@@ -180,9 +180,8 @@ class Scp81Agent:
                 state.pending.remove(pending)
                 continue
             pending.open = True
-            kvn = credentials[1]
             session = AdminSession(pending.request, credentials[0], agent_id(ctx.services.eid, ISDR_AID),
-                                   _Runner(ctx, self, kvn), self.settings,
+                                   CommandAccess(ctx), self._scripts(credentials[1]), self.settings,
                                    pending.resume_uri if pending.schedule.resume else None,
                                    on_end=lambda outcome, p=pending: self._ended(ctx, p, outcome))
             out.append((pending.request.channel, session))
@@ -276,8 +275,14 @@ class Scp81Agent:
             log.info("retry failure report not sent: no SM-SR SMS address, or no SMS from the terminal")
 
     # -- scripts -----------------------------------------------------------------------------
+    def _scripts(self, kvn: int) -> ScriptRun:
+        """The scripts of a session secured by the PSK of key set ``kvn``."""
+        return lambda ctx, target, script: self.run(ctx, kvn, target, script)
+
     def run(self, ctx: Context, kvn: int, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
-        """One command script on its targeted application (Amd B §3.5.1.2, §3.7)."""
+        """One command script on its targeted application (Amd B §3.5.1.2, §3.7), in the session's
+        card access (one store transaction); a script that cannot run raises OtaFormatError (the
+        session answers ``unavailable-se``, nothing kept)."""
         aid = target or ISDR_AID
         tar = ISDR_TAR if aid == ISDR_AID else aid[AID_TAR_OFFSET:AID_TAR_OFFSET + 3]
         route = self.remote.router.route(ctx, tar) if len(aid) == 16 else None
@@ -287,24 +292,7 @@ class Scp81Agent:
             return ScriptStatus.SECURITY_ERROR, b""
         if self.remote.prepare is not None:
             self.remote.prepare(ctx)
-        try:
-            with ctx.store.transaction():
-                data = self.remote.run_script(ctx, route, OtaOrigin(tar, route.owner, kvn, aid, HTTPS), script)
-        except (OtaFormatError, NvmWriteError) as e:      # nothing of the script is kept
-            log.info("administration script not run: %s", e)
-            return ScriptStatus.UNAVAILABLE_SE, b""
+        data = self.remote.run_script(ctx, route, OtaOrigin(tar, route.owner, kvn, aid, HTTPS), script)
         if self.remote.settle is not None:
             self.remote.settle(ctx)
         return ScriptStatus.OK, data
-
-
-@dataclass(frozen=True)
-class _Runner:
-    """The :class:`~euicc.ota.scp81.session.ScriptRunner` of one session."""
-
-    ctx: Context
-    agent: Scp81Agent
-    kvn: int
-
-    def run(self, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
-        return self.agent.run(self.ctx, self.kvn, target, script)
