@@ -18,7 +18,8 @@ T = TypeVar("T")
 
 class CardAccess(Protocol):
     """Runs ``work`` with the card's context, inside the command (TERMINAL RESPONSE or ENVELOPE)
-    whose BIP exchange delivered the data, in one store transaction; raises what ``work`` raises."""
+    whose BIP exchange delivered the data, all or nothing: when ``work`` raises, nothing it wrote
+    is kept, and the exception goes to the engine."""
     def __call__(self, work: Callable[[Context], T]) -> T: ...
 
 
@@ -29,5 +30,7 @@ class CommandAccess:
     ctx: Context
 
     def __call__(self, work: Callable[[Context], T]) -> T:
-        with self.ctx.store.transaction():
+        # a savepoint, not a nested transaction: inside the command's own transaction a failed
+        # inner transaction would leave its writes for the command to commit
+        with self.ctx.store.savepoint():
             return work(self.ctx)
