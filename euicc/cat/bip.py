@@ -6,6 +6,11 @@ UICC server mode), SEND DATA (store mode for all but the last part of a packet, 
 RECEIVE DATA on the Data Available event, CLOSE CHANNEL when the engine is finished, GET CHANNEL
 STATUS, and the Channel Status event (link dropped; in server mode a client connected or left).
 
+An engine may ask for the terminal's DNS server addresses (OPEN CHANNEL qualifier b4, only of a
+terminal whose TERMINAL PROFILE declares it, byte 33 b1): the "DNS server address" objects of the
+TERMINAL RESPONSE (§8.104 in the numbering pySim follows: tag '40', type of address '21' IPv4 /
+'57' IPv6 as §8.58, then the address) are kept for the power cycle (:meth:`BipService.dns_servers`).
+
 The terminal may give a smaller buffer than asked (result '07', "performed with modification",
 §6.4.27): packets are then cut to the buffer it gave.  Nothing is issued the terminal did not
 declare (TERMINAL PROFILE byte 12, the transport in byte 17, the two events): :meth:`open` then
@@ -39,8 +44,11 @@ TRANSPORTS = {"udp": UDP_CLIENT_REMOTE, "tcp": TCP_CLIENT_REMOTE, "tcp_server": 
 # TS 102 223 §9.3 COMPREHENSION-TLV tags (CR bit cleared)
 T_BEARER, T_CHANNEL_DATA, T_CHANNEL_DATA_LENGTH, T_CHANNEL_STATUS = 0x35, 0x36, 0x37, 0x38
 T_BUFFER_SIZE, T_TRANSPORT_LEVEL, T_OTHER_ADDRESS, T_NETWORK_ACCESS_NAME = 0x39, 0x3C, 0x3E, 0x47
+T_DNS_SERVER = 0x40                                        # DNS server address (§8.104 as pySim numbers it)
 ADDRESS_IPV4, ADDRESS_IPV6 = 0x21, 0x57                    # §8.58 type of address
-OPEN_IMMEDIATELY = 0x01                                    # §6.4.27 qualifier bit 1
+ADDRESS_LENGTHS = {ADDRESS_IPV4: 4, ADDRESS_IPV6: 16}
+OPEN_IMMEDIATELY = 0x01                                    # §8.6 OPEN CHANNEL qualifier bit 1
+DNS_SERVER_REQUEST = 0x08                                  # §8.6 bit 4 (packet data service bearer)
 SEND_STORE, SEND_IMMEDIATELY = 0x00, 0x01                  # §6.4.30 qualifier bit 1
 RESULT_OK, RESULT_MODIFIED = 0x00, 0x07                    # §8.12
 MAX_CHANNELS = 7                                           # §8.7 channel identifiers 1-7
@@ -73,6 +81,7 @@ class BipState(VolatileState):
 
     LIFETIME = Lifetime.POWER_CYCLE
     channels: list[BipChannel] = field(default_factory=list)
+    dns_servers: list[bytes] = field(default_factory=list)   # from OPEN CHANNEL's TERMINAL RESPONSEs
 
 
 class BipService:
@@ -102,7 +111,8 @@ class BipService:
         if len(state.channels) >= min(MAX_CHANNELS, ctx.cat.profile.channels):
             return False
         channel = BipChannel(request, user, buffer_size=request.buffer_size)
-        if not ctx.cat.submit(ProactiveCommand(OPEN_CHANNEL, _qualifier(request), DEV_TERMINAL,
+        qualifier = _qualifier(request, self.asks_dns(ctx))
+        if not ctx.cat.submit(ProactiveCommand(OPEN_CHANNEL, qualifier, DEV_TERMINAL,
                                                open_channel_body(request), self._opened(ctx, channel))):
             return False
         state.channels.append(channel)
@@ -120,6 +130,16 @@ class BipService:
                 _call(channel, lambda: channel.user.closed(RESET_REASON))
         state.channels.clear()
 
+    @staticmethod
+    def asks_dns(ctx: CatContext) -> bool:
+        """The terminal declared the DNS server address request (TERMINAL PROFILE byte 33 b1)."""
+        return ctx.cat.profile.dns_server_request
+
+    def dns_servers(self, ctx: CatContext) -> tuple[bytes, ...]:
+        """The DNS server addresses the terminal gave this power cycle (4 or 16 bytes each)."""
+        state = ctx.volatile.get(BipState)
+        return tuple(state.dns_servers) if state is not None else ()
+
     def get_status(self, ctx: CatContext) -> bool:
         """GET CHANNEL STATUS (§6.4.31): channels the terminal reports down are closed."""
         return ctx.cat.submit(ProactiveCommand(GET_CHANNEL_STATUS, 0, DEV_TERMINAL, b"", self._status(ctx)))
@@ -134,6 +154,7 @@ class BipService:
                 self._drop(ctx, channel, f"OPEN CHANNEL refused (result {value.hex().upper()})", release=False)
                 return
             channel.number = number
+            self._keep_dns_servers(ctx, objects.get(T_DNS_SERVER, []))
             offered = objects.get(T_BUFFER_SIZE, [])
             if offered and len(offered[0]) == 2:
                 channel.buffer_size = max(MIN_BUFFER, min(channel.buffer_size, int.from_bytes(offered[0], "big")))
@@ -143,6 +164,14 @@ class BipService:
                 channel.state = "open"
                 _call(channel, lambda: channel.user.connected())
         return result
+
+    def _keep_dns_servers(self, ctx: CatContext, values: list[bytes]) -> None:
+        """DNS server address objects (type of address §8.58, then the address); a malformed one
+        is skipped."""
+        known = self.state(ctx).dns_servers
+        for value in values:
+            if value and ADDRESS_LENGTHS.get(value[0]) == len(value) - 1 and value[1:] not in known:
+                known.append(bytes(value[1:]))
 
     def _sent(self, ctx: CatContext, channel: BipChannel) -> Callable[[bytes, bytes], None]:
         def result(value: bytes, _whole: bytes) -> None:
@@ -316,8 +345,12 @@ def _valid(request: ChannelRequest) -> bool:
             and (request.transport == "tcp_server" or 0 < len(request.bearer) < 128))
 
 
-def _qualifier(request: ChannelRequest) -> int:
-    return 0x00 if request.transport == "tcp_server" else OPEN_IMMEDIATELY
+def _qualifier(request: ChannelRequest, terminal_gives_dns: bool) -> int:
+    """§8.6: immediate link establishment for a client channel, and the DNS server address
+    request when the engine wants it and the terminal declared it (never asked otherwise)."""
+    if request.transport == "tcp_server":
+        return 0x00
+    return OPEN_IMMEDIATELY | (DNS_SERVER_REQUEST if request.dns_request and terminal_gives_dns else 0)
 
 
 def _objects(data: bytes) -> dict[int, list[bytes]]:

@@ -1,4 +1,5 @@
-"""The port between the card's BIP channels (TS 102 223 §6.4.27–6.4.31) and the protocols over them."""
+"""The port between the card's BIP channels (TS 102 223 §6.4.27–6.4.31) and the protocols over them
+(how such a protocol reaches the card: :mod:`euicc.ota.card_access`)."""
 from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -14,6 +15,7 @@ class ChannelRequest:
     buffer_size: int = 1400
     bearer: bytes = b"\x03"  # bearer description value (§8.52), default "default bearer"
     network_access_name: bytes | None = None   # §8.70, from the connectivity parameters
+    dns_request: bool = False   # ask the terminal for its DNS server addresses (§6.4.27, qualifier b4)
 
 class ChannelUser(Protocol):
     """A sans-I/O protocol engine on one BIP channel."""

@@ -7,10 +7,15 @@ nothing of the DNS wire format is written here.  Sans-I/O:
 
 - :class:`Resolution` resolves one name across an ordered list of DNS servers (those of the
   connectivity parameters first, then those the terminal returned for OPEN CHANNEL, TS 102 223
-  §8.90): :meth:`Resolution.next_channel` gives the BIP channel to open and the
+  §6.4.27 with the DNS server address request, added by :meth:`Resolution.add_servers` as they
+  become known): :meth:`Resolution.next_channel` gives the BIP channel to open and the
   :class:`DnsExchange` (a :class:`~euicc.cat.bip_port.ChannelUser`) to run on it, one server at
   a time, moving to the next server on timeout, SERVFAIL (or any error rcode but NXDOMAIN),
-  truncation or a malformed answer;
+  truncation or a malformed answer.  Every DNS channel asks the terminal for its DNS servers
+  (the BIP layer drops the request for a terminal that did not declare it).  With no server at
+  all, a resolution told the terminal gives them (``ask_terminal``) first opens one channel only
+  to ask (:class:`TerminalDnsQuery`) [U: no source read says which destination such a channel
+  names: the unspecified address, setting ``probe_address``];
 - :class:`DnsCache` keeps answers for their TTL on an injected clock (RFC 1035 §3.2.1).
 
 An answer whose ID or question does not match the query is ignored (RFC 5452 §9.1), as a spoofed
@@ -46,7 +51,8 @@ class DnsSettings:
     """Values no source read here fixes for a card (named choices): the per-server ``timeout`` (s),
     how often the query is sent to one server (``tries_per_server``), the UDP ``port`` (RFC 1035
     §4.2.1: 53), the BIP ``buffer_size`` (RFC 1035 §2.3.4: 512-byte UDP messages), the
-    ``max_ttl`` (s) a cached answer is kept at most, and the query type (A; AAAA for IPv6)."""
+    ``max_ttl`` (s) a cached answer is kept at most, the query type (A; AAAA for IPv6), and the
+    destination of the channel opened only to learn the terminal's DNS servers [U]."""
 
     timeout: float = 5.0
     tries_per_server: int = 2
@@ -54,6 +60,7 @@ class DnsSettings:
     buffer_size: int = 512
     max_ttl: int = 86400
     rdtype: str = "A"
+    probe_address: bytes = bytes(4)
 
 
 class Outcome(enum.Enum):
@@ -216,22 +223,52 @@ class DnsExchange:
         self._deadline = None
 
 
+class TerminalDnsQuery:
+    """A channel opened only for the terminal's DNS server addresses (TS 102 223 §6.4.27): done
+    once the channel is open (or refused); the BIP layer then closes it."""
+
+    def __init__(self) -> None:
+        self.finished = False
+
+    def connected(self) -> None:
+        self.finished = True
+
+    def received(self, data: bytes) -> None:
+        return None
+
+    def outgoing(self) -> bytes:
+        return b""
+
+    def closed(self, reason: str) -> None:
+        self.finished = True
+
+
 class Resolution:
-    """One name resolved across ``servers`` in order (retry on the next one), through ``cache``."""
+    """One name resolved across ``servers`` in order (retry on the next one), through ``cache``;
+    ``ask_terminal``: the terminal gives its DNS servers when OPEN CHANNEL asks."""
 
     def __init__(self, name: str, servers: Sequence[bytes], cache: DnsCache, clock: Clock,
-                 settings: DnsSettings = DnsSettings()) -> None:
-        self.name, self.servers, self.cache, self.clock, self.settings = name, servers, cache, clock, settings
+                 settings: DnsSettings = DnsSettings(), ask_terminal: bool = False) -> None:
+        self.name, self.cache, self.clock, self.settings = name, cache, clock, settings
+        self.servers: list[bytes] = server_list(servers, ())
+        self.ask_terminal = ask_terminal
         self.failures: list[str] = []
         try:
             self.answer = cache.get(name, settings.rdtype)
         except (dns.exception.DNSException, UnicodeError) as error:      # not a domain name at all
             self.answer = None
             self.failures.append(f"bad name: {type(error).__name__}")
-            self.servers = ()
+            self.servers, self.ask_terminal = [], False
         self._done = self.answer is not None
         self._index = 0
-        self._current: DnsExchange | None = None
+        self._current: DnsExchange | TerminalDnsQuery | None = None
+        self._asked = False                    # a channel of this resolution asked the terminal
+
+    def add_servers(self, servers: Sequence[bytes]) -> None:
+        """Servers the terminal gave: asked after the connectivity parameters' (each once)."""
+        for server in server_list((), servers):
+            if server not in self.servers:
+                self.servers.append(server)
 
     @property
     def done(self) -> bool:
@@ -241,6 +278,9 @@ class Resolution:
         """The channel to open next and the exchange to run on it; None once answered or failed
         (the previous exchange, if any, must be finished)."""
         self._collect()
+        if not self._done and self._index >= len(self.servers) and self.ask_terminal and not self._asked:
+            self._current = TerminalDnsQuery()
+            return self._request(self.settings.probe_address), self._current
         if self._done or self._index >= len(self.servers):
             if not self._done and not self.servers and not self.failures:
                 self.failures.append("no DNS server (neither connectivity parameters nor terminal gave one)")
@@ -249,12 +289,15 @@ class Resolution:
         server = self.servers[self._index]
         self._index += 1
         self._current = DnsExchange(self.name, self.settings.rdtype, self.clock, self.settings)
-        request = ChannelRequest("udp", bytes(server), self.settings.port, self.settings.buffer_size)
-        return request, self._current
+        return self._request(server), self._current
+
+    def _request(self, server: bytes) -> ChannelRequest:
+        self._asked = self.ask_terminal
+        return ChannelRequest("udp", bytes(server), self.settings.port, self.settings.buffer_size, dns_request=True)
 
     def _collect(self) -> None:
         exchange, self._current = self._current, None
-        if exchange is None:
+        if exchange is None or isinstance(exchange, TerminalDnsQuery):
             return
         if exchange.outcome is Outcome.ANSWERED and exchange.answer is not None:
             self.answer, self._done = exchange.answer, True

@@ -13,7 +13,10 @@ last supported facility).  Only the facilities the card uses are named here:
 - byte 12 (class "e", BIP) b1 OPEN CHANNEL, b2 CLOSE CHANNEL, b3 RECEIVE DATA, b4 SEND DATA,
   b5 GET CHANNEL STATUS; byte 13 b6-b8 number of channels;
 - byte 17 transport interfaces: b1 TCP UICC in client mode (remote), b2 UDP UICC in client mode
-  (remote), b3 TCP UICC in server mode.
+  (remote), b3 TCP UICC in server mode;
+- byte 33 b1 DNS server address request for OPEN CHANNEL related to packet data service bearer
+  (the OPEN CHANNEL qualifier b4, TS 102 223 §8.6; byte and bit as Wireshark's gsm_sim dissector
+  and the TS 102 223 decoders read here name it).
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ _TRANSPORTS = {TCP_CLIENT_REMOTE: (17, 1), UDP_CLIENT_REMOTE: (17, 2), TCP_SERVE
 _TIMER_EXPIRATION = (1, 6)
 _TIMER_CURRENT_VALUE = (8, 2)
 _PLI_DATE_TIME = (8, 3)
+_DNS_SERVER_REQUEST = (33, 1)
 BIP_COMMANDS = (OPEN_CHANNEL, CLOSE_CHANNEL, RECEIVE_DATA, SEND_DATA, GET_CHANNEL_STATUS)
 
 
@@ -84,6 +88,11 @@ class TerminalProfile:
     def channels(self) -> int:
         """Number of channels the terminal supports (byte 13 bits 6-8)."""
         return self.data[12] >> 5 if len(self.data) >= 13 else 0
+
+    @property
+    def dns_server_request(self) -> bool:
+        """The terminal gives its DNS server addresses when OPEN CHANNEL asks for them."""
+        return self.bit(*_DNS_SERVER_REQUEST)
 
     def transport(self, protocol: int) -> bool:
         where = _TRANSPORTS.get(protocol)

@@ -14,7 +14,9 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
   in its own store transaction.
 - The SM-SR's address as a name (no '3E' in the connection parameters): before its channel, a
   session resolves the trigger's 'B3' FQDN (else the admin host) with
-  :class:`euicc.cat.dns_resolver.Resolution`, one BIP UDP channel per DNS server of 'B3' in turn
+  :class:`euicc.cat.dns_resolver.Resolution`, one BIP UDP channel per DNS server in turn: those
+  of 'B3' first, then those the terminal gave for OPEN CHANNEL (TS 102 223 §6.4.27 DNS server
+  address request, asked only of a terminal that declared it; on the 'B3' UDP port, else 53)
   (SGP.02 v4 DNS resolution; answers cached for their TTL); an unresolvable name fails that
   attempt (retry policy).
 - Opening: after every CAT command :meth:`Scp81Agent.open_due` asks the BIP layer
@@ -32,16 +34,17 @@ from typing import TYPE_CHECKING
 from euicc import tlv
 from euicc.aids import ISD_R_AID as ISDR_AID
 from euicc.cat.bip_port import ChannelRequest
-from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, server_list
+from euicc.cat.dns_resolver import DnsCache, DnsExchange, DnsSettings, Resolution, TerminalDnsQuery
 from euicc.context import Origin
+from euicc.m2m import mo_packet
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import SMSR_HTTPS
 from euicc.m2m.settings import ISDR_TAR
-from euicc.nvm import NvmWriteError
+from euicc.ota.card_access import CommandAccess
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.origin import OtaOrigin, TransportContext
 from euicc.ota.scp81.admin_http import ScriptStatus
-from euicc.ota.scp81.session import AdminSession, PskCredentials, RetrySchedule, SessionOutcome
+from euicc.ota.scp81.session import AdminSession, PskCredentials, RetrySchedule, ScriptRun, SessionOutcome
 from euicc.ota.scp81.settings import Scp81Settings
 from euicc.ota.scp81.trigger import TAG_TRIGGER, AdminSessionRequest, parse_trigger
 from euicc.volatile import Lifetime, VolatileState
@@ -81,7 +84,7 @@ class PendingSession:
     open: bool = False
     resume_uri: str | None = None       # the URI an interrupted attempt navigated last
     resolution: Resolution | None = None    # the SM-SR's name being resolved (DNS)
-    exchange: DnsExchange | None = None     # its query on a BIP UDP channel now
+    exchange: DnsExchange | TerminalDnsQuery | None = None     # its channel now
 
     @property
     def unresolved(self) -> bool:
@@ -177,9 +180,8 @@ class Scp81Agent:
                 state.pending.remove(pending)
                 continue
             pending.open = True
-            kvn = credentials[1]
             session = AdminSession(pending.request, credentials[0], agent_id(ctx.services.eid, ISDR_AID),
-                                   _Runner(ctx, self, kvn), self.settings,
+                                   CommandAccess(ctx), self._scripts(credentials[1]), self.settings,
                                    pending.resume_uri if pending.schedule.resume else None,
                                    on_end=lambda outcome, p=pending: self._ended(ctx, p, outcome))
             out.append((pending.request.channel, session))
@@ -206,14 +208,16 @@ class Scp81Agent:
             return False
         if pending.exchange is not None and not pending.exchange.finished:
             return True
+        bip = ctx.services.bip
         if pending.resolution is None:
             dns = pending.request.dns
             settings = DnsSettings(port=dns.port) if dns.port else DnsSettings()
-            pending.resolution = Resolution(dns.name or pending.request.http.host, server_list(dns.servers, ()),
-                                            self.dns_cache, self.runtime.clock, settings)
+            pending.resolution = Resolution(dns.name or pending.request.http.host, dns.servers, self.dns_cache,
+                                            self.runtime.clock, settings, ask_terminal=bip.asks_dns(ctx))
+        pending.resolution.add_servers(bip.dns_servers(ctx))
         while (step := pending.resolution.next_channel()) is not None:
             channel, pending.exchange = step
-            if ctx.services.bip.available(ctx, "udp") and ctx.services.bip.open(ctx, channel, pending.exchange):
+            if bip.available(ctx, "udp") and bip.open(ctx, channel, pending.exchange):
                 return True
             pending.exchange.closed("no BIP UDP channel")
         answer, failures = pending.resolution.answer, pending.resolution.failures
@@ -256,14 +260,29 @@ class Scp81Agent:
         pending.resume_uri = outcome.last_uri or pending.resume_uri
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):
             if not outcome.ok:
-                log.info("administration session given up after %d attempts (failure report %s not sent)",
-                         pending.schedule.attempts, (pending.request.retry.failure_report or b"").hex())
+                log.info("administration session given up after %d attempts", pending.schedule.attempts)
+                self._report_failure(ctx, pending)
             if pending in state.pending:
                 state.pending.remove(pending)
 
+    def _report_failure(self, ctx: Context, pending: PendingSession) -> None:
+        """The retry policy's failure report once the last retry failed (Amd B §3.8.3), for a
+        session the SM-SR asked for: to the SM-SR by SMS (setting ``failure_report``, [U])."""
+        report = pending.request.retry.failure_report
+        if report is None or pending.notification is not None or self.settings.failure_report != "sms":
+            return
+        if not mo_packet.to_smsr(ctx, self.runtime.settings, report, pending.schedule.attempts & 0xFF):
+            log.info("retry failure report not sent: no SM-SR SMS address, or no SMS from the terminal")
+
     # -- scripts -----------------------------------------------------------------------------
+    def _scripts(self, kvn: int) -> ScriptRun:
+        """The scripts of a session secured by the PSK of key set ``kvn``."""
+        return lambda ctx, target, script: self.run(ctx, kvn, target, script)
+
     def run(self, ctx: Context, kvn: int, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
-        """One command script on its targeted application (Amd B §3.5.1.2, §3.7)."""
+        """One command script on its targeted application (Amd B §3.5.1.2, §3.7), in the session's
+        card access (one store transaction); a script that cannot run raises OtaFormatError (the
+        session answers ``unavailable-se``, nothing kept)."""
         aid = target or ISDR_AID
         tar = ISDR_TAR if aid == ISDR_AID else aid[AID_TAR_OFFSET:AID_TAR_OFFSET + 3]
         route = self.remote.router.route(ctx, tar) if len(aid) == 16 else None
@@ -273,24 +292,7 @@ class Scp81Agent:
             return ScriptStatus.SECURITY_ERROR, b""
         if self.remote.prepare is not None:
             self.remote.prepare(ctx)
-        try:
-            with ctx.store.transaction():
-                data = self.remote.run_script(ctx, route, OtaOrigin(tar, route.owner, kvn, aid, HTTPS), script)
-        except (OtaFormatError, NvmWriteError) as e:      # nothing of the script is kept
-            log.info("administration script not run: %s", e)
-            return ScriptStatus.UNAVAILABLE_SE, b""
+        data = self.remote.run_script(ctx, route, OtaOrigin(tar, route.owner, kvn, aid, HTTPS), script)
         if self.remote.settle is not None:
             self.remote.settle(ctx)
         return ScriptStatus.OK, data
-
-
-@dataclass(frozen=True)
-class _Runner:
-    """The :class:`~euicc.ota.scp81.session.ScriptRunner` of one session."""
-
-    ctx: Context
-    agent: Scp81Agent
-    kvn: int
-
-    def run(self, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
-        return self.agent.run(self.ctx, self.kvn, target, script)

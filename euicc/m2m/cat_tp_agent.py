@@ -29,6 +29,7 @@ from euicc import tlv
 from euicc.apdu import SW, Command, SwError
 from euicc.cat.bip_port import ChannelRequest
 from euicc.cat.catp.endpoint import CatTpEndpoint
+from euicc.ota.card_access import CommandAccess
 from euicc.ota.errors import OtaFormatError
 from euicc.ota.scp81.trigger import open_channel_request
 from euicc.ota.transport_catp import CatTpAdministration
@@ -136,10 +137,6 @@ class CatTpAgent:
             settings.cat_tp, identification=request.identification)
         endpoint = CatTpEndpoint(self.runtime.clock, settings.cat_tp_local_port, request.remote_port, catp,
                                  initial_seq=int.from_bytes(self.runtime.random(2), "big"))
-
-        def card_access(fn):
-            """The scripts run with the context of the command that opened the link (as the
-            SCP81 agent's runner), each packet in its own store transaction."""
-            with ctx.store.transaction():
-                return fn(ctx)
-        return CatTpAdministration(self.remote, card_access, endpoint)
+        # the packets run with the context of the command that opened the link (as the SCP81
+        # agent's scripts), each in its own store transaction
+        return CatTpAdministration(self.remote, CommandAccess(ctx), endpoint)

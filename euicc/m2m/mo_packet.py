@@ -1,14 +1,24 @@
 """Card-originated SMS for the SM-SR: a secured Command Packet (ETSI TS 102 225 §5.1.1, SMS form
 of 3GPP TS 31.115 §4.2), sent in SMS-SUBMITs by :func:`euicc.ota.transport_sms.send_short_messages`.
 
-SGP.02 notifications (SPEC_NOTES §2.8) use the ISD-R TAR, the ISD-R's SCP80 keys and no counter.
+SGP.02 notifications (SPEC_NOTES §2.8) use the ISD-R TAR, the ISD-R's SCP80 keys and no counter;
+:func:`to_smsr` sends any such data the same way (the SCP81 retry failure report).
 Only AES (KIc/KID algorithm '2') is supported for card-originated packets; the keys come from the
 caller.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from euicc.crypto.primitives import aes_cbc_encrypt, aes_cmac
-from euicc.ota.sms import IEI_COMMAND_PACKET, InformationElement
+from euicc.m2m.keystore import Scp80Keys
+from euicc.m2m.records import SMSR_ADDRESS
+from euicc.m2m.settings import ISDR_TAR, M2mSettings
+from euicc.ota.sms import IEI_COMMAND_PACKET, Address, InformationElement
+from euicc.ota.transport_sms import send_short_messages
+
+if TYPE_CHECKING:
+    from euicc.context import Context
 
 CC_LENGTH = 8
 
@@ -38,3 +48,21 @@ def command_packet(spi: bytes, kic: int, kid: int, tar: bytes, data: bytes,
 
 
 COMMAND_PACKET_HEADER = (InformationElement(IEI_COMMAND_PACKET),)
+
+
+def to_smsr(ctx: Context, settings: M2mSettings, data: bytes, reference: int) -> bool:
+    """SEND SHORT MESSAGE of ``data`` as the secured data of an ISD-R Command Packet to the SM-SR's
+    SMS address, with the notifications' SPI and algorithms and the ISD-R's first SCP80 key set;
+    False when the address is unknown or the terminal took no SMS."""
+    address = ctx.store.get(SMSR_ADDRESS)
+    if address is None:
+        return False
+    keys = Scp80Keys.isdr(ctx.store)
+    kvns = keys.kvns()
+    keyset = keys.get(kvns[0]) if kvns else None
+    kvn = keyset.kvn if keyset else 0
+    packet = command_packet(settings.notification_spi, kvn << 4 | settings.notification_kic_algorithm,
+                            kvn << 4 | settings.notification_kid_algorithm, ISDR_TAR, data,
+                            keyset.kic if keyset else None, keyset.kid if keyset else None)
+    commands = send_short_messages(Address(address.toa, address.digits), COMMAND_PACKET_HEADER, packet, reference)
+    return all(ctx.cat.submit(c) for c in commands)

@@ -20,25 +20,15 @@ says (there is no SMS-SUBMIT here).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
-
 from euicc.apdu import SwError
 from euicc.cat.bip_port import ChannelRequest
 from euicc.cat.catp.endpoint import CatTpEndpoint, CatTpSettings
 from euicc.cat.catp.pdu import Reason
 from euicc.context import Origin
+from euicc.ota.card_access import CardAccess
 from euicc.ota.origin import TransportContext
 from euicc.ota.secured_packet import RemoteManagement, ResponsePacket
 from euicc.tlv import TlvError, encode_length, read_length
-
-if TYPE_CHECKING:
-    from euicc.context import Context
-
-T = TypeVar("T")
-CardAccess = Callable[[Callable[["Context"], T]], T]
-"""Runs a function with the card's context, in a store transaction, inside the command (TERMINAL
-RESPONSE or Data Available ENVELOPE) whose BIP exchange delivered the data."""
 
 CPI = 0x01                  # [U] Command Packet Identifier (TS 102 225 §5.1.1), not read in any source
 CHI = 0x00                  # [U] Command Header Identifier

@@ -190,3 +190,40 @@ def test_test_server_zone_from_the_command_line():
 def test_no_server_at_all():
     resolution = Resolution("smsr.example.com", server_list([], []), DnsCache(Clock()), Clock())
     assert resolution.next_channel() is None and resolution.answer is None and "no DNS server" in resolution.failures[0]
+
+
+def test_terminal_servers_come_after_the_connectivity_parameters(servers):
+    """TS 102 223 §6.4.27: every DNS channel asks the terminal for its servers; those it gives are
+    asked after the connectivity parameters' (here the first one fails with SERVFAIL)."""
+    first, second = servers("servfail", "answer")
+    resolution = Resolution("smsr.example.com", addresses("127.0.0.1"), DnsCache(Clock()), Clock(),
+                            DnsSettings(port=first.port), ask_terminal=True)
+    request, exchange = resolution.next_channel()
+    assert request.dns_request and request.address == socket.inet_aton("127.0.0.1")
+    resolution.add_servers(addresses("127.0.0.1", "127.0.0.2"))            # from its TERMINAL RESPONSE
+    run_exchange(exchange, request.address, first.port)
+    assert resolve(resolution, first.port) == addresses("127.0.0.2")
+    assert resolution.answer.addresses == (bytes([192, 0, 2, 10]),) and first.queries and second.queries
+
+
+def test_without_any_server_the_terminal_is_asked_first(servers):
+    """No connectivity server: one channel only asks the terminal (to the unspecified address,
+    setting ``probe_address``), then its servers are used; not asked twice."""
+    (server,) = servers("answer")
+    resolution = Resolution("smsr.example.com", [], DnsCache(Clock()), Clock(), DnsSettings(port=server.port),
+                            ask_terminal=True)
+    request, query = resolution.next_channel()
+    assert (request.address, request.dns_request) == (bytes(4), True) and not server.queries
+    query.connected()
+    assert query.finished and query.outgoing() == b""
+    resolution.add_servers(addresses("127.0.0.1"))
+    assert resolve(resolution, server.port) == addresses("127.0.0.1") and resolution.answer is not None
+    silent = Resolution("smsr.example.com", [], DnsCache(Clock()), Clock(), ask_terminal=True)
+    _, query = silent.next_channel()
+    query.closed("OPEN CHANNEL refused")                           # the terminal gave nothing
+    assert silent.next_channel() is None and silent.answer is None and "no DNS server" in silent.failures[0]
+
+
+def test_a_terminal_that_gives_no_servers_is_not_asked_alone():
+    resolution = Resolution("smsr.example.com", [], DnsCache(Clock()), Clock())
+    assert resolution.next_channel() is None and "no DNS server" in resolution.failures[0]

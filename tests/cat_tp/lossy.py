@@ -9,6 +9,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from tools.udp_service import UdpService
+
 
 def udp_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -37,35 +39,23 @@ class LossyRelay:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.impairment.seed)
         self._held: tuple[bytes, tuple[str, int]] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._service = UdpService(self.sock, self._forward, poll=0.02, on_idle=self._flush)
 
     @property
     def address(self) -> tuple[str, int]:
         return self.sock.getsockname()
 
     def start(self) -> LossyRelay:
-        self._thread.start()
+        self._service.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+        self._service.stop()
 
-    def _run(self) -> None:
-        self.sock.settimeout(0.02)
-        while not self._stop.is_set():
-            try:
-                datagram, sender = self.sock.recvfrom(65535)
-            except socket.timeout:
-                self._flush()
-                continue
-            except OSError:
-                return
-            self.stats["in"] += 1
-            target = self.b if sender == self.a else self.a
-            self._impair(datagram, target)
+    def _forward(self, datagram: bytes, sender: tuple[str, int]) -> None:
+        self.stats["in"] += 1
+        target = self.b if sender == self.a else self.a
+        self._impair(datagram, target)
 
     def _impair(self, datagram: bytes, target: tuple[str, int]) -> None:
         rng, imp = self._rng, self.impairment

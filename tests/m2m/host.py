@@ -131,6 +131,26 @@ class Terminal:
         self.proactive = [c for c in self.proactive if c not in found]
         return found
 
+    def mo_packets(self, kic: bytes, kid: bytes) -> list[tuple[str, bytes]]:
+        """(destination digits, secured data) of each SEND SHORT MESSAGE fetched so far (and
+        forget them), each read by :func:`mo_packet`."""
+        return [mo_packet(dict(parse_tlvs(parse_tlvs(command)[0][1]))[0x8B], kic, kid)
+                for command in self.take(0x13)]
+
+
+def mo_packet(tpdu: bytes, kic: bytes, kid: bytes) -> tuple[str, bytes]:
+    """One card SMS-SUBMIT (TS 23.040, UDH '70 00') -> Command Packet to the ISD-R TAR
+    (TS 102 225 §5.1: AES-CBC from the counter on, AES CMAC of 8 bytes) -> (destination digits,
+    secured data)."""
+    submit = transport.parse_sms_submit(tpdu)
+    assert submit.pid == 0x7F and submit.udh == b"\x70\x00"
+    packet = submit.payload
+    header, secured = packet[:10], AES.new(kic, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
+    assert header[7:10] == ISDR_TAR and header[3] & 0x07 == 0x06
+    cntr, padding, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
+    assert CMAC.new(kid, msg=header + cntr + bytes([padding]) + data, ciphermod=AES).digest()[:8] == cc
+    return submit.destination, data[:len(data) - padding]
+
 
 # -- SM-SR OTA ---------------------------------------------------------------------------------
 @dataclass

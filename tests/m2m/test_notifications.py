@@ -2,13 +2,9 @@
 arrives within the validity period, and the Fall-Back mechanism (§3.18)."""
 from __future__ import annotations
 
-from Crypto.Cipher import AES
-from Crypto.Hash import CMAC
-
 from tests.m2m import host
 from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile, set_attributes
 from tools.ota import packet as ota
-from tools.ota import transport
 from tools.terminal.link import CallableLink
 from tools.terminal.terminal import Terminal
 
@@ -17,20 +13,18 @@ NORMAL, NO_SERVICE = 0x00, 0x02
 
 def notifications(terminal) -> list[dict[int, bytes]]:
     """Decode the SEND SHORT MESSAGEs: SMS-SUBMIT -> Command Packet (AES, CC) -> 'E1'."""
-    return [notification(dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B])
-            for command in terminal.take(0x13)]
+    return [e1_objects(destination, data) for destination, data in terminal.mo_packets(KIC, KID)]
 
 
 def notification(tpdu: bytes) -> dict[int, bytes]:
     """One notification SMS-SUBMIT TPDU -> Command Packet (AES, CC) -> the 'E1' objects by tag."""
-    submit = transport.parse_sms_submit(tpdu)
-    assert submit.destination == SMSR_DIGITS and submit.pid == 0x7F and submit.udh == b"\x70\x00"
-    packet = submit.payload
-    header, secured = packet[:10], AES.new(KIC, AES.MODE_CBC, iv=bytes(16)).decrypt(packet[10:])
-    assert header[7:10] == host.ISDR_TAR and header[3] & 0x07 == 0x06
-    cntr, pad, cc, data = secured[:5], secured[5], secured[6:14], secured[14:]
-    assert CMAC.new(KID, msg=header + cntr + bytes([pad]) + data, ciphermod=AES).digest()[:8] == cc
-    (tag, body), = host.parse_tlvs(data[:len(data) - pad])
+    return e1_objects(*host.mo_packet(tpdu, KIC, KID))
+
+
+def e1_objects(destination: str, data: bytes) -> dict[int, bytes]:
+    """The notification's 'E1' objects by tag, sent to the SM-SR's number."""
+    assert destination == SMSR_DIGITS
+    (tag, body), = host.parse_tlvs(data)
     assert tag == 0xE1
     return dict(host.parse_tlvs(body))
 

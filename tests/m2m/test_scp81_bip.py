@@ -71,13 +71,14 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
         terminal.bip.close_all()
 
 
-def _https_card(card):
+def _https_card(card, profile: bytes = cat.MODEM_PROFILE, dns_servers: tuple[str, ...] = ()):
     card.store.put("m2m/declared", True)
     with card.store.transaction():
         PskKeys(card.store).put(PskKeySet(0x40, PSK, DEK))
     eid = card.services.eid
     server = AdminServer({sgp02_psk_identity(eid, host.ISDR_AID, 0x40, 0x01): PSK}).start()
-    terminal = Terminal(CallableLink(card.transmit, card.reset), profile=cat.MODEM_PROFILE, bip=BipTerminal())
+    terminal = Terminal(CallableLink(card.transmit, card.reset), profile=profile,
+                        bip=BipTerminal(dns_servers=dns_servers))
     smsr = SmSr(Eis(eid=eid), OtaKeyset(0x01, AES, KIC, AES, KID))
     smsr.attach(terminal)
     terminal.start()
@@ -97,7 +98,8 @@ def test_smsr_given_as_a_name_is_resolved_over_a_bip_udp_channel(card):
                               script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))), host.ISDR_AID)
         _, port = server.address
         smsr.send_secured(host.ISDR_TAR, trigger("smsr.example.test", port, server.uri, address=None,
-                                                 dns=("smsr.example.test", "127.0.0.1", dns.port)))
+                                                 dns_name="smsr.example.test", dns_servers=("127.0.0.1",),
+                                                 dns_port=dns.port))
         terminal.serve(10, until=lambda: enable.response is not None and terminal.record.resets == 2)
         assert dns.queries == ["smsr.example.test."]
         assert card.services.profiles.enabled().isdp_aid == second
@@ -121,12 +123,71 @@ def test_unknown_smsr_name_opens_no_session(card):
     try:
         _, port = server.address
         smsr.send_secured(host.ISDR_TAR, trigger("nowhere.example.test", port, server.uri, address=None,
-                                                 dns=("nowhere.example.test", "127.0.0.1", dns.port)))
+                                                 dns_name="nowhere.example.test", dns_servers=("127.0.0.1",),
+                                                 dns_port=dns.port))
         terminal.serve(5, until=lambda: dns.queries and not terminal.bip.channels)
         terminal.poll(0.3)
         opens = [c for c in terminal.record.proactive if c.type == cat.OPEN_CHANNEL]
         assert [o.objects[cat.T_TRANSPORT_LEVEL][0] for o in opens] == [0x01]
         assert server.sessions == [] and card.services.profiles.enabled().isdp_aid == first != second
+    finally:
+        dns.stop()
+        server.stop()
+        terminal.bip.close_all()
+
+
+def _opens(terminal) -> list[tuple[int, int, bytes, int]]:
+    """(qualifier, transport type §8.59, destination §8.58, port) of each OPEN CHANNEL."""
+    return [(c.qualifier, c.objects[cat.T_TRANSPORT_LEVEL][0], c.objects[cat.T_OTHER_ADDRESS],
+             int.from_bytes(c.objects[cat.T_TRANSPORT_LEVEL][1:], "big"))
+            for c in terminal.record.proactive if c.type == cat.OPEN_CHANNEL]
+
+
+@pytest.mark.parametrize("given", [(), ("127.0.0.2",)], ids=["terminal-only", "connectivity-first"])
+def test_smsr_name_resolved_with_the_terminals_dns_server(card, given):
+    """TS 102 223 §6.4.27: the terminal simulator declares the DNS server address request
+    (TERMINAL PROFILE byte 33 b1) and gives its test DNS server (127.0.0.1) when OPEN CHANNEL asks
+    (qualifier '09').  Without a server in 'B3', a first channel only asks the terminal; with one
+    (127.0.0.2, answering SERVFAIL), it is asked first and the terminal's next."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server, terminal, smsr = _https_card(card, dns_servers=("127.0.0.1",))
+    dns = DnsServer({"smsr.example.test": Record("127.0.0.1", ttl=600)}).start()
+    failing = DnsServer({}, "127.0.0.2", dns.port, "servfail").start()
+    try:
+        enable = server.queue(card.services.eid.hex().upper(),
+                              script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))), host.ISDR_AID)
+        _, port = server.address
+        smsr.send_secured(host.ISDR_TAR, trigger("smsr.example.test", port, server.uri, address=None,
+                                                 dns_name="smsr.example.test", dns_servers=given, dns_port=dns.port))
+        terminal.serve(10, until=lambda: enable.response is not None and terminal.record.resets == 2)
+        assert dns.queries == ["smsr.example.test."] and card.services.profiles.enabled().isdp_aid == second
+        first_udp = bytes.fromhex("2100000000") if not given else bytes.fromhex("217F000002")
+        assert _opens(terminal)[:3] == [(0x09, 0x01, first_udp, dns.port), (0x09, 0x01, bytes.fromhex("217F000001"), dns.port),
+                                        (0x01, 0x02, bytes.fromhex("217F000001"), port)]
+        assert bool(failing.queries) == bool(given)
+    finally:
+        failing.stop()
+        dns.stop()
+        server.stop()
+        terminal.bip.close_all()
+
+
+def test_a_terminal_that_did_not_declare_it_is_not_asked(card):
+    """Without byte 33 b1 in its profile the terminal is never asked (qualifier '01'), so with no
+    server in 'B3' the name is not resolved: no channel at all, nothing run."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    first = card.services.profiles.enabled().isdp_aid
+    server, terminal, smsr = _https_card(card, cat.profile_bytes(cat.MODEM_PROFILE, {33: 0x01}), ("127.0.0.1",))
+    dns = DnsServer({"smsr.example.test": Record("127.0.0.1")}).start()
+    try:
+        server.queue(card.services.eid.hex().upper(), script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))),
+                     host.ISDR_AID)
+        _, port = server.address
+        smsr.send_secured(host.ISDR_TAR, trigger("smsr.example.test", port, server.uri, address=None,
+                                                 dns_name="smsr.example.test", dns_port=dns.port))
+        terminal.serve(1)
+        assert _opens(terminal) == [] and dns.queries == [] and server.sessions == []
+        assert card.services.profiles.enabled().isdp_aid == first
     finally:
         dns.stop()
         server.stop()

@@ -12,8 +12,9 @@ from euicc.m2m.admin_agent import Scp81Agent, agent_state
 from euicc.m2m.keystore import PskKeys
 from euicc.m2m.records import PskKeySet
 from euicc.m2m.settings import M2mSettings
+from euicc.ota.scp81.settings import Scp81Settings
 from tests.m2m import host
-from tests.m2m.conftest import add_profile
+from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile
 from tests.m2m.scp81_pump import pump
 from tools.smsr_https.push import sgp02_psk_identity, trigger
 from tools.smsr_https.server import AdminServer, script
@@ -290,3 +291,59 @@ def test_ts48_profile_download_over_https(smsr, psk_card, pki):
         assert record.state == 0 and card.services.registry.get(AID).lifecycle == 0x1F
     finally:
         server.stop()
+
+
+REPORT = bytes.fromhex("8703A1B2C3")      # the retry policy's report failure data ('87', as NJIWA codes it)
+
+
+def failing_sessions(card, smsr, clock, retries: int = 1) -> AdminServer:
+    """A pushed session whose every attempt fails (the server holds another PSK), run until the
+    retry policy is exhausted (``retries`` + 1 attempts, 30 s apart)."""
+    server = server_for(card, key=bytes(16))
+    push(smsr, server, retries=retries, delay=30, failure_report=REPORT)
+    for _ in range(retries + 1):
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok
+        clock.now += 30
+    assert run_sessions(card) == []
+    return server
+
+
+def test_exhausted_retry_policy_sends_the_failure_report(smsr, psk_card, terminal, clock):
+    """GP Amd B §3.8.3: once the last retry failed, the report failure data goes to the SM-SR
+    (setting ``failure_report`` = "sms", [U]) as the secured data of an ISD-R Command Packet by
+    SEND SHORT MESSAGE, decoded here by the host side; nothing was sent before."""
+    card = psk_card
+    card.store.put("m2m/declared", True)
+    server = server_for(card, key=bytes(16))
+    try:
+        push(smsr, server, retries=1, delay=30, failure_report=REPORT)
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok
+        terminal.send(bytes.fromhex("00A40004023F00"))               # any command: the card's '91xx' served
+        assert terminal.mo_packets(KIC, KID) == []                   # a retry is still due
+        clock.now += 30
+        (outcome,) = run_sessions(card)
+        assert not outcome.ok
+        terminal.send(bytes.fromhex("00A40004023F00"))
+        assert terminal.mo_packets(KIC, KID) == [(SMSR_DIGITS, REPORT)]
+        clock.now += 60
+        assert run_sessions(card) == [] and agent_state(Context(card.session, card.session.channels[0])).pending == []
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("settings", [M2mSettings(scp81=Scp81Settings(failure_report="none"))], ids=["none"])
+def test_failure_report_setting_none_sends_nothing(smsr, psk_card, terminal, clock):
+    card = psk_card
+    card.store.put("m2m/declared", True)
+    assert card.services.runtime(Scp81Agent).settings.failure_report == "none"
+    server = failing_sessions(card, smsr, clock)
+    server.stop()
+    terminal.send(bytes.fromhex("00A40004023F00"))
+    assert terminal.mo_packets(KIC, KID) == []
+
+
+def test_failure_report_setting_is_checked():
+    with pytest.raises(ValueError):
+        Scp81Settings(failure_report="carrier-pigeon")

@@ -9,6 +9,7 @@ import pytest
 import tools.smsr.cli as smsr_cli
 from euicc.composition import open_card
 from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, invoke_cli
+from tools.terminal.dns_server import DnsServer, Record
 from tools.terminal.link import CallableLink
 
 DEFAULT_DEK = "202122232425262728292A2B2C2D2E2F"     # the default card's test ISD-R key set, key 03
@@ -57,3 +58,34 @@ def test_https_needs_a_psk(card, capsys):
     with pytest.raises(SystemExit) as exit_:
         smsr_cli.main(["--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--transport", "https", "audit"])
     assert exit_.value.code == 2 and "--psk" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["trigger", "terminal"])
+def test_smsr_given_by_name_from_the_command_line(card, capsys, tmp_path, where):
+    """``--dns-name``: the trigger names the SM-SR only ('B3'); the card resolves it over a BIP UDP
+    channel with the test DNS server given in the trigger (``--dns-server``) or by the terminal
+    simulator when OPEN CHANNEL asks (``--terminal-dns``, TS 102 223 §6.4.27), then runs ES5."""
+    eis = str(tmp_path / "eis.json")
+    status, out = invoke_cli(capsys, ["smsr", "--eis", eis, "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID,
+                                      "put-psk", "--psk", PSK, "--psk-dek", PSK_DEK, "--dek", DEFAULT_DEK])
+    assert status == 0, out
+    dns = DnsServer({"smsr.example.test": Record("127.0.0.1", ttl=1)}).start()
+    server = ["--dns-server", "127.0.0.1"] if where == "trigger" else ["--terminal-dns", "127.0.0.1"]
+    try:
+        status, out = invoke_cli(capsys, ["smsr", "--eis", eis, "--transport", "https", "--psk", PSK,
+                                          "--dns-name", "smsr.example.test", "--dns-port", str(dns.port), *server,
+                                          "audit"])
+    finally:
+        dns.stop()
+    assert status == 0 and "ENABLED" in out, out
+    assert dns.queries == ["smsr.example.test."]
+
+
+@pytest.mark.parametrize("argv", [["--dns-server", "127.0.0.1"], ["--dns-port", "5353"],
+                                  ["--transport", "sms", "--dns-name", "smsr.example.test"],
+                                  ["--dns-name", "x", "--dns-server", "not-an-address"]])
+def test_dns_options_need_each_other(card, capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        smsr_cli.main(["--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--transport", "https", "--psk", PSK,
+                       *argv, "audit"])
+    assert exit_.value.code == 2 and "--dns" in capsys.readouterr().err

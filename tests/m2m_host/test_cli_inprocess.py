@@ -105,3 +105,7 @@ def test_terminal_profile_options(card, run):
     assert status == 0 and "events registered: none" in out and "nothing sent" in out
     status, out = run(["terminal", "--terminal-profile", "XYZ", "start"])
     assert status == 2
+    status, out = run(["terminal", "--dns-server", "127.0.0.1", "--dns-server", "2001:db8::35", "start"])
+    assert status == 0
+    status, out = run(["terminal", "--dns-server", "dns.example", "start"])     # an address, not a name
+    assert status == 2

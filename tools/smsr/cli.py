@@ -2,7 +2,8 @@
 HTTPS (SCP81, GP Amd B) (SGP.02 ES5).
 
     smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R]
-         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]] FUNCTION [ARGS]
+         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]
+          [--dns-name NAME [--dns-server ADDRESS] [--dns-port N] [--terminal-dns ADDRESS]]] FUNCTION [ARGS]
     functions: audit | create-isdp [AID] | enable AID | disable AID | delete AID |
                set-fallback AID | set-emergency AID | update-address MSISDN | notifications |
                put-psk --psk HEX [--psk-dek HEX] --dek HEX [--replace] |
@@ -21,7 +22,10 @@ no card.
 With ``--transport https`` every script goes in an HTTPS administration session
 (:mod:`tools.smsr_https`): the SM-SR serves HTTPS with PSK-TLS on loopback, pushes the session
 trigger by SCP80 SMS-PP, and the terminal carries the card's BIP channel to it; the card needs
-the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).
+the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).  ``--dns-name NAME``: the trigger
+names the SM-SR by NAME only (GP Amd B 'B3'), which the card resolves over a BIP UDP channel with
+the DNS server ``--dns-server`` (in 'B3') or, failing that, those the terminal simulator gives when
+OPEN CHANNEL asks (``--terminal-dns``, TS 102 223 §6.4.27), on UDP port ``--dns-port`` (default 53).
 """
 from __future__ import annotations
 
@@ -48,11 +52,13 @@ from tools.smsr_https.psk_keys import put_psk_key
 from tools.smsr_https.server import ISDR_AID
 from tools.smsr_https.transport import HttpsTransport
 from tools.terminal import cat
-from tools.terminal.cli import add_reader_argument, open_link
+from tools.terminal.bip import BipTerminal
+from tools.terminal.cli import add_reader_argument, ip_text, open_link
 from tools.terminal.link import LinkError
 from tools.terminal.terminal import Terminal
 
 COMMAND = "smsr"
+DNS_PORT = 53               # RFC 1035 §4.2.1
 NOTIFICATION_WAIT = 10.0     # seconds the terminal is served for notification sessions over HTTPS
 ONE_AID = ("enable", "disable", "delete", "set-fallback", "set-emergency")
 FAILURES = (CommandFailed, OtaFailure, LinkError, CertificateError, KeyEstablishmentError, EisFileError, PkiError,
@@ -89,6 +95,12 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex), needed with --transport https")
     parser.add_argument("--psk-kvn", type=lambda t: int(t, 0), default=0x40, help="its key set version (default 0x40)")
     parser.add_argument("--https-port", type=int, default=0, help="loopback port of the HTTPS server (default: any)")
+    parser.add_argument("--dns-name", metavar="NAME",
+                        help="with --transport https: give the SM-SR by this name, which the card resolves (DNS over BIP)")
+    parser.add_argument("--dns-server", type=ip_text, metavar="ADDRESS", help="the DNS server the trigger gives the card")
+    parser.add_argument("--dns-port", type=int, help="UDP port of the DNS servers (default 53)")
+    parser.add_argument("--terminal-dns", type=ip_text, action="append", default=[], metavar="ADDRESS",
+                        help="a DNS server the terminal gives when the card's OPEN CHANNEL asks (repeatable)")
     add_reader_argument(parser)
 
 
@@ -117,7 +129,7 @@ def load_document(args: argparse.Namespace) -> EisDocument:
 def connect(args: argparse.Namespace, doc: EisDocument) -> SmSr:
     """An SM-SR on ``doc``'s EIS, attached to a terminal on the chosen reader (reset, TERMINAL PROFILE)."""
     smsr = SmSr(doc.eis, doc.active_keyset())
-    terminal = Terminal(open_link(args.reader))
+    terminal = Terminal(open_link(args.reader), bip=BipTerminal(dns_servers=tuple(getattr(args, "terminal_dns", ()))))
     smsr.attach(terminal)
     try:
         terminal.start()
@@ -249,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.transport == "https" and not args.psk:
         parser.error("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    if args.dns_name and args.transport != "https":
+        parser.error("--dns-name needs --transport https")
+    if (args.dns_server or args.dns_port) and not args.dns_name:
+        parser.error("--dns-server and --dns-port need --dns-name (the name the card resolves)")
     return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
 
 
@@ -283,7 +299,11 @@ def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
         raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key)")
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
-    return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+    transport = HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+    transport.dns_name, transport.dns_port = args.dns_name, args.dns_port
+    if args.dns_server:
+        transport.dns = (args.dns_server, args.dns_port or DNS_PORT)
+    return transport
 
 
 def read_eid(terminal: Terminal) -> bytes:

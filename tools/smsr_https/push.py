@@ -26,10 +26,13 @@ def _address(address: str) -> bytes:
 
 def trigger(host: str, port: int, uri: str, *, address: str | None = "127.0.0.1", psk_identity: bytes = b"",
             kvn: int = 0x40, key_id: int = 0x01, retries: int = 0, delay: int = 0, agent_id: str | None = None,
-            include_security: bool = True, dns: tuple[str, str, int] | None = None) -> bytes:
+            include_security: bool = True, dns_name: str | None = None, dns_servers: tuple[str, ...] = (),
+            dns_port: int | None = None, failure_report: bytes = b"") -> bytes:
     """The '81' administration session triggering parameters for a session to ``address``:``port``;
-    ``address`` None: the card resolves the SM-SR's name, ``dns`` = (FQDN, DNS server, UDP port)
-    going into 'B3' {'D6' FQDN, 'FA' {'3E' server, '3C' '01' port}} (the emulator's reading, [U])."""
+    ``address`` None: the card resolves the SM-SR's name ``dns_name``, going into 'B3' {'D6' FQDN,
+    'FA' {'3E' server ..., '3C' '01' UDP port}} (the emulator's reading, [U]); without servers the
+    card asks those the terminal gives (on ``dns_port``, else 53).  ``failure_report``: the retry
+    policy's report failure data (GP Amd B §3.8.3; NJIWA codes it as a '87' TLV)."""
     connection = (ber(0x35, b"\x03") + ber(0x39, (1400).to_bytes(2, "big"))
                   + ber(0x3C, b"\x02" + port.to_bytes(2, "big")))
     if address is not None:
@@ -37,16 +40,17 @@ def trigger(host: str, port: int, uri: str, *, address: str | None = "127.0.0.1"
     session = ber(0x84, connection)
     if include_security:
         session += ber(0x85, bytes([len(psk_identity)]) + psk_identity + bytes([0x02, kvn, key_id]))
-    session += ber(0x86, retries.to_bytes(2, "big") + ber(0x25, bcd_timer(delay)))
+    session += ber(0x86, retries.to_bytes(2, "big") + ber(0x25, bcd_timer(delay)) + failure_report)
     post = ber(0x8A, host.encode()) + ber(0x8C, uri.encode())
     if agent_id:
         post += ber(0x8B, agent_id.encode())
     session += ber(0x89, post)
     resolution = b""
-    if dns is not None:
-        name, server, dns_port = dns
-        resolution = ber(0xB3, ber(0xD6, name.encode()) + ber(0xFA, ber(0x3E, _address(server))
-                                                                + ber(0x3C, b"\x01" + dns_port.to_bytes(2, "big"))))
+    if dns_name is not None:
+        channel = b"".join(ber(0x3E, _address(server)) for server in dns_servers)
+        if dns_port is not None:
+            channel += ber(0x3C, b"\x01" + dns_port.to_bytes(2, "big"))
+        resolution = ber(0xB3, ber(0xD6, dns_name.encode()) + (ber(0xFA, channel) if channel else b""))
     return ber(0x81, ber(0x83, session) + resolution)
 
 

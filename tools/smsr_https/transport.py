@@ -25,7 +25,9 @@ class HttpsTransport:
     kvn: int = 0x40
     key_id: int = 0x01
     timeout: float = 30.0
-    dns: tuple[str, int] | None = None     # (server, UDP port): the card resolves SERVER_NAME there
+    dns: tuple[str, int] | None = None     # (server, UDP port): the card resolves the name there
+    dns_name: str | None = None             # the SM-SR given by this name (``dns`` alone: SERVER_NAME)
+    dns_port: int | None = None             # the DNS UDP port without ``dns`` (the terminal's servers)
 
     @classmethod
     def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0) -> "HttpsTransport":
@@ -64,12 +66,14 @@ class HttpsTransport:
 
     def push(self) -> None:
         """The administration session trigger (GP Amd B §3.8) by SCP80 SMS-PP to the ISD-R; with
-        :attr:`dns`, the SM-SR is given by its name only, with the DNS server to ask ('B3')."""
+        :attr:`dns_name` or :attr:`dns`, the SM-SR is given by its name only ('B3'), with the DNS
+        server to ask when :attr:`dns` names one (else the card asks the terminal's)."""
         address, port = self.server.address
-        dns = (SERVER_NAME, *self.dns) if self.dns is not None else None
-        self.smsr.send_secured(self.smsr.s.isd_r_tar, trigger(SERVER_NAME, port, self.server.uri,
-                                                              address=None if dns else address, kvn=self.kvn,
-                                                              key_id=self.key_id, dns=dns))
+        name = self.dns_name or (SERVER_NAME if self.dns is not None else None)
+        server, dns_port = self.dns if self.dns is not None else (None, self.dns_port)
+        self.smsr.send_secured(self.smsr.s.isd_r_tar, trigger(
+            name or SERVER_NAME, port, self.server.uri, address=None if name else address, kvn=self.kvn,
+            key_id=self.key_id, dns_name=name, dns_servers=(server,) if server else (), dns_port=dns_port))
 
     def serve_notifications(self, seconds: float) -> list[dict[int, bytes]]:
         """Serve the terminal while notification sessions come in (each confirmed in its session)."""

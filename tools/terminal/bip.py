@@ -3,7 +3,10 @@
 socket for "UICC server mode") on the host, as a modem's IP stack would carry it.
 
 OPEN CHANNEL connects (or listens) at once; the buffer the card asks for is granted up to
-``max_buffer`` (more: result '07', "performed with modification", and the smaller size).  SEND DATA
+``max_buffer`` (more: result '07', "performed with modification", and the smaller size).  When
+OPEN CHANNEL asks for DNS server addresses (qualifier b4, §8.6) and the terminal declared that it
+gives them, its TERMINAL RESPONSE carries one "DNS server address" object per ``dns_servers``
+entry (tag '40', type of address '21' / '57' as §8.58, the address).  SEND DATA
 in store mode fills the Tx buffer, immediate mode sends it (one datagram on UDP).  Received bytes
 wait in the Rx buffer; :meth:`BipTerminal.poll` reads the sockets and returns the events due: Data
 Available when data arrives in an empty Rx buffer (one datagram at a time on UDP), Channel Status
@@ -68,13 +71,15 @@ class BipTerminal:
     """The channels of one modem; ``host`` is where UICC-server-mode channels listen."""
 
     def __init__(self, channels: int = 7, max_buffer: int = 1500, host: str = "127.0.0.1",
-                 connect_timeout: float = 3.0) -> None:
+                 connect_timeout: float = 3.0, dns_servers: tuple[str, ...] = ()) -> None:
         self.max_channels, self.max_buffer, self.host = channels, max_buffer, host
         self.connect_timeout = connect_timeout
+        self.dns_servers = tuple(dns_servers)
         self.channels: dict[int, ModemChannel] = {}
 
     # -- proactive commands (each returns the general result and the TERMINAL RESPONSE objects) --
-    def open_channel(self, command: cat.ProactiveCommand) -> tuple[int, bytes]:
+    def open_channel(self, command: cat.ProactiveCommand, gives_dns: bool = False) -> tuple[int, bytes]:
+        """``gives_dns``: the terminal declared the DNS server address request (TERMINAL PROFILE)."""
         o = command.objects
         level, size = o.get(cat.T_TRANSPORT_LEVEL, b""), o.get(cat.T_BUFFER_SIZE, b"")
         if len(level) != 3 or len(size) != 2 or level[0] not in (UDP_CLIENT, TCP_CLIENT, TCP_SERVER):
@@ -110,6 +115,8 @@ class BipTerminal:
         if level[0] != TCP_SERVER:
             answer += cat.ctlv(cat.T_BEARER, channel.bearer)
         answer += cat.ctlv(cat.T_BUFFER_SIZE, granted.to_bytes(2, "big"))
+        if gives_dns and command.qualifier & cat.OPEN_CHANNEL_DNS_REQUEST and level[0] != TCP_SERVER:
+            answer += b"".join(cat.ctlv(cat.T_DNS_SERVER, _other_address(a)) for a in self.dns_servers)
         return (cat.RESULT_MODIFIED if granted < asked else cat.RESULT_OK), answer
 
     def send_data(self, command: cat.ProactiveCommand) -> tuple[int, bytes]:
@@ -235,6 +242,13 @@ class BipTerminal:
             if channel.transport == UDP_CLIENT:
                 break
         return bytes(out)
+
+
+def _other_address(text: str) -> bytes:
+    """A textual IPv4 / IPv6 address as §8.58 codes it: type of address, then the address."""
+    if ":" in text:
+        return b"\x57" + socket.inet_pton(socket.AF_INET6, text)
+    return b"\x21" + socket.inet_pton(socket.AF_INET, text)
 
 
 def _address(value: bytes) -> str | None:

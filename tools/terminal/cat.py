@@ -18,6 +18,7 @@ T_SMS_TPDU, T_LOCATION_INFORMATION, T_IMEI, T_EVENT_LIST, T_LOCATION_STATUS = 0x
 T_TIMER_ID, T_TIMER_VALUE, T_DATE_TIME = 0x24, 0x25, 0x26
 T_BEARER, T_CHANNEL_DATA, T_CHANNEL_DATA_LENGTH, T_CHANNEL_STATUS = 0x35, 0x36, 0x37, 0x38
 T_BUFFER_SIZE, T_TRANSPORT_LEVEL, T_OTHER_ADDRESS, T_NETWORK_ACCESS_NAME = 0x39, 0x3C, 0x3E, 0x47
+T_DNS_SERVER = 0x40             # DNS server address (TS 102 223 §8.104 as pySim numbers it)
 # TS 102 223 §8.7 device identities
 DEV_UICC, DEV_TERMINAL, DEV_NETWORK = 0x81, 0x82, 0x83
 # TS 102 223 §8.12 general results
@@ -156,17 +157,28 @@ COMMAND_BITS = {REFRESH: (3, 8), SET_UP_EVENT_LIST: (5, 1), SEND_SHORT_MESSAGE: 
 
 def declares(profile: bytes, kind: int) -> bool:
     """`profile` declares proactive command `kind`."""
-    byte, bit = COMMAND_BITS.get(kind, (0, 0))
+    return has_bit(profile, *COMMAND_BITS.get(kind, (0, 0)))
+
+
+def has_bit(profile: bytes, byte: int, bit: int) -> bool:
+    """Byte `byte`, bit `bit` (both from 1) of a TERMINAL PROFILE is set (TS 102 223 §5.2)."""
     return 0 < byte <= len(profile) and bool(profile[byte - 1] >> (bit - 1) & 1)
+
+
+# Byte 33 b1: DNS server address request for OPEN CHANNEL related to packet data service bearer
+# (TS 102 223 §5.2, as Wireshark's gsm_sim dissector names it); asked by OPEN CHANNEL qualifier b4 (§8.6).
+DNS_SERVER_REQUEST = (33, 1)
+OPEN_CHANNEL_DNS_REQUEST = 0x08
 
 
 # TERMINAL PROFILE of the simulated modem (TS 102 223 §5.2): CAT, SMS, events incl. location
 # status, data available and channel status (bytes 5-6), timers and date/time (byte 8), BIP class
-# "e" (byte 12), 7 channels on packet data (byte 13), TCP/UDP client and TCP server (byte 17).
-MODEM_PROFILE = bytes.fromhex("FFFFFFFF7F1F00DF7F0302" "1F" "E2" "000000" "07" "00000000")
+# "e" (byte 12), 7 channels on packet data (byte 13), TCP/UDP client and TCP server (byte 17),
+# DNS server address request for OPEN CHANNEL (byte 33 b1).
+MODEM_PROFILE = bytes.fromhex("FFFFFFFF7F1F00DF7F0302" "1F" "E2" "000000" "07" "00000000" + "00" * 11 + "01")
 # --no-bip: byte 6 b3-b4 (data available, channel status), byte 12 (BIP commands), byte 13
-# (channels and bearers), byte 17 (transport interfaces) cleared.
-NO_BIP = {6: 0x0C, 12: 0xFF, 13: 0xFF, 17: 0xFF}
+# (channels and bearers), byte 17 (transport interfaces), byte 33 b1 (DNS server request) cleared.
+NO_BIP = {6: 0x0C, 12: 0xFF, 13: 0xFF, 17: 0xFF, 33: 0x01}
 
 
 def date_time(t) -> bytes:

@@ -1,6 +1,6 @@
 """``euicc-emu terminal``: act as the modem for a card on PC/SC (TS 102 223 terminal side).
 
-    terminal [--reader N|NAME] [--terminal-profile HEX | --no-bip] ACTION
+    terminal [--reader N|NAME] [--terminal-profile HEX | --no-bip] [--dns-server ADDRESS]... ACTION
       start                  reset + TERMINAL PROFILE, serve proactive commands
       location normal|limited|none   report a location status (when the card registered it)
       apdu HEX...            send APDUs, serving '91xx' in between
@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 
 from tools.cli import CommandParser
 from tools.terminal import cat
+from tools.terminal.bip import BipTerminal
 from tools.terminal.link import CardLink, LinkError, PcscLink
 from tools.terminal.terminal import Terminal
 
@@ -31,7 +33,8 @@ examples:
   euicc-emu terminal start
   euicc-emu terminal --reader 1 location normal
   euicc-emu terminal apdu 00A40004023F00
-  euicc-emu terminal --no-bip serve --seconds 60"""
+  euicc-emu terminal --no-bip serve --seconds 60
+  euicc-emu terminal --dns-server 127.0.0.1 serve   give the card a DNS server when it asks"""
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +58,9 @@ def build_parser() -> CommandParser:
                          help="TERMINAL PROFILE to send (TS 102 223 §5.2; default: a modem with BIP, timers, events)")
     profile.add_argument("--no-bip", action="store_true",
                          help="the default profile without BIP (the card then uses SMS only)")
+    parser.add_argument("--dns-server", action="append", default=[], type=ip_text, metavar="ADDRESS",
+                        help="a DNS server (IPv4 or IPv6) the terminal gives when OPEN CHANNEL asks for "
+                             "them (TS 102 223 §6.4.27; repeatable)")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("start", help="reset the card, send TERMINAL PROFILE, serve its proactive commands")
     sub.add_parser("location", help="send a location status event (normal service, limited or none)"
@@ -76,6 +82,14 @@ def _hex(text: str) -> bytes:
     return value
 
 
+def ip_text(text: str) -> str:
+    """An IPv4 or IPv6 address argument, normalised."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
 def terminal_profile(args: argparse.Namespace) -> bytes:
     if args.terminal_profile:
         return args.terminal_profile
@@ -86,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     terminal = None
     try:
-        terminal = Terminal(open_link(args.reader), print_sms, profile=terminal_profile(args))
+        terminal = Terminal(open_link(args.reader), print_sms, profile=terminal_profile(args),
+                            bip=BipTerminal(dns_servers=tuple(args.dns_server)))
         print(f"ATR {terminal.start().hex()}")
         print("events registered: " + (" ".join(f"{e:02X}" for e in sorted(terminal.event_list)) or "none"))
         if args.action == "location":

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 from dataclasses import dataclass, field
 
 import dns.flags
@@ -15,6 +14,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+
+from tools.udp_service import UdpService
 
 BEHAVIOURS = ("answer", "servfail", "silent", "truncated", "wrong_id", "malformed", "refused")
 
@@ -42,30 +43,19 @@ class DnsServer:
         self.sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((self.host, self.port))
         self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._service = UdpService(self.sock, self._datagram, poll=0.05, max_size=4096)
 
     def start(self) -> DnsServer:
-        self._thread.start()
+        self._service.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
+        self._service.stop()
 
-    def _serve(self) -> None:
-        self.sock.settimeout(0.05)
-        while not self._stop.is_set():
-            try:
-                datagram, client = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            reply = self.reply(datagram)
-            if reply is not None:
-                self.sock.sendto(reply, client)
+    def _datagram(self, datagram: bytes, client: tuple) -> None:
+        reply = self.reply(datagram)
+        if reply is not None:
+            self.sock.sendto(reply, client)
 
     def reply(self, datagram: bytes) -> bytes | None:
         """The answer to one query datagram as this server's behaviour makes it (None: silence)."""

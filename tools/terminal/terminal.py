@@ -145,7 +145,7 @@ class Terminal:
         return self.link.exchange(cat.terminal_response_apdu(command, result, extra, objects))[1]
 
     def _handlers(self) -> dict[int, Callable[[cat.ProactiveCommand], tuple[int, bytes, bytes]]]:
-        bip = {cat.OPEN_CHANNEL: self.bip.open_channel, cat.CLOSE_CHANNEL: self.bip.close_channel,
+        bip = {cat.OPEN_CHANNEL: self._open_channel, cat.CLOSE_CHANNEL: self.bip.close_channel,
                cat.SEND_DATA: self.bip.send_data, cat.RECEIVE_DATA: self.bip.receive_data,
                cat.GET_CHANNEL_STATUS: self.bip.get_channel_status}
         handlers = {kind: _bip_answer(method) for kind, method in bip.items()}
@@ -153,6 +153,10 @@ class Terminal:
                          cat.REFRESH: lambda c: (cat.RESULT_OK, b"", b""), cat.TIMER_MANAGEMENT: self._timer,
                          cat.PROVIDE_LOCAL_INFORMATION: self._local_information})
         return handlers
+
+    def _open_channel(self, command: cat.ProactiveCommand) -> tuple[int, bytes]:
+        """OPEN CHANNEL (§6.4.27): DNS server addresses only if the profile declares giving them."""
+        return self.bip.open_channel(command, cat.has_bit(self.profile, *cat.DNS_SERVER_REQUEST))
 
     def _event_list(self, command: cat.ProactiveCommand) -> tuple[int, bytes, bytes]:
         """SET UP EVENT LIST (§6.4.16): the new list replaces the current one."""

@@ -3,31 +3,36 @@ sans-I/O :class:`euicc.cat.bip_port.ChannelUser`: TCP connected -> PSK-TLS hands
 first POST (§3.4) -> for each ``200`` command script: run it, POST its response script to
 ``X-Admin-Next-URI`` (§3.5-§3.7) -> ``204`` ends the session (close_notify).
 
-Each command script runs whole through the :class:`ScriptRunner` (the card's remote management,
-in one store transaction) only once its response was received completely, so a failure of the
-channel, of TLS or of HTTP (a truncated chunk) between scripts leaves the card as the last
-finished script left it.  :attr:`AdminSession.outcome` says how the session ended; the retry
-policy (§3.8.3) is its owner's (:class:`RetrySchedule`).
+Each command script runs whole (the owner's :data:`ScriptRun`, through the
+:class:`~euicc.ota.card_access.CardAccess` port, in one store transaction) only once its response
+was received completely, so a failure of the channel, of TLS or of HTTP (a truncated chunk) between
+scripts leaves the card as the last finished script left it; a script that cannot run
+(OtaFormatError, NvmWriteError) keeps nothing and is answered ``unavailable-se``.
+:attr:`AdminSession.outcome` says how the session ended; the retry policy (§3.8.3) is its owner's
+(:class:`RetrySchedule`).
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
+from euicc.nvm import NvmWriteError
+from euicc.ota.card_access import CardAccess
+from euicc.ota.errors import OtaFormatError
 from euicc.ota.scp81.admin_http import (AdminHttpClient, AdminProtocolError, CommandScript, EndOfSession,
                                         ScriptStatus)
 from euicc.ota.scp81.psk_tls import PskTlsClient, TlsFailure
 from euicc.ota.scp81.settings import Scp81Settings
 from euicc.ota.scp81.trigger import AdminSessionRequest, RetryPolicy
 
+if TYPE_CHECKING:
+    from euicc.context import Context
+
 log = logging.getLogger(__name__)
 
-
-class ScriptRunner(Protocol):
-    """Runs one command script on its targeted application (None: the agent's security domain)."""
-
-    def run(self, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]: ...
+ScriptRun = Callable[["Context", "bytes | None", bytes], "tuple[ScriptStatus, bytes]"]
+"""Runs one command script on its targeted application (None: the agent's security domain)."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +59,17 @@ class AdminSession:
     """The agent's side of one session over one TCP channel."""
 
     def __init__(self, request: AdminSessionRequest, credentials: PskCredentials, agent_id: str,
-                 runner: ScriptRunner, settings: Scp81Settings, resume_uri: str | None = None,
+                 card: CardAccess, scripts: ScriptRun, settings: Scp81Settings, resume_uri: str | None = None,
                  on_end: Callable[[SessionOutcome], None] | None = None) -> None:
-        self.request, self.credentials, self.runner, self.settings = request, credentials, runner, settings
+        self.request, self.credentials, self.settings = request, credentials, settings
+        self.card, self.scripts = card, scripts
         self.on_end = on_end
         self.resume_uri = resume_uri
         self.last_uri = ""
         self.http = AdminHttpClient(request.http.host, request.http.agent_id or agent_id, settings.max_body)
         self.tls: PskTlsClient | None = None
         self.outcome: SessionOutcome | None = None
-        self.scripts = 0
+        self.scripts_run = 0
 
     # -- ChannelUser ---------------------------------------------------------------------------
     def connected(self) -> None:
@@ -123,8 +129,8 @@ class AdminSession:
             self.tls.close()
             self._end(True, "204 No Content")
             return
-        status, result = self.runner.run(response.target, response.script)
-        self.scripts += 1
+        status, result = self._run(response)
+        self.scripts_run += 1
         if response.next_uri is None:            # the last script: its result is not returned
             self.tls.close()
             self._end(True, "last script (no X-Admin-Next-URI)")
@@ -133,9 +139,16 @@ class AdminSession:
         body = result if status is ScriptStatus.OK else b""       # other statuses carry no body
         self.tls.write(self.http.post(response.next_uri, body, status))
 
+    def _run(self, response: CommandScript) -> tuple[ScriptStatus, bytes]:
+        try:
+            return self.card(lambda ctx: self.scripts(ctx, response.target, response.script))
+        except (OtaFormatError, NvmWriteError) as e:      # nothing of the script is kept
+            log.info("administration script not run: %s", e)
+            return ScriptStatus.UNAVAILABLE_SE, b""
+
     def _end(self, ok: bool, reason: str) -> None:
         if self.outcome is None:
-            self.outcome = SessionOutcome(ok, reason, self.scripts, self.last_uri)
+            self.outcome = SessionOutcome(ok, reason, self.scripts_run, self.last_uri)
             log.info("administration session ended: %s", reason)
             if self.on_end is not None:
                 self.on_end(self.outcome)
@@ -145,7 +158,7 @@ class AdminSession:
 class RetrySchedule:
     """The retry policy of one requested session (Amd B §3.8.3): after a failed attempt the
     session is tried again ``counter`` more times, ``delay`` seconds apart; then the request is
-    dropped (its failure report data is not sent anywhere: how is not in any source read [U])."""
+    dropped and its owner sends the failure report (the ISD-R's agent: Scp81Settings.failure_report)."""
 
     policy: RetryPolicy
     attempts: int = 0

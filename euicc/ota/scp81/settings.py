@@ -11,6 +11,7 @@ from dataclasses import dataclass
 # both (SPEC_NOTES §3.2).
 PSK_AES_128_GCM_SHA256 = "TLS-PSK-WITH-AES-128-GCM-SHA256"
 PSK_AES_128_CBC_SHA256 = "TLS-PSK-WITH-AES-128-CBC-SHA256"
+FAILURE_REPORTS = ("sms", "none")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Scp81Settings:
       bigger one fails the session before anything runs [U].
     - ``resume_header``: send ``X-Admin-Resume: true`` in the first POST of a retried session
       (Amd B §3.6.3) [R].
+    - ``failure_report``: what the agent does with the retry policy's failure report data once
+      the last retry of a session the server asked for failed (Amd B §3.8.3) [U: the clause's
+      text could not be read; "sms": sent to the SM-SR as the secured data of an ISD-R Command
+      Packet by SEND SHORT MESSAGE, as SGP.02 notifications go; "none": only logged].
     """
 
     cipher_suites: tuple[str, ...] = (PSK_AES_128_CBC_SHA256, PSK_AES_128_GCM_SHA256)
@@ -42,3 +47,8 @@ class Scp81Settings:
     retry_delay: int = 60
     max_body: int = 0x10000
     resume_header: bool = True
+    failure_report: str = "sms"
+
+    def __post_init__(self) -> None:
+        if self.failure_report not in FAILURE_REPORTS:
+            raise ValueError(f"failure_report {self.failure_report!r} not in {FAILURE_REPORTS}")
