@@ -112,6 +112,9 @@ def test_es2_senddata_is_not_served(parties):
     """No readable source lists an ES2.SendData: the SM-DP answers it with a SOAP Fault, never silently."""
     with pytest.raises(RequesterError, match="action not supported"):
         Requester(parties["urls"]["smdp"], "MNO").call("ES2", "SendData", [("Eid", EID)])
+    # ES1: no readable source names a second function (README): the SM-SR serves RegisterEIS only
+    with pytest.raises(RequesterError, match="action not supported"):
+        Requester(parties["urls"]["smsr"], "EUM").call("ES1", "NotAnEs1Function", [("Eid", EID)])
 
 
 def test_a_failed_download_deletes_the_isdp_it_created(tmp_path):
