@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from tools.cli import main
 from tools.m2m_services.smsc import MoEndpoint, RemoteTerminal
 from tools.smsr.mo import MoError
 from tools.terminal.link import CallableLink, LinkError
@@ -60,3 +61,10 @@ def test_mo_messages_reach_the_smsc_endpoint():
     finally:
         smsc.close()
     assert HttpSmsc(smsc.url, timeout=2)(b"\x41", b"") is False          # no SMSC: not delivered
+
+
+def test_a_device_needs_an_smsc_endpoint(tmp_path):
+    """``smsr-service serve --device URL`` without ``--mo-port`` would never hear from the card: refused."""
+    with pytest.raises(SystemExit, match="--device needs --mo-port"):
+        main(["smsr-service", "serve", "--db", str(tmp_path / "smsr.db"), "--device", "http://127.0.0.1:1/"])
+    assert not (tmp_path / "smsr.db").exists()

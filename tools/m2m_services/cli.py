@@ -120,6 +120,8 @@ def _trust(args: argparse.Namespace) -> Trust:
 
 def _serve_smsr(args: argparse.Namespace) -> int:
     trust = _trust(args)
+    if args.device and args.mo_port is None:
+        raise SystemExit("error: --device needs --mo-port: the card's SMS (PoRs, notifications) come back there")
 
     def make(url: str, notes: list[str]):
         store = SmsrStore(args.db)

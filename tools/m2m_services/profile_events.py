@@ -108,7 +108,8 @@ class AttributeFunctions:
 class CardNotifications:
     """The eUICC's own notifications arriving from the network (part of
     :class:`tools.m2m_services.smsr_service.SmsrService`: uses its ``store``, ``card``, ``notifier``,
-    ``_smsr`` and ``_delete``).
+    ``_smsr`` and ``_delete``, and the MO state it creates: ``_mo`` reassembler, ``_mo_lock``,
+    ``_inbox`` queue, ``_worker`` thread).
 
     The terminal simulator's SEND SHORT MESSAGE reaches the SMSC endpoint
     (:mod:`tools.m2m_services.smsc`) as an SMS-SUBMIT: a PoR goes to the ES5 packet waiting for it;
@@ -134,9 +135,10 @@ class CardNotifications:
             return
         eid, notification = self._open(message.payload)
         self._inbox.put((eid, notification))
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._confirm_forever, daemon=True, name="card-notifications")
-            self._worker.start()
+        with self._mo_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._confirm_forever, daemon=True, name="card-notifications")
+                self._worker.start()
 
     def wait_notifications(self) -> None:
         """Return once every notification received so far is confirmed and forwarded."""
