@@ -71,7 +71,9 @@ def read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
     return handler.rfile.read(length)
 
 
-def answer(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", content_type: str = MT_CONTENT_TYPE) -> None:
+def answer(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
+           content_type: str = MT_CONTENT_TYPE) -> None:
+    """Send the HTTP answer (status, optional body)."""
     handler.send_response(status)
     if body:
         handler.send_header("Content-Type", content_type)
