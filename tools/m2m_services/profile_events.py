@@ -16,6 +16,7 @@ so the receiver's ONC applies).
   made, HandleProfileEnabledNotification for the profile the card enabled and
   HandleProfileDisabledNotification for the one it disabled (a decision, said so in the README).
   '01' (eUICC declaration, first network attachment) changes no profile and is not forwarded.
+  They arrive by SMS at the SM-SR's SMSC endpoint (:class:`CardNotifications`).
 
 The attribute notification names are settings (:mod:`tools.m2m_services.notification_names`).
 """
