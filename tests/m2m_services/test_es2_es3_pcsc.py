@@ -76,6 +76,7 @@ def test_es2_relays_es3_functions_and_notifications(world, capsys):  # noqa: F81
         assert status == 0, out
         status, out = invoke_cli(capsys, [*dp, "delete", w["eid"], new])                    # ES2.DeleteProfile
         assert status == 0, out
+        assert smdp_store.download(w["eid"], new).state == "DELETED"                        # the SM-DP's view
         assert notified == [("ES2", "HandleProfileEnabledNotification", new),
                             ("ES2", "HandleProfileDisabledNotification", new),
                             ("ES2", "HandleProfileDeletedNotification", new)]

@@ -19,6 +19,7 @@ from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
 from tools.m2m_services.status import request_header
 from tools.m2m_services.transport import Provider, Requester, RequesterError, address, attach, serve
 from tools.ota.packet import AES, OtaKeyset
+from tools.scp.scp03_host import HostKeySet
 from tools.smsr.eis import Eis, ProfileInfo
 from tools.smsr.eis_file import EisDocument
 
@@ -111,6 +112,9 @@ def test_es2_senddata_is_not_served(parties):
     """No readable source lists an ES2.SendData: the SM-DP answers it with a SOAP Fault, never silently."""
     with pytest.raises(RequesterError, match="action not supported"):
         Requester(parties["urls"]["smdp"], "MNO").call("ES2", "SendData", [("Eid", EID)])
+    # ES1: no readable source names a second function (README): the SM-SR serves RegisterEIS only
+    with pytest.raises(RequesterError, match="action not supported"):
+        Requester(parties["urls"]["smsr"], "EUM").call("ES1", "NotAnEs1Function", [("Eid", EID)])
 
 
 def test_a_failed_download_deletes_the_isdp_it_created(tmp_path):
@@ -133,6 +137,44 @@ def test_a_failed_download_deletes_the_isdp_it_created(tmp_path):
         assert b"<rps:Status>Failed</rps:Status>" in data and b"<rps:SubjectCode>8.2</rps:SubjectCode>" in data
         assert calls == [("GetEIS", None), ("CreateISDP", ICCID_DP), ("DeleteISDP", ICCID_DP)]
         assert store.download(EID, ICCID_DP).state == "FAILED"
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
+def test_the_smdp_records_a_deleted_profile_as_deleted(tmp_path):
+    """Regression: after ES2.DeleteProfile relayed as ES3.DeleteProfile (which the SM-SR executed),
+    the SM-DP's record said INSTALLED.  It says DELETED now and the ISD-P's keys are gone (SGP.02
+    v4.2 §5.3: the SM-DP's view of the profile); a profile deleted without the SM-DP (reported by
+    ES3.HandleProfileDeletedNotification) likewise.  The SM-SR is a stub answering success."""
+    calls: list[tuple[str, str | None]] = []
+    fake_smsr = Provider("http://127.0.0.1/")
+    fake_smsr.register("ES3", "DeleteProfile", lambda r: calls.append(("DeleteProfile", r.get("Iccid"))) or [])
+    server = serve("127.0.0.1", 0)
+    attach(server, fake_smsr)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = SmdpStore(tmp_path / "smdp.db")
+    other = "8944000000000000002"
+    for iccid, aid in ((ICCID_DP, AID_DP), (other, AID_SR)):
+        store.put_download(DownloadRecord(EID, iccid, "MNO", aid, "INSTALLED"))
+        store.put_keys(EID, aid, HostKeySet(0x30, bytes(16), bytes(16), bytes(16)), bytes(16))
+    smdp = SmdpService(store, address(server, "127.0.0.1"), "http://127.0.0.1/", ec.generate_private_key(ec.SECP256R1()),
+                       b"", None, {})
+    try:
+        _, data = smdp.provider.handle(build_request("DeleteProfile", [("Eid", EID), ("Iccid", ICCID_DP)]))
+        assert b"<rps:Status>Executed-Success</rps:Status>" in data, data
+        assert calls == [("DeleteProfile", ICCID_DP)]
+        assert store.download(EID, ICCID_DP).state == "DELETED" and store.keys(EID, AID_DP) is None
+        assert store.download(EID, other).state == "INSTALLED"            # the other profile is untouched
+        smdp_server = serve("127.0.0.1", 0)
+        attach(smdp_server, smdp.provider)
+        threading.Thread(target=smdp_server.serve_forever, daemon=True).start()
+        Requester(address(smdp_server, "127.0.0.1"), "SM-SR").notify(
+            "ES3", "HandleProfileDeletedNotification", [("Eid", EID), ("Iccid", other)])
+        smdp_server.shutdown()
+        smdp_server.server_close()
+        assert store.download(EID, other).state == "DELETED" and store.keys(EID, AID_SR) is None
     finally:
         server.shutdown()
         server.server_close()

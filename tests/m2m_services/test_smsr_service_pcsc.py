@@ -63,12 +63,12 @@ def _counter(db: Path, eid: str) -> int:
 
 
 @pytest.fixture
-def world(start_card, pcscd, tmp_path, capsys):
+def world(start_card, pcscd, tmp_path, capsys, card_args):
     trace = tmp_path / "apdu.trace"
     start_card(tmp_path / "card.state").stop()             # made: the EUM reads what it manufactured
     status, info = invoke_cli(capsys, ["info", "--state", str(tmp_path / "card.state")])
     assert status == 0, info
-    start_card(tmp_path / "card.state", extra=["--trace", str(trace)])
+    start_card(tmp_path / "card.state", extra=["--trace", str(trace), *card_args])
     eid = re.search(r"EID:\s+(\d{32})", info)[1]
     aid, iccid = re.search(r"isdp_aid=([0-9A-F]{32})\s+iccid=(\d+)", info).groups()
     assert invoke_cli(capsys, ["smsr", "pki", "--out", str(tmp_path / "pki")])[0] == 0

@@ -16,6 +16,7 @@ from tools.m2m_services.eis_xml import eis_fields, subscription_address
 from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
+from tools.m2m_services.smsc import MoEndpoint
 from tools.m2m_services.smsr_change import Trust
 from tools.m2m_services.smsr_service import SmsrService
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore
@@ -70,18 +71,24 @@ def tls_files(args: argparse.Namespace) -> TlsFiles | None:
 
 def _serve(args: argparse.Namespace, make) -> int:
     """Bind, build the provider (it needs its own address) with ``make(url) -> (provider, closers)``,
-    print the address, serve until Ctrl-C."""
+    print the address (first line) and what ``make`` added to ``notes``, serve until Ctrl-C."""
     try:
         server = serve(args.host, args.port, tls_files(args))
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     url = address(server, args.host)
-    provider, closers = make(url)
+    notes: list[str] = []
+    try:
+        provider, closers = make(url, notes)
+    except OSError as exc:
+        server.server_close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     tls = tls_files(args)
     provider.reply_context = tls.client_context() if tls is not None else None   # https ReplyTo addresses
     attach(server, provider)
-    print(f"listening on {url}", flush=True)
+    print("\n".join([f"listening on {url}", *notes]), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -113,11 +120,18 @@ def _trust(args: argparse.Namespace) -> Trust:
 
 def _serve_smsr(args: argparse.Namespace) -> int:
     trust = _trust(args)
+    if args.device and args.mo_port is None:
+        raise SystemExit("error: --device needs --mo-port: the card's SMS (PoRs, notifications) come back there")
 
-    def make(url: str):
+    def make(url: str, notes: list[str]):
         store = SmsrStore(args.db)
-        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args), trust)
-        return service.provider, [service.close, store.close]
+        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args), trust, args.device)
+        closers = [service.close, store.close]
+        if args.mo_port is not None:
+            smsc = MoEndpoint(service.receive_sms, args.host, args.mo_port).start()
+            notes.append(f"SMSC endpoint (MO SMS) on {smsc.url}")
+            closers.insert(0, smsc.close)
+        return service.provider, closers
     return _serve(args, make)
 
 
@@ -143,7 +157,7 @@ def _serve_smdp(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    def make(url: str):
+    def make(url: str, notes: list[str]):
         store = SmdpStore(args.db)
         service = SmdpService(store, args.smsr, url, key, cert, eum, catalogue, args.id, tls_files(args),
                               dict(args.notify))
@@ -241,7 +255,7 @@ def _rule(text: str) -> pol2_rules.Rule:
 
 def _listen(args: argparse.Namespace) -> int:
     """Print each notification as it arrives (notification style: answered HTTP 202)."""
-    def make(url: str):
+    def make(url: str, notes: list[str]):
         provider = Provider(url)
         for name in NOTIFICATIONS:
             provider.register("ES4", name, lambda request, name=name: print(
@@ -292,6 +306,38 @@ def _mno(args: argparse.Namespace) -> int:
     return _call(args, "ES2" if args.smdp else "ES4", function, fields)
 
 
+def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction, party: str) -> argparse.ArgumentParser:
+    """The ``serve`` action of a service: its database, address, identifier and TLS files."""
+    run = sub.add_parser("serve", help="answer function calls until Ctrl-C",
+                         description="Answer function calls until Ctrl-C; prints the address it listens on.")
+    run.add_argument("--db", type=Path, required=True, help=f"SQLite database file of this {party} (created if absent)")
+    _add_listen_arguments(run)
+    run.add_argument("--id", default=party, help=f"this {party}'s identifier")
+    return run
+
+
+def _add_identity_arguments(parser: argparse.ArgumentParser, default: str, label: str) -> None:
+    """A client's identifier (FunctionRequesterIdentifier) and TLS files."""
+    parser.add_argument("--id", default=default, help=f"this {label}'s identifier")
+    add_tls_arguments(parser)
+
+
+def _add_functions(sub: argparse._SubParsersAction, names, no_iccid) -> dict[str, argparse.ArgumentParser]:
+    """One sub-command per operator function: EID, and ICCID unless the function takes none."""
+    parsers = {}
+    for name in names:
+        parser = parsers[name] = sub.add_parser(name, help=MNO_FUNCTIONS[name][1])
+        parser.add_argument("eid")
+        if name not in no_iccid:
+            parser.add_argument("iccid")
+    return parsers
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     smsr = subparsers.add_parser(
         "smsr-service", help="run the SM-SR as a service (SGP.02 ES1, ES3, ES4 over SOAP on loopback)",
@@ -301,12 +347,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "reader with secured SMS.",
         epilog="example:\n  euicc-emu smsr-service serve --db smsr.db --port 8443 --reader 1")
     sub = smsr.add_subparsers(dest="action", required=True, metavar="ACTION")
-    run = sub.add_parser("serve", help="answer function calls until Ctrl-C",
-                         description="Answer function calls until Ctrl-C; prints the address it listens on.")
-    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-SR (created if absent)")
-    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
-    run.add_argument("--id", default="SM-SR", help="this SM-SR's identifier")
+    run = _add_serve_parser(sub, "SM-SR")
     run.add_argument("--notify", type=_endpoint, action="append", default=[],
                      help="PARTY=URL: where operator or M2M SP PARTY receives its notifications (repeatable)")
     run.add_argument("--peer", type=_endpoint, action="append", default=[],
@@ -316,6 +357,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--ci-cert", type=Path, help="the CI certificate (X.509 PEM/DER) eUICC certificates chain to")
     run.add_argument("--eum-cert", type=Path, action="append", default=[],
                      help="an EUM certificate (X.509 PEM/DER) issued by the CI (repeatable)")
+    run.add_argument("--device", metavar="URL",
+                     help="the MT endpoint of a terminal simulator in front of the card ('euicc-emu terminal "
+                          "--mt-port'): secured SMS go there instead of a terminal of its own on --reader")
+    run.add_argument("--mo-port", type=int, metavar="PORT",
+                     help="also listen on PORT (0: any free one) as the SMSC endpoint where the card's SMS "
+                          "(PoRs, notifications) arrive ('euicc-emu terminal --smsc')")
     add_reader_argument(run)
     add_tls_arguments(run)
     run.set_defaults(func=_serve_smsr)
@@ -333,13 +380,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "service and keeps the keys of the card's profile domains in its own database file.",
         epilog="example:\n  euicc-emu smdp-service serve --db smdp.db --port 8444 --smsr http://127.0.0.1:8443/ \\\n"
                "      --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex --profile 8944000000000000001=profile.der")
-    smdp_sub = smdp.add_subparsers(dest="action", required=True, metavar="ACTION")
-    run = smdp_sub.add_parser("serve", help="answer function calls until Ctrl-C",
-                              description="Answer function calls until Ctrl-C; prints the address it listens on.")
-    run.add_argument("--db", type=Path, required=True, help="SQLite database file of this SM-DP (created if absent)")
-    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    run.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
-    run.add_argument("--id", default="SM-DP", help="this SM-DP's identifier")
+    run = _add_serve_parser(smdp.add_subparsers(dest="action", required=True, metavar="ACTION"), "SM-DP")
     run.add_argument("--smsr", required=True, help="URL of the SM-SR service")
     run.add_argument("--key", type=Path, required=True, help="SK.DP.ECDSA (PEM)")
     run.add_argument("--cert", type=Path, required=True, help="CERT.DP.ECDSA, GP '7F21' format (hex text)")
@@ -365,8 +406,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reg.add_argument("--profile", type=_profile_argument, action="append", default=[],
                      help="a profile on the card: ISD-P AID=ICCID[,enabled][,fallback] (repeatable)")
     reg.add_argument("--mno", help="operator owning these profiles")
-    reg.add_argument("--id", default="EUM", help="this EUM's identifier")
-    add_tls_arguments(reg)
+    _add_identity_arguments(reg, "EUM", "EUM")
     reg.set_defaults(func=_register_eis)
 
     m2msp = subparsers.add_parser(
@@ -376,16 +416,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="example:\n  euicc-emu m2m-sp --smsr http://127.0.0.1:8443/ --id SP1 disable "
                "89049032000000000000000000000163 8944000000000000001")
     m2msp.add_argument("--smsr", required=True, help="URL of the SM-SR service")
-    m2msp.add_argument("--id", default="M2M-SP", help="this M2M SP's identifier")
+    _add_identity_arguments(m2msp, "M2M-SP", "M2M SP")
     m2msp.set_defaults(smdp=None)
-    add_tls_arguments(m2msp)
     add_reply_to_argument(m2msp)
-    sp_sub = m2msp.add_subparsers(dest="function", required=True, metavar="FUNCTION")
-    for name in M2MSP_FUNCTIONS:
-        parser = sp_sub.add_parser(name, help=MNO_FUNCTIONS[name][1])
-        parser.add_argument("eid")
-        if name not in ("get-eis", "audit-eis"):
-            parser.add_argument("iccid")
+    _add_functions(m2msp.add_subparsers(dest="function", required=True, metavar="FUNCTION"), M2MSP_FUNCTIONS,
+                   ("get-eis", "audit-eis"))
     m2msp.set_defaults(func=_mno)
 
     mno = subparsers.add_parser(
@@ -396,27 +431,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                "  euicc-emu mno --smdp http://127.0.0.1:8444/ download 89049032000000000000000000000163 8944000000000000001")
     mno.add_argument("--smsr", help="URL of the SM-SR service (functions go over ES4)")
     mno.add_argument("--smdp", help="URL of the SM-DP service (functions go over ES2 instead)")
-    mno.add_argument("--id", default="MNO", help="this operator's identifier")
-    add_tls_arguments(mno)
+    _add_identity_arguments(mno, "MNO", "operator")
     add_reply_to_argument(mno)
     mno_sub = mno.add_subparsers(dest="function", required=True, metavar="FUNCTION")
-    for name, (_, text) in MNO_FUNCTIONS.items():
-        parser = mno_sub.add_parser(name, help=text)
-        parser.add_argument("eid")
-        if name not in NO_ICCID:
-            parser.add_argument("iccid")
-        if name == "prepare-smsr-change":
-            parser.add_argument("--current-smsr", required=True, help="identifier of the SM-SR managing the eUICC now")
-        if name == "smsr-change":
-            parser.add_argument("--target-smsr", required=True, help="identifier of the SM-SR taking the eUICC over")
-        if name == "update-subscription-address":
-            parser.add_argument("--msisdn", help="the profile's MSISDN (E.164 digits)")
-            parser.add_argument("--imsi", help="the profile's IMSI (digits)")
-        if name == "download":
-            parser.add_argument("--enable", action="store_true", help="enable the profile once installed")
-        if name in ("update-policy-rules", "download"):
-            parser.add_argument("--rule", type=_rule, action="append", default=[],
-                                help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
+    parsers = _add_functions(mno_sub, MNO_FUNCTIONS, NO_ICCID)
+    parsers["prepare-smsr-change"].add_argument("--current-smsr", required=True,
+                                                help="identifier of the SM-SR managing the eUICC now")
+    parsers["smsr-change"].add_argument("--target-smsr", required=True,
+                                        help="identifier of the SM-SR taking the eUICC over")
+    parsers["update-subscription-address"].add_argument("--msisdn", help="the profile's MSISDN (E.164 digits)")
+    parsers["update-subscription-address"].add_argument("--imsi", help="the profile's IMSI (digits)")
+    parsers["download"].add_argument("--enable", action="store_true", help="enable the profile once installed")
+    for name in ("update-policy-rules", "download"):
+        parsers[name].add_argument("--rule", type=_rule, action="append", default=[],
+                                   help="ACTION=QUALIFICATION, e.g. DISABLE=Not-Allowed (none: no restriction)")
     for name, (_, text) in ES4A_FUNCTIONS.items():
         parser = mno_sub.add_parser(name, help=text)
         if name == "set-plma":
@@ -429,6 +457,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listen = mno_sub.add_parser("listen", help="receive the SM-SR's notifications and print them until Ctrl-C",
                                 description="Receive the SM-SR's notifications (profile enabled, disabled,\n"
                                             "deleted) and print them until Ctrl-C; prints its address first.")
-    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    listen.add_argument("--port", type=int, default=0, help="TCP port (default 0: any free port)")
+    _add_listen_arguments(listen)
     mno.set_defaults(func=_mno)

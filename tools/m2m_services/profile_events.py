@@ -16,17 +16,25 @@ so the receiver's ONC applies).
   made, HandleProfileEnabledNotification for the profile the card enabled and
   HandleProfileDisabledNotification for the one it disabled (a decision, said so in the README).
   '01' (eUICC declaration, first network attachment) changes no profile and is not forwarded.
+  They arrive by SMS at the SM-SR's SMSC endpoint (:class:`CardNotifications`).
 
 The attribute notification names are settings (:mod:`tools.m2m_services.notification_names`).
 """
 from __future__ import annotations
 
-from tools.m2m_services.es4a import DISABLED, ENABLED
+import logging
+import threading
+
+from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED
 from tools.m2m_services.notification_names import EMERGENCY_SET, EMERGENCY_UNSET, FALLBACK_SET, FALLBACK_UNSET
 from tools.m2m_services.smsr_store import ProfileRecord
 from tools.smsr.eis import Eis
-from tools.smsr.mo import Notification
+from tools.m2m_services.status import FunctionFailed
+from tools.smsr.mo import IEI_COMMAND, MoError, Notification, open_command_packet, parse_notification
+from tools.smsr.settings import DEFAULT
 from tools.m2m_services.binding import Envelope, Field
+
+log = logging.getLogger(__name__)
 
 ATTRIBUTES = {"fallback": (FALLBACK_SET, FALLBACK_UNSET), "emergency": (EMERGENCY_SET, EMERGENCY_UNSET)}
 """ProfileInfo attribute -> (set, unset) notification."""
@@ -97,19 +105,83 @@ class AttributeFunctions:
         self._notify(request, eid, attribute_events(self.store.profiles(eid), attribute, before, after))
         return []
 
-    def network_event(self, eid: str, statuses: list[int]) -> list[Event]:
-        """The device reports its network to the card (TS 102 223 §7.5.4 EVENT DOWNLOAD - Location
-        status, e.g. 'no service' then 'normal service'): the SM-SR service holds the card's only
-        terminal, so the device side of a test runs through it.  What the eUICC notifies by itself
-        (Fall-Back activated, rollback, its own profile change) is confirmed (ES5
-        HandleNotificationConfirmation), written to the EIS and forwarded; returns what was sent."""
+
+class CardNotifications:
+    """The eUICC's own notifications arriving from the network (part of
+    :class:`tools.m2m_services.smsr_service.SmsrService`: uses its ``store``, ``card``, ``notifier``,
+    ``_smsr`` and ``_delete``, and the MO state it creates: ``_mo`` reassembler, ``_mo_lock``,
+    ``_inbox`` queue, ``_worker`` thread).
+
+    The terminal simulator's SEND SHORT MESSAGE reaches the SMSC endpoint
+    (:mod:`tools.m2m_services.smsc`) as an SMS-SUBMIT: a PoR goes to the ES5 packet waiting for it;
+    a notification (SGP.02 §4.1.1.11, SCP80 command packet to the ISD-R TAR) is verified with the
+    ISD-R key set of the EIS it opens under (RC/CC/DS required, its '4C' EID must be that EIS's) and
+    queued; a worker thread confirms it (ES5.HandleNotificationConfirmation, an MT SMS back through
+    the terminal), updates the EIS and forwards the state change to the profiles' owners (ONC
+    applies).  After a '02' (the switch confirmed) the profiles the switch disabled whose POL2 says
+    "delete when disabled" are deleted.  A notification whose sequence number the EIS lists as
+    confirmed already (a retry that crossed the confirmation) is confirmed again without forwarding."""
+
+    def receive_sms(self, tpdu: bytes) -> None:
+        """One MO SMS-SUBMIT TPDU from the SMSC (MoError when it cannot be read or verified)."""
+        with self._mo_lock:
+            message = self._mo.add(tpdu)
+        if message is None:
+            return
+        if IEI_COMMAND not in message.ies:
+            smsr = self._smsr
+            if smsr is None:
+                raise MoError("a PoR no ES5 packet waits for")
+            smsr.take(message)
+            return
+        eid, notification = self._open(message.payload)
+        self._inbox.put((eid, notification))
+        with self._mo_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._confirm_forever, daemon=True, name="card-notifications")
+                self._worker.start()
+
+    def wait_notifications(self) -> None:
+        """Return once every notification received so far is confirmed and forwarded."""
+        self._inbox.join()
+
+    def _open(self, payload: bytes) -> tuple[str, Notification]:
+        """The EID and notification of a command packet, verified with that eUICC's ISD-R keys."""
+        for eid in self.store.eids():
+            doc = self.store.load(eid)
+            for keyset in doc.eis.keysets.values() if doc is not None else ():
+                try:
+                    packet = open_command_packet(keyset, payload, DEFAULT.cc_length)
+                    notification = parse_notification(packet.data)
+                except MoError:
+                    continue
+                if packet.spi[0] & 0x03 and packet.tar == DEFAULT.isd_r_tar and notification.eid.hex().upper() == eid:
+                    return eid, notification
+        raise MoError("a command packet no ISD-R key set of this SM-SR verifies")
+
+    def _confirm_forever(self) -> None:
+        while True:
+            eid, notification = self._inbox.get()
+            try:
+                self._confirm(eid, notification)
+            except FunctionFailed as failed:
+                log.warning("notification %d of %s not confirmed: %s", notification.sequence, eid, failed.status)
+            except Exception:  # the worker must live on; the card retries an unconfirmed notification
+                log.exception("notification %d of %s", notification.sequence, eid)
+            finally:
+                self._inbox.task_done()
+
+    def _confirm(self, eid: str, notification: Notification) -> None:
         with self.card(eid) as (smsr, doc):
+            again = notification.sequence in doc.eis.notifications
             enabled = doc.eis.enabled()
             before = enabled.isdp_aid.hex().upper() if enabled else None
-            for status in statuses:
-                smsr.terminal.location_status(status)   # sent when the card registered the event
-            notifications = smsr.confirm_all()
-        events = card_events(notifications, self.store.profiles(eid), before)
-        for record, name in events:
+            smsr.notifications.append(notification)
+            smsr.confirm_all()
+            disabled = [r for r in self.store.profiles(eid) if r.pol2.delete_when_disabled
+                        and getattr(doc.eis.profiles.get(bytes.fromhex(r.isdp_aid)), "state", "") == "DISABLED"]
+            switched = notification.type == PROFILE_CHANGE and not again
+            deleted = [r for r in disabled if switched and self._delete(smsr, doc, r)]
+        events = [] if again else card_events([notification], self.store.profiles(eid), before)
+        for record, name in events + [(r, DELETED) for r in deleted]:
             self.notifier.send(eid, record, name, None)
-        return events

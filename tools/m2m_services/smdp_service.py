@@ -117,6 +117,8 @@ class SmdpService:
                 self._owned(request, iccid)
             skip = ("FunctionRequesterIdentifier", "FunctionCallIdentifier", "ValidityPeriod")
             answer = self._es3(function, [f for f in request.fields if f[0] not in skip])
+            if function == "DeleteProfile" and iccid is not None:
+                self.store.mark_deleted(request.get("Eid") or "", iccid)   # the ISD-P is gone (§5.3)
             head = ("ProcessingStart", "ProcessingEnd", "AcceptableValidityPeriod", "FunctionExecutionStatus")
             return [f for f in answer if f[0] not in head]
         return relay

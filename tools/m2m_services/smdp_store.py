@@ -41,6 +41,17 @@ class SmdpStore(ServiceDb):
                     "(eid, iccid) DO UPDATE SET mno = excluded.mno, isdp_aid = excluded.isdp_aid, "
                     "state = excluded.state", (r.eid, r.iccid, r.mno, r.isdp_aid, r.state))
 
+    def mark_deleted(self, eid: str, iccid: str) -> None:
+        """The profile's ISD-P is gone from the eUICC (SGP.02 v4.2 §3.x profile deletion, §5.3 ES2
+        DeleteProfile / HandleProfileDeletedNotification): the record says DELETED and the ISD-P's
+        keys, which open nothing any more, are dropped; both in one transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT isdp_aid FROM profile WHERE eid = ? AND iccid = ?", (eid, iccid)).fetchone()
+            if row is None:
+                return
+            db.execute("UPDATE profile SET state = 'DELETED' WHERE eid = ? AND iccid = ?", (eid, iccid))
+            db.execute("DELETE FROM isdp_keys WHERE eid = ? AND isdp_aid = ?", (eid, row[0]))
+
     def download(self, eid: str, iccid: str) -> DownloadRecord | None:
         with self._lock:
             row = self._db.execute("SELECT eid, iccid, mno, isdp_aid, state FROM profile WHERE eid = ? AND iccid = ?",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,9 +35,10 @@ from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, pa
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.pause import checkpoint
-from tools.m2m_services.profile_events import AttributeFunctions
+from tools.m2m_services.profile_events import AttributeFunctions, CardNotifications
 from tools.m2m_services.smsr_change import SmsrChange, Trust
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
+from tools.m2m_services.smsc import RemoteTerminal
 from tools.m2m_services.status import CODES, SUCCESS, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Provider
@@ -44,6 +46,7 @@ from tools.m2m_services.validity import check as check_validity
 from tools.smsr.cli import connect, disconnect
 from tools.smsr.eis import Eis
 from tools.smsr.eis_file import EisDocument
+from tools.smsr.mo import MoReassembler
 from tools.smsr.settings import DEFAULT, tar_of
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CHAIN_NEXT, CommandFailed, OtaFailure, SmSr
 from tools.terminal import cat
@@ -89,13 +92,19 @@ def card_refusal(exc: Exception, what: str) -> FunctionFailed:
     return FunctionFailed("8.1", "5.1", f"{what}: eUICC unreachable: {exc}")
 
 
-class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
-    """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages."""
+class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functions):
+    """The function provider; ``reader`` is the PC/SC reader of the card(s) it manages, or, with
+    ``device``, the MT endpoint of the terminal simulator in front of the card
+    (:mod:`tools.terminal.sms_network`): ES5 goes there as MT SMS, the card's MO messages come back
+    through the SMSC endpoint (:meth:`receive_sms`), and the device, not the SM-SR, reports the network."""
 
     def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
                  endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None,
-                 trust: Trust | None = None) -> None:
-        self.store, self.reader, self.identifier = store, reader, identifier
+                 trust: Trust | None = None, device: str | None = None) -> None:
+        self.store, self.reader, self.identifier, self.device = store, reader, identifier, device
+        self._mo, self._mo_lock = MoReassembler(), threading.Lock()
+        self._inbox: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None
         self.provider = Provider(address)
         Es4a(store).register(self.provider)
         self.notifier = es3_functions.RoutedNotifier(store, endpoints or {}, identifier, address, tls)
@@ -182,7 +191,7 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
                 if self._smsr is not None and not self.chain_open and not self._smsr.terminal.link.alive():
                     self.close()                     # another SM-SR process reset the card: a new session
                 if self._smsr is None:
-                    self._smsr = connect(argparse.Namespace(reader=self.reader), doc)
+                    self._smsr = self._connect(doc)
                 else:
                     self._smsr.eis, self._smsr.keyset = doc.eis, doc.active_keyset()
                 yield self._smsr, doc
@@ -193,6 +202,14 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
                 raise card_refusal(exc, exc.args[0].split(":")[0]) from exc
             finally:
                 self.store.save(eid, doc)
+
+    def _connect(self, doc: EisDocument) -> SmSr:
+        """An SM-SR on ``doc``: at the terminal simulator's MT endpoint, or on its own terminal on the reader."""
+        if self.device is None:
+            return connect(argparse.Namespace(reader=self.reader), doc)
+        smsr = SmSr(doc.eis, doc.active_keyset())
+        smsr.attach(RemoteTerminal(self.device))      # type: ignore[arg-type] (the part of Terminal SmSr uses)
+        return smsr
 
     def _reserve(self, eid: str, kvn: int, value: int) -> None:
         self.store.reserve_counter(eid, kvn, value)
@@ -256,9 +273,21 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
         if not record.pol2.allows(action):
             raise FunctionFailed(CODES.pol2, "3.8", f"POL2 of profile {record.iccid} does not allow {action}", "Pol2")
 
-    def _after_disable(self, smsr: SmSr, doc: EisDocument, disabled: list[ProfileRecord]) -> list[ProfileRecord]:
-        """Confirm the card's notifications, then delete the disabled profiles whose POL2 says
-        deletion is mandatory when disabled (the race with POL1 ends as success); the deleted."""
+    def _after_switch(self, smsr: SmSr, doc: EisDocument, enabled: bytes | None,
+                      disabled: list[ProfileRecord]) -> list[ProfileRecord]:
+        """After the card executed a switch to ``enabled``.  On its own terminal the SM-SR reports
+        the network attachment itself, confirms the card's notifications, then deletes the
+        disabled profiles whose POL2 says deletion is mandatory when disabled (the race with POL1
+        ends as success); returns the deleted.  Behind a terminal simulator (``device``) the EIS
+        takes the switch as the card executed it; the device attaches by itself and the card's
+        '02' (confirmed, deletions then) or '03' rollback (reported) comes back over the network."""
+        if self.device is not None:
+            for info in doc.eis.profiles.values():
+                if info.state == "ENABLED":
+                    info.state = "DISABLED"
+            if enabled is not None:
+                doc.eis.profile(enabled).state = "ENABLED"
+            return []
         smsr.terminal.location_status(cat.NORMAL_SERVICE)
         smsr.confirm_all()
         return [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
@@ -305,7 +334,7 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
             self._refuse_by_pol2(previous, "DISABLE")
         with self.card(eid) as (smsr, doc):
             smsr.enable_profile(bytes.fromhex(record.isdp_aid))
-            deleted = self._after_disable(smsr, doc, [previous] if previous else [])
+            deleted = self._after_switch(smsr, doc, bytes.fromhex(record.isdp_aid), [previous] if previous else [])
         self._notify(request, eid, [(record, ENABLED)] + ([(previous, DISABLED)] if previous else [])
                      + [(r, DELETED) for r in deleted])
         return []
@@ -317,7 +346,8 @@ class SmsrService(AttributeFunctions, es3_functions.Es3Functions):
         self._refuse_by_pol2(record, "DISABLE")
         with self.card(eid) as (smsr, doc):
             smsr.disable_profile(bytes.fromhex(record.isdp_aid))
-            deleted = self._after_disable(smsr, doc, [record])
+            fallback = next((aid for aid, info in doc.eis.profiles.items() if info.fallback), None)
+            deleted = self._after_switch(smsr, doc, fallback, [record])
         self._notify(request, eid, [(record, DISABLED)] + [(r, DELETED) for r in deleted])
         return []
 

@@ -95,6 +95,11 @@ class SmsrStore(ServiceDb):
                 doc.eis.counters[kvn] = max(doc.eis.counters.get(kvn, 0), value)
         return doc
 
+    def eids(self) -> list[str]:
+        """The EIDs whose EIS this SM-SR holds."""
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT eid FROM euicc ORDER BY eid")]
+
     def eum(self, eid: str) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT eum FROM euicc WHERE eid = ?", (eid,)).fetchone()

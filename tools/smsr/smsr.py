@@ -19,7 +19,16 @@ from tools.ota.transport import sms_deliver_tpdus
 from tools.smsr import es5
 from tools.smsr.eis import Eis
 from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment
-from tools.smsr.mo import IEI_COMMAND, IEI_RESPONSE, MoError, MoReassembler, Notification, open_command_packet, parse_notification
+from tools.smsr.mo import (
+    IEI_COMMAND,
+    IEI_RESPONSE,
+    MoError,
+    MoMessage,
+    MoReassembler,
+    Notification,
+    open_command_packet,
+    parse_notification,
+)
 from tools.smsr.settings import AID_PREFIX, DEFAULT, M2mSettings, aid_for_tar, tar_of
 from tools.terminal.terminal import Terminal
 
@@ -29,6 +38,9 @@ POR_STATUS = {0x00: "PoR OK", 0x01: "RC/CC/DS failed", 0x02: "CNTR low", 0x03: "
               0x08: "more time needed", 0x09: "TAR unknown", 0x0A: "insufficient security level"}
 """TS 102 225 §5.2 response status codes."""
 CHAIN_FIRST, CHAIN_NEXT, CHAIN_LAST = 0x01, 0x02, 0x03  # TS 102 226 §5.2.1 script chaining
+SWITCH_NOTIFICATIONS = (0x02, 0x03, 0x05)
+"""Notification types whose ISD-P is the one enabled now (SPEC_NOTES §2.8: profile change, rollback
+to it, Fall-Back to it)."""
 
 
 class OtaFailure(Exception):
@@ -118,20 +130,24 @@ class SmSr:
         """An SMS-SUBMIT from the card: a PoR (IE '71') or a notification (IE '70', SGP.02 §4.1.1.11)."""
         try:
             message = self._reassembler.add(tpdu)
-            if message is None:
-                return True
-            if IEI_RESPONSE in message.ies:
-                self._pors.append(POR_UDH + message.payload)
-            elif IEI_COMMAND in message.ies:
-                packet = open_command_packet(self.keyset, message.payload, self.s.cc_length)
-                notification = parse_notification(packet.data, self.s)
-                self.notifications.append(notification)
-                self.eis.log(f"notification {notification.type_name} seq {notification.sequence}")
-            else:
-                log.warning("%s: SMS without command/response packet IE: %s", self.name, tpdu.hex())
+            if message is not None:
+                self.take(message)
         except MoError as exc:
             log.warning("%s: refused MO message: %s", self.name, exc)
         return True
+
+    def take(self, message: MoMessage) -> None:
+        """A whole MO message: a PoR is kept for the packet waiting for it, a notification is opened
+        with the key set in use and kept for :meth:`confirm_all` (MoError when it does not verify)."""
+        if IEI_RESPONSE in message.ies:
+            self._pors.append(POR_UDH + message.payload)
+        elif IEI_COMMAND in message.ies:
+            packet = open_command_packet(self.keyset, message.payload, self.s.cc_length)
+            notification = parse_notification(packet.data, self.s)
+            self.notifications.append(notification)
+            self.eis.log(f"notification {notification.type_name} seq {notification.sequence}")
+        else:
+            log.warning("%s: SMS without command/response packet IE to %s", self.name, message.destination)
 
     def send_script(self, tar: bytes, items: list[bytes], chaining: int | None = None) -> ScriptResponse:
         """One expanded script to ``tar``: in an SCP80 packet (the PoR's script back), or through
@@ -280,10 +296,11 @@ class SmSr:
         return deleted
 
     def confirm_all(self) -> list[Notification]:
-        """Confirm every notification received so far; update the EIS from their content."""
+        """Confirm every notification received so far; update the EIS from their content (the ISD-P
+        of a '02', '03' or '05' notification is the enabled one)."""
         done, self.notifications = self.notifications, []
         for notification in done:
-            if notification.isdp_aid is not None and notification.type in (0x02, 0x05):
+            if notification.isdp_aid is not None and notification.type in SWITCH_NOTIFICATIONS:
                 for info in self.eis.profiles.values():
                     if info.state == "ENABLED":
                         info.state = "DISABLED"

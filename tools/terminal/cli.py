@@ -4,18 +4,24 @@
       start                  reset + TERMINAL PROFILE, serve proactive commands
       location normal|limited|none   report a location status (when the card registered it)
       apdu HEX...            send APDUs, serving '91xx' in between
-      serve [--seconds S]    keep the card's timers and BIP channels (real sockets) running
+      serve [--seconds S] [--network normal|limited|none]
+                             keep the card's timers and BIP channels (real sockets) running
+    --smsc URL               the card's SMS go to this SMSC endpoint (an SM-SR service's --mo-port)
+    --mt-port PORT           while serving, take SMS for the card here (an SM-SR service's --device)
 """
 from __future__ import annotations
 
 import argparse
 import ipaddress
 import sys
+import time
+from contextlib import nullcontext
 
 from tools.cli import CommandParser
 from tools.terminal import cat
 from tools.terminal.bip import BipTerminal
 from tools.terminal.link import CardLink, LinkError, PcscLink
+from tools.terminal.sms_network import HttpSmsc, MtEndpoint
 from tools.terminal.terminal import Terminal
 
 COMMAND = "terminal"
@@ -34,7 +40,8 @@ examples:
   euicc-emu terminal --reader 1 location normal
   euicc-emu terminal apdu 00A40004023F00
   euicc-emu terminal --no-bip serve --seconds 60
-  euicc-emu terminal --dns-server 127.0.0.1 serve   give the card a DNS server when it asks"""
+  euicc-emu terminal --dns-server 127.0.0.1 serve   give the card a DNS server when it asks
+  euicc-emu terminal --smsc http://127.0.0.1:8446/ --mt-port 8447 serve --seconds 3600 --network normal"""
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -61,14 +68,23 @@ def build_parser() -> CommandParser:
     parser.add_argument("--dns-server", action="append", default=[], type=ip_text, metavar="ADDRESS",
                         help="a DNS server (IPv4 or IPv6) the terminal gives when OPEN CHANNEL asks for "
                              "them (TS 102 223 §6.4.27; repeatable)")
+    parser.add_argument("--smsc", metavar="URL",
+                        help="send the card's SMS (SEND SHORT MESSAGE) to this SMSC endpoint over HTTP "
+                             "(an SM-SR service's --mo-port) instead of printing them")
+    parser.add_argument("--mt-port", type=int, metavar="PORT",
+                        help="serve: deliver the SMS an SM-SR service sends to PORT (0: any free one) to the card "
+                             "(the service's --device URL)")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("start", help="reset the card, send TERMINAL PROFILE, serve its proactive commands")
     sub.add_parser("location", help="send a location status event (normal service, limited or none)"
                    ).add_argument("status", choices=sorted(STATUSES))
     sub.add_parser("apdu", help="send APDUs (hex), serving proactive commands ('91xx') in between"
                    ).add_argument("apdus", nargs="+", metavar="APDU")
-    sub.add_parser("serve", help="run the card's timers and BIP channels for a while"
-                   ).add_argument("--seconds", type=float, default=60.0, help="how long (default %(default)s)")
+    serve = sub.add_parser("serve", help="run the card's timers and BIP channels for a while")
+    serve.add_argument("--seconds", type=float, default=60.0, help="how long (default %(default)s)")
+    serve.add_argument("--network", choices=sorted(STATUSES),
+                       help="the network the device finds: reported after each reset of the card (TERMINAL "
+                            "PROFILE, REFRESH), as a modem does when it attaches")
     return parser
 
 
@@ -96,12 +112,32 @@ def terminal_profile(args: argparse.Namespace) -> bytes:
     return cat.profile_bytes(cat.MODEM_PROFILE, cat.NO_BIP) if args.no_bip else cat.MODEM_PROFILE
 
 
+def serve(terminal: Terminal, args: argparse.Namespace, step: float = 0.05) -> None:
+    """Run the card's timers and channels; with ``--mt-port`` take MT SMS for it meanwhile, with
+    ``--network`` report that location status whenever the card was reset (TS 102 223 §7.5.4)."""
+    endpoint = MtEndpoint(terminal, port=args.mt_port).start() if args.mt_port is not None else None
+    if endpoint is not None:
+        print(f"MT endpoint on {endpoint.url}", flush=True)
+    end, reported = time.monotonic() + args.seconds, -1
+    try:
+        while time.monotonic() < end:
+            with endpoint.device() if endpoint is not None else nullcontext():
+                if args.network and reported != terminal.record.resets:
+                    reported = terminal.record.resets
+                    terminal.location_status(STATUSES[args.network])
+                terminal.poll()
+            time.sleep(step)
+    finally:
+        if endpoint is not None:
+            endpoint.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     terminal = None
     try:
-        terminal = Terminal(open_link(args.reader), print_sms, profile=terminal_profile(args),
-                            bip=BipTerminal(dns_servers=tuple(args.dns_server)))
+        terminal = Terminal(open_link(args.reader), HttpSmsc(args.smsc) if args.smsc else print_sms,
+                            profile=terminal_profile(args), bip=BipTerminal(dns_servers=tuple(args.dns_server)))
         print(f"ATR {terminal.start().hex()}")
         print("events registered: " + (" ".join(f"{e:02X}" for e in sorted(terminal.event_list)) or "none"))
         if args.action == "location":
@@ -109,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("the card did not register the location status event: nothing sent")
             print(f"SW {terminal.location_status(STATUSES[args.status]):04X}")
         elif args.action == "serve":
-            terminal.serve(args.seconds)
+            serve(terminal, args)
         elif args.action == "apdu":
             for apdu in args.apdus:
                 data, sw = terminal.send(bytes.fromhex(apdu))
