@@ -181,3 +181,25 @@ def test_lpa_cli_download_then_rpm(smdp_v3, upp, tmp_path, capsys):
     assert lpa_cli.main(["--card-state", str(state), "profile", "list"]) == 0
     listed = {p["iccid"]: p["state"] for p in json.loads(capsys.readouterr().out)}
     assert listed[TS48_ICCID] == "disabled"
+
+
+def test_lpa_cli_rpm_contact_pcmp_prints_the_pcmp_of_the_downloaded_lpr_configuration(smdp_v3, upp, tmp_path,
+                                                                                      capsys):
+    """SGP.22 v3.1 LPA Proxy configuration end to end: the SM-DP+ puts lprConfiguration {pcmpAddress}
+    in the metadata (``smdpp serve --pcmp-address``), the card keeps it, the RPM contactPcmp
+    answers it and the LPA shows it."""
+    state = tmp_path / "card.state"
+    open_card(state).close()
+    oid = next(iter(smdp_v3.credentials.sets.values())).smdp_oid
+    smdp_v3.add_order(order_from_upp("LPR-1", upp, notification_address=smdp_v3.address,
+                                     rpm_configuration=rpm.rpm_configuration(oid, oid),
+                                     pcmp_address="pcmp.example.com"))
+    assert lpa_cli.main(["--card-state", str(state), "--http", "download", "--activation-code",
+                         f"LPA:1${smdp_v3.address}$LPR-1"]) == 0
+    capsys.readouterr()
+    smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID), rpm.command("contactPcmp", TS48_ICCID)]))
+    assert lpa_cli.main(["--card-state", str(state), "--http", "rpm", "--smdp", smdp_v3.address]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)
+    assert outcome["commands"] == ["enable", "contactPcmp"] and outcome["notificationSent"]
+    assert outcome["pcmpAddresses"] == ["pcmp.example.com"]
+

@@ -146,7 +146,12 @@ def _rpm_outcome(outcome: rpm.RpmOutcome) -> dict:
                    "commands": [c["rpmCommandDetails"][0] for c in outcome.package], "result": kind,
                    "notificationSeq": outcome.seq_number, "notificationSent": outcome.notification_sent}
     if kind == "loadRpmPackageResultSigned":
-        shown["finalResult"] = value["loadRpmPackageResultDataSigned"]["finalResult"]
+        final = value["loadRpmPackageResultDataSigned"]["finalResult"]
+        shown["finalResult"] = final
+        if final[0] == "rpmPackageExecutionResult":      # contactPcmp: the PCMP to contact (LPA Proxy)
+            shown["pcmpAddresses"] = [answer[1]["pcmpAddress"] for kind, answer in
+                                      (r["rpmCommandResultData"] for r in final[1])
+                                      if kind == "contactPcmpResult" and answer[0] == "contactPcmpResponseOk"]
     else:
         shown["errorCode"] = value["loadRpmPackageErrorCodeNotSigned"]
     return shown

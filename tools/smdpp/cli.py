@@ -75,6 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--dc-recovery-days", type=int, metavar="DAYS",
                        help="with --device-change: allow Profile Recovery for DAYS days")
     serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
+    serve.add_argument("--pcmp-address", help="v3 sessions: lprConfiguration {pcmpAddress} in the metadata ('BC'), "
+                       "the address RPM contactPcmp answers")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     rpm.add_arguments(serve)
     parser.set_defaults(func=run)
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
                 ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
                 service_provider_message=args.service_provider_message, enterprise=enterprise_order(args),
                 device_change=device_change_policy(args), device_change_address=address,
-                rpm_configuration=rpm_config))
+                rpm_configuration=rpm_config, pcmp_address=args.pcmp_address))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2
