@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from euicc.context import Context
 
 CHALLENGE_LENGTH = 16
-CURVE_OF = {"secp256r1": Curve.NIST_P256, "brainpoolP256r1": Curve.BRAINPOOL_P256R1}
 NO_SESSION_CONTEXT = 4
 EUICC_CHALLENGE_MISMATCH = 6
 INVALID_TRANSACTION_ID = 5
@@ -180,7 +179,7 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
     if signed2["ccRequiredFlag"] and hash_cc is None:
         return error(DownloadErrorCode.UNDEFINED_ERROR)     # [R] no code of its own in v2.5
     credential = ident.credential(session.ci_pkid)
-    otk = _one_time_key(ctx, CURVE_OF[credential.curve], signed2.get("bppEuiccOtpk"))
+    otk = _one_time_key(ctx, Curve.from_name(credential.curve), signed2.get("bppEuiccOtpk"))
     euicc_signed2 = {"transactionId": signed2["transactionId"], "euiccOtpk": otk.public_point}
     if hash_cc is not None:
         euicc_signed2["hashCc"] = hash_cc

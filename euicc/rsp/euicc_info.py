@@ -75,7 +75,7 @@ does not do them (yet): the other v3 features.  lpaProxySupport (8), enterpriseP
 and certChainV3VerificationSupport (16) follow the settings (:func:`_euicc_rsp_capability_v3`)."""
 ENTERPRISE_PROFILES_SUPPORT = 9
 CERT_CHAIN_V3_VERIFICATION_SUPPORT = 16
-DEVICE_CHANGE_SUPPORT = (11,)     # deviceChangeSupport
+DEVICE_CHANGE_SUPPORT = (11, 12)     # deviceChangeSupport, encryptedDeviceChangeDataSupport
 LPA_PROXY_SUPPORT, CRL_STAPLING_V3_SUPPORT = 8, 15
 
 

@@ -75,6 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--dc-recovery-days", type=int, metavar="DAYS",
                        help="with --device-change: allow Profile Recovery for DAYS days")
     serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
+    serve.add_argument("--dc-plain", action="store_true",
+                       help="with --device-change: send the DeviceChangeData unencrypted even when the eUICC "
+                            "offers a key (otPK.EUICC.KAeac)")
     serve.add_argument("--pcmp-address", help="v3 sessions: lprConfiguration {pcmpAddress} in the metadata ('BC'), "
                        "the address RPM contactPcmp answers")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
@@ -103,7 +106,7 @@ def device_change_policy(args: argparse.Namespace) -> DeviceChangePolicy | None:
     """The Device Change policy the options describe (SGP.22 v3.1), None without --device-change."""
     if not args.device_change:
         return None
-    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message)
+    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message, not args.dc_plain)
 
 
 def run(args: argparse.Namespace) -> int:

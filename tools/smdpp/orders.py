@@ -50,11 +50,13 @@ def hash_confirmation_code(code: str, transaction_id: bytes) -> bytes:
 class DeviceChangePolicy:
     """How the operator lets a profile move to another Device (SGP.22 v3.1 DeviceChangeData): the
     old Device deletes it, Profile Recovery stays open for ``recovery_days``, ``message`` is the
-    serviceProviderMessageForDc (tools.smdpp.device_change)."""
+    serviceProviderMessageForDc, ``encrypt``: the DeviceChangeData goes encrypted when the eUICC
+    offers a key for it (tools.smdpp.device_change)."""
 
     delete_old_profile: bool = False
     recovery_days: int | None = None
     message: str | None = None
+    encrypt: bool = True
 
 
 @dataclass
