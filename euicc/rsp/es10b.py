@@ -27,7 +27,7 @@ from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
-from euicc.rsp import crl, der, device_change, euicc_info, identity, rsp_session, trust
+from euicc.rsp import crl, crl_stapling, der, device_change, euicc_info, identity, rsp_session, trust
 from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
@@ -96,6 +96,9 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     try:
         server, pkid, intermediates = trust.check_server(ident, settings, request, raw, v3)
         _revocation_check(ctx, server)
+        if v3 and settings.crl_stapling:
+            crl_stapling.check(request, raw, *crl_stapling.chain_of(ident, server, intermediates),
+                               ctx.runtime(RspRuntime).clock())
         credential = ident.credential(pkid)
     except CertificateRejected as exc:
         return error(exc.result)

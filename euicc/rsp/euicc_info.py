@@ -122,7 +122,7 @@ class EuiccInfoSettings:
     # lprConfiguration kept with a profile (v3.1 LPA Proxy: euicc.rsp.metadata; lpaProxySupport)
     lpa_proxy: bool = True
     # CRLs stapled to AuthenticateServer checked (v3.1, euicc.rsp.crl_stapling; crlStaplingV3Support)
-    crl_stapling: bool = False
+    crl_stapling: bool = True
     # euiccCiPKIdListForSigningV3 (v3 form; None: the identity's signing CIs, whose chains
     # eUICC -> EUM -> CI are Variant O / Ov3)
     ci_pkids_for_signing_v3: tuple[bytes, ...] | None = None

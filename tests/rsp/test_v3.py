@@ -27,8 +27,9 @@ TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
 # EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, rpmSupport 2, testProfileSupport 3,
 # serviceProviderMessageSupport 7, lpaProxySupport 8, enterpriseProfilesSupport 9, deviceChangeSupport 11,
-# encryptedDeviceChangeDataSupport 12, certChainV3VerificationSupport 16, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 2, 3, 7, 8, 9, 11, 12, 16, 18}
+# encryptedDeviceChangeDataSupport 12, crlStaplingV3Support 15, certChainV3VerificationSupport 16,
+# euiccRspCapInInfo1 18
+CAPABILITY_BITS = {0, 1, 2, 3, 7, 8, 9, 11, 12, 15, 16, 18}
 UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16

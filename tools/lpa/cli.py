@@ -242,7 +242,7 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
             return 1
         raise
     print(_json({"activationCode": result.activation_code, "serviceProviderMessageForDc": result.service_provider_message,
-                 "deviceChangeData": result.data, "oldProfileDeleted": result.deleted}))
+                 "deviceChangeData": result.data, "encrypted": result.encrypted, "oldProfileDeleted": result.deleted}))
     return 0
 
 

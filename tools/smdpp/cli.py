@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "offers a key (otPK.EUICC.KAeac)")
     serve.add_argument("--pcmp-address", help="v3 sessions: lprConfiguration {pcmpAddress} in the metadata ('BC'), "
                        "the address RPM contactPcmp answers")
+    serve.add_argument("--crl", type=Path, action="append", default=[],
+                       help="v3 sessions: staple this DER CRL of a CA of the chain (repeatable; SGP.22 v3.1 "
+                            "crlList, made e.g. with 'euicc-emu pki crl')")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     rpm.add_arguments(serve)
     parser.set_defaults(func=run)
@@ -122,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
     smdp = SmDpPlus(address, creds, svn=bytes(int(n) for n in args.svn.split(".")))
     if rpm_order is not None:
         smdp.rpm.add(rpm_order)
+    try:
+        smdp.crls = [path.read_bytes() for path in args.crl]
+    except OSError as exc:
+        print(f"smdpp: {exc}")
+        return 2
     smdp_oid = next(iter(creds.sets.values())).smdp_oid
     rpm_config = (rpm.rpm_configuration(smdp_oid, args.rpm_owner_oid or smdp_oid) if args.rpm_manage else None)
     try:
