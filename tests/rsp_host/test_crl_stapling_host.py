@@ -1,6 +1,7 @@
 """CRL stapling with the host tools (SGP.22 v3.1 InitiateAuthentication / AuthenticateServer
 ``crlList``): CRLs of the shipped test CI made by ``euicc-emu pki crl`` (tools.pki, cryptography),
-stapled by the test SM-DP+ (``smdpp serve --crl``), forwarded by the LPA and checked by the card.
+stapled by the test SM-DP+ (``smdpp serve --crl``), forwarded by the LPA and checked by the card,
+in process and through PC/SC.
 
 Checked independently of the card's code: the SM-DP+'s InitiateAuthentication answer (decoded with
 the v3.1 module), the download's outcome and the installed profile list (ES10c).
@@ -16,10 +17,12 @@ from euicc.asn1 import rsp3
 from euicc.card import CardConfig
 from euicc.composition import open_card
 from euicc.rsp.euicc_info import DEFAULT_SETTINGS
+from tests.e2e.pcsc_host import reader_name
 from tests.rsp_host.conftest import SHIPPED_PKI, TS48_ICCID, make_lpa
 from tests.rsp_host.test_v3_download import smdp_v3  # noqa: F401
 from tools.lpa.activation_code import parse
 from tools.lpa.lpa import DownloadError, iccid_digits
+from tools.lpa.transport import PcscTransmit
 from tools.pki import cli as pki_cli
 from tools.smdpp.es9plus import SVN_V3
 from tools.smdpp.orders import order_from_upp
@@ -80,3 +83,23 @@ def test_no_stapling_for_a_card_without_the_capability(smdp_v3, upp, tmp_path):
     answer, signed1 = initiate(lpa, smdp_v3)
     assert signed1["sessionContext"]["crlStaplingV3Used"] is False and "crlList" not in answer
 
+
+
+@pytest.mark.pcsc
+def test_crl_stapling_through_pcsc(start_card, pcscd, smdp_v3, upp, tmp_path):
+    """A default card behind pcscd + vpcd + pyscard: a CRL revoking CERT.DPauth stops the download
+    (revokedCert), a CRL revoking another serial lets it through."""
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        lpa = make_lpa(transmit)
+        lpa.es10.transport.open()
+        smdp_v3.add_order(order_from_upp("CRL-PCSC", upp))
+        smdp_v3.crls = [pki_crl(tmp_path, dpauth_serial())]
+        with pytest.raises(DownloadError, match=f"AuthenticateServer: error {REVOKED_CERT}"):
+            lpa.download(parse(f"LPA:1${smdp_v3.address}$CRL-PCSC"))
+        smdp_v3.crls = [pki_crl(tmp_path, dpauth_serial() + 1)]
+        assert iccid_digits(lpa.download(parse(f"LPA:1${smdp_v3.address}$CRL-PCSC")).iccid) == TS48_ICCID
+        lpa.es10.transport.close()
+    finally:
+        transmit.close()

@@ -203,3 +203,24 @@ def test_lpa_cli_rpm_contact_pcmp_prints_the_pcmp_of_the_downloaded_lpr_configur
     assert outcome["commands"] == ["enable", "contactPcmp"] and outcome["notificationSent"]
     assert outcome["pcmpAddresses"] == ["pcmp.example.com"]
 
+
+
+@pytest.mark.pcsc
+def test_contact_pcmp_of_a_downloaded_lpr_configuration_through_pcsc(start_card, pcscd, smdp_v3, upp):
+    """The same through pcscd + vpcd + pyscard, the RPM chained after the download."""
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        lpa = make_lpa(transmit)
+        lpa.es10.transport.open()
+        oid = next(iter(smdp_v3.credentials.sets.values())).smdp_oid
+        smdp_v3.add_order(order_from_upp("LPR-PCSC", upp, rpm_configuration=rpm.rpm_configuration(oid, oid),
+                                         pcmp_address="pcmp.example.com"))
+        smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID), rpm.command("contactPcmp", TS48_ICCID)]))
+        _, (outcome,) = lpa_rpm.download(lpa, parse(f"LPA:1${smdp_v3.address}$LPR-PCSC"))
+        final = outcome.result[1]["loadRpmPackageResultDataSigned"]["finalResult"][1]
+        assert final[1]["rpmCommandResultData"] == (
+            "contactPcmpResult", ("contactPcmpResponseOk", {"pcmpAddress": "pcmp.example.com"}))
+        lpa.es10.transport.close()
+    finally:
+        transmit.close()
