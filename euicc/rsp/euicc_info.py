@@ -84,7 +84,8 @@ def _euicc_rsp_capability_v3(settings: EuiccInfoSettings) -> tuple[bytes, int]:
     optional = ((ENTERPRISE_PROFILES_SUPPORT,) if settings.enterprise_profiles else ()) + (
         (CERT_CHAIN_V3_VERIFICATION_SUPPORT,) if settings.cert_chain_v3 else ()) + (
         DEVICE_CHANGE_SUPPORT if settings.device_change else ()) + (
-        (LPA_PROXY_SUPPORT,) if settings.lpa_proxy else ()) + ((CRL_STAPLING_V3_SUPPORT,) if settings.crl_stapling else ())
+        (LPA_PROXY_SUPPORT,) if settings.lpa_proxy else ()) + (
+        (CRL_STAPLING_V3_SUPPORT,) if settings.crl_stapling else ())
     return _bit_string(EUICC_RSP_CAPABILITY_V3_BITS + optional)
 
 

@@ -124,7 +124,8 @@ def update_metadata(ctx: Context, manager: Manager, params: dict) -> Result:
         code = COMMAND_ERROR
     else:
         code = rpm_update_metadata.apply(ctx.store, rec, params["updateMetadataRequest"],
-                                         rpm_config.updatable_tags(rec, manager), euicc_info.settings(ctx.config).lpa_proxy)
+                                         rpm_config.updatable_tags(rec, manager),
+                                         euicc_info.settings(ctx.config).lpa_proxy)
     return iccid, ("updateMetadataResult", code)
 
 

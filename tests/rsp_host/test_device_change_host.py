@@ -111,6 +111,7 @@ def test_cli_needs_consent_for_the_message(smdp_v3, upp, capsys):
     assert cli.execute(args, lpa) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["activationCode"].startswith(f"LPA:1${smdp_v3.address}$DC-") and out["oldProfileDeleted"] is False
+    assert out["encrypted"] is True
 
 
 @pytest.mark.pcsc

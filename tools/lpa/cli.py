@@ -149,9 +149,9 @@ def _rpm_outcome(outcome: rpm.RpmOutcome) -> dict:
         final = value["loadRpmPackageResultDataSigned"]["finalResult"]
         shown["finalResult"] = final
         if final[0] == "rpmPackageExecutionResult":      # contactPcmp: the PCMP to contact (LPA Proxy)
-            shown["pcmpAddresses"] = [answer[1]["pcmpAddress"] for kind, answer in
+            shown["pcmpAddresses"] = [answer[1]["pcmpAddress"] for result, answer in
                                       (r["rpmCommandResultData"] for r in final[1])
-                                      if kind == "contactPcmpResult" and answer[0] == "contactPcmpResponseOk"]
+                                      if result == "contactPcmpResult" and answer[0] == "contactPcmpResponseOk"]
     else:
         shown["errorCode"] = value["loadRpmPackageErrorCodeNotSigned"]
     return shown
@@ -241,8 +241,9 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
             print(_json({"serviceProviderMessageForDc": seen[0], "refused": "confirm with --yes"}))
             return 1
         raise
-    print(_json({"activationCode": result.activation_code, "serviceProviderMessageForDc": result.service_provider_message,
-                 "deviceChangeData": result.data, "encrypted": result.encrypted, "oldProfileDeleted": result.deleted}))
+    print(_json({"activationCode": result.activation_code,
+                 "serviceProviderMessageForDc": result.service_provider_message, "deviceChangeData": result.data,
+                 "encrypted": result.encrypted, "oldProfileDeleted": result.deleted}))
     return 0
 
 

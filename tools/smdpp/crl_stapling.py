@@ -27,7 +27,8 @@ def euicc_supports(euicc_info1: bytes) -> bool:
         data, size = rsp3().decode("EUICCInfo1", euicc_info1).get("euiccRspCapability", (b"", 0))
     except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):
         return False
-    return size > CRL_STAPLING_V3_SUPPORT and bool(data[CRL_STAPLING_V3_SUPPORT // 8] & (0x80 >> CRL_STAPLING_V3_SUPPORT % 8))
+    bit = CRL_STAPLING_V3_SUPPORT
+    return size > bit and len(data) > bit // 8 and bool(data[bit // 8] & (0x80 >> bit % 8))
 
 
 def crl_list(crls: Sequence[bytes], cred: CredentialSet) -> list[bytes]:
