@@ -65,7 +65,11 @@ class CertResult(IntEnum):
     UNSUPPORTED_CURVE = 3
     INVALID_OID = 5
     CI_PK_UNKNOWN = 7
+    MISSING_CRL = 9  # SGP.22 v3 CRL stapling (euicc.rsp.crl_stapling)
+    INVALID_CRL_SIGNATURE = 10
+    REVOKED_CERT = 11
     INVALID_CERT_OR_CRL_TIME = 12  # SGP.22 v3 only; v2 reports invalidCertificate
+    INVALID_CERT_OR_CRL_CONFIGURATION = 13
     UNDEFINED_ERROR = 127
 
 

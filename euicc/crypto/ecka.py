@@ -42,6 +42,14 @@ class Curve(Enum):
         return (self.ec_curve.key_size + 7) // 8
 
     @classmethod
+    def from_name(cls, name: str) -> "Curve":
+        """The curve of a ``cryptography`` curve name (``secp256r1``, ``brainpoolP256r1``)."""
+        try:
+            return next(c for c in cls if c.ec_curve.name == name)
+        except StopIteration:
+            raise EckaError(f"unsupported curve {name}") from None
+
+    @classmethod
     def from_oid(cls, dotted: str) -> "Curve":
         try:
             return cls(dotted)

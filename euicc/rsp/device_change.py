@@ -18,8 +18,9 @@ Flow on the old Device (the eUICC holding the profile):
 3. VerifyDeviceChange: smdpSignature5 over DER(smdpSigned5) || '5F37 40' || euiccSignature3 [U];
    ``deviceChangeData`` for the session's ICCID (else invalidData 7); with ``deleteOldProfile``
    the profile must be disabled (profileNotInDisabledState 8) and deletable (PPR2:
-   disallowedByPolicy 3), the LPA then deletes it (ES10c.DeleteProfile); encrypted Device Change
-   data is not supported (bit 12 clear): unsupportedCrtValues (6).  With
+   disallowedByPolicy 3), the LPA then deletes it (ES10c.DeleteProfile).  ``encryptedDeviceChangeData``
+   is deciphered with the one-time key otSK.EUICC.KAeac whose public half euiccSigned3 carried
+   (:mod:`euicc.rsp.device_change_encryption`: unsupportedCrtValues 6, invalidData 7).  With
    ``profileRecoverySupport`` the eUICC keeps a Profile Recovery record (the ICCID, the SM-DP+
    address, ``profileRecoveryValidityPeriod``).  The answer echoes the DeviceChangeData; the
    session ends.
@@ -38,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 from euicc.crypto.cert_server import EUICC_SIGNATURE1_PREFIX
 from euicc.crypto.certificates import CertificateRejected, verify_signature
+from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import CLASS_OPERATIONAL, PPR2, STATE_DISABLED, ProfileError
-from euicc.rsp import der, euicc_info, identity, metadata, rsp_session
+from euicc.rsp import der, device_change_encryption, euicc_info, identity, metadata, rsp_session
 from euicc.rsp import keys as rsp_keys
 from euicc.rsp.runtime import RspRuntime
 from euicc.volatile import Lifetime, VolatileState
@@ -52,7 +54,7 @@ DEVICE_CHANGE, PROFILE_RECOVERY = "ctxParamsForDeviceChange", "ctxParamsForProfi
 CONTEXTS = (DEVICE_CHANGE, PROFILE_RECOVERY)
 INVALID_ICCID, UNDEFINED_ERROR = 14, 127                         # AuthenticateErrorCode
 INVALID_SIGNATURE, NO_SESSION, INVALID_TRANSACTION_ID = 2, 4, 5
-DISALLOWED_BY_POLICY, UNSUPPORTED_CRT_VALUES, INVALID_DATA, NOT_DISABLED = 3, 6, 7, 8
+DISALLOWED_BY_POLICY, INVALID_DATA, NOT_DISABLED = 3, 7, 8
 
 
 @dataclass
@@ -65,6 +67,7 @@ class DeviceChangeSession(VolatileState):
     kind: str
     iccid: bytes
     euicc_signature3: bytes = b""
+    one_time_key: EckaKeyPair | None = None      # otSK.EUICC.KAeac (encrypted Device Change data)
 
 
 def context_error(ctx: Context, ctx_params1: tuple[str, dict[str, Any]], server_address: str,
@@ -143,10 +146,14 @@ def prepare_device_change(ctx: Context, data: bytes) -> bytes:
         return error(INVALID_SIGNATURE)
     if signed4["ccRequiredFlag"] and "hashCc" not in request:
         return error(UNDEFINED_ERROR)
-    signed3: dict[str, Any] = {"transactionId": signed4["transactionId"]}
+    credential = identity.load(ctx.store).credential(session.ci_pkid)
+    curve = Curve.from_name(credential.curve)
+    record.one_time_key = EckaKeyPair(curve, ctx.runtime(RspRuntime).generate_key(curve.ec_curve))
+    signed3: dict[str, Any] = {"transactionId": signed4["transactionId"],
+                               "eacEuiccOtpk": record.one_time_key.public_point}
     if "hashCc" in request:
         signed3["hashCc"] = request["hashCc"]
-    signature = identity.load(ctx.store).credential(session.ci_pkid).sign(der.encode("EUICCSigned3", signed3, v3=True) + raw[1])
+    signature = credential.sign(der.encode("EUICCSigned3", signed3, v3=True) + raw[1])
     record.euicc_signature3 = signature
     return der.encode("PrepareDeviceChangeResponse", ("prepareDeviceChangeResponseOk", {
         "euiccSigned3": signed3, "euiccSignature3": signature}), v3=True)
@@ -169,8 +176,11 @@ def verify_device_change(ctx: Context, data: bytes) -> bytes:
     if _signature_error(session, der.children(data)[0], record.euicc_signature3, request["smdpSignature5"]):
         return error(INVALID_SIGNATURE)
     kind, change = signed5["deviceChangeResponse"]
-    if kind != "deviceChangeData":
-        return error(UNSUPPORTED_CRT_VALUES)
+    if kind == "encryptedDeviceChangeData":
+        try:
+            change = device_change_encryption.decrypt(record.one_time_key, ctx.services.eid, change)
+        except device_change_encryption.DecryptionRefused as exc:
+            return error(exc.code)
     if bytes(change["iccid"]) != record.iccid:
         return error(INVALID_DATA)
     try:

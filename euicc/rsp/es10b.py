@@ -27,14 +27,13 @@ from euicc.crypto.cert_identity import EuiccIdentity, IdentityError
 from euicc.crypto.certificates import CertificateRejected, CertResult, DownloadErrorCode, VerifiedCertificate
 from euicc.crypto.ecka import Curve, EckaKeyPair
 from euicc.gp import card_resources
-from euicc.rsp import crl, der, device_change, euicc_info, identity, rsp_session, trust
+from euicc.rsp import crl, crl_stapling, der, device_change, euicc_info, identity, rsp_session, trust
 from euicc.rsp.runtime import OneTimeKey, RspRuntime
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
 CHALLENGE_LENGTH = 16
-CURVE_OF = {"secp256r1": Curve.NIST_P256, "brainpoolP256r1": Curve.BRAINPOOL_P256R1}
 NO_SESSION_CONTEXT = 4
 EUICC_CHALLENGE_MISMATCH = 6
 INVALID_TRANSACTION_ID = 5
@@ -97,6 +96,9 @@ def authenticate_server(ctx: Context, data: bytes) -> bytes:
     try:
         server, pkid, intermediates = trust.check_server(ident, settings, request, raw, v3)
         _revocation_check(ctx, server)
+        if v3 and settings.crl_stapling:
+            crl_stapling.check(request, raw, *crl_stapling.chain_of(ident, server, intermediates),
+                               ctx.runtime(RspRuntime).clock())
         credential = ident.credential(pkid)
     except CertificateRejected as exc:
         return error(exc.result)
@@ -181,7 +183,7 @@ def prepare_download(ctx: Context, data: bytes) -> bytes:
     if signed2["ccRequiredFlag"] and hash_cc is None:
         return error(DownloadErrorCode.UNDEFINED_ERROR)     # [R] no code of its own in v2.5
     credential = ident.credential(session.ci_pkid)
-    otk = _one_time_key(ctx, CURVE_OF[credential.curve], signed2.get("bppEuiccOtpk"))
+    otk = _one_time_key(ctx, Curve.from_name(credential.curve), signed2.get("bppEuiccOtpk"))
     euicc_signed2 = {"transactionId": signed2["transactionId"], "euiccOtpk": otk.public_point}
     if hash_cc is not None:
         euicc_signed2["hashCc"] = hash_cc

@@ -70,20 +70,22 @@ EUICC_RSP_CAPABILITY_V3_BITS = (
     18,   # euiccRspCapInInfo1: EUICCInfo1 carries euiccRspCapability
 )
 """EuiccRspCapability (SGP.22 v3.1 RSPDefinitions) of the v3 form.  Not set, because the card
-does not do them (yet): lpaProxySupport (8), encryptedDeviceChangeDataSupport (12),
-crlStaplingV3Support (15) and the other v3 features.  enterpriseProfilesSupport (9),
-deviceChangeSupport (11) and certChainV3VerificationSupport (16) follow the settings
-(:func:`_euicc_rsp_capability_v3`)."""
+does not do them (yet): the other v3 features.  lpaProxySupport (8), enterpriseProfilesSupport
+(9), deviceChangeSupport (11; with encryptedDeviceChangeDataSupport 12), crlStaplingV3Support (15)
+and certChainV3VerificationSupport (16) follow the settings (:func:`_euicc_rsp_capability_v3`)."""
 ENTERPRISE_PROFILES_SUPPORT = 9
 CERT_CHAIN_V3_VERIFICATION_SUPPORT = 16
-DEVICE_CHANGE_SUPPORT = 11
+DEVICE_CHANGE_SUPPORT = (11, 12)     # deviceChangeSupport, encryptedDeviceChangeDataSupport
+LPA_PROXY_SUPPORT, CRL_STAPLING_V3_SUPPORT = 8, 15
 
 
 def _euicc_rsp_capability_v3(settings: EuiccInfoSettings) -> tuple[bytes, int]:
     """EuiccRspCapability of the v3 form: the fixed bits plus those the settings switch on."""
     optional = ((ENTERPRISE_PROFILES_SUPPORT,) if settings.enterprise_profiles else ()) + (
         (CERT_CHAIN_V3_VERIFICATION_SUPPORT,) if settings.cert_chain_v3 else ()) + (
-        (DEVICE_CHANGE_SUPPORT,) if settings.device_change else ())
+        DEVICE_CHANGE_SUPPORT if settings.device_change else ()) + (
+        (LPA_PROXY_SUPPORT,) if settings.lpa_proxy else ()) + (
+        (CRL_STAPLING_V3_SUPPORT,) if settings.crl_stapling else ())
     return _bit_string(EUICC_RSP_CAPABILITY_V3_BITS + optional)
 
 
@@ -118,6 +120,10 @@ class EuiccInfoSettings:
     cert_chain_v3: bool = True
     # Device Change and Profile Recovery (v3.1, euicc.rsp.device_change; deviceChangeSupport)
     device_change: bool = True
+    # lprConfiguration kept with a profile (v3.1 LPA Proxy: euicc.rsp.metadata; lpaProxySupport)
+    lpa_proxy: bool = True
+    # CRLs stapled to AuthenticateServer checked (v3.1, euicc.rsp.crl_stapling; crlStaplingV3Support)
+    crl_stapling: bool = True
     # euiccCiPKIdListForSigningV3 (v3 form; None: the identity's signing CIs, whose chains
     # eUICC -> EUM -> CI are Variant O / Ov3)
     ci_pkids_for_signing_v3: tuple[bytes, ...] | None = None

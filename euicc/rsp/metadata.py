@@ -7,7 +7,11 @@ The eUICC refuses, with the v3.1 ``ErrorReason`` values:
   (26).  [U] The v3.1 text on which unknown objects are "critical" could not be read here; this
   card treats every unknown top-level TLV of 'BF25' as one it must refuse (a setting-free rule
   the tests pin down);
-* ``lprConfiguration`` ('BC'): no LPA Proxy (bit 8 clear): ``lprNotSupported`` (23).
+* ``lprConfiguration`` ('BC') on a card without LPA Proxy (setting
+  ``EuiccInfoSettings.lpa_proxy`` off, EuiccRspCapability lpaProxySupport (8) clear):
+  ``lprNotSupported`` (23).  With it the configuration is kept like the other members: it is what
+  RPM contactPcmp answers (:mod:`euicc.rsp.rpm_commands`).  [U] lprNetworkDataNotAllowed (24) is
+  never given: the condition for it could not be read here.
 
 Everything else v3.1 defines (``serviceProviderMessage`` 'BE', ``rpmConfiguration``,
 ``hriServerAddress``, ``serviceDescription``, ``deviceChangeConfiguration``, ...) is accepted and
@@ -31,7 +35,7 @@ INCORRECT_INPUT_VALUES = 1
 LPR_NOT_SUPPORTED = 23
 UNKNOWN_TLV_IN_METADATA = 26
 
-UNSUPPORTED_MEMBERS = {"lprConfiguration": LPR_NOT_SUPPORTED}
+LPR_CONFIGURATION = "lprConfiguration"
 
 
 class MetadataRefused(Exception):
@@ -49,8 +53,9 @@ def known_tags() -> frozenset[bytes]:
     return frozenset(bytes(member.tag) for member in compiled.root_members)
 
 
-def check_v3(plain: bytes) -> dict[str, Any]:
-    """Decode a 'BF25' of a v3 session and apply the v3.1 refusals (module docstring)."""
+def check_v3(plain: bytes, lpa_proxy: bool = True) -> dict[str, Any]:
+    """Decode a 'BF25' of a v3 session and apply the v3.1 refusals (module docstring) of a card
+    with (``lpa_proxy``) or without LPA Proxy support."""
     try:
         for tag, whole in tlv.split(tlv.unwrap(plain, 0xBF25)):
             _, end = tlv.read_tag(whole, 0)
@@ -59,9 +64,8 @@ def check_v3(plain: bytes) -> dict[str, Any]:
         meta = der.decode("StoreMetadataRequest", plain, v3=True)
     except (tlv.TlvError, SwError):
         raise MetadataRefused(INCORRECT_INPUT_VALUES, "bad StoreMetadata") from None
-    for member, reason in UNSUPPORTED_MEMBERS.items():
-        if member in meta:
-            raise MetadataRefused(reason, f"{member} not supported")
+    if LPR_CONFIGURATION in meta and not lpa_proxy:
+        raise MetadataRefused(LPR_NOT_SUPPORTED, "lprConfiguration without LPA Proxy support")
     return meta
 
 

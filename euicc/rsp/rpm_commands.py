@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from euicc import tlv
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import STATE_ENABLED, ProfileError, ProfileRecord
-from euicc.rsp import der, es10c, metadata, notifications, rpm_config, rpm_update_metadata
+from euicc.rsp import der, es10c, euicc_info, metadata, notifications, rpm_config, rpm_update_metadata
 from euicc.rsp.rpm_config import Manager
 
 if TYPE_CHECKING:
@@ -131,7 +131,8 @@ def update_metadata(ctx: Context, manager: Manager, params: dict) -> Result:
         code = COMMAND_ERROR
     else:
         code = rpm_update_metadata.apply(ctx.store, rec, params["updateMetadataRequest"],
-                                         rpm_config.updatable_tags(rec, manager))
+                                         rpm_config.updatable_tags(rec, manager),
+                                         euicc_info.settings(ctx.config).lpa_proxy)
     return iccid, ("updateMetadataResult", code)
 
 

@@ -8,9 +8,10 @@ nothing:
 
 * a member outside the managing SM-DP+'s ``tagList`` (:func:`euicc.rsp.rpm_config.updatable_tags`):
   commandError (7);
-* ``enterpriseConfiguration``: this card has no Enterprise Profiles, enterpriseConfigurationNotAllowed
-  (6); ``lprConfiguration`` / ``deviceChangeConfiguration`` (no LPA Proxy, no Device Change):
-  commandError (7);
+* ``enterpriseConfiguration``: enterpriseConfigurationNotAllowed (6); ``deviceChangeConfiguration``
+  [U: not updatable by RPM here], and ``lprConfiguration`` on a card without LPA Proxy (setting
+  ``EuiccInfoSettings.lpa_proxy``): commandError (7).  With LPA Proxy an ``lprConfiguration`` is
+  stored (or removed by ``tagsForDeletion`` 'BC') like the other members;
 * ``profilePolicyRules`` that set a PPR the profile does not have: PPRs may only be unset
   (§5.4.1), pprUpdateInvalidSetting (12);
 * an ``rpmConfiguration`` with another ``profileOwnerOid`` than the profile's: the owner does not
@@ -32,7 +33,8 @@ from euicc.rsp import der, metadata, rpm_config
 
 OK, ENTERPRISE_CONFIGURATION_NOT_ALLOWED, COMMAND_ERROR = 0, 6, 7
 PPR_UPDATE_INVALID_SETTING, INVALID_RPM_CONFIGURATION, DELETE_NOT_ALLOWED = 12, 14, 15
-NOT_SUPPORTED = ("lprConfiguration", "deviceChangeConfiguration")
+NOT_SUPPORTED = ("deviceChangeConfiguration",)
+LPR_CONFIGURATION = "lprConfiguration"
 MANDATORY = ("serviceProviderName", "profileName")
 DELETIONS = "tagsForDeletion"
 
@@ -49,7 +51,8 @@ def _deleted(request: dict[str, Any]) -> list[str | None]:
     return [by_tag.get(tag) for tag in rpm_config.tags_of(request.get(DELETIONS, b""))]
 
 
-def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], allowed: bytes | None) -> int:
+def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], allowed: bytes | None,
+             lpa_proxy: bool) -> int:
     deleted = _deleted(request)
     if allowed is not None:
         permitted = set(rpm_config.tags_of(allowed))
@@ -58,7 +61,7 @@ def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], 
             return COMMAND_ERROR
     if "enterpriseConfiguration" in request:
         return ENTERPRISE_CONFIGURATION_NOT_ALLOWED
-    if any(m in request for m in NOT_SUPPORTED):
+    if any(m in request for m in NOT_SUPPORTED) or (LPR_CONFIGURATION in request and not lpa_proxy):
         return COMMAND_ERROR
     if "profilePolicyRules" in request and der.bits_to_int(request["profilePolicyRules"]) & ~rec.ppr:
         return PPR_UPDATE_INVALID_SETTING
@@ -72,11 +75,13 @@ def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], 
     return OK
 
 
-def apply(store: Store, rec: ProfileRecord, request: dict[str, Any], allowed: bytes | None) -> int:
-    """Update ``rec`` with ``request`` (a decoded v3.1 UpdateMetadataRequest); the result code."""
+def apply(store: Store, rec: ProfileRecord, request: dict[str, Any], allowed: bytes | None,
+          lpa_proxy: bool = False) -> int:
+    """Update ``rec`` with ``request`` (a decoded v3.1 UpdateMetadataRequest) on a card with or
+    without LPA Proxy support; the result code."""
     kept = metadata.stored(rec.metadata)
     try:
-        refusal = _refusal(rec, request, kept, allowed)
+        refusal = _refusal(rec, request, kept, allowed, lpa_proxy)
     except tlv.TlvError:
         return COMMAND_ERROR
     if refusal != OK:

@@ -108,10 +108,11 @@ def test_role_oid_values():
 
 
 def test_result_codes_are_authenticate_error_codes():
-    # AuthenticateErrorCode / DownloadErrorCode in RSPDefinitions (SGP.22 v2.5; 12 is v3)
+    # AuthenticateErrorCode / DownloadErrorCode in RSPDefinitions (SGP.22 v2.5; 9-13 are v3.1)
     assert [(c.name, c.value) for c in CertResult if c] == [
         ("INVALID_CERTIFICATE", 1), ("INVALID_SIGNATURE", 2), ("UNSUPPORTED_CURVE", 3), ("INVALID_OID", 5),
-        ("CI_PK_UNKNOWN", 7), ("INVALID_CERT_OR_CRL_TIME", 12), ("UNDEFINED_ERROR", 127)]
+        ("CI_PK_UNKNOWN", 7), ("MISSING_CRL", 9), ("INVALID_CRL_SIGNATURE", 10), ("REVOKED_CERT", 11),
+        ("INVALID_CERT_OR_CRL_TIME", 12), ("INVALID_CERT_OR_CRL_CONFIGURATION", 13), ("UNDEFINED_ERROR", 127)]
     assert [c.value for c in DownloadErrorCode] == [1, 2, 3, 4, 5, 127]
 
 

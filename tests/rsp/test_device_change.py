@@ -14,9 +14,13 @@ from dataclasses import replace
 
 import pytest
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import PPR2
-from tests.rsp.helpers import sign, split, swap, tlv, verify
+from tests.rsp.helpers import EID1, sign, split, swap, tlv, verify
+from tools.scp import bsp_host
 from tests.rsp.test_v3 import TS48_ICCID, SmdpV3, authenticate, open_lpa, v3, v3_download, v3_metadata  # noqa: F401
 
 ADDRESS = "testsmdpplus1.example.com"          # the helpers' SM-DP+ address
@@ -142,7 +146,7 @@ def test_prepare_device_change_refusals(v3):
 
 @pytest.mark.parametrize(("case", "expected"), [
     ("before-prepare", NO_SESSION), ("tid", INVALID_TID), ("signature", INVALID_SIGNATURE),
-    ("other-iccid", INVALID_DATA), ("encrypted", UNSUPPORTED_CRT), ("enabled", NOT_DISABLED)])
+    ("other-iccid", INVALID_DATA), ("encrypted-off-curve", INVALID_DATA), ("enabled", NOT_DISABLED)])
 def test_verify_device_change_refusals(v3, case, expected):
     lpa = installed(v3)
     if case == "enabled":
@@ -153,7 +157,7 @@ def test_verify_device_change_refusals(v3, case, expected):
         server.prepare()
     change = {
         "other-iccid": ("deviceChangeData", {"iccid": swap("89000123456789012358"), "activationCodeForDc": "x"}),
-        "encrypted": ("encryptedDeviceChangeData", {
+        "encrypted-off-curve": ("encryptedDeviceChangeData", {
             "controlRefTemplate": {"keyType": b"\x88", "keyLen": b"\x10", "hostId": b"\x01"},
             "eacSmdpOtpk": b"\x04" + bytes(64), "sequenceOf87": [b"\x00"]}),
         "enabled": change_data(deleteOldProfile=None),
@@ -187,3 +191,61 @@ def test_no_profile_download_in_a_device_change_session(v3):
     server = DcServer(v3, lpa)
     raw = lpa.es10(server.smdp.prepare_download(server.dl.euicc_signature1))
     assert v3.decode("PrepareDownloadResponse", raw)[1]["downloadErrorCode"] == NO_SESSION
+
+
+# -- encrypted Device Change data (EncryptedDeviceChangeData, encryptedDeviceChangeDataSupport) -------
+HOST_ID = b"TEST-SMDP+"
+
+
+def encrypted(v3, euicc_otpk: bytes, data: dict, key_type: int = 0x88, host_id: bytes = HOST_ID,
+              kdf_host_id: bytes = HOST_ID, tamper: bool = False, plain: bytes | None = None) -> tuple:
+    """EncryptedDeviceChangeData built on the host (tools.scp.bsp_host, never the card's code):
+    ECKA with a fresh otSK.DP.KAeac, X9.63 KDF over keyType || keyLen || L(hostId) || hostId ||
+    L(EID) || EID, the DER DeviceChangeData in '87' blocks [U: the BPP's scheme]."""
+    ot_sk = ec.generate_private_key(ec.SECP256R1())
+    shs = bsp_host.ecka_shared_secret("secp256r1", ot_sk, euicc_otpk)
+    keys = bsp_host.session_keys(shs, kdf_host_id, bytes.fromhex(EID1))
+    body = plain if plain is not None else v3.encode("DeviceChangeData", data)
+    blocks = bsp_host.protect_segments(bsp_host.BspProtector(keys), 0x87, body, limit=64)
+    values = [b[2:] if b[1] < 0x80 else b[2 + (b[1] & 0x7F):] for b in blocks]
+    if tamper:
+        values[-1] = values[-1][:-1] + bytes([values[-1][-1] ^ 1])
+    return ("encryptedDeviceChangeData", {
+        "controlRefTemplate": {"keyType": bytes([key_type]), "keyLen": b"\x10", "hostId": host_id},
+        "eacSmdpOtpk": ot_sk.public_key().public_bytes(serialization.Encoding.X962,
+                                                       serialization.PublicFormat.UncompressedPoint),
+        "sequenceOf87": values})
+
+
+def test_encrypted_device_change_data_is_deciphered_by_the_card(v3):
+    """Known answer: the card returns the DeviceChangeData the host enciphered for its
+    otPK.EUICC.KAeac (several '87' blocks), and applies it (Profile Recovery record kept)."""
+    lpa = installed(v3)
+    server = DcServer(v3, lpa)
+    otpk = server.prepare()["euiccSigned3"]["eacEuiccOtpk"]
+    assert len(otpk) == 65 and otpk[0] == 4
+    data = change_data(profileRecoverySupport=None, profileRecoveryValidityPeriod=FUTURE,
+                       notificationAddress="notify.example.com")[1]
+    assert server.verify_change(encrypted(v3, otpk, data)) == ("verifyDeviceChangeOk", data)
+    assert DcServer(v3, lpa, RECOVERY_CTX).verify_recovery() == ("verifyProfileRecoveryOk", None)
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("key-type", UNSUPPORTED_CRT), ("mac", INVALID_DATA), ("host-id", INVALID_DATA),
+    ("not-device-change-data", INVALID_DATA), ("other-key", INVALID_DATA)])
+def test_encrypted_device_change_data_refusals(v3, case, expected):
+    lpa = installed(v3)
+    server = DcServer(v3, lpa)
+    otpk = server.prepare()["euiccSigned3"]["eacEuiccOtpk"]
+    data = change_data(deleteOldProfile=None)[1]
+    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    change = {
+        "key-type": lambda: encrypted(v3, otpk, data, key_type=0x80),               # not AES
+        "mac": lambda: encrypted(v3, otpk, data, tamper=True),
+        "host-id": lambda: encrypted(v3, otpk, data, kdf_host_id=b"OTHER"),         # keys of another CRT
+        "not-device-change-data": lambda: encrypted(v3, otpk, data, plain=bytes.fromhex("0400")),
+        "other-key": lambda: encrypted(v3, other, data),                          # not the card's otPK
+    }[case]()
+    assert server.verify_change(change) == ("verifyDeviceChangeError", expected)
+    assert any(p["iccid"] == ICCID for p in profiles(v3, lpa))     # the profile is still there

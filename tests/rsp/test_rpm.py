@@ -37,9 +37,10 @@ class RpmSmdp(SmdpV3):
                          **kwargs)
 
 
-def card_with(v3, **profiles):
-    """A v3 card holding one profile per ICCID in ``profiles`` (value: extra metadata members)."""
-    lpa = open_lpa()
+def card_with(v3, settings: dict | None = None, **profiles):
+    """A v3 card (EuiccInfoSettings ``settings``) holding one profile per ICCID in ``profiles``
+    (value: extra metadata members)."""
+    lpa = open_lpa(**(settings or {}))
     for iccid, members in profiles.items():
         install(lpa, v3, SmdpV3, iccid, **members)
     return lpa
@@ -281,24 +282,38 @@ def test_rpm_result_notification_is_retrieved_and_removed_like_the_others(v3):
     assert seq not in [n["seqNumber"] for n in notifications(lpa, v3)]
 
 
-def test_contact_pcmp_answers_the_pcmp_address_of_the_lpr_configuration(v3):
-    """This card refuses an lprConfiguration in downloads (lprNotSupported) and in RPM
-    updateMetadata, so the profile gets one in its kept metadata here, written to the store as
-    set-up (the card's answer is still read only through ES10)."""
-    from dataclasses import replace
+PCMP = "pcmp.example.com"
 
-    from euicc.profiles.manager import ProfileManager
-    lpa = card_with(v3, **{A: managed()})
-    run(lpa, v3, [command("enable", A)])
-    profiles = ProfileManager(lpa.card.store)
-    rec = profiles.by_iccid(swap(A))
-    meta = v3.decode("StoreMetadataRequest", rec.metadata)
-    meta["lprConfiguration"] = {"pcmpAddress": "pcmp.example.com"}
-    with lpa.card.store.transaction():
-        profiles.update(replace(rec, metadata=v3.encode("StoreMetadataRequest", meta)))
+
+def pcmp(lpa, v3) -> tuple:
     (result,) = run(lpa, v3, [command("contactPcmp", A, dpiRpm="dpi-1")]).results
-    assert result == {"iccid": swap(A), "rpmCommandResultData": (
-        "contactPcmpResult", ("contactPcmpResponseOk", {"pcmpAddress": "pcmp.example.com"}))}
+    assert result["iccid"] == swap(A)
+    return result["rpmCommandResultData"][1]
+
+
+def test_contact_pcmp_answers_the_pcmp_address_of_the_downloaded_lpr_configuration(v3):
+    """The lprConfiguration comes with the profile's metadata (StoreMetadata 'BC', kept with the
+    profile); RPM updateMetadata replaces it and tagsForDeletion 'BC' removes it."""
+    lpa = card_with(v3, **{A: {**managed(), "lprConfiguration": {"pcmpAddress": PCMP}}})
+    run(lpa, v3, [command("enable", A)])
+    assert pcmp(lpa, v3) == ("contactPcmpResponseOk", {"pcmpAddress": PCMP})
+    update = {"lprConfiguration": {"pcmpAddress": "pcmp2.example.com", "triggerLprOnEnableProfile": None}}
+    (updated,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=update)]).results
+    assert updated["rpmCommandResultData"] == ("updateMetadataResult", 0)
+    assert pcmp(lpa, v3) == ("contactPcmpResponseOk", {"pcmpAddress": "pcmp2.example.com"})
+    deletion = {"tagsForDeletion": bytes.fromhex("BC")}
+    (deleted,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=deletion)]).results
+    assert deleted["rpmCommandResultData"] == ("updateMetadataResult", 0)
+    assert pcmp(lpa, v3) == ("contactPcmpResponseError", 13)                  # noLprConfiguration
+
+
+def test_without_lpa_proxy_rpm_cannot_add_an_lpr_configuration(v3):
+    lpa = card_with(v3, settings={"lpa_proxy": False}, **{A: managed()})
+    update = {"lprConfiguration": {"pcmpAddress": PCMP}}
+    (refused,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=update)]).results
+    assert refused["rpmCommandResultData"] == ("updateMetadataResult", 7)     # commandError
+    run(lpa, v3, [command("enable", A)])
+    assert pcmp(lpa, v3) == ("contactPcmpResponseError", 13)
 
 
 def test_a_result_over_the_size_limit_ends_the_package_with_result_size_overflow(v3):

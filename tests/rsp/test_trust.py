@@ -38,15 +38,17 @@ def sgp26_ci(tag: str = "NIST") -> Issued:
 
 class ChainSmdp(SmdpV3):
     """A v3 SM-DP+ (or SM-DS) whose auth / pb certificates are ``auth`` / ``pb``, sending ``chain``
-    as otherCertsInChain and ``context`` members in its sessionContext."""
+    as otherCertsInChain, ``crls`` (DER CRLs) as crlList and ``context`` members in its
+    sessionContext."""
 
     def __init__(self, spec, auth: Issued, pb: Issued | None = None, chain: list[Issued] = (),
-                 ci_pkid: bytes = CI_PKID["NIST"], **context) -> None:
+                 ci_pkid: bytes = CI_PKID["NIST"], crls: list[bytes] | None = None, **context) -> None:
         super().__init__(spec)
         self.auth_cert, self.auth_key = der(auth), auth.key
         if pb is not None:
             self.pb_cert, self.pb_key = der(pb), pb.key
         self.chain, self.ci_pkid, self.context = [der(c) for c in chain], ci_pkid, context
+        self.crls = crls
 
     def authenticate_server(self, challenge: bytes, **_: object) -> bytes:
         signed1 = {"transactionId": self.transaction_id, "euiccChallenge": challenge,
@@ -57,6 +59,8 @@ class ChainSmdp(SmdpV3):
                    "serverCertificate": self.v3.decode("Certificate", self.auth_cert), "ctxParams1": self.ctx}
         if self.chain:
             request["otherCertsInChain"] = [self.v3.decode("Certificate", c) for c in self.chain]
+        if self.crls is not None:
+            request["crlList"] = [self.v3.decode("CertificateList", c) for c in self.crls]
         return self.v3.encode("AuthenticateServerRequest", request)
 
 

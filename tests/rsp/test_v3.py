@@ -26,9 +26,10 @@ from tests.vectors import ASN1
 TS48_ICCID = "89000123456789012341"
 V2_SVN, V3_SVN = bytes((2, 5, 0)), bytes((3, 1, 0))
 # EuiccRspCapability (v3.1): additionalProfile 0, loadCrlSupport 1, rpmSupport 2, testProfileSupport 3,
-# serviceProviderMessageSupport 7, enterpriseProfilesSupport 9, deviceChangeSupport 11,
-# certChainV3VerificationSupport 16, euiccRspCapInInfo1 18
-CAPABILITY_BITS = {0, 1, 2, 3, 7, 9, 11, 16, 18}
+# serviceProviderMessageSupport 7, lpaProxySupport 8, enterpriseProfilesSupport 9, deviceChangeSupport 11,
+# encryptedDeviceChangeDataSupport 12, crlStaplingV3Support 15, certChainV3VerificationSupport 16,
+# euiccRspCapInInfo1 18
+CAPABILITY_BITS = {0, 1, 2, 3, 7, 8, 9, 11, 12, 15, 16, 18}
 UNKNOWN_TLV_IN_METADATA, LPR_NOT_SUPPORTED = 26, 23
 STORE_METADATA = 2
 SESSION_ABORTED = 16
@@ -241,12 +242,12 @@ def test_v3_download_with_service_provider_message(v3):
     assert pir["profileInstallationResultData"]["transactionId"] == data["transactionId"]
 
 
-@pytest.mark.parametrize(("members", "extra", "reason"), [
-    ({}, tlv(b"\x9f\x7f", b"\x01"), UNKNOWN_TLV_IN_METADATA),
-    ({"lprConfiguration": {"pcmpAddress": "pcmp.example.com"}}, b"", LPR_NOT_SUPPORTED),
-], ids=["unknown-tlv", "lpr"])
-def test_v3_metadata_refusals(v3, members, extra, reason):
-    lpa = open_lpa()
+@pytest.mark.parametrize(("members", "extra", "reason", "settings"), [
+    ({}, tlv(b"\x9f\x7f", b"\x01"), UNKNOWN_TLV_IN_METADATA, {}),
+    ({"lprConfiguration": {"pcmpAddress": "pcmp.example.com"}}, b"", LPR_NOT_SUPPORTED, {"lpa_proxy": False}),
+], ids=["unknown-tlv", "lpr-without-lpa-proxy"])
+def test_v3_metadata_refusals(v3, members, extra, reason, settings):
+    lpa = open_lpa(**settings)
     data = v3_download(lpa, v3, v3_metadata(v3, extra, **members))
     kind, result = data["finalResult"]
     assert kind == "errorResult" and (result["bppCommandId"], result["errorReason"]) == (STORE_METADATA, reason)

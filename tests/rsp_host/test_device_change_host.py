@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.e2e.pcsc_host import reader_name
 from tests.rsp_host.conftest import TS48_ICCID, make_lpa
@@ -40,6 +41,7 @@ def test_device_change_to_a_new_device_then_profile_recovery(smdp_v3, upp):
     result = device_change.device_change(old, smdp_v3.address, iccid_bytes(TS48_ICCID), lambda m: shown.append(m) or True)
     assert shown == [{"languageTag": "en", "message": MESSAGE}]
     assert result.deleted and TS48_ICCID not in iccids(old)
+    assert result.encrypted               # the card offered otPK.EUICC.KAeac, the policy encrypts
     assert {"deleteOldProfile", "profileRecoverySupport", "profileRecoveryValidityPeriod"} <= set(result.data)
     # the new Device downloads the profile with the Activation Code it was given
     downloaded = new.download(parse(result.activation_code))
@@ -49,6 +51,45 @@ def test_device_change_to_a_new_device_then_profile_recovery(smdp_v3, upp):
     # the old Device recovers it (its recovery record and the SM-DP+'s window are open)
     code = device_change.profile_recovery(old, smdp_v3.address, iccid_bytes(TS48_ICCID))
     assert iccid_digits(old.download(parse(code)).iccid) == TS48_ICCID
+
+
+def test_plain_device_change_data_when_the_policy_says_so(smdp_v3, upp):
+    old = in_process_lpa()
+    install(smdp_v3, old, upp, DeviceChangePolicy(encrypt=False))
+    result = device_change.device_change(old, smdp_v3.address, iccid_bytes(TS48_ICCID))
+    assert not result.encrypted and not result.deleted and TS48_ICCID in iccids(old)
+    assert result.activation_code.startswith(f"LPA:1${smdp_v3.address}$DC-")
+
+
+def test_smdp_encryption_known_answer_deciphered_by_independent_code():
+    """tools.smdpp.device_change.encrypt with fixed one-time keys, checked with ``cryptography`` and
+    pycryptodome written here (ECDH, X9.63 KDF, CMAC chain, AES-CBC with the counter ICV), not
+    with the SM-DP+'s helpers [U: the BPP scheme]."""
+    from Crypto.Cipher import AES
+    from Crypto.Hash import CMAC
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
+
+    from tools.smdpp.device_change import encrypt
+    euicc_sk = ec.derive_private_key(0x1234567890ABCDEF, ec.SECP256R1())
+    dp_sk = ec.derive_private_key(0xFEDCBA0987654321, ec.SECP256R1())
+    euicc_pk = euicc_sk.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    eid = bytes.fromhex("89049032123451234512345678901235")
+    data = bytes.fromhex("3014") + b"\x5a\x0a" + bytes(10) + b"\x80\x06" + b"1$a$b"  + b"!"
+    value = encrypt(data, euicc_pk, b"HOST", eid, dp_sk)
+    assert value["controlRefTemplate"] == {"keyType": b"\x88", "keyLen": b"\x10", "hostId": b"HOST"}
+    assert value["eacSmdpOtpk"] == dp_sk.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    shs = euicc_sk.exchange(ec.ECDH(), dp_sk.public_key())
+    okm = X963KDF(hashes.SHA256(), 48, b"\x88\x10\x04HOST\x10" + eid).derive(shs)
+    mcv, s_enc, s_mac = okm[:16], okm[16:32], okm[32:]
+    (block,) = value["sequenceOf87"]
+    cipher, mac = block[:-8], block[-8:]
+    head = b"\x87" + bytes([len(block)])
+    assert CMAC.new(s_mac, msg=mcv + head + cipher, ciphermod=AES).digest()[:8] == mac
+    icv = AES.new(s_enc, AES.MODE_ECB).encrypt((1).to_bytes(16, "big"))
+    padded = AES.new(s_enc, AES.MODE_CBC, iv=icv).decrypt(cipher)
+    assert padded == data + b"\x80" + bytes(-(len(data) + 1) % 16)
 
 
 def test_profile_without_device_change_is_refused(smdp_v3, upp):
@@ -70,6 +111,7 @@ def test_cli_needs_consent_for_the_message(smdp_v3, upp, capsys):
     assert cli.execute(args, lpa) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["activationCode"].startswith(f"LPA:1${smdp_v3.address}$DC-") and out["oldProfileDeleted"] is False
+    assert out["encrypted"] is True
 
 
 @pytest.mark.pcsc
@@ -83,7 +125,7 @@ def test_device_change_through_pcsc(start_card, pcscd, smdp_v3, upp):
         old.es10.transport.open()
         install(smdp_v3, old, upp, DeviceChangePolicy(delete_old_profile=True), "DC-PCSC")
         result = device_change.device_change(old, smdp_v3.address, iccid_bytes(TS48_ICCID))
-        assert result.deleted and TS48_ICCID not in iccids(old)
+        assert result.deleted and TS48_ICCID not in iccids(old) and result.encrypted
         old.es10.transport.close()
     finally:
         transmit.close()

@@ -230,3 +230,45 @@ def test_lpa_cli_rpm_enable_on_an_esim_port(smdp_v3, upp, tmp_path, capsys):
          "rpmCommandResultData": ["enableResult", {"enableResult": 0, "targetEsimPort": 2}]}]]
     assert lpa_cli.main([*base, "profile", "list"]) == 0
     assert {p["iccid"]: p.get("esimPort") for p in json.loads(capsys.readouterr().out)}[TS48_ICCID] == 2
+
+
+def test_lpa_cli_rpm_contact_pcmp_prints_the_pcmp_of_the_downloaded_lpr_configuration(smdp_v3, upp, tmp_path,
+                                                                                      capsys):
+    """SGP.22 v3.1 LPA Proxy configuration end to end: the SM-DP+ puts lprConfiguration {pcmpAddress}
+    in the metadata (``smdpp serve --pcmp-address``), the card keeps it, the RPM contactPcmp
+    answers it and the LPA shows it."""
+    state = tmp_path / "card.state"
+    open_card(state).close()
+    oid = next(iter(smdp_v3.credentials.sets.values())).smdp_oid
+    smdp_v3.add_order(order_from_upp("LPR-1", upp, notification_address=smdp_v3.address,
+                                     rpm_configuration=rpm.rpm_configuration(oid, oid),
+                                     pcmp_address="pcmp.example.com"))
+    assert lpa_cli.main(["--card-state", str(state), "--http", "download", "--activation-code",
+                         f"LPA:1${smdp_v3.address}$LPR-1"]) == 0
+    capsys.readouterr()
+    smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID), rpm.command("contactPcmp", TS48_ICCID)]))
+    assert lpa_cli.main(["--card-state", str(state), "--http", "rpm", "--smdp", smdp_v3.address]) == 0
+    (outcome,) = json.loads(capsys.readouterr().out)
+    assert outcome["commands"] == ["enable", "contactPcmp"] and outcome["notificationSent"]
+    assert outcome["pcmpAddresses"] == ["pcmp.example.com"]
+
+
+@pytest.mark.pcsc
+def test_contact_pcmp_of_a_downloaded_lpr_configuration_through_pcsc(start_card, pcscd, smdp_v3, upp):
+    """The same through pcscd + vpcd + pyscard, the RPM chained after the download."""
+    start_card()
+    transmit = PcscTransmit(reader_name(pcscd))
+    try:
+        lpa = make_lpa(transmit)
+        lpa.es10.transport.open()
+        oid = next(iter(smdp_v3.credentials.sets.values())).smdp_oid
+        smdp_v3.add_order(order_from_upp("LPR-PCSC", upp, rpm_configuration=rpm.rpm_configuration(oid, oid),
+                                         pcmp_address="pcmp.example.com"))
+        smdp_v3.rpm.add(rpm.RpmOrder([rpm.command("enable", TS48_ICCID), rpm.command("contactPcmp", TS48_ICCID)]))
+        _, (outcome,) = lpa_rpm.download(lpa, parse(f"LPA:1${smdp_v3.address}$LPR-PCSC"))
+        final = outcome.result[1]["loadRpmPackageResultDataSigned"]["finalResult"][1]
+        assert final[1]["rpmCommandResultData"] == (
+            "contactPcmpResult", ("contactPcmpResponseOk", {"pcmpAddress": "pcmp.example.com"}))
+        lpa.es10.transport.close()
+    finally:
+        transmit.close()

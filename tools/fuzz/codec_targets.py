@@ -280,3 +280,28 @@ def metadata_v3_target(data: bytes) -> None:
         return
     if not isinstance(meta, dict) or "iccid" not in meta:
         raise InvariantViolation("check_v3 accepted metadata without an ICCID")
+
+
+DC_EUICC_SCALAR, DC_SMDP_SCALAR = 0x5EC0DE, 0xD9C0DE
+DC_EID = bytes.fromhex("89049032123451234512345678901235")
+
+
+def device_change_data_target(data: bytes) -> None:
+    """SGP.22 v3.1 EncryptedDeviceChangeData deciphered by the card (euicc.rsp.device_change_encryption)
+    with a fixed otSK.EUICC.KAeac: a DeviceChangeData or DecryptionRefused, nothing else."""
+    from euicc.apdu import SwError
+    from euicc.crypto.ecka import Curve, EckaKeyPair
+    from euicc.rsp import der, device_change_encryption
+    try:
+        encrypted = der.decode("EncryptedDeviceChangeData", data, v3=True)
+    except SwError:
+        return
+    key = EckaKeyPair.from_private_value(Curve.NIST_P256, DC_EUICC_SCALAR.to_bytes(32, "big"))
+    try:
+        change = device_change_encryption.decrypt(key, DC_EID, encrypted)
+    except device_change_encryption.DecryptionRefused as exc:
+        if exc.code not in (device_change_encryption.UNSUPPORTED_CRT_VALUES, device_change_encryption.INVALID_DATA):
+            raise InvariantViolation(f"decrypt refused with {exc.code}") from None
+        return
+    if not isinstance(change, dict) or "iccid" not in change or "activationCodeForDc" not in change:
+        raise InvariantViolation("decrypt returned something that is not a DeviceChangeData")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tools.fuzz import bip_targets
 from tools.fuzz import card_targets as card
-from tools.fuzz import catp_dns_targets
+from tools.fuzz import catp_dns_targets, crl_targets
 from tools.fuzz import codec_targets as codec
 from tools.fuzz import m2m_targets
 from tools.fuzz import rpm_targets, rsp_targets
@@ -260,7 +260,7 @@ def _es10_v3_dc_seeds() -> list[bytes]:
 
 def _metadata_v3_seeds() -> list[bytes]:
     """StoreMetadataRequest values of SGP.22 v3.1: plain, with a service-provider message, with the
-    enterprise configuration, an LPR configuration (refused) and with an unknown TLV."""
+    enterprise configuration, an LPR configuration (kept) and with an unknown TLV."""
     from euicc.asn1 import rsp3
     base = {"iccid": bytes.fromhex("98001032547698103214"), "serviceProviderName": "SP", "profileName": "P"}
     values = [base, {**base, "serviceProviderMessage": {"languageTag": "de", "message": "Hallo"}},
@@ -271,6 +271,23 @@ def _metadata_v3_seeds() -> list[bytes]:
     plain = seeds[0]
     seeds.append(b"\xbf\x25" + bytes((plain[2] + 4,)) + plain[3:] + b"\x9f\x7f\x01\x00")
     return seeds
+
+
+def _device_change_data_seeds() -> list[bytes]:
+    """EncryptedDeviceChangeData for the fuzz target's fixed otPK.EUICC.KAeac, built by the test
+    SM-DP+ (tools.smdpp.device_change.encrypt): one and several '87' blocks, another hostId."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from euicc.asn1 import rsp3
+    from tools.smdpp import bpp
+    from tools.smdpp.device_change import encrypt
+    euicc_pk = bpp.point_bytes(ec.derive_private_key(codec.DC_EUICC_SCALAR, ec.SECP256R1()))
+    smdp_sk = ec.derive_private_key(codec.DC_SMDP_SCALAR, ec.SECP256R1())
+    change = rsp3().encode("DeviceChangeData", {"iccid": bytes.fromhex("98001032547698103214"),
+                                                "activationCodeForDc": "1$dp.example$DC-" + "X" * 40,
+                                                "deleteOldProfile": None, "profileRecoverySupport": None})
+    return [rsp3().encode("EncryptedDeviceChangeData", encrypt(change, euicc_pk, host_id, codec.DC_EID, smdp_sk))
+            for host_id in (b"EUICC-EMU-SMDP+", b"H")]
 
 
 def _mep_b():
@@ -324,8 +341,12 @@ HARNESSES: dict[str, Harness] = {h.name: h for h in (
             "SGP.22 v3.1 ES10 requests (a v3 session's traffic) over STORE DATA to the ISD-R"),
     Harness("es10_v3_dc", rsp_targets.Es10Target, _es10_v3_dc_seeds,
             "SGP.22 v3.1 Enterprise / Device Change / Profile Recovery / server-trust ES10 inputs to the ISD-R"),
+    Harness("device_change_data", lambda: codec.device_change_data_target, _device_change_data_seeds,
+            "SGP.22 v3.1 EncryptedDeviceChangeData deciphered by the card (ECKA, KDF, '87' blocks)"),
+    Harness("crl_stapling", crl_targets.CrlStaplingTarget, crl_targets.seeds,
+            "SGP.22 v3.1 AuthenticateServer crlList checked by the card against a fixed chain"),
     Harness("metadata_v3", lambda: codec.metadata_v3_target, _metadata_v3_seeds,
-            "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR)"),
+            "SGP.22 v3.1 StoreMetadata checks (unknown TLVs, enterprise, LPR configuration)"),
     Harness("rpm_package", rpm_targets.RpmPackageTarget, rpm_targets.seeds,
             "SGP.22 v3.1 LoadRpmPackage: signed RPM packages executed in a real RPM session"),
     Harness("es5", m2m_targets.Es5Target, m2m_targets.es5_seeds,

@@ -156,7 +156,12 @@ def _rpm_outcome(outcome: rpm.RpmOutcome) -> dict:
                    "commands": [c["rpmCommandDetails"][0] for c in outcome.package], "result": kind,
                    "notificationSeq": outcome.seq_number, "notificationSent": outcome.notification_sent}
     if kind == "loadRpmPackageResultSigned":
-        shown["finalResult"] = value["loadRpmPackageResultDataSigned"]["finalResult"]
+        final = value["loadRpmPackageResultDataSigned"]["finalResult"]
+        shown["finalResult"] = final
+        if final[0] == "rpmPackageExecutionResult":      # contactPcmp: the PCMP to contact (LPA Proxy)
+            shown["pcmpAddresses"] = [answer[1]["pcmpAddress"] for result, answer in
+                                      (r["rpmCommandResultData"] for r in final[1])
+                                      if result == "contactPcmpResult" and answer[0] == "contactPcmpResponseOk"]
     else:
         shown["errorCode"] = value["loadRpmPackageErrorCodeNotSigned"]
     return shown
@@ -251,8 +256,9 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
             print(_json({"serviceProviderMessageForDc": seen[0], "refused": "confirm with --yes"}))
             return 1
         raise
-    print(_json({"activationCode": result.activation_code, "serviceProviderMessageForDc": result.service_provider_message,
-                 "deviceChangeData": result.data, "oldProfileDeleted": result.deleted}))
+    print(_json({"activationCode": result.activation_code,
+                 "serviceProviderMessageForDc": result.service_provider_message, "deviceChangeData": result.data,
+                 "encrypted": result.encrypted, "oldProfileDeleted": result.deleted}))
     return 0
 
 

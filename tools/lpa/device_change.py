@@ -4,7 +4,8 @@ Device Change: Common Mutual Authentication with ``ctxParamsForDeviceChange {icc
 ES9+.AuthenticateClient (``smdpSigned4``, the service-provider message for Device Change shown
 to the end user, who may refuse), ES10b.PrepareDeviceChange, ES9+.ConfirmDeviceChange,
 ES10b.VerifyDeviceChange; with ``deleteOldProfile`` the LPA then deletes the profile
-(ES10c.DeleteProfile).  The result is the Activation Code for the new Device.
+(ES10c.DeleteProfile).  The result is the Activation Code for the new Device, from the eUICC's
+answer (it deciphers ``encryptedDeviceChangeData``; the LPA cannot).
 
 Profile Recovery: authentication with ``ctxParamsForProfileRecovery {iccid}``,
 AuthenticateClient (``smdpSigned4`` with ``activationCodeForProfileRecovery``),
@@ -31,6 +32,7 @@ class DeviceChangeResult:
     service_provider_message: dict | None
     data: dict                       # DeviceChangeData as the eUICC verified it
     deleted: bool                    # the old profile was deleted (deleteOldProfile)
+    encrypted: bool = False          # the SM-DP+ sent it as encryptedDeviceChangeData
 
 
 def _authenticate(lpa: Lpa, smdp: Es9PlusClient, address: str, kind: str, iccid: bytes) -> tuple[bytes, dict]:
@@ -60,13 +62,14 @@ def device_change(lpa: Lpa, address: str, iccid: bytes,
     if kind != "prepareDeviceChangeResponseOk":
         raise DownloadError("PrepareDeviceChange", f"error {value['downloadErrorCode']}")
     confirmed = smdp.confirm_device_change(transaction_id, prepared)
-    kind, data = lpa.es10.v3_call(
-        tlv(0xBF4B, smdp.field(confirmed, "smdpSigned5") + smdp.field(confirmed, "smdpSignature5")),
-        "VerifyDeviceChangeResponse")
+    signed5 = smdp.field(confirmed, "smdpSigned5")
+    kind, data = lpa.es10.v3_call(tlv(0xBF4B, signed5 + smdp.field(confirmed, "smdpSignature5")),
+                                  "VerifyDeviceChangeResponse")
     if kind != "verifyDeviceChangeOk":
         raise DownloadError("VerifyDeviceChange", f"error {data}")
     deleted = "deleteOldProfile" in data and lpa.es10.delete_profile(("iccid", iccid)) == 0
-    return DeviceChangeResult("LPA:" + data["activationCodeForDc"], message, data, deleted)
+    encrypted = rsp3().decode("SmdpSigned5", signed5)["deviceChangeResponse"][0] == "encryptedDeviceChangeData"
+    return DeviceChangeResult("LPA:" + data["activationCodeForDc"], message, data, deleted, encrypted)
 
 
 def profile_recovery(lpa: Lpa, address: str, iccid: bytes) -> str:

@@ -62,11 +62,12 @@ class Es10Client:
         return _decode("GetEuiccChallengeResponse", self.call("GetEuiccChallengeRequest", {}))["euiccChallenge"]
 
     def authenticate_server(self, server_signed1: bytes, server_signature1: bytes, ci_pkid: bytes,
-                            server_certificate: bytes, ctx_params1: bytes, other_certs_in_chain: bytes = b"") -> bytes:
+                            server_certificate: bytes, ctx_params1: bytes, other_certs_in_chain: bytes = b"",
+                            crl_list: bytes = b"") -> bytes:
         """§5.7.13 AuthenticateServer: the SM-DP+'s DER objects are passed through unchanged (v3.1:
-        with its otherCertsInChain 'A1', the sub-CA certificates)."""
+        with its otherCertsInChain 'A1', the sub-CA certificates, and its crlList 'A2', the stapled CRLs)."""
         request = tlv.tlv(0xBF38, server_signed1 + server_signature1 + ci_pkid + server_certificate + ctx_params1
-                          + other_certs_in_chain)
+                          + other_certs_in_chain + crl_list)
         response = self.transport.store_data(request)
         _choice("AuthenticateServerResponse", response)
         return response

@@ -153,7 +153,7 @@ class Lpa:
         """§3.0.1 Common Mutual Authentication up to ES9+.AuthenticateClient: (transactionId, the
         AuthenticateClient answer), for a download, RPM (v3.1 §3.7) or Device Change / Profile
         Recovery (v3.1 §3.11).  ``ctx_params1(v3)`` builds CtxParams1 for the version the SM-DP+
-        chose (v3: serverSigned1 has a sessionContext); its otherCertsInChain (v3) is forwarded.
+        chose (v3: serverSigned1 has a sessionContext); its otherCertsInChain and crlList (v3) are forwarded.
         An SM-DP+ refusal of AuthenticateClient cancels the card's session."""
         info1 = self.es10.get_euicc_info1()
         challenge = self.es10.get_euicc_challenge()
@@ -164,7 +164,8 @@ class Lpa:
         auth = self.es10.authenticate_server(
             signed1, smdp.field(init, "serverSignature1"),
             smdp.field(init, "euiccCiPKIdToBeUsed"), smdp.field(init, "serverCertificate"), ctx_params1(v3),
-            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"")
+            smdp.field(init, "otherCertsInChain") if "otherCertsInChain" in init else b"",
+            smdp.field(init, "crlList") if "crlList" in init else b"")
         kind, value = rsp3().decode("AuthenticateServerResponse", auth)
         if kind != "authenticateResponseOk":
             raise DownloadError("AuthenticateServer", f"error {value['authenticateErrorCode']}")

@@ -111,6 +111,7 @@ class ProfileMetadata:
     enterprise: EnterpriseOrder | None = None     # v3.1 enterpriseConfiguration 'BD'
     device_change_address: str | None = None      # v3.1 deviceChangeConfiguration requestToDp
     rpm_configuration: dict | None = None   # v3.1 rpmConfiguration 'BA' (tools.smdpp.rpm.rpm_configuration)
+    pcmp_address: str | None = None         # v3.1 lprConfiguration 'BC' {pcmpAddress} (LPA Proxy)
 
     def encode(self, v3: bool = False) -> bytes:
         """DER of StoreMetadataRequest (``BF25``); in a v3 session (SGP.22 v3.1 module) with the
@@ -138,6 +139,8 @@ class ProfileMetadata:
             value["deviceChangeConfiguration"] = ("requestToDp", {"smdpAddressForDc": self.device_change_address})
         if self.rpm_configuration is not None:
             value["rpmConfiguration"] = self.rpm_configuration
+        if self.pcmp_address is not None:
+            value["lprConfiguration"] = {"pcmpAddress": self.pcmp_address}
         return rsp3().encode("StoreMetadataRequest", value)
 
 

@@ -75,6 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--dc-recovery-days", type=int, metavar="DAYS",
                        help="with --device-change: allow Profile Recovery for DAYS days")
     serve.add_argument("--dc-message", help="with --device-change: service-provider message for Device Change")
+    serve.add_argument("--dc-plain", action="store_true",
+                       help="with --device-change: send the DeviceChangeData unencrypted even when the eUICC "
+                            "offers a key (otPK.EUICC.KAeac)")
+    serve.add_argument("--pcmp-address", help="v3 sessions: lprConfiguration {pcmpAddress} in the metadata ('BC'), "
+                       "the address RPM contactPcmp answers")
+    serve.add_argument("--crl", type=Path, action="append", default=[],
+                       help="v3 sessions: staple this DER CRL of a CA of the chain (repeatable; SGP.22 v3.1 "
+                            "crlList, made e.g. with 'euicc-emu pki crl')")
     serve.add_argument("--tls", action="store_true", help="HTTPS with CERT.DP.TLS")
     rpm.add_arguments(serve)
     parser.set_defaults(func=run)
@@ -101,7 +109,7 @@ def device_change_policy(args: argparse.Namespace) -> DeviceChangePolicy | None:
     """The Device Change policy the options describe (SGP.22 v3.1), None without --device-change."""
     if not args.device_change:
         return None
-    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message)
+    return DeviceChangePolicy(args.dc_delete_old_profile, args.dc_recovery_days, args.dc_message, not args.dc_plain)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
     smdp = SmDpPlus(address, creds, svn=bytes(int(n) for n in args.svn.split(".")))
     if rpm_order is not None:
         smdp.rpm.add(rpm_order)
+    try:
+        smdp.crls = [path.read_bytes() for path in args.crl]
+    except OSError as exc:
+        print(f"smdpp: {exc}")
+        return 2
     smdp_oid = next(iter(creds.sets.values())).smdp_oid
     rpm_config = (rpm.rpm_configuration(smdp_oid, args.rpm_owner_oid or smdp_oid, polling_address=address)
                   if args.rpm_manage else None)
@@ -129,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
                 ppr_ids=tuple(args.ppr), metadata_iccid=args.metadata_iccid, profile_owner=args.profile_owner,
                 service_provider_message=args.service_provider_message, enterprise=enterprise_order(args),
                 device_change=device_change_policy(args), device_change_address=address,
-                rpm_configuration=rpm_config))
+                rpm_configuration=rpm_config, pcmp_address=args.pcmp_address))
     except (UppError, OSError) as exc:
         print(f"smdpp: {exc}")
         return 2

@@ -10,12 +10,15 @@ requestToDp {smdpAddressForDc = this SM-DP+}`` in its v3 metadata.  Once install
 * ConfirmDeviceChange checks euiccSignature3 (over DER(euiccSigned3) || the smdpSignature4 TLV),
   opens a new order for the same profile for the new Device and answers ``smdpSigned5`` with the
   DeviceChangeData (its ``activationCodeForDc``, ``deleteOldProfile``, Profile Recovery support
-  and validity), signed over DER(smdpSigned5) || the euiccSignature3 TLV;
+  and validity), signed over DER(smdpSigned5) || the euiccSignature3 TLV.  When euiccSigned3
+  carries ``eacEuiccOtpk`` (otPK.EUICC.KAeac) and the policy says ``encrypt``, the DeviceChangeData
+  goes as ``encryptedDeviceChangeData`` (:func:`encrypt`);
 * AuthenticateClient (Profile Recovery, the old Device again, within the validity) answers
   ``smdpSigned4`` with the ``activationCodeForProfileRecovery`` of another new order.
 
 [U] The signed-data forms mirror smdpSignature2 (§5.7.17), as the card's euicc.rsp.device_change
-expects; the v3.1 clause text was not readable here.
+expects, and the encryption mirrors the BPP's key agreement and '87' protection (§2.6.4 / Annex G,
+euicc.rsp.device_change_encryption); the v3.1 clause text was not readable here.
 """
 from __future__ import annotations
 
@@ -24,9 +27,12 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from euicc import tlv
 from euicc.asn1 import rsp3
-from tools.smdpp import signing
+from tools.scp import bsp_host
+from tools.smdpp import bpp, signing
 from tools.smdpp.orders import INSTALLED, RELEASED, ProfileOrder
 
 SmDpPlus = Any     # tools.smdpp.es9plus.SmDpPlus (which imports this module)
@@ -100,6 +106,18 @@ def authenticate_client(smdp: SmDpPlus, session: Session, ctx_params1: tuple, si
     return _signed4(smdp, session, state)
 
 
+def encrypt(data: bytes, euicc_otpk: bytes, host_id: bytes, eid: bytes,
+            ot_sk: ec.EllipticCurvePrivateKey) -> dict:
+    """EncryptedDeviceChangeData (v3.1) of the DER ``data`` of a DeviceChangeData for the eUICC
+    whose otPK.EUICC.KAeac is ``euicc_otpk``, with this SM-DP+'s one-time otSK.DP.KAeac ``ot_sk``:
+    ECKA, X9.63 KDF, '87' blocks as a BPP firstSequenceOf87 (tools.scp.bsp_host) [U]."""
+    keys = bpp.session_keys(ot_sk, euicc_otpk, host_id, eid)
+    blocks = bsp_host.protect_segments(bsp_host.BspProtector(keys), 0x87, data)
+    return {"controlRefTemplate": {"keyType": bytes([bpp.KEY_TYPE_AES]), "keyLen": bytes([bpp.KEY_LENGTH]),
+                                   "hostId": host_id},
+            "eacSmdpOtpk": bpp.point_bytes(ot_sk), "sequenceOf87": [tlv.unwrap(b, 0x87) for b in blocks]}
+
+
 def confirm(smdp: SmDpPlus, session: Session, prepare_response: bytes) -> dict:
     """ES9+.ConfirmDeviceChange (module docstring)."""
     state = session.device_change
@@ -121,8 +139,19 @@ def confirm(smdp: SmDpPlus, session: Session, prepare_response: bytes) -> dict:
         smdp.recoveries[state.order.metadata.iccid] = until
         data["profileRecoverySupport"] = None
         data["profileRecoveryValidityPeriod"] = until.replace(tzinfo=None)
+    response: tuple = ("deviceChangeData", data)
+    euicc_otpk = value["euiccSigned3"].get("eacEuiccOtpk")
+    if policy.encrypt and euicc_otpk is not None:
+        curve = session.cred.auth.key.curve
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(curve, euicc_otpk)
+        except ValueError:
+            raise Refused(CONFIRM_REFUSED, "eacEuiccOtpk is not a point on the session curve") from None
+        response = ("encryptedDeviceChangeData", encrypt(
+            rsp3().encode("DeviceChangeData", data), euicc_otpk, smdp.host_id, bytes.fromhex(session.euicc.eid),
+            ec.generate_private_key(curve)))
     signed5 = rsp3().encode("SmdpSigned5", {"transactionId": session.transaction_id,
-                                            "deviceChangeResponse": ("deviceChangeData", data)})
+                                            "deviceChangeResponse": response})
     signature5 = signing.sign(session.cred.auth.key, signed5 + tlv.tlv(0x5F37, value["euiccSignature3"]))
     session.ended = True
     return {"transactionId": session.transaction_id, "smdpSigned5": signed5,

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
 from euicc.asn1 import rsp, rsp3
-from tools.smdpp import bpp, device_change, rpm, signing
+from tools.smdpp import bpp, crl_stapling, device_change, rpm, signing
 from tools.smdpp.certificates import CertificateCheckError, Credentials, CredentialSet, EuiccIdentity, verify_euicc_chain
 from tools.smdpp.orders import CANCELLED, DOWNLOADED, FAILED, INSTALLED, RELEASED, ProfileOrder, hash_confirmation_code
 
@@ -150,6 +150,7 @@ class SmDpPlus:
         self.sessions: dict[bytes, Session] = {}
         self.notifications: list[ReceivedNotification] = []
         self.recoveries: dict[bytes, dt.datetime] = {}     # ICCID -> end of Profile Recovery (v3.1)
+        self.crls: list[bytes] = []          # DER CRLs stapled in v3 sessions (tools.smdpp.crl_stapling)
         self.rpm = rpm.RpmDesk()
         self._lock = threading.RLock()
 
@@ -184,8 +185,10 @@ class SmDpPlus:
             self.sessions[session.transaction_id] = session
         value = {"transactionId": session.transaction_id, "euiccChallenge": euicc_challenge,
                  "serverAddress": self.address, "serverChallenge": session.server_challenge}
+        stapled = (crl_stapling.crl_list(self.crls, cred)
+                   if session.v3 and crl_stapling.euicc_supports(euicc_info1) else [])
         if session.v3:
-            value["sessionContext"] = {"serverSvn": self.svn, "crlStaplingV3Used": False}
+            value["sessionContext"] = {"serverSvn": self.svn, "crlStaplingV3Used": bool(stapled)}
         signed1 = (rsp3() if session.v3 else rsp()).encode("ServerSigned1", value)
         answer = {"transactionId": session.transaction_id, "serverSigned1": signed1,
                   "serverSignature1": tlv.tlv(0x5F37, signing.sign(cred.auth.key, signed1)),
@@ -193,6 +196,8 @@ class SmDpPlus:
         if cred.chain and session.v3:     # v3.1 otherCertsInChain [1] (the 'A1' TLV) [U: its JSON form]
             answer["otherCertsInChain"] = tlv.tlv(0xA1, b"".join(
                 c.public_bytes(serialization.Encoding.DER) for c in cred.chain))
+        if stapled:                       # v3.1 crlList [2] (the 'A2' TLV) [U: its JSON form]
+            answer["crlList"] = tlv.tlv(0xA2, b"".join(stapled))
         return answer
 
     # -- §5.6.3 ----------------------------------------------------------------------------------

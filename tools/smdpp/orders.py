@@ -50,11 +50,13 @@ def hash_confirmation_code(code: str, transaction_id: bytes) -> bytes:
 class DeviceChangePolicy:
     """How the operator lets a profile move to another Device (SGP.22 v3.1 DeviceChangeData): the
     old Device deletes it, Profile Recovery stays open for ``recovery_days``, ``message`` is the
-    serviceProviderMessageForDc (tools.smdpp.device_change)."""
+    serviceProviderMessageForDc, ``encrypt``: the DeviceChangeData goes encrypted when the eUICC
+    offers a key for it (tools.smdpp.device_change)."""
 
     delete_old_profile: bool = False
     recovery_days: int | None = None
     message: str | None = None
+    encrypt: bool = True
 
 
 @dataclass
@@ -80,7 +82,8 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                    metadata_iccid: str | None = None, profile_owner: bytes | None = None,
                    service_provider_message: str | None = None,
                    enterprise: EnterpriseOrder | None = None, device_change: DeviceChangePolicy | None = None,
-                   device_change_address: str | None = None, rpm_configuration: dict | None = None) -> ProfileOrder:
+                   device_change_address: str | None = None, rpm_configuration: dict | None = None,
+                   pcmp_address: str | None = None) -> ProfileOrder:
     """An order whose metadata comes from the UPP (ICCID) and the arguments. With
     ``notification_address`` every event (install/enable/disable/delete) is to be notified there.
     ``ppr_ids`` are the profile policy rules announced in the metadata (§2.9.1); ``metadata_iccid``
@@ -89,7 +92,8 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
     ``enterprise`` makes it an Enterprise Profile (SGP.22 v3.1, v3 sessions only); ``device_change``
     allows Device Change through ``device_change_address`` (v3.1 deviceChangeConfiguration requestToDp);
     ``rpm_configuration`` (v3.1 'BA', :func:`tools.smdpp.rpm.rpm_configuration`) names the SM-DP+s
-    that may manage the profile remotely, and then RPM events are notified too."""
+    that may manage the profile remotely, and then RPM events are notified too; ``pcmp_address`` is the
+    PCMP of the profile's v3.1 lprConfiguration (what RPM contactPcmp answers)."""
     iccid = metadata_iccid or upp_iccid(upp)
     targets = ()
     if notification_address:
@@ -101,7 +105,7 @@ def order_from_upp(matching_id: str, upp: bytes, *, service_provider_name: str =
                            profile_class, targets, tuple(ppr_ids), profile_owner,
                            service_provider_message=service_provider_message, enterprise=enterprise,
                            device_change_address=device_change_address if device_change else None,
-                           rpm_configuration=rpm_configuration)
+                           rpm_configuration=rpm_configuration, pcmp_address=pcmp_address)
     return ProfileOrder(matching_id, upp, meta, confirmation_code, eid, use_ppk, device_change=device_change)
 
 
