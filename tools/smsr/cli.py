@@ -33,6 +33,7 @@ from pathlib import Path
 from tools.cli import CommandParser
 from tools.ota.packet import OtaKeyset
 from tools.smsr import es5
+from tools.smsr.eis import PskKeyset
 from tools.smsr.eis_file import ALGORITHMS, CounterLedger, EisDocument, EisFileError, load, save
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.handover import change_smsr
@@ -43,9 +44,8 @@ from tools.smsr.pki_files import (
     load_public_key,
     write_test_pki,
 )
-from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
+from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr, read_eid
 from tools.smsr_https.psk_keys import put_psk_key
-from tools.smsr_https.server import ISDR_AID
 from tools.smsr_https.transport import HttpsTransport
 from tools.terminal import cat
 from tools.terminal.cli import add_reader_argument, open_link
@@ -198,6 +198,9 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
         dek = bytes.fromhex(args.psk_dek) if args.psk_dek else None
         response = smsr.execute_one(put_psk_key(args.psk_kvn, bytes.fromhex(args.new_psk), dek, bytes.fromhex(args.dek),
                                                 args.psk_kvn if args.replace else 0), "PUT KEY (SCP81)")
+        old = smsr.eis.psk_keysets.get(args.psk_kvn)
+        smsr.eis.psk_keysets[args.psk_kvn] = PskKeyset(args.psk_kvn, bytes.fromhex(args.new_psk),
+                                                       dek if dek is not None else old.dek if old else b"")
         return [f"SCP81 key set {response[:1].hex().upper()} KCV {response[1:].hex().upper()}"]
     if args.function == "change-smsr":
         return _change_smsr(smsr, doc, args)
@@ -226,6 +229,8 @@ def _change_smsr(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list
     doc.use_keyset(new.keyset)
     k = new.keyset
     return [f"new ISD-R key set: --kvn {k.kvn} --algo aes --kic {k.kic.hex().upper()} --kid {k.kid.hex().upper()}",
+            *(f"new ISD-R SCP81 key set: --psk-kvn 0x{p.kvn:02X} --psk {p.psk.hex().upper()}"
+              for p in new.eis.psk_keysets.values()),
             f"old key set {smsr.keyset.kvn} deleted (FinaliseISDRhandover)"]
 
 
@@ -284,15 +289,6 @@ def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
     return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
-
-
-def read_eid(terminal: Terminal) -> bytes:
-    """SELECT the ISD-R, GET DATA '5A' (the EID, GP §11.3 / SGP.02 Annex H AID)."""
-    _, sw = terminal.send(bytes.fromhex("00A4040010") + ISDR_AID)
-    data, sw2 = terminal.send(bytes.fromhex("80CA005A00"))
-    if sw != 0x9000 or sw2 != 0x9000 or not data:
-        raise OtaFailure(f"cannot read the EID (SELECT {sw:04X}, GET DATA {sw2:04X})")
-    return data[2:] if data[:1] == b"\x5A" and len(data) == data[1] + 2 else data
 
 
 def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:
