@@ -176,7 +176,7 @@ class SmsrChange:
         return False
 
     def _roll_back(self, handover: Handover) -> bool:
-        """SM-SR1: delete the key set it relayed, with its own key set (module docstring)."""
+        """SM-SR1: delete the key sets it relayed, with its own key set (module docstring)."""
         eid = handover.eid
         if handover.relayed_kvns:
             try:

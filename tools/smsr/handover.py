@@ -32,6 +32,7 @@ from tools.smsr.eis_file import EisDocument
 from tools.smsr.key_establishment import (
     EstablishedKeys,
     KeyEstablishment,
+    KeyEstablishmentError,
     certificate_command,
     crt,
     key_agreement_command,
@@ -106,10 +107,9 @@ class Relay(Protocol):
 
 
 def establish_key_sets(relay: Relay, key: ec.EllipticCurvePrivateKey, certificate: bytes,
-                       ecasd: ec.EllipticCurvePublicKey, taken: list[int], doc: EisDocument) -> list[int]:
+                       ecasd: ec.EllipticCurvePublicKey, taken: list[int], doc: EisDocument) -> None:
     """GP Amd E scenario #3 through ``relay`` for every kind; each verified key set goes into ``doc``.
-    Returns the new KVNs.  :class:`tools.smsr.key_establishment.KeyEstablishmentError` on a bad answer."""
-    made = []
+    :class:`KeyEstablishmentError` on a bad answer."""
     for kind in KEY_SET_KINDS:
         ke = KeyEstablishment(key, certificate, ecasd, kind.kvn(taken), kind.settings)
         ke.process_challenge(tlv.tlv(0x85, relay.authenticate_smsr(certificate)))
@@ -117,8 +117,6 @@ def establish_key_sets(relay: Relay, key: ec.EllipticCurvePrivateKey, certificat
         keys = ke.process_receipt(relay.create_additional_key_set(ke.kvn, kind.settings.scenario_parameter,
                                                                   epk, signature))
         kind.install(doc, keys)
-        made.append(keys.kvn)
-    return made
 
 
 def handed_over(doc: EisDocument) -> tuple[EisDocument, list[int]]:
@@ -137,7 +135,10 @@ class _DirectRelay:
     def authenticate_smsr(self, certificate: bytes) -> bytes:
         rapdus = self.old.execute([certificate_command(certificate, self.old.s)], self.old.s.isd_r_tar,
                                   "AuthenticateSMSR", CHAIN_FIRST)
-        return tlv.unwrap(rapdus[-1][:-2], 0x85)
+        try:
+            return tlv.unwrap(rapdus[-1][:-2], 0x85)
+        except tlv.TlvError as exc:
+            raise KeyEstablishmentError(f"no random challenge in {rapdus[-1].hex()}") from exc
 
     def create_additional_key_set(self, kvn: int, scenario: int, epk: bytes, signature: bytes) -> bytes:
         command = relayed_key_agreement(kvn, 0, scenario, epk, signature, self.old.s)
