@@ -278,9 +278,12 @@ def test_new_smsr_certificate_not_from_the_ci_is_refused_by_the_card(change, tmp
 
 
 SM_SR1_STEPS = ["SM-SR1.SMSRChange.locked", "SM-SR1.AuthenticateSMSR.relayed", "SM-SR1.CreateAdditionalKeySet.relaying",
-                "SM-SR1.CreateAdditionalKeySet.relayed", "SM-SR1.HandoverEUICC.answered"]
+                "SM-SR1.CreateAdditionalKeySet.relayed", "SM-SR1.CreateAdditionalKeySet.relayed#2",
+                "SM-SR1.HandoverEUICC.answered"]
 SM_SR2_STEPS = ["SM-SR2.HandoverEUICC.verified", "SM-SR2.AuthenticateSMSR.answered",
-                "SM-SR2.CreateAdditionalKeySet.answered", "SM-SR2.in-charge", "SM-SR2.FinaliseISDRhandover.done"]
+                "SM-SR2.CreateAdditionalKeySet.answered", "SM-SR2.CreateAdditionalKeySet.answered#2", "SM-SR2.in-charge",
+                "SM-SR2.FinaliseISDRhandover.done"]
+"""``#2``: the SCP81 key set's round (tools/m2m_services/pause.py)."""
 WINNER = {"SM-SR1.HandoverEUICC.answered": "SM-SR2", "SM-SR2.FinaliseISDRhandover.done": "SM-SR2"}
 """Who holds the eUICC after a kill at that step (every other step: the change is rolled back)."""
 
