@@ -86,7 +86,8 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counter", type=int, help="first SCP80 counter value to use (default: from the EIS file, else 1)")
     parser.add_argument("--transport", choices=("sms", "https"), default="sms",
                         help="ES5 over SCP80 SMS-PP (default) or over HTTPS administration sessions (SCP81)")
-    parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex), needed with --transport https")
+    parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex) for --transport https "
+                                      "(default: the EIS file's key set --psk-kvn)")
     parser.add_argument("--psk-kvn", type=lambda t: int(t, 0), default=0x40, help="its key set version (default 0x40)")
     parser.add_argument("--https-port", type=int, default=0, help="loopback port of the HTTPS server (default: any)")
     add_reader_argument(parser)
@@ -252,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.transport == "https" and not args.psk:
-        parser.error("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    if args.transport == "https" and not args.psk and args.psk_kvn not in doc.eis.psk_keysets:
+        parser.error("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
 
 
@@ -284,11 +285,12 @@ def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr
 def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
     """The HTTPS server with the card's PSK (SGP.02's PSK identity needs the EID: read from the
     ISD-R with GET DATA '5A' when the EIS file has none)."""
-    if not args.psk:
-        raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    psk = bytes.fromhex(args.psk) if args.psk else getattr(smsr.eis.psk_keysets.get(args.psk_kvn), "psk", None)
+    if psk is None:
+        raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
-    return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+    return HttpsTransport.start(smsr, psk, args.psk_kvn, args.https_port)
 
 
 def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:
