@@ -99,6 +99,16 @@ def test_the_store_runs_a_change_through_its_rows(tmp_path):
     assert successor == "SM-SR2"
 
 
+def test_a_store_of_the_previous_layout_keeps_its_relayed_kvn(tmp_path):
+    import sqlite3
+    with sqlite3.connect(tmp_path / "old.db") as con:
+        con.execute("CREATE TABLE handover (eid TEXT PRIMARY KEY, role TEXT NOT NULL, peer TEXT NOT NULL, requester TEXT, "
+                    "relayed_kvn INTEGER, old_kvns TEXT NOT NULL DEFAULT '[]', started TEXT)")
+        con.execute("INSERT INTO handover (eid, role, peer, requester, relayed_kvn) VALUES (?, 'outgoing', 'SM-SR2', "
+                    "'MNO', 2)", (EID,))
+    assert SmsrStore(tmp_path / "old.db").handover(EID).relayed_kvns == (2,)
+
+
 def test_the_es7_eis_carries_attributes_and_key_versions_never_keys():
     record = ProfileRecord(EID, AID.hex().upper(), "8988", "MNO", "SMDP1", Pol2((Rule("DISABLE", "Auto-Delete"),)),
                            "33612345678", "208011234567890")

@@ -82,6 +82,15 @@ class Handover:
 class SmsrStore(ServiceDb):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A store written before SCP81 key sets kept one relayed KVN (``relayed_kvn``): carry it over."""
+        with self.transaction() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(handover)")}
+            if "relayed_kvns" not in columns:
+                db.execute("ALTER TABLE handover ADD COLUMN relayed_kvns TEXT NOT NULL DEFAULT '[]'")
+                db.execute("UPDATE handover SET relayed_kvns = json_array(relayed_kvn) WHERE relayed_kvn IS NOT NULL")
 
     # -- EIS -----------------------------------------------------------------------------------
     def load(self, eid: str) -> EisDocument | None:
