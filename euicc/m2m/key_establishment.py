@@ -5,7 +5,7 @@ Step 1 (STORE DATA DGI '3A01'): the off-card entity's certificate, verified with
 (:mod:`euicc.m2m.gp_certificate`); the card answers '85' with a random challenge RC.
 Step 2 (DGI '3A02' CRT, DGI '7F49' ePK, DGI '5F37' signature over '3A02' TLV || '7F49' TLV ||
 '00 85 L RC'): ShS = ECKA(SK.ECASD.ECKA, ePK) (BSI TR-03111 §4.3.1); keyData = X9.63 KDF
-(SHA-256) of ShS with sharedInfo = KUQ || key type || key length [|| DR]; keyData = receipt key ||
+(SHA-256) of ShS with sharedInfo = KUQ || key type (the CRT's) || key length [|| DR]; keyData = receipt key ||
 key 1 [|| key 2 || key 3]; the card answers [ '85' DR ] '86' AES-CMAC(receipt key, CRT [|| '85' DR]).
 Byte layout: SPEC_NOTES §2.4 (NJIWA-B and WHTY agree).  Failures raise ``SwError``:
 '6A80' malformed or unsupported, '6982' a signature that does not verify, '6985' out of sequence.
@@ -29,6 +29,7 @@ from euicc.m2m.settings import DGI_KEY_AGREEMENT
 from euicc.nvm import Store
 
 KEY_TYPE_AES = 0x88
+KEY_TYPE_PSK_TLS = 0x85   # GP CS Table 11-16: pre-shared key for TLS (GP Amd B), SCP81 key sets
 KUQ_KEY_SET = 0x10        # three keys (ENC/MAC/DEK or KIc/KID/DEK)
 KUQ_SINGLE_KEY = 0x5C     # one key used for all three roles [U: SPEC_NOTES §8.8]
 SCENARIO_DR = 0x02
@@ -43,6 +44,7 @@ class KeySetRequest:
     crt: bytes                # the 'A6' TLV as received (receipt input)
     scenario: int
     kuq: int
+    key_type: int
     key_length: int
     first_key_id: int
     kvn: int
@@ -81,7 +83,8 @@ def receive_certificate(store: Store, runtime: M2mRuntime, target: bytes, data: 
     return agreement, tlv.tlv(0x85, challenge)
 
 
-def parse_crt(crt_tlv: bytes) -> KeySetRequest:
+def parse_crt(crt_tlv: bytes, key_types: tuple[int, ...] = (KEY_TYPE_AES,)) -> KeySetRequest:
+    """The CRT's fields; '6A80' when malformed or the key type is not one of ``key_types``."""
     try:
         items = dict(tlv.parse(tlv.unwrap(crt_tlv, 0xA6)))
     except tlv.TlvError:
@@ -97,24 +100,25 @@ def parse_crt(crt_tlv: bytes) -> KeySetRequest:
     counter = items.get(0x91, b"")
     if len(counter) not in (0, 5):
         raise _bad("initial counter")
-    request = KeySetRequest(crt_tlv, scenario[1], one(0x95), one(0x81), one(0x82), one(0x83),
+    request = KeySetRequest(crt_tlv, scenario[1], one(0x95), one(0x80), one(0x81), one(0x82), one(0x83),
                             int.from_bytes(counter, "big") if counter else 0)
-    if one(0x80) != KEY_TYPE_AES or request.key_length not in (16, 24, 32):
+    if request.key_type not in key_types or request.key_length not in (16, 24, 32):
         raise _bad("key type / length")
     if request.kuq not in (KUQ_KEY_SET, KUQ_SINGLE_KEY):
         raise _bad("key usage qualifier")
     return request
 
 
-def agree(store: Store, runtime: M2mRuntime, agreement: KeyAgreement,
-          dgis: list[tuple[int, bytes]]) -> EstablishedKeys:
-    """Step 2: check the signature, derive the key set and build the receipt."""
+def agree(store: Store, runtime: M2mRuntime, agreement: KeyAgreement, dgis: list[tuple[int, bytes]],
+          key_types: tuple[int, ...] = (KEY_TYPE_AES,)) -> EstablishedKeys:
+    """Step 2: check the signature, derive the key set and build the receipt.  sharedInfo carries the
+    CRT's own key type (AES '88'; PSK-TLS '85' for an SCP81 key set, where ``key_types`` allows it)."""
     found = dict(dgis)
     if [t for t, _ in dgis] != [DGI_KEY_AGREEMENT, gp_certificate.TAG_PUBLIC_KEY,
                                 gp_certificate.TAG_SIGNATURE]:
         raise SwError(SW.INCORRECT_DATA)
     crt, epk, signature = found[DGI_KEY_AGREEMENT], found[0x7F49], found[0x5F37]
-    request = parse_crt(crt)
+    request = parse_crt(crt, key_types)
     if request.scenario & SCENARIO_HOST_ID and not runtime.settings.scenario_04_supported:
         raise SwError(SW.INCORRECT_DATA)
     signed = (encode_dgi(DGI_KEY_AGREEMENT, crt) + encode_dgi(0x7F49, epk)
@@ -134,7 +138,7 @@ def agree(store: Store, runtime: M2mRuntime, agreement: KeyAgreement,
         raise SwError(SW.INCORRECT_DATA) from None
     dr = runtime.random(CHALLENGE_LENGTH) if request.scenario & SCENARIO_DR else b""
     dr_tlv = tlv.tlv(0x85, dr) if dr else b""
-    shared_info = bytes((request.kuq, KEY_TYPE_AES, request.key_length)) + dr
+    shared_info = bytes((request.kuq, request.key_type, request.key_length)) + dr
     count = 3 if request.kuq == KUQ_KEY_SET else 1
     key_data = x963_kdf(shared, shared_info, 16 + count * request.key_length)
     receipt_key, rest = key_data[:16], key_data[16:]

@@ -244,11 +244,12 @@ class OffCardKeyAgreement:
     kvn: int
     kuq: int = 0x10
     scenario: int = 0x09
+    key_type: int = 0x88          # GP CS Table 11-16: '88' AES, '85' TLS PSK (an SCP81 key set)
     ephemeral: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
 
     def crt(self) -> bytes:
         return ber(0xA6, ber(0x90, bytes([0x03, self.scenario])) + ber(0x95, bytes([self.kuq]))
-                   + ber(0x80, b"\x88") + ber(0x81, b"\x10") + ber(0x82, b"\x01")
+                   + ber(0x80, bytes([self.key_type])) + ber(0x81, b"\x10") + ber(0x82, b"\x01")
                    + ber(0x83, bytes([self.kvn])) + ber(0x91, b""))
 
     def second_store_data(self, rc: bytes, bare_point: bool = False) -> bytes:
@@ -263,7 +264,7 @@ class OffCardKeyAgreement:
         peer = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.ecasd_point)
         z = self.ephemeral.exchange(ec.ECDH(), peer)
         count = 3 if self.kuq == 0x10 else 1
-        data = x963(z, bytes([self.kuq, 0x88, 0x10]) + dr, 16 + 16 * count)
+        data = x963(z, bytes([self.kuq, self.key_type, 0x10]) + dr, 16 + 16 * count)
         receipt = CMAC.new(data[:16], msg=self.crt() + (ber(0x85, dr) if dr else b""), ciphermod=AES).digest()
         return receipt, [data[16 + 16 * i:32 + 16 * i] for i in range(count)]
 

@@ -16,7 +16,7 @@ TAR = 0x20
 AID = host.isdp_aid(TAR)
 
 
-def personalise_isdp(smsr, pki, cert=None):
+def personalise_isdp(smsr, pki, cert=None, key_type=0x88):
     smsr.one(create_isdp(AID))
     install = bytes.fromhex("80E62000160000") + bytes([16]) + AID + bytes.fromhex("00000000")
     cert = cert if cert is not None else pki.cert(pki.smdp, 0x01)
@@ -24,7 +24,7 @@ def personalise_isdp(smsr, pki, cert=None):
     assert sw1 == 0x9000
     if sw2 != 0x9000:
         return None, sw2
-    offcard = host.OffCardKeyAgreement(pki.smdp, host.point(pki.ecasd), 0x30)
+    offcard = host.OffCardKeyAgreement(pki.smdp, host.point(pki.ecasd), 0x30, key_type=key_type)
     rc = dict(host.parse_tlvs(rc_tlv))[0x85]
     (response, sw), = smsr.run([host.store_data(offcard.second_store_data(rc), p1=0x89, p2=0x01)])
     return offcard, response, sw
@@ -36,6 +36,12 @@ def test_establish_isdp_key_set(smsr, card, pki):
     receipt, keys = offcard.keys(response)
     assert dict(host.parse_tlvs(response))[0x86] == receipt
     assert card.services.registry.get(AID).lifecycle == 0x0F
+
+
+def test_isdp_key_set_is_aes_only(smsr, card, pki):
+    """A TLS PSK key type ('85', the ISD-R's SCP81 key sets) in an ISD-P's CRT: '6A80', still SELECTABLE."""
+    _, _, sw = personalise_isdp(smsr, pki, key_type=0x85)
+    assert sw == 0x6A80 and card.services.registry.get(AID).lifecycle == 0x07
 
 
 def test_smsr_certificate_cannot_establish_isdp_keys(smsr, pki):

@@ -9,13 +9,13 @@ from tools.ota import transport
 GET_EID = bytes.fromhex("80CA005A00")
 
 
-def establish(smsr, pki, kvn=0x02, signer=None, cert=None, bare=False):
+def establish(smsr, pki, kvn=0x02, signer=None, cert=None, bare=False, kuq=0x10, key_type=0x88):
     cert = cert if cert is not None else pki.cert(pki.smsr, 0x02)
     (rc_tlv, sw), = smsr.run([host.store_data(host.dgi(0x3A01, cert), p1=0x09)])
     if sw != 0x9000:
         return None, sw
     rc = dict(host.parse_tlvs(rc_tlv))[0x85]
-    offcard = host.OffCardKeyAgreement(signer or pki.smsr, host.point(pki.ecasd), kvn)
+    offcard = host.OffCardKeyAgreement(signer or pki.smsr, host.point(pki.ecasd), kvn, kuq, key_type=key_type)
     (receipt, sw), = smsr.run([host.store_data(offcard.second_store_data(rc, bare), p1=0x89, p2=0x01)])
     return (offcard, receipt), sw
 
@@ -86,3 +86,32 @@ def test_scp81_key_set_replaced_at_smsr_change(smsr, card, pki, terminal):
     assert new.one(bytes.fromhex("80E400000A F203010103 F203400102".replace(" ", ""))) == (b"", 0x9000)
     assert card.store.keys("m2m/isdr/scp81/") == ["m2m/isdr/scp81/41"]
     assert card.store.keys("m2m/isdr/scp80/") == ["m2m/isdr/scp80/02"]
+
+
+def test_scp81_key_set_established_from_the_shared_secret(smsr, card, pki):
+    """SGP.02 §3.8 key establishment of an SCP81 key set (GP Amd E scenario #3): KVN '41', key type
+    '85' (TLS PSK), KUQ '5C' (one key): the PSK is the first key of the X9.63 key data, whose
+    sharedInfo carries the CRT's key type ('5C 85 10'); no DEK comes with it."""
+    (offcard, response), sw = establish(smsr, pki, kvn=0x41, kuq=0x5C, key_type=0x85)
+    assert sw == 0x9000
+    receipt, (psk,) = offcard.keys(response)
+    assert dict(host.parse_tlvs(response))[0x86] == receipt
+    stored = card.store.get("m2m/isdr/scp81/41")
+    assert (stored.kvn, stored.psk, stored.dek) == (0x41, psk, b"")
+
+
+def test_key_set_kind_must_fit_its_kvn_range(smsr, card, pki):
+    """An AES key set in the SCP81 range, a PSK in the SCP80 range, an SCP81 key set of three keys:
+    '6A80', nothing stored."""
+    for kvn, kuq, key_type in ((0x41, 0x10, 0x88), (0x03, 0x5C, 0x85), (0x41, 0x10, 0x85)):
+        _, sw = establish(smsr, pki, kvn=kvn, kuq=kuq, key_type=key_type)
+        assert sw == 0x6A80, (kvn, kuq, key_type)
+    assert card.store.keys("m2m/isdr/scp81/") == [] and card.store.get("m2m/isdr/scp80/03") is None
+
+
+def test_finalise_is_all_or_nothing(smsr, card, pki):
+    """A DELETE whose second item is refused (unknown SCP80 key set) deletes nothing."""
+    assert establish(smsr, pki)[1] == 0x9000
+    assert establish(smsr, pki, kvn=0x41, kuq=0x5C, key_type=0x85)[1] == 0x9000
+    assert smsr.one(bytes.fromhex("80E400000F F203020103 F203410101 F203070103".replace(" ", "")))[1] == 0x6A88
+    assert card.store.get("m2m/isdr/scp80/02") is not None and card.store.get("m2m/isdr/scp81/41") is not None

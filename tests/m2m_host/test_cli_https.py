@@ -48,6 +48,8 @@ def https_cycle(capsys, tmp_path, reader: list[str]) -> None:
     assert "no answer over HTTPS" in capsys.readouterr().err
     status, out = invoke_cli(capsys, [*https, "audit"])
     assert status == 0 and created not in out
+    status, out = invoke_cli(capsys, ["smsr", "--eis", eis, *reader, "--transport", "https", "audit"])
+    assert status == 0 and "ENABLED" in out, out                                  # the PSK put-psk kept in the EIS
 
 
 def test_es5_over_https_from_the_command_line(card, capsys, tmp_path):

@@ -104,6 +104,8 @@ def test_smsr_change_refuses_old_keys(world):
     ecasd = world.smdp.ecasd_public_key(smsr.eis.ecasd_certificate)
     new = change_smsr(smsr, world.pki.smsr2, world.pki.smsr2_cert, ecasd)
     assert enabled(new.audit())
+    assert list(new.eis.keysets) == [0x02] and list(new.eis.psk_keysets) == [0x40]   # SCP80 and SCP81 key sets
+    assert new.eis.eid == smsr.eis.eid and new.eis.audit[0].startswith("taken over")  # the ES7 EIS, not a copy
     with pytest.raises(OtaFailure):
         smsr.audit()
 

@@ -29,6 +29,7 @@ from tests.m2m_host.m2m_world import invoke_cli
 from tests.m2m_services.test_smsr_service_pcsc import ENVELOPE, REPO, Service
 from tools.m2m_services.es4a import NOTIFICATIONS
 from tools.m2m_services.pause import PAUSE_ENV, PAUSE_FILE_ENV
+from tools.m2m_services.tls import write_test_pki as write_tls_pki
 from tools.m2m_services.transport import Provider, Requester, attach, serve
 from tools.smsr.pki_files import DEFAULT_CARD_KEYSET, write_test_pki
 from tools.smsr.gp_certificate import ROLE_SM_SR, build_certificate
@@ -48,7 +49,7 @@ class Change:
     be restarted where the other expects it."""
 
     def __init__(self, start_card, pcscd, tmp: Path, capsys, pause: dict[str, list[str]] | None = None,
-                 smsr2_cert: Path | None = None, notify: str | None = None) -> None:
+                 smsr2_cert: Path | None = None, notify: str | None = None, tls: bool = False) -> None:
         self.tmp, self.capsys, self.reader = tmp, capsys, reader_name(pcscd)
         self.trace = tmp / "apdu.trace"
         start_card(tmp / "card.state").stop()
@@ -61,7 +62,9 @@ class Change:
         if not (tmp / "pki").exists():
             write_test_pki(tmp / "pki")
         self.ports = {"SM-SR1": _free_port(), "SM-SR2": _free_port()}
-        self.url = {name: f"http://127.0.0.1:{port}/" for name, port in self.ports.items()}
+        self.tls = write_tls_pki(tmp / "tls", ["SM-SR1", "SM-SR2", "MNO", "EUM"]) if tls else None
+        scheme = "https" if tls else "http"
+        self.url = {name: f"{scheme}://127.0.0.1:{port}/" for name, port in self.ports.items()}
         self.smsr2_cert = smsr2_cert or tmp / "pki" / "CERT_SR2.hex"
         self.pause_file = tmp / "paused"
         self.notify = ["--notify", f"MNO={notify}"] if notify else []
@@ -75,7 +78,15 @@ class Change:
         return ["smsr-service", "serve", "--db", str(self.tmp / f"{name}.db"), "--port", str(self.ports[name]),
                 "--reader", self.reader, "--id", name, "--ci-cert", str(pki / "CERT_CI.der"),
                 "--eum-cert", str(pki / "CERT_EUM.der"),
-                "--peer", f"SM-SR1={self.url['SM-SR1']}", "--peer", f"SM-SR2={self.url['SM-SR2']}", *own, *self.notify]
+                "--peer", f"SM-SR1={self.url['SM-SR1']}", "--peer", f"SM-SR2={self.url['SM-SR2']}", *own, *self.notify,
+                *self.tls_args(name)]
+
+    def tls_args(self, party: str) -> list[str]:
+        """``--tls-cert/--tls-key/--tls-ca`` of ``party`` (certificate CN = its identifier) when TLS is on."""
+        if self.tls is None:
+            return []
+        files = self.tls[party]
+        return ["--tls-cert", str(files.cert), "--tls-key", str(files.key), "--tls-ca", str(files.ca)]
 
     def start(self, name: str, pause: list[str] | None = None) -> None:
         env = {PAUSE_ENV: ",".join(pause), PAUSE_FILE_ENV: str(self.pause_file)} if pause else {}
@@ -95,12 +106,12 @@ class Change:
             service.stop()
 
     def mno(self, name: str, *argv: str) -> tuple[int, str]:
-        return invoke_cli(self.capsys, ["mno", "--smsr", self.url[name], *argv])
+        return invoke_cli(self.capsys, ["mno", "--smsr", self.url[name], *self.tls_args("MNO"), *argv])
 
     def register(self) -> None:
         status, out = invoke_cli(self.capsys, [
             "eum", "register-eis", "--smsr", self.url["SM-SR1"], "--eis", str(self.tmp / "pki" / "eis.json"),
-            "--eid", self.eid, "--profile", f"{self.aid}={self.iccid},enabled", "--mno", "MNO"])
+            "--eid", self.eid, "--profile", f"{self.aid}={self.iccid},enabled", "--mno", "MNO", *self.tls_args("EUM")])
         assert status == 0, out
 
     def held_by(self) -> list[str]:
@@ -267,9 +278,12 @@ def test_new_smsr_certificate_not_from_the_ci_is_refused_by_the_card(change, tmp
 
 
 SM_SR1_STEPS = ["SM-SR1.SMSRChange.locked", "SM-SR1.AuthenticateSMSR.relayed", "SM-SR1.CreateAdditionalKeySet.relaying",
-                "SM-SR1.CreateAdditionalKeySet.relayed", "SM-SR1.HandoverEUICC.answered"]
+                "SM-SR1.CreateAdditionalKeySet.relayed", "SM-SR1.CreateAdditionalKeySet.relayed#2",
+                "SM-SR1.HandoverEUICC.answered"]
 SM_SR2_STEPS = ["SM-SR2.HandoverEUICC.verified", "SM-SR2.AuthenticateSMSR.answered",
-                "SM-SR2.CreateAdditionalKeySet.answered", "SM-SR2.in-charge", "SM-SR2.FinaliseISDRhandover.done"]
+                "SM-SR2.CreateAdditionalKeySet.answered", "SM-SR2.CreateAdditionalKeySet.answered#2", "SM-SR2.in-charge",
+                "SM-SR2.FinaliseISDRhandover.done"]
+"""``#2``: the SCP81 key set's round (tools/m2m_services/pause.py)."""
 WINNER = {"SM-SR1.HandoverEUICC.answered": "SM-SR2", "SM-SR2.FinaliseISDRhandover.done": "SM-SR2"}
 """Who holds the eUICC after a kill at that step (every other step: the change is rolled back)."""
 

@@ -19,9 +19,10 @@ from tools.m2m_services.smsr_change import Trust
 from tools.m2m_services.smsr_store import EXPECTED, INCOMING, OUTGOING, ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.status import FunctionFailed
 from tools.ota.packet import AES, OtaKeyset
-from tools.smsr.eis import Eis, ProfileInfo
+from tools.smsr.eis import Eis, ProfileInfo, PskKeyset
 from tools.smsr.eis_file import EisDocument
 from tools.smsr.gp_certificate import build_certificate
+from tools.smsr.handover import KEY_SET_KINDS, finalise_items, handed_over, relayed_key_agreement
 from tools.smsr.pki_files import package_test_pki
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +53,22 @@ def test_a_service_pauses_at_a_named_step_until_the_file_goes(tmp_path):
     assert proc.communicate(timeout=20)[0] == "after\n"
 
 
+def test_a_service_pauses_at_the_nth_occurrence_of_a_step(tmp_path):
+    marker = tmp_path / "paused"
+    code = ("from tools.m2m_services.pause import checkpoint\n"
+            "checkpoint('A'); print('first', flush=True); checkpoint('A'); print('second')")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(REPO), PAUSE_ENV: "A#2", PAUSE_FILE_ENV: str(marker)})
+    assert proc.stdout.readline() == "first\n"
+    deadline = time.monotonic() + 20
+    while not marker.exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    assert marker.read_text() == "A#2\n"
+    marker.unlink()
+    assert proc.communicate(timeout=20)[0] == "second\n"
+
+
 def test_the_store_runs_a_change_through_its_rows(tmp_path):
     old, new = SmsrStore(tmp_path / "old.db"), SmsrStore(tmp_path / "new.db")
     record = ProfileRecord(EID, AID.hex().upper(), "8988", "MNO", None, Pol2((Rule("DELETE", "Not-Allowed"),)),
@@ -65,7 +82,9 @@ def test_the_store_runs_a_change_through_its_rows(tmp_path):
     with pytest.raises(StoreError):
         old.begin_outgoing(EID, "SM-SR2", "MNO")                  # one change at a time
     old.record_relayed_kvn(EID, 2)
-    assert (old.handover(EID).role, old.handover(EID).relayed_kvn) == (OUTGOING, 2)
+    old.record_relayed_kvn(EID, 0x41)
+    old.record_relayed_kvn(EID, 2)
+    assert (old.handover(EID).role, old.handover(EID).relayed_kvns) == (OUTGOING, (2, 0x41))
     taken = _doc(kvn=2)
     taken.eis.counters[2] = 0
     new.receive(EID, taken, "EUM", [record], "SM-SR1", [1])
@@ -80,6 +99,16 @@ def test_the_store_runs_a_change_through_its_rows(tmp_path):
     assert successor == "SM-SR2"
 
 
+def test_a_store_of_the_previous_layout_keeps_its_relayed_kvn(tmp_path):
+    import sqlite3
+    with sqlite3.connect(tmp_path / "old.db") as con:
+        con.execute("CREATE TABLE handover (eid TEXT PRIMARY KEY, role TEXT NOT NULL, peer TEXT NOT NULL, requester TEXT, "
+                    "relayed_kvn INTEGER, old_kvns TEXT NOT NULL DEFAULT '[]', started TEXT)")
+        con.execute("INSERT INTO handover (eid, role, peer, requester, relayed_kvn) VALUES (?, 'outgoing', 'SM-SR2', "
+                    "'MNO', 2)", (EID,))
+    assert SmsrStore(tmp_path / "old.db").handover(EID).relayed_kvns == (2,)
+
+
 def test_the_es7_eis_carries_attributes_and_key_versions_never_keys():
     record = ProfileRecord(EID, AID.hex().upper(), "8988", "MNO", "SMDP1", Pol2((Rule("DISABLE", "Auto-Delete"),)),
                            "33612345678", "208011234567890")
@@ -89,6 +118,29 @@ def test_the_es7_eis_carries_attributes_and_key_versions_never_keys():
     info = doc.eis.profiles[AID]
     assert (eid, eum, info.state, info.fallback, info.emergency) == (EID, "EUM", "ENABLED", True, True)
     assert records == [record] and doc.eis.keysets == {}
+
+
+def test_scp81_key_sets_travel_in_es1_and_only_their_versions_in_es7():
+    doc = _doc()
+    doc.eis.psk_keysets[0x40] = PskKeyset(0x40, bytes(range(16)), bytes(16))
+    es1 = eis_fields(EID, doc, [], "EUM", with_keys=True)
+    assert parse_eis(es1)[2].eis.psk_keysets == doc.eis.psk_keysets
+    es7 = eis_fields(EID, doc, [], "EUM", key_versions=True)
+    assert "Psk" not in repr(es7) and key_versions(es7) == [1, 0x40]
+    moved, old = handed_over(doc)
+    assert old == [1, 0x40] and moved.eis.psk_keysets == {} and moved.eis.keysets == {}
+    assert moved.eis.audit == [] and moved.eis.profiles == doc.eis.profiles
+
+
+def test_key_set_kinds_name_their_finalise_items_and_the_relayed_crt():
+    """FinaliseISDRhandover items per kind (SCP80 keys 01-03, SCP81 keys 01-02, WHTY's vector
+    'F2 03 01 01 03 F2 03 41 01 02'); the CRT SM-SR1 rebuilds carries the kind's KUQ and key type."""
+    assert finalise_items([1, 0x41, 0x20]) == [(1, 1, 3), (0x41, 1, 2)]
+    assert [k.kvn([1, 0x40]) for k in KEY_SET_KINDS] == [2, 0x41]
+    command = relayed_key_agreement(0x41, 0, 0x09, b"\x04" * 65, bytes(64))
+    assert bytes.fromhex("A615900203099501 5C800185810110820101830141 9100".replace(" ", "")) in command
+    with pytest.raises(ValueError):
+        relayed_key_agreement(0x20, 0, 0x09, b"", b"")                   # an SCP02 KVN is no kind
 
 
 def test_the_ecasd_certificate_must_chain_to_the_ci():

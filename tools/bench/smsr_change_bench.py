@@ -9,7 +9,8 @@ ES4.PrepareSMSRChange to the end of its ES4.SMSRChange (both included):
 
 - wall time (s);
 - SOAP messages per party: requests each party sent (operator: 2; SM-SR1: ES7.HandoverEUICC;
-  SM-SR2: ES7.AuthenticateSMSR, CreateAdditionalKeySet), read from the services' call journals
+  SM-SR2: ES7.AuthenticateSMSR, CreateAdditionalKeySet per key set, SCP80 and SCP81), read from the
+  services' call journals
   (each request has one response);
 - SCP80 packets each SM-SR sent to the card (its counter table: one counter value per packet);
 - OTA traffic with the card from its APDU trace: SMS-PP download ENVELOPEs (MT SMS) and proactive

@@ -6,7 +6,8 @@ EumSignedInfo/Eid, Eum-Id, ProfileInfo/Iccid, Isd-p-aid, Mno-id, FallbackAttribu
 Smdp-id, pol2]; ``EmergencyProfileAttribute`` (SGP.02 v4.x) is our name (no readable source has one); the
 ECASD certificate and the ISD-R key set are a simplified form of our own
 (``EcasdCertificate`` hex; ``Isd-r``/``KeySet`` with Version, KIc/KID algorithm and value and the
-counter), since the §5.1.1.2 SecurityDomain/KeySet schema is not in a readable source.  Keys go
+counter; an SCP81 key set as ``KeySet`` with Version '64'-'79' and ``Psk`` [``Dek``] hex), since the
+§5.1.1.2 SecurityDomain/KeySet schema is not in a readable source.  Keys go
 only in ES1 (EUM -> SM-SR); GetEIS and AuditEIS answers never carry them, and ES7.HandoverEUICC
 carries only the key set versions (the old SM-SR's keys stay with it, SGP.02 §3.8).  The Emergency
 Profile attribute is ``EmergencyProfileAttribute`` (name not in a readable source: a setting).
@@ -17,10 +18,11 @@ from tools.m2m_services.binding import Field
 from tools.m2m_services.pol2 import Pol2
 from tools.m2m_services.smsr_store import ProfileRecord
 from tools.ota.packet import OtaKeyset
-from tools.smsr.eis import Eis, ProfileInfo
+from tools.smsr.eis import SCP81_KVNS, Eis, ProfileInfo, PskKeyset
 from tools.smsr.eis_file import ALGORITHMS, EisDocument
 
 _NAMES = {code: name for name, code in ALGORITHMS.items()}
+
 STATES = {"SELECTABLE": "Selectable", "PERSONALIZED": "Personalized", "DISABLED": "Disabled", "ENABLED": "Enabled",
           "INSTALLED": "Installed"}
 """EIS profile states (SGP.02 §5.1.1.2 ProfileInfo State) by the card's GP life-cycle names."""
@@ -70,9 +72,12 @@ def eis_fields(eid: str, doc: EisDocument, profiles: list[ProfileRecord], eum: s
                                ("Kic", k.kic.hex().upper()), ("KidAlgorithm", _NAMES[k.kid_algorithm]),
                                ("Kid", k.kid.hex().upper()), ("Counter", str(doc.eis.counters.get(kvn, 0)))])
                    for kvn, k in sorted(doc.eis.keysets.items())]
+        keysets += [("KeySet", [("Version", str(k.kvn)), ("Psk", k.psk.hex().upper())]
+                     + ([("Dek", k.dek.hex().upper())] if k.dek else [])) for _, k in sorted(doc.eis.psk_keysets.items())]
         out.append(("Isd-r", keysets))
     elif key_versions:
-        out.append(("Isd-r", [("KeySet", [("Version", str(kvn))]) for kvn in sorted(doc.eis.keysets)]))
+        out.append(("Isd-r", [("KeySet", [("Version", str(kvn))])
+                              for kvn in sorted([*doc.eis.keysets, *doc.eis.psk_keysets])]))
     return out
 
 
@@ -146,6 +151,12 @@ def parse_eis(fields: list[Field] | None, require_keys: bool = True
     for isdr in _groups(fields, "Isd-r"):
         for keyset in _groups(isdr, "KeySet"):
             k = _values(keyset)
+            if "Psk" in k:
+                kvn = _int(k.get("Version"), "KeySet Version", 0x7F)
+                if kvn not in SCP81_KVNS:
+                    raise EisFormatError(f"a Psk KeySet must have a Version {SCP81_KVNS.start}..{SCP81_KVNS.stop - 1}")
+                doc.eis.psk_keysets[kvn] = PskKeyset(kvn, _hex(k.get("Psk"), "Psk"), _hex(k.get("Dek"), "Dek"))
+                continue
             if not require_keys and "Kic" not in k:
                 continue
             kvn = _int(k.get("Version"), "KeySet Version", 0x0F)

@@ -27,12 +27,14 @@ leaves the change pending until the next try.  Pause points (:mod:`tools.m2m_ser
 named in ``STEPS``.
 
 Field names of the ES4/ES7 messages follow NJIWA [C NJIWA io/njiwa/sr/ws ES4Impl / ES7]: settings.
-Key set kinds: SCP80 (three AES keys) today; an SCP81 PSK-TLS key set is one more :class:`KeySetKind`
-in ``KEY_SET_KINDS`` (its KVN range, its CRT settings and how its keys become an EIS key set).
+The key sets (SCP80 and SCP81, ``KEY_SET_KINDS``), the CRT the old SM-SR rebuilds, the EIS's ES7 form
+and the FinaliseISDRhandover items are :mod:`tools.smsr.handover`'s, which the in-process
+``euicc-emu smsr change-smsr`` runs too.  Each kind is one AuthenticateSMSR + CreateAdditionalKeySet
+pair; SM-SR1 writes ahead every KVN it relays and rolls them back together (one DELETE, which the
+card runs all or nothing).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,18 +53,10 @@ from tools.m2m_services.smsr_store import EXPECTED, INCOMING, OUTGOING, Handover
 from tools.m2m_services.status import CODES, FunctionFailed
 from tools.m2m_services.tls import TlsFiles
 from tools.m2m_services.transport import Requester, RequesterError
-from tools.ota.packet import AES, OtaKeyset
 from tools.smsr.eis_file import EisDocument
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
-from tools.smsr.key_establishment import (
-    EstablishedKeys,
-    KeyEstablishment,
-    KeyEstablishmentError,
-    certificate_command,
-    crt,
-    key_agreement_command,
-)
-from tools.smsr.settings import DEFAULT, M2mSettings
+from tools.smsr.handover import establish_key_sets, finalise_items, relayed_key_agreement
+from tools.smsr.key_establishment import KeyEstablishmentError, certificate_command
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CommandFailed, OtaFailure
 
 if TYPE_CHECKING:
@@ -105,36 +99,18 @@ counter or memory status is not one of them: the change then stays pending."""
 SW_CERTIFICATE = (0x6982, 0x6A80)
 """The card refuses CERT.SR (signature not by its CI, or malformed / wrong role)."""
 STEPS = (
-    "SM-SR1.SMSRChange.locked", "SM-SR1.AuthenticateSMSR.relayed", "SM-SR1.CreateAdditionalKeySet.relaying",
+    "SM-SR1.SMSRChange.locked", "SM-SR1.AuthenticateSMSR.relaying", "SM-SR1.AuthenticateSMSR.relayed",
+    "SM-SR1.CreateAdditionalKeySet.relaying",
     "SM-SR1.CreateAdditionalKeySet.relayed", "SM-SR1.HandoverEUICC.answered",
     "SM-SR2.HandoverEUICC.verified", "SM-SR2.AuthenticateSMSR.answered", "SM-SR2.CreateAdditionalKeySet.answered",
     "SM-SR2.in-charge", "SM-SR2.FinaliseISDRhandover.done",
 )
-"""Pause points, in the order the change reaches them."""
+"""Pause points, in the order the change reaches them; the AuthenticateSMSR and CreateAdditionalKeySet ones
+once per key set kind (``STEP#2``: the SCP81 key set's, :mod:`tools.m2m_services.pause`)."""
 
 
 def _key_set_refused(error: BaseException | None) -> bool:
     return isinstance(error, OtaFailure) and error.status in KEY_SET_REFUSED
-
-
-@dataclass(frozen=True)
-class KeySetKind:
-    """One kind of ISD-R key set the new SM-SR establishes (SCP80; SCP81 is to be added here)."""
-
-    name: str
-    kvns: range
-    settings: M2mSettings
-    to_keyset: Callable[[EstablishedKeys], OtaKeyset]
-
-    def kvn(self, taken: list[int]) -> int:
-        """The first KVN of this kind the old SM-SR's key sets leave free."""
-        return next(k for k in self.kvns if k not in taken)
-
-
-SCP80 = KeySetKind("SCP80", range(0x01, 0x10), DEFAULT,
-                   lambda keys: OtaKeyset(keys.kvn, AES, keys.keys[0], AES, keys.keys[1]))
-"""SGP.02 §2.2.1.1: SCP80 KVNs 1-15, KIc / KID / DEK (AES, GP Amd E KUQ '10')."""
-KEY_SET_KINDS: tuple[KeySetKind, ...] = (SCP80,)
 
 
 @dataclass
@@ -200,12 +176,12 @@ class SmsrChange:
         return False
 
     def _roll_back(self, handover: Handover) -> bool:
-        """SM-SR1: delete the key set it relayed, with its own key set (module docstring)."""
+        """SM-SR1: delete the key sets it relayed, with its own key set (module docstring)."""
         eid = handover.eid
-        if handover.relayed_kvn is not None:
+        if handover.relayed_kvns:
             try:
                 with self.service.card(eid) as (smsr, _doc):
-                    smsr.finalise_isdr_handover([(handover.relayed_kvn, 0x01, 0x03)])
+                    smsr.finalise_isdr_handover(finalise_items(handover.relayed_kvns))
             except FunctionFailed as failed:
                 cause = failed.__cause__
                 if _key_set_refused(cause):                  # our key set is gone: SM-SR2 is in charge
@@ -224,7 +200,7 @@ class SmsrChange:
         eid = handover.eid
         try:
             with self.service.card(eid) as (smsr, _doc):
-                smsr.finalise_isdr_handover([(kvn, 0x01, 0x03) for kvn in handover.old_kvns])
+                smsr.finalise_isdr_handover(finalise_items(handover.old_kvns))
         except FunctionFailed as failed:
             cause = failed.__cause__
             if _key_set_refused(cause):                      # SM-SR1 rolled our key set back first
@@ -323,6 +299,7 @@ class SmsrChange:
             certificate = bytes.fromhex(request.get("SmsrCertificate") or "")
         except ValueError as exc:
             raise FunctionFailed("1.1", "2.1", "SmsrCertificate is not hex", "SmsrCertificate") from exc
+        checkpoint("SM-SR1.AuthenticateSMSR.relaying")
         try:
             with self.service.card(eid) as (smsr, _doc):
                 self.service.chain_open = True
@@ -354,16 +331,15 @@ class SmsrChange:
             scenario = int(request.get("ScenarioParameter") or "", 16)
             epk = bytes.fromhex(request.get("EphemeralPublicKey") or "")
             signature = bytes.fromhex(request.get("Signature") or "")
-        except ValueError as exc:
+            relayed_key_agreement(kvn, counter, scenario, epk, signature)      # a KVN of no kind: refused here
+        except (ValueError, OverflowError) as exc:
             raise FunctionFailed("1.1", "2.1", f"CreateAdditionalKeySet fields: {exc}") from exc
-        settings = dataclasses.replace(DEFAULT, scenario_parameter=scenario)
-        crt_tlv = crt(settings, kvn, 0x01, counter.to_bytes(5, "big") if counter else b"")
         self.store.record_relayed_kvn(eid, kvn)
         checkpoint("SM-SR1.CreateAdditionalKeySet.relaying")
         try:
             with self.service.card(eid) as (smsr, _doc):
-                rapdus = smsr.execute([key_agreement_command(crt_tlv, epk, signature, smsr.s)], smsr.s.isd_r_tar,
-                                      "CreateAdditionalKeySet", CHAIN_LAST)
+                command = relayed_key_agreement(kvn, counter, scenario, epk, signature, smsr.s)
+                rapdus = smsr.execute([command], smsr.s.isd_r_tar, "CreateAdditionalKeySet", CHAIN_LAST)
         finally:
             self.service.chain_open = False
         items = dict(tlv.iter_tlv(rapdus[-1][:-2]))
@@ -391,11 +367,12 @@ class SmsrChange:
             raise FunctionFailed("8.1", "1.2", f"{expected.requester} owns no profile on {eid}", "Eid")
         ecasd = self.trust.ecasd_key(doc.eis.ecasd_certificate)
         checkpoint("SM-SR2.HandoverEUICC.verified")
-        peer = self._requester(request.sender or self.trust.peers.get(current, ""))
-        for kind in KEY_SET_KINDS:
-            keys = self._establish(peer, eid, kind, ecasd, old_kvns + list(doc.eis.keysets))
-            doc.use_keyset(kind.to_keyset(keys))
-            doc.eis.counters[keys.kvn] = 0
+        relay = _Es7Relay(self._requester(request.sender or self.trust.peers.get(current, "")), eid)
+        assert self.trust.key is not None and self.trust.certificate is not None
+        try:
+            establish_key_sets(relay, self.trust.key, self.trust.certificate, ecasd, old_kvns, doc)
+        except KeyEstablishmentError as exc:
+            raise FunctionFailed("8.1", "6.1", f"the key establishment does not verify: {exc}") from exc
         doc.eis.log(f"taken over from {current} (ES7.HandoverEUICC)")
         try:
             self.store.receive(eid, doc, eum or "", records, current, old_kvns)
@@ -410,36 +387,37 @@ class SmsrChange:
             self.service.notifier.send(eid, record, SMSR_CHANGED, None)
         return []
 
-    def _establish(self, peer: Requester, eid: str, kind: KeySetKind, ecasd: ec.EllipticCurvePublicKey,
-                   taken: list[int]) -> EstablishedKeys:
-        """GP Amd E scenario #3 with the card through the old SM-SR (ES7 AuthenticateSMSR, then
-        CreateAdditionalKeySet); the verified key set."""
-        assert self.trust.key is not None and self.trust.certificate is not None
-        ke = KeyEstablishment(self.trust.key, self.trust.certificate, ecasd, kind.kvn(taken), kind.settings)
-        response = self._call(peer, "AuthenticateSMSR", [("Eid", eid),
-                                                         ("SmsrCertificate", self.trust.certificate.hex().upper())])
-        try:
-            ke.process_challenge(tlv.tlv(0x85, bytes.fromhex(response.get("RandomChallenge") or "")))
-        except (ValueError, KeyEstablishmentError) as exc:
-            raise FunctionFailed("8.1", "4.2", f"RandomChallenge: {exc}") from exc
+
+class _Es7Relay:
+    """The new SM-SR's :class:`tools.smsr.handover.Relay`: ES7 calls to the current SM-SR."""
+
+    def __init__(self, peer: Requester, eid: str) -> None:
+        self.peer, self.eid = peer, eid
+
+    def authenticate_smsr(self, certificate: bytes) -> bytes:
+        response = self._call("AuthenticateSMSR", [("Eid", self.eid), ("SmsrCertificate", certificate.hex().upper())])
         checkpoint("SM-SR2.AuthenticateSMSR.answered")
-        epk, signature = ke.key_agreement()
-        response = self._call(peer, "CreateAdditionalKeySet", [
-            ("Eid", eid), ("KeyVersionNumber", str(ke.kvn)), ("InitialSequenceCounter", "0"),
-            ("ScenarioParameter", f"{kind.settings.scenario_parameter:02X}"),
-            ("EphemeralPublicKey", epk.hex().upper()), ("Signature", signature.hex().upper())])
+        return self._hex(response.get("RandomChallenge"), "RandomChallenge", "4.2")
+
+    def create_additional_key_set(self, kvn: int, scenario: int, epk: bytes, signature: bytes) -> bytes:
+        response = self._call("CreateAdditionalKeySet", [
+            ("Eid", self.eid), ("KeyVersionNumber", str(kvn)), ("InitialSequenceCounter", "0"),
+            ("ScenarioParameter", f"{scenario:02X}"), ("EphemeralPublicKey", epk.hex().upper()),
+            ("Signature", signature.hex().upper())])
         checkpoint("SM-SR2.CreateAdditionalKeySet.answered")
-        try:
-            dr = bytes.fromhex(response.get("DerivationRandom") or "")
-            answer = (tlv.tlv(0x85, dr) if dr else b"") + tlv.tlv(0x86, bytes.fromhex(response.get("Receipt") or ""))
-            return ke.process_receipt(answer)
-        except (ValueError, KeyEstablishmentError) as exc:
-            raise FunctionFailed("8.1", "6.1", f"the key set receipt does not verify: {exc}") from exc
+        dr = self._hex(response.get("DerivationRandom"), "DerivationRandom", "6.1")
+        return (tlv.tlv(0x85, dr) if dr else b"") + tlv.tlv(0x86, self._hex(response.get("Receipt"), "Receipt", "6.1"))
 
     @staticmethod
-    def _call(peer: Requester, function: str, fields: list[Field]):
+    def _hex(text: str | None, name: str, reason: str) -> bytes:
         try:
-            response = peer.call("ES7", function, fields)
+            return bytes.fromhex(text or "")
+        except ValueError as exc:
+            raise FunctionFailed("8.1", reason, f"{name} is not hex") from exc
+
+    def _call(self, function: str, fields: list[Field]):
+        try:
+            response = self.peer.call("ES7", function, fields)
         except RequesterError as exc:
             raise FunctionFailed("1.2", "5.1", f"the current SM-SR: {exc}") from exc
         if not response.status.ok:

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS call (message_id TEXT PRIMARY KEY, interface TEXT NOT
     eid TEXT, state TEXT NOT NULL, status TEXT, started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')),
     ended TEXT);
 CREATE TABLE IF NOT EXISTS handover (eid TEXT PRIMARY KEY, role TEXT NOT NULL, peer TEXT NOT NULL,
-    requester TEXT, relayed_kvn INTEGER, old_kvns TEXT NOT NULL DEFAULT '[]',
+    requester TEXT, relayed_kvns TEXT NOT NULL DEFAULT '[]', old_kvns TEXT NOT NULL DEFAULT '[]',
     started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')));
 CREATE TABLE IF NOT EXISTS retired (eid TEXT NOT NULL, eis TEXT NOT NULL, successor TEXT NOT NULL,
     retired TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ')));
@@ -75,13 +75,22 @@ class Handover:
     role: str
     peer: str
     requester: str | None
-    relayed_kvn: int | None
+    relayed_kvns: tuple[int, ...]
     old_kvns: tuple[int, ...]
 
 
 class SmsrStore(ServiceDb):
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A store written before SCP81 key sets kept one relayed KVN (``relayed_kvn``): carry it over."""
+        with self.transaction() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(handover)")}
+            if "relayed_kvns" not in columns:
+                db.execute("ALTER TABLE handover ADD COLUMN relayed_kvns TEXT NOT NULL DEFAULT '[]'")
+                db.execute("UPDATE handover SET relayed_kvns = json_array(relayed_kvn) WHERE relayed_kvn IS NOT NULL")
 
     # -- EIS -----------------------------------------------------------------------------------
     def load(self, eid: str) -> EisDocument | None:
@@ -241,9 +250,9 @@ class SmsrStore(ServiceDb):
     # -- SM-SR change (SGP.02 §3.8) -------------------------------------------------------------
     def handover(self, eid: str) -> Handover | None:
         with self._lock:
-            row = self._db.execute("SELECT eid, role, peer, requester, relayed_kvn, old_kvns FROM handover "
+            row = self._db.execute("SELECT eid, role, peer, requester, relayed_kvns, old_kvns FROM handover "
                                    "WHERE eid = ?", (eid,)).fetchone()
-        return Handover(*row[:5], tuple(json.loads(row[5]))) if row else None
+        return Handover(*row[:4], tuple(json.loads(row[4])), tuple(json.loads(row[5]))) if row else None
 
     def handovers(self, role: str) -> list[Handover]:
         with self._lock:
@@ -269,9 +278,12 @@ class SmsrStore(ServiceDb):
                        (eid, OUTGOING, target, requester))
 
     def record_relayed_kvn(self, eid: str, kvn: int) -> None:
-        """Written ahead: the key set KVN the old SM-SR is about to relay (so a rollback can delete it)."""
+        """Written ahead: a key set KVN the old SM-SR is about to relay (so a rollback can delete it);
+        one per key set kind of the change."""
         with self.transaction() as db:
-            db.execute("UPDATE handover SET relayed_kvn = ? WHERE eid = ? AND role = ?", (kvn, eid, OUTGOING))
+            row = db.execute("SELECT relayed_kvns FROM handover WHERE eid = ? AND role = ?", (eid, OUTGOING)).fetchone()
+            if row is not None and kvn not in (kvns := json.loads(row[0])):
+                db.execute("UPDATE handover SET relayed_kvns = ? WHERE eid = ?", (json.dumps(kvns + [kvn]), eid))
 
     def end_handover(self, eid: str) -> None:
         with self.transaction() as db:

@@ -37,6 +37,7 @@ from pathlib import Path
 from tools.cli import CommandParser
 from tools.ota.packet import OtaKeyset
 from tools.smsr import es5
+from tools.smsr.eis import PskKeyset
 from tools.smsr.eis_file import ALGORITHMS, CounterLedger, EisDocument, EisFileError, load, save
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.handover import change_smsr
@@ -47,9 +48,8 @@ from tools.smsr.pki_files import (
     load_public_key,
     write_test_pki,
 )
-from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
+from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr, read_eid
 from tools.smsr_https.psk_keys import put_psk_key
-from tools.smsr_https.server import ISDR_AID
 from tools.smsr_https.transport import HttpsTransport
 from tools.terminal import cat
 from tools.terminal.bip import BipTerminal
@@ -92,7 +92,8 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counter", type=int, help="first SCP80 counter value to use (default: from the EIS file, else 1)")
     parser.add_argument("--transport", choices=("sms", "https"), default="sms",
                         help="ES5 over SCP80 SMS-PP (default) or over HTTPS administration sessions (SCP81)")
-    parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex), needed with --transport https")
+    parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex) for --transport https "
+                                      "(default: the EIS file's key set --psk-kvn)")
     parser.add_argument("--psk-kvn", type=lambda t: int(t, 0), default=0x40, help="its key set version (default 0x40)")
     parser.add_argument("--https-port", type=int, default=0, help="loopback port of the HTTPS server (default: any)")
     parser.add_argument("--dns-name", metavar="NAME",
@@ -210,6 +211,9 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
         dek = bytes.fromhex(args.psk_dek) if args.psk_dek else None
         response = smsr.execute_one(put_psk_key(args.psk_kvn, bytes.fromhex(args.new_psk), dek, bytes.fromhex(args.dek),
                                                 args.psk_kvn if args.replace else 0), "PUT KEY (SCP81)")
+        old = smsr.eis.psk_keysets.get(args.psk_kvn)
+        smsr.eis.psk_keysets[args.psk_kvn] = PskKeyset(args.psk_kvn, bytes.fromhex(args.new_psk),
+                                                       dek if dek is not None else old.dek if old else b"")
         return [f"SCP81 key set {response[:1].hex().upper()} KCV {response[1:].hex().upper()}"]
     if args.function == "change-smsr":
         return _change_smsr(smsr, doc, args)
@@ -238,6 +242,8 @@ def _change_smsr(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list
     doc.use_keyset(new.keyset)
     k = new.keyset
     return [f"new ISD-R key set: --kvn {k.kvn} --algo aes --kic {k.kic.hex().upper()} --kid {k.kid.hex().upper()}",
+            *(f"new ISD-R SCP81 key set: --psk-kvn 0x{p.kvn:02X} --psk {p.psk.hex().upper()}"
+              for p in new.eis.psk_keysets.values()),
             f"old key set {smsr.keyset.kvn} deleted (FinaliseISDRhandover)"]
 
 
@@ -259,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.transport == "https" and not args.psk:
-        parser.error("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    if args.transport == "https" and not args.psk and args.psk_kvn not in doc.eis.psk_keysets:
+        parser.error("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     if args.dns_name and args.transport != "https":
         parser.error("--dns-name needs --transport https")
     if (args.dns_server or args.dns_port) and not args.dns_name:
@@ -295,24 +301,16 @@ def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr
 def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
     """The HTTPS server with the card's PSK (SGP.02's PSK identity needs the EID: read from the
     ISD-R with GET DATA '5A' when the EIS file has none)."""
-    if not args.psk:
-        raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key)")
+    psk = bytes.fromhex(args.psk) if args.psk else getattr(smsr.eis.psk_keysets.get(args.psk_kvn), "psk", None)
+    if psk is None:
+        raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
-    transport = HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+    transport = HttpsTransport.start(smsr, psk, args.psk_kvn, args.https_port)
     transport.dns_name, transport.dns_port = args.dns_name, args.dns_port
     if args.dns_server:
         transport.dns = (args.dns_server, args.dns_port or DNS_PORT)
     return transport
-
-
-def read_eid(terminal: Terminal) -> bytes:
-    """SELECT the ISD-R, GET DATA '5A' (the EID, GP §11.3 / SGP.02 Annex H AID)."""
-    _, sw = terminal.send(bytes.fromhex("00A4040010") + ISDR_AID)
-    data, sw2 = terminal.send(bytes.fromhex("80CA005A00"))
-    if sw != 0x9000 or sw2 != 0x9000 or not data:
-        raise OtaFailure(f"cannot read the EID (SELECT {sw:04X}, GET DATA {sw2:04X})")
-    return data[2:] if data[:1] == b"\x5A" and len(data) == data[1] + 2 else data
 
 
 def save_document(args: argparse.Namespace, doc: EisDocument, status: int) -> int:

@@ -1,6 +1,7 @@
 """The SM-SR's eUICC Information Set (EIS), GSMA SGP.02 v4.2 §5.1.1.2 (bookkeeping only).
 
-What the SM-SR knows about one eUICC: EID, ECASD certificate, its ISD-R key sets and the
+What the SM-SR knows about one eUICC: EID, ECASD certificate, its ISD-R key sets (SCP80, and the
+SCP81 PSK-TLS key sets of GP Amd B, SGP.02 §2.4.4) and the
 replay counter it uses with each, the ISD-Ps with their state and attributes as the card last
 reported them, the notifications received (sequence numbers) and an audit trail of operations.
 """
@@ -22,6 +23,22 @@ class ProfileInfo:
     smdp: str | None = None
 
 
+SCP80_KVNS = range(0x01, 0x10)
+"""ISD-R SCP80 key set versions (SGP.02 §2.2.1.1; SPEC_NOTES §3.2)."""
+SCP81_KVNS = range(0x40, 0x50)
+"""ISD-R SCP81 PSK-TLS key set versions (GP Amd B; SPEC_NOTES §3.2)."""
+
+
+@dataclass(frozen=True)
+class PskKeyset:
+    """One ISD-R SCP81 key set (GP Amd B; KVN '40'-'4F'): key ID 01 the TLS PSK, key ID 02 the DEK
+    (empty when the key set has none, e.g. one established at an SM-SR change)."""
+
+    kvn: int
+    psk: bytes
+    dek: bytes = b""
+
+
 @dataclass
 class Eis:
     """One eUICC as the SM-SR sees it."""
@@ -29,6 +46,7 @@ class Eis:
     eid: bytes = b""
     ecasd_certificate: bytes = b""
     keysets: dict[int, OtaKeyset] = field(default_factory=dict)
+    psk_keysets: dict[int, PskKeyset] = field(default_factory=dict)
     counters: dict[int, int] = field(default_factory=dict)
     profiles: dict[bytes, ProfileInfo] = field(default_factory=dict)
     notifications: list[int] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """The host-side EIS / keys file that lets command-line runs chain like a real SM-SR (JSON).
 
 What a real SM-SR keeps between two conversations with an eUICC (GSMA SGP.02 v4.2 §5.1.1.2 EIS):
-the ISD-R SCP80 key set(s) in use (KVN, KIc/KID algorithms and keys) and the replay counter of
+the ISD-R SCP80 key set(s) in use (KVN, KIc/KID algorithms and keys), its SCP81 PSK-TLS key sets
+(KVN, PSK, DEK; GP Amd B) and the replay counter of
 each (ETSI TS 102 225 §5.1.1: the next packet must carry a higher counter), the ECASD certificate
 read by eUICCCapabilityAudit, the ISD-Ps as last seen, the confirmed notification sequence numbers;
 and, in its own section, what the test SM-DP keeps: the ISD-P SCP03 key sets it established
@@ -29,7 +30,7 @@ from typing import Any
 
 from tools.ota.packet import AES, TDES2, TDES3, OtaKeyset
 from tools.scp.scp03_host import HostKeySet
-from tools.smsr.eis import Eis, ProfileInfo
+from tools.smsr.eis import Eis, ProfileInfo, PskKeyset
 
 FORMAT = "euicc-emu EIS 1"
 ALGORITHMS = {"aes": AES, "3des2": TDES2, "3des3": TDES3}
@@ -79,6 +80,8 @@ def to_json(doc: EisDocument) -> dict[str, Any]:
         "ecasd_certificate": eis.ecasd_certificate.hex().upper(),
         "active_kvn": doc.active_kvn,
         "keysets": [_keyset_json(k, eis.counters.get(kvn, 0)) for kvn, k in sorted(eis.keysets.items())],
+        "psk_keysets": [{"kvn": k.kvn, "psk": k.psk.hex().upper(), "dek": k.dek.hex().upper()}
+                        for _, k in sorted(eis.psk_keysets.items())],
         "counters": {str(kvn): n for kvn, n in sorted(eis.counters.items())},
         "profiles": [{"isdp_aid": p.isdp_aid.hex().upper(), "state": p.state, "fallback": p.fallback,
                       "emergency": p.emergency, "smdp": p.smdp} for p in eis.profiles.values()],
@@ -132,6 +135,10 @@ def from_json(data: Any) -> EisDocument:
                                          _algorithm(k["kid_algorithm"], f"keysets[{n}].kid_algorithm"),
                                          _hex(k["kid"], f"keysets[{n}].kid"))
             eis.counters[kvn] = max(eis.counters.get(kvn, 0), _int(k.get("counter", 0), "counter", 0xFFFFFFFFFF))
+        for n, k in enumerate(data.get("psk_keysets", [])):
+            kvn = _int(k["kvn"], f"psk_keysets[{n}].kvn", 0x7F)
+            eis.psk_keysets[kvn] = PskKeyset(kvn, _hex(k["psk"], f"psk_keysets[{n}].psk"),
+                                             _hex(k.get("dek", ""), f"psk_keysets[{n}].dek"))
         for n, p in enumerate(data.get("profiles", [])):
             aid = _hex(p["isdp_aid"], f"profiles[{n}].isdp_aid")
             eis.profiles[aid] = ProfileInfo(aid, str(p.get("state", "SELECTABLE")), bool(p.get("fallback")),

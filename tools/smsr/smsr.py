@@ -317,6 +317,7 @@ class SmSr:
         self.execute_one(es5.finalise_isdr_handover(keys, self.s), "FinaliseISDRhandover")
         for kvn, _, _ in keys:
             self.eis.keysets.pop(kvn, None)
+            self.eis.psk_keysets.pop(kvn, None)
 
     def establish_keyset(self, ke: KeyEstablishment, tar: bytes, prefix: list[bytes], what: str) -> EstablishedKeys:
         """Run GP Amd E scenario #3 (SPEC_NOTES §2.4) in two scripts joined by TS 102 226 chaining."""
@@ -325,3 +326,12 @@ class SmSr:
         ke.process_challenge(rapdus[-1][:-2])
         rapdus = self.execute([ke.store_keys()], tar, f"{what} (key agreement)", last)
         return ke.process_receipt(rapdus[-1][:-2])
+
+
+def read_eid(terminal: Terminal) -> bytes:
+    """SELECT the ISD-R, GET DATA '5A' (the EID, GP §11.3 / SGP.02 Annex H AID)."""
+    _, sw = terminal.send(bytes.fromhex("00A4040010") + aid_for_tar(DEFAULT.isd_r_tar))
+    data, sw2 = terminal.send(bytes.fromhex("80CA005A00"))
+    if sw != 0x9000 or sw2 != 0x9000 or not data:
+        raise OtaFailure(f"cannot read the EID (SELECT {sw:04X}, GET DATA {sw2:04X})")
+    return data[2:] if data[:1] == b"\x5A" and len(data) == data[1] + 2 else data
