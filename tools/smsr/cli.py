@@ -247,9 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    check_transport(parser, args)
+    return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
+
+
+def check_transport(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage error (exit status 2) when ``--transport https`` comes without the card's PSK."""
     if args.transport == "https" and not args.psk:
         parser.error("--transport https needs --psk (the card's SCP81 pre-shared key)")
-    return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
 
 
 def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr], list[str]],
