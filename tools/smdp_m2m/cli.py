@@ -100,11 +100,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[str]:
-    smsr = smdp.smsr
-    isdp = bytes.fromhex(args.isdp) if args.isdp else smsr.create_isdp()
-    smsr.audit()
-    ecasd = smdp.ecasd_public_key(smsr.eis.ecasd_certificate, load_public_key(args.eum_key) if args.eum_key else None)
-    smdp.establish_isdp_keyset(isdp, ecasd)
+    isdp = smdp.prepare_isdp(bytes.fromhex(args.isdp) if args.isdp else None,
+                             load_public_key(args.eum_key) if args.eum_key else None)
     doc.isdp_keys[isdp] = IsdpKeys(smdp.keys[isdp])
     result = smdp.download_profile(isdp, args.upp.read_bytes())
     doc.isdp_keys[isdp].token_key = smdp.put_token_key(isdp)
