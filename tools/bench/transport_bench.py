@@ -14,8 +14,9 @@ CAT_TP (TS 102 127, PUSH of TS 102 226 §9), through pcscd + vpcd + `euicc-emu r
    does: ES5.CreateISDP, AuditEIS (CERT.ECASD.ECKA), ES8.EstablishISDPKeySet, the SCP03t profile
    package (ES8.DownloadAndInstallation) and the delete-token PUT KEY, until no channel is open;
    the ISD-P is deleted again by SMS, untimed (as is part 1's TS.48 profile before: the card
-   refuses a second profile with the same ICCID).  Over HTTPS every script of the SM-SR is one
-   administration session (:mod:`tools.smsr_https.transport`).
+   refuses a second profile with the same ICCID).  Over HTTPS the scripts go in one
+   administration session as with `--transport https` (:data:`tools.smsr_https.transport.LINGER`),
+   which the SM-SR ends once done (timed).
 
 Bytes on the wire: every C-APDU and R-APDU (data + SW) across the PC/SC interface during a
 sample, which is where all of a modem's SMS and BIP traffic to the card passes.  The transports
@@ -49,7 +50,7 @@ from tools.smsr.eis import Eis
 from tools.smsr.pki_files import load_private_key, write_test_pki
 from tools.smsr.smsr import SmSr
 from tools.smsr_https.psk_keys import put_psk_key
-from tools.smsr_https.transport import HttpsTransport
+from tools.smsr_https.transport import LINGER, HttpsTransport
 from tools.terminal import cat
 from tools.terminal.terminal import Terminal
 
@@ -142,6 +143,8 @@ class Bench:
                     raise RuntimeError("no HTTPS server")
                 self.smsr.https = self.https if name == "https" else None
                 call()
+                if name == "https":
+                    self.https.end_sessions()          # the SM-SR has nothing more to send
             self.terminal.serve(SETTLE, until=until)
             if not until():
                 raise RuntimeError(f"{name}: the card did not become idle within {SETTLE:.0f} s")
@@ -191,7 +194,7 @@ def start(slot: int, tmp: Path, profile: Path) -> tuple[object, Bench]:
         terminal.location_status(cat.NORMAL_SERVICE)
         smsr.eis.eid = read_eid(terminal)
         smsr.execute_one(put_psk_key(0x40, PSK, PSK_DEK, DEK), "PUT KEY (SCP81)")
-        bench.https = HttpsTransport.start(smsr, PSK, timeout=30.0)
+        bench.https = HttpsTransport.start(smsr, PSK, timeout=30.0, linger=LINGER)
         smsr.https = None
         first = next(e.aid for e in smsr.audit() if e.state == "ENABLED")
         target = smdp.prepare_isdp()

@@ -2,7 +2,8 @@
 HTTPS (SCP81, GP Amd B) (SGP.02 ES5).
 
     smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R]
-         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]] FUNCTION [ARGS]
+         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N] [--https-linger S]]
+         FUNCTION [ARGS]
     functions: audit | create-isdp [AID] | enable AID | disable AID | delete AID |
                set-fallback AID | set-emergency AID | update-address MSISDN | notifications |
                put-psk --psk HEX [--psk-dek HEX] --dek HEX [--replace] |
@@ -21,7 +22,10 @@ no card.
 With ``--transport https`` every script goes in an HTTPS administration session
 (:mod:`tools.smsr_https`): the SM-SR serves HTTPS with PSK-TLS on loopback, pushes the session
 trigger by SCP80 SMS-PP, and the terminal carries the card's BIP channel to it; the card needs
-the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).
+the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).  A session stays open
+``--https-linger`` seconds after each answer for the run's next script (one trigger and one TLS
+handshake for all the scripts of a run that follow each other closely; GP Amd B §3.6 leaves the
+end of a session to the server).
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ from tools.smsr.pki_files import (
 from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr
 from tools.smsr_https.psk_keys import put_psk_key
 from tools.smsr_https.server import ISDR_AID
-from tools.smsr_https.transport import HttpsTransport
+from tools.smsr_https.transport import LINGER, HttpsTransport
 from tools.terminal import cat
 from tools.terminal.cli import add_reader_argument, open_link
 from tools.terminal.link import LinkError
@@ -89,6 +93,9 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex), needed with --transport https")
     parser.add_argument("--psk-kvn", type=lambda t: int(t, 0), default=0x40, help="its key set version (default 0x40)")
     parser.add_argument("--https-port", type=int, default=0, help="loopback port of the HTTPS server (default: any)")
+    parser.add_argument("--https-linger", type=float, default=LINGER, metavar="SECONDS",
+                        help="how long an HTTPS session waits for the next script before it ends (default "
+                             "%(default)s; 0: one session per script)")
     add_reader_argument(parser)
 
 
@@ -288,7 +295,8 @@ def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
         raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key)")
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
-    return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port)
+    return HttpsTransport.start(smsr, bytes.fromhex(args.psk), args.psk_kvn, args.https_port,
+                                linger=max(0.0, args.https_linger))
 
 
 def read_eid(terminal: Terminal) -> bytes:
