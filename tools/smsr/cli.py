@@ -24,8 +24,8 @@ With ``--transport https`` every script goes in an HTTPS administration session
 trigger by SCP80 SMS-PP, and the terminal carries the card's BIP channel to it; the card needs
 the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).  A session stays open
 ``--https-linger`` seconds after each answer for the run's next script (one trigger and one TLS
-handshake for all the scripts of a run that follow each other closely; GP Amd B §3.6 leaves the
-end of a session to the server).
+handshake for all the scripts of a run that follow each other closely: in GP Amd B §3.2 / §3.5 a
+session lasts until the server answers ``204``).
 """
 from __future__ import annotations
 

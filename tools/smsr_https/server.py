@@ -5,8 +5,9 @@ store), HTTP/1.1 from h11.  Per EID it keeps a queue of command scripts (TS 102 
 expanded format, e.g. ES5 commands wrapped by :func:`script`); each card POST gets the next one
 (``200``, ``X-Admin-Next-URI``, ``X-Admin-Targeted-Application``) or ``204`` when none is left
 (with ``linger``: none came within that many seconds, or :meth:`AdminServer.release` was called;
-GP Amd B §3.6 leaves the end of a session to the server, so one session carries the SM-SR's
-successive scripts without a new trigger and TLS handshake each).
+in GP Amd B §3.2 / §3.5 (SPEC_NOTES §3.2) a session goes on while the server answers each POST
+with a script and ends with its ``204``, so one session carries the SM-SR's successive scripts
+without a new trigger and TLS handshake each).
 A POST carrying ``msg=<hex>`` is an SGP.02 notification (§3.15): it is recorded and answered, in
 the same session, with ES5.HandleNotificationConfirmation (DGI '3A08').  A session the card
 resumes (``X-Admin-Resume: true``) gets first the script an interrupted session left unanswered.
