@@ -174,6 +174,11 @@ class AdminServer:
             self.ready.notify_all()
             return sum(self.waiting.values())
 
+    def wait_ended(self, timeout: float) -> bool:
+        """Wait until every session has ended; whether they have."""
+        with self.ready:
+            return self.ready.wait_for(lambda: all(s.ended for s in self.sessions), timeout)
+
     def _next(self, eid: str) -> Exchange | None:
         """The next script queued for ``eid``, waiting up to :attr:`linger` seconds for one."""
         with self.ready:
@@ -212,6 +217,7 @@ class AdminServer:
                                       lowest_supported_version=tls.TLSVersion.TLSv1_2,
                                       highest_supported_version=tls.TLSVersion.TLSv1_2)
         raw.settimeout(10)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no Nagle wait on small records
         sock = TlsConnection(tls.ServerContext(config).wrap_buffers(), raw)
         try:
             sock.handshake()
@@ -229,7 +235,9 @@ class AdminServer:
             if entry.exchanges and entry.exchanges[-1].response is None:
                 with self.lock:
                     self.unanswered[entry.eid] = entry.exchanges[-1]
-            entry.ended = True
+            with self.ready:
+                entry.ended = True
+                self.ready.notify_all()
             self.done.set()
 
     def _http(self, sock: TlsConnection, raw: socket.socket, entry: SessionLog) -> None:

@@ -56,13 +56,13 @@ class HttpsTransport:
             self.smsr.https = None
 
     def end_sessions(self) -> None:
-        """``204`` to every session waiting for a script; the terminal is served until every
-        session has ended and the card has closed its channels (at most :attr:`timeout`)."""
+        """``204`` to every session waiting for a script; the terminal is served until the card has
+        closed its channels, then the server's sessions are waited for (each at most :attr:`timeout`)."""
         terminal = self.smsr.terminal
         self.server.release()
         if terminal is not None:
-            terminal.serve(self.timeout, until=lambda: all(s.ended for s in self.server.sessions)
-                           and not terminal.bip.channels)
+            terminal.serve(self.timeout, until=lambda: not terminal.bip.channels)
+        self.server.wait_ended(self.timeout)
 
     def run_script(self, tar: bytes, items: list[bytes], chaining: int | None) -> bytes:
         """One 'AE 80 ... 00 00' script (TS 102 226 §5.2.1) in one session; its response script."""
