@@ -27,7 +27,8 @@ def test_one_round(pcscd, tmp_path):
     enable = rows(out[2:5])
     assert out[5] == "TS.48 download (ES5 + ES8) through PC/SC, 1 alternating rounds (median)"
     download = rows(out[7:])
-    assert list(enable) == ["sms", "https", "cat_tp"] and list(download) == ["sms", "https"] and len(out) == 9
+    assert list(enable) == ["sms", "https", "cat_tp"] and list(download) == ["sms", "https", "https_1"]
+    assert len(out) == 10
     for table in (enable, download):
         assert table["sms"][1] == 1.0 and table["sms"][3] == 1.0                 # the baseline's own ratio
         assert all(ms > 0 and wire > 0 for ms, _, wire, _ in table.values())

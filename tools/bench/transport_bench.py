@@ -16,7 +16,8 @@ CAT_TP (TS 102 127, PUSH of TS 102 226 §9), through pcscd + vpcd + `euicc-emu r
    the ISD-P is deleted again by SMS, untimed (as is part 1's TS.48 profile before: the card
    refuses a second profile with the same ICCID).  Over HTTPS the scripts go in one
    administration session as with `--transport https` (:data:`tools.smsr_https.transport.LINGER`),
-   which the SM-SR ends once done (timed).
+   which the SM-SR ends once done (timed); ``https_1`` is HTTPS with one session (trigger, OPEN
+   CHANNEL, PSK-TLS handshake) per script, as with `--https-linger 0`.
 
 Bytes on the wire: every C-APDU and R-APDU (data + SW) across the PC/SC interface during a
 sample, which is where all of a modem's SMS and BIP traffic to the card passes.  The transports
@@ -24,6 +25,8 @@ alternate within each round (reversed every other round); medians over the round
 to SMS, the baseline measured in the same run.
 
     python -m tools.bench.transport_bench [--rounds 5] [--downloads 3] [--slot 1] [--profile DER]
+
+Figures: README "SGP.02 transports (#12)".
 """
 from __future__ import annotations
 
@@ -55,7 +58,8 @@ from tools.terminal import cat
 from tools.terminal.terminal import Terminal
 
 TRANSPORTS = ("sms", "https", "cat_tp")
-DOWNLOAD_TRANSPORTS = ("sms", "https")
+DOWNLOAD_TRANSPORTS = ("sms", "https", "https_1")
+"""``https_1``: HTTPS with one administration session per script (``--https-linger 0``)."""
 # the default card's test ISD-R key set 01 and key 03 (the README's `smsr --kic/--kid`)
 KIC, KID = bytes.fromhex("000102030405060708090A0B0C0D0E0F"), bytes.fromhex("101112131415161718191A1B1C1D1E1F")
 DEK = bytes.fromhex("202122232425262728292A2B2C2D2E2F")
@@ -138,13 +142,15 @@ class Bench:
         try:
             if name == "cat_tp":
                 over_cat_tp(self.smsr, call)
-            else:
-                if name == "https" and self.https is None:
-                    raise RuntimeError("no HTTPS server")
-                self.smsr.https = self.https if name == "https" else None
+            elif name == "sms":
                 call()
-                if name == "https":
-                    self.https.end_sessions()          # the SM-SR has nothing more to send
+            else:
+                if self.https is None:
+                    raise RuntimeError("no HTTPS server")
+                self.https.server.linger = 0.0 if name == "https_1" else LINGER
+                self.smsr.https = self.https
+                call()
+                self.https.end_sessions()              # the SM-SR has nothing more to send
             self.terminal.serve(SETTLE, until=until)
             if not until():
                 raise RuntimeError(f"{name}: the card did not become idle within {SETTLE:.0f} s")

@@ -56,8 +56,8 @@ administration sessions (SCP81) instead of secured SMS."""
 EPILOG = """\
 examples:
   euicc-emu smdp-m2m --eis m2m/eis.json download --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex profile.der
-  euicc-emu smdp-m2m --eis m2m/eis.json --transport https --psk 0F1E2D3C4B5A69788796A5B4C3D2E1F0 \
-      download --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex profile.der
+  euicc-emu smdp-m2m --eis m2m/eis.json --transport https --psk PSK download --key m2m/SK_DP.pem \\
+      --cert m2m/CERT_DP.hex profile.der      (the same over HTTPS; 'smsr put-psk' gives the card PSK)
   euicc-emu smdp-m2m --eis m2m/eis.json master-delete-token A0000005591010FFFFFFFF8900001000"""
 
 
