@@ -284,9 +284,9 @@ class AdminServer:
             if not pending and (queued := self._next(entry.eid)) is not None:
                 pending.append(queued)
             if not pending:
+                entry.completed = True           # before the card can read the 204 and go on
                 sock.send(conn.send(h11.Response(status_code=204, headers=[("X-Admin-Protocol", PROTOCOL)]))
                           + (conn.send(h11.EndOfMessage()) or b""))
-                entry.completed = True
                 sock.close_notify()
                 return
             last = pending.popleft()
@@ -294,9 +294,9 @@ class AdminServer:
             entry.exchanges.append(last)
             if self._misbehave(sock, raw, conn, last.target, last.script):
                 return
+            entry.completed = last.last
             sock.send(self._script_response(conn, last.target, last.script, not last.last))
             if last.last:
-                entry.completed = True
                 sock.close_notify()
                 return
             conn.start_next_cycle()
