@@ -18,6 +18,7 @@ from euicc.composition import open_card
 from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, TS48, audit_states, invoke_cli
 from tests.m2m_host.test_cli_https import DEFAULT_DEK, PSK, PSK_DEK
 from tests.vectors import TS48_V7_ICCID
+from tools.cli import main
 from tools.terminal.link import CallableLink, CardLink
 
 TS48_IMSI = "001010123456789"      # EF.IMSI 080910101032547698 in the TS.48 v7 UPP (tests/rsp/test_mep.py)
@@ -97,11 +98,6 @@ def test_ts48_download_over_https_from_the_command_line(card, capsys, tmp_path):
 
 def test_smdp_https_needs_a_psk(card, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
-        invoke_main(["smdp-m2m", "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--transport", "https", "download",
-                     "--key", "k.pem", "--cert", "c.hex", "upp.der"])
+        main(["smdp-m2m", "--kic", DEFAULT_KIC, "--kid", DEFAULT_KID, "--transport", "https", "download",
+              "--key", "k.pem", "--cert", "c.hex", "upp.der"])
     assert exit_.value.code == 2 and "--psk" in capsys.readouterr().err
-
-
-def invoke_main(argv: list[str]) -> int:
-    from tools.cli import main
-    return main(argv)
