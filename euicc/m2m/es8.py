@@ -131,12 +131,14 @@ def install(ctx: Context, aid: bytes, package: bytes) -> bool:
 
 
 # -- APDU-mode SCP03 with the ISD-P (UpdateConnectivityParameters, PUT KEY) ----------------------
-def _session(ctx: Context, aid: bytes) -> Scp03Session:
+def _session(ctx: Context, aid: bytes, new: bool = False) -> Scp03Session:
+    """The ISD-P's APDU-mode SCP03 session; INITIALIZE UPDATE (``new``) starts another one with
+    the key sets stored now (GP Amd D §7.1.1: it initiates a Secure Channel Session)."""
     state, origin = volatile(ctx), current_origin(ctx)
     if state is None or origin is None or origin.target != aid:
         raise SwError(SW.SECURITY_STATUS_NOT_SATISFIED)
     key = "scp03/" + aid.hex()
-    session = state.sessions.get(key)
+    session = None if new else state.sessions.get(key)
     if session is None:
         session = state.sessions[key] = Scp03Session(Scp03Store(ctx.store, aid).key_sets(), aid,
                                                      Scp03Settings(), state.runtime.random)
@@ -145,7 +147,7 @@ def _session(ctx: Context, aid: bytes) -> Scp03Session:
 
 def process_isdp(ctx: Context, cmd: Command, aid: bytes) -> bytes:
     """ISD-P commands: INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, then protected STORE DATA / PUT KEY."""
-    session = _session(ctx, aid)
+    session = _session(ctx, aid, new=cmd.ins == 0x50)
     if cmd.ins == 0x50:
         response = session.initialize_update(cmd)
         if session.key_set is not None:

@@ -19,7 +19,7 @@ from euicc.cat.proactive import refresh
 from euicc.m2m.notifications import NotificationQueue
 from euicc.m2m.pol1 import Pol1
 from euicc.m2m.records import FALLBACK_RETURN
-from euicc.m2m.runtime import M2mRuntime
+from euicc.m2m.runtime import M2mRuntime, volatile
 from euicc.m2m.settings import NOTIF_FALLBACK, NOTIF_PROFILE_CHANGE, NOTIF_ROLLBACK
 from euicc.profiles import keys as profile_keys
 from euicc.profiles.manager import ISD_P_ELF
@@ -161,7 +161,14 @@ class PlatformManagement:
                 raise SwError(SW.CONDITIONS_NOT_SATISFIED)
             if not master:
                 Pol1.of(record, self.pol1).check_delete()
+        self._delete(aid)
+
+    def _delete(self, aid: bytes) -> None:
+        """The ISD-P with its profile, and whatever session state the power cycle holds for it."""
         self.profiles.delete(aid)
+        state = volatile(self.ctx)
+        if state is not None:
+            state.forget_isdp(aid)
 
     # -- attributes --------------------------------------------------------------------------
     def set_fallback(self, aid: bytes) -> None:
@@ -199,7 +206,7 @@ class PlatformManagement:
         if aid:
             record = self.ctx.store.get(profile_keys.profile(aid))
             if record is not None and record.state != STATE_ENABLED and not record.fallback:
-                self.profiles.delete(aid)
+                self._delete(aid)
                 deleted.append(aid)
         return deleted
 

@@ -45,6 +45,13 @@ class M2mVolatile(VolatileState):
     location_polled: int = -1                      # ms of the last PROVIDE LOCAL INFORMATION
     sessions: dict[str, Any] = field(default_factory=dict)   # SCP03 / SCP03t per ISD-P
 
+    def forget_isdp(self, aid: bytes) -> None:
+        """Drop the secure channel sessions and partial profile package of a deleted ISD-P: an
+        ISD-P created later under the same AID starts with its own keys (GP CS §11.2 DELETE)."""
+        suffix = "/" + bytes(aid).hex()
+        for key in [k for k in self.sessions if k.endswith(suffix)]:
+            del self.sessions[key]
+
 
 @dataclass(frozen=True)
 class M2mRuntime:

@@ -6,7 +6,11 @@
     smdp-m2m [SM-SR options] --key SK_DP.pem --cert CERT_DP.hex UPP.der      (earlier form of download)
 
 SM-SR options are those of ``euicc-emu smsr`` (``--eis FILE``, ``--kic/--kid/--kvn/--algo/--counter``,
-``--reader``).  ``download`` creates the ISD-P (ES3 -> ES5.CreateISDP) unless ``--isdp`` names a
+``--reader``, ``--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]``).  With
+``--transport https`` every script the SM-SR relays (ES3.SendData to the ISD-P's TAR, and its
+own ES5 ones) goes in a GP Amd B HTTPS administration session with the ISD-R's SCP81 PSK
+(X-Admin-Targeted-Application naming the ISD-P), exactly as ``smsr --transport https`` runs
+them (:func:`tools.smsr.cli.run_on_card`); the triggers still go by SMS.  ``download`` creates the ISD-P (ES3 -> ES5.CreateISDP) unless ``--isdp`` names a
 SELECTABLE one, reads CERT.ECASD.ECKA (audit, checked with ``--eum-key``), runs
 ES8.EstablishISDPKeySet, ES8.DownloadAndInstallation over SCP03t, and puts a delete-token key
 (PUT KEY).  The ISD-P's SCP03 keys and token key go to the EIS file's SM-DP section, so that
@@ -29,6 +33,7 @@ from tools.smsr.cli import (
     UsageError,
     add_keyset_arguments,
     load_document,
+    check_transport,
     run_on_card,
     save_document,
 )
@@ -46,10 +51,13 @@ The SM-DP (GSMA SGP.02) reaches the card in a PC/SC reader through the test SM-S
 smsr', same SM-SR options). It downloads a profile package into a new ISD-P on the card, changes
 its SMS centre address, or prints the token the SM-SR needs to force-delete a profile (no card
 needed). The keys each download sets up are kept in the EIS file (--eis), so the later functions
-can use them."""
+can use them. With --transport https --psk HEX the SM-SR carries everything in HTTPS
+administration sessions (SCP81) instead of secured SMS."""
 EPILOG = """\
 examples:
   euicc-emu smdp-m2m --eis m2m/eis.json download --key m2m/SK_DP.pem --cert m2m/CERT_DP.hex profile.der
+  euicc-emu smdp-m2m --eis m2m/eis.json --transport https --psk PSK download --key m2m/SK_DP.pem \\
+      --cert m2m/CERT_DP.hex profile.der      (the same over HTTPS; 'smsr put-psk' gives the card PSK)
   euicc-emu smdp-m2m --eis m2m/eis.json master-delete-token A0000005591010FFFFFFFF8900001000"""
 
 
@@ -92,11 +100,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[str]:
-    smsr = smdp.smsr
-    isdp = bytes.fromhex(args.isdp) if args.isdp else smsr.create_isdp()
-    smsr.audit()
-    ecasd = smdp.ecasd_public_key(smsr.eis.ecasd_certificate, load_public_key(args.eum_key) if args.eum_key else None)
-    smdp.establish_isdp_keyset(isdp, ecasd)
+    isdp = smdp.prepare_isdp(bytes.fromhex(args.isdp) if args.isdp else None,
+                             load_public_key(args.eum_key) if args.eum_key else None)
     doc.isdp_keys[isdp] = IsdpKeys(smdp.keys[isdp])
     result = smdp.download_profile(isdp, args.upp.read_bytes())
     doc.isdp_keys[isdp].token_key = smdp.put_token_key(isdp)
@@ -134,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    check_transport(build_parser(), args, doc)
     try:
         key = load_private_key(args.key) if args.function == "download" else None
         cert = bytes.fromhex(args.cert.read_text().strip()) if args.function == "download" else b""

@@ -68,6 +68,15 @@ class SmDp:
         self.smsr.eis.profile(isdp_aid).state = "PERSONALIZED"
         return keys
 
+    def prepare_isdp(self, isdp_aid: bytes | None = None, issuer: ec.EllipticCurvePublicKey | None = None) -> bytes:
+        """The ISD-P a download goes into: ES3 -> ES5.CreateISDP unless ``isdp_aid`` names a
+        SELECTABLE one (SGP.02 §3.1.1), CERT.ECASD.ECKA from the SM-SR's audit (verified with the
+        EUM's ``issuer`` key when given), ES8.EstablishISDPKeySet (§4.1.3.1); returns its AID."""
+        isdp = isdp_aid if isdp_aid is not None else self.smsr.create_isdp()
+        self.smsr.audit()
+        self.establish_isdp_keyset(isdp, self.ecasd_public_key(self.smsr.eis.ecasd_certificate, issuer))
+        return isdp
+
     def open_scp03t(self, isdp_aid: bytes) -> Scp03tHost:
         """INITIALIZE UPDATE and EXTERNAL AUTHENTICATE TLVs, each in its own chained script."""
         session = Scp03tHost(self.keys[isdp_aid], isdp_aid, self.s.scp03t_key_id, self.s.scp03t_security_level)

@@ -2,7 +2,7 @@
 HTTPS (SCP81, GP Amd B) (SGP.02 ES5).
 
     smsr [--eis FILE] [--kic HEX --kid HEX] [--kvn N] [--algo aes] [--counter N] [--reader R]
-         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N]
+         [--transport sms|https --psk HEX [--psk-kvn N] [--https-port N] [--https-linger S]
           [--dns-name NAME [--dns-server ADDRESS] [--dns-port N] [--terminal-dns ADDRESS]]] FUNCTION [ARGS]
     functions: audit | create-isdp [AID] | enable AID | disable AID | delete AID |
                set-fallback AID | set-emergency AID | update-address MSISDN | notifications |
@@ -26,6 +26,10 @@ the SCP81 key set of ``--psk`` (``put-psk`` creates it, by SMS).  ``--dns-name N
 names the SM-SR by NAME only (GP Amd B 'B3'), which the card resolves over a BIP UDP channel with
 the DNS server ``--dns-server`` (in 'B3') or, failing that, those the terminal simulator gives when
 OPEN CHANNEL asks (``--terminal-dns``, TS 102 223 §6.4.27), on UDP port ``--dns-port`` (default 53).
+A session stays open
+``--https-linger`` seconds after each answer for the run's next script (one trigger and one TLS
+handshake for all the scripts of a run that follow each other closely: in GP Amd B §3.2 / §3.5 a
+session lasts until the server answers ``204``).
 """
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ from tools.smsr.pki_files import (
 )
 from tools.smsr.smsr import CommandFailed, OtaFailure, SmSr, read_eid
 from tools.smsr_https.psk_keys import put_psk_key
-from tools.smsr_https.transport import HttpsTransport
+from tools.smsr_https.transport import LINGER, HttpsTransport
 from tools.terminal import cat
 from tools.terminal.bip import BipTerminal
 from tools.terminal.cli import add_reader_argument, ip_text, open_link
@@ -102,6 +106,9 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dns-port", type=int, help="UDP port of the DNS servers (default 53)")
     parser.add_argument("--terminal-dns", type=ip_text, action="append", default=[], metavar="ADDRESS",
                         help="a DNS server the terminal gives when the card's OPEN CHANNEL asks (repeatable)")
+    parser.add_argument("--https-linger", type=float, default=LINGER, metavar="SECONDS",
+                        help="how long an HTTPS session waits for the next script before it ends (default "
+                             "%(default)s; 0: one session per script)")
     add_reader_argument(parser)
 
 
@@ -265,13 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     except (EisFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    check_transport(parser, args, doc)
+    return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
+
+
+def check_transport(parser: argparse.ArgumentParser, args: argparse.Namespace, doc: EisDocument) -> None:
+    """Usage errors (exit status 2): ``--transport https`` without the card's PSK (given or in the
+    EIS file), the DNS options without ``--dns-name`` / ``--transport https``."""
     if args.transport == "https" and not args.psk and args.psk_kvn not in doc.eis.psk_keysets:
         parser.error("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     if args.dns_name and args.transport != "https":
         parser.error("--dns-name needs --transport https")
     if (args.dns_server or args.dns_port) and not args.dns_name:
         parser.error("--dns-server and --dns-port need --dns-name (the name the card resolves)")
-    return run_on_card(args, doc, lambda smsr: run(smsr, doc, args))
 
 
 def run_on_card(args: argparse.Namespace, doc: EisDocument, work: Callable[[SmSr], list[str]],
@@ -306,7 +319,7 @@ def start_https(smsr: SmSr, args: argparse.Namespace) -> HttpsTransport:
         raise UsageError("--transport https needs --psk (the card's SCP81 pre-shared key) or an EIS file holding it")
     if not smsr.eis.eid:
         smsr.eis.eid = read_eid(smsr.terminal)
-    transport = HttpsTransport.start(smsr, psk, args.psk_kvn, args.https_port)
+    transport = HttpsTransport.start(smsr, psk, args.psk_kvn, args.https_port, linger=max(0.0, args.https_linger))
     transport.dns_name, transport.dns_port = args.dns_name, args.dns_port
     if args.dns_server:
         transport.dns = (args.dns_server, args.dns_port or DNS_PORT)

@@ -3,7 +3,11 @@
 PSK-TLS 1.2 (python-mbedtls ``ServerContext``; the PSK of each identity is the server's key
 store), HTTP/1.1 from h11.  Per EID it keeps a queue of command scripts (TS 102 226 §5.2
 expanded format, e.g. ES5 commands wrapped by :func:`script`); each card POST gets the next one
-(``200``, ``X-Admin-Next-URI``, ``X-Admin-Targeted-Application``) or ``204`` when none is left.
+(``200``, ``X-Admin-Next-URI``, ``X-Admin-Targeted-Application``) or ``204`` when none is left
+(with ``linger``: none came within that many seconds, or :meth:`AdminServer.release` was called;
+in GP Amd B §3.2 / §3.5 (SPEC_NOTES §3.2) a session goes on while the server answers each POST
+with a script and ends with its ``204``, so one session carries the SM-SR's successive scripts
+without a new trigger and TLS handshake each).
 A POST carrying ``msg=<hex>`` is an SGP.02 notification (§3.15): it is recorded and answered, in
 the same session, with ES5.HandleNotificationConfirmation (DGI '3A08').  A session the card
 resumes (``X-Admin-Resume: true``) gets first the script an interrupted session left unanswered.
@@ -64,6 +68,8 @@ class Exchange:
     status: str | None = None
     response: bytes | None = None
     last: bool = False          # sent without X-Admin-Next-URI: the session ends with it (Amd B)
+    joined: bool = False        # queued while a session of its card was waiting for a script
+    session: SessionLog | None = None       # the session that sent it
 
 
 @dataclass
@@ -134,13 +140,17 @@ class AdminServer:
     """The test SM-SR's HTTPS side on ``host``:``port`` (0: any free port)."""
 
     def __init__(self, keys: dict[bytes, bytes], host: str = "127.0.0.1", port: int = 0,
-                 uri: str = "/gsma/adminagent", fault: str | None = None, ciphers: tuple[str, ...] = CIPHERS) -> None:
-        self.keys, self.uri, self.fault, self.ciphers = keys, uri, fault, ciphers
+                 uri: str = "/gsma/adminagent", fault: str | None = None, ciphers: tuple[str, ...] = CIPHERS,
+                 linger: float = 0.0) -> None:
+        self.keys, self.uri, self.fault, self.ciphers, self.linger = keys, uri, fault, ciphers, linger
         self.queues: dict[str, deque[Exchange]] = defaultdict(deque)
         self.notifications: list[dict[int, bytes]] = []
         self.unanswered: dict[str, Exchange] = {}      # per EID: the script an interrupted session lost
         self.sessions: list[SessionLog] = []
         self.lock = threading.Lock()
+        self.ready = threading.Condition(self.lock)         # a script queued, or sessions released
+        self.waiting: dict[str, int] = defaultdict(int)     # per EID: sessions waiting for a script
+        self._releases = 0
         self.done = threading.Event()
         self.sock = socket.create_server((host, port))
         self.address = self.sock.getsockname()[:2]
@@ -151,9 +161,35 @@ class AdminServer:
         """Queue command script ``body`` for the card ``eid``; its exchange is filled in once the
         card answered (``last``: sent without a next URI, the card answers nothing)."""
         exchange = Exchange(eid.upper(), body, target, last=last)
-        with self.lock:
+        with self.ready:
             self.queues[exchange.eid].append(exchange)
+            exchange.joined = self.waiting[exchange.eid] > 0
+            self.ready.notify_all()
         return exchange
+
+    def release(self) -> int:
+        """End the sessions waiting for a script now (``204``); how many were waiting."""
+        with self.ready:
+            self._releases += 1
+            self.ready.notify_all()
+            return sum(self.waiting.values())
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Wait until every session has ended; whether they have."""
+        with self.ready:
+            return self.ready.wait_for(lambda: all(s.ended for s in self.sessions), timeout)
+
+    def _next(self, eid: str) -> Exchange | None:
+        """The next script queued for ``eid``, waiting up to :attr:`linger` seconds for one."""
+        with self.ready:
+            if not self.queues[eid] and self.linger > 0:
+                releases = self._releases
+                self.waiting[eid] += 1
+                try:
+                    self.ready.wait_for(lambda: self.queues[eid] or self._releases != releases, self.linger)
+                finally:
+                    self.waiting[eid] -= 1
+            return self.queues[eid].popleft() if self.queues[eid] else None
 
     def start(self) -> "AdminServer":
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -188,6 +224,7 @@ class AdminServer:
                                       lowest_supported_version=tls.TLSVersion.TLSv1_2,
                                       highest_supported_version=tls.TLSVersion.TLSv1_2)
         raw.settimeout(10)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # no Nagle wait on small records
         sock = TlsConnection(tls.ServerContext(config).wrap_buffers(), raw)
         try:
             sock.handshake()
@@ -205,7 +242,9 @@ class AdminServer:
             if entry.exchanges and entry.exchanges[-1].response is None:
                 with self.lock:
                     self.unanswered[entry.eid] = entry.exchanges[-1]
-            entry.ended = True
+            with self.ready:
+                entry.ended = True
+                self.ready.notify_all()
             self.done.set()
 
     def _http(self, sock: TlsConnection, raw: socket.socket, entry: SessionLog) -> None:
@@ -249,22 +288,22 @@ class AdminServer:
                 note = self._notification(bytes.fromhex(message[0]))
                 seq = int.from_bytes(note.get(0x4E, b"\0\0"), "big")
                 pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID))
-            with self.lock:
-                if not pending and self.queues[entry.eid]:
-                    pending.append(self.queues[entry.eid].popleft())
+            if not pending and (queued := self._next(entry.eid)) is not None:
+                pending.append(queued)
             if not pending:
+                entry.completed = True           # before the card can read the 204 and go on
                 sock.send(conn.send(h11.Response(status_code=204, headers=[("X-Admin-Protocol", PROTOCOL)]))
                           + (conn.send(h11.EndOfMessage()) or b""))
-                entry.completed = True
                 sock.close_notify()
                 return
             last = pending.popleft()
+            last.session = entry
             entry.exchanges.append(last)
             if self._misbehave(sock, raw, conn, last.target, last.script):
                 return
+            entry.completed = last.last
             sock.send(self._script_response(conn, last.target, last.script, not last.last))
             if last.last:
-                entry.completed = True
                 sock.close_notify()
                 return
             conn.start_next_cycle()

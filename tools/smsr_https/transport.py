@@ -1,10 +1,15 @@
 """ES5 over HTTPS for the test SM-SR (GP Amd B; SGP.02 §2.4.4): each script the SM-SR runs is
 queued in the HTTPS server for the card's EID, the administration session trigger is pushed in
 an SCP80 packet to the ISD-R TAR (the SM-SR's SMS path), and the terminal is served (BIP channels
-over loopback, TS 102 223 §6.4.27) until the card has answered the script.
+over loopback, TS 102 223 §6.4.27) until the card has answered the script: one session per
+script.  With ``linger`` (the command line's default :data:`LINGER`) a session whose script was
+answered waits that long for the SM-SR's next one, which then goes in the same session without a
+new trigger (e.g. the ES3 relay of an SM-DP's profile download); the transport ends waiting
+sessions when it stops.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from tools.ber_tlv import encode as ber
@@ -12,8 +17,12 @@ from tools.smsr.settings import aid_for_tar
 from tools.smsr.smsr import OtaFailure, SmSr
 from tools.smsr_https.push import sgp02_psk_identity, trigger
 from tools.smsr_https.server import ISDR_AID, AdminServer
+from tools.terminal.link import LinkError
+
+log = logging.getLogger(__name__)
 
 SERVER_NAME = "smsr.test"      # the Host header the card is asked to send [U: any name]
+LINGER = 2.0                   # seconds a session waits for the next script (no source gives one)
 
 
 @dataclass
@@ -30,30 +39,47 @@ class HttpsTransport:
     dns_port: int | None = None             # the DNS UDP port without ``dns`` (the terminal's servers)
 
     @classmethod
-    def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0) -> "HttpsTransport":
+    def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0,
+              linger: float = 0.0) -> "HttpsTransport":
         """A server on loopback knowing the card's PSK under SGP.02's identity; attached to ``smsr``."""
         identity = sgp02_psk_identity(smsr.eis.eid, ISDR_AID, kvn, 0x01)
-        transport = cls(smsr, AdminServer({identity: psk}, port=port).start(), kvn, timeout=timeout)
+        transport = cls(smsr, AdminServer({identity: psk}, port=port, linger=linger).start(), kvn, timeout=timeout)
         smsr.https = transport
         return transport
 
     def stop(self) -> None:
-        self.server.stop()
-        self.smsr.https = None
+        """End the sessions still open (the card closes its channel), stop serving."""
+        try:
+            self.end_sessions()
+        except LinkError as exc:                 # the card is gone: nothing left to end
+            log.warning("HTTPS sessions not ended: %s", exc)
+        finally:
+            self.server.stop()
+            self.smsr.https = None
+
+    def end_sessions(self) -> None:
+        """``204`` to every session waiting for a script; the terminal is served until the card has
+        closed its channels, then the server's sessions are waited for (each at most :attr:`timeout`)."""
+        terminal = self.smsr.terminal
+        self.server.release()
+        if terminal is not None:
+            terminal.serve(self.timeout, until=lambda: not terminal.bip.channels)
+        self.server.wait_ended(self.timeout)
 
     def run_script(self, tar: bytes, items: list[bytes], chaining: int | None) -> bytes:
         """One 'AE 80 ... 00 00' script (TS 102 226 §5.2.1) in one session; its response script."""
         head = ber(0x83, bytes([chaining])) if chaining is not None else b""
         body = b"\xAE\x80" + head + b"".join(items) + b"\x00\x00"
         target = ISDR_AID if tar == self.smsr.s.isd_r_tar else aid_for_tar(tar)
-        exchange = self.server.queue(self.smsr.eis.eid.hex(), body, target)
         before = len(self.server.sessions)
-        self.push()
+        exchange = self.server.queue(self.smsr.eis.eid.hex(), body, target)
+        if not exchange.joined:
+            self.push()
         terminal = self.smsr.terminal
         assert terminal is not None
 
         def over() -> bool:
-            sessions = self.server.sessions[before:]
+            sessions = self.server.sessions[before:] + ([exchange.session] if exchange.session else [])
             return exchange.response is not None or (bool(sessions) and all(s.ended for s in sessions)
                                                      and not terminal.bip.channels)
         terminal.serve(self.timeout, until=over)
