@@ -23,6 +23,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import signal
 import sys
 import tomllib
 from collections.abc import Callable
@@ -217,14 +218,21 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _refusing_bad_state(command: Callable[[], int | None]) -> int:
-    """Run a command; a state file that is not a usable card is one line and exit status 1."""
+def _run_command(command: Callable[[], int | None]) -> int:
+    """Run a command; a state file that is not a usable card is one line and exit status 1.  A
+    reader of the output that goes away (``euicc-emu info | head -3``) ends the command quietly
+    with the status a shell gives a program killed by SIGPIPE (128 + 13), not a traceback."""
     from euicc.nvm import StateFileError
     try:
-        return int(command() or 0)
+        status = int(command() or 0)
+        sys.stdout.flush()   # a broken pipe shows here, not in the interpreter's exit flush
+        return status
     except StateFileError as exc:
         print(f"euicc-emu: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nothing left to flush at exit
+        return 128 + signal.SIGPIPE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     if tool is not None:  # a tool with its own argument parser gets the rest of the line
         top = parser.parse_args(argv[:len(argv) - len(rest)])  # top-level options and the command
         _configure_logging(_log_level(rest) or top.log_level)
-        return _refusing_bad_state(lambda: tool.main(rest))
+        return _run_command(lambda: tool.main(rest))
     args = parser.parse_args(argv)
     _configure_logging(args.log_level)
-    return _refusing_bad_state(lambda: args.func(args))
+    return _run_command(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -226,7 +226,7 @@ def test_lpa_cli_rpm_enable_on_an_esim_port(smdp_v3, upp, tmp_path, capsys):
     assert lpa_cli.main([*base, "rpm", "--port", "2"]) == 0
     (outcome,) = json.loads(capsys.readouterr().out)
     assert outcome["finalResult"] == ["rpmPackageExecutionResult", [
-        {"iccid": iccid_bytes(TS48_ICCID).hex().upper(),
+        {"iccid": TS48_ICCID,
          "rpmCommandResultData": ["enableResult", {"enableResult": 0, "targetEsimPort": 2}]}]]
     assert lpa_cli.main([*base, "profile", "list"]) == 0
     assert {p["iccid"]: p.get("esimPort") for p in json.loads(capsys.readouterr().out)}[TS48_ICCID] == 2

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sqlite3
 import statistics
 import subprocess
@@ -63,7 +64,7 @@ def euicc_emu(*argv: str) -> list[str]:
 
 def _run(argv: list[str], show: bool) -> str:
     if show:
-        print("$ euicc-emu " + " ".join(argv[3:]), flush=True)
+        print("$ euicc-emu " + shlex.join(argv[3:]), flush=True)
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     if done.returncode != 0:
@@ -76,7 +77,7 @@ class Process:
 
     def __init__(self, argv: list[str], log: Path, show: bool, ready: str | None = None) -> None:
         if show:
-            print("$ euicc-emu " + " ".join(argv[3:]) + " &", flush=True)
+            print("$ euicc-emu " + shlex.join(argv[3:]) + " &", flush=True)
         self.proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE if ready else open(log, "ab"),
                                      stderr=open(log, "ab"), text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
         if ready:

@@ -18,6 +18,7 @@ import ssl
 import sys
 from pathlib import Path
 
+from euicc.rsp.der import canonical_oid
 from tools.lpa import activation_code, device_change, rpm
 from tools.lpa.es9plus import Es9FunctionError, Es9PlusClient, Es9TransportError
 from tools.lpa.es10 import Es10Client, Es10Error
@@ -119,14 +120,29 @@ def _transmit(args: argparse.Namespace):
     return pcsc, pcsc.close
 
 
+def _readable(value, key: str = ""):
+    """A decoded ES10 / ES9+ value as a user reads it: an ``iccid`` as its digits (TS 102 221 §13.2),
+    an OID member (``dpOid``, ``managingDpOid``, ...) in its X.690 §8.19.4 form (asn1tools gives the
+    SGP.26 SM-DP+ OID 2.999.10 as '26.39.10'); a CHOICE (name, value) names its value."""
+    if isinstance(value, dict):
+        return {k: _readable(v, k) for k, v in value.items()}
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return [value[0], _readable(value[1], value[0])]
+    if isinstance(value, (list, tuple)):
+        return [_readable(v, key) for v in value]
+    if key == "iccid" and isinstance(value, (bytes, bytearray)):
+        return iccid_digits(value)
+    if key.endswith("Oid") and isinstance(value, str):
+        return canonical_oid(value)
+    return value
+
+
 def _json(value) -> str:
     def default(o):
         if isinstance(o, (bytes, bytearray)):
             return o.hex().upper()
-        if isinstance(o, tuple):
-            return list(o)
         return str(o)
-    return json.dumps(value, indent=2, default=default)
+    return json.dumps(_readable(value), indent=2, default=default)
 
 
 def _profile_list(es10: Es10Client) -> list[dict]:

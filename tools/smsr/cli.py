@@ -93,7 +93,10 @@ def add_keyset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kid", help="ISD-R KID (hex)")
     parser.add_argument("--kvn", type=int, help="key set version (default: the EIS file's, else 1)")
     parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="aes")
-    parser.add_argument("--counter", type=int, help="first SCP80 counter value to use (default: from the EIS file, else 1)")
+    parser.add_argument("--counter", type=int,
+                        help="first SCP80 counter value to use (default: one more than the higher of the EIS "
+                             "file's counter and the counter ledger's for that key set, "
+                             "$XDG_STATE_HOME/euicc-emu/scp80-counters.json)")
     parser.add_argument("--transport", choices=("sms", "https"), default="sms",
                         help="ES5 over SCP80 SMS-PP (default) or over HTTPS administration sessions (SCP81)")
     parser.add_argument("--psk", help="the card's SCP81 pre-shared key (hex) for --transport https "
