@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.e2e.pcsc_host import reader_name
+from tests.m2m.tls_wire import ALERT, closed_channel_streams, record_types
 from tests.m2m_host.https_chain import CARD_OPTIONS, HttpsChain
 from tools.ber_tlv import encode as ber
 from tools.smsr import es5
@@ -71,6 +72,11 @@ def test_enable_over_https_then_notification_confirmed_over_https(start_card, pc
         assert es5.parse_confirmation_response(rapdus(e.response)[0][:-2]) == []
     kinds = [p.type for p in link.proactive()]
     assert kinds.count(cat.OPEN_CHANNEL) == 2 and cat.SEND_SHORT_MESSAGE not in kinds     # by HTTPS, not SMS
+    # each session's normal end (204): the card's close_notify (RFC 5246 §7.2.1), decrypted by the
+    # SM-SR, and on the wire the last record the card sent on the channel before CLOSE CHANNEL
+    assert all(s.card_close_notify for s in server.sessions)
+    streams = closed_channel_streams(link.proactive())
+    assert len(streams) == 2 and all(record_types(stream)[-1] == ALERT for stream in streams)
 
     assert chain.audit() == {original: "DISABLED", isdp: "ENABLED"}
     time.sleep(max(0.0, enabled_at + VALIDITY_PERIOD + 1 - time.time()))   # the card's own deadline, passed
