@@ -68,6 +68,7 @@ class Exchange:
     status: str | None = None
     response: bytes | None = None
     last: bool = False          # sent without X-Admin-Next-URI: the session ends with it (Amd B)
+    notification: bytes = b""   # the 'E1' notification this script confirms (SGP.02 §3.15)
 
 
 @dataclass
@@ -267,7 +268,8 @@ class AdminServer:
             if message:
                 note = self._notification(bytes.fromhex(message[0]))
                 seq = int.from_bytes(note.get(0x4E, b"\0\0"), "big")
-                pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID))
+                pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID,
+                                        notification=bytes.fromhex(message[0])))
             with self.lock:
                 if not pending and self.queues[entry.eid]:
                     pending.append(self.queues[entry.eid].popleft())

@@ -5,14 +5,17 @@ over loopback, TS 102 223 §6.4.27) until the card has answered the script.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 from tools.ber_tlv import encode as ber
+from tools.smsr.mo import MoError, Notification, parse_notification
 from tools.smsr.settings import aid_for_tar
-from tools.smsr.smsr import OtaFailure, SmSr
+from tools.smsr.smsr import OtaFailure, SmSr, parse_response_script
 from tools.smsr_https.push import sgp02_psk_identity, trigger
-from tools.smsr_https.server import ISDR_AID, AdminServer
+from tools.smsr_https.server import ISDR_AID, AdminServer, Exchange
 
+log = logging.getLogger(__name__)
 SERVER_NAME = "smsr.test"      # the Host header the card is asked to send [U: any name]
 
 
@@ -26,6 +29,7 @@ class HttpsTransport:
     key_id: int = 0x01
     timeout: float = 30.0
     dns: tuple[str, int] | None = None     # (server, UDP port): the card resolves SERVER_NAME there
+    recorded: dict[int, Exchange] = field(default_factory=dict)   # answered notification exchanges the EIS took
 
     @classmethod
     def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0) -> "HttpsTransport":
@@ -71,11 +75,31 @@ class HttpsTransport:
                                                               address=None if dns else address, kvn=self.kvn,
                                                               key_id=self.key_id, dns=dns))
 
-    def serve_notifications(self, seconds: float) -> list[dict[int, bytes]]:
-        """Serve the terminal while notification sessions come in (each confirmed in its session)."""
+    def serve_notifications(self, seconds: float) -> list[Notification]:
+        """Serve the terminal while notification sessions come in, each confirmed in its session
+        (SGP.02 §3.15, ES5.HandleNotificationConfirmation §4.1.1.12); the confirmed ones, which the
+        EIS takes as by SMS (:meth:`SmSr.apply_notification`, :meth:`SmSr.confirmed`).  One whose
+        confirmation the card has not answered is not confirmed (the card sends it again); one it
+        refused raises :class:`OtaFailure` or :class:`CommandFailed`."""
         terminal = self.smsr.terminal
         assert terminal is not None
         before = len(self.server.notifications)
         terminal.serve(seconds, until=lambda: len(self.server.notifications) > before
                        and all(s.completed or s.error for s in self.server.sessions) and not terminal.bip.channels)
-        return self.server.notifications[before:]
+        confirmed = []
+        for exchange in [e for s in self.server.sessions for e in s.exchanges
+                         if e.notification and e.response is not None and id(e) not in self.recorded]:
+            self.recorded[id(exchange)] = exchange
+            try:
+                notification = parse_notification(exchange.notification, self.smsr.s)
+            except MoError as exc:
+                log.warning("refused notification over HTTPS: %s", exc)
+                continue
+            self.smsr.eis.log(f"notification {notification.type_name} seq {notification.sequence} over HTTPS")
+            if exchange.status != "ok":
+                raise OtaFailure(f"X-Admin-Script-Status: {exchange.status}")
+            rapdus = self.smsr.check(parse_response_script(exchange.response).rapdus, 1, "HandleNotificationConfirmation")
+            self.smsr.apply_notification(notification)
+            self.smsr.confirmed(notification, rapdus[0][:-2])
+            confirmed.append(notification)
+        return confirmed
