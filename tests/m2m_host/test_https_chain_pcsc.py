@@ -4,12 +4,15 @@ queues ES5.EnableProfile, pushes the administration session trigger by SMS throu
 simulator, the card opens a BIP channel, PSK-TLS, HTTP POST, the script runs, REFRESH; back in
 network service the card delivers its profile-change notification (SGP.02 §3.15) in an HTTPS
 session of its own, which the SM-SR confirms inside it (ES5.HandleNotificationConfirmation,
-§4.1.1.12).  The card's state is read back with ES5 AuditEIS only; that it forgot the confirmed
-notification shows after its validity period: an unconfirmed switch would be rolled back then
-(SGP.02 §3.2, notification '03'), a confirmed one stays."""
+§4.1.1.12), and the SM-SR's EIS file records them as by SMS.  The card's state is read back with
+ES5 AuditEIS only; that it forgot the confirmed notification shows after its validity period: an
+unconfirmed switch would be rolled back then (SGP.02 §3.2, notification '03'), a confirmed one
+stays."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +67,10 @@ def test_enable_over_https_then_notification_confirmed_over_https(start_card, pc
     assert f"confirmed over HTTPS type 02 seq {seq}" in out
     declaration = [n for n in server.notifications if n.get(0x4D) == b"\x01"]   # first attachment of its life
     assert len(declaration) == 1 and len(server.notifications) == 2
+    eis = json.loads(Path(chain.eis).read_text())           # as by SMS: the confirmed ones and what they tell
+    declared = int.from_bytes(declaration[0][0x4E], "big")
+    assert sorted(eis["notifications"]) == sorted([seq, declared])
+    assert {p["isdp_aid"]: p["state"] for p in eis["profiles"]} == {original: "DISABLED", isdp: "ENABLED"}
     confirmations = [e for s in server.sessions for e in s.exchanges]
     assert len(server.sessions) == 2 and all(s.completed and s.error is None for s in server.sessions)
     assert [e.script for e in confirmations][0] == script(es5.confirm_notification(seq))
