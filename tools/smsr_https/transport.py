@@ -98,7 +98,8 @@ class HttpsTransport:
             self.smsr.eis.log(f"notification {notification.type_name} seq {notification.sequence} over HTTPS")
             if exchange.status != "ok":
                 raise OtaFailure(f"X-Admin-Script-Status: {exchange.status}")
-            rapdus = self.smsr.check(parse_response_script(exchange.response).rapdus, 1, "HandleNotificationConfirmation")
+            rapdus = parse_response_script(exchange.response).rapdus
+            rapdus = self.smsr.check(rapdus, 1, "HandleNotificationConfirmation")
             self.smsr.apply_notification(notification)
             self.smsr.confirmed(notification, rapdus[0][:-2])
             confirmed.append(notification)

@@ -122,7 +122,8 @@ class AdminSession:
         self.posted = True
         query = f"?{self.request.first_query}" if self.request.first_query else ""
         self.last_uri = self.resume_uri or self.request.http.uri + query
-        self.tls.write(self.http.post(self.last_uri, resume=self.resume_uri is not None and self.settings.resume_header))
+        resume = self.resume_uri is not None and self.settings.resume_header
+        self.tls.write(self.http.post(self.last_uri, resume=resume))
 
     def _answer(self, response: CommandScript | EndOfSession) -> None:
         assert self.tls is not None
