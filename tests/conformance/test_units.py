@@ -207,3 +207,22 @@ def test_location_status_gives_the_commands_fetched_after_es5_first():
     s.proactive = [m2m_cat.Proactive(0x01, {})]
     assert [p.type for p in m2m_cat.location_status(s, m2m_cat.NORMAL_SERVICE)] == [0x01]
     assert s.proactive == [] and not card.script
+
+
+def test_multipart_script_each_parts_91xx_is_fetched_before_the_next_part():
+    """A script in two SMS-DELIVER parts (TS 31.115 concatenation) whose first ENVELOPE the card
+    answers '91xx' (TS 102 221 §7.4.2.2): the runner FETCHes and answers the proactive command
+    before it sends the second part, and keeps it for the case; the last part's answer is then
+    read for the PoR (none here: a FAIL).  Another status word on an earlier part is a FAIL."""
+    long_apdu = bytes.fromhex("80E29100") + bytes([200]) + bytes(200)
+    card = ScriptedCard([("80C20000", "910B"), ("801200000B", REFRESH_COMMAND + "9000"),
+                         (TERMINAL_RESPONSE, "9000"), ("80C20000", "9000")])
+    s = Session(next(iter(runner.load_cases().values())), card, description.load())
+    with pytest.raises(Fail, match="no PoR"):
+        m2m.send_packet(s, [long_apdu], counter=1)
+    assert not card.script and [a[:2] for a in card.sent] == [b"\x80\xC2", b"\x80\x12", b"\x80\x14", b"\x80\xC2"]
+    assert [p.type for p in s.proactive] == [0x01]
+    refused = ScriptedCard([("80C20000", "6F00")])
+    s = Session(next(iter(runner.load_cases().values())), refused, description.load())
+    with pytest.raises(Fail, match="part 1/2"):
+        m2m.send_packet(s, [long_apdu], counter=1)

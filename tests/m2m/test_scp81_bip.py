@@ -13,6 +13,7 @@ from euicc.m2m.records import PskKeySet
 from euicc.m2m.settings import M2mSettings
 from tests.m2m import host
 from tests.m2m.conftest import DEK, KIC, KID, add_profile
+from tests.m2m.tls_wire import ALERT, closed_channel_streams, record_types
 from tools.ota.packet import AES, OtaKeyset
 from tools.smsr.eis import Eis
 from tools.smsr.smsr import SmSr
@@ -62,6 +63,9 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
         (note,) = server.notifications
         assert note[0x4D] == b"\x02" and note[0x4C] == eid and note[0x2F] == second
         assert second_session.completed and second_session.exchanges[0].status == "ok"
+        # the session's normal end (204): the card's close_notify, read by the server, before CLOSE CHANNEL
+        assert second_session.card_close_notify
+        assert record_types(closed_channel_streams(terminal.record.proactive)[-1])[-1] == ALERT
         assert card.store.get("m2m/notifications") == ()
         types = [c.type for c in terminal.record.proactive]
         assert types.count(cat.OPEN_CHANNEL) == 2 and cat.REFRESH in types

@@ -4,16 +4,20 @@ queues ES5.EnableProfile, pushes the administration session trigger by SMS throu
 simulator, the card opens a BIP channel, PSK-TLS, HTTP POST, the script runs, REFRESH; back in
 network service the card delivers its profile-change notification (SGP.02 §3.15) in an HTTPS
 session of its own, which the SM-SR confirms inside it (ES5.HandleNotificationConfirmation,
-§4.1.1.12).  The card's state is read back with ES5 AuditEIS only; that it forgot the confirmed
-notification shows after its validity period: an unconfirmed switch would be rolled back then
-(SGP.02 §3.2, notification '03'), a confirmed one stays."""
+§4.1.1.12), and the SM-SR's EIS file records them as by SMS.  The card's state is read back with
+ES5 AuditEIS only; that it forgot the confirmed notification shows after its validity period: an
+unconfirmed switch would be rolled back then (SGP.02 §3.2, notification '03'), a confirmed one
+stays."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.pcsc_host import reader_name
+from tests.m2m.tls_wire import ALERT, closed_channel_streams, record_types
 from tests.m2m_host.https_chain import CARD_OPTIONS, HttpsChain
 from tools.ber_tlv import encode as ber
 from tools.smsr import es5
@@ -63,6 +67,10 @@ def test_enable_over_https_then_notification_confirmed_over_https(start_card, pc
     assert f"confirmed over HTTPS type 02 seq {seq}" in out
     declaration = [n for n in server.notifications if n.get(0x4D) == b"\x01"]   # first attachment of its life
     assert len(declaration) == 1 and len(server.notifications) == 2
+    eis = json.loads(Path(chain.eis).read_text())           # as by SMS: the confirmed ones and what they tell
+    declared = int.from_bytes(declaration[0][0x4E], "big")
+    assert sorted(eis["notifications"]) == sorted([seq, declared])
+    assert {p["isdp_aid"]: p["state"] for p in eis["profiles"]} == {original: "DISABLED", isdp: "ENABLED"}
     confirmations = [e for s in server.sessions for e in s.exchanges]
     assert len(server.sessions) == 2 and all(s.completed and s.error is None for s in server.sessions)
     assert [e.script for e in confirmations][0] == script(es5.confirm_notification(seq))
@@ -71,6 +79,11 @@ def test_enable_over_https_then_notification_confirmed_over_https(start_card, pc
         assert es5.parse_confirmation_response(rapdus(e.response)[0][:-2]) == []
     kinds = [p.type for p in link.proactive()]
     assert kinds.count(cat.OPEN_CHANNEL) == 2 and cat.SEND_SHORT_MESSAGE not in kinds     # by HTTPS, not SMS
+    # each session's normal end (204): the card's close_notify (RFC 5246 §7.2.1), decrypted by the
+    # SM-SR, and on the wire the last record the card sent on the channel before CLOSE CHANNEL
+    assert all(s.card_close_notify for s in server.sessions)
+    streams = closed_channel_streams(link.proactive())
+    assert len(streams) == 2 and all(record_types(stream)[-1] == ALERT for stream in streams)
 
     assert chain.audit() == {original: "DISABLED", isdp: "ENABLED"}
     time.sleep(max(0.0, enabled_at + VALIDITY_PERIOD + 1 - time.time()))   # the card's own deadline, passed

@@ -51,18 +51,21 @@ def send_packet(s: Session, apdus: list[bytes], tar: bytes = ISD_R_TAR, keys: Ot
 def send_script(s: Session, items: list[bytes], label: str, tar: bytes = ISD_R_TAR, keys: OtaKeyset | None = None,
                 counter: int | None = None, chaining: int | None = None) -> tuple[ResponsePacket, int]:
     """One SCP80 command packet with the expanded script 'AA' {['83' chaining] command TLVs} (TS 102 226
-    §5.2.1: '22' C-APDUs, or SGP.02 SCP03t '84'/'85'/'86'); the decoded PoR and its counter."""
+    §5.2.1: '22' C-APDUs, or SGP.02 SCP03t '84'/'85'/'86'); the decoded PoR and its counter.  A
+    packet longer than one SMS goes in several ENVELOPEs (TS 31.115 concatenation); the card may
+    answer any of them '91xx', whose proactive commands are fetched and answered before the next
+    part, as a terminal does."""
     good = keyset(s)
     counter = s.env.next_scp80_counter() if counter is None else counter
     body = (tlv.encode(0x83, bytes([chaining])) if chaining is not None else b"") + b"".join(items)
     packet = build_command_packet(keys or good, SPI, tar, tlv.encode(0xAA, body), counter)
     s.step(f"ENVELOPE SMS-PP, SCP80 to TAR {tar.hex().upper()}: {label}"
            + (f" (script chaining {chaining:02X})" if chaining is not None else ""))
+    tpdus = sms_deliver_tpdus(packet)
     response = None
-    for tpdu in sms_deliver_tpdus(packet):
-        response = s.send(envelope_apdu(tpdu))
+    for number, tpdu in enumerate(tpdus, 1):     # each part's '91xx' fetched and answered (TS 102 221 §7.4.2.2)
+        response = s.answered(s.send(envelope_apdu(tpdu)), what=f"ENVELOPE (SMS part {number}/{len(tpdus)})")
     assert response is not None
-    response = s.answered(response, what="ENVELOPE")
     s.check(response.data[:3] == POR_UDH, f"no PoR in the ENVELOPE response ({response.data[:8].hex().upper()})")
     try:
         por = decode_response_packet(good, SPI, response.data)

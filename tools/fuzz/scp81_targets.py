@@ -25,8 +25,9 @@ def tls_records_target(data: bytes) -> None:
     client.outgoing()
     try:
         for chunk in split_chunks(data):
-            client.received(chunk)
-            client.outgoing()
+            client.feed(chunk)
+            for _ in client.records():
+                client.outgoing()
     except TlsFailure:
         return
     if client.established:

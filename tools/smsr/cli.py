@@ -46,6 +46,7 @@ from tools.smsr.eis_file import ALGORITHMS, CounterLedger, EisDocument, EisFileE
 from tools.smsr.gp_certificate import CertificateError, parse_certificate
 from tools.smsr.handover import change_smsr
 from tools.smsr.key_establishment import KeyEstablishmentError
+from tools.smsr.mo import Notification
 from tools.smsr.pki_files import (
     PkiError,
     load_private_key,
@@ -213,10 +214,8 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
     if args.function == "notifications":
         smsr.terminal.location_status(cat.NORMAL_SERVICE)
         over_https = smsr.https.serve_notifications(NOTIFICATION_WAIT) if smsr.https is not None else []
-        return ([f"confirmed over HTTPS type {n.get(0x4D, b'').hex()} seq {int.from_bytes(n.get(0x4E, b''), 'big')}"
-                 for n in over_https]
-                + [f"confirmed {n.type_name} seq {n.sequence}" + (f" {n.isdp_aid.hex().upper()}" if n.isdp_aid else "")
-                   for n in smsr.confirm_all()]) or ["no notification"]
+        return ([_confirmed(n, f"over HTTPS type {n.type:02x}") for n in over_https]
+                + [_confirmed(n, n.type_name) for n in smsr.confirm_all()]) or ["no notification"]
     if args.function == "put-psk":
         dek = bytes.fromhex(args.psk_dek) if args.psk_dek else None
         response = smsr.execute_one(put_psk_key(args.psk_kvn, bytes.fromhex(args.new_psk), dek, bytes.fromhex(args.dek),
@@ -235,6 +234,11 @@ def run(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:
               "set-fallback": smsr.set_fallback_attribute, "set-emergency": smsr.set_emergency_profile_attribute}
     action[args.function](aid)
     return ["ok"]
+
+
+def _confirmed(notification: Notification, kind: str) -> str:
+    aid = f" {notification.isdp_aid.hex().upper()}" if notification.isdp_aid else ""
+    return f"confirmed {kind} seq {notification.sequence}{aid}"
 
 
 def _change_smsr(smsr: SmSr, doc: EisDocument, args: argparse.Namespace) -> list[str]:

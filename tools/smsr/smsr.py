@@ -185,8 +185,12 @@ class SmSr:
                 chaining: int | None = None) -> list[bytes]:
         """Run C-APDUs in one script; R-APDUs (data || SW) back; an error SW raises CommandFailed."""
         result = self.send_script(tar or self.s.isd_r_tar, [c_apdu(a) for a in apdus], chaining)
-        rapdus = result.rapdus
-        if len(rapdus) < len(apdus) or not rapdus:
+        return self.check(result.rapdus, len(apdus), what)
+
+    def check(self, rapdus: list[bytes], commands: int, what: str) -> list[bytes]:
+        """The R-APDUs of a script of ``commands`` C-APDUs, all answered and the last one successful
+        (TS 102 226 §5.1.1: a script ends at its first error), else CommandFailed; logged in the EIS."""
+        if len(rapdus) < commands or not rapdus:
             last = int.from_bytes(rapdus[-1][-2:], "big") if rapdus else 0x6F00
             raise CommandFailed(what, last, rapdus)
         last = int.from_bytes(rapdus[-1][-2:], "big")
@@ -289,24 +293,36 @@ class SmSr:
     def confirm(self, notification: Notification) -> list[bytes]:
         """ES5.HandleNotificationConfirmation (SGP.02 §5.4.11); returns AIDs deleted by POL1."""
         data = self.execute_one(es5.confirm_notification(notification.sequence, self.s), "HandleNotificationConfirmation")
-        deleted = es5.parse_confirmation_response(data)
-        self.eis.notifications.append(notification.sequence)
-        for aid in deleted:
-            self.eis.profiles.pop(aid, None)
-        return deleted
+        return self.confirmed(notification, data)
 
     def confirm_all(self) -> list[Notification]:
         """Confirm every notification received so far; update the EIS from their content (the ISD-P
         of a '02', '03' or '05' notification is the enabled one)."""
         done, self.notifications = self.notifications, []
         for notification in done:
-            if notification.isdp_aid is not None and notification.type in SWITCH_NOTIFICATIONS:
-                for info in self.eis.profiles.values():
-                    if info.state == "ENABLED":
-                        info.state = "DISABLED"
-                self.eis.profile(notification.isdp_aid).state = "ENABLED"
+            self.apply_notification(notification)
             self.confirm(notification)
         return done
+
+    def apply_notification(self, notification: Notification) -> None:
+        """What a notification tells the EIS (SGP.02 §3.15): after a profile change ('02'), a
+        rollback ('03', naming the profile enabled again) or a change after Fall-Back ('05') its
+        ISD-P is the enabled one, the others are not."""
+        if notification.isdp_aid is not None and notification.type in SWITCH_NOTIFICATIONS:
+            for info in self.eis.profiles.values():
+                if info.state == "ENABLED":
+                    info.state = "DISABLED"
+            self.eis.profile(notification.isdp_aid).state = "ENABLED"
+
+    def confirmed(self, notification: Notification, data: bytes) -> list[bytes]:
+        """The card answered ES5.HandleNotificationConfirmation with ``data`` (by SMS or inside its
+        HTTPS notification session): the EIS records the sequence number and forgets the ISD-Ps
+        POL1 deleted (SGP.02 §5.4.11); returns their AIDs."""
+        deleted = es5.parse_confirmation_response(data)
+        self.eis.notifications.append(notification.sequence)
+        for aid in deleted:
+            self.eis.profiles.pop(aid, None)
+        return deleted
 
     def send_data(self, isdp_aid: bytes, items: list[bytes], chaining: int | None = None) -> ScriptResponse:
         """ES3.SendData relay (SGP.02 §5.3.x): a script for an ISD-P, by its TAR (SPEC_NOTES §8 item 7)."""

@@ -11,6 +11,9 @@ without a new trigger and TLS handshake each).
 A POST carrying ``msg=<hex>`` is an SGP.02 notification (§3.15): it is recorded and answered, in
 the same session, with ES5.HandleNotificationConfirmation (DGI '3A08').  A session the card
 resumes (``X-Admin-Resume: true``) gets first the script an interrupted session left unanswered.
+A session's end (``204`` or a last script) is followed by the server's close_notify (a ``204``
+in the same socket write, so that the card gets both in one piece), and the server then reads
+until the card's (RFC 5246 §7.2.1; :attr:`SessionLog.card_close_notify`).
 
 ``fault`` makes one session misbehave on purpose (tests of the card's refusals): ``"close"``
 sends close_notify instead of the first script, ``"garbage"`` a record that is no valid TLS
@@ -37,6 +40,7 @@ PROTOCOL = "globalplatform-remote-admin/1.0"
 SCRIPT_TYPE = "application/vnd.globalplatform.card-content-mgt;version=1.0"
 CIPHERS = ("TLS-PSK-WITH-AES-128-GCM-SHA256", "TLS-PSK-WITH-AES-128-CBC-SHA256")
 ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
+PEER_CLOSE_NOTIFY = 0x7880        # MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY
 
 
 def script(*apdus: bytes) -> bytes:
@@ -70,6 +74,7 @@ class Exchange:
     last: bool = False          # sent without X-Admin-Next-URI: the session ends with it (Amd B)
     joined: bool = False        # queued while a session of its card was waiting for a script
     session: SessionLog | None = None       # the session that sent it
+    notification: bytes = b""   # the 'E1' notification this script confirms (SGP.02 §3.15)
 
 
 @dataclass
@@ -78,6 +83,7 @@ class SessionLog:
     cipher: str | None = None
     error: str | None = None
     completed: bool = False
+    card_close_notify: bool = False     # the card answered the end with its close_notify (RFC 5246 §7.2.1)
     resume: bool = False
     ended: bool = False
     exchanges: list[Exchange] = field(default_factory=list)
@@ -113,10 +119,12 @@ class TlsConnection:
         cipher = self.buffer.cipher()
         return cipher[0] if isinstance(cipher, tuple) else cipher
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, flush: bool = True) -> None:
+        """Encrypt ``data``; ``flush`` False: small data left for the next flush (one socket write)."""
         while data:
             data = data[self.buffer.write(data):]
-            self.flush()
+            if flush:
+                self.flush()
 
     def recv(self, size: int) -> bytes:
         while True:
@@ -134,6 +142,18 @@ class TlsConnection:
     def close_notify(self) -> None:
         self.buffer.shutdown()
         self.flush()
+
+    def await_close_notify(self) -> bool:
+        """After our close_notify, read until the card's own (RFC 5246 §7.2.1: the other party
+        MUST respond with one); False when the connection ends otherwise."""
+        try:
+            while self.recv(4096):
+                pass
+        except TLSError as e:
+            return e.err == PEER_CLOSE_NOTIFY
+        except OSError:
+            pass
+        return False
 
 
 class AdminServer:
@@ -287,14 +307,16 @@ class AdminServer:
             if message:
                 note = self._notification(bytes.fromhex(message[0]))
                 seq = int.from_bytes(note.get(0x4E, b"\0\0"), "big")
-                pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID))
+                pending.append(Exchange(entry.eid, script(confirmation(seq)), ISDR_AID,
+                                        notification=bytes.fromhex(message[0])))
             if not pending and (queued := self._next(entry.eid)) is not None:
                 pending.append(queued)
             if not pending:
                 entry.completed = True           # before the card can read the 204 and go on
                 sock.send(conn.send(h11.Response(status_code=204, headers=[("X-Admin-Protocol", PROTOCOL)]))
-                          + (conn.send(h11.EndOfMessage()) or b""))
-                sock.close_notify()
+                          + (conn.send(h11.EndOfMessage()) or b""), flush=False)
+                sock.close_notify()                 # with the 204 in one write: one piece for the card
+                entry.card_close_notify = sock.await_close_notify()
                 return
             last = pending.popleft()
             last.session = entry
@@ -305,6 +327,7 @@ class AdminServer:
             sock.send(self._script_response(conn, last.target, last.script, not last.last))
             if last.last:
                 sock.close_notify()
+                entry.card_close_notify = sock.await_close_notify()
                 return
             conn.start_next_cycle()
 

@@ -10,17 +10,19 @@ sessions when it stops.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tools.ber_tlv import encode as ber
+from tools.smsr.mo import MoError, Notification, parse_notification
 from tools.smsr.settings import aid_for_tar
-from tools.smsr.smsr import OtaFailure, SmSr
+from tools.smsr.smsr import OtaFailure, SmSr, parse_response_script
 from tools.smsr_https.push import sgp02_psk_identity, trigger
-from tools.smsr_https.server import ISDR_AID, AdminServer
+from tools.smsr_https.server import ISDR_AID, AdminServer, Exchange
 from tools.terminal.link import LinkError
 
 log = logging.getLogger(__name__)
 
+log = logging.getLogger(__name__)
 SERVER_NAME = "smsr.test"      # the Host header the card is asked to send [U: any name]
 LINGER = 2.0                   # seconds a session waits for the next script (no source gives one)
 
@@ -37,6 +39,7 @@ class HttpsTransport:
     dns: tuple[str, int] | None = None     # (server, UDP port): the card resolves the name there
     dns_name: str | None = None             # the SM-SR given by this name (``dns`` alone: SERVER_NAME)
     dns_port: int | None = None             # the DNS UDP port without ``dns`` (the terminal's servers)
+    recorded: dict[int, Exchange] = field(default_factory=dict)   # answered notification exchanges the EIS took
 
     @classmethod
     def start(cls, smsr: SmSr, psk: bytes, kvn: int = 0x40, port: int = 0, timeout: float = 30.0,
@@ -101,11 +104,32 @@ class HttpsTransport:
             name or SERVER_NAME, port, self.server.uri, address=None if name else address, kvn=self.kvn,
             key_id=self.key_id, dns_name=name, dns_servers=(server,) if server else (), dns_port=dns_port))
 
-    def serve_notifications(self, seconds: float) -> list[dict[int, bytes]]:
-        """Serve the terminal while notification sessions come in (each confirmed in its session)."""
+    def serve_notifications(self, seconds: float) -> list[Notification]:
+        """Serve the terminal while notification sessions come in, each confirmed in its session
+        (SGP.02 §3.15, ES5.HandleNotificationConfirmation §4.1.1.12); the confirmed ones, which the
+        EIS takes as by SMS (:meth:`SmSr.apply_notification`, :meth:`SmSr.confirmed`).  One whose
+        confirmation the card has not answered is not confirmed (the card sends it again); one it
+        refused raises :class:`OtaFailure` or :class:`CommandFailed`."""
         terminal = self.smsr.terminal
         assert terminal is not None
         before = len(self.server.notifications)
         terminal.serve(seconds, until=lambda: len(self.server.notifications) > before
                        and all(s.completed or s.error for s in self.server.sessions) and not terminal.bip.channels)
-        return self.server.notifications[before:]
+        confirmed = []
+        for exchange in [e for s in self.server.sessions for e in s.exchanges
+                         if e.notification and e.response is not None and id(e) not in self.recorded]:
+            self.recorded[id(exchange)] = exchange
+            try:
+                notification = parse_notification(exchange.notification, self.smsr.s)
+            except MoError as exc:
+                log.warning("refused notification over HTTPS: %s", exc)
+                continue
+            self.smsr.eis.log(f"notification {notification.type_name} seq {notification.sequence} over HTTPS")
+            if exchange.status != "ok":
+                raise OtaFailure(f"X-Admin-Script-Status: {exchange.status}")
+            rapdus = parse_response_script(exchange.response).rapdus
+            rapdus = self.smsr.check(rapdus, 1, "HandleNotificationConfirmation")
+            self.smsr.apply_notification(notification)
+            self.smsr.confirmed(notification, rapdus[0][:-2])
+            confirmed.append(notification)
+        return confirmed

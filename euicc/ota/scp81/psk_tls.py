@@ -5,13 +5,18 @@ handshake; this class only feeds it the bytes the channel received and drains wh
 The received bytes are handed to mbedtls one whole record at a time (only the RFC 5246 §6.2.1
 header is looked at, for its length): python-mbedtls' ``read`` loses the plaintext of a record
 that arrived in pieces, and an error after data in one ``read`` (the close_notify following the
-last response) discards that data.
+last response) discards that data.  :meth:`PskTlsClient.records` reads the next record only when
+its caller asks for it, so that the caller acts on a response (and closes, :meth:`close`) before
+the server's close_notify that follows it is read: python-mbedtls resets its context on reading
+the peer's close_notify, after which no close_notify of ours (RFC 5246 §7.2.1) can be sent.
 
 Any TLS failure (bad record MAC from a wrong PSK, an unknown identity refused by the server, an
 alert, a malformed record) raises :class:`TlsFailure`; the session then ends without running
 anything more.
 """
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 from mbedtls import tls
 from mbedtls.exceptions import TLSError
@@ -56,26 +61,30 @@ class PskTlsClient:
         """Send the ClientHello."""
         self._step()
 
-    def received(self, data: bytes) -> bytes:
-        """Feed bytes from the network; returns the application data now readable."""
-        if self._closed:
-            return b""
-        self._records += data
-        plain = bytearray()
-        while len(self._records) >= RECORD_HEADER and not self.peer_closed:
+    def feed(self, data: bytes) -> None:
+        """Bytes from the network, read by :meth:`records`."""
+        if not self._closed:
+            self._records += data
+
+    def records(self) -> Iterator[bytes]:
+        """Read the whole records fed so far, one at a time, each when the caller asks for the
+        next: yields each record's application data (b"" for a handshake record or an alert).
+        Stops after the peer's close_notify or once :meth:`close` was called (what follows is not
+        read).  Raises :class:`TlsFailure`."""
+        while len(self._records) >= RECORD_HEADER and not self.peer_closed and not self._closed:
             length = int.from_bytes(self._records[3:5], "big")
             if length > MAX_RECORD:
                 raise TlsFailure("record_overflow: record longer than 2^14 + 2048")
             if len(self._records) < RECORD_HEADER + length:
-                break
+                return
             record = bytes(self._records[:RECORD_HEADER + length])
             del self._records[:RECORD_HEADER + length]
             self._buffer.receive_from_network(record)
             if not self._established:
                 self._step()
+                yield b""
             else:
-                plain += self._read()
-        return bytes(plain)
+                yield self._read()
 
     def write(self, data: bytes) -> None:
         """Queue application data (the handshake must be complete)."""

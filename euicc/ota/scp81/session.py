@@ -70,6 +70,7 @@ class AdminSession:
         self.tls: PskTlsClient | None = None
         self.outcome: SessionOutcome | None = None
         self.scripts_run = 0
+        self.posted = False                  # the first POST was written
 
     # -- ChannelUser ---------------------------------------------------------------------------
     def connected(self) -> None:
@@ -85,17 +86,15 @@ class AdminSession:
         if self.outcome is not None or self.tls is None:
             return                                   # nothing is expected: dropped
         try:
-            was_established = self.tls.established
-            plain = self.tls.received(data)
-            if self.tls.established and not was_established:
-                query = f"?{self.request.first_query}" if self.request.first_query else ""
-                self.last_uri = self.resume_uri or self.request.http.uri + query
-                self.tls.write(self.http.post(self.last_uri, resume=self.resume_uri is not None
-                                              and self.settings.resume_header))
-            if plain:
-                response = self.http.received(plain)
+            self.tls.feed(data)
+            for plain in self.tls.records():       # one record at a time: a 204 is answered (close_notify)
+                if self.tls.established and not self.posted:   # before the server's close_notify is read
+                    self._first_post()
+                response = self.http.received(plain) if plain else None
                 if response is not None:
                     self._answer(response)
+                if self.outcome is not None:
+                    return
             if self.tls.peer_closed and self.outcome is None:
                 self.http.eof()
                 self._end(False, "tls: the server closed the session before its end (close_notify)")
@@ -123,6 +122,15 @@ class AdminSession:
         return self.outcome is not None
 
     # -- the protocol ------------------------------------------------------------------------
+    def _first_post(self) -> None:
+        """The first POST once the handshake is over (Amd B §3.4; ``X-Admin-Resume`` §3.6.3)."""
+        assert self.tls is not None
+        self.posted = True
+        query = f"?{self.request.first_query}" if self.request.first_query else ""
+        self.last_uri = self.resume_uri or self.request.http.uri + query
+        resume = self.resume_uri is not None and self.settings.resume_header
+        self.tls.write(self.http.post(self.last_uri, resume=resume))
+
     def _answer(self, response: CommandScript | EndOfSession) -> None:
         assert self.tls is not None
         if isinstance(response, EndOfSession):
