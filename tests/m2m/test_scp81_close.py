@@ -27,10 +27,15 @@ LAST_SCRIPT = (b"HTTP/1.1 200 OK\r\n" + PROTOCOL + b"Content-Type: application/v
 
 
 class Runner:
+    """The session's card side: the card access (no card context here) and the script run."""
+
     def __init__(self) -> None:
         self.scripts: list[bytes] = []
 
-    def run(self, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
+    def access(self, work):
+        return work(None)
+
+    def run(self, ctx, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
         self.scripts.append(script)
         return ScriptStatus.OK, bytes.fromhex("AF80230290000000")
 
@@ -70,7 +75,8 @@ def handshake(srv: tls.TLSWrappedBuffer) -> bytes:
 def established() -> tuple[AdminSession, tls.TLSWrappedBuffer, Runner]:
     """A session past its handshake whose first POST the server has read."""
     runner, srv = Runner(), server()
-    session = AdminSession(request(), PskCredentials(IDENTITY, PSK), "//se-id/eid/00", runner, Scp81Settings())
+    session = AdminSession(request(), PskCredentials(IDENTITY, PSK), "//se-id/eid/00", runner.access, runner.run,
+                           Scp81Settings())
     session.connected()
     for _ in range(3):                        # the handshake flights, then the first POST
         srv.receive_from_network(session.outgoing())
