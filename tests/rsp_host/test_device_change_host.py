@@ -112,6 +112,23 @@ def test_cli_needs_consent_for_the_message(smdp_v3, upp, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["activationCode"].startswith(f"LPA:1${smdp_v3.address}$DC-") and out["oldProfileDeleted"] is False
     assert out["encrypted"] is True
+    assert "deleteOldProfile" not in out["deviceChangeData"]           # absent NULL members: not shown
+
+
+def test_cli_prints_present_null_flags_as_true(smdp_v3, upp, capsys):
+    """SGP.22 v3.1 DeviceChangeData's NULL flags (deleteOldProfile, profileRecoverySupport):
+    present ones print as ``true`` (not ``null``, which reads as absent); without a
+    serviceProviderMessageForDc the member is left out rather than printed as null."""
+    lpa = in_process_lpa()
+    install(smdp_v3, lpa, upp, DeviceChangePolicy(delete_old_profile=True, recovery_days=7))
+    args = cli.argparse.Namespace(lpa_command="device-change", iccid=TS48_ICCID, smdp=smdp_v3.address, yes=False)
+    assert cli.execute(args, lpa) == 0
+    text = capsys.readouterr().out
+    out = json.loads(text)
+    assert out["deviceChangeData"]["deleteOldProfile"] is True
+    assert out["deviceChangeData"]["profileRecoverySupport"] is True
+    assert "serviceProviderMessageForDc" not in out and "null" not in text
+    assert out["oldProfileDeleted"] is True and TS48_ICCID not in iccids(lpa)
 
 
 @pytest.mark.pcsc

@@ -123,9 +123,12 @@ def _transmit(args: argparse.Namespace):
 def _readable(value, key: str = ""):
     """A decoded ES10 / ES9+ value as a user reads it: an ``iccid`` as its digits (TS 102 221 §13.2),
     an OID member (``dpOid``, ``managingDpOid``, ...) in its X.690 §8.19.4 form (asn1tools gives the
-    SGP.26 SM-DP+ OID 2.999.10 as '26.39.10'); a CHOICE (name, value) names its value."""
+    SGP.26 SM-DP+ OID 2.999.10 as '26.39.10'); a CHOICE (name, value) names its value; a present
+    NULL member (asn1tools decodes ASN.1 NULL, X.690 §8.8, as None; e.g. ``deleteOldProfile`` of
+    SGP.22 v3.1 DeviceChangeData) as ``true``.  An absent member is not shown at all: the dicts this
+    module builds leave them out (``_shown``)."""
     if isinstance(value, dict):
-        return {k: _readable(v, k) for k, v in value.items()}
+        return {k: True if v is None else _readable(v, k) for k, v in value.items()}
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
         return [value[0], _readable(value[1], value[0])]
     if isinstance(value, (list, tuple)):
@@ -135,6 +138,11 @@ def _readable(value, key: str = ""):
     if key.endswith("Oid") and isinstance(value, str):
         return canonical_oid(value)
     return value
+
+
+def _shown(**members) -> dict:
+    """An output object with its absent (None) members left out, as ``_readable`` shows decoded ones."""
+    return {k: v for k, v in members.items() if v is not None}
 
 
 def _json(value) -> str:
@@ -168,9 +176,9 @@ def _notification_list(es10: Es10Client) -> list[dict]:
 def _rpm_outcome(outcome: rpm.RpmOutcome) -> dict:
     """One RPM session as shown: the commands and the eUICC's result (SGP.22 v3.1 LoadRpmPackageResult)."""
     kind, value = outcome.result
-    shown: dict = {"transactionId": outcome.transaction_id,
-                   "commands": [c["rpmCommandDetails"][0] for c in outcome.package], "result": kind,
-                   "notificationSeq": outcome.seq_number, "notificationSent": outcome.notification_sent}
+    shown = _shown(transactionId=outcome.transaction_id,
+                   commands=[c["rpmCommandDetails"][0] for c in outcome.package], result=kind,
+                   notificationSeq=outcome.seq_number, notificationSent=outcome.notification_sent)
     if kind == "loadRpmPackageResultSigned":
         final = value["loadRpmPackageResultDataSigned"]["finalResult"]
         shown["finalResult"] = final
@@ -272,9 +280,9 @@ def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:
             print(_json({"serviceProviderMessageForDc": seen[0], "refused": "confirm with --yes"}))
             return 1
         raise
-    print(_json({"activationCode": result.activation_code,
-                 "serviceProviderMessageForDc": result.service_provider_message, "deviceChangeData": result.data,
-                 "encrypted": result.encrypted, "oldProfileDeleted": result.deleted}))
+    print(_json(_shown(activationCode=result.activation_code,
+                       serviceProviderMessageForDc=result.service_provider_message, deviceChangeData=result.data,
+                       encrypted=result.encrypted, oldProfileDeleted=result.deleted)))
     return 0
 
 
