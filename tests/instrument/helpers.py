@@ -1,26 +1,24 @@
 """Host-side helpers of the instrument tests, written from the specs without the card's code: a T=0
 exchange that follows 61xx (ISO 7816-4 §7.6.1), ES10 STORE DATA blocks (SGP.22 v2.5 §5.7.2, GP Card
 Specification v2.3.1 §11.11: P1 b8 = last block, P2 = block number) and an SGP.22 ASN.1 decoder
-compiled from the reference module text (not the card's copy)."""
+compiled from the published module text (tests/vectors, a copy of the reference data's ``asn1/sgp22``;
+not the card's copy)."""
 from __future__ import annotations
 
 import functools
 
 import asn1tools
-import pytest
 
-from tests.reference import REFERENCE
+from tests.vectors import ASN1 as ASN1_MODULES
 
 ISD_R = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 SELECT_ISD_R = bytes.fromhex("00A40400") + bytes((len(ISD_R),)) + ISD_R
 GET_EID = bytes.fromhex("80CA005A12")            # GP GET DATA '5A' (case 2, Le = 2 + 16)
-ASN1 = REFERENCE / "asn1" / "sgp22"
+ASN1 = ASN1_MODULES / "sgp22"
 
 
 @functools.cache
 def sgp22() -> asn1tools.compiler.Specification:
-    if not ASN1.is_dir():
-        pytest.skip(f"{ASN1} is absent: decoding forged ES10 answers needs the SGP.22 ASN.1 reference")
     names = ("RSPDefinitions.asn", "PKIX1Explicit88.asn", "PKIX1Implicit88.asn")
     return asn1tools.compile_files([str(ASN1 / n) for n in names], codec="der")
 

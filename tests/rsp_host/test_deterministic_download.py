@@ -6,7 +6,8 @@ fixed clock, a counting byte source and fixed one-time keys, with the GSMA SGP.2
 The SM-DP+ side is built here with the SGP.26 DPauth / DPpb keys, a fixed transactionId,
 serverChallenge and otSK.DP.ECKA (tools/smdpp's ES9+ server draws them from os.urandom, so its BPP
 builder ``tools.smdpp.bpp`` is used with the fixed key instead).  Requests are encoded and answers
-decoded with asn1tools from the published SGP.22 module of the reference data (not the card's copy),
+decoded with asn1tools from the published SGP.22 module (the repository copy of the reference data's
+``asn1/sgp22``, tests/vectors/SOURCES.md; not the card's copy),
 signatures are checked with ``cryptography`` against PK.EUICC.ECDSA of the SGP.26 CERT.EUICC file,
 and the BSP session keys are derived here from the fixed scalars (ECDH + X9.63 KDF, SGP.22 §2.6.4 /
 Annex G) and used to unwrap every protected segment the card accepted.
@@ -35,16 +36,16 @@ from euicc.config import CardConfig
 from euicc.rsp.euicc_info import SVN, EuiccInfoSettings
 from euicc.rsp.identity import import_identity
 from euicc.rsp.runtime import RspRuntime
-from tests.reference import REFERENCE
 from tests.rsp.helpers import CI_PKID, header_end, sign, split, swap, tlv
 from tests.rsp_host.conftest import SGP26, SGP26_EID, TS48, TS48_ICCID
+from tests.vectors import ASN1 as ASN1_MODULES
 from tools.lpa.es10 import Es10Client
 from tools.lpa.transport import Es10Transport
 from tools.smdpp import bpp
 from tools.smdpp.es9plus import DEFAULT_HOST_ID
 from tools.smdpp.orders import iccid_ef_coding
 
-ASN1 = REFERENCE / "asn1" / "sgp22"
+ASN1 = ASN1_MODULES / "sgp22"
 
 # -- the fixed inputs ------------------------------------------------------------------------------
 FIXED_TIME = 1767225600.0                      # 2026-01-01T00:00:00Z, inside every SGP.26 validity
@@ -188,8 +189,9 @@ def download(sgp22) -> Exchange:
 @pytest.fixture(scope="module")
 def sgp22():
     files = [ASN1 / "RSPDefinitions.asn", ASN1 / "PKIX1Explicit88.asn", ASN1 / "PKIX1Implicit88.asn"]
-    if not all(f.exists() for f in files) or not TS48.is_file():
-        pytest.fail(f"the SGP.22 ASN.1 modules / TS.48 package are not under {REFERENCE}")
+    missing = [str(f) for f in (*files, TS48) if not f.is_file()]
+    if missing:
+        pytest.fail(f"the repository's copies of the SGP.22 ASN.1 modules / TS.48 package are missing: {missing}")
     return asn1tools.compile_files([str(f) for f in files], "der")
 
 
