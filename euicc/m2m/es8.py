@@ -6,7 +6,9 @@
 - DownloadAndInstallation (§4.1.3.3): SCP03t TLVs ('84'/'85'/'86', :mod:`euicc.m2m.scp03t`)
   addressed to the ISD-P; the deciphered '86' data accumulate into the SAIP profile package,
   installed when its 'end' element arrives (:func:`euicc.profiles.installer.install_profile`); the
-  profile record takes the installer's ICCID, coded as in EF.ICCID like the SGP.22 path's.
+  profile record takes the installer's ICCID, coded as in EF.ICCID like the SGP.22 path's.  A
+  refused package is answered with the SAIP EUICCResponse (PEStatus, profileInstallationAborted)
+  in an R-ENC '86' answer; nothing is installed and the ISD-P stays as it was.
 - UpdateConnectivityParameters (§4.1.3.4): STORE DATA DGI '3A07' inside an SCP03 session in APDU
   mode with the ISD-P; PUT KEY (GP §11.8) of the delete-token key (KVN ``token_kvn``).
 The SM-SR relaying these cannot read them: the keys come from the SM-DP's key agreement.
@@ -32,13 +34,16 @@ from euicc.ota.origin import current_origin
 from euicc.profiles import saip_codec
 from euicc.profiles.installer import InstallError, install_profile
 from euicc.profiles.manager import fsid_of
-from euicc.profiles.model import ProfileError, ProfileRecord
+from euicc.profiles.model import ProfileError, ProfileErrorCode, ProfileRecord
+from euicc.profiles.saip_files import BAD_VALUES
 
 if TYPE_CHECKING:
     from euicc.context import Context
 
 SCP03_KVNS = range(0x30, 0x40)
 SCP03T_TAGS = frozenset({0x84, 0x85, 0x86})
+RECORD_REFUSED_STATUS = BAD_VALUES                   # SAIP PEStatus bad-values(3) [U: no dedicated code]
+DUPLICATE_ICCID_MESSAGE = "ICCID already on the card"  # EUICCResponse statusMessage (UTF8String 2..64)
 
 
 # -- EstablishISDPKeySet (through the ISD-R) ----------------------------------------------------
@@ -93,8 +98,9 @@ def scp03t_item(ctx: Context, aid: bytes, tag: int, value: bytes) -> bytes:
     if complete:
         sessions.pop("upp/" + aid.hex(), None)
         sessions.pop("upp-at/" + aid.hex(), None)
-        if not install(ctx, aid, package):
-            return DATA_ERROR
+        refused = install(ctx, aid, package)
+        if refused is not None:
+            return session.wrap(refused)
     return b"\x86\x00"
 
 
@@ -114,20 +120,26 @@ def _complete(package: bytes, at: tuple[int, int]) -> tuple[bool, tuple[int, int
     return False, (offset, index)
 
 
-def install(ctx: Context, aid: bytes, package: bytes) -> bool:
-    """Install the profile package into the ISD-P's file system; False when it is refused.
+def install(ctx: Context, aid: bytes, package: bytes) -> bytes | None:
+    """Install the profile package into the ISD-P's file system; None when installed, else the
+    DER SAIP EUICCResponse of the refusal (TCA SAIP v3.3.1 PEStatus, profileInstallationAborted).
 
     The record's ICCID is the installer's (TS 102 221 §13.2 EF.ICCID coding, as SGP.22 Iccid), so
-    the duplicate-ICCID check sees the same bytes whichever path installed a profile."""
+    the duplicate-ICCID check sees the same bytes whichever path installed a profile; a duplicate
+    is reported on the ProfileHeader as :data:`RECORD_REFUSED_STATUS` with
+    :data:`DUPLICATE_ICCID_MESSAGE` (SAIP has no status of its own for it)."""
     try:
         with ctx.store.savepoint():   # a refused record leaves no file system behind
             installed = install_profile(ctx.store, fsid_of(aid), package)
             pol = installed.pol or b"\x00"
             ctx.services.profiles.add_profile(ProfileRecord(
                 isdp_aid=aid, iccid=installed.iccid, fsid=fsid_of(aid), pol1=pol[0]))
-    except (InstallError, ProfileError):
-        return False
-    return True
+    except InstallError as exc:
+        return exc.sima_response
+    except ProfileError as exc:
+        message = DUPLICATE_ICCID_MESSAGE if exc.code == ProfileErrorCode.ALREADY_EXISTS else exc.code.name
+        return InstallError(RECORD_REFUSED_STATUS, message, status_message=message).sima_response
+    return None
 
 
 # -- APDU-mode SCP03 with the ISD-P (UpdateConnectivityParameters, PUT KEY) ----------------------

@@ -10,6 +10,9 @@ layout SPEC_NOTES §2.5), card side.
   AES(S-ENC, counter) with the counter incremented per command (GP Amd D §6.2.6) -> plain data,
   or '9F46 01 01' (MAC / padding failure); a block outside an authenticated session (none yet,
   or closed by a failure) is out of sequence: '9F46 01 02' (SPEC_NOTES §8.6, "other error").
+- A '86' answer with data (the SAIP EUICCResponse of a refused package, SPEC_NOTES §2.5):
+  '86' L {R-ENC || R-MAC(8)}, R-ENC = AES-CBC(S-ENC, ICV = AES(S-ENC, '80' || counter)) of the
+  '80'-padded data, R-MAC = CMAC(S-RMAC, MCV || '86' || L || R-ENC) (GP Amd D §6.2.7).
 The MCV chains from the '85' MAC on (SPEC_NOTES §2.5, as WHTY and pySim do).
 """
 from __future__ import annotations
@@ -19,7 +22,8 @@ from dataclasses import replace
 
 from euicc.crypto.kdf import DerivationConstant, scp03_kdf
 from euicc.crypto.primitives import PaddingError, aes_cmac
-from euicc.crypto.scp03 import BLOCK, MAC_LENGTH, SessionKeys, cbc_decrypt, counter_icv, Scp03KeySet
+from euicc.crypto.scp03 import (BLOCK, MAC_LENGTH, Scp03KeySet, SessionKeys, cbc_decrypt, cbc_encrypt,
+                                counter_icv)
 from euicc.m2m.keystore import Scp03Store
 from euicc.tlv import encode_length, tlv
 
@@ -103,3 +107,11 @@ class Scp03tSession:
         except PaddingError:
             self.session = None
             return None
+
+    def wrap(self, data: bytes) -> bytes:
+        """The '86' answer carrying ``data`` to the last unwrapped '86' (module docstring)."""
+        if self.session is None:
+            return DATA_ERROR
+        body = cbc_encrypt(self.session.s_enc, counter_icv(self.session.s_enc, self._counter, True), data)
+        header = b"\x86" + encode_length(len(body) + MAC_LENGTH)
+        return header + body + aes_cmac(self.session.s_rmac, self._mcv + header + body)[:MAC_LENGTH]

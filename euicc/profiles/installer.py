@@ -50,13 +50,14 @@ class InstallError(Exception):
     """The package was refused; nothing was installed."""
 
     def __init__(self, status: int, detail: str, index: int | None = None,
-                 identification: int | None = None) -> None:
+                 identification: int | None = None, status_message: str | None = None) -> None:
         super().__init__(detail if index is None else f"element {index}: {detail}")
         self.reason = INSUFFICIENT_MEMORY if status == NOT_ENOUGH_MEMORY else PE_PROCESSING_ERROR
         self.status = status
         self.detail = detail
         self.index = index
         self.identification = identification
+        self.status_message = status_message        # EUICCResponse statusMessage (2..64 chars)
 
     @property
     def sima_response(self) -> bytes:
@@ -64,8 +65,10 @@ class InstallError(Exception):
         status: dict[str, Any] = {"status": self.status}
         if self.identification is not None:
             status["identification"] = self.identification
-        return saip().encode("EUICCResponse", {"peStatus": [status],
-                                               "profileInstallationAborted": None})
+        response: dict[str, Any] = {"peStatus": [status], "profileInstallationAborted": None}
+        if self.status_message is not None:
+            response["statusMessage"] = self.status_message
+        return saip().encode("EUICCResponse", response)
 
 
 @dataclass(frozen=True)

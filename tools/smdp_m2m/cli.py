@@ -26,7 +26,7 @@ from pathlib import Path
 from tools.cli import CommandParser
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
-from tools.smdp_m2m.smdp import SmDp, master_delete_token, sms_connectivity_parameters
+from tools.smdp_m2m.smdp import DownloadRefused, SmDp, master_delete_token, sms_connectivity_parameters
 from tools.smsr import es5
 from tools.smsr.cli import (
     FAILURES,
@@ -43,7 +43,7 @@ from tools.smsr.smsr import SmSr
 
 COMMAND = "smdp-m2m"
 FUNCTIONS = ("download", "update-connectivity", "master-delete-token")
-SMDP_FAILURES = FAILURES + (Scp03tError, Scp03HostError, KeyError)
+SMDP_FAILURES = FAILURES + (Scp03tError, Scp03HostError, KeyError, DownloadRefused)
 DESCRIPTION = """\
 Act as a test SM-DP (M2M eSIM, SGP.02): download profiles through the test SM-SR.
 
@@ -103,7 +103,11 @@ def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[st
     isdp = smdp.prepare_isdp(bytes.fromhex(args.isdp) if args.isdp else None,
                              load_public_key(args.eum_key) if args.eum_key else None)
     doc.isdp_keys[isdp] = IsdpKeys(smdp.keys[isdp])
-    result = smdp.download_profile(isdp, args.upp.read_bytes())
+    try:
+        result = smdp.download_profile(isdp, args.upp.read_bytes())
+    except DownloadRefused:
+        doc.isdp_keys.pop(isdp, None)        # the ISD-P is gone (SGP.02 §3.1.3)
+        raise
     doc.isdp_keys[isdp].token_key = smdp.put_token_key(isdp)
     return [f"ISD-P {isdp.hex().upper()}: {result.segments} segments, answers {[a.hex() for a in result.answers]}",
             "delete-token key put"]

@@ -5,7 +5,10 @@
   giving the ISD-P's SCP03 key set (KVN '30', key IDs 01/02/03 = ENC/MAC/DEK);
 - ES8.DownloadAndInstallation (SGP.02 §4.1.3.3): an SCP03t session with the ISD-P carrying the
   Unprotected Profile Package (SAIP profile elements) in '86' TLVs, relayed by the SM-SR in
-  scripts addressed to the ISD-P's TAR and joined by TS 102 226 script chaining;
+  scripts addressed to the ISD-P's TAR and joined by TS 102 226 script chaining; an answer is a
+  SAIP EUICCResponse, and a refused package (profileInstallationAborted / a PEStatus other than
+  ok) ends the download: the SM-DP has the ISD-P deleted (ES3.DeleteISDP -> ES5 DELETE, SGP.02
+  §3.1.3) and reports the card's reason (:class:`DownloadRefused`);
 - ES8.UpdateConnectivityParameters (SGP.02 §4.1.3.4): DGI '3A07' in an SCP03 APDU-mode session;
 - the delete-token key (PUT KEY in the same kind of session) and the MasterDelete token (§4.1.1.6)
   the SM-DP hands to the SM-SR.
@@ -15,10 +18,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import asn1tools
 from Crypto.Cipher import AES
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from euicc import tlv
+from euicc.asn1 import saip
 from tools.scp.scp03_host import HostKeySet, Scp03Host, kcv
 from tools.smdp_m2m.scp03t import Scp03tHost, segment_upp
 from tools.smsr import es5
@@ -26,6 +31,41 @@ from tools.smsr.gp_certificate import parse_certificate
 from tools.smsr.key_establishment import EstablishedKeys, KeyEstablishment, KeyEstablishmentError
 from tools.smsr.settings import DEFAULT, M2mSettings
 from tools.smsr.smsr import CHAIN_FIRST, CHAIN_LAST, CHAIN_NEXT, CommandFailed, SmSr, c_apdu
+
+# TCA SAIP v3.3.1 PEDefinitions PEStatus.status named numbers
+PE_STATUS = {0: "ok", 1: "pe-not-supported", 2: "memory-failure", 3: "bad-values", 4: "not-enough-memory",
+             5: "invalid-request-format", 6: "invalid-parameter", 7: "runtime-not-supported",
+             8: "lib-not-supported", 9: "template-not-supported", 10: "feature-not-supported",
+             11: "pin-code-missing", 31: "unsupported-profile-version"}
+
+
+class DownloadRefused(Exception):
+    """The ISD-P refused the profile package (its EUICCResponse, decoded as :func:`refusal`)."""
+
+
+def refusal(answer: bytes) -> str | None:
+    """The reason a SAIP EUICCResponse reports (each failing PEStatus: status name, PE
+    identification, additional information, then the statusMessage), or None when it reports
+    no failure.  An answer that is no EUICCResponse is itself the reason."""
+    try:
+        response = saip().decode("EUICCResponse", answer)
+    except (asn1tools.Error, ValueError, KeyError, IndexError, TypeError):   # asn1tools on foreign bytes
+        return f"not a SAIP EUICCResponse: {answer.hex()}"
+    failed = [p for p in response["peStatus"] if p["status"] != 0]
+    if not failed and "profileInstallationAborted" not in response:
+        return None
+    parts = []
+    for p in failed:
+        part = PE_STATUS.get(p["status"], f"status {p['status']}")
+        if "identification" in p:
+            part += f" (PE {p['identification']})"
+        if "additional-information" in p:
+            part += f" info {p['additional-information']}"
+        parts.append(part)
+    if "statusMessage" in response:
+        parts.append(response["statusMessage"])
+    return ": ".join(parts) or "profile installation aborted"
+
 
 @dataclass
 class DownloadResult:
@@ -87,7 +127,8 @@ class SmDp:
         return session
 
     def download_profile(self, isdp_aid: bytes, upp: bytes) -> DownloadResult:
-        """ES8.DownloadAndInstallation of an Unprotected Profile Package (SAIP DER)."""
+        """ES8.DownloadAndInstallation of an Unprotected Profile Package (SAIP DER); a refusal
+        deletes the ISD-P (module docstring) and raises :class:`DownloadRefused`."""
         session = self.open_scp03t(isdp_aid)
         segments = segment_upp(upp, self.s.profile_segment_size)
         result = DownloadResult(len(segments))
@@ -95,10 +136,22 @@ class SmDp:
             chain = (CHAIN_LAST if number == len(segments) else CHAIN_NEXT) if self.s.script_chaining else None
             answer = session.unwrap(self.smsr.send_data(isdp_aid, [session.wrap(segment)], chain).items)
             if answer:
+                reason = refusal(answer)
+                if reason is not None:
+                    self.delete_isdp(isdp_aid)
+                    raise DownloadRefused(f"ISD-P {isdp_aid.hex().upper()} refused the profile: {reason}; "
+                                          "the ISD-P was deleted")
                 result.answers.append(answer)
         self.smsr.eis.profile(isdp_aid).state = "DISABLED"
         self.smsr.eis.profile(isdp_aid).smdp = "SM-DP"
         return result
+
+    def delete_isdp(self, isdp_aid: bytes) -> None:
+        """ES3.DeleteISDP: the SM-SR deletes the ISD-P (ES5 DELETE, SGP.02 §5.4.6) and the SM-DP
+        forgets its keys."""
+        self.smsr.delete_profile(isdp_aid)
+        self.keys.pop(isdp_aid, None)
+        self.token_keys.pop(isdp_aid, None)
 
     def scp03_apdus(self, isdp_aid: bytes, apdus: list[bytes], what: str) -> list[bytes]:
         """An SCP03 session in APDU mode with the ISD-P (GP Amd D §7, security level '33'),
