@@ -6,6 +6,8 @@ card's M2M identity is written into its store the way an EUM personalises it
 """
 from __future__ import annotations
 
+import json
+
 from tests.vectors import TS48_V7 as TS48
 from tools.bench.m2m_bench import isdr_keyset, personalise
 from tools.smsr.lifecycle import Pki, World
@@ -39,6 +41,36 @@ def invoke_cli(capsys, argv: list[str]) -> tuple[int, str]:
 def audit_states(out: str) -> dict[str, str]:
     """AID -> state from the lines of ``smsr audit``."""
     return {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("A0000005591010")}
+
+
+def duplicate_iccid_download(capsys, pki_dir, reader: list[str]) -> None:
+    """SGP.02 §3.1.3 / §4.1.3.3: the second download of the TS.48 profile (same ICCID) into an
+    existing ISD-P is refused by the card with a SAIP EUICCResponse (bad-values, statusMessage);
+    the SM-DP says why and has the ISD-P deleted (ES3.DeleteISDP -> ES5 DELETE), so the audit
+    no longer lists it and the EIS file keeps no keys for it; the first profile is untouched."""
+    from tools.cli import main
+
+    run = lambda argv: invoke_cli(capsys, argv)  # noqa: E731
+    assert run(["smsr", "pki", "--out", str(pki_dir)])[0] == 0
+    eis = str(pki_dir / "eis.json")
+    smsr = ["smsr", "--eis", eis, *reader]
+    download = ["smdp-m2m", "--eis", eis, *reader, "download", "--key", str(pki_dir / "SK_DP.pem"), "--cert",
+                str(pki_dir / "CERT_DP.hex"), "--isdp"]
+    first = run([*smsr, "create-isdp"])[1].split()[1]
+    assert run([*download, first, str(TS48)])[0] == 0
+    second = run([*smsr, "create-isdp"])[1].split()[1]
+    capsys.readouterr()
+    assert main([*download, second, str(TS48)]) == 1
+    err = capsys.readouterr().err
+    assert "ICCID already on the card" in err and "bad-values" in err and "deleted" in err
+    assert "data error" not in err
+    status, out = run([*smsr, "audit"])
+    states = audit_states(out)
+    assert status == 0 and second.upper() not in states and states[first.upper()] == "DISABLED"
+    doc = json.loads((pki_dir / "eis.json").read_text())
+    keyed = {i["isdp_aid"] for i in doc["smdp"]["isdps"]}
+    assert first.upper() in keyed and second.upper() not in keyed
+    assert second.upper() not in {p["isdp_aid"] for p in doc["profiles"]}
 
 
 def cli_life_cycle(run, pki_dir, reader: list[str]) -> None:

@@ -11,7 +11,8 @@ import tools.smsr.cli as smsr_cli
 import tools.terminal.cli as terminal_cli
 from euicc.card import Card
 from euicc.composition import open_card
-from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, TS48, audit_states, cli_life_cycle, invoke_cli
+from tests.m2m_host.m2m_world import (DEFAULT_KIC, DEFAULT_KID, TS48, cli_life_cycle, duplicate_iccid_download,
+                                      invoke_cli)
 from tools.terminal.link import CallableLink
 
 
@@ -78,32 +79,8 @@ def test_wrong_keys_and_wrong_token_are_refused(card, run, tmp_path):
     assert run(["smsr", "--eis", eis, "audit"])[0] == 0
 
 
-def test_download_of_an_iccid_already_on_the_card_names_it_and_deletes_the_isdp(card, run, tmp_path, capsys):
-    """SGP.02 §3.1.3 / §4.1.3.3: the second download of the TS.48 profile (same ICCID) into an
-    existing ISD-P is refused by the card with a SAIP EUICCResponse (bad-values, statusMessage);
-    the SM-DP says why and has the ISD-P deleted (ES3.DeleteISDP -> ES5 DELETE), so the audit
-    no longer lists it and the EIS file keeps no keys for it; the first profile is untouched."""
-    pki = tmp_path / "pki"
-    assert run(["smsr", "pki", "--out", str(pki)])[0] == 0
-    eis = str(pki / "eis.json")
-    download = ["smdp-m2m", "--eis", eis, "download", "--key", str(pki / "SK_DP.pem"), "--cert",
-                str(pki / "CERT_DP.hex"), "--isdp"]
-    first = run(["smsr", "--eis", eis, "create-isdp"])[1].split()[1]
-    assert run([*download, first, str(TS48)])[0] == 0
-    second = run(["smsr", "--eis", eis, "create-isdp"])[1].split()[1]
-    capsys.readouterr()
-    from tools.cli import main
-    assert main([*download, second, str(TS48)]) == 1
-    err = capsys.readouterr().err
-    assert "ICCID already on the card" in err and "bad-values" in err and "deleted" in err
-    assert "data error" not in err
-    status, out = run(["smsr", "--eis", eis, "audit"])
-    states = audit_states(out)
-    assert status == 0 and second.upper() not in states and states[first.upper()] == "DISABLED"
-    doc = json.loads((pki / "eis.json").read_text())
-    keyed = {i["isdp_aid"] for i in doc["smdp"]["isdps"]}
-    assert first.upper() in keyed and second.upper() not in keyed
-    assert second.upper() not in {p["isdp_aid"] for p in doc["profiles"]}
+def test_download_of_an_iccid_already_on_the_card_names_it_and_deletes_the_isdp(card, capsys, tmp_path):
+    duplicate_iccid_download(capsys, tmp_path / "pki", [])
 
 
 def test_readme_sequence_keys_on_the_line_then_eis_file(card, run, tmp_path, counter_ledger):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.e2e.pcsc_host import REPO, reader_name
-from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, cli_life_cycle, invoke_cli
+from tests.m2m_host.m2m_world import DEFAULT_KIC, DEFAULT_KID, cli_life_cycle, duplicate_iccid_download, invoke_cli
 
 pytestmark = pytest.mark.pcsc
 
@@ -24,6 +24,12 @@ def test_cli_life_cycle_over_pcsc(start_card, pcscd, tmp_path, capsys):
     elapsed = time.monotonic() - started
     with capsys.disabled():
         print(f"\nSGP.02 command-line life cycle through PC/SC: {elapsed:.1f} s")
+
+
+def test_download_of_an_iccid_already_on_the_card_over_pcsc(start_card, pcscd, tmp_path, capsys):
+    """The refused download through pcscd + vpcd (m2m_world.duplicate_iccid_download)."""
+    start_card(tmp_path / "dup.state")
+    duplicate_iccid_download(capsys, tmp_path / "pki", ["--reader", reader_name(pcscd)])
 
 
 def test_readme_m2m_sequence_as_subprocesses(start_card, pcscd, tmp_path):
