@@ -19,12 +19,9 @@ from euicc import tlv
 from euicc.apdu import SW, SwError
 from euicc.m2m import mo_packet
 from euicc.m2m.admin_agent import Scp81Agent
-from euicc.m2m.keystore import Scp80Keys
 from euicc.m2m.records import DECLARED, NOTIFICATION_SEQ, NOTIFICATIONS, SMSR_ADDRESS, PendingNotification
 from euicc.m2m.runtime import M2mRuntime
-from euicc.m2m.settings import ISDR_TAR, NOTIF_DECLARATION
-from euicc.ota.sms import Address
-from euicc.ota.transport_sms import send_short_messages
+from euicc.m2m.settings import NOTIF_DECLARATION
 
 if TYPE_CHECKING:
     from euicc.context import Context
@@ -82,14 +79,13 @@ class NotificationQueue:
         return tlv.tlv(0xE1, body)
 
     def send_due(self, attached: bool) -> int:
-        """Send every notification whose retry time has come; returns how many were queued."""
+        """Send every notification whose retry time has come; returns how many were queued.
+
+        Over SMS each goes as an ISD-R Command Packet by :func:`mo_packet.to_smsr` (SPEC_NOTES §2.8),
+        its sequence number as the concatenation reference."""
         settings, now = self.runtime.settings, self.runtime.now_ms()
-        address = self.store.get(SMSR_ADDRESS)
-        if not attached or address is None:
+        if not attached or self.store.get(SMSR_ADDRESS) is None:
             return 0
-        keys = Scp80Keys.isdr(self.store)
-        kvns = keys.kvns()
-        keyset = keys.get(kvns[0]) if kvns else None
         sent, items = 0, self.pending()
         agent = self._https_agent()
         for index, item in enumerate(items):
@@ -97,24 +93,14 @@ class NotificationQueue:
                 continue
             if item.last_sent >= 0 and now - item.last_sent < settings.notification_retry_interval * 1000:
                 continue
-            if agent is not None and agent.request_notification(self.ctx, self.message(item), item.seq):
-                items[index] = replace(item, sends=item.sends + 1, last_sent=now)
-                sent += 1
-                continue
-            kvn = keyset.kvn if keyset else 0
-            packet = mo_packet.command_packet(
-                settings.notification_spi, kvn << 4 | settings.notification_kic_algorithm,
-                kvn << 4 | settings.notification_kid_algorithm, ISDR_TAR, self.message(item),
-                keyset.kic if keyset else None, keyset.kid if keyset else None)
-            commands = send_short_messages(address_of(address), mo_packet.COMMAND_PACKET_HEADER, packet, item.seq)
-            if not all(self.ctx.cat.submit(c) for c in commands):
+            delivered = agent is not None and agent.request_notification(self.ctx, self.message(item), item.seq)
+            if not delivered and not mo_packet.to_smsr(self.ctx, settings, self.message(item), item.seq):
                 break
             items[index] = replace(item, sends=item.sends + 1, last_sent=now)
             sent += 1
         if sent:
             self._save(items)
         return sent
-
 
     def _https_agent(self) -> Scp81Agent | None:
         """The ISD-R's administration agent when notifications go over HTTPS (GP Amd B)."""
@@ -125,6 +111,3 @@ class NotificationQueue:
         except KeyError:
             return None
 
-
-def address_of(record) -> Address:
-    return Address(record.toa, record.digits)

@@ -68,12 +68,16 @@ _INTEGER = asn1tools.compile_string("Integer DEFINITIONS ::= BEGIN Integer ::= I
 
 def integer(data: bytes) -> int:
     """One complete universal INTEGER TLV ('02'), e.g. a member read at TLV level; malformed ->
-    SwError('6A80')."""
+    SwError('6A80').  X.690 §8.3.1 (at least one contents octet) and §8.3.2 (the first nine bits
+    neither all zero nor all one) are checked here: the decoder reads '02 00' as 0 and takes
+    leading '00' / 'FF' octets."""
     try:
         value, length = _INTEGER.decode_with_length("Integer", bytes(data))
-    except _DECODE_ERRORS:
+        content = tlv.unwrap(bytes(data), 0x02)
+    except (*_DECODE_ERRORS, tlv.TlvError):
         raise SwError(SW.INCORRECT_DATA) from None
-    if length != len(data):
+    if length != len(data) or not content or len(content) > 1 and content[0] in (0x00, 0xFF) and (
+            content[0] & 0x80) == (content[1] & 0x80):
         raise SwError(SW.INCORRECT_DATA)
     return value
 

@@ -132,7 +132,7 @@ def update_metadata(ctx: Context, manager: Manager, params: dict) -> Result:
     else:
         code = rpm_update_metadata.apply(ctx.store, rec, params["updateMetadataRequest"],
                                          rpm_config.updatable_tags(rec, manager),
-                                         euicc_info.settings(ctx.config).lpa_proxy)
+                                         euicc_info.settings(ctx.config))
     return iccid, ("updateMetadataResult", code)
 
 

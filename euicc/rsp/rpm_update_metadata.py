@@ -8,10 +8,12 @@ nothing:
 
 * a member outside the managing SM-DP+'s ``tagList`` (:func:`euicc.rsp.rpm_config.updatable_tags`):
   commandError (7);
-* ``enterpriseConfiguration``: enterpriseConfigurationNotAllowed (6); ``deviceChangeConfiguration``
-  [U: not updatable by RPM here], and ``lprConfiguration`` on a card without LPA Proxy (setting
-  ``EuiccInfoSettings.lpa_proxy``): commandError (7).  With LPA Proxy an ``lprConfiguration`` is
-  stored (or removed by ``tagsForDeletion`` 'BC') like the other members;
+* ``enterpriseConfiguration``: enterpriseConfigurationNotAllowed (6); ``lprConfiguration`` on a
+  card without LPA Proxy (setting ``EuiccInfoSettings.lpa_proxy``) and ``deviceChangeConfiguration``
+  on a card without Device Change (setting ``EuiccInfoSettings.device_change``,
+  :mod:`euicc.rsp.device_change`): commandError (7).  On a card that supports them they are stored
+  (or removed by ``tagsForDeletion`` 'BC' / 'BF20') like the other members, as StoreMetadata keeps
+  them (:mod:`euicc.rsp.metadata`): GetProfilesInfo gives them and Device Change reads them;
 * ``profilePolicyRules`` that set a PPR the profile does not have: PPRs may only be unset
   (§5.4.1), pprUpdateInvalidSetting (12);
 * an ``rpmConfiguration`` with another ``profileOwnerOid`` than the profile's: the owner does not
@@ -30,11 +32,11 @@ from euicc.nvm import Store
 from euicc.profiles.manager import ProfileManager
 from euicc.profiles.model import ProfileRecord
 from euicc.rsp import der, metadata, rpm_config
+from euicc.rsp.euicc_info import EuiccInfoSettings
 
 OK, ENTERPRISE_CONFIGURATION_NOT_ALLOWED, COMMAND_ERROR = 0, 6, 7
 PPR_UPDATE_INVALID_SETTING, INVALID_RPM_CONFIGURATION, DELETE_NOT_ALLOWED = 12, 14, 15
-NOT_SUPPORTED = ("deviceChangeConfiguration",)
-LPR_CONFIGURATION = "lprConfiguration"
+LPR_CONFIGURATION, DEVICE_CHANGE_CONFIGURATION = "lprConfiguration", "deviceChangeConfiguration"
 MANDATORY = ("serviceProviderName", "profileName")
 DELETIONS = "tagsForDeletion"
 
@@ -51,8 +53,14 @@ def _deleted(request: dict[str, Any]) -> list[str | None]:
     return [by_tag.get(tag) for tag in rpm_config.tags_of(request.get(DELETIONS, b""))]
 
 
+def _unsupported(request: dict[str, Any], settings: EuiccInfoSettings) -> bool:
+    """The request sets a member of an optional v3.1 feature the card does not support."""
+    supported = {LPR_CONFIGURATION: settings.lpa_proxy, DEVICE_CHANGE_CONFIGURATION: settings.device_change}
+    return any(name in request and not ok for name, ok in supported.items())
+
+
 def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], allowed: bytes | None,
-             lpa_proxy: bool) -> int:
+             settings: EuiccInfoSettings) -> int:
     deleted = _deleted(request)
     if allowed is not None:
         permitted = set(rpm_config.tags_of(allowed))
@@ -61,7 +69,7 @@ def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], 
             return COMMAND_ERROR
     if "enterpriseConfiguration" in request:
         return ENTERPRISE_CONFIGURATION_NOT_ALLOWED
-    if any(m in request for m in NOT_SUPPORTED) or (LPR_CONFIGURATION in request and not lpa_proxy):
+    if _unsupported(request, settings):
         return COMMAND_ERROR
     if "profilePolicyRules" in request and der.bits_to_int(request["profilePolicyRules"]) & ~rec.ppr:
         return PPR_UPDATE_INVALID_SETTING
@@ -76,12 +84,12 @@ def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], 
 
 
 def apply(store: Store, rec: ProfileRecord, request: dict[str, Any], allowed: bytes | None,
-          lpa_proxy: bool = False) -> int:
-    """Update ``rec`` with ``request`` (a decoded v3.1 UpdateMetadataRequest) on a card with or
-    without LPA Proxy support; the result code."""
+          settings: EuiccInfoSettings) -> int:
+    """Update ``rec`` with ``request`` (a decoded v3.1 UpdateMetadataRequest) on a card with the
+    optional features of ``settings`` (LPA Proxy, Device Change); the result code."""
     kept = metadata.stored(rec.metadata)
     try:
-        refusal = _refusal(rec, request, kept, allowed, lpa_proxy)
+        refusal = _refusal(rec, request, kept, allowed, settings)
     except tlv.TlvError:
         return COMMAND_ERROR
     if refusal != OK:

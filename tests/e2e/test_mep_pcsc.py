@@ -79,7 +79,7 @@ def test_mep_a1_two_ports_two_usims(start_card, pcscd, tmp_path):
     assert ports_listed(pcscd, tmp_path) == {DEFAULT_ICCID: 1, TS48_ICCID: None}
     # port 0 is the ISD-R's (SGP.22 v3 §2.12 MEP-A1): noEsimPortAvailable (10), nothing changes
     assert lpa(pcscd, tmp_path, "profile", "enable", TS48_ICCID, "--port", "0", status=1) == {"result": 10}
-    assert lpa(pcscd, tmp_path, "profile", "enable", TS48_ICCID, "--port", "2") == {"result": 0}
+    assert lpa(pcscd, tmp_path, "profile", "enable", TS48_ICCID, "--port", "2") == {"result": 0, "esimPort": 2}
     assert ports_listed(pcscd, tmp_path) == {DEFAULT_ICCID: 1, TS48_ICCID: 2}
     assert imsis([1, 2]) == {1: DEFAULT_IMSI, 2: TS48_IMSI}
 
@@ -89,7 +89,7 @@ def test_mep_b_enable_sent_on_the_target_port(start_card, pcscd, tmp_path):
     make_state(state, mep.B)
     start_card(state, ["--mep", "B"])
     assert ports_listed(pcscd, tmp_path) == {DEFAULT_ICCID: 0, TS48_ICCID: None}
-    assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0}
+    assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0, "esimPort": 1}
     assert ports_listed(pcscd, tmp_path, "--lsi", "1") == {DEFAULT_ICCID: 0, TS48_ICCID: 1}
     assert imsis([0, 1]) == {0: DEFAULT_IMSI, 1: TS48_IMSI}
 
@@ -106,7 +106,7 @@ def test_mep_b_disable_with_cat_on_the_target_port(start_card, pcscd, tmp_path):
     state = tmp_path / "b.state"
     make_state(state, mep.B)
     start_card(state, ["--mep", "B"])
-    assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0}
+    assert lpa(pcscd, tmp_path, "--lsi", "1", "profile", "enable", TS48_ICCID) == {"result": 0, "esimPort": 1}
     disable = compile_v3().encode("DisableProfileRequest", {"profileIdentifier": ("iccid", swap(TS48_ICCID)),
                                                             "refreshFlag": False})
     store_data = bytes((0x80, 0xE2, 0x91, 0x00, len(disable))) + disable

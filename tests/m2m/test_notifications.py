@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.m2m import host
 from tests.m2m.conftest import KIC, KID, SMSR_DIGITS, add_profile, set_attributes
 from tools.ota import packet as ota
+from tools.ota import transport
 from tools.terminal.link import CallableLink
 from tools.terminal.terminal import Terminal
 
@@ -46,6 +47,22 @@ def test_declaration_on_first_attachment_until_confirmed(smsr, card, terminal, c
     terminal.location_status(NORMAL)
     assert notifications(terminal) == []
     assert confirm(smsr, seq)[1] == 0x6A88
+
+
+def test_notification_sms_is_the_host_built_command_packet(card, terminal):
+    """Known answer: the notification SMS carries exactly the Command Packet an SM-SR builds with
+    tools/ota (TS 102 225 §5.1.1: SPI '06 00' = CC and ciphered, no PoR; KIc/KID '12' = KVN 1, AES;
+    the ISD-R TAR; counter 0) around the 'E1' notification (SPEC_NOTES §2.8), in one SMS-SUBMIT
+    whose TP-MR is the sequence number."""
+    assert terminal.location_status(NORMAL) == 0x9000
+    (command,) = terminal.take(0x13)
+    tpdu = dict(host.parse_tlvs(host.parse_tlvs(command)[0][1]))[0x8B]
+    seq = int.from_bytes(notification(tpdu)[0x4E], "big")
+    e1 = host.ber(0xE1, host.ber(0x4C, card.services.eid) + host.ber(0x4D, b"\x01") + host.ber(0x4E, seq.to_bytes(2, "big")))
+    expected = ota.build_command_packet(ota.OtaKeyset(0x01, ota.AES, KIC, ota.AES, KID), bytes.fromhex("0600"),
+                                        host.ISDR_TAR, e1)
+    submit = transport.parse_sms_submit(tpdu)
+    assert submit.payload == expected and tpdu[1] == seq & 0xFF
 
 
 def test_profile_change_notification_and_auto_delete_on_confirmation(smsr, card, terminal, first_isdp, clock):

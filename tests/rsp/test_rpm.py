@@ -316,6 +316,43 @@ def test_without_lpa_proxy_rpm_cannot_add_an_lpr_configuration(v3):
     assert pcmp(lpa, v3) == ("contactPcmpResponseError", 13)
 
 
+DEVICE_CHANGE = ("requestToDp", {"smdpAddressForDc": "dc.example.com", "eidRequired": None})
+
+
+def device_change_info(lpa, v3) -> bytes:
+    """GetProfilesInfo of A with the tagList '5A BF20' (ICCID, deviceChangeConfiguration)."""
+    return lpa.es10(v3.encode("ProfileInfoListRequest", {"searchCriteria": ("iccid", swap(A)),
+                                                         "tagList": bytes.fromhex("5ABF20")}))
+
+
+def test_update_metadata_sets_the_device_change_configuration(v3):
+    """On a card supporting Device Change (SGP.22 v3.1 §3.11) RPM updateMetadata stores the
+    deviceChangeConfiguration 'BF20' like StoreMetadata does: GetProfilesInfo gives it (known answer
+    encoded here with the v3.1 module), and tagsForDeletion 'BF20' removes it again."""
+    lpa = card_with(v3, **{A: managed()})
+    update = {"deviceChangeConfiguration": DEVICE_CHANGE}
+    (updated,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=update)]).results
+    assert updated["rpmCommandResultData"] == ("updateMetadataResult", 0)
+    assert device_change_info(lpa, v3) == v3.encode("ProfileInfoListResponse", ("profileInfoListOk", [
+        {"iccid": swap(A), "deviceChangeConfiguration": DEVICE_CHANGE}]))
+    deletion = {"tagsForDeletion": bytes.fromhex("BF20")}
+    (deleted,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=deletion)]).results
+    assert deleted["rpmCommandResultData"] == ("updateMetadataResult", 0)
+    assert device_change_info(lpa, v3) == v3.encode("ProfileInfoListResponse", ("profileInfoListOk", [
+        {"iccid": swap(A)}]))
+
+
+def test_without_device_change_rpm_cannot_set_a_device_change_configuration(v3):
+    lpa = card_with(v3, settings={"device_change": False}, **{A: managed()})
+    before = lpa.es10(v3.encode("ProfileInfoListRequest", {}))
+    update = {"deviceChangeConfiguration": DEVICE_CHANGE}
+    (refused,) = run(lpa, v3, [command("updateMetadata", A, updateMetadataRequest=update)]).results
+    assert refused["rpmCommandResultData"] == ("updateMetadataResult", 7)     # commandError
+    assert lpa.es10(v3.encode("ProfileInfoListRequest", {})) == before
+    assert device_change_info(lpa, v3) == v3.encode("ProfileInfoListResponse", ("profileInfoListOk", [
+        {"iccid": swap(A)}]))
+
+
 def test_a_result_over_the_size_limit_ends_the_package_with_result_size_overflow(v3):
     """Five listProfileInfo results of a profile with a 1024-byte icon exceed the card's 4096-byte
     package result (euicc.rsp.rpm.MAX_RESULT_SIZE, [U] a setting): the fourth is replaced."""

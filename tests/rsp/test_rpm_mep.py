@@ -19,7 +19,7 @@ from euicc.composition import open_card
 from euicc.rsp import mep
 from euicc.rsp.euicc_info import DEFAULT_SETTINGS
 from euicc.rsp.identity import import_identity
-from tests.rsp.helpers import SGP26, Lpa, swap
+from tests.rsp.helpers import SGP26, Lpa, split, swap, tlv
 from tests.rsp.rpm_host import answer, authenticate, command, compile_v3, install, package_request
 from tests.rsp.test_rpm import RpmSmdp, managed
 from tests.rsp.test_v3 import V3_SVN, SmdpV3
@@ -73,6 +73,21 @@ def test_a1_rpm_enable_on_the_named_port(v3):
     assert rpm_enable(v3, lpa) == {"enableResult": COMMAND_ERROR}          # A1: the port must be named
     assert rpm_enable(v3, lpa, 2) == {"enableResult": OK, "targetEsimPort": 2}
     assert ports(v3, lpa) == {PRELOADED: 1, swap(A): 2}
+
+
+@pytest.mark.parametrize("port", ["0200", "02020002", "0202FF82"], ids=["no-contents-octet", "leading-zero",
+                                                                       "leading-ones"])
+def test_a_target_port_not_in_der_is_refused_with_6a80(v3, port):
+    """targetEsimPort is a DER INTEGER: at least one contents octet (X.690 §8.3.1), the first nine
+    bits neither all zero nor all one (§8.3.2).  Otherwise the request cannot be parsed: '6A80'
+    (SGP.22 §5.7.2) and nothing changes; the same package with '02 01 02' enables A on port 2."""
+    card, lpa = mep_card(v3, mep.A1)
+    smdp = RpmSmdp(v3)
+    dl = authenticate(lpa, smdp, v3)
+    unported = package_request(v3, smdp, dl, [command("enable", A)])
+    lpa.es10(tlv(b"\xbf\x44", b"".join(split(unported)) + bytes.fromhex(port)), expect_sw=0x6A80)
+    assert ports(v3, lpa) == {PRELOADED: 1, swap(A): None}
+    assert rpm_enable(v3, lpa, 2) == {"enableResult": OK, "targetEsimPort": 2}
 
 
 def test_a2_rpm_enable_on_the_port_the_euicc_chooses(v3):

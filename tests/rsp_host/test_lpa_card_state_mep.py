@@ -27,7 +27,7 @@ def test_lpa_enables_on_an_esim_port_of_a_mep_a1_state_file(tmp_path, capsys):
     base = ["--card-state", str(state), "--mep", "A1"]
     assert ports(base, capsys) == {BUILT_IN: 1, TS48: None}
     assert cli.main([*base, "profile", "enable", TS48, "--port", "2"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"result": 0}
+    assert json.loads(capsys.readouterr().out) == {"result": 0, "esimPort": 2}
     assert ports(base, capsys) == {BUILT_IN: 1, TS48: 2}
     assert cli.main([*base, "profile", "disable", BUILT_IN]) == 0
     capsys.readouterr()
@@ -40,8 +40,22 @@ def test_lpa_on_a_mep_b_state_file_sends_enable_on_the_target_port(tmp_path, cap
     state = tmp_path / "b.state"
     mep_card(mep.B, state)[0].close()
     assert cli.main(["--card-state", str(state), "--mep", "B", "--lsi", "1", "profile", "enable", TS48]) == 0
-    assert json.loads(capsys.readouterr().out) == {"result": 0}
+    assert json.loads(capsys.readouterr().out) == {"result": 0, "esimPort": 1}
     assert ports(["--card-state", str(state), "--mep", "B"], capsys) == {BUILT_IN: 0, TS48: 1}
+
+
+def test_lpa_prints_the_port_a_mep_a2_card_chose(tmp_path, capsys):
+    """MEP-A2: the eUICC chooses the port (its first free one, port 2 while the built-in profile is
+    on port 1, README MEP table); the EnableProfileResponse ``targetEsimPort`` (SGP.22 v3.1) is
+    printed as "esimPort", the key of ``profile list``.  A refusal names no port."""
+    state = tmp_path / "a2.state"
+    mep_card(mep.A2, state)[0].close()
+    base = ["--card-state", str(state), "--mep", "A2"]
+    assert cli.main([*base, "profile", "enable", TS48]) == 0
+    assert json.loads(capsys.readouterr().out) == {"result": 0, "esimPort": 2}
+    assert ports(base, capsys) == {BUILT_IN: 1, TS48: 2}
+    assert cli.main([*base, "profile", "enable", TS48]) == 1
+    assert json.loads(capsys.readouterr().out) == {"result": 2}             # profileNotInDisabledState
 
 
 def test_mep_needs_an_in_process_card(capsys):

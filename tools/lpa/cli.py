@@ -231,12 +231,9 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         if args.port is not None and args.action != "enable":
             print(f"lpa profile {args.action}: --port is for enable", file=sys.stderr)
             return 2
-        code = {"enable": lambda: es10.enable_profile(ident, port=args.port),
-                "disable": lambda: es10.disable_profile(ident),
-                "delete": lambda: es10.delete_profile(ident),
-                "nickname": lambda: es10.set_nickname(ident[1], args.nickname or "")}[args.action]()
-        print(_json({"result": code}))
-        return 0 if code == 0 else 1
+        shown = _profile_action(es10, args, ident)
+        print(_json(shown))
+        return 0 if shown["result"] == 0 else 1
     if args.lpa_command == "notification":
         if args.action == "list":
             print(_json(_notification_list(es10)))
@@ -254,6 +251,22 @@ def execute(args: argparse.Namespace, lpa: Lpa) -> int:
         return _device_change(args, lpa)
     print(_json(lpa.chip_info()))
     return 0
+
+
+def _profile_action(es10: Es10Client, args: argparse.Namespace, ident: tuple[str, bytes]) -> dict:
+    """``profile enable|disable|delete|nickname``: the card's result code; for enable on a MEP card
+    also ``esimPort``, the port the card enabled the profile on (EnableProfileResponse
+    ``targetEsimPort``, SGP.22 v3.1 §2.12; on MEP-A2 the eUICC's choice), named as in
+    ``profile list``."""
+    if args.action == "enable":
+        response = es10.enable_profile_response(ident, port=args.port)
+        shown = {"result": response["enableResult"]}
+        if "targetEsimPort" in response:
+            shown["esimPort"] = response["targetEsimPort"]
+        return shown
+    return {"result": {"disable": lambda: es10.disable_profile(ident),
+                       "delete": lambda: es10.delete_profile(ident),
+                       "nickname": lambda: es10.set_nickname(ident[1], args.nickname or "")}[args.action]()}
 
 
 def _device_change(args: argparse.Namespace, lpa: Lpa) -> int:

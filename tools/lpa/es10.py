@@ -141,13 +141,21 @@ class Es10Client:
         return value
 
     def enable_profile(self, ident: tuple[str, bytes], refresh: bool = True, port: int | None = None) -> int:
-        """§5.7.16; with `port`, the v3.1 request with ``targetEsimPort`` (MEP, §2.12)."""
+        """§5.7.16 enableResult (see :meth:`enable_profile_response`)."""
+        return self.enable_profile_response(ident, refresh, port)["enableResult"]
+
+    def enable_profile_response(self, ident: tuple[str, bytes], refresh: bool = True,
+                                port: int | None = None) -> dict:
+        """§5.7.16 EnableProfileResponse, decoded with the v3.1 module (a superset of v2's): on a
+        MEP card (v3.1 §2.12) its ``targetEsimPort`` is the port the profile is enabled on.  With
+        `port`, the v3.1 request with ``targetEsimPort``."""
         request = {"profileIdentifier": ident, "refreshFlag": refresh}
         if port is None:
-            return _decode("EnableProfileResponse", self.call("EnableProfileRequest", request))["enableResult"]
-        request["targetEsimPort"] = port
-        raw = self.transport.store_data(rsp3().encode("EnableProfileRequest", request))
-        return _decode("EnableProfileResponse", raw, v3=True)["enableResult"]
+            raw = self.call("EnableProfileRequest", request)
+        else:
+            request["targetEsimPort"] = port
+            raw = self.transport.store_data(rsp3().encode("EnableProfileRequest", request))
+        return _decode("EnableProfileResponse", raw, v3=True)
 
     def disable_profile(self, ident: tuple[str, bytes], refresh: bool = True) -> int:
         return _decode("DisableProfileResponse", self.call("DisableProfileRequest", {

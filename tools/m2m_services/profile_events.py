@@ -17,6 +17,11 @@ so the receiver's ONC applies).
   HandleProfileDisabledNotification for the one it disabled (a decision, said so in the README).
   '01' (eUICC declaration, first network attachment) changes no profile and is not forwarded.
   They arrive by SMS at the SM-SR's SMSC endpoint (:class:`CardNotifications`).
+- The eUICC's own deletions: a profile whose POL1 says "delete when disabled" is deleted by the
+  card when the SM-SR confirms the notification of the switch that disabled it (§4.1.1.12: the
+  confirmation answer '80' lists the deleted ISD-Ps' '4F' AIDs, which :meth:`SmSr.confirm` drops
+  from the EIS).  The SM-SR records the deletion (the store keeps its owners, as for its own
+  deletions) and forwards HandleProfileDeletedNotification to the owners (:func:`deleted_by_card`).
 
 The attribute notification names are settings (:mod:`tools.m2m_services.notification_names`).
 """
@@ -32,6 +37,7 @@ from tools.smsr.eis import Eis
 from tools.m2m_services.status import FunctionFailed
 from tools.smsr.mo import IEI_COMMAND, MoError, Notification, open_command_packet, parse_notification
 from tools.smsr.settings import DEFAULT
+from tools.smsr.smsr import SmSr
 from tools.m2m_services.binding import Envelope, Field
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,14 @@ def attribute_events(records: list[ProfileRecord], attribute: str, before: str |
     set_name, unset_name = ATTRIBUTES[attribute]
     out = [(by_aid[after], set_name)] if after in by_aid else []
     return out + ([(by_aid[before], unset_name)] if before in by_aid else [])
+
+
+def deleted_by_card(smsr: SmSr, eis: Eis, records: list[ProfileRecord]) -> list[ProfileRecord]:
+    """ES5.HandleNotificationConfirmation of every notification ``smsr`` holds (SGP.02 §4.1.1.12);
+    the ``records`` whose ISD-P the card deleted under its POL1 in answer (gone from ``eis``)."""
+    present = [r for r in records if bytes.fromhex(r.isdp_aid) in eis.profiles]
+    smsr.confirm_all()
+    return [r for r in present if bytes.fromhex(r.isdp_aid) not in eis.profiles]
 
 
 def card_events(notifications: list[Notification], records: list[ProfileRecord],
@@ -118,8 +132,9 @@ class CardNotifications:
     ISD-R key set of the EIS it opens under (RC/CC/DS required, its '4C' EID must be that EIS's) and
     queued; a worker thread confirms it (ES5.HandleNotificationConfirmation, an MT SMS back through
     the terminal), updates the EIS and forwards the state change to the profiles' owners (ONC
-    applies).  After a '02' (the switch confirmed) the profiles the switch disabled whose POL2 says
-    "delete when disabled" are deleted.  A notification whose sequence number the EIS lists as
+    applies).  The profiles the card deleted at the confirmation (POL1) are reported deleted; after a
+    '02' (the switch confirmed) the profiles the switch disabled whose POL2 says "delete when
+    disabled" are deleted by the SM-SR.  A notification whose sequence number the EIS lists as
     confirmed already (a retry that crossed the confirmation) is confirmed again without forwarding."""
 
     def receive_sms(self, tpdu: bytes) -> None:
@@ -173,15 +188,16 @@ class CardNotifications:
 
     def _confirm(self, eid: str, notification: Notification) -> None:
         with self.card(eid) as (smsr, doc):
+            records = self.store.profiles(eid)
             again = notification.sequence in doc.eis.notifications
             enabled = doc.eis.enabled()
             before = enabled.isdp_aid.hex().upper() if enabled else None
             smsr.notifications.append(notification)
-            smsr.confirm_all()
-            disabled = [r for r in self.store.profiles(eid) if r.pol2.delete_when_disabled
+            deleted = deleted_by_card(smsr, doc.eis, records)
+            disabled = [r for r in records if r.pol2.delete_when_disabled
                         and getattr(doc.eis.profiles.get(bytes.fromhex(r.isdp_aid)), "state", "") == "DISABLED"]
             switched = notification.type == PROFILE_CHANGE and not again
-            deleted = [r for r in disabled if switched and self._delete(smsr, doc, r)]
-        events = [] if again else card_events([notification], self.store.profiles(eid), before)
+            deleted += [r for r in disabled if switched and self._delete(smsr, doc, r)]
+        events = [] if again else card_events([notification], records, before)
         for record, name in events + [(r, DELETED) for r in deleted]:
             self.notifier.send(eid, record, name, None)

@@ -35,7 +35,7 @@ from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, pa
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.pause import checkpoint
-from tools.m2m_services.profile_events import AttributeFunctions, CardNotifications
+from tools.m2m_services.profile_events import AttributeFunctions, CardNotifications, deleted_by_card
 from tools.m2m_services.smsr_change import SmsrChange, Trust
 from tools.m2m_services.smsr_store import ProfileRecord, SmsrStore, StoreError
 from tools.m2m_services.smsc import RemoteTerminal
@@ -273,12 +273,13 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
         if not record.pol2.allows(action):
             raise FunctionFailed(CODES.pol2, "3.8", f"POL2 of profile {record.iccid} does not allow {action}", "Pol2")
 
-    def _after_switch(self, smsr: SmSr, doc: EisDocument, enabled: bytes | None,
+    def _after_switch(self, smsr: SmSr, doc: EisDocument, eid: str, enabled: bytes | None,
                       disabled: list[ProfileRecord]) -> list[ProfileRecord]:
         """After the card executed a switch to ``enabled``.  On its own terminal the SM-SR reports
-        the network attachment itself, confirms the card's notifications, then deletes the
-        disabled profiles whose POL2 says deletion is mandatory when disabled (the race with POL1
-        ends as success); returns the deleted.  Behind a terminal simulator (``device``) the EIS
+        the network attachment itself, confirms the card's notifications (the card may delete
+        profiles under their POL1 in answer), then deletes the disabled profiles whose POL2 says
+        deletion is mandatory when disabled (the race with POL1 ends as success); returns the
+        deleted, by the card and by the SM-SR.  Behind a terminal simulator (``device``) the EIS
         takes the switch as the card executed it; the device attaches by itself and the card's
         '02' (confirmed, deletions then) or '03' rollback (reported) comes back over the network."""
         if self.device is not None:
@@ -289,8 +290,8 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
                 doc.eis.profile(enabled).state = "ENABLED"
             return []
         smsr.terminal.location_status(cat.NORMAL_SERVICE)
-        smsr.confirm_all()
-        return [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
+        by_card = deleted_by_card(smsr, doc.eis, self.store.profiles(eid))
+        return by_card + [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
 
     def _delete(self, smsr: SmSr, doc: EisDocument, record: ProfileRecord) -> bool:
         """ES5.DeleteProfile unless the EIS says the ISD-P is gone; False if another deletion came first."""
@@ -334,7 +335,8 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
             self._refuse_by_pol2(previous, "DISABLE")
         with self.card(eid) as (smsr, doc):
             smsr.enable_profile(bytes.fromhex(record.isdp_aid))
-            deleted = self._after_switch(smsr, doc, bytes.fromhex(record.isdp_aid), [previous] if previous else [])
+            deleted = self._after_switch(smsr, doc, eid, bytes.fromhex(record.isdp_aid),
+                                         [previous] if previous else [])
         self._notify(request, eid, [(record, ENABLED)] + ([(previous, DISABLED)] if previous else [])
                      + [(r, DELETED) for r in deleted])
         return []
@@ -347,7 +349,7 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
         with self.card(eid) as (smsr, doc):
             smsr.disable_profile(bytes.fromhex(record.isdp_aid))
             fallback = next((aid for aid, info in doc.eis.profiles.items() if info.fallback), None)
-            deleted = self._after_switch(smsr, doc, fallback, [record])
+            deleted = self._after_switch(smsr, doc, eid, fallback, [record])
         self._notify(request, eid, [(record, DISABLED)] + [(r, DELETED) for r in deleted])
         return []
 
