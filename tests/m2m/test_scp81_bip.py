@@ -58,7 +58,7 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
         clock.now += 61
         terminal.location_status(cat.NORMAL_SERVICE)
         terminal.serve(10, until=lambda: len(server.sessions) == 2 and server.sessions[1].completed
-                       and not terminal.bip.channels)
+                       and not terminal.bip.channels and server.sessions[1].card_close_notify)
         second_session = server.sessions[1]
         (note,) = server.notifications
         assert note[0x4D] == b"\x02" and note[0x4C] == eid and note[0x2F] == second

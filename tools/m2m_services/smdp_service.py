@@ -27,7 +27,7 @@ from tools.m2m_services.validity import check as check_validity
 from tools.m2m_services.validity import remaining
 from tools.scp.scp03_host import Scp03HostError
 from tools.smdp_m2m.scp03t import Scp03tError
-from tools.smdp_m2m.smdp import SmDp
+from tools.smdp_m2m.smdp import DownloadRefused, SmDp
 from tools.smsr.eis import Eis
 from tools.smsr.gp_certificate import CertificateError
 from tools.smsr.key_establishment import KeyEstablishmentError
@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 RELAYED = ("GetEIS", "AuditEIS", "EnableProfile", "DisableProfile", "DeleteProfile", "UpdatePolicyRules",
            "SetFallBackAttribute", "UpdateSubscriptionAddress", "SetEmergencyProfileAttribute")
 """ES2 functions the SM-DP passes on to the same ES3 function."""
-ES8_FAILURES = (CommandFailed, OtaFailure, Scp03tError, Scp03HostError, KeyEstablishmentError, CertificateError)
+ES8_FAILURES = (CommandFailed, OtaFailure, Scp03tError, Scp03HostError, KeyEstablishmentError, CertificateError,
+                DownloadRefused)
 
 
 class Es3Relay:
@@ -47,6 +48,7 @@ class Es3Relay:
     instead of an SCP80 packet; ``moreToDo`` carries TS 102 226 script chaining."""
 
     execute = SmSr.execute
+    check = SmSr.check
     establish_keyset = SmSr.establish_keyset
     send_data = SmSr.send_data
 

@@ -105,9 +105,10 @@ def _download(smdp: SmDp, doc: EisDocument, args: argparse.Namespace) -> list[st
     doc.isdp_keys[isdp] = IsdpKeys(smdp.keys[isdp])
     try:
         result = smdp.download_profile(isdp, args.upp.read_bytes())
-    except DownloadRefused:
-        doc.isdp_keys.pop(isdp, None)        # the ISD-P is gone (SGP.02 §3.1.3)
-        raise
+    except DownloadRefused as exc:
+        smdp.delete_isdp(isdp)               # SGP.02 §3.1.3: the ISD-P of a failed download goes
+        doc.isdp_keys.pop(isdp, None)
+        raise DownloadRefused(f"{exc}; the ISD-P was deleted") from exc
     doc.isdp_keys[isdp].token_key = smdp.put_token_key(isdp)
     return [f"ISD-P {isdp.hex().upper()}: {result.segments} segments, answers {[a.hex() for a in result.answers]}",
             "delete-token key put"]

@@ -128,7 +128,8 @@ class SmDp:
 
     def download_profile(self, isdp_aid: bytes, upp: bytes) -> DownloadResult:
         """ES8.DownloadAndInstallation of an Unprotected Profile Package (SAIP DER); a refusal
-        deletes the ISD-P (module docstring) and raises :class:`DownloadRefused`."""
+        raises :class:`DownloadRefused`, after which the caller has the ISD-P deleted
+        (:meth:`delete_isdp`, or ES3.DeleteISDP by the SM-DP service; module docstring)."""
         session = self.open_scp03t(isdp_aid)
         segments = segment_upp(upp, self.s.profile_segment_size)
         result = DownloadResult(len(segments))
@@ -138,9 +139,7 @@ class SmDp:
             if answer:
                 reason = refusal(answer)
                 if reason is not None:
-                    self.delete_isdp(isdp_aid)
-                    raise DownloadRefused(f"ISD-P {isdp_aid.hex().upper()} refused the profile: {reason}; "
-                                          "the ISD-P was deleted")
+                    raise DownloadRefused(f"ISD-P {isdp_aid.hex().upper()} refused the profile: {reason}")
                 result.answers.append(answer)
         self.smsr.eis.profile(isdp_aid).state = "DISABLED"
         self.smsr.eis.profile(isdp_aid).smdp = "SM-DP"
