@@ -349,7 +349,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run a test SM-SR (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators,\n"
                     "SM-DPs and the eUICC manufacturer call its functions (SOAP messages over HTTP); it keeps\n"
                     "what it knows of each card in its own database file and talks to the card in a PC/SC\n"
-                    "reader with secured SMS.",
+                    "reader with secured SMS (or HTTPS administration sessions, --transport https).",
         epilog="example:\n  euicc-emu smsr-service serve --db smsr.db --port 8443 --reader 1")
     sub = smsr.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = _add_serve_parser(sub, "SM-SR")
