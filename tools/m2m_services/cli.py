@@ -14,6 +14,7 @@ from tools.m2m_services.async_reply import ReplyListener
 from tools.m2m_services.binding import Field
 from tools.m2m_services.eis_xml import eis_fields, subscription_address
 from tools.m2m_services.es4a import NOTIFICATIONS, PLMA_OPERATIONS
+from tools.m2m_services.es5_https import TRANSPORTS
 from tools.m2m_services.smdp_service import SmdpService
 from tools.m2m_services.smdp_store import SmdpStore
 from tools.m2m_services.smsc import MoEndpoint
@@ -122,10 +123,14 @@ def _serve_smsr(args: argparse.Namespace) -> int:
     trust = _trust(args)
     if args.device and args.mo_port is None:
         raise SystemExit("error: --device needs --mo-port: the card's SMS (PoRs, notifications) come back there")
+    if args.device and args.transport == "https":
+        raise SystemExit("error: --transport https needs the card on --reader (its BIP channels go through "
+                         "the service's own terminal)")
 
     def make(url: str, notes: list[str]):
         store = SmsrStore(args.db)
-        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args), trust, args.device)
+        service = SmsrService(store, args.reader, url, args.id, dict(args.notify), tls_files(args), trust,
+                              args.device, args.transport, args.https_port)
         closers = [service.close, store.close]
         if args.mo_port is not None:
             smsc = MoEndpoint(service.receive_sms, args.host, args.mo_port).start()
@@ -344,7 +349,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run a test SM-SR (M2M eSIM, GSMA SGP.02) as a web service on this machine. Operators,\n"
                     "SM-DPs and the eUICC manufacturer call its functions (SOAP messages over HTTP); it keeps\n"
                     "what it knows of each card in its own database file and talks to the card in a PC/SC\n"
-                    "reader with secured SMS.",
+                    "reader with secured SMS (or HTTPS administration sessions, --transport https).",
         epilog="example:\n  euicc-emu smsr-service serve --db smsr.db --port 8443 --reader 1")
     sub = smsr.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = _add_serve_parser(sub, "SM-SR")
@@ -363,6 +368,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--mo-port", type=int, metavar="PORT",
                      help="also listen on PORT (0: any free one) as the SMSC endpoint where the card's SMS "
                           "(PoRs, notifications) arrive ('euicc-emu terminal --smsc')")
+    run.add_argument("--transport", choices=TRANSPORTS, default="sms",
+                     help="ES5 to the card over SCP80 SMS-PP (default) or HTTPS administration sessions (SCP81, "
+                          "GP Amd B) with the card's PSK key set from the EIS (a card without one: Failed 8.1 3.7)")
+    run.add_argument("--https-port", type=int, default=0,
+                     help="with --transport https: loopback port of the HTTPS server (default: any free one)")
     add_reader_argument(run)
     add_tls_arguments(run)
     run.set_defaults(func=_serve_smsr)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED
 from tools.m2m_services.notification_names import EMERGENCY_SET, EMERGENCY_UNSET, FALLBACK_SET, FALLBACK_UNSET
@@ -66,10 +67,14 @@ def attribute_events(records: list[ProfileRecord], attribute: str, before: str |
     return out + ([(by_aid[before], unset_name)] if before in by_aid else [])
 
 
-def deleted_by_card(smsr: SmSr, eis: Eis, records: list[ProfileRecord]) -> list[ProfileRecord]:
-    """ES5.HandleNotificationConfirmation of every notification ``smsr`` holds (SGP.02 §4.1.1.12);
-    the ``records`` whose ISD-P the card deleted under its POL1 in answer (gone from ``eis``)."""
+def deleted_by_card(smsr: SmSr, eis: Eis, records: list[ProfileRecord],
+                    before: Callable[[], object] | None = None) -> list[ProfileRecord]:
+    """ES5.HandleNotificationConfirmation of every notification ``smsr`` holds (SGP.02 §4.1.1.12),
+    after ``before`` (e.g. the notifications confirmed inside the card's HTTPS sessions); the
+    ``records`` whose ISD-P the card deleted under its POL1 in answer (gone from ``eis``)."""
     present = [r for r in records if bytes.fromhex(r.isdp_aid) in eis.profiles]
+    if before is not None:
+        before()
     smsr.confirm_all()
     return [r for r in present if bytes.fromhex(r.isdp_aid) not in eis.profiles]
 

@@ -13,6 +13,9 @@ over SMS-PP through the PC/SC terminal).
   scripts into one SCP03t session, which a reset would end); one function at a time uses it.
 - The EIS and journal live in :class:`SmsrStore` (SCP80 counters written ahead; pause point
   ``SM-SR.ES5.counter-reserved`` right after, :mod:`tools.m2m_services.pause`).
+- ``transport="https"``: ES5 goes in HTTPS administration sessions (SCP81) with the card's PSK
+  key set from the EIS, the card's HTTPS notifications are taken as the SMS ones
+  (:mod:`tools.m2m_services.es5_https`).
 - The SM-SR change (ES4 PrepareSMSRChange / SMSRChange, ES7) is :mod:`tools.m2m_services.smsr_change`.
 - The attribute functions and the card's own notifications are in
   :mod:`tools.m2m_services.profile_events`, the ES3-only DeleteISDP / UpdateConnectivityParameters
@@ -33,6 +36,7 @@ from tools.m2m_services import es3_functions
 from tools.m2m_services.binding import Envelope, Field
 from tools.m2m_services.eis_xml import EisFormatError, eis_fields, parse_eis, parse_subscription_address
 from tools.m2m_services.es4a import DELETED, DISABLED, ENABLED, Es4a
+from tools.m2m_services.es5_https import HttpsPath
 from tools.m2m_services.pol2 import Pol2, Pol2Error
 from tools.m2m_services.pause import checkpoint
 from tools.m2m_services.profile_events import AttributeFunctions, CardNotifications, deleted_by_card
@@ -100,8 +104,10 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
 
     def __init__(self, store: SmsrStore, reader: str, address: str, identifier: str = "SM-SR",
                  endpoints: dict[str, str] | None = None, tls: TlsFiles | None = None,
-                 trust: Trust | None = None, device: str | None = None) -> None:
+                 trust: Trust | None = None, device: str | None = None, transport: str = "sms",
+                 https_port: int = 0) -> None:
         self.store, self.reader, self.identifier, self.device = store, reader, identifier, device
+        self.https = HttpsPath(https_port) if transport == "https" else None
         self._mo, self._mo_lock = MoReassembler(), threading.Lock()
         self._inbox: queue.Queue = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -123,7 +129,9 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
         self.change.resolve_all()
 
     def close(self) -> None:
-        """Release the reader (the card session ends)."""
+        """End the HTTPS server's sessions, release the reader (the card session ends)."""
+        if self.https is not None:
+            self.https.stop()
         disconnect(self._smsr)
         self._smsr = None
         self.chain_open = False
@@ -186,6 +194,8 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
             doc = self.store.load(eid)
             if doc is None:
                 raise FunctionFailed("8.1.1", "3.9", f"unknown EID {eid}")
+            if self.https is not None:
+                self.https.check(doc)                # no PSK key set: refused before the card is touched
             doc.eis = _write_ahead(doc.eis, lambda kvn, value: self._reserve(eid, kvn, value))
             try:
                 if self._smsr is not None and not self.chain_open and not self._smsr.terminal.link.alive():
@@ -194,6 +204,8 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
                     self._smsr = self._connect(doc)
                 else:
                     self._smsr.eis, self._smsr.keyset = doc.eis, doc.active_keyset()
+                if self.https is not None:
+                    self.https.attach(self._smsr, doc)
                 yield self._smsr, doc
             except (OtaFailure, LinkError) as exc:
                 self.close()
@@ -290,7 +302,9 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
                 doc.eis.profile(enabled).state = "ENABLED"
             return []
         smsr.terminal.location_status(cat.NORMAL_SERVICE)
-        by_card = deleted_by_card(smsr, doc.eis, self.store.profiles(eid))
+        https = self.https
+        by_card = deleted_by_card(smsr, doc.eis, self.store.profiles(eid),
+                                  (lambda: https.notifications(smsr)) if https is not None else None)
         return by_card + [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
 
     def _delete(self, smsr: SmSr, doc: EisDocument, record: ProfileRecord) -> bool:
