@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from tools.smsr.mo import MoError
 from tools.terminal.link import LinkError
-from tools.terminal.sms_network import MO_ACCEPTED, MT_CONTENT_TYPE, TIMEOUT, answer, read_body
+from tools.terminal.sms_network import MO_ACCEPTED, MT_CONTENT_TYPE, TIMEOUT, HttpEndpoint, answer, read_body
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class RemoteTerminal:
         """Nothing to release: the terminal simulator keeps the card."""
 
 
-class MoEndpoint:
+class MoEndpoint(HttpEndpoint):
     """The SMSC endpoint on ``host:port`` (port 0: any free one): each POSTed SMS-SUBMIT TPDU goes
     to ``receive`` (``202``; ``400`` when it is not a TPDU the SM-SR can read)."""
 
@@ -74,13 +73,4 @@ class MoEndpoint:
             def log_message(self, fmt: str, *args) -> None:
                 log.debug("MO %s " + fmt, self.address_string(), *args)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}/"
-
-    def start(self) -> MoEndpoint:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, host, port)

@@ -29,6 +29,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from tools.terminal.link import LinkError
 from tools.terminal.terminal import Terminal
@@ -90,7 +91,24 @@ def parse_mt(body: bytes) -> list[bytes]:
     return [bytes.fromhex(t) for t in tpdus]
 
 
-class MtEndpoint:
+class HttpEndpoint:
+    """One end of the SMS network: ``handler`` served on ``host:port`` (port 0: any free one) on a
+    thread of its own from :meth:`start`, its address in :attr:`url`, until :meth:`close`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str, port: int) -> None:
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/"
+
+    def start(self) -> Self:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class MtEndpoint(HttpEndpoint):
     """The terminal's MT endpoint on ``host:port`` (port 0: any free one); started by :meth:`start`."""
 
     def __init__(self, terminal: Terminal, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -119,19 +137,10 @@ class MtEndpoint:
             def log_message(self, fmt: str, *args) -> None:
                 log.debug("MT %s " + fmt, self.address_string(), *args)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}/"
+        super().__init__(Handler, host, port)
 
     @contextmanager
     def device(self) -> Iterator[Terminal]:
         """The terminal, used by one party at a time (MT deliveries, the device's events and timers)."""
         with self.lock:
             yield self.terminal
-
-    def start(self) -> MtEndpoint:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
