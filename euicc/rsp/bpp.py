@@ -72,7 +72,7 @@ class BppLoader:
         self.upp = bytearray()
         self.remaining86: int | None = None
         self.enterprise = enterprise.EnterpriseDownload()
-        self.lpa_proxy = True          # lprConfiguration accepted (EuiccInfoSettings.lpa_proxy)
+        self.settings = euicc_info.DEFAULT_SETTINGS  # the card's optional v3.1 features (metadata)
 
     # -- sequences ---------------------------------------------------------------------------
     def open_container(self, tag: int, length: int, store: Store) -> None:
@@ -127,7 +127,7 @@ class BppLoader:
         """§5.5.3 StoreMetadata (BF25): ICCID not yet on the eUICC, PPRs allowed by the RAT; in a
         v3 session first the v3.1 refusals of :mod:`euicc.rsp.metadata`."""
         try:
-            meta = metadata.check_v3(plain, self.lpa_proxy) if self.v3 else der.decode("StoreMetadataRequest", plain)
+            meta = metadata.check_v3(plain, self.settings) if self.v3 else der.decode("StoreMetadataRequest", plain)
         except metadata.MetadataRefused as exc:
             raise BppFailure(STORE_METADATA, exc.reason, str(exc)) from None
         except SwError:
@@ -180,7 +180,7 @@ def _initialise_secure_channel(ctx: Context, session: rsp_session.RspSession, bf
     loader = BppLoader(BspSession(keys), session.v3)
     loader.enterprise = enterprise.EnterpriseDownload(
         euicc_info.settings(ctx.config).enterprise_profiles, enterprise.device_is_enterprise_capable(session.device_info))
-    loader.lpa_proxy = euicc_info.settings(ctx.config).lpa_proxy
+    loader.settings = euicc_info.settings(ctx.config)
     return loader
 
 

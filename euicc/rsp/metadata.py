@@ -11,10 +11,18 @@ The eUICC refuses, with the v3.1 ``ErrorReason`` values:
   ``EuiccInfoSettings.lpa_proxy`` off, EuiccRspCapability lpaProxySupport (8) clear):
   ``lprNotSupported`` (23).  With it the configuration is kept like the other members: it is what
   RPM contactPcmp answers (:mod:`euicc.rsp.rpm_commands`).  [U] lprNetworkDataNotAllowed (24) is
-  never given: the condition for it could not be read here.
+  never given: the condition for it could not be read here;
+* ``deviceChangeConfiguration`` ('BF20') on a card without Device Change (setting
+  ``EuiccInfoSettings.device_change`` off, deviceChangeSupport (11) clear):
+  ``unknownTlvInMetadata`` (26).  [U] The v3.1 ``ErrorReason`` has no Device Change value (and
+  the v3.1 text on it could not be read here); the member is marked #SupportedForDcV3.0.0#, so
+  for a card without Device Change 'BF20' is a TLV it does not define, refused as any other.
+  With it the configuration is kept: it is what Device Change reads
+  (:mod:`euicc.rsp.device_change`).  RPM updateMetadata refuses both members on such a card too
+  (:mod:`euicc.rsp.rpm_update_metadata`, :func:`unsupported`).
 
 Everything else v3.1 defines (``serviceProviderMessage`` 'BE', ``rpmConfiguration``,
-``hriServerAddress``, ``serviceDescription``, ``deviceChangeConfiguration``, ...) is accepted and
+``hriServerAddress``, ``serviceDescription``, ...) is accepted and
 kept with the profile as part of its stored metadata (the raw 'BF25').  ``enterpriseConfiguration``
 ('BD') is checked against the card's setting and the installed profiles by
 :mod:`euicc.rsp.enterprise` (in v2 and v3 sessions).
@@ -22,6 +30,7 @@ kept with the profile as part of its stored metadata (the raw 'BF25').  ``enterp
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import asn1tools
@@ -29,13 +38,16 @@ import asn1tools
 from euicc import tlv
 from euicc.apdu import SwError
 from euicc.rsp import der
+from euicc.rsp.euicc_info import DEFAULT_SETTINGS, EuiccInfoSettings
 
 # ErrorReason (SGP.22 v3.1 RSPDefinitions)
 INCORRECT_INPUT_VALUES = 1
 LPR_NOT_SUPPORTED = 23
 UNKNOWN_TLV_IN_METADATA = 26
 
-LPR_CONFIGURATION = "lprConfiguration"
+LPR_CONFIGURATION, DEVICE_CHANGE_CONFIGURATION = "lprConfiguration", "deviceChangeConfiguration"
+# StoreMetadata refusal of a member of an optional feature the card does not support (docstring)
+_UNSUPPORTED_REFUSALS = {LPR_CONFIGURATION: LPR_NOT_SUPPORTED, DEVICE_CHANGE_CONFIGURATION: UNKNOWN_TLV_IN_METADATA}
 
 
 class MetadataRefused(Exception):
@@ -53,9 +65,16 @@ def known_tags() -> frozenset[bytes]:
     return frozenset(bytes(member.tag) for member in compiled.root_members)
 
 
-def check_v3(plain: bytes, lpa_proxy: bool = True) -> dict[str, Any]:
+def unsupported(members: Iterable[str], settings: EuiccInfoSettings) -> str | None:
+    """The first of ``members`` that belongs to an optional v3.1 feature the card does not support
+    (``lprConfiguration``: LPA Proxy, ``deviceChangeConfiguration``: Device Change), or None."""
+    supported = {LPR_CONFIGURATION: settings.lpa_proxy, DEVICE_CHANGE_CONFIGURATION: settings.device_change}
+    return next((name for name, ok in supported.items() if not ok and name in members), None)
+
+
+def check_v3(plain: bytes, settings: EuiccInfoSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
     """Decode a 'BF25' of a v3 session and apply the v3.1 refusals (module docstring) of a card
-    with (``lpa_proxy``) or without LPA Proxy support."""
+    with the optional features of ``settings`` (LPA Proxy, Device Change)."""
     try:
         for tag, whole in tlv.split(tlv.unwrap(plain, 0xBF25)):
             _, end = tlv.read_tag(whole, 0)
@@ -64,8 +83,9 @@ def check_v3(plain: bytes, lpa_proxy: bool = True) -> dict[str, Any]:
         meta = der.decode("StoreMetadataRequest", plain, v3=True)
     except (tlv.TlvError, SwError):
         raise MetadataRefused(INCORRECT_INPUT_VALUES, "bad StoreMetadata") from None
-    if LPR_CONFIGURATION in meta and not lpa_proxy:
-        raise MetadataRefused(LPR_NOT_SUPPORTED, "lprConfiguration without LPA Proxy support")
+    member = unsupported(meta, settings)
+    if member is not None:
+        raise MetadataRefused(_UNSUPPORTED_REFUSALS[member], f"{member} of a feature the card does not support")
     return meta
 
 

@@ -11,7 +11,7 @@ nothing:
 * ``enterpriseConfiguration``: enterpriseConfigurationNotAllowed (6); ``lprConfiguration`` on a
   card without LPA Proxy (setting ``EuiccInfoSettings.lpa_proxy``) and ``deviceChangeConfiguration``
   on a card without Device Change (setting ``EuiccInfoSettings.device_change``,
-  :mod:`euicc.rsp.device_change`): commandError (7).  On a card that supports them they are stored
+  :mod:`euicc.rsp.device_change`): commandError (7) (:func:`euicc.rsp.metadata.unsupported`).  On a card that supports them they are stored
   (or removed by ``tagsForDeletion`` 'BC' / 'BF20') like the other members, as StoreMetadata keeps
   them (:mod:`euicc.rsp.metadata`): GetProfilesInfo gives them and Device Change reads them;
 * ``profilePolicyRules`` that set a PPR the profile does not have: PPRs may only be unset
@@ -36,7 +36,6 @@ from euicc.rsp.euicc_info import EuiccInfoSettings
 
 OK, ENTERPRISE_CONFIGURATION_NOT_ALLOWED, COMMAND_ERROR = 0, 6, 7
 PPR_UPDATE_INVALID_SETTING, INVALID_RPM_CONFIGURATION, DELETE_NOT_ALLOWED = 12, 14, 15
-LPR_CONFIGURATION, DEVICE_CHANGE_CONFIGURATION = "lprConfiguration", "deviceChangeConfiguration"
 MANDATORY = ("serviceProviderName", "profileName")
 DELETIONS = "tagsForDeletion"
 
@@ -53,12 +52,6 @@ def _deleted(request: dict[str, Any]) -> list[str | None]:
     return [by_tag.get(tag) for tag in rpm_config.tags_of(request.get(DELETIONS, b""))]
 
 
-def _unsupported(request: dict[str, Any], settings: EuiccInfoSettings) -> bool:
-    """The request sets a member of an optional v3.1 feature the card does not support."""
-    supported = {LPR_CONFIGURATION: settings.lpa_proxy, DEVICE_CHANGE_CONFIGURATION: settings.device_change}
-    return any(name in request and not ok for name, ok in supported.items())
-
-
 def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], allowed: bytes | None,
              settings: EuiccInfoSettings) -> int:
     deleted = _deleted(request)
@@ -69,7 +62,7 @@ def _refusal(rec: ProfileRecord, request: dict[str, Any], kept: dict[str, Any], 
             return COMMAND_ERROR
     if "enterpriseConfiguration" in request:
         return ENTERPRISE_CONFIGURATION_NOT_ALLOWED
-    if _unsupported(request, settings):
+    if metadata.unsupported(request, settings) is not None:
         return COMMAND_ERROR
     if "profilePolicyRules" in request and der.bits_to_int(request["profilePolicyRules"]) & ~rec.ppr:
         return PPR_UPDATE_INVALID_SETTING

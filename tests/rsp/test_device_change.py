@@ -128,7 +128,7 @@ def test_device_change_refusals_in_authenticate_server(v3):
     assert auth_error(v3, installed(v3, stored_ac), DC_CTX) == INVALID_ICCID          # not requestToDp
     elsewhere = ("requestToDp", {"smdpAddressForDc": "other.example.com"})
     assert auth_error(v3, installed(v3, elsewhere), DC_CTX) == INVALID_ICCID          # another SM-DP+
-    assert auth_error(v3, installed(v3, device_change=False), DC_CTX) == UNDEFINED    # the setting
+    assert auth_error(v3, installed(v3, None, device_change=False), DC_CTX) == UNDEFINED  # the setting
     assert auth_error(v3, open_lpa(), RECOVERY_CTX) == INVALID_ICCID                  # no recovery record
 
 

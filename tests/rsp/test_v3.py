@@ -245,8 +245,14 @@ def test_v3_download_with_service_provider_message(v3):
 @pytest.mark.parametrize(("members", "extra", "reason", "settings"), [
     ({}, tlv(b"\x9f\x7f", b"\x01"), UNKNOWN_TLV_IN_METADATA, {}),
     ({"lprConfiguration": {"pcmpAddress": "pcmp.example.com"}}, b"", LPR_NOT_SUPPORTED, {"lpa_proxy": False}),
-], ids=["unknown-tlv", "lpr-without-lpa-proxy"])
+    ({"deviceChangeConfiguration": ("requestToDp", {"smdpAddressForDc": "dc.example.com"})}, b"",
+     UNKNOWN_TLV_IN_METADATA, {"device_change": False}),
+], ids=["unknown-tlv", "lpr-without-lpa-proxy", "device-change-config-without-device-change"])
 def test_v3_metadata_refusals(v3, members, extra, reason, settings):
+    """The v3.1 StoreMetadata refusals (euicc.rsp.metadata): the download ends in an errorResult
+    naming storeMetadata and the ErrorReason; no profile is installed.  A card without Device
+    Change has no ErrorReason of its own for 'BF20' [U]: it refuses it as a TLV it does not define,
+    as RPM updateMetadata refuses it (test_rpm)."""
     lpa = open_lpa(**settings)
     data = v3_download(lpa, v3, v3_metadata(v3, extra, **members))
     kind, result = data["finalResult"]
