@@ -63,6 +63,8 @@ class ProactiveSession:
         self._queue: deque[ProactiveCommand] = deque()
         self._outstanding: tuple[bytes, ProactiveCommand, bytes] | None = None
         self._number = 0
+        self._refresh_holds = 0
+        self._held: list[ProactiveCommand] = []     # REFRESHes waiting for the holds' release
 
     @property
     def enabled(self) -> bool:
@@ -80,10 +82,14 @@ class ProactiveSession:
         (TS 102 223 §5.2); types it does not name (none the card uses) are the caller's concern.
 
         A REFRESH ends the card session for the terminal (TS 102 223 §6.4.7), so whatever is
-        queued after it is sent before it: a PoR by SMS, say, is not lost to the reset.
+        queued after it is sent before it: a PoR by SMS, say, is not lost to the reset.  While a
+        hold is on (:meth:`hold_refresh`) a REFRESH waits, accepted, for its release.
         """
         if not self.enabled or len(self._queue) >= MAX_QUEUE or not self.profile.command(command.type):
             return False
+        if command.type == REFRESH and self._refresh_holds:
+            self._held.append(command)
+            return True
         if command.type != REFRESH:
             for i, queued in enumerate(self._queue):
                 if queued.type == REFRESH:
@@ -91,6 +97,27 @@ class ProactiveSession:
                     return True
         self._queue.append(command)
         return True
+
+    def hold_refresh(self) -> None:
+        """Keep REFRESH back until :meth:`release_refresh` (holds nest): a card function whose
+        exchange with a server must end normally before the reset (an SCP81 administration
+        session, GP Amd B §3.2 / SGP.02 §3.2.1 [R]) holds it.  A reset forgets the holds and what
+        they kept, like the rest of this session (TS 102 223 §6.3)."""
+        self._refresh_holds += 1
+
+    def release_refresh(self) -> None:
+        """End one hold; after the last, the REFRESHes it kept are queued (:meth:`submit`)."""
+        self._refresh_holds = max(0, self._refresh_holds - 1)
+        if not self._refresh_holds:
+            held, self._held = self._held, []
+            for command in held:
+                self.submit(command)
+
+    @property
+    def refresh_pending(self) -> bool:
+        """A REFRESH is held, queued or outstanding: the terminal's session is about to end."""
+        outstanding = self._outstanding is not None and self._outstanding[1].type == REFRESH
+        return outstanding or bool(self._held) or any(c.type == REFRESH for c in self._queue)
 
     def pending_length(self) -> int:
         if self._outstanding is not None or not self._queue:

@@ -24,6 +24,11 @@ the card's side of :mod:`euicc.ota.scp81` with SGP.02's keys, identities and rou
   (:meth:`Scp81Agent.due_sessions`: the channel and its
   :class:`~euicc.ota.scp81.session.AdminSession`); a failed session is retried by its retry
   policy (Amd B §3.8.3) when the terminal's timer (§6.4.21) for the agent expires.
+- REFRESH (TS 102 223 §6.4.7) of a profile switch a script made: from the session's first script
+  to its end the agent holds REFRESH back (:meth:`~euicc.cat.proactive.ProactiveSession.hold_refresh`),
+  so the session ends as the SM-SR expects (the response POSTed, ``204``, close_notify, CLOSE
+  CHANNEL) before the reset (SGP.02 §3.2.1: the eUICC answers the SM-SR, then REFRESHes [R]); a
+  session that fails after its script releases it as well, so the switch's REFRESH always comes.
 """
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ from euicc.ota.scp81.trigger import TAG_TRIGGER, AdminSessionRequest, parse_trig
 from euicc.volatile import Lifetime, VolatileState
 
 if TYPE_CHECKING:
+    from euicc.cat.proactive import ProactiveSession
     from euicc.context import Context
     from euicc.m2m.runtime import M2mRuntime
     from euicc.ota.secured_packet import RemoteManagement
@@ -85,6 +91,7 @@ class PendingSession:
     resume_uri: str | None = None       # the URI an interrupted attempt navigated last
     resolution: Resolution | None = None    # the SM-SR's name being resolved (DNS)
     exchange: DnsExchange | TerminalDnsQuery | None = None     # its channel now
+    refresh_hold: ProactiveSession | None = None   # this attempt ran a script: REFRESH waits for its end
 
     @property
     def unresolved(self) -> bool:
@@ -181,7 +188,7 @@ class Scp81Agent:
                 continue
             pending.open = True
             session = AdminSession(pending.request, credentials[0], agent_id(ctx.services.eid, ISDR_AID),
-                                   CommandAccess(ctx), self._scripts(credentials[1]), self.settings,
+                                   CommandAccess(ctx), self._scripts(pending, credentials[1]), self.settings,
                                    pending.resume_uri if pending.schedule.resume else None,
                                    on_end=lambda outcome, p=pending: self._ended(ctx, p, outcome))
             out.append((pending.request.channel, session))
@@ -191,9 +198,11 @@ class Scp81Agent:
         """After every CAT command (a toolkit hook): OPEN CHANNEL (TS 102 223 §6.4.27) for each
         session due; a session the terminal refuses a channel for fails that attempt (retry
         policy).  Without BIP in the terminal's profile sessions wait (the SM-SR's push came by
-        SMS anyway; notifications then go by SMS)."""
+        SMS anyway; notifications then go by SMS), and none opens while a REFRESH is on its way
+        (TS 102 223 §6.4.7: the reset would cut it; a profile change's notification goes after
+        the attachment with the new profile, SGP.02 §3.15)."""
         bip = ctx.services.bip
-        if not bip.available(ctx, "tcp") or self._resolving(ctx):
+        if not bip.available(ctx, "tcp") or ctx.cat.refresh_pending or self._resolving(ctx):
             return
         for request, session in self.due_sessions(ctx):
             if not bip.open(ctx, request, session):
@@ -257,6 +266,9 @@ class Scp81Agent:
     def _ended(self, ctx: Context, pending: PendingSession, outcome: SessionOutcome) -> None:
         state = agent_state(ctx)
         pending.open = False
+        if pending.refresh_hold is not None:     # the channel's end (close_notify, CLOSE CHANNEL) goes
+            pending.refresh_hold.release_refresh()     # first: ProactiveSession.submit queues it ahead
+            pending.refresh_hold = None
         pending.resume_uri = outcome.last_uri or pending.resume_uri
         if outcome.ok or not pending.schedule.failed(self.runtime.clock()):
             if not outcome.ok:
@@ -275,9 +287,15 @@ class Scp81Agent:
             log.info("retry failure report not sent: no SM-SR SMS address, or no SMS from the terminal")
 
     # -- scripts -----------------------------------------------------------------------------
-    def _scripts(self, kvn: int) -> ScriptRun:
-        """The scripts of a session secured by the PSK of key set ``kvn``."""
-        return lambda ctx, target, script: self.run(ctx, kvn, target, script)
+    def _scripts(self, pending: PendingSession, kvn: int) -> ScriptRun:
+        """The scripts of a session secured by the PSK of key set ``kvn``; the first holds REFRESH
+        back until the session ends (:meth:`_ended`)."""
+        def run(ctx: Context, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
+            if pending.refresh_hold is None:
+                pending.refresh_hold = ctx.cat
+                ctx.cat.hold_refresh()
+            return self.run(ctx, kvn, target, script)
+        return run
 
     def run(self, ctx: Context, kvn: int, target: bytes | None, script: bytes) -> tuple[ScriptStatus, bytes]:
         """One command script on its targeted application (Amd B §3.5.1.2, §3.7), in the session's

@@ -69,3 +69,33 @@ def test_refresh_stays_behind_commands_queued_after_it():
     assert tx(card, "801200000B").startswith("D009810301130082028183")
     assert tx(card, "801400000C 810301130082028281830100") == "910B"
     assert tx(card, "801200000B").startswith("D009810302010982028182")
+
+
+def test_held_refresh_waits_for_the_release():
+    """A REFRESH submitted while held is accepted but not announced ('9000'); the release queues it
+    behind what was queued meanwhile.  Holds nest: only the last release lets it go."""
+    card = open_card(None)
+    tx(card, "8010000004FFFFFFBF")
+    cat = card.session.cat
+    cat.hold_refresh()
+    cat.hold_refresh()
+    assert cat.submit(refresh()) and cat.refresh_pending
+    assert tx(card, "80F2000C00") == "9000"                          # nothing to fetch yet
+    assert cat.submit(ProactiveCommand(0x13, 0x00, 0x83, b""))       # SEND SHORT MESSAGE
+    cat.release_refresh()
+    assert tx(card, "801200000B").startswith("D009810301130082028183")
+    assert tx(card, "801400000C 810301130082028281830100") == "9000"  # still held by the other hold
+    cat.release_refresh()
+    assert tx(card, "80F2000C00") == "910B"
+    assert tx(card, "801200000B") == "D009810302010982028182" + "9000"
+
+
+def test_reset_forgets_held_refresh():
+    card = open_card(None)
+    tx(card, "8010000003FFFFFF")
+    card.session.cat.hold_refresh()
+    card.session.cat.submit(refresh())
+    card.reset()
+    tx(card, "8010000003FFFFFF")
+    assert not card.session.cat.refresh_pending
+    assert card.session.cat.submit(refresh()) and tx(card, "80F2000C00") == "910B"

@@ -13,7 +13,7 @@ from euicc.m2m.records import PskKeySet
 from euicc.m2m.settings import M2mSettings
 from tests.m2m import host
 from tests.m2m.conftest import DEK, KIC, KID, add_profile
-from tests.m2m.tls_wire import ALERT, closed_channel_streams, record_types
+from tests.m2m.tls_wire import ALERT, APPLICATION_DATA, closed_channel_streams, record_types
 from tools.ota.packet import AES, OtaKeyset
 from tools.smsr.eis import Eis
 from tools.smsr.smsr import SmSr
@@ -75,12 +75,12 @@ def test_enable_profile_over_https_on_bip_then_notification_confirmed(card, cloc
         terminal.bip.close_all()
 
 
-def _https_card(card, profile: bytes = cat.MODEM_PROFILE, dns_servers: tuple[str, ...] = ()):
+def _https_card(card, profile: bytes = cat.MODEM_PROFILE, dns_servers: tuple[str, ...] = (), linger: float = 0.0):
     card.store.put("m2m/declared", True)
     with card.store.transaction():
         PskKeys(card.store).put(PskKeySet(0x40, PSK, DEK))
     eid = card.services.eid
-    server = AdminServer({sgp02_psk_identity(eid, host.ISDR_AID, 0x40, 0x01): PSK}).start()
+    server = AdminServer({sgp02_psk_identity(eid, host.ISDR_AID, 0x40, 0x01): PSK}, linger=linger).start()
     terminal = Terminal(CallableLink(card.transmit, card.reset), profile=profile,
                         bip=BipTerminal(dns_servers=dns_servers))
     smsr = SmSr(Eis(eid=eid), OtaKeyset(0x01, AES, KIC, AES, KID))
@@ -194,5 +194,72 @@ def test_a_terminal_that_did_not_declare_it_is_not_asked(card):
         assert card.services.profiles.enabled().isdp_aid == first
     finally:
         dns.stop()
+        server.stop()
+        terminal.bip.close_all()
+
+
+def _enable_over_https(card, server, smsr, second: bytes):
+    enable = server.queue(card.services.eid.hex().upper(),
+                          script(host.store_data(host.dgi(0x3A03, host.ber(0x4F, second)))), host.ISDR_AID)
+    address, port = server.address
+    smsr.send_secured(host.ISDR_TAR, trigger("smsr.test", port, server.uri, address=address))
+    return enable
+
+
+def _tcp_channel_end(terminal) -> tuple[list[int], int]:
+    """The proactive command types, and the index of the CLOSE CHANNEL of the (one) TCP channel."""
+    commands = terminal.record.proactive
+    opened = next(c for c in commands if c.type == cat.OPEN_CHANNEL and c.objects[cat.T_TRANSPORT_LEVEL][0] == 0x02)
+    number = next(c.destination for c in commands[commands.index(opened):] if c.type == cat.SEND_DATA)
+    closing = next(i for i, c in enumerate(commands) if c.type == cat.CLOSE_CHANNEL and c.destination == number)
+    return [c.type for c in commands], closing
+
+
+def test_enable_profile_session_ends_normally_before_its_refresh(card):
+    """SGP.02 §3.2.1 / GP Amd B §3.2: the card POSTs EnableProfile's response, reads the SM-SR's
+    204, sends its close_notify (read by the server), closes the channel, and only then REFRESHes
+    (TS 102 223 §6.4.7 UICC reset) — no other command between CLOSE CHANNEL and REFRESH."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server, terminal, smsr = _https_card(card)
+    try:
+        enable = _enable_over_https(card, server, smsr, second)
+        terminal.serve(10, until=lambda: terminal.record.resets == 2)
+        (session,) = server.sessions
+        assert enable.status == "ok" and enable.response == bytes.fromhex("AF80230290000000")
+        assert session.completed and session.card_close_notify      # 204 sent, the card's close_notify read
+        assert card.services.profiles.enabled().isdp_aid == second
+        types, closing = _tcp_channel_end(terminal)
+        assert types[closing + 1] == cat.REFRESH and types.count(cat.REFRESH) == 1
+        # on the wire: POST (response) -> RECEIVE DATA (the 204) -> close_notify -> CLOSE CHANNEL
+        assert types[closing - 3:closing] == [cat.SEND_DATA, cat.RECEIVE_DATA, cat.SEND_DATA]
+        stream = closed_channel_streams(terminal.record.proactive)[-1]
+        assert record_types(stream)[-2:] == [APPLICATION_DATA, ALERT]
+    finally:
+        server.stop()
+        terminal.bip.close_all()
+
+
+def test_enable_profile_session_cut_after_the_script_still_refreshes(card):
+    """The link drops (TS 102 223 §7.5.11) after the card POSTed EnableProfile's response, before
+    the server's 204 (it lingers for another script): the session fails, its channel is closed, and
+    the switch's REFRESH still comes, after that CLOSE CHANNEL."""
+    second = add_profile(card, 0x20, "8988100000000000011")
+    server, terminal, smsr = _https_card(card, linger=30)
+    try:
+        enable = _enable_over_https(card, server, smsr, second)
+        terminal.serve(10, until=lambda: enable.response is not None)
+        assert cat.REFRESH not in [c.type for c in terminal.record.proactive]      # held while the session runs
+        (number,) = terminal.bip.channels
+        terminal.bip.drop(number)
+        terminal.serve(10, until=lambda: terminal.record.resets == 2)
+        assert terminal.record.resets == 2 and card.services.profiles.enabled().isdp_aid == second
+        (session,) = server.sessions
+        assert not session.completed                                 # no 204 was sent
+        types, closing = _tcp_channel_end(terminal)
+        assert types[closing + 1] == cat.REFRESH and types.count(cat.REFRESH) == 1
+        stream = closed_channel_streams(terminal.record.proactive)[-1]
+        assert record_types(stream)[-1] == APPLICATION_DATA          # the POST; no close_notify after it
+    finally:
+        server.release()
         server.stop()
         terminal.bip.close_all()

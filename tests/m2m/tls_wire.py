@@ -6,6 +6,7 @@ from __future__ import annotations
 from tools.terminal import cat
 
 ALERT = 21                  # RFC 5246 §6.2.1 ContentType alert
+APPLICATION_DATA = 23       # RFC 5246 §6.2.1 ContentType application_data
 HEADER = 5
 
 
