@@ -64,6 +64,13 @@ class HttpsPath:
         self.transport = HttpsTransport.start(smsr, keyset.psk, keyset.kvn, self.port, self.timeout, linger=LINGER)
         self.port, self._key = self.transport.server.address[1], key
 
+    def end_sessions(self) -> None:
+        """End the session that ran the switch (``204``, the card's close_notify and CLOSE CHANNEL):
+        the card performs the switch's REFRESH only then (:mod:`euicc.m2m.admin_agent`), before the
+        network is reported to it."""
+        if self.transport is not None:
+            self.transport.end_sessions()
+
     def notifications(self, smsr: SmSr) -> list[Notification]:
         """After a switch: when nothing came by SMS, serve the card's notification sessions; the
         notifications confirmed in them (the EIS has taken them)."""

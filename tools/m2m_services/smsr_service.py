@@ -301,8 +301,10 @@ class SmsrService(AttributeFunctions, CardNotifications, es3_functions.Es3Functi
             if enabled is not None:
                 doc.eis.profile(enabled).state = "ENABLED"
             return []
-        smsr.terminal.location_status(cat.NORMAL_SERVICE)
         https = self.https
+        if https is not None:
+            https.end_sessions()
+        smsr.terminal.location_status(cat.NORMAL_SERVICE)
         by_card = deleted_by_card(smsr, doc.eis, self.store.profiles(eid),
                                   (lambda: https.notifications(smsr)) if https is not None else None)
         return by_card + [r for r in disabled if r.pol2.delete_when_disabled and self._delete(smsr, doc, r)]
