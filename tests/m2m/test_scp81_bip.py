@@ -225,6 +225,7 @@ def test_enable_profile_session_ends_normally_before_its_refresh(card):
         enable = _enable_over_https(card, server, smsr, second)
         terminal.serve(10, until=lambda: terminal.record.resets == 2)
         (session,) = server.sessions
+        terminal.serve(5, until=lambda: session.card_close_notify)   # the server's thread reads it
         assert enable.status == "ok" and enable.response == bytes.fromhex("AF80230290000000")
         assert session.completed and session.card_close_notify      # 204 sent, the card's close_notify read
         assert card.services.profiles.enabled().isdp_aid == second
