@@ -22,7 +22,6 @@ from tools.terminal.link import LinkError
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
 SERVER_NAME = "smsr.test"      # the Host header the card is asked to send [U: any name]
 LINGER = 2.0                   # seconds a session waits for the next script (no source gives one)
 
